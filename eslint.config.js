@@ -1,0 +1,32 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test-output/**', '.local/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read config once in main.ts (validated with zod) and pass it in.',
+        },
+      ],
+    },
+  },
+  {
+    // Entry points may read the environment: they are where config comes from.
+    files: [
+      '**/main.ts',
+      'packages/testkit/src/global-setup.ts',
+      'packages/testkit/src/service-stack.ts',
+      '*.config.ts',
+    ],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+);

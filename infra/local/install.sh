@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs what the local services and the tests need, skipping what is already there.
+#   bash infra/local/install.sh [all|pnpm|redis|postgres|haproxy|kafka]...
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+apt_updated=0
+apt_install() { # apt_install PACKAGE...
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing Debian packages: $* (run: sudo apt-get install -y $*)"
+  fi
+  if [ "$apt_updated" -eq 0 ]; then
+    log "apt-get update"
+    apt-get update -qq
+    apt_updated=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+install_pnpm() {
+  command -v pnpm >/dev/null 2>&1 && return
+  need npm "install Node.js 20 first"
+  # corepack's signature check fails on this network; the npm package works.
+  log "npm install -g pnpm@10"
+  npm install -g --silent pnpm@10
+}
+
+install_redis() { command -v redis-server >/dev/null 2>&1 || apt_install redis-server; }
+
+install_postgres() { [ -x "$PG_BIN/postgres" ] || apt_install postgresql; }
+
+install_haproxy() { command -v haproxy >/dev/null 2>&1 || apt_install haproxy; }
+
+install_kafka() {
+  kafka_libs_ready && return
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  local work
+  work="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$work'" RETURN
+  cat >"$work/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.fleetwire</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  log "resolving Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_LIBS"
+  rm -rf "$KAFKA_LIBS"
+  mkdir -p "$KAFKA_LIBS"
+  if ! mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >"$work/mvn.log" 2>&1; then
+    cat "$work/mvn.log" >&2
+    die "mvn could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
+  fi
+  touch "$KAFKA_LIBS/.complete"
+}
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(all)
+for target in "${targets[@]}"; do
+  case "$target" in
+  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_kafka ;;
+  pnpm | redis | postgres | haproxy | kafka) "install_$target" ;;
+  *) die "unknown target '$target' (all|pnpm|redis|postgres|haproxy|kafka)" ;;
+  esac
+done
+log "install: done (${targets[*]})"

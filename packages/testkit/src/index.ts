@@ -1,0 +1,19 @@
+export type { ServiceEndpoints, ServiceSource } from './endpoints.js';
+export { TestkitError, type TestkitErrorCode } from './errors.js';
+export { LocalKafka } from './local/kafka.js';
+export { LocalPostgres } from './local/postgres.js';
+export { LocalRedis } from './local/redis.js';
+export type { LocalService, LocalServiceOptions } from './local/local-service.js';
+export { freePort } from './local/free-port.js';
+export { startServiceStack, type ServiceStack, type StackEnv } from './service-stack.js';
+export {
+  createTestEnv,
+  serviceEndpoints,
+  testKafka,
+  testPostgres,
+  testRedis,
+  type TestEnv,
+  type TestKafka,
+  type TestPostgres,
+  type TestRedis,
+} from './test-env.js';
