@@ -1,0 +1,34 @@
+/** Why a connection was refused at upgrade; also the `reason` label of the auth failure metric. */
+export type AuthFailureReason =
+  | 'token_missing'
+  | 'token_malformed'
+  | 'token_alg_not_allowed'
+  | 'token_key_unknown'
+  | 'token_bad_signature'
+  | 'token_expired'
+  | 'token_not_active'
+  | 'token_no_expiry'
+  | 'token_bad_issuer'
+  | 'token_bad_audience'
+  | 'token_invalid'
+  | 'claims_invalid'
+  | 'tenant_not_allowed';
+
+const FORBIDDEN: ReadonlySet<AuthFailureReason> = new Set(['claims_invalid', 'tenant_not_allowed']);
+
+/**
+ * A refused token. `status` is the HTTP answer to the upgrade: 401 when the token does not
+ * authenticate, 403 when it does but its claims do not allow the connection.
+ */
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+  readonly status: 401 | 403;
+  constructor(
+    readonly code: AuthFailureReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.status = FORBIDDEN.has(code) ? 403 : 401;
+  }
+}

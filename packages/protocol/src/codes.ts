@@ -1,0 +1,64 @@
+/**
+ * Error codes carried by `error` and `nack` messages, and WebSocket close codes, grouped by what
+ * a client should do next. docs/protocol.md is the reader's copy of this file.
+ */
+
+/** `error.code`: the message was not processed; the connection stays open. */
+export const ErrorCode = {
+  /** The frame could not be decoded (bad JSON / MessagePack). Fix the sender. */
+  BadFrame: 'bad_frame',
+  /** The frame decoded but is not a valid message of its kind. Fix the sender. */
+  BadMessage: 'bad_message',
+  /** The topic or pattern is malformed. */
+  BadTopic: 'bad_topic',
+  /** The token's claims do not allow this topic, pattern or command. */
+  Forbidden: 'forbidden',
+  /** The message rate is over the limit; the message was dropped. Slow down. */
+  RateLimited: 'rate_limited',
+  /** This role may not send this kind of message. */
+  NotAllowed: 'not_allowed',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** `nack.reason`: a command or an acked message did not succeed. */
+export const NackReason = {
+  /** The target device is not connected. */
+  Offline: 'offline',
+  /** No ack arrived in time. */
+  Timeout: 'timeout',
+  /** Try again later (e.g. the telemetry log is unavailable). */
+  Retry: 'retry',
+  /** The receiver refused (the device's own nack). */
+  Rejected: 'rejected',
+  /** The sender may not do this. */
+  Forbidden: 'forbidden',
+  /** The message was invalid. */
+  Invalid: 'invalid',
+} as const;
+export type NackReason = (typeof NackReason)[keyof typeof NackReason];
+
+/** WebSocket close codes the server uses, with the action a client should take. */
+export const CloseCode = {
+  /** Normal closure. */
+  Normal: 1000,
+  /** Repeated abuse: rate limit exceeded again and again, or too many invalid frames. Back off. */
+  PolicyViolation: 1008,
+  /** A frame was larger than the maximum payload. Do not resend it. */
+  MessageTooBig: 1009,
+  /** Server error. Reconnect with backoff. */
+  InternalError: 1011,
+  /** The node is restarting or draining. Reconnect (any node) with backoff. */
+  ServiceRestart: 1012,
+  /** The token expired while connected. Get a fresh token, then reconnect. */
+  TokenExpired: 4001,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close reasons sent with CloseCode.PolicyViolation. */
+export const CloseReason = {
+  RateLimitExceeded: 'rate limit exceeded',
+  TooManyErrors: 'too many invalid messages',
+  SlowConsumer: 'slow consumer',
+  Draining: 'server draining',
+  TokenExpired: 'token expired',
+} as const;

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+
+import { NackReason } from './codes.js';
+
+/**
+ * The envelope. Every message is an object with a `type`; clients send the ClientMessage kinds,
+ * the server sends the ServerMessage kinds. Message ids are chosen by the sender and echoed in
+ * acks and nacks.
+ */
+
+export const MessageId = z.string().min(1).max(64);
+const Data = z.record(z.string(), z.unknown());
+const Name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
+const TopicList = z.array(z.string()).min(1).max(64);
+
+export const TelemetryMessage = z.object({
+  type: z.literal('telemetry'),
+  id: MessageId.optional(),
+  /** An optional sub-stream: published on devices/<id>/telemetry/<stream>. */
+  stream: Name.optional(),
+  data: Data,
+});
+export const EventMessage = z.object({
+  type: z.literal('event'),
+  id: MessageId.optional(),
+  name: Name,
+  data: Data.optional(),
+});
+export const StatusMessage = z.object({
+  type: z.literal('status'),
+  id: MessageId.optional(),
+  data: Data,
+});
+export const PublishMessage = z.object({
+  type: z.literal('publish'),
+  id: MessageId.optional(),
+  topic: z.string(),
+  data: z.unknown(),
+});
+export const SubscribeMessage = z.object({
+  type: z.literal('subscribe'),
+  id: MessageId.optional(),
+  topics: TopicList,
+});
+export const UnsubscribeMessage = z.object({
+  type: z.literal('unsubscribe'),
+  id: MessageId.optional(),
+  topics: TopicList,
+});
+export const CommandMessage = z.object({
+  type: z.literal('command'),
+  id: MessageId,
+  /** The target device id (a token `sub`) in the sender's tenant. */
+  target: z.string().min(1).max(128),
+  name: Name,
+  params: z.unknown().optional(),
+  timeoutMs: z.number().int().min(100).max(300_000).optional(),
+});
+export const AckMessage = z.object({
+  type: z.literal('ack'),
+  id: MessageId,
+  result: z.unknown().optional(),
+});
+export const NackMessage = z.object({
+  type: z.literal('nack'),
+  id: MessageId,
+  reason: z.string().min(1).max(64).default(NackReason.Rejected),
+  message: z.string().max(1024).optional(),
+});
+export const PingMessage = z.object({ type: z.literal('ping'), id: MessageId.optional() });
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  TelemetryMessage,
+  EventMessage,
+  StatusMessage,
+  PublishMessage,
+  SubscribeMessage,
+  UnsubscribeMessage,
+  CommandMessage,
+  AckMessage,
+  NackMessage,
+  PingMessage,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type ClientMessageType = ClientMessage['type'];
+export const CLIENT_MESSAGE_TYPES: readonly string[] = ClientMessage.options.map(
+  (option) => option.shape.type.value,
+);
+
+/** What subscribers receive for every telemetry, event, status and publish. */
+export interface DeliveryMessage {
+  type: 'message';
+  /** The kind the publisher sent. */
+  kind: 'telemetry' | 'event' | 'status' | 'publish';
+  topic: string;
+  /** The publisher's id (token `sub`). */
+  from: string;
+  id?: string;
+  /** Server receive time, ms since the epoch. */
+  ts: number;
+  data: unknown;
+}
+
+export interface WelcomeMessage {
+  type: 'welcome';
+  /** The identity the token gave this connection. */
+  sub: string;
+  role: string;
+  tenant: string;
+  node: string;
+  format: WireFormat;
+}
+
+export interface ServerCommandMessage {
+  type: 'command';
+  id: string;
+  from: string;
+  name: string;
+  params?: unknown;
+}
+
+export interface ServerAckMessage {
+  type: 'ack';
+  id: string;
+  result?: unknown;
+}
+
+export interface ServerNackMessage {
+  type: 'nack';
+  id: string;
+  reason: string;
+  message?: string;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+  /** The id of the message that caused it, when it had one. */
+  ref?: string;
+}
+
+export interface PongMessage {
+  type: 'pong';
+  id?: string;
+  ts: number;
+}
+
+export type ServerMessage =
+  | DeliveryMessage
+  | WelcomeMessage
+  | ServerCommandMessage
+  | ServerAckMessage
+  | ServerNackMessage
+  | ErrorMessage
+  | PongMessage;
+
+/** `json` travels in text frames, `msgpack` in binary frames. */
+export type WireFormat = 'json' | 'msgpack';

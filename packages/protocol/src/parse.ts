@@ -1,0 +1,47 @@
+import { ErrorCode } from './codes.js';
+import { ProtocolError } from './codec.js';
+import { CLIENT_MESSAGE_TYPES, ClientMessage } from './messages.js';
+
+export interface ParseOptions {
+  /**
+   * Take an object whose `type` is not a protocol kind as the sender's own telemetry, so a
+   * small device can send `{"type":"temperature_update","value":23.5}` as it is. Devices only.
+   */
+  bareTelemetry: boolean;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function refOf(value: Record<string, unknown>): string | undefined {
+  const id = value['id'];
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined;
+}
+
+/** Validates a decoded frame as a client message. Throws ProtocolError(bad_message). */
+export function parseClientMessage(value: unknown, options: ParseOptions): ClientMessage {
+  if (!isPlainObject(value)) {
+    throw new ProtocolError(ErrorCode.BadMessage, 'a message must be an object');
+  }
+  const ref = refOf(value);
+  const type = value['type'];
+  if (typeof type !== 'string' || !CLIENT_MESSAGE_TYPES.includes(type)) {
+    if (options.bareTelemetry) {
+      return { type: 'telemetry', ...(ref === undefined ? {} : { id: ref }), data: value };
+    }
+    const shown = typeof type === 'string' ? `"${type.slice(0, 64)}"` : 'missing';
+    throw new ProtocolError(ErrorCode.BadMessage, `unknown message type ${shown}`, ref);
+  }
+  const parsed = ClientMessage.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new ProtocolError(
+      ErrorCode.BadMessage,
+      `invalid ${type} message: ${path}${issue?.message ?? 'invalid'}`,
+      ref,
+    );
+  }
+  return parsed.data;
+}
