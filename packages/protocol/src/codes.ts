@@ -17,6 +17,8 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   /** This role may not send this kind of message. */
   NotAllowed: 'not_allowed',
+  /** The connection holds the maximum number of subscriptions. */
+  TooManySubscriptions: 'too_many_subscriptions',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -32,7 +34,7 @@ export const NackReason = {
   Rejected: 'rejected',
   /** The sender may not do this. */
   Forbidden: 'forbidden',
-  /** The message was invalid. */
+  /** The message was invalid (e.g. a command id already pending for that device). */
   Invalid: 'invalid',
 } as const;
 export type NackReason = (typeof NackReason)[keyof typeof NackReason];
@@ -51,6 +53,8 @@ export const CloseCode = {
   ServiceRestart: 1012,
   /** The token expired while connected. Get a fresh token, then reconnect. */
   TokenExpired: 4001,
+  /** Another connection with the same device id replaced this one. Do not reconnect blindly. */
+  SessionReplaced: 4002,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -61,4 +65,5 @@ export const CloseReason = {
   SlowConsumer: 'slow consumer',
   Draining: 'server draining',
   TokenExpired: 'token expired',
+  SessionReplaced: 'replaced by a newer connection',
 } as const;

@@ -1,0 +1,125 @@
+import { envVar, loadConfig, type Env } from '@fleetwire/config';
+import { z } from 'zod';
+
+/** Every FLEETWIRE_* variable the edge reads, with its default. README of services/edge lists them. */
+const EdgeEnv = z.object({
+  FLEETWIRE_HOST: z.string().default('0.0.0.0'),
+  FLEETWIRE_PORT: envVar.int(8080, { max: 65535 }),
+  FLEETWIRE_NODE_ID: envVar.string(),
+  FLEETWIRE_LOG_LEVEL: envVar.oneOf(['trace', 'debug', 'info', 'warn', 'error', 'silent'], 'info'),
+  FLEETWIRE_TLS_CERT_FILE: envVar.string(),
+  FLEETWIRE_TLS_KEY_FILE: envVar.string(),
+  FLEETWIRE_TLS_PASSPHRASE: envVar.string(),
+  FLEETWIRE_ALLOW_UWS_FALLBACK: envVar.bool(false),
+
+  FLEETWIRE_JWT_HS256_SECRET: envVar.string(),
+  FLEETWIRE_JWT_PUBLIC_KEY_FILES: envVar.list(),
+  FLEETWIRE_JWT_JWKS_FILE: envVar.string(),
+  FLEETWIRE_JWT_ISSUER: envVar.string(),
+  FLEETWIRE_JWT_AUDIENCE: envVar.string(),
+  FLEETWIRE_JWT_CLOCK_SKEW_SEC: envVar.int(30, { max: 3600 }),
+  FLEETWIRE_JWT_REQUIRE_EXP: envVar.bool(true),
+  FLEETWIRE_TENANTS: envVar.list(),
+
+  FLEETWIRE_MAX_PAYLOAD_BYTES: envVar.int(16 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
+  FLEETWIRE_RATE_PER_SEC: envVar.int(50, { min: 1 }),
+  FLEETWIRE_RATE_BURST: envVar.int(100, { min: 1 }),
+  FLEETWIRE_RATE_CLOSE_AFTER: envVar.int(20, { min: 1 }),
+  FLEETWIRE_MAX_PROTOCOL_ERRORS: envVar.int(10, { min: 1 }),
+  FLEETWIRE_MAX_BACKPRESSURE_BYTES: envVar.int(1024 * 1024, { min: 1024 }),
+  FLEETWIRE_BACKPRESSURE_POLICY: envVar.oneOf(['close', 'drop'], 'close'),
+  FLEETWIRE_IDLE_TIMEOUT_SEC: envVar.int(120, { min: 8, max: 960 }),
+  FLEETWIRE_MAX_CONNECTIONS: envVar.int(15_000, { min: 1 }),
+  FLEETWIRE_MAX_SUBSCRIPTIONS: envVar.int(100, { min: 1 }),
+  FLEETWIRE_COMPRESSION: envVar.bool(false),
+  FLEETWIRE_COMMAND_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 300_000 }),
+  FLEETWIRE_DRAIN_WINDOW_MS: envVar.int(10_000, { min: 0, max: 600_000 }),
+});
+
+export interface EdgeConfig {
+  host: string;
+  port: number;
+  nodeId: string;
+  logLevel: string;
+  tls?: { certFile: string; keyFile: string; passphrase?: string };
+  allowUwsFallback: boolean;
+  auth: {
+    hs256Secret?: string;
+    publicKeyFiles?: string[];
+    jwksFile?: string;
+    issuer?: string;
+    audience?: string;
+    clockToleranceSec: number;
+    requireExpiry: boolean;
+    allowedTenants?: string[];
+  };
+  limits: EdgeLimits;
+  drainWindowMs: number;
+}
+
+export interface EdgeLimits {
+  maxPayloadBytes: number;
+  ratePerSec: number;
+  rateBurst: number;
+  /** Rate-limit violations after which the connection is closed with 1008. */
+  rateCloseAfter: number;
+  /** Invalid messages after which the connection is closed with 1008. */
+  maxProtocolErrors: number;
+  maxBackpressureBytes: number;
+  backpressurePolicy: 'close' | 'drop';
+  idleTimeoutSec: number;
+  maxConnections: number;
+  maxSubscriptions: number;
+  compression: boolean;
+  commandTimeoutMs: number;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
+  const e = loadConfig(EdgeEnv, env);
+  const certFile = e.FLEETWIRE_TLS_CERT_FILE;
+  const keyFile = e.FLEETWIRE_TLS_KEY_FILE;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new Error('set both FLEETWIRE_TLS_CERT_FILE and FLEETWIRE_TLS_KEY_FILE, or neither');
+  }
+  return {
+    host: e.FLEETWIRE_HOST,
+    port: e.FLEETWIRE_PORT,
+    nodeId: e.FLEETWIRE_NODE_ID ?? defaultNodeId,
+    logLevel: e.FLEETWIRE_LOG_LEVEL,
+    ...(certFile && keyFile
+      ? {
+          tls: { certFile, keyFile, ...optional('passphrase', e.FLEETWIRE_TLS_PASSPHRASE) },
+        }
+      : {}),
+    allowUwsFallback: e.FLEETWIRE_ALLOW_UWS_FALLBACK,
+    auth: {
+      ...optional('hs256Secret', e.FLEETWIRE_JWT_HS256_SECRET),
+      ...optional('publicKeyFiles', e.FLEETWIRE_JWT_PUBLIC_KEY_FILES),
+      ...optional('jwksFile', e.FLEETWIRE_JWT_JWKS_FILE),
+      ...optional('issuer', e.FLEETWIRE_JWT_ISSUER),
+      ...optional('audience', e.FLEETWIRE_JWT_AUDIENCE),
+      clockToleranceSec: e.FLEETWIRE_JWT_CLOCK_SKEW_SEC,
+      requireExpiry: e.FLEETWIRE_JWT_REQUIRE_EXP,
+      ...optional('allowedTenants', e.FLEETWIRE_TENANTS),
+    },
+    limits: {
+      maxPayloadBytes: e.FLEETWIRE_MAX_PAYLOAD_BYTES,
+      ratePerSec: e.FLEETWIRE_RATE_PER_SEC,
+      rateBurst: e.FLEETWIRE_RATE_BURST,
+      rateCloseAfter: e.FLEETWIRE_RATE_CLOSE_AFTER,
+      maxProtocolErrors: e.FLEETWIRE_MAX_PROTOCOL_ERRORS,
+      maxBackpressureBytes: e.FLEETWIRE_MAX_BACKPRESSURE_BYTES,
+      backpressurePolicy: e.FLEETWIRE_BACKPRESSURE_POLICY,
+      idleTimeoutSec: e.FLEETWIRE_IDLE_TIMEOUT_SEC,
+      maxConnections: e.FLEETWIRE_MAX_CONNECTIONS,
+      maxSubscriptions: e.FLEETWIRE_MAX_SUBSCRIPTIONS,
+      compression: e.FLEETWIRE_COMPRESSION,
+      commandTimeoutMs: e.FLEETWIRE_COMMAND_TIMEOUT_MS,
+    },
+    drainWindowMs: e.FLEETWIRE_DRAIN_WINDOW_MS,
+  };
+}

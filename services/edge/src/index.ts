@@ -1,0 +1,5 @@
+export { loadEdgeConfig, type EdgeConfig, type EdgeLimits } from './config.js';
+export { EdgeMetrics } from './metrics.js';
+export { EdgeServer, type EdgeServerDeps } from './server.js';
+export type { TelemetryRecord, TelemetrySink } from './telemetry-sink.js';
+export { UwsFallbackError, isNativeUws, loadUws, type Uws } from './uws.js';

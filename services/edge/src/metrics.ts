@@ -1,0 +1,102 @@
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  LATENCY_BUCKETS_SECONDS,
+  type Registry,
+} from '@fleetwire/metrics';
+
+/** The edge's series; docs in services/edge/README.md. */
+export class EdgeMetrics {
+  readonly connections: Gauge<'role'>;
+  readonly messagesIn: Counter<'kind'>;
+  readonly messagesOut: Counter<'kind'>;
+  readonly bytesIn: Counter;
+  readonly bytesOut: Counter;
+  readonly authFailures: Counter<'reason'>;
+  readonly upgradeRefusals: Counter<'reason'>;
+  readonly protocolErrors: Counter<'code'>;
+  readonly rateLimited: Counter;
+  readonly disconnects: Counter<'code'>;
+  readonly deliverLatency: Histogram;
+  readonly backpressureDrops: Counter;
+  readonly commands: Counter<'outcome'>;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    this.connections = new Gauge({
+      name: 'fleetwire_edge_connections',
+      help: 'Open WebSocket connections by role',
+      labelNames: ['role'],
+      registers,
+    });
+    this.messagesIn = new Counter({
+      name: 'fleetwire_edge_messages_in_total',
+      help: 'Messages received from clients by kind (invalid ones under kind="invalid")',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.messagesOut = new Counter({
+      name: 'fleetwire_edge_messages_out_total',
+      help: 'Messages sent to clients by kind; one per receiving socket',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.bytesIn = new Counter({
+      name: 'fleetwire_edge_bytes_in_total',
+      help: 'WebSocket payload bytes received',
+      registers,
+    });
+    this.bytesOut = new Counter({
+      name: 'fleetwire_edge_bytes_out_total',
+      help: 'WebSocket payload bytes sent (per receiving socket, before compression)',
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'fleetwire_edge_auth_failures_total',
+      help: 'Upgrades refused because of the token, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.upgradeRefusals = new Counter({
+      name: 'fleetwire_edge_upgrade_refusals_total',
+      help: 'Upgrades refused for reasons other than the token (bad handshake, full, draining)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.protocolErrors = new Counter({
+      name: 'fleetwire_edge_protocol_errors_total',
+      help: 'Client messages answered with an error, by error code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'fleetwire_edge_rate_limited_total',
+      help: 'Client messages dropped by the per-connection rate limit',
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: 'fleetwire_edge_disconnects_total',
+      help: 'Closed connections by WebSocket close code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.deliverLatency = new Histogram({
+      name: 'fleetwire_edge_publish_deliver_latency_seconds',
+      help: 'From a published frame arriving to its delivery being handed to the subscribers’ sockets',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.backpressureDrops = new Counter({
+      name: 'fleetwire_edge_backpressure_drops_total',
+      help: 'Direct messages (acks, errors, commands) dropped because the socket was over its backpressure limit',
+      registers,
+    });
+    this.commands = new Counter({
+      name: 'fleetwire_edge_commands_total',
+      help: 'Commands by outcome: delivered, acked, nacked, offline, timeout, duplicate',
+      labelNames: ['outcome'],
+      registers,
+    });
+  }
+}

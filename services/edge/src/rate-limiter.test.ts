@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+
+import { TokenBucket } from './rate-limiter.js';
+
+describe('TokenBucket', () => {
+  it('allows the burst, then refills at the rate, never above the burst', () => {
+    let now = 0;
+    const bucket = new TokenBucket(10, 3, () => now);
+    expect([bucket.take(), bucket.take(), bucket.take(), bucket.take()]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    now += 100; // one token at 10/s
+    expect([bucket.take(), bucket.take()]).toEqual([true, false]);
+    now += 60_000; // refill caps at the burst
+    expect([bucket.take(), bucket.take(), bucket.take(), bucket.take()]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+  });
+});

@@ -1,0 +1,499 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { canPublish, canSubscribe, type TokenVerifier } from '@fleetwire/auth';
+import {
+  CloseCode,
+  CloseReason,
+  ErrorCode,
+  NackReason,
+  ProtocolError,
+  decodeFrame,
+  encodeMessage,
+  parseClientMessage,
+  patternProblem,
+  topicProblem,
+  type ClientMessage,
+  type DeliveryMessage,
+  type ServerMessage,
+} from '@fleetwire/protocol';
+import type { Logger } from 'pino';
+import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+
+import { CommandRouter } from './commands.js';
+import type { EdgeConfig } from './config.js';
+import { LocalFanout } from './local-fanout.js';
+import type { EdgeMetrics } from './metrics.js';
+import type { EdgeSocket, Session } from './session.js';
+import type { TelemetrySink } from './telemetry-sink.js';
+import { handleUpgrade } from './upgrade.js';
+import type { Uws } from './uws.js';
+
+export interface EdgeServerDeps {
+  config: EdgeConfig;
+  uws: Uws;
+  verifier: TokenVerifier;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  /** Where telemetry is kept; without one, telemetry is acked once delivered locally. */
+  telemetrySink?: TelemetrySink;
+}
+
+type Publishable = Extract<ClientMessage, { type: 'telemetry' | 'event' | 'status' | 'publish' }>;
+
+/** Longest timer Node accepts; tokens expiring later get no expiry timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** One edge node: the uWS app, its WebSocket route and its operational HTTP routes. */
+export class EdgeServer {
+  readonly app: TemplatedApp;
+  private readonly fanout: LocalFanout;
+  private readonly commands: CommandRouter;
+  private readonly sockets = new Set<EdgeSocket>();
+  private listenSocket: us_listen_socket | undefined;
+  private listeningPort = 0;
+  private draining = false;
+  private sessionIds = 0;
+
+  constructor(private readonly deps: EdgeServerDeps) {
+    const { config, uws } = deps;
+    this.app = config.tls
+      ? uws.SSLApp({
+          cert_file_name: config.tls.certFile,
+          key_file_name: config.tls.keyFile,
+          ...(config.tls.passphrase ? { passphrase: config.tls.passphrase } : {}),
+        })
+      : uws.App();
+    this.fanout = new LocalFanout(this.app, deps.metrics);
+    this.commands = new CommandRouter(
+      (ws, session, message) => this.send(ws, session, message),
+      deps.metrics,
+      config.limits.commandTimeoutMs,
+    );
+    this.routes();
+  }
+
+  get port(): number {
+    return this.listeningPort;
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Ready to take connections: listening and not draining. */
+  get ready(): boolean {
+    return this.listenSocket !== undefined && !this.draining;
+  }
+
+  /** Internal state sizes, for tests and debugging: all zero once every client left. */
+  stateSizes(): { sockets: number; patterns: number; devices: number; pendingCommands: number } {
+    return {
+      sockets: this.sockets.size,
+      patterns: this.fanout.patternCount,
+      devices: this.commands.deviceCount,
+      pendingCommands: this.commands.pendingCount,
+    };
+  }
+
+  listen(): Promise<number> {
+    const { host, port } = this.deps.config;
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`edge: cannot listen on ${host}:${port}`));
+          return;
+        }
+        this.listenSocket = socket;
+        this.listeningPort = this.deps.uws.us_socket_local_port(socket);
+        resolve(this.listeningPort);
+      });
+    });
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close every connection with 1012 spread over the drain
+   * window (so clients do not all reconnect to the other nodes at once), then flush telemetry.
+   */
+  async drain(windowMs = this.deps.config.drainWindowMs): Promise<void> {
+    this.draining = true;
+    this.stopListening();
+    const sockets = [...this.sockets];
+    this.deps.logger.info({ connections: sockets.length, windowMs }, 'draining');
+    const tickMs = 10;
+    const ticks = Math.max(1, Math.floor(windowMs / tickMs));
+    const perTick = Math.ceil(sockets.length / ticks);
+    for (let i = 0; i < sockets.length; i += perTick) {
+      for (const ws of sockets.slice(i, i + perTick)) {
+        if (!ws.getUserData().closed) ws.end(CloseCode.ServiceRestart, CloseReason.Draining);
+      }
+      if (i + perTick < sockets.length) await delay(tickMs);
+    }
+    await this.deps.telemetrySink?.flush();
+    this.deps.logger.info('drained');
+  }
+
+  /** Immediate stop: no new connections, every socket closed at once. */
+  close(): void {
+    this.draining = true;
+    this.stopListening();
+    for (const ws of [...this.sockets]) {
+      if (!ws.getUserData().closed) ws.end(CloseCode.ServiceRestart, CloseReason.Draining);
+    }
+  }
+
+  private stopListening(): void {
+    if (this.listenSocket) this.deps.uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = undefined;
+  }
+
+  private routes(): void {
+    const { config, uws, metrics, logger } = this.deps;
+    const { limits } = config;
+    this.app.ws<Session>('/ws', {
+      maxPayloadLength: limits.maxPayloadBytes,
+      idleTimeout: limits.idleTimeoutSec,
+      sendPingsAutomatically: true,
+      maxBackpressure: limits.maxBackpressureBytes,
+      closeOnBackpressureLimit: limits.backpressurePolicy === 'close' ? 1 : 0,
+      compression: limits.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
+      upgrade: (res, req, context) =>
+        handleUpgrade(
+          {
+            verifier: this.deps.verifier,
+            metrics,
+            logger,
+            limits,
+            accepting: () => !this.draining,
+            openConnections: () => this.sockets.size,
+            nextSessionId: () => ++this.sessionIds,
+          },
+          res,
+          req,
+          context,
+        ),
+      open: (ws) => this.onOpen(ws),
+      message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
+      close: (ws, code) => this.onClose(ws, code),
+    });
+    const json = (res: HttpResponse, status: string, body: unknown): void => {
+      res
+        .writeStatus(status)
+        .writeHeader('content-type', 'application/json')
+        .end(JSON.stringify(body));
+    };
+    this.app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok' }));
+    this.app.get('/readyz', (res) =>
+      this.ready
+        ? json(res, '200 OK', { status: 'ready' })
+        : json(res, '503 Service Unavailable', { status: this.draining ? 'draining' : 'starting' }),
+    );
+    this.app.get('/metrics', (res) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      metrics.registry.metrics().then(
+        (text) => {
+          if (aborted) return;
+          res.cork(() => {
+            res
+              .writeStatus('200 OK')
+              .writeHeader('content-type', metrics.registry.contentType)
+              .end(text);
+          });
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'metrics collection failed');
+          if (!aborted)
+            res.cork(() => json(res, '500 Internal Server Error', { error: 'metrics' }));
+        },
+      );
+    });
+    this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'not_found' }));
+  }
+
+  private onOpen(ws: EdgeSocket): void {
+    const session = ws.getUserData();
+    const { identity } = session;
+    this.sockets.add(ws);
+    this.deps.metrics.connections.inc({ role: identity.role });
+    if (identity.role === 'device') this.commands.attachDevice(ws, session);
+    if (identity.expiresAt !== undefined) {
+      const ms = identity.expiresAt - Date.now();
+      if (ms < MAX_TIMER_MS) {
+        session.expiryTimer = setTimeout(
+          () => {
+            if (!session.closed) ws.end(CloseCode.TokenExpired, CloseReason.TokenExpired);
+          },
+          Math.max(0, ms),
+        );
+      }
+    }
+    this.deps.logger.debug(
+      { session: session.id, sub: identity.subject, role: identity.role, tenant: identity.tenant },
+      'connected',
+    );
+    this.send(ws, session, {
+      type: 'welcome',
+      sub: identity.subject,
+      role: identity.role,
+      tenant: identity.tenant,
+      node: this.deps.config.nodeId,
+      format: session.format,
+    });
+  }
+
+  private onClose(ws: EdgeSocket, code: number): void {
+    const session = ws.getUserData();
+    session.closed = true;
+    clearTimeout(session.expiryTimer);
+    this.sockets.delete(ws);
+    this.fanout.release(session);
+    if (session.identity.role === 'device') this.commands.detachDevice(ws, session);
+    this.commands.senderClosed(session);
+    this.deps.metrics.connections.dec({ role: session.identity.role });
+    this.deps.metrics.disconnects.inc({ code: String(code) });
+    this.deps.logger.debug({ session: session.id, code }, 'disconnected');
+  }
+
+  private onMessage(ws: EdgeSocket, data: ArrayBuffer, isBinary: boolean): void {
+    const received = performance.now();
+    const session = ws.getUserData();
+    const { metrics, config } = this.deps;
+    metrics.bytesIn.inc(data.byteLength);
+
+    if (!session.bucket.take()) {
+      session.rateViolations += 1;
+      metrics.rateLimited.inc();
+      metrics.messagesIn.inc({ kind: 'rate_limited' });
+      if (session.rateViolations >= config.limits.rateCloseAfter) {
+        this.deps.logger.warn(
+          { session: session.id, sub: session.identity.subject },
+          'rate limit: closing',
+        );
+        ws.end(CloseCode.PolicyViolation, CloseReason.RateLimitExceeded);
+        return;
+      }
+      this.fail(
+        ws,
+        session,
+        new ProtocolError(ErrorCode.RateLimited, 'message rate over the limit; dropped'),
+        false,
+      );
+      return;
+    }
+
+    let message: ClientMessage;
+    try {
+      message = parseClientMessage(decodeFrame(data, isBinary), {
+        bareTelemetry: session.identity.role === 'device',
+      });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      metrics.messagesIn.inc({ kind: 'invalid' });
+      this.fail(ws, session, error);
+      return;
+    }
+    metrics.messagesIn.inc({ kind: message.type });
+    this.dispatch(ws, session, message, received);
+  }
+
+  private dispatch(
+    ws: EdgeSocket,
+    session: Session,
+    message: ClientMessage,
+    received: number,
+  ): void {
+    const { identity } = session;
+    switch (message.type) {
+      case 'telemetry':
+      case 'event':
+      case 'status':
+        if (identity.role !== 'device') {
+          return this.fail(
+            ws,
+            session,
+            new ProtocolError(
+              ErrorCode.NotAllowed,
+              `only devices send ${message.type}`,
+              message.id,
+            ),
+          );
+        }
+        return this.publish(ws, session, message, received);
+      case 'publish':
+        return this.publish(ws, session, message, received);
+      case 'subscribe':
+        return this.subscribe(ws, session, message.topics, message.id);
+      case 'unsubscribe':
+        for (const pattern of message.topics) this.fanout.unsubscribe(ws, session, pattern);
+        if (message.id) this.send(ws, session, { type: 'ack', id: message.id });
+        return;
+      case 'command':
+        if (!identity.command) {
+          return this.fail(
+            ws,
+            session,
+            new ProtocolError(ErrorCode.NotAllowed, 'this role may not send commands', message.id),
+          );
+        }
+        return this.commands.dispatch(ws, session, message);
+      case 'ack':
+      case 'nack':
+        if (identity.role !== 'device') {
+          return this.fail(
+            ws,
+            session,
+            new ProtocolError(ErrorCode.NotAllowed, 'only devices answer commands', message.id),
+          );
+        }
+        return this.commands.answer(session, message);
+      case 'ping':
+        return this.send(ws, session, {
+          type: 'pong',
+          ...(message.id === undefined ? {} : { id: message.id }),
+          ts: Date.now(),
+        });
+    }
+  }
+
+  private topicOf(session: Session, message: Publishable): string {
+    const base = `devices/${session.identity.subject}`;
+    switch (message.type) {
+      case 'telemetry':
+        return message.stream ? `${base}/telemetry/${message.stream}` : `${base}/telemetry`;
+      case 'event':
+        return `${base}/events/${message.name}`;
+      case 'status':
+        return `${base}/status`;
+      case 'publish':
+        return message.topic;
+    }
+  }
+
+  private publish(ws: EdgeSocket, session: Session, message: Publishable, received: number): void {
+    const { identity } = session;
+    const topic = this.topicOf(session, message);
+    const problem = topicProblem(topic);
+    if (problem)
+      return this.fail(ws, session, new ProtocolError(ErrorCode.BadTopic, problem, message.id));
+    if (!canPublish(identity, topic)) {
+      return this.fail(
+        ws,
+        session,
+        new ProtocolError(ErrorCode.Forbidden, `may not publish to ${topic}`, message.id),
+      );
+    }
+    const ts = Date.now();
+    const delivery: DeliveryMessage = {
+      type: 'message',
+      kind: message.type,
+      topic,
+      from: identity.subject,
+      ...(message.id === undefined ? {} : { id: message.id }),
+      ts,
+      data: message.data ?? {},
+    };
+    if (this.fanout.publish(identity.tenant, delivery) > 0) {
+      this.deps.metrics.deliverLatency.observe((performance.now() - received) / 1000);
+    }
+    const sink = this.deps.telemetrySink;
+    if (message.type === 'telemetry' && sink) {
+      sink
+        .append({
+          tenant: identity.tenant,
+          deviceId: identity.subject,
+          ...(message.id === undefined ? {} : { id: message.id }),
+          topic,
+          ts,
+          data: message.data,
+        })
+        .then(
+          () => {
+            if (message.id) this.send(ws, session, { type: 'ack', id: message.id });
+          },
+          (error: unknown) => {
+            this.deps.logger.warn({ err: error, session: session.id }, 'telemetry not stored');
+            if (message.id)
+              this.send(ws, session, { type: 'nack', id: message.id, reason: NackReason.Retry });
+          },
+        );
+      return;
+    }
+    if (message.id) this.send(ws, session, { type: 'ack', id: message.id });
+  }
+
+  private subscribe(
+    ws: EdgeSocket,
+    session: Session,
+    patterns: string[],
+    id: string | undefined,
+  ): void {
+    for (const pattern of patterns) {
+      const problem = patternProblem(pattern);
+      if (problem)
+        return this.fail(
+          ws,
+          session,
+          new ProtocolError(ErrorCode.BadTopic, `${pattern}: ${problem}`, id),
+        );
+      if (!canSubscribe(session.identity, pattern)) {
+        return this.fail(
+          ws,
+          session,
+          new ProtocolError(ErrorCode.Forbidden, `may not subscribe to ${pattern}`, id),
+        );
+      }
+    }
+    const added = new Set(patterns.filter((p) => !session.patterns.has(p))).size;
+    if (session.patterns.size + added > this.deps.config.limits.maxSubscriptions) {
+      return this.fail(
+        ws,
+        session,
+        new ProtocolError(
+          ErrorCode.TooManySubscriptions,
+          `at most ${this.deps.config.limits.maxSubscriptions} subscriptions per connection`,
+          id,
+        ),
+      );
+    }
+    for (const pattern of patterns) this.fanout.subscribe(ws, session, pattern);
+    if (id) this.send(ws, session, { type: 'ack', id });
+  }
+
+  /**
+   * Answers a refused message with `error`. Invalid messages count towards closing the
+   * connection (1008); rate-limit refusals have their own count.
+   */
+  private fail(ws: EdgeSocket, session: Session, error: ProtocolError, countsAsAbuse = true): void {
+    this.deps.metrics.protocolErrors.inc({ code: error.code });
+    this.send(ws, session, {
+      type: 'error',
+      code: error.code,
+      message: error.message,
+      ...(error.ref === undefined ? {} : { ref: error.ref }),
+    });
+    if (!countsAsAbuse) return;
+    session.protocolErrors += 1;
+    if (session.protocolErrors >= this.deps.config.limits.maxProtocolErrors && !session.closed) {
+      this.deps.logger.warn(
+        { session: session.id, sub: session.identity.subject },
+        'too many invalid messages: closing',
+      );
+      ws.end(CloseCode.PolicyViolation, CloseReason.TooManyErrors);
+    }
+  }
+
+  private send(ws: EdgeSocket, session: Session, message: ServerMessage): void {
+    if (session.closed) return;
+    const frame = encodeMessage(message, session.format);
+    const status = ws.send(frame, session.format === 'msgpack');
+    const { metrics } = this.deps;
+    if (status === 2) {
+      metrics.backpressureDrops.inc();
+      return;
+    }
+    metrics.messagesOut.inc({ kind: message.type });
+    metrics.bytesOut.inc(typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength);
+  }
+}

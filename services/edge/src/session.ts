@@ -1,0 +1,29 @@
+import type { Identity } from '@fleetwire/auth';
+import type { WireFormat } from '@fleetwire/protocol';
+import type { WebSocket } from 'uWebSockets.js';
+
+import type { TokenBucket } from './rate-limiter.js';
+
+/** What the edge knows about one connection: uWS's user data for its socket. */
+export interface Session {
+  id: number;
+  identity: Identity;
+  /** Encoding of everything the server sends on this connection. */
+  format: WireFormat;
+  remote: string;
+  bucket: TokenBucket;
+  rateViolations: number;
+  protocolErrors: number;
+  /** Tenant-relative patterns this connection is subscribed to. */
+  patterns: Set<string>;
+  /** Set by the close handler: a closed uWS socket must not be touched again. */
+  closed: boolean;
+  expiryTimer?: NodeJS.Timeout | undefined;
+}
+
+export type EdgeSocket = WebSocket<Session>;
+
+/** `tenant/subject`: how a device is addressed on this node. */
+export function deviceKey(tenant: string, subject: string): string {
+  return `${tenant}/${subject}`;
+}

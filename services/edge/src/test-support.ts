@@ -1,0 +1,256 @@
+import { request } from 'node:http';
+import { connect as tcpConnect } from 'node:net';
+import { Writable } from 'node:stream';
+
+import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
+import { createRegistry } from '@fleetwire/metrics';
+import { decode } from '@msgpack/msgpack';
+import jwt from 'jsonwebtoken';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+
+import { loadEdgeConfig, type EdgeConfig, type EdgeLimits } from './config.js';
+import { EdgeMetrics } from './metrics.js';
+import { EdgeServer } from './server.js';
+import type { TelemetrySink } from './telemetry-sink.js';
+import { loadUws } from './uws.js';
+
+export const SECRET = 'test-secret-that-is-at-least-32-bytes-long';
+export const ISSUER = 'fleetwire-test';
+export const AUDIENCE = 'fleetwire';
+
+export interface TestEdge {
+  server: EdgeServer;
+  config: EdgeConfig;
+  metrics: EdgeMetrics;
+  url: string;
+  port: number;
+  /** Every JSON log line the edge wrote. */
+  logs: Record<string, unknown>[];
+  metricsText(): Promise<string>;
+  close(): void;
+}
+
+export interface TestEdgeOptions {
+  env?: Record<string, string>;
+  limits?: Partial<EdgeLimits>;
+  telemetrySink?: TelemetrySink;
+}
+
+/** An edge node on a free port with HS256 test tokens, in this process. */
+export async function startTestEdge(options: TestEdgeOptions = {}): Promise<TestEdge> {
+  const base = loadEdgeConfig(
+    {
+      FLEETWIRE_HOST: '127.0.0.1',
+      FLEETWIRE_PORT: '0',
+      FLEETWIRE_JWT_HS256_SECRET: SECRET,
+      FLEETWIRE_JWT_ISSUER: ISSUER,
+      FLEETWIRE_JWT_AUDIENCE: AUDIENCE,
+      FLEETWIRE_TENANTS: 'acme,globex',
+      FLEETWIRE_LOG_LEVEL: 'info',
+      ...options.env,
+    },
+    'test-node',
+  );
+  const config: EdgeConfig = { ...base, limits: { ...base.limits, ...options.limits } };
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const logger = pino({ level: config.logLevel }, sink);
+  const { uws } = loadUws({ allowFallback: false });
+  const metrics = new EdgeMetrics(createRegistry({ service: 'edge', node: config.nodeId }));
+  const server = new EdgeServer({
+    config,
+    uws,
+    verifier: new TokenVerifier(loadVerificationKeys(config.auth), config.auth),
+    metrics,
+    logger,
+    ...(options.telemetrySink ? { telemetrySink: options.telemetrySink } : {}),
+  });
+  const port = await server.listen();
+  return {
+    server,
+    config,
+    metrics,
+    port,
+    url: `ws://127.0.0.1:${port}/ws`,
+    logs,
+    metricsText: () => metrics.registry.metrics(),
+    close: () => server.close(),
+  };
+}
+
+export interface TokenClaims {
+  sub: string;
+  role: 'device' | 'dashboard' | 'service';
+  tenant?: string;
+  acl?: { pub?: string[]; sub?: string[] };
+}
+
+export function mintToken(claims: TokenClaims, options: jwt.SignOptions = {}): string {
+  return jwt.sign({ tenant: 'acme', ...claims }, SECRET, {
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    expiresIn: 300,
+    ...options,
+  });
+}
+
+export type Received = Record<string, unknown> & { type: string };
+
+/** A `ws` client that queues what it receives, so a test awaits the next message in order. */
+export class TestClient {
+  readonly ws: WebSocket;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly queue: Received[] = [];
+  private readonly waiters: ((message: Received) => void)[] = [];
+
+  constructor(
+    url: string,
+    options: {
+      headers?: Record<string, string>;
+      protocols?: string[];
+      perMessageDeflate?: boolean;
+    } = {},
+  ) {
+    this.ws = new WebSocket(url, options.protocols ?? [], {
+      headers: options.headers ?? {},
+      perMessageDeflate: options.perMessageDeflate ?? false,
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => {
+      this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    this.ws.on('message', (data: Buffer, isBinary) => {
+      const message = (isBinary ? decode(data) : JSON.parse(data.toString())) as Received;
+      const waiter = this.waiters.shift();
+      if (waiter) waiter(message);
+      else this.queue.push(message);
+    });
+  }
+
+  /** Connects and consumes the welcome message. */
+  static async open(
+    url: string,
+    token: string,
+    options: { format?: 'json' | 'msgpack'; perMessageDeflate?: boolean } = {},
+  ): Promise<TestClient> {
+    const query = options.format === 'msgpack' ? '&format=msgpack' : '';
+    const client = new TestClient(`${url}?token=${token}${query}`, options);
+    await client.opened;
+    const welcome = await client.next();
+    if (welcome.type !== 'welcome') throw new Error(`expected welcome, got ${welcome.type}`);
+    return client;
+  }
+
+  next(): Promise<Received> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Messages received and not yet taken. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  send(message: unknown): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /** Sends `ping` and waits for its `pong`: everything sent before it has been processed. */
+  async roundTrip(id = `rt-${Math.random()}`): Promise<Received[]> {
+    this.send({ type: 'ping', id });
+    const before: Received[] = [];
+    for (;;) {
+      const message = await this.next();
+      if (message.type === 'pong' && message['id'] === id) return before;
+      before.push(message);
+    }
+  }
+
+  close(): Promise<{ code: number; reason: string }> {
+    this.ws.close();
+    return this.closed;
+  }
+}
+
+/** The HTTP answer to a refused upgrade. */
+export function refusedUpgrade(
+  url: string,
+  options: { headers?: Record<string, string>; protocols?: string[] } = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
+    ws.once('open', () => {
+      ws.close();
+      reject(new Error('the upgrade was accepted'));
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(body), headers: res.headers });
+        ws.terminate();
+      });
+    });
+    ws.once('error', () => undefined);
+  });
+}
+
+/** Sends raw bytes, returns everything received until the server closes or `untilBlankLine`. */
+export function rawExchange(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(port, '127.0.0.1', () => socket.write(text));
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      if (received.includes('\r\n\r\n')) {
+        socket.destroy();
+        resolve(received);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+export function httpGet(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }),
+      );
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** The current value of a counter or gauge series with exactly these labels (0 when absent). */
+export async function valueOf(
+  metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> },
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const { values } = await metric.get();
+  const wanted = Object.entries(labels);
+  const series = values.find(
+    (v) =>
+      Object.keys(v.labels).length === wanted.length &&
+      wanted.every(([name, value]) => v.labels[name] === value),
+  );
+  return series?.value ?? 0;
+}

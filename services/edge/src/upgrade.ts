@@ -1,0 +1,134 @@
+import { AuthError, extractToken, type TokenVerifier } from '@fleetwire/auth';
+import type { WireFormat } from '@fleetwire/protocol';
+import type { Logger } from 'pino';
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+
+import type { EdgeMetrics } from './metrics.js';
+import { TokenBucket } from './rate-limiter.js';
+import type { Session } from './session.js';
+import type { EdgeLimits } from './config.js';
+
+/** Subprotocols the server answers with; `bearer.<jwt>` entries only carry the token. */
+export const SUBPROTOCOLS = ['fleetwire.v1', 'fleetwire.v1.json', 'fleetwire.v1.msgpack'] as const;
+
+const KEY = /^[A-Za-z0-9+/]{22}==$/;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  426: 'Upgrade Required',
+  503: 'Service Unavailable',
+};
+
+export interface UpgradeContext {
+  verifier: TokenVerifier;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  limits: EdgeLimits;
+  /** Refuse with 503 when false (draining) or when the node is full. */
+  accepting: () => boolean;
+  openConnections: () => number;
+  nextSessionId: () => number;
+}
+
+function refuse(
+  res: HttpResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`);
+  res.writeHeader('content-type', 'application/json');
+  for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+  res.end(JSON.stringify({ error: code, message }));
+}
+
+function chooseFormat(query: string, protocols: string[]): WireFormat {
+  const asked = new URLSearchParams(query).get('format');
+  if (asked === 'msgpack' || protocols.includes('fleetwire.v1.msgpack')) return 'msgpack';
+  return 'json';
+}
+
+/**
+ * The upgrade handler: every check happens here, before a socket exists. It runs synchronously
+ * (token verification is CPU-only), so `req` is read in place and no onAborted is needed.
+ */
+export function handleUpgrade(
+  ctx: UpgradeContext,
+  res: HttpResponse,
+  req: HttpRequest,
+  context: us_socket_context_t,
+): void {
+  const key = req.getHeader('sec-websocket-key');
+  const version = req.getHeader('sec-websocket-version');
+  const protocolHeader = req.getHeader('sec-websocket-protocol');
+  const extensions = req.getHeader('sec-websocket-extensions');
+  const authorization = req.getHeader('authorization');
+  const query = req.getQuery() ?? '';
+  const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+
+  const refused = (status: number, reason: string, message: string, auth = false): void => {
+    (auth ? ctx.metrics.authFailures : ctx.metrics.upgradeRefusals).inc({ reason });
+    ctx.logger.warn({ remote, status, reason }, `upgrade refused: ${message}`);
+    refuse(
+      res,
+      status,
+      reason,
+      message,
+      status === 426
+        ? { 'sec-websocket-version': '13' }
+        : status === 503
+          ? { 'retry-after': '5' }
+          : status === 401
+            ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${reason}"` }
+            : {},
+    );
+  };
+
+  if (!KEY.test(key))
+    return refused(400, 'bad_handshake', 'Sec-WebSocket-Key is not 16 base64 bytes');
+  if (version !== '13')
+    return refused(426, 'bad_version', 'only WebSocket version 13 is supported');
+  if (!ctx.accepting()) return refused(503, 'draining', 'this node is shutting down');
+  if (ctx.openConnections() >= ctx.limits.maxConnections) {
+    return refused(503, 'node_full', 'this node holds its maximum number of connections');
+  }
+
+  const protocols = protocolHeader
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+  const token = extractToken({ authorization, protocols: protocolHeader, query });
+  if (token === undefined) {
+    return refused(
+      401,
+      'token_missing',
+      'no token (Authorization, Sec-WebSocket-Protocol or ?token=)',
+      true,
+    );
+  }
+  let identity;
+  try {
+    identity = ctx.verifier.verify(token);
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    return refused(error.status, error.code, error.message, true);
+  }
+
+  const session: Session = {
+    id: ctx.nextSessionId(),
+    identity,
+    format: chooseFormat(query, protocols),
+    remote,
+    bucket: new TokenBucket(ctx.limits.ratePerSec, ctx.limits.rateBurst),
+    rateViolations: 0,
+    protocolErrors: 0,
+    patterns: new Set(),
+    closed: false,
+  };
+  // Echo a Fleetwire subprotocol if one was offered; never echo the token-bearing entry.
+  const chosen = protocols.find((p) => (SUBPROTOCOLS as readonly string[]).includes(p)) ?? '';
+  res.upgrade(session, key, chosen, extensions, context);
+}
