@@ -61,6 +61,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 /** Close reasons sent with CloseCode.PolicyViolation. */
 export const CloseReason = {
   RateLimitExceeded: 'rate limit exceeded',
+  MessageTooBig: 'message too big',
   TooManyErrors: 'too many invalid messages',
   SlowConsumer: 'slow consumer',
   Draining: 'server draining',

@@ -150,7 +150,9 @@ export class EdgeServer {
     const { config, uws, metrics, logger } = this.deps;
     const { limits } = config;
     this.app.ws<Session>('/ws', {
-      maxPayloadLength: limits.maxPayloadBytes,
+      // uWS cuts a frame over its own limit without a close frame (1006); taking up to twice the
+      // limit lets the edge refuse the common oversize frame with a proper 1009 instead.
+      maxPayloadLength: limits.maxPayloadBytes * 2,
       idleTimeout: limits.idleTimeoutSec,
       sendPingsAutomatically: true,
       maxBackpressure: limits.maxBackpressureBytes,
@@ -181,6 +183,21 @@ export class EdgeServer {
         .writeHeader('content-type', 'application/json')
         .end(JSON.stringify(body));
     };
+    // uWS passes on upgrades it cannot parse (e.g. a malformed Sec-WebSocket-Key) and plain GETs.
+    this.app.get('/ws', (res, req) => {
+      const isUpgrade = req.getHeader('upgrade').toLowerCase() === 'websocket';
+      const reason = isUpgrade ? 'bad_handshake' : 'not_an_upgrade';
+      metrics.upgradeRefusals.inc({ reason });
+      if (isUpgrade) {
+        json(res, '400 Bad Request', { error: reason, message: 'malformed WebSocket handshake' });
+      } else {
+        res.writeStatus('426 Upgrade Required').writeHeader('upgrade', 'websocket');
+        json(res, '426 Upgrade Required', {
+          error: reason,
+          message: 'connect with a WebSocket client',
+        });
+      }
+    });
     this.app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok' }));
     this.app.get('/readyz', (res) =>
       this.ready
@@ -261,6 +278,11 @@ export class EdgeServer {
     const session = ws.getUserData();
     const { metrics, config } = this.deps;
     metrics.bytesIn.inc(data.byteLength);
+    if (data.byteLength > config.limits.maxPayloadBytes) {
+      metrics.messagesIn.inc({ kind: 'too_big' });
+      ws.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
+      return;
+    }
 
     if (!session.bucket.take()) {
       session.rateViolations += 1;

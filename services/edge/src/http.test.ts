@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { httpGet, mintToken, rawExchange, startTestEdge, type TestEdge } from './test-support.js';
+
+let edge: TestEdge;
+
+beforeAll(async () => {
+  edge = await startTestEdge();
+});
+
+afterAll(() => edge.close());
+
+function handshake(headers: Record<string, string>, path = '/ws'): string {
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
+  return [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...lines, '', ''].join('\r\n');
+}
+
+describe('RFC 6455 handshake over raw TCP', () => {
+  it('answers the RFC example key with its accept value', async () => {
+    const token = mintToken({ sub: 'raw', role: 'device' });
+    const response = await rawExchange(
+      edge.port,
+      handshake(
+        {
+          Upgrade: 'websocket',
+          Connection: 'Upgrade',
+          'Sec-WebSocket-Key': 'tnl0nQWIsWwEMpj9V+dV3A==',
+          'Sec-WebSocket-Version': '13',
+        },
+        `/ws?token=${token}`,
+      ),
+    );
+    expect(response).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(response).toMatch(/\r\nSec-WebSocket-Accept: n62Htl716IZqfTO319eJ6Ig1PMI=\r\n/i);
+  });
+
+  it.each([
+    [{ 'Sec-WebSocket-Key': 'too-short', 'Sec-WebSocket-Version': '13' }, 400, 'bad_handshake'],
+    [
+      { 'Sec-WebSocket-Key': 'tnl0nQWIsWwEMpj9V+dV3A==', 'Sec-WebSocket-Version': '8' },
+      426,
+      'bad_version',
+    ],
+  ])('refuses a malformed upgrade %j', async (headers, status, reason) => {
+    const response = await rawExchange(
+      edge.port,
+      handshake({ Upgrade: 'websocket', Connection: 'Upgrade', ...headers }),
+    );
+    expect(response).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    if (status === 426) expect(response).toMatch(/\r\nsec-websocket-version: 13\r\n/i);
+    expect(response.slice(response.indexOf('\r\n\r\n') + 4)).toContain(`"error":"${reason}"`);
+  });
+});
+
+describe('operational routes', () => {
+  it('/healthz and /readyz answer 200 while serving', async () => {
+    expect(await httpGet(edge.port, '/healthz')).toMatchObject({
+      status: 200,
+      body: '{"status":"ok"}',
+    });
+    expect(await httpGet(edge.port, '/readyz')).toMatchObject({
+      status: 200,
+      body: '{"status":"ready"}',
+    });
+  });
+
+  it('/metrics exposes the edge series in Prometheus text format', async () => {
+    const res = await httpGet(edge.port, '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/plain/);
+    for (const name of [
+      'fleetwire_edge_connections',
+      'fleetwire_edge_messages_in_total',
+      'fleetwire_edge_messages_out_total',
+      'fleetwire_edge_bytes_in_total',
+      'fleetwire_edge_bytes_out_total',
+      'fleetwire_edge_auth_failures_total',
+      'fleetwire_edge_publish_deliver_latency_seconds',
+      'fleetwire_edge_backpressure_drops_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(res.body).toContain(`# TYPE ${name} `);
+    }
+  });
+
+  it('a plain GET of /ws gets 426 Upgrade Required', async () => {
+    expect(await httpGet(edge.port, '/ws')).toMatchObject({
+      status: 426,
+      body: expect.stringContaining('not_an_upgrade'),
+    });
+  });
+
+  it('unknown paths get 404 JSON', async () => {
+    expect(await httpGet(edge.port, '/nope')).toMatchObject({
+      status: 404,
+      body: '{"error":"not_found"}',
+    });
+  });
+});

@@ -1,0 +1,234 @@
+import { encode } from '@msgpack/msgpack';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { TestClient, mintToken, startTestEdge, valueOf, type TestEdge } from './test-support.js';
+
+let edge: TestEdge;
+const open: TestClient[] = [];
+
+async function connect(
+  claims: Parameters<typeof mintToken>[0],
+  format: 'json' | 'msgpack' = 'json',
+): Promise<TestClient> {
+  const client = await TestClient.open(edge.url, mintToken(claims), { format });
+  open.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  edge = await startTestEdge({ limits: { commandTimeoutMs: 300 } });
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+afterAll(() => edge.close());
+
+describe('telemetry reaches subscribed dashboards', () => {
+  it('device → dashboard subscribed with a wildcard, in JSON and in MessagePack', async () => {
+    const json = await connect({ sub: 'ops', role: 'dashboard' });
+    const packed = await connect({ sub: 'ops2', role: 'dashboard' }, 'msgpack');
+    json.send({ type: 'subscribe', id: 's1', topics: ['devices/+/telemetry'] });
+    expect(await json.next()).toEqual({ type: 'ack', id: 's1' });
+    packed.ws.send(encode({ type: 'subscribe', id: 's2', topics: ['devices/#'] }));
+    expect(await packed.next()).toEqual({ type: 'ack', id: 's2' });
+
+    const device = await connect({ sub: 'dev-1', role: 'device' });
+    device.send({ type: 'telemetry', id: 'm1', data: { temperature: 21.5 } });
+    expect(await device.next()).toEqual({ type: 'ack', id: 'm1' });
+
+    for (const dashboard of [json, packed]) {
+      expect(await dashboard.next()).toMatchObject({
+        type: 'message',
+        kind: 'telemetry',
+        topic: 'devices/dev-1/telemetry',
+        from: 'dev-1',
+        id: 'm1',
+        data: { temperature: 21.5 },
+        ts: expect.any(Number),
+      });
+    }
+    expect(await valueOf(edge.metrics.messagesIn, { kind: 'telemetry' })).toBeGreaterThanOrEqual(1);
+    const latency = await edge.metrics.deliverLatency.get();
+    expect(
+      latency.values.find((v) => v.metricName?.endsWith('_count'))?.value,
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a bare JSON object from a small device is that device's telemetry", async () => {
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', id: 's', topics: ['devices/esp-7/telemetry'] });
+    await dashboard.next();
+    const device = await connect({ sub: 'esp-7', role: 'device' });
+    const bare = { type: 'temperature_update', value: 23.5, timestamp: '2025-05-29T12:45:00Z' };
+    device.ws.send(JSON.stringify(bare));
+    expect(await dashboard.next()).toMatchObject({
+      type: 'message',
+      kind: 'telemetry',
+      topic: 'devices/esp-7/telemetry',
+      from: 'esp-7',
+      data: bare,
+    });
+  });
+
+  it('events and status land on their own topics; a device cannot speak for another', async () => {
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', id: 's', topics: ['devices/dev-2/#'] });
+    await dashboard.next();
+    const device = await connect({ sub: 'dev-2', role: 'device' });
+    device.send({ type: 'event', name: 'door.open', data: { by: 'x' } });
+    device.send({ type: 'status', data: { battery: 80 } });
+    device.send({ type: 'publish', id: 'p1', topic: 'devices/dev-3/telemetry', data: {} });
+    expect(await dashboard.next()).toMatchObject({
+      kind: 'event',
+      topic: 'devices/dev-2/events/door.open',
+    });
+    expect(await dashboard.next()).toMatchObject({ kind: 'status', topic: 'devices/dev-2/status' });
+    expect(await device.next()).toMatchObject({ type: 'error', code: 'forbidden', ref: 'p1' });
+    expect(await dashboard.roundTrip()).toEqual([]);
+  });
+
+  it('unsubscribe stops delivery; other tenants never see each other', async () => {
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    const other = await connect({ sub: 'ops', role: 'dashboard', tenant: 'globex' });
+    for (const d of [dashboard, other]) {
+      d.send({ type: 'subscribe', id: 's', topics: ['devices/#'] });
+      await d.next();
+    }
+    const device = await connect({ sub: 'dev-4', role: 'device' });
+    device.send({ type: 'telemetry', data: { n: 1 } });
+    expect(await dashboard.next()).toMatchObject({ data: { n: 1 } });
+    dashboard.send({ type: 'unsubscribe', id: 'u', topics: ['devices/#'] });
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 'u' });
+    device.send({ type: 'telemetry', data: { n: 2 } });
+    await device.roundTrip();
+    expect(await dashboard.roundTrip()).toEqual([]);
+    expect(await other.roundTrip()).toEqual([]);
+  });
+
+  it('leaves no state behind once every client is gone', async () => {
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', topics: ['devices/+/telemetry', 'devices/x/#'] });
+    await connect({ sub: 'dev-5', role: 'device' });
+    await dashboard.roundTrip();
+    expect(edge.server.stateSizes()).toMatchObject({ patterns: 2, devices: 1 });
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    expect(edge.server.stateSizes()).toEqual({
+      sockets: 0,
+      patterns: 0,
+      devices: 0,
+      pendingCommands: 0,
+    });
+  });
+});
+
+describe('subscriptions are checked against the token', () => {
+  it('refuses patterns outside the claims and malformed patterns, applying none', async () => {
+    const dashboard = await connect({
+      sub: 'ops',
+      role: 'dashboard',
+      acl: { sub: ['devices/+/telemetry'] },
+    });
+    dashboard.send({ type: 'subscribe', id: 'a', topics: ['devices/+/telemetry', 'devices/#'] });
+    expect(await dashboard.next()).toMatchObject({ type: 'error', code: 'forbidden', ref: 'a' });
+    dashboard.send({ type: 'subscribe', id: 'b', topics: ['devices/#/x'] });
+    expect(await dashboard.next()).toMatchObject({ type: 'error', code: 'bad_topic', ref: 'b' });
+    expect(edge.server.stateSizes().patterns).toBe(0);
+  });
+});
+
+describe('invalid input is answered, counted, and repeated abuse closes with 1008', () => {
+  it('bad frames and bad messages get error replies; the tenth closes the socket', async () => {
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    const before = await valueOf(edge.metrics.protocolErrors, { code: 'bad_frame' });
+    dashboard.ws.send('{not json');
+    expect(await dashboard.next()).toMatchObject({ type: 'error', code: 'bad_frame' });
+    dashboard.ws.send(Buffer.from([0xc1]), { binary: true });
+    expect(await dashboard.next()).toMatchObject({
+      type: 'error',
+      code: 'bad_frame',
+      message: /MessagePack/,
+    });
+    dashboard.send({ type: 'temperature_update', id: 'q' });
+    expect(await dashboard.next()).toMatchObject({ type: 'error', code: 'bad_message', ref: 'q' });
+    dashboard.send({ type: 'telemetry', data: {} });
+    expect(await dashboard.next()).toMatchObject({ type: 'error', code: 'not_allowed' });
+    expect(await valueOf(edge.metrics.protocolErrors, { code: 'bad_frame' })).toBe(before + 2);
+    for (let i = 4; i < 10; i++) dashboard.ws.send('nope');
+    expect(await dashboard.closed).toEqual({ code: 1008, reason: 'too many invalid messages' });
+  });
+});
+
+describe('commands', () => {
+  it('dashboard → device → ack with result back to the dashboard', async () => {
+    const device = await connect({ sub: 'car-1', role: 'device' });
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    dashboard.send({
+      type: 'command',
+      id: 'c1',
+      target: 'car-1',
+      name: 'forward',
+      params: { speed: 3 },
+    });
+    expect(await device.next()).toEqual({
+      type: 'command',
+      id: 'c1',
+      from: 'ops',
+      name: 'forward',
+      params: { speed: 3 },
+    });
+    device.send({ type: 'ack', id: 'c1', result: { moved: true } });
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 'c1', result: { moved: true } });
+
+    dashboard.send({ type: 'command', id: 'c2', target: 'car-1', name: 'fly' });
+    await device.next();
+    device.send({ type: 'nack', id: 'c2', reason: 'unsupported', message: 'cars do not fly' });
+    expect(await dashboard.next()).toEqual({
+      type: 'nack',
+      id: 'c2',
+      reason: 'unsupported',
+      message: 'cars do not fly',
+    });
+  });
+
+  it('an offline device answers nack offline at once; a silent one nack timeout', async () => {
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    dashboard.send({ type: 'command', id: 'c3', target: 'nobody', name: 'x' });
+    expect(await dashboard.next()).toEqual({ type: 'nack', id: 'c3', reason: 'offline' });
+    const device = await connect({ sub: 'car-2', role: 'device' });
+    dashboard.send({ type: 'command', id: 'c4', target: 'car-2', name: 'x', timeoutMs: 200 });
+    expect(await device.next()).toMatchObject({ type: 'command', id: 'c4' });
+    expect(await dashboard.next()).toEqual({ type: 'nack', id: 'c4', reason: 'timeout' });
+    // A late ack after the timeout is dropped, not forwarded.
+    device.send({ type: 'ack', id: 'c4' });
+    expect(await dashboard.roundTrip()).toEqual([]);
+  });
+
+  it('a device that disconnects with a command pending makes it nack offline', async () => {
+    const device = await connect({ sub: 'car-3', role: 'device' });
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    dashboard.send({ type: 'command', id: 'c5', target: 'car-3', name: 'x', timeoutMs: 60_000 });
+    await device.next();
+    await device.close();
+    expect(await dashboard.next()).toMatchObject({ type: 'nack', id: 'c5', reason: 'offline' });
+  });
+
+  it('devices may not send commands; a second connection of a device replaces the first (4002)', async () => {
+    const first = await connect({ sub: 'car-4', role: 'device' });
+    first.send({ type: 'command', id: 'c6', target: 'car-4', name: 'x' });
+    expect(await first.next()).toMatchObject({ type: 'error', code: 'not_allowed', ref: 'c6' });
+    await connect({ sub: 'car-4', role: 'device' });
+    expect(await first.closed).toEqual({ code: 4002, reason: 'replaced by a newer connection' });
+  });
+});
+
+describe('the connection ends when its token does', () => {
+  it('closes with 4001 at exp', async () => {
+    const client = new TestClient(
+      `${edge.url}?token=${mintToken({ sub: 'd', role: 'device' }, { expiresIn: 1 })}`,
+    );
+    await client.opened;
+    expect(await client.closed).toEqual({ code: 4001, reason: 'token expired' });
+  });
+});
