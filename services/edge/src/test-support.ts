@@ -77,7 +77,7 @@ export async function startTestEdge(options: TestEdgeOptions = {}): Promise<Test
     config,
     metrics,
     port,
-    url: `ws://127.0.0.1:${port}/ws`,
+    url: `${config.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     logs,
     metricsText: () => metrics.registry.metrics(),
     close: () => server.close(),
@@ -116,11 +116,14 @@ export class TestClient {
       headers?: Record<string, string>;
       protocols?: string[];
       perMessageDeflate?: boolean;
+      /** Trusted CA (PEM) for wss. */
+      ca?: string;
     } = {},
   ) {
     this.ws = new WebSocket(url, options.protocols ?? [], {
       headers: options.headers ?? {},
       perMessageDeflate: options.perMessageDeflate ?? false,
+      ...(options.ca ? { ca: options.ca } : {}),
     });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());

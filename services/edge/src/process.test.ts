@@ -1,0 +1,171 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+import { SECRET, TestClient, mintToken, startTestEdge } from './test-support.js';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+// tsx is a dependency of this package, so the child resolves it from here.
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const children: ChildProcess[] = [];
+
+interface EdgeProcess {
+  child: ChildProcess;
+  /** Every JSON line the process logged. */
+  lines: Record<string, unknown>[];
+  /** Resolves with the port once it logs "listening". */
+  listening: Promise<number>;
+  exited: Promise<{ code: number | null; stderr: string }>;
+}
+
+/** Runs services/edge/src/main.ts as its own process, the way it is deployed. */
+function runEdge(env: Record<string, string>): EdgeProcess {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@fleetwire/source', '--import', 'tsx', MAIN],
+    {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        FLEETWIRE_HOST: '127.0.0.1',
+        FLEETWIRE_PORT: '0',
+        FLEETWIRE_JWT_HS256_SECRET: SECRET,
+        FLEETWIRE_JWT_ISSUER: 'fleetwire-test',
+        FLEETWIRE_JWT_AUDIENCE: 'fleetwire',
+        ...env,
+      },
+      cwd: PACKAGE_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const listening = new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      // The uWS package itself prints a plain-text line when it falls back to pure JS.
+      if (!line.startsWith('{')) return;
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      lines.push(entry);
+      if (entry['msg'] === 'listening') resolve(entry['port'] as number);
+    });
+    child.once('exit', () => reject(new Error(`edge exited before listening: ${stderr}`)));
+  });
+  listening.catch(() => undefined);
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, stderr })),
+  );
+  return { child, lines, listening, exited };
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('edge process', () => {
+  it('SIGTERM: stops accepting, closes every socket with 1012 over the drain window, exits 0', async () => {
+    const edge = runEdge({ FLEETWIRE_DRAIN_WINDOW_MS: '300' });
+    const port = await edge.listening;
+    const url = `ws://127.0.0.1:${port}/ws`;
+    const clients = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((sub) => TestClient.open(url, mintToken({ sub, role: 'device' }))),
+    );
+    edge.child.kill('SIGTERM');
+    const first = await Promise.race(clients.map((c) => c.closed));
+    expect(first).toEqual({ code: 1012, reason: 'server draining' });
+    // The listen socket is closed before the first socket is: new connections are refused.
+    const refused = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${url}?token=${mintToken({ sub: 'late', role: 'device' })}`);
+      ws.once('open', () => resolve('open'));
+      ws.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    for (const closed of await Promise.all(clients.map((c) => c.closed))) {
+      expect(closed).toEqual({ code: 1012, reason: 'server draining' });
+    }
+    expect((await edge.exited).code).toBe(0);
+    expect(edge.lines.map((l) => l['msg'])).toEqual(
+      expect.arrayContaining(['stopping', 'draining', 'drained']),
+    );
+  }, 30_000);
+
+  it('refuses to start on the pure-JS uWS fallback unless allowed', async () => {
+    const refused = runEdge({ UWS_USE_FALLBACK: '1' });
+    const result = await refused.exited;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/"code":"EDGE_UWS_FALLBACK"/);
+    expect(result.stderr).toMatch(/pure-JS fallback/);
+
+    const allowed = runEdge({ UWS_USE_FALLBACK: '1', FLEETWIRE_ALLOW_UWS_FALLBACK: 'true' });
+    await allowed.listening;
+    expect(allowed.lines.some((l) => String(l['msg']).includes('fallback'))).toBe(true);
+    allowed.child.kill('SIGTERM');
+    expect((await allowed.exited).code).toBe(0);
+  }, 30_000);
+
+  it('exits 1 with every config problem listed', async () => {
+    const result = await runEdge({
+      FLEETWIRE_PORT: 'eighty',
+      FLEETWIRE_BACKPRESSURE_POLICY: 'explode',
+    }).exited;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/"code":"CONFIG_INVALID"/);
+    expect(result.stderr).toMatch(/FLEETWIRE_PORT/);
+    expect(result.stderr).toMatch(/FLEETWIRE_BACKPRESSURE_POLICY/);
+  }, 30_000);
+});
+
+describe('TLS', () => {
+  it('serves wss when a certificate and key are configured', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetwire-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    const edge = await startTestEdge({
+      env: {
+        FLEETWIRE_TLS_CERT_FILE: join(dir, 'cert.pem'),
+        FLEETWIRE_TLS_KEY_FILE: join(dir, 'key.pem'),
+      },
+    });
+    try {
+      expect(edge.url).toMatch(/^wss:/);
+      const client = new TestClient(
+        `${edge.url}?token=${mintToken({ sub: 'd', role: 'device' })}`,
+        {
+          ca: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+        },
+      );
+      await client.opened;
+      expect(await client.next()).toMatchObject({ type: 'welcome', sub: 'd' });
+      await client.close();
+    } finally {
+      edge.close();
+    }
+  });
+});
