@@ -24,3 +24,10 @@ export {
   topicMatches,
   topicProblem,
 } from './topics.js';
+export {
+  TelemetryRecord,
+  TelemetryRecordError,
+  decodeTelemetryRecord,
+  encodeTelemetryRecord,
+  telemetryRecordKey,
+} from './telemetry-record.js';

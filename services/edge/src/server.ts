@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { canPublish, canSubscribe, type TokenVerifier } from '@fleetwire/auth';
@@ -423,9 +424,11 @@ export class EdgeServer {
     if (message.type === 'telemetry' && sink) {
       sink
         .append({
+          v: 1,
           tenant: identity.tenant,
           deviceId: identity.subject,
-          ...(message.id === undefined ? {} : { id: message.id }),
+          // Every record gets an id, so the store can recognise a replay after a crash.
+          msgId: message.id ?? randomUUID(),
           topic,
           ts,
           data: message.data,

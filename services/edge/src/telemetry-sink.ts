@@ -1,14 +1,6 @@
-/** One telemetry message as the edge accepted it. */
-export interface TelemetryRecord {
-  tenant: string;
-  deviceId: string;
-  /** The device's message id, when it wants an ack. */
-  id?: string;
-  topic: string;
-  /** Server receive time, ms since the epoch. */
-  ts: number;
-  data: Record<string, unknown>;
-}
+import type { TelemetryRecord } from '@fleetwire/protocol';
+
+export type { TelemetryRecord };
 
 /**
  * Where accepted telemetry goes to be kept (Kafka, or the embedded log). A message with an id is

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/**
+ * A telemetry message as the edge accepted it: the value of one record on the Kafka `telemetry`
+ * topic (key = `${tenant}/${deviceId}`), and one row in the store. `msgId` is the device's
+ * message id, or one the edge assigned, so a record replayed after a crash is recognised.
+ */
+export const TelemetryRecord = z.object({
+  v: z.literal(1),
+  tenant: z.string().min(1).max(63),
+  deviceId: z.string().min(1).max(128),
+  msgId: z.string().min(1).max(64),
+  topic: z.string().min(1).max(256),
+  /** Server receive time, ms since the epoch. */
+  ts: z.number().int().nonnegative(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type TelemetryRecord = z.infer<typeof TelemetryRecord>;
+
+export function telemetryRecordKey(record: Pick<TelemetryRecord, 'tenant' | 'deviceId'>): string {
+  return `${record.tenant}/${record.deviceId}`;
+}
+
+export function encodeTelemetryRecord(record: TelemetryRecord): Buffer {
+  return Buffer.from(JSON.stringify(record));
+}
+
+/** Why a record cannot be stored: the dead-letter reason. */
+export class TelemetryRecordError extends Error {
+  override readonly name = 'TelemetryRecordError';
+  constructor(
+    readonly code: 'record_undecodable' | 'record_invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses a record's value; throws TelemetryRecordError with the reason. */
+export function decodeTelemetryRecord(value: Buffer | Uint8Array | null): TelemetryRecord {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(value ?? []).toString('utf8'));
+  } catch {
+    throw new TelemetryRecordError('record_undecodable', 'value is not JSON');
+  }
+  const parsed = TelemetryRecord.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TelemetryRecordError(
+      'record_invalid',
+      `${issue?.path.join('.') || 'record'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}
