@@ -1,0 +1,74 @@
+/**
+ * The cross-node bus the edge needs, and nothing more. Two ways to reach other nodes:
+ *
+ * - topics: `publish(topic)` reaches every *other* node holding a pattern that matches, exactly
+ *   once per node however many of its patterns match, in the publisher's order;
+ * - inboxes: `send(inbox)` reaches whoever listens on that exact name (a device, a node) and
+ *   says how many did, so "nobody is there" is known at once.
+ *
+ * Patterns are MQTT-style (`+`, `#`), reference-counted: a node holds a pattern at the broker
+ * while at least one local subscriber needs it.
+ */
+export interface Bus {
+  readonly nodeId: string;
+  /** True while the broker connection is up and subscriptions are in place. */
+  readonly ready: boolean;
+  publish(topic: string, payload: Uint8Array): Promise<void>;
+  addPattern(pattern: string): Promise<void>;
+  removePattern(pattern: string): Promise<void>;
+  send(inbox: string, payload: Uint8Array): Promise<number>;
+  listen(inbox: string): Promise<void>;
+  unlisten(inbox: string): Promise<void>;
+  onTopicMessage(handler: (topic: string, payload: Buffer) => void): void;
+  onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void;
+  /** Called with every change of `ready`. */
+  onStatus(handler: (ready: boolean) => void): void;
+  /** Patterns and inboxes held at the broker: zero once every local holder left. */
+  holdings(): { patterns: number; inboxes: number };
+  close(): Promise<void>;
+}
+
+export class BusError extends Error {
+  override readonly name = 'BusError';
+  constructor(
+    readonly code: 'BUS_UNAVAILABLE' | 'BUS_CLOSED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Reference counts of held names; `add`/`remove` say when a name is first taken or last let go. */
+export class RefCounts {
+  private readonly counts = new Map<string, number>();
+
+  add(name: string): boolean {
+    const count = (this.counts.get(name) ?? 0) + 1;
+    this.counts.set(name, count);
+    return count === 1;
+  }
+
+  remove(name: string): boolean {
+    const count = this.counts.get(name);
+    if (count === undefined) return false;
+    if (count > 1) {
+      this.counts.set(name, count - 1);
+      return false;
+    }
+    this.counts.delete(name);
+    return true;
+  }
+
+  has(name: string): boolean {
+    return this.counts.has(name);
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+
+  names(): string[] {
+    return [...this.counts.keys()];
+  }
+}

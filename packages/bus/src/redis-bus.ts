@@ -1,0 +1,168 @@
+import { PatternIndex } from '@fleetwire/protocol';
+import { Redis, type RedisOptions } from 'ioredis';
+
+import { BusError, RefCounts, type Bus } from './bus.js';
+import { escapeGlob, globOfPattern } from './topic-glob.js';
+
+export interface RedisBusOptions {
+  url: string;
+  /** Unique per process: the bus skips its own messages by it. */
+  nodeId: string;
+  /** Prepended to every channel, so several deployments (or test suites) share one Redis. */
+  prefix?: string;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Redis pub/sub driver. Topic messages go to channel `<prefix>t:<topic>` with a header
+ * `<origin> <seq>\n`; nodes PSUBSCRIBE a glob per held pattern. One publish is one PUBLISH
+ * whatever the number of subscribers. A node whose several globs match receives the message
+ * several times from Redis and keeps the first (origin, seq): per-origin sequences only grow
+ * because Redis keeps each publisher's order.
+ */
+export class RedisBus implements Bus {
+  readonly nodeId: string;
+  private readonly prefix: string;
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly patterns = new PatternIndex();
+  private readonly inboxes = new RefCounts();
+  /** Distinct patterns can share a glob (`+` and `#` are both `*`). */
+  private readonly globs = new RefCounts();
+  private readonly lastSeq = new Map<string, number>();
+  private readonly topicHandlers: ((topic: string, payload: Buffer) => void)[] = [];
+  private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
+  private readonly statusHandlers: ((ready: boolean) => void)[] = [];
+  private seq = 0;
+  private wasReady = false;
+
+  private constructor(options: RedisBusOptions) {
+    this.nodeId = options.nodeId;
+    this.prefix = options.prefix ?? 'fw:';
+    const common: RedisOptions = {
+      lazyConnect: true,
+      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
+    };
+    // Publishing while Redis is away fails at once (counted by the caller), instead of
+    // queueing without bound.
+    this.pub = new Redis(options.url, {
+      ...common,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    // Subscription changes made during an outage wait for the reconnect; ioredis resubscribes.
+    this.sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null });
+    for (const client of [this.pub, this.sub]) {
+      client.on('ready', () => this.statusChanged());
+      client.on('close', () => this.statusChanged());
+      // Connection errors are reported through `ready`; the retry strategy handles them.
+      client.on('error', () => undefined);
+    }
+    this.sub.on('pmessageBuffer', (_glob: Buffer, channel: Buffer, message: Buffer) =>
+      this.onPatternMessage(channel, message),
+    );
+    this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      const inbox = channel.toString().slice(this.prefix.length + 2);
+      for (const handler of this.inboxHandlers) handler(inbox, message);
+    });
+  }
+
+  static async connect(options: RedisBusOptions): Promise<RedisBus> {
+    const bus = new RedisBus(options);
+    try {
+      await Promise.all([bus.pub.connect(), bus.sub.connect()]);
+    } catch (cause) {
+      bus.pub.disconnect();
+      bus.sub.disconnect();
+      throw new BusError('BUS_UNAVAILABLE', `cannot connect to Redis at ${options.url}`, { cause });
+    }
+    bus.statusChanged();
+    return bus;
+  }
+
+  get ready(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  async publish(topic: string, payload: Uint8Array): Promise<void> {
+    this.seq += 1;
+    const frame = Buffer.concat([Buffer.from(`${this.nodeId} ${this.seq}\n`), payload]);
+    try {
+      await this.pub.publish(`${this.prefix}t:${topic}`, frame);
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not published', { cause });
+    }
+  }
+
+  async addPattern(pattern: string): Promise<void> {
+    if (!this.patterns.add(pattern)) return;
+    const glob = globOfPattern(pattern);
+    if (this.globs.add(glob)) await this.sub.psubscribe(`${escapeGlob(this.prefix)}t:${glob}`);
+  }
+
+  async removePattern(pattern: string): Promise<void> {
+    if (!this.patterns.remove(pattern)) return;
+    const glob = globOfPattern(pattern);
+    if (this.globs.remove(glob)) await this.sub.punsubscribe(`${escapeGlob(this.prefix)}t:${glob}`);
+  }
+
+  async send(inbox: string, payload: Uint8Array): Promise<number> {
+    try {
+      return await this.pub.publish(`${this.prefix}i:${inbox}`, Buffer.from(payload));
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not sent', { cause });
+    }
+  }
+
+  async listen(inbox: string): Promise<void> {
+    if (this.inboxes.add(inbox)) await this.sub.subscribe(`${this.prefix}i:${inbox}`);
+  }
+
+  async unlisten(inbox: string): Promise<void> {
+    if (this.inboxes.remove(inbox)) await this.sub.unsubscribe(`${this.prefix}i:${inbox}`);
+  }
+
+  onTopicMessage(handler: (topic: string, payload: Buffer) => void): void {
+    this.topicHandlers.push(handler);
+  }
+
+  onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void {
+    this.inboxHandlers.push(handler);
+  }
+
+  onStatus(handler: (ready: boolean) => void): void {
+    this.statusHandlers.push(handler);
+  }
+
+  holdings(): { patterns: number; inboxes: number } {
+    return { patterns: this.patterns.size, inboxes: this.inboxes.size };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+
+  private onPatternMessage(channel: Buffer, message: Buffer): void {
+    const end = message.indexOf(NEWLINE);
+    if (end < 0) return;
+    const [origin, seqText] = message.subarray(0, end).toString().split(' ');
+    if (origin === undefined || origin === this.nodeId) return;
+    const seq = Number(seqText);
+    if (seq <= (this.lastSeq.get(origin) ?? 0)) return;
+    const topic = channel.toString().slice(this.prefix.length + 2);
+    if (this.patterns.match(topic).length === 0) return;
+    this.lastSeq.set(origin, seq);
+    const payload = message.subarray(end + 1);
+    for (const handler of this.topicHandlers) handler(topic, payload);
+  }
+
+  private statusChanged(): void {
+    const ready = this.ready;
+    if (ready === this.wasReady) return;
+    this.wasReady = ready;
+    for (const handler of this.statusHandlers) handler(ready);
+  }
+}
