@@ -2,3 +2,12 @@ export { BusError, RefCounts, type Bus } from './bus.js';
 export { MemoryBus, MemoryBusHub } from './memory-bus.js';
 export { RedisBus, type RedisBusOptions } from './redis-bus.js';
 export { escapeGlob, globOfPattern } from './topic-glob.js';
+export { MemoryPresence } from './memory-presence.js';
+export {
+  deviceRefKey,
+  parseDeviceRef,
+  type DeviceRef,
+  type PresenceRecord,
+  type PresenceStore,
+} from './presence.js';
+export { RedisPresence, type RedisPresenceOptions } from './redis-presence.js';

@@ -95,7 +95,7 @@ export const CLIENT_MESSAGE_TYPES: readonly string[] = ClientMessage.options.map
 export interface DeliveryMessage {
   type: 'message';
   /** The kind the publisher sent. */
-  kind: 'telemetry' | 'event' | 'status' | 'publish';
+  kind: 'telemetry' | 'event' | 'status' | 'publish' | 'presence';
   topic: string;
   /** The publisher's id (token `sub`). */
   from: string;

@@ -1,0 +1,83 @@
+import {
+  deviceRefKey,
+  parseDeviceRef,
+  type DeviceRef,
+  type PresenceRecord,
+  type PresenceStore,
+} from './presence.js';
+
+interface Entry {
+  node: string;
+  connectedAt: number;
+  expiresAt: number;
+}
+
+/** The in-process twin of RedisPresence, with the same TTL rules on an injected clock. */
+export class MemoryPresence implements PresenceStore {
+  private readonly online = new Map<string, Entry>();
+  private readonly lastSeen = new Map<string, number>();
+  private readonly heartbeats = new Map<string, number>();
+  private readonly nodeDevices = new Map<string, Set<string>>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  async markOnline(device: DeviceRef, node: string, now: number): Promise<void> {
+    const key = deviceRefKey(device);
+    this.online.set(key, { node, connectedAt: now, expiresAt: now + this.ttlMs });
+    this.lastSeen.set(key, now);
+    this.heartbeats.set(node, now);
+    this.devicesOf(node).add(key);
+  }
+
+  async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
+    const key = deviceRefKey(device);
+    this.devicesOf(node).delete(key);
+    if (this.online.get(key)?.node !== node) return;
+    this.online.delete(key);
+    this.lastSeen.set(key, now);
+  }
+
+  async renew(devices: DeviceRef[], node: string, now: number): Promise<void> {
+    this.heartbeats.set(node, now);
+    for (const device of devices) {
+      const key = deviceRefKey(device);
+      const entry = this.online.get(key);
+      if (entry?.node === node) entry.expiresAt = now + this.ttlMs;
+      this.lastSeen.set(key, now);
+    }
+  }
+
+  async get(device: DeviceRef, now: number): Promise<PresenceRecord> {
+    const key = deviceRefKey(device);
+    const entry = this.online.get(key);
+    const lastSeen = this.lastSeen.get(key);
+    const base = { ...device, ...(lastSeen === undefined ? {} : { lastSeen }) };
+    if (!entry || entry.expiresAt <= now) return { ...base, online: false };
+    return { ...base, online: true, node: entry.node, connectedAt: entry.connectedAt };
+  }
+
+  async reapDeadNodes(now: number): Promise<DeviceRef[]> {
+    const reaped: DeviceRef[] = [];
+    for (const [node, beat] of this.heartbeats) {
+      if (beat > now - this.ttlMs) continue;
+      this.heartbeats.delete(node);
+      for (const key of this.devicesOf(node)) {
+        const entry = this.online.get(key);
+        if (entry && entry.node !== node) continue;
+        this.online.delete(key);
+        reaped.push(parseDeviceRef(key));
+      }
+      this.nodeDevices.delete(node);
+    }
+    return reaped;
+  }
+
+  private devicesOf(node: string): Set<string> {
+    let set = this.nodeDevices.get(node);
+    if (!set) {
+      set = new Set();
+      this.nodeDevices.set(node, set);
+    }
+    return set;
+  }
+}

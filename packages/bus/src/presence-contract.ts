@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import type { PresenceStore } from './presence.js';
+
+export interface PresenceUnderTest {
+  store: PresenceStore;
+  ttlMs: number;
+  close(): Promise<void>;
+}
+
+const d1 = { tenant: 'acme', deviceId: 'd1' };
+const d2 = { tenant: 'acme', deviceId: 'd2' };
+
+/**
+ * What every PresenceStore must do. Time is passed in, so TTL expiry is tested without waiting,
+ * except where Redis's own clock decides (a record's TTL); those cases use a short real TTL.
+ */
+export function presenceContract(name: string, open: () => Promise<PresenceUnderTest>): void {
+  describe(`PresenceStore contract: ${name}`, () => {
+    let subject: PresenceUnderTest;
+    beforeEach(async () => {
+      subject = await open();
+    });
+    afterEach(async () => {
+      await subject.close();
+    });
+
+    it('online with node and connect time; offline with last seen', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      expect(await store.get(d1, now)).toEqual({ ...d1, online: false });
+      await store.markOnline(d1, 'node-a', now);
+      expect(await store.get(d1, now)).toEqual({
+        ...d1,
+        online: true,
+        node: 'node-a',
+        connectedAt: now,
+        lastSeen: now,
+      });
+      await store.markOffline(d1, 'node-a', now + 5);
+      expect(await store.get(d1, now + 5)).toEqual({ ...d1, online: false, lastSeen: now + 5 });
+    });
+
+    it('a stale node going offline does not unseat the node that took the device over', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      await store.markOnline(d1, 'node-a', now);
+      await store.markOnline(d1, 'node-b', now + 1);
+      await store.markOffline(d1, 'node-a', now + 2);
+      expect(await store.get(d1, now + 2)).toMatchObject({ online: true, node: 'node-b' });
+    });
+
+    it('a dead node’s devices are reaped once, except those another node holds', async () => {
+      const { store, ttlMs } = subject;
+      const now = Date.now();
+      await store.markOnline(d1, 'dead', now);
+      await store.markOnline(d2, 'dead', now);
+      await store.markOnline(d2, 'alive', now + 1);
+      await store.renew([d2], 'alive', now + ttlMs);
+      const later = now + ttlMs + 1;
+      expect(await store.reapDeadNodes(later)).toEqual([d1]);
+      expect(await store.reapDeadNodes(later)).toEqual([]);
+      expect(await store.get(d1, later)).toMatchObject({ online: false });
+      expect(await store.get(d2, later)).toMatchObject({ online: true, node: 'alive' });
+    });
+  });
+}

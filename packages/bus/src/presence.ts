@@ -1,0 +1,45 @@
+/** Where a device is connected, as the cluster knows it. */
+export interface PresenceRecord {
+  tenant: string;
+  deviceId: string;
+  online: boolean;
+  /** The node holding the device's connection, while online. */
+  node?: string;
+  /** ms since the epoch. */
+  connectedAt?: number;
+  /** Last time the device was known connected (renewals while online, the disconnect after). */
+  lastSeen?: number;
+}
+
+export interface DeviceRef {
+  tenant: string;
+  deviceId: string;
+}
+
+/**
+ * Presence records with a time-to-live renewed by the owning node: if a node dies, its devices
+ * read as offline within one TTL, and `reapDeadNodes` (run by any live node) reports them so
+ * their offline events are still published.
+ */
+export interface PresenceStore {
+  markOnline(device: DeviceRef, node: string, now: number): Promise<void>;
+  /** Marks the device offline unless another node holds it by now. */
+  markOffline(device: DeviceRef, node: string, now: number): Promise<void>;
+  /** Renews the records of a node's devices and the node's own heartbeat. */
+  renew(devices: DeviceRef[], node: string, now: number): Promise<void>;
+  get(device: DeviceRef, now: number): Promise<PresenceRecord>;
+  /**
+   * Finds nodes whose heartbeat is older than the TTL, claims each (one reaper per dead node),
+   * and returns their devices that no live node took over, marking them offline.
+   */
+  reapDeadNodes(now: number): Promise<DeviceRef[]>;
+}
+
+export function deviceRefKey({ tenant, deviceId }: DeviceRef): string {
+  return `${tenant}/${deviceId}`;
+}
+
+export function parseDeviceRef(key: string): DeviceRef {
+  const slash = key.indexOf('/');
+  return { tenant: key.slice(0, slash), deviceId: key.slice(slash + 1) };
+}

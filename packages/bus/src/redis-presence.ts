@@ -1,0 +1,125 @@
+import { Redis } from 'ioredis';
+
+import {
+  deviceRefKey,
+  parseDeviceRef,
+  type DeviceRef,
+  type PresenceRecord,
+  type PresenceStore,
+} from './presence.js';
+
+export interface RedisPresenceOptions {
+  url: string;
+  prefix?: string;
+  ttlMs: number;
+}
+
+/** Deletes the presence record only if the given node still owns it. */
+const RELEASE = `
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current).node == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SET', KEYS[2], ARGV[2])
+return 0`;
+
+/**
+ * Redis keys (under the prefix): `p:<tenant>/<device>` the online record with a TTL,
+ * `ls:<tenant>/<device>` last seen, `nodes` a sorted set of node heartbeats, `nd:<node>` the
+ * devices a node holds, `reap:<node>` the lock of whoever reaps a dead node.
+ */
+export class RedisPresence implements PresenceStore {
+  private readonly prefix: string;
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisPresenceOptions,
+  ) {
+    this.prefix = options.prefix ?? 'fw:';
+  }
+
+  static async connect(options: RedisPresenceOptions): Promise<RedisPresence> {
+    const redis = new Redis(options.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
+    });
+    redis.on('error', () => undefined);
+    await redis.connect();
+    return new RedisPresence(redis, options);
+  }
+
+  async markOnline(device: DeviceRef, node: string, now: number): Promise<void> {
+    const key = deviceRefKey(device);
+    await this.redis
+      .multi()
+      .set(this.k(`p:${key}`), JSON.stringify({ node, connectedAt: now }), 'PX', this.options.ttlMs)
+      .set(this.k(`ls:${key}`), String(now))
+      .sadd(this.k(`nd:${node}`), key)
+      .zadd(this.k('nodes'), now, node)
+      .exec();
+  }
+
+  async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
+    const key = deviceRefKey(device);
+    await this.redis.srem(this.k(`nd:${node}`), key);
+    await this.redis.eval(RELEASE, 2, this.k(`p:${key}`), this.k(`ls:${key}`), node, String(now));
+  }
+
+  async renew(devices: DeviceRef[], node: string, now: number): Promise<void> {
+    const batch = this.redis.pipeline().zadd(this.k('nodes'), now, node);
+    for (const device of devices) {
+      const key = deviceRefKey(device);
+      batch.pexpire(this.k(`p:${key}`), this.options.ttlMs).set(this.k(`ls:${key}`), String(now));
+    }
+    await batch.exec();
+  }
+
+  async get(device: DeviceRef): Promise<PresenceRecord> {
+    const key = deviceRefKey(device);
+    const [record, lastSeen] = await this.redis.mget(this.k(`p:${key}`), this.k(`ls:${key}`));
+    const base = { ...device, ...(lastSeen ? { lastSeen: Number(lastSeen) } : {}) };
+    if (!record) return { ...base, online: false };
+    const { node, connectedAt } = JSON.parse(record) as { node: string; connectedAt: number };
+    return { ...base, online: true, node, connectedAt };
+  }
+
+  async reapDeadNodes(now: number): Promise<DeviceRef[]> {
+    const dead = await this.redis.zrangebyscore(this.k('nodes'), '-inf', now - this.options.ttlMs);
+    const reaped: DeviceRef[] = [];
+    for (const node of dead) {
+      const claimed = await this.redis.set(
+        this.k(`reap:${node}`),
+        '1',
+        'PX',
+        this.options.ttlMs,
+        'NX',
+      );
+      if (claimed !== 'OK') continue;
+      const keys = await this.redis.smembers(this.k(`nd:${node}`));
+      for (const key of keys) {
+        const record = await this.redis.get(this.k(`p:${key}`));
+        if (record && (JSON.parse(record) as { node: string }).node !== node) continue;
+        await this.redis
+          .multi()
+          .del(this.k(`p:${key}`))
+          .exec();
+        reaped.push(parseDeviceRef(key));
+      }
+      await this.redis
+        .multi()
+        .del(this.k(`nd:${node}`))
+        .zrem(this.k('nodes'), node)
+        .exec();
+    }
+    return reaped;
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+    this.redis.disconnect();
+  }
+
+  private k(key: string): string {
+    return `${this.prefix}${key}`;
+  }
+}
