@@ -1,0 +1,37 @@
+import { StoreError } from './errors.js';
+import { createPgClient } from './pg-driver.js';
+import { createPgliteClient } from './pglite-driver.js';
+import type { SqlClient } from './sql-client.js';
+
+export interface OpenOptions {
+  /** Pool size for PostgreSQL. */
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/**
+ * Opens the database a URL names:
+ * - `postgres://…` / `postgresql://…`: a PostgreSQL server;
+ * - `pglite:memory`: an in-memory PGlite;
+ * - `pglite:/absolute/dir` (or `pglite:relative/dir`): a file-backed PGlite.
+ */
+export async function openSqlClient(url: string, options: OpenOptions = {}): Promise<SqlClient> {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    return createPgClient({
+      connectionString: url,
+      ...(options.poolSize === undefined ? {} : { max: options.poolSize }),
+      ...(options.applicationName === undefined
+        ? {}
+        : { applicationName: options.applicationName }),
+    });
+  }
+  if (url.startsWith('pglite:')) {
+    const location = url.slice('pglite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (location === '') throw new StoreError('store_bad_url', 'pglite: needs "memory" or a dir');
+    return createPgliteClient(location === 'memory' ? undefined : location);
+  }
+  throw new StoreError(
+    'store_bad_url',
+    'the database URL must start with postgres://, postgresql:// or pglite:',
+  );
+}

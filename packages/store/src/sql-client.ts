@@ -1,0 +1,13 @@
+/**
+ * The little the store needs from a PostgreSQL connection. Two drivers implement it: `pg` (a
+ * server) and PGlite (embedded); the SQL sent through either is the same.
+ */
+export interface SqlClient {
+  /** One statement with `$n` parameters. */
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  /** Several statements without parameters (a migration file). */
+  exec(sql: string): Promise<void>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,333 @@
+import { StoreError, sqlStateOf, toStoreError } from './errors.js';
+import {
+  DAY_MS,
+  createPartitions,
+  dayStart,
+  dropPartitionsBefore,
+  listPartitionDays,
+} from './partitions.js';
+import type { SqlClient } from './sql-client.js';
+
+/** One telemetry message to keep (a TelemetryRecord of @fleetwire/protocol fits). */
+export interface TelemetryRow {
+  tenant: string;
+  deviceId: string;
+  msgId: string;
+  topic: string;
+  /** Receive time, ms since the epoch. */
+  ts: number;
+  data: Record<string, unknown>;
+}
+
+/** A stored message as queries return it (the tenant is the one asked for). */
+export interface TelemetryPoint {
+  deviceId: string;
+  topic: string;
+  ts: number;
+  msgId: string;
+  data: Record<string, unknown>;
+}
+
+/** A page of results; `next` is the keyset to pass as `after` for the following page. */
+export interface Page<T, K> {
+  items: T[];
+  next?: K;
+}
+
+export interface PointKey {
+  ts: number;
+  msgId: string;
+}
+
+export interface RangeQuery {
+  tenant: string;
+  deviceId: string;
+  /** Inclusive, ms. */
+  from: number;
+  /** Exclusive, ms. */
+  to: number;
+  limit: number;
+  order?: 'asc' | 'desc';
+  topic?: string;
+  after?: PointKey;
+}
+
+export interface LatestKey {
+  deviceId: string;
+  topic: string;
+}
+
+export interface LatestQuery {
+  tenant: string;
+  /** Only these devices; all of the tenant's when absent. */
+  deviceIds?: string[];
+  limit: number;
+  after?: LatestKey;
+}
+
+export interface BucketQuery {
+  tenant: string;
+  deviceId: string;
+  from: number;
+  to: number;
+  bucketMs: number;
+  /** Path of a numeric value inside `data`: ["temp"], ["env", "temp"]. */
+  field: string[];
+  topic?: string;
+}
+
+/** One time bucket of a series: statistics of the numeric values in [start, start + bucket). */
+export interface Bucket {
+  start: number;
+  count: number;
+  min: number;
+  max: number;
+  avg: number;
+}
+
+export interface MaintenanceResult {
+  created: number[];
+  dropped: number[];
+}
+
+interface PointRow {
+  device_id: string;
+  topic: string;
+  ts: Date;
+  msg_id: string;
+  data: Record<string, unknown>;
+}
+
+// One statement per batch: insert what is new, and move each device/topic's latest value forward
+// from the rows that were new. Sorting fixes the lock order, so two writers of overlapping rows
+// (a rebalance hand-over) wait for each other instead of deadlocking.
+const INSERT_BATCH = `
+with input as (
+  select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[])
+    as r(tenant, device_id, ts, msg_id, topic, data)
+), inserted as (
+  insert into telemetry (tenant, device_id, ts, msg_id, topic, data)
+  select tenant, device_id, ts, msg_id, topic, data from input
+  order by tenant, device_id, ts, msg_id
+  on conflict do nothing
+  returning tenant, device_id, ts, msg_id, topic, data
+), newest as (
+  select distinct on (tenant, device_id, topic) tenant, device_id, topic, ts, msg_id, data
+  from inserted
+  order by tenant, device_id, topic, ts desc, msg_id desc
+), latest as (
+  insert into telemetry_latest as l (tenant, device_id, topic, ts, msg_id, data)
+  select tenant, device_id, topic, ts, msg_id, data from newest
+  on conflict (tenant, device_id, topic) do update
+    set ts = excluded.ts, msg_id = excluded.msg_id, data = excluded.data
+    where (excluded.ts, excluded.msg_id) > (l.ts, l.msg_id)
+)
+select count(*)::int as inserted from inserted`;
+
+const RANGE = {
+  asc: `
+select device_id, topic, ts, msg_id, data from telemetry
+ where tenant = $1 and device_id = $2 and ts >= $3 and ts < $4
+   and ($5::text is null or topic = $5)
+   and ($6::timestamptz is null or (ts, msg_id) > ($6::timestamptz, $7::text))
+ order by ts, msg_id
+ limit $8`,
+  desc: `
+select device_id, topic, ts, msg_id, data from telemetry
+ where tenant = $1 and device_id = $2 and ts >= $3 and ts < $4
+   and ($5::text is null or topic = $5)
+   and ($6::timestamptz is null or (ts, msg_id) < ($6::timestamptz, $7::text))
+ order by ts desc, msg_id desc
+ limit $8`,
+};
+
+const LATEST = `
+select device_id, topic, ts, msg_id, data from telemetry_latest
+ where tenant = $1
+   and ($2::text[] is null or device_id = any($2::text[]))
+   and ($3::text is null or (device_id, topic) > ($3::text, $4::text))
+ order by device_id, topic
+ limit $5`;
+
+// Buckets align to the epoch (UTC), so the same bucket size gives the same edges in every query.
+// Only JSON numbers count; other values at the path are skipped rather than failing the query.
+const BUCKETS = `
+select date_bin($5::bigint * interval '1 millisecond', ts, timestamptz '1970-01-01 00:00:00+00') as start,
+       count(*)::int as count, min(v) as min, max(v) as max, avg(v) as avg
+  from (
+    select ts, (data #>> $6::text[])::float8 as v from telemetry
+     where tenant = $1 and device_id = $2 and ts >= $3 and ts < $4
+       and ($7::text is null or topic = $7)
+       and jsonb_typeof(data #> $6::text[]) = 'number'
+  ) s
+ group by 1
+ order by 1`;
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function toPoint(row: PointRow): TelemetryPoint {
+  return {
+    deviceId: row.device_id,
+    topic: row.topic,
+    ts: row.ts.getTime(),
+    msgId: row.msg_id,
+    data: row.data,
+  };
+}
+
+/** Telemetry rows in a daily-partitioned table: batch inserts, queries, partition upkeep. */
+export class TelemetryStore {
+  /** Days known to have a partition; refreshed from the catalog when an insert proves it stale. */
+  private knownDays: Set<number> | undefined;
+
+  constructor(private readonly client: SqlClient) {}
+
+  /**
+   * Inserts the rows not stored yet, in one statement; returns how many were new. Partitions
+   * for the rows' days are created first when missing, so no row is ever without a home.
+   */
+  async insertBatch(rows: readonly TelemetryRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    try {
+      await this.ensureDays(rows);
+      try {
+        return await this.insert(rows);
+      } catch (error) {
+        // 23514: no partition for a row. Another process dropped one we thought existed.
+        if (sqlStateOf(error) !== '23514') throw error;
+        this.knownDays = undefined;
+        await this.ensureDays(rows);
+        return await this.insert(rows);
+      }
+    } catch (error) {
+      throw toStoreError(error, 'insert telemetry');
+    }
+  }
+
+  async range(query: RangeQuery): Promise<Page<TelemetryPoint, PointKey>> {
+    const order = query.order ?? 'asc';
+    const { rows } = await this.run<PointRow>('query telemetry', RANGE[order], [
+      query.tenant,
+      query.deviceId,
+      iso(query.from),
+      iso(query.to),
+      query.topic ?? null,
+      query.after ? iso(query.after.ts) : null,
+      query.after?.msgId ?? null,
+      query.limit + 1,
+    ]);
+    const items = rows.slice(0, query.limit).map(toPoint);
+    const last = items.at(-1);
+    return rows.length > query.limit && last
+      ? { items, next: { ts: last.ts, msgId: last.msgId } }
+      : { items };
+  }
+
+  async latest(query: LatestQuery): Promise<Page<TelemetryPoint, LatestKey>> {
+    const { rows } = await this.run<PointRow>('query latest telemetry', LATEST, [
+      query.tenant,
+      query.deviceIds ?? null,
+      query.after?.deviceId ?? null,
+      query.after?.topic ?? null,
+      query.limit + 1,
+    ]);
+    const items = rows.slice(0, query.limit).map(toPoint);
+    const last = items.at(-1);
+    return rows.length > query.limit && last
+      ? { items, next: { deviceId: last.deviceId, topic: last.topic } }
+      : { items };
+  }
+
+  /** Down-sampled series; buckets without a numeric value are left out. */
+  async buckets(query: BucketQuery): Promise<Bucket[]> {
+    const { rows } = await this.run<{
+      start: Date;
+      count: number;
+      min: number;
+      max: number;
+      avg: number;
+    }>('query buckets', BUCKETS, [
+      query.tenant,
+      query.deviceId,
+      iso(query.from),
+      iso(query.to),
+      query.bucketMs,
+      query.field,
+      query.topic ?? null,
+    ]);
+    return rows.map((r) => ({
+      start: r.start.getTime(),
+      count: r.count,
+      min: r.min,
+      max: r.max,
+      avg: r.avg,
+    }));
+  }
+
+  /** Start days of the existing partitions, ascending. */
+  async partitionDays(): Promise<number[]> {
+    try {
+      return await listPartitionDays(this.client);
+    } catch (error) {
+      throw toStoreError(error, 'list partitions');
+    }
+  }
+
+  /**
+   * Creates the partitions from today through `aheadDays` ahead, and drops those wholly older
+   * than `retentionDays` before today's start.
+   */
+  async maintain(
+    now: number,
+    { aheadDays, retentionDays }: { aheadDays: number; retentionDays: number },
+  ): Promise<MaintenanceResult> {
+    if (retentionDays < 1) {
+      throw new StoreError('store_failed', 'retention must be at least one day');
+    }
+    const today = dayStart(now);
+    const days = Array.from({ length: aheadDays + 1 }, (_, i) => today + i * DAY_MS);
+    try {
+      const created = await createPartitions(this.client, days);
+      const dropped = await dropPartitionsBefore(this.client, today - retentionDays * DAY_MS);
+      this.knownDays = undefined;
+      return { created, dropped };
+    } catch (error) {
+      throw toStoreError(error, 'partition maintenance');
+    }
+  }
+
+  private async ensureDays(rows: readonly TelemetryRow[]): Promise<void> {
+    this.knownDays ??= new Set(await listPartitionDays(this.client));
+    const known = this.knownDays;
+    const missing = new Set<number>();
+    for (const row of rows) {
+      const day = dayStart(row.ts);
+      if (!known.has(day)) missing.add(day);
+    }
+    if (missing.size === 0) return;
+    await createPartitions(this.client, missing);
+    for (const day of missing) known.add(day);
+  }
+
+  private async insert(rows: readonly TelemetryRow[]): Promise<number> {
+    const { rows: result } = await this.client.query<{ inserted: number }>(INSERT_BATCH, [
+      rows.map((r) => r.tenant),
+      rows.map((r) => r.deviceId),
+      rows.map((r) => iso(r.ts)),
+      rows.map((r) => r.msgId),
+      rows.map((r) => r.topic),
+      rows.map((r) => JSON.stringify(r.data)),
+    ]);
+    return result[0]?.inserted ?? 0;
+  }
+
+  private async run<R>(what: string, text: string, params: unknown[]): Promise<{ rows: R[] }> {
+    try {
+      return await this.client.query<R>(text, params);
+    } catch (error) {
+      throw toStoreError(error, what);
+    }
+  }
+}
