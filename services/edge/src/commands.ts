@@ -1,91 +1,161 @@
+import type { Bus } from '@fleetwire/bus';
 import {
   CloseCode,
   CloseReason,
   NackReason,
   type ClientMessage,
+  type ServerAckMessage,
+  type ServerCommandMessage,
   type ServerMessage,
+  type ServerNackMessage,
 } from '@fleetwire/protocol';
+import type { Logger } from 'pino';
 
 import type { EdgeMetrics } from './metrics.js';
 import { deviceKey, type EdgeSocket, type Session } from './session.js';
 
-type Command = Extract<ClientMessage, { type: 'command' }>;
+export type CommandRequest = Extract<ClientMessage, { type: 'command' }>;
 type Answer = Extract<ClientMessage, { type: 'ack' | 'nack' }>;
+export type CommandReply = ServerAckMessage | ServerNackMessage;
 export type SendFn = (ws: EdgeSocket, session: Session, message: ServerMessage) => void;
 
+/** Who sent a command: where its one ack or nack goes, and what ends the wait early. */
+export interface CommandSender {
+  subject: string;
+  tenant: string;
+  reply: (answer: CommandReply) => void;
+  /** A closed sender's waits are dropped: nobody is left to tell. */
+  owner: object;
+}
+
 interface PendingCommand {
-  sender: EdgeSocket;
-  senderSession: Session;
+  sender: CommandSender;
   timer: NodeJS.Timeout;
 }
 
+/** A command this node delivered to its device for a sender on another node. */
+interface RemoteCommand {
+  replyTo: string;
+  timer: NodeJS.Timeout;
+}
+
+/** What travels between nodes, on device inboxes (`dev:<tenant>/<id>`) and node inboxes. */
+type InboxMessage =
+  | ({ type: 'command'; replyTo: string; timeoutMs: number } & ServerCommandMessage)
+  | { type: 'takeover'; node: string }
+  | { type: 'answer'; device: string; answer: CommandReply };
+
 /**
- * Commands between the connections of this node: which socket holds each device, and which
- * commands wait for the device's ack. Every command ends in exactly one ack or nack to its sender.
+ * Commands from dashboards and services to devices, wherever each is connected. Every command
+ * ends in exactly one ack or nack to its sender: the device's, `offline` (nobody holds the
+ * device, or it left before answering), `timeout`, or `retry` (the bus was unavailable).
  */
 export class CommandRouter {
   private readonly devices = new Map<string, EdgeSocket>();
   /** deviceKey → command id → pending command. */
   private readonly pending = new Map<string, Map<string, PendingCommand>>();
+  /** `${deviceKey}|${id}` → the node waiting for the device's answer. */
+  private readonly remote = new Map<string, RemoteCommand>();
 
   constructor(
     private readonly send: SendFn,
     private readonly metrics: EdgeMetrics,
+    private readonly logger: Logger,
     private readonly defaultTimeoutMs: number,
-  ) {}
+    private readonly bus?: Bus,
+  ) {
+    if (bus) {
+      bus.onInboxMessage((inbox, payload) => this.fromInbox(inbox, payload));
+      bus.listen(this.nodeInbox(bus.nodeId)).catch((error: unknown) => this.busFailed(error));
+    }
+  }
 
   get deviceCount(): number {
     return this.devices.size;
   }
 
   get pendingCount(): number {
-    let count = 0;
+    let count = this.remote.size;
     for (const byId of this.pending.values()) count += byId.size;
     return count;
   }
 
-  /** Registers a device's socket; a previous socket of the same device is closed (4002). */
+  /** The devices connected here. */
+  localDevices(): { tenant: string; deviceId: string }[] {
+    return [...this.devices.values()].map((ws) => {
+      const { identity } = ws.getUserData();
+      return { tenant: identity.tenant, deviceId: identity.subject };
+    });
+  }
+
+  /**
+   * Registers a device's socket. A previous connection of the same device is closed (4002),
+   * here or, through the device's inbox (which it then listens on), on whichever node holds it.
+   */
   attachDevice(ws: EdgeSocket, session: Session): void {
     const key = deviceKey(session.identity.tenant, session.identity.subject);
     const previous = this.devices.get(key);
     this.devices.set(key, ws);
-    if (previous && !previous.getUserData().closed) {
-      previous.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+    if (previous) {
+      // Replaced on this node: this node already listens on the device's inbox.
+      if (!previous.getUserData().closed)
+        previous.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+      return;
     }
+    if (!this.bus) return;
+    const bus = this.bus;
+    const takeover: InboxMessage = { type: 'takeover', node: bus.nodeId };
+    bus
+      .send(this.deviceInbox(key), Buffer.from(JSON.stringify(takeover)))
+      .then(() => bus.listen(this.deviceInbox(key)))
+      .catch((error: unknown) => this.busFailed(error));
   }
 
-  detachDevice(ws: EdgeSocket, session: Session): void {
+  /** Returns false when the socket was no longer the device's (it had been replaced). */
+  detachDevice(ws: EdgeSocket, session: Session): boolean {
     const key = deviceKey(session.identity.tenant, session.identity.subject);
-    if (this.devices.get(key) !== ws) return;
+    if (this.devices.get(key) !== ws) return false;
     this.devices.delete(key);
+    this.bus?.unlisten(this.deviceInbox(key)).catch((error: unknown) => this.busFailed(error));
     const waiting = this.pending.get(key);
-    if (!waiting) return;
     this.pending.delete(key);
-    for (const [id, command] of waiting) {
+    for (const [id, command] of waiting ?? []) {
       clearTimeout(command.timer);
       this.metrics.commands.inc({ outcome: 'offline' });
-      this.send(command.sender, command.senderSession, {
+      command.sender.reply({
         type: 'nack',
         id,
         reason: NackReason.Offline,
         message: 'the device disconnected before answering',
       });
     }
+    for (const [remoteKey, command] of this.remote) {
+      if (!remoteKey.startsWith(`${key}|`)) continue;
+      this.remote.delete(remoteKey);
+      clearTimeout(command.timer);
+      const id = remoteKey.slice(key.length + 1);
+      this.answerRemote(command.replyTo, key, {
+        type: 'nack',
+        id,
+        reason: NackReason.Offline,
+        message: 'the device disconnected before answering',
+      });
+    }
+    return true;
   }
 
-  /** A dashboard or service sends `command` to a device of its tenant. */
-  dispatch(ws: EdgeSocket, session: Session, command: Command): void {
-    const key = deviceKey(session.identity.tenant, command.target);
+  /** A dashboard, service or HTTP caller sends `command` to a device of its tenant. */
+  dispatch(sender: CommandSender, command: CommandRequest): void {
+    const key = deviceKey(sender.tenant, command.target);
     const device = this.devices.get(key);
-    if (!device) {
+    if (!device && !this.bus) {
       this.metrics.commands.inc({ outcome: 'offline' });
-      this.send(ws, session, { type: 'nack', id: command.id, reason: NackReason.Offline });
+      sender.reply({ type: 'nack', id: command.id, reason: NackReason.Offline });
       return;
     }
-    let waiting = this.pending.get(key);
-    if (waiting?.has(command.id)) {
+    if (this.pending.get(key)?.has(command.id)) {
       this.metrics.commands.inc({ outcome: 'duplicate' });
-      this.send(ws, session, {
+      sender.reply({
         type: 'nack',
         id: command.id,
         reason: NackReason.Invalid,
@@ -93,39 +163,52 @@ export class CommandRouter {
       });
       return;
     }
-    if (!waiting) {
-      waiting = new Map();
-      this.pending.set(key, waiting);
-    }
     const timeoutMs = command.timeoutMs ?? this.defaultTimeoutMs;
-    const timer = setTimeout(() => {
-      if (!this.take(key, command.id)) return;
-      this.metrics.commands.inc({ outcome: 'timeout' });
-      this.send(ws, session, { type: 'nack', id: command.id, reason: NackReason.Timeout });
-    }, timeoutMs);
-    waiting.set(command.id, { sender: ws, senderSession: session, timer });
-    this.metrics.commands.inc({ outcome: 'delivered' });
-    this.send(device, device.getUserData(), {
+    this.wait(key, command.id, sender, timeoutMs);
+    const forDevice: ServerCommandMessage = {
       type: 'command',
       id: command.id,
-      from: session.identity.subject,
+      from: sender.subject,
       name: command.name,
       ...(command.params === undefined ? {} : { params: command.params }),
-    });
+    };
+    if (device) {
+      this.metrics.commands.inc({ outcome: 'delivered' });
+      this.send(device, device.getUserData(), forDevice);
+      return;
+    }
+    const bus = this.bus as Bus;
+    const message: InboxMessage = { ...forDevice, replyTo: bus.nodeId, timeoutMs };
+    bus.send(this.deviceInbox(key), Buffer.from(JSON.stringify(message))).then(
+      (receivers) => {
+        if (receivers > 0) {
+          this.metrics.commands.inc({ outcome: 'delivered' });
+          return;
+        }
+        const waiting = this.take(key, command.id);
+        if (!waiting) return;
+        this.metrics.commands.inc({ outcome: 'offline' });
+        waiting.sender.reply({ type: 'nack', id: command.id, reason: NackReason.Offline });
+      },
+      (error: unknown) => {
+        this.busFailed(error);
+        const waiting = this.take(key, command.id);
+        if (!waiting) return;
+        this.metrics.commands.inc({ outcome: 'bus_unavailable' });
+        waiting.sender.reply({
+          type: 'nack',
+          id: command.id,
+          reason: NackReason.Retry,
+          message: 'the cluster bus is unavailable',
+        });
+      },
+    );
   }
 
   /** A device answers a command with ack or nack; late or unknown answers are dropped. */
   answer(session: Session, answer: Answer): void {
     const key = deviceKey(session.identity.tenant, session.identity.subject);
-    const command = this.take(key, answer.id);
-    if (!command) {
-      this.metrics.commands.inc({ outcome: 'unmatched_answer' });
-      return;
-    }
-    this.metrics.commands.inc({ outcome: answer.type === 'ack' ? 'acked' : 'nacked' });
-    this.send(
-      command.sender,
-      command.senderSession,
+    const reply: CommandReply =
       answer.type === 'ack'
         ? {
             type: 'ack',
@@ -137,20 +220,56 @@ export class CommandRouter {
             id: answer.id,
             reason: answer.reason,
             ...(answer.message === undefined ? {} : { message: answer.message }),
-          },
-    );
+          };
+    const remote = this.remote.get(`${key}|${answer.id}`);
+    if (remote) {
+      this.remote.delete(`${key}|${answer.id}`);
+      clearTimeout(remote.timer);
+      this.answerRemote(remote.replyTo, key, reply);
+      return;
+    }
+    const command = this.take(key, answer.id);
+    if (!command) {
+      this.metrics.commands.inc({ outcome: 'unmatched_answer' });
+      return;
+    }
+    this.metrics.commands.inc({ outcome: answer.type === 'ack' ? 'acked' : 'nacked' });
+    command.sender.reply(reply);
   }
 
-  /** Drops the waits of a sender that disconnected: nobody is left to tell. */
-  senderClosed(session: Session): void {
+  /** Drops the waits of a sender that went away. */
+  senderClosed(owner: object): void {
     for (const [key, waiting] of this.pending) {
       for (const [id, command] of waiting) {
-        if (command.senderSession !== session) continue;
+        if (command.sender.owner !== owner) continue;
         clearTimeout(command.timer);
         waiting.delete(id);
       }
       if (waiting.size === 0) this.pending.delete(key);
     }
+  }
+
+  /** Ends every wait (shutdown). */
+  close(): void {
+    for (const waiting of this.pending.values())
+      for (const c of waiting.values()) clearTimeout(c.timer);
+    for (const c of this.remote.values()) clearTimeout(c.timer);
+    this.pending.clear();
+    this.remote.clear();
+  }
+
+  private wait(key: string, id: string, sender: CommandSender, timeoutMs: number): void {
+    let waiting = this.pending.get(key);
+    if (!waiting) {
+      waiting = new Map();
+      this.pending.set(key, waiting);
+    }
+    const timer = setTimeout(() => {
+      if (!this.take(key, id)) return;
+      this.metrics.commands.inc({ outcome: 'timeout' });
+      sender.reply({ type: 'nack', id, reason: NackReason.Timeout });
+    }, timeoutMs);
+    waiting.set(id, { sender, timer });
   }
 
   private take(key: string, id: string): PendingCommand | undefined {
@@ -161,5 +280,75 @@ export class CommandRouter {
     waiting.delete(id);
     if (waiting.size === 0) this.pending.delete(key);
     return command;
+  }
+
+  private fromInbox(inbox: string, payload: Buffer): void {
+    let message: InboxMessage;
+    try {
+      message = JSON.parse(payload.toString()) as InboxMessage;
+    } catch (error) {
+      this.logger.error({ err: error, inbox }, 'undecodable inbox message dropped');
+      return;
+    }
+    switch (message.type) {
+      case 'command':
+        return this.commandFromNode(inbox.slice('dev:'.length), message);
+      case 'takeover':
+        return this.takeover(inbox.slice('dev:'.length), message.node);
+      case 'answer':
+        return this.answerFromNode(message.device, message.answer);
+    }
+  }
+
+  private commandFromNode(key: string, message: Extract<InboxMessage, { type: 'command' }>): void {
+    const device = this.devices.get(key);
+    const { replyTo, timeoutMs, ...command } = message;
+    if (!device) {
+      this.answerRemote(replyTo, key, { type: 'nack', id: command.id, reason: NackReason.Offline });
+      return;
+    }
+    const remoteKey = `${key}|${command.id}`;
+    clearTimeout(this.remote.get(remoteKey)?.timer);
+    // The sender times out on its own; this only bounds how long this node remembers.
+    const timer = setTimeout(() => this.remote.delete(remoteKey), timeoutMs + 1_000);
+    this.remote.set(remoteKey, { replyTo, timer });
+    this.send(device, device.getUserData(), { ...command, type: 'command' });
+  }
+
+  private takeover(key: string, node: string): void {
+    if (node === this.bus?.nodeId) return;
+    const device = this.devices.get(key);
+    if (device && !device.getUserData().closed) {
+      device.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+    }
+  }
+
+  private answerFromNode(key: string, answer: CommandReply): void {
+    const command = this.take(key, answer.id);
+    if (!command) {
+      this.metrics.commands.inc({ outcome: 'unmatched_answer' });
+      return;
+    }
+    this.metrics.commands.inc({ outcome: answer.type === 'ack' ? 'acked' : 'nacked' });
+    command.sender.reply(answer);
+  }
+
+  private answerRemote(node: string, device: string, answer: CommandReply): void {
+    const message: InboxMessage = { type: 'answer', device, answer };
+    this.bus
+      ?.send(this.nodeInbox(node), Buffer.from(JSON.stringify(message)))
+      .catch((error: unknown) => this.busFailed(error));
+  }
+
+  private deviceInbox(key: string): string {
+    return `dev:${key}`;
+  }
+
+  private nodeInbox(node: string): string {
+    return `node:${node}`;
+  }
+
+  private busFailed(error: unknown): void {
+    this.logger.warn({ err: error }, 'bus operation failed (commands)');
   }
 }

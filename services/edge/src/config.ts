@@ -34,6 +34,16 @@ const EdgeEnv = z.object({
   FLEETWIRE_COMPRESSION: envVar.bool(false),
   FLEETWIRE_COMMAND_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 300_000 }),
   FLEETWIRE_DRAIN_WINDOW_MS: envVar.int(10_000, { min: 0, max: 600_000 }),
+  FLEETWIRE_PRESENCE_TTL_SEC: envVar.int(30, { min: 1, max: 3600 }),
+
+  FLEETWIRE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
+  FLEETWIRE_KAFKA_BROKERS: envVar.list(),
+  FLEETWIRE_KAFKA_TOPIC: z.string().default('telemetry'),
+  FLEETWIRE_KAFKA_BATCH_MAX: envVar.int(500, { min: 1, max: 10_000 }),
+  FLEETWIRE_KAFKA_LINGER_MS: envVar.int(5, { min: 0, max: 1_000 }),
+  FLEETWIRE_KAFKA_MAX_BUFFERED: envVar.int(20_000, { min: 1 }),
+  FLEETWIRE_KAFKA_SEND_TIMEOUT_MS: envVar.int(10_000, { min: 500, max: 120_000 }),
 });
 
 export interface EdgeConfig {
@@ -55,6 +65,18 @@ export interface EdgeConfig {
   };
   limits: EdgeLimits;
   drainWindowMs: number;
+  presenceTtlMs: number;
+  /** Redis for cross-node delivery and presence; absent: a single node. */
+  redis?: { url: string; prefix: string };
+  /** Kafka for telemetry; absent: telemetry is acked once delivered (no durable log). */
+  kafka?: {
+    brokers: string[];
+    topic: string;
+    maxBatch: number;
+    lingerMs: number;
+    maxBuffered: number;
+    sendTimeoutMs: number;
+  };
 }
 
 export interface EdgeLimits {
@@ -121,5 +143,21 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       commandTimeoutMs: e.FLEETWIRE_COMMAND_TIMEOUT_MS,
     },
     drainWindowMs: e.FLEETWIRE_DRAIN_WINDOW_MS,
+    presenceTtlMs: e.FLEETWIRE_PRESENCE_TTL_SEC * 1000,
+    ...(e.FLEETWIRE_REDIS_URL
+      ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
+      : {}),
+    ...(e.FLEETWIRE_KAFKA_BROKERS && e.FLEETWIRE_KAFKA_BROKERS.length > 0
+      ? {
+          kafka: {
+            brokers: e.FLEETWIRE_KAFKA_BROKERS,
+            topic: e.FLEETWIRE_KAFKA_TOPIC,
+            maxBatch: e.FLEETWIRE_KAFKA_BATCH_MAX,
+            lingerMs: e.FLEETWIRE_KAFKA_LINGER_MS,
+            maxBuffered: e.FLEETWIRE_KAFKA_MAX_BUFFERED,
+            sendTimeoutMs: e.FLEETWIRE_KAFKA_SEND_TIMEOUT_MS,
+          },
+        }
+      : {}),
   };
 }

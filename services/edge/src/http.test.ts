@@ -58,9 +58,11 @@ describe('operational routes', () => {
       status: 200,
       body: '{"status":"ok"}',
     });
-    expect(await httpGet(edge.port, '/readyz')).toMatchObject({
-      status: 200,
-      body: '{"status":"ready"}',
+    const ready = await httpGet(edge.port, '/readyz');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toEqual({
+      status: 'ready',
+      checks: { listening: true, accepting: true, bus: true, telemetryLog: true },
     });
   });
 

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
+import { RedisBus, RedisPresence } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
+import { KafkaTelemetryLog, TelemetryLogMetrics } from '@fleetwire/telemetry-log';
 import { pino } from 'pino';
 
 import { loadEdgeConfig } from './config.js';
@@ -16,30 +19,85 @@ async function main(): Promise<void> {
   if (!native)
     logger.warn('running on the slow pure-JS uWebSockets.js fallback (allowed by config)');
   const verifier = new TokenVerifier(loadVerificationKeys(config.auth), config.auth);
-  const metrics = new EdgeMetrics(createRegistry({ service: 'edge', node: config.nodeId }));
-  const server = new EdgeServer({ config, uws, verifier, metrics, logger });
+  const registry = createRegistry({ service: 'edge', node: config.nodeId });
+  const metrics = new EdgeMetrics(registry);
+
+  // The bus id is unique per process, even if two processes were given the same node id.
+  const busNodeId = `${config.nodeId}-${randomUUID().slice(0, 8)}`;
+  const bus = config.redis
+    ? await RedisBus.connect({
+        url: config.redis.url,
+        nodeId: busNodeId,
+        prefix: config.redis.prefix,
+      })
+    : undefined;
+  const presence = config.redis
+    ? await RedisPresence.connect({
+        url: config.redis.url,
+        prefix: config.redis.prefix,
+        ttlMs: config.presenceTtlMs,
+      })
+    : undefined;
+  const telemetryLog = config.kafka
+    ? await KafkaTelemetryLog.connect({
+        brokers: config.kafka.brokers,
+        topic: config.kafka.topic,
+        clientId: `fleetwire-edge-${config.nodeId}`,
+        maxBatch: config.kafka.maxBatch,
+        lingerMs: config.kafka.lingerMs,
+        maxBuffered: config.kafka.maxBuffered,
+        sendTimeoutMs: config.kafka.sendTimeoutMs,
+        metrics: new TelemetryLogMetrics(registry),
+        logger: logger.child({ component: 'kafka' }),
+      })
+    : undefined;
+  if (!telemetryLog)
+    logger.warn('no FLEETWIRE_KAFKA_BROKERS: telemetry is acked without a durable log');
+
+  const server = new EdgeServer({
+    config,
+    uws,
+    verifier,
+    metrics,
+    logger,
+    ...(bus ? { bus } : {}),
+    ...(presence ? { presence } : {}),
+    ...(telemetryLog ? { telemetrySink: telemetryLog } : {}),
+  });
   const port = await server.listen();
-  logger.info({ host: config.host, port, tls: config.tls !== undefined }, 'listening');
+  logger.info(
+    {
+      host: config.host,
+      port,
+      tls: config.tls !== undefined,
+      redis: Boolean(bus),
+      kafka: Boolean(telemetryLog),
+    },
+    'listening',
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, drainWindowMs: config.drainWindowMs }, 'stopping');
-    server.drain().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'drain failed');
-        process.exit(1);
-      },
-    );
+    server
+      .drain()
+      .then(() => Promise.allSettled([telemetryLog?.close(), bus?.close(), presence?.close()]))
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'drain failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
 
 main().catch((error: unknown) => {
-  // Startup failures (bad config, no keys, fallback uWS) end here: one clear line, exit 1.
+  // Startup failures (bad config, no keys, fallback uWS, unreachable Redis/Kafka) end here.
   const err = error as Error & { code?: string };
   process.stderr.write(
     `${JSON.stringify({ level: 'fatal', service: 'edge', code: err.code, msg: err.message })}\n`,

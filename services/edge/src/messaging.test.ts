@@ -1,7 +1,14 @@
 import { encode } from '@msgpack/msgpack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { TestClient, mintToken, startTestEdge, valueOf, type TestEdge } from './test-support.js';
+import {
+  TestClient,
+  httpGet,
+  mintToken,
+  startTestEdge,
+  valueOf,
+  type TestEdge,
+} from './test-support.js';
 
 let edge: TestEdge;
 const open: TestClient[] = [];
@@ -35,6 +42,14 @@ describe('telemetry reaches subscribed dashboards', () => {
     expect(await packed.next()).toEqual({ type: 'ack', id: 's2' });
 
     const device = await connect({ sub: 'dev-1', role: 'device' });
+    // devices/# also covers the device's presence topic.
+    expect(await packed.next()).toMatchObject({
+      type: 'message',
+      kind: 'presence',
+      topic: 'devices/dev-1/presence',
+      from: 'dev-1',
+      data: { online: true, node: 'test-node' },
+    });
     device.send({ type: 'telemetry', id: 'm1', data: { temperature: 21.5 } });
     expect(await device.next()).toEqual({ type: 'ack', id: 'm1' });
 
@@ -77,6 +92,7 @@ describe('telemetry reaches subscribed dashboards', () => {
     dashboard.send({ type: 'subscribe', id: 's', topics: ['devices/dev-2/#'] });
     await dashboard.next();
     const device = await connect({ sub: 'dev-2', role: 'device' });
+    expect(await dashboard.next()).toMatchObject({ kind: 'presence', data: { online: true } });
     device.send({ type: 'event', name: 'door.open', data: { by: 'x' } });
     device.send({ type: 'status', data: { battery: 80 } });
     device.send({ type: 'publish', id: 'p1', topic: 'devices/dev-3/telemetry', data: {} });
@@ -97,6 +113,7 @@ describe('telemetry reaches subscribed dashboards', () => {
       await d.next();
     }
     const device = await connect({ sub: 'dev-4', role: 'device' });
+    expect(await dashboard.next()).toMatchObject({ kind: 'presence', data: { online: true } });
     device.send({ type: 'telemetry', data: { n: 1 } });
     expect(await dashboard.next()).toMatchObject({ data: { n: 1 } });
     dashboard.send({ type: 'unsubscribe', id: 'u', topics: ['devices/#'] });
@@ -105,6 +122,35 @@ describe('telemetry reaches subscribed dashboards', () => {
     await device.roundTrip();
     expect(await dashboard.roundTrip()).toEqual([]);
     expect(await other.roundTrip()).toEqual([]);
+    await device.close();
+    expect(await other.roundTrip()).toEqual([]);
+  });
+
+  it('presence: online and offline events, and the presence API with last seen', async () => {
+    const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', id: 's', topics: ['devices/+/presence'] });
+    await dashboard.next();
+    const device = await connect({ sub: 'dev-6', role: 'device' });
+    expect(await dashboard.next()).toMatchObject({
+      topic: 'devices/dev-6/presence',
+      data: { online: true },
+    });
+    const token = mintToken({ sub: 'ops', role: 'dashboard' });
+    const online = await httpGet(edge.port, '/api/devices/dev-6/presence', token);
+    expect(JSON.parse(online.body)).toMatchObject({
+      deviceId: 'dev-6',
+      online: true,
+      node: 'test-node',
+    });
+    await device.close();
+    expect(await dashboard.next()).toMatchObject({
+      topic: 'devices/dev-6/presence',
+      data: { online: false },
+    });
+    const offline = JSON.parse(
+      (await httpGet(edge.port, '/api/devices/dev-6/presence', token)).body,
+    );
+    expect(offline).toEqual({ deviceId: 'dev-6', online: false, lastSeen: expect.any(Number) });
   });
 
   it('leaves no state behind once every client is gone', async () => {

@@ -18,7 +18,10 @@ export class EdgeMetrics {
   readonly protocolErrors: Counter<'code'>;
   readonly rateLimited: Counter;
   readonly disconnects: Counter<'code'>;
-  readonly deliverLatency: Histogram;
+  readonly deliverLatency: Histogram<'path'>;
+  readonly busUndelivered: Counter;
+  readonly busReady: Gauge;
+  readonly telemetryNacks: Counter<'reason'>;
   readonly backpressureDrops: Counter;
   readonly commands: Counter<'outcome'>;
 
@@ -83,8 +86,25 @@ export class EdgeMetrics {
     });
     this.deliverLatency = new Histogram({
       name: 'fleetwire_edge_publish_deliver_latency_seconds',
-      help: 'From a published frame arriving to its delivery being handed to the subscribers’ sockets',
+      help: 'From a published frame arriving to its delivery being handed to the subscribers’ sockets; path=local (same node) or remote (through the bus)',
+      labelNames: ['path'],
       buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.busUndelivered = new Counter({
+      name: 'fleetwire_edge_bus_undelivered_total',
+      help: 'Publishes that could not cross to other nodes because the bus (Redis) was unavailable',
+      registers,
+    });
+    this.busReady = new Gauge({
+      name: 'fleetwire_edge_bus_ready',
+      help: '1 while the bus (Redis) connection is up and subscribed, else 0',
+      registers,
+    });
+    this.telemetryNacks = new Counter({
+      name: 'fleetwire_edge_telemetry_nacks_total',
+      help: 'Telemetry messages answered with nack, by reason (retry: the telemetry log did not take it)',
+      labelNames: ['reason'],
       registers,
     });
     this.backpressureDrops = new Counter({

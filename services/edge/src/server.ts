@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { canPublish, canSubscribe, type TokenVerifier } from '@fleetwire/auth';
+import { MemoryPresence, type Bus, type PresenceStore } from '@fleetwire/bus';
 import {
   CloseCode,
   CloseReason,
@@ -20,11 +21,13 @@ import {
 import type { Logger } from 'pino';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
-import { CommandRouter } from './commands.js';
+import { CommandRouter, type CommandSender } from './commands.js';
 import type { EdgeConfig } from './config.js';
-import { LocalFanout } from './local-fanout.js';
+import { Fanout } from './fanout.js';
+import { registerHttpApi } from './http-api.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { EdgeSocket, Session } from './session.js';
+import { PresenceTracker } from './presence-tracker.js';
 import type { TelemetrySink } from './telemetry-sink.js';
 import { handleUpgrade } from './upgrade.js';
 import type { Uws } from './uws.js';
@@ -37,6 +40,10 @@ export interface EdgeServerDeps {
   logger: Logger;
   /** Where telemetry is kept; without one, telemetry is acked once delivered locally. */
   telemetrySink?: TelemetrySink;
+  /** Cross-node delivery; without it, this node serves alone. */
+  bus?: Bus;
+  /** Shared presence records; defaults to an in-process store (single node). */
+  presence?: PresenceStore;
 }
 
 type Publishable = Extract<ClientMessage, { type: 'telemetry' | 'event' | 'status' | 'publish' }>;
@@ -47,8 +54,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** One edge node: the uWS app, its WebSocket route and its operational HTTP routes. */
 export class EdgeServer {
   readonly app: TemplatedApp;
-  private readonly fanout: LocalFanout;
+  private readonly fanout: Fanout;
   private readonly commands: CommandRouter;
+  private readonly presence: PresenceTracker;
   private readonly sockets = new Set<EdgeSocket>();
   private listenSocket: us_listen_socket | undefined;
   private listeningPort = 0;
@@ -64,12 +72,32 @@ export class EdgeServer {
           ...(config.tls.passphrase ? { passphrase: config.tls.passphrase } : {}),
         })
       : uws.App();
-    this.fanout = new LocalFanout(this.app, deps.metrics);
+    const { metrics, logger, bus } = deps;
+    this.fanout = new Fanout(this.app, metrics, logger, bus);
     this.commands = new CommandRouter(
       (ws, session, message) => this.send(ws, session, message),
-      deps.metrics,
+      metrics,
+      logger,
       config.limits.commandTimeoutMs,
+      bus,
     );
+    const presenceTtlMs = config.presenceTtlMs;
+    this.presence = new PresenceTracker(
+      deps.presence ?? new MemoryPresence(presenceTtlMs),
+      bus?.nodeId ?? config.nodeId,
+      presenceTtlMs,
+      this.fanout,
+      this.commands,
+      logger,
+    );
+    metrics.busReady.set(bus?.ready === false ? 0 : 1);
+    bus?.onStatus((ready) => {
+      metrics.busReady.set(ready ? 1 : 0);
+      logger.warn(
+        { ready },
+        ready ? 'bus connected' : 'bus disconnected: cross-node delivery paused',
+      );
+    });
     this.routes();
   }
 
@@ -81,9 +109,23 @@ export class EdgeServer {
     return this.sockets.size;
   }
 
-  /** Ready to take connections: listening and not draining. */
+  /** Ready to take connections: listening, not draining, bus and telemetry log up. */
   get ready(): boolean {
-    return this.listenSocket !== undefined && !this.draining;
+    return Object.values(this.readiness()).every(Boolean);
+  }
+
+  readiness(): { listening: boolean; accepting: boolean; bus: boolean; telemetryLog: boolean } {
+    return {
+      listening: this.listenSocket !== undefined,
+      accepting: !this.draining,
+      bus: this.deps.bus?.ready ?? true,
+      telemetryLog: this.deps.telemetrySink?.ready ?? true,
+    };
+  }
+
+  /** The presence tracker, for tests that drive its renewal by hand. */
+  get presenceTracker(): PresenceTracker {
+    return this.presence;
   }
 
   /** Internal state sizes, for tests and debugging: all zero once every client left. */
@@ -106,6 +148,7 @@ export class EdgeServer {
         }
         this.listenSocket = socket;
         this.listeningPort = this.deps.uws.us_socket_local_port(socket);
+        this.presence.start();
         resolve(this.listeningPort);
       });
     });
@@ -130,6 +173,8 @@ export class EdgeServer {
       if (i + perTick < sockets.length) await delay(tickMs);
     }
     await this.deps.telemetrySink?.flush();
+    this.presence.stop();
+    this.commands.close();
     this.deps.logger.info('drained');
   }
 
@@ -137,6 +182,7 @@ export class EdgeServer {
   close(): void {
     this.draining = true;
     this.stopListening();
+    this.presence.stop();
     for (const ws of [...this.sockets]) {
       if (!ws.getUserData().closed) ws.end(CloseCode.ServiceRestart, CloseReason.Draining);
     }
@@ -200,11 +246,15 @@ export class EdgeServer {
       }
     });
     this.app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok' }));
-    this.app.get('/readyz', (res) =>
-      this.ready
-        ? json(res, '200 OK', { status: 'ready' })
-        : json(res, '503 Service Unavailable', { status: this.draining ? 'draining' : 'starting' }),
-    );
+    this.app.get('/readyz', (res) => {
+      const checks = this.readiness();
+      if (Object.values(checks).every(Boolean)) json(res, '200 OK', { status: 'ready', checks });
+      else
+        json(res, '503 Service Unavailable', {
+          status: this.draining ? 'draining' : 'not_ready',
+          checks,
+        });
+    });
     this.app.get('/metrics', (res) => {
       let aborted = false;
       res.onAborted(() => {
@@ -227,6 +277,13 @@ export class EdgeServer {
         },
       );
     });
+    registerHttpApi(this.app, {
+      verifier: this.deps.verifier,
+      commands: this.commands,
+      presence: this.presence,
+      metrics,
+      logger,
+    });
     this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'not_found' }));
   }
 
@@ -235,7 +292,10 @@ export class EdgeServer {
     const { identity } = session;
     this.sockets.add(ws);
     this.deps.metrics.connections.inc({ role: identity.role });
-    if (identity.role === 'device') this.commands.attachDevice(ws, session);
+    if (identity.role === 'device') {
+      this.commands.attachDevice(ws, session);
+      this.presence.online(identity);
+    }
     if (identity.expiresAt !== undefined) {
       const ms = identity.expiresAt - Date.now();
       if (ms < MAX_TIMER_MS) {
@@ -267,7 +327,10 @@ export class EdgeServer {
     clearTimeout(session.expiryTimer);
     this.sockets.delete(ws);
     this.fanout.release(session);
-    if (session.identity.role === 'device') this.commands.detachDevice(ws, session);
+    // A replaced connection leaves quietly: the device is still online elsewhere.
+    if (session.identity.role === 'device' && this.commands.detachDevice(ws, session)) {
+      this.presence.offline(session.identity);
+    }
     this.commands.senderClosed(session);
     this.deps.metrics.connections.dec({ role: session.identity.role });
     this.deps.metrics.disconnects.inc({ code: String(code) });
@@ -360,7 +423,7 @@ export class EdgeServer {
             new ProtocolError(ErrorCode.NotAllowed, 'this role may not send commands', message.id),
           );
         }
-        return this.commands.dispatch(ws, session, message);
+        return this.commands.dispatch(this.senderOf(ws, session), message);
       case 'ack':
       case 'nack':
         if (identity.role !== 'device') {
@@ -417,9 +480,7 @@ export class EdgeServer {
       ts,
       data: message.data ?? {},
     };
-    if (this.fanout.publish(identity.tenant, delivery) > 0) {
-      this.deps.metrics.deliverLatency.observe((performance.now() - received) / 1000);
-    }
+    this.fanout.publish(identity.tenant, delivery, received);
     const sink = this.deps.telemetrySink;
     if (message.type === 'telemetry' && sink) {
       sink
@@ -438,7 +499,9 @@ export class EdgeServer {
             if (message.id) this.send(ws, session, { type: 'ack', id: message.id });
           },
           (error: unknown) => {
-            this.deps.logger.warn({ err: error, session: session.id }, 'telemetry not stored');
+            // Counted here; the batch failure itself is visible in the telemetry log's metrics.
+            this.deps.logger.debug({ err: error, session: session.id }, 'telemetry not stored');
+            this.deps.metrics.telemetryNacks.inc({ reason: NackReason.Retry });
             if (message.id)
               this.send(ws, session, { type: 'nack', id: message.id, reason: NackReason.Retry });
           },
@@ -507,6 +570,15 @@ export class EdgeServer {
       );
       ws.end(CloseCode.PolicyViolation, CloseReason.TooManyErrors);
     }
+  }
+
+  private senderOf(ws: EdgeSocket, session: Session): CommandSender {
+    return {
+      subject: session.identity.subject,
+      tenant: session.identity.tenant,
+      owner: session,
+      reply: (answer) => this.send(ws, session, answer),
+    };
   }
 
   private send(ws: EdgeSocket, session: Session, message: ServerMessage): void {

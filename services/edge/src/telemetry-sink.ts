@@ -7,6 +7,8 @@ export type { TelemetryRecord };
  * acked to its device only once `append` resolved; a rejection becomes nack `retry`.
  */
 export interface TelemetrySink {
+  /** False while the sink cannot take records; readiness reports it. */
+  readonly ready?: boolean;
   append(record: TelemetryRecord): Promise<void>;
   /** Resolves once everything appended so far is stored (called when draining). */
   flush(): Promise<void>;

@@ -229,17 +229,36 @@ export function rawExchange(port: number, text: string): Promise<string> {
 export function httpGet(
   port: number,
   path: string,
+  token?: string,
+): Promise<{ status: number; body: string; type: string }> {
+  return httpRequest(port, 'GET', path, token);
+}
+
+export function httpRequest(
+  port: number,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
 ): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }),
+        resolve({
+          status: res.statusCode ?? 0,
+          body: text,
+          type: String(res.headers['content-type']),
+        }),
       );
-    })
-      .on('error', reject)
-      .end();
+    });
+    req.on('error', reject);
+    req.end(
+      body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    );
   });
 }
 

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+
+import { AuthError, extractToken, type Identity, type TokenVerifier } from '@fleetwire/auth';
+import { NackReason } from '@fleetwire/protocol';
+import type { Logger } from 'pino';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { z } from 'zod';
+
+import type { CommandReply, CommandRouter } from './commands.js';
+import { BodyTooLargeError, readBody } from './http-body.js';
+import type { EdgeMetrics } from './metrics.js';
+import type { PresenceTracker } from './presence-tracker.js';
+
+export interface HttpApiDeps {
+  verifier: TokenVerifier;
+  commands: CommandRouter;
+  presence: PresenceTracker;
+  metrics: EdgeMetrics;
+  logger: Logger;
+}
+
+const CommandBody = z.object({
+  id: z.string().min(1).max(64).optional(),
+  target: z.string().min(1).max(128),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_.-]+$/),
+  params: z.unknown().optional(),
+  timeoutMs: z.number().int().min(100).max(300_000).optional(),
+});
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** HTTP status for a command's nack reason. */
+function statusOf(answer: CommandReply): string {
+  if (answer.type === 'ack') return '200 OK';
+  switch (answer.reason) {
+    case NackReason.Offline:
+      return '404 Not Found';
+    case NackReason.Timeout:
+      return '504 Gateway Timeout';
+    case NackReason.Retry:
+      return '503 Service Unavailable';
+    default:
+      return '409 Conflict';
+  }
+}
+
+function json(res: HttpResponse, status: string, body: unknown): void {
+  res.cork(() => {
+    res
+      .writeStatus(status)
+      .writeHeader('content-type', 'application/json')
+      .end(JSON.stringify(body));
+  });
+}
+
+/**
+ * `POST /api/commands` (send a command, answer with its ack or nack) and
+ * `GET /api/devices/:id/presence`, for services and dashboards with a bearer token.
+ */
+export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
+  const { verifier, metrics, logger } = deps;
+
+  /** Verifies the bearer token; answers 401/403 itself and returns undefined when refused. */
+  const authenticate = (res: HttpResponse, req: HttpRequest): Identity | undefined => {
+    const token = extractToken({
+      authorization: req.getHeader('authorization'),
+      protocols: '',
+      query: req.getQuery() ?? '',
+    });
+    try {
+      if (token === undefined) throw new AuthError('token_missing', 'no bearer token');
+      return verifier.verify(token);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      metrics.authFailures.inc({ reason: error.code });
+      logger.warn(
+        { reason: error.code, path: req.getUrl() },
+        `api request refused: ${error.message}`,
+      );
+      json(res, error.status === 401 ? '401 Unauthorized' : '403 Forbidden', {
+        error: error.code,
+        message: error.message,
+      });
+      return undefined;
+    }
+  };
+
+  app.post('/api/commands', (res, req) => {
+    const identity = authenticate(res, req);
+    if (!identity) return;
+    if (!identity.command) {
+      json(res, '403 Forbidden', {
+        error: 'not_allowed',
+        message: 'this role may not send commands',
+      });
+      return;
+    }
+    const owner = {};
+    let done = false;
+    res.onAborted(() => {
+      done = true;
+      deps.commands.senderClosed(owner);
+    });
+    readBody(res, MAX_BODY_BYTES).then(
+      (body) => {
+        if (done) return;
+        let parsed;
+        try {
+          parsed = CommandBody.safeParse(JSON.parse(body.toString()));
+        } catch {
+          parsed = undefined;
+        }
+        if (!parsed?.success) {
+          done = true;
+          const issue = parsed?.error.issues[0];
+          json(res, '400 Bad Request', {
+            error: 'bad_request',
+            message: issue ? `${issue.path.join('.')}: ${issue.message}` : 'body is not JSON',
+          });
+          return;
+        }
+        const command = parsed.data;
+        deps.commands.dispatch(
+          {
+            subject: identity.subject,
+            tenant: identity.tenant,
+            owner,
+            reply: (answer) => {
+              if (done) return;
+              done = true;
+              json(
+                res,
+                statusOf(answer),
+                answer.type === 'ack'
+                  ? { status: 'ack', ...answer }
+                  : { status: 'nack', ...answer },
+              );
+            },
+          },
+          {
+            type: 'command',
+            id: command.id ?? randomUUID(),
+            target: command.target,
+            name: command.name,
+            ...(command.params === undefined ? {} : { params: command.params }),
+            ...(command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs }),
+          },
+        );
+      },
+      (error: unknown) => {
+        if (done) return;
+        done = true;
+        if (error instanceof BodyTooLargeError)
+          json(res, '413 Content Too Large', { error: error.code, message: error.message });
+        else throw error;
+      },
+    );
+  });
+
+  app.get('/api/devices/:id/presence', (res, req) => {
+    const identity = authenticate(res, req);
+    if (!identity) return;
+    const deviceId = req.getParameter(0);
+    if (identity.role === 'device' && identity.subject !== deviceId) {
+      json(res, '403 Forbidden', {
+        error: 'forbidden',
+        message: 'a device may only read its own presence',
+      });
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    deps.presence.get(identity.tenant, deviceId).then(
+      (record) => {
+        if (aborted) return;
+        const { tenant: _tenant, ...visible } = record;
+        json(res, '200 OK', visible);
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'presence query failed');
+        if (!aborted)
+          json(res, '503 Service Unavailable', {
+            error: 'unavailable',
+            message: 'presence store unavailable',
+          });
+      },
+    );
+  });
+}

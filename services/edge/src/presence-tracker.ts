@@ -1,0 +1,85 @@
+import type { PresenceRecord, PresenceStore } from '@fleetwire/bus';
+import type { Identity } from '@fleetwire/auth';
+import type { Logger } from 'pino';
+
+import type { CommandRouter } from './commands.js';
+import type { Fanout } from './fanout.js';
+
+/**
+ * Online/offline for devices: events on `devices/<id>/presence` when they connect and leave,
+ * and a presence record this node keeps alive while it holds the device. When a node dies
+ * without saying goodbye, its records expire within one TTL and a surviving node publishes the
+ * offline events for it (`reapDeadNodes`).
+ */
+export class PresenceTracker {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: PresenceStore,
+    private readonly nodeId: string,
+    private readonly ttlMs: number,
+    private readonly fanout: Fanout,
+    private readonly commands: CommandRouter,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  online(identity: Identity): void {
+    const now = Date.now();
+    this.publish(identity.tenant, identity.subject, true, now);
+    this.store
+      .markOnline({ tenant: identity.tenant, deviceId: identity.subject }, this.nodeId, now)
+      .catch((error: unknown) => this.failed(error, 'markOnline'));
+  }
+
+  offline(identity: Identity): void {
+    const now = Date.now();
+    this.publish(identity.tenant, identity.subject, false, now);
+    this.store
+      .markOffline({ tenant: identity.tenant, deviceId: identity.subject }, this.nodeId, now)
+      .catch((error: unknown) => this.failed(error, 'markOffline'));
+  }
+
+  get(tenant: string, deviceId: string): Promise<PresenceRecord> {
+    return this.store.get({ tenant, deviceId }, Date.now());
+  }
+
+  /** Renews this node's records and reaps dead nodes; exposed for tests. */
+  async tick(now = Date.now()): Promise<void> {
+    try {
+      await this.store.renew(this.commands.localDevices(), this.nodeId, now);
+      for (const device of await this.store.reapDeadNodes(now)) {
+        this.publish(device.tenant, device.deviceId, false, now);
+      }
+    } catch (error) {
+      this.failed(error, 'renew');
+    }
+  }
+
+  private publish(tenant: string, deviceId: string, online: boolean, ts: number): void {
+    this.fanout.publish(
+      tenant,
+      {
+        type: 'message',
+        kind: 'presence',
+        topic: `devices/${deviceId}/presence`,
+        from: deviceId,
+        ts,
+        data: online ? { online, node: this.nodeId } : { online },
+      },
+      performance.now(),
+    );
+  }
+
+  private failed(error: unknown, operation: string): void {
+    this.logger.warn({ err: error, operation }, 'presence store operation failed');
+  }
+}
