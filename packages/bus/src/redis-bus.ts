@@ -36,6 +36,7 @@ export class RedisBus implements Bus {
   private readonly statusHandlers: ((ready: boolean) => void)[] = [];
   private seq = 0;
   private wasReady = false;
+  private subscribed = false;
 
   private constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId;
@@ -54,11 +55,27 @@ export class RedisBus implements Bus {
     // Subscription changes made during an outage wait for the reconnect; ioredis resubscribes.
     this.sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null });
     for (const client of [this.pub, this.sub]) {
-      client.on('ready', () => this.statusChanged());
-      client.on('close', () => this.statusChanged());
+      client.on('close', () => {
+        this.subscribed = false;
+        this.statusChanged();
+      });
       // Connection errors are reported through `ready`; the retry strategy handles them.
       client.on('error', () => undefined);
     }
+    this.pub.on('ready', () => this.statusChanged());
+    // ioredis emits 'ready' and then, in the same handler, resends the subscriptions. A PING
+    // queued after them answers once they are in place, so `ready` means they are back.
+    this.sub.on('ready', () => {
+      queueMicrotask(() =>
+        this.sub.ping().then(
+          () => {
+            this.subscribed = true;
+            this.statusChanged();
+          },
+          () => undefined,
+        ),
+      );
+    });
     this.sub.on('pmessageBuffer', (_glob: Buffer, channel: Buffer, message: Buffer) =>
       this.onPatternMessage(channel, message),
     );
@@ -77,12 +94,14 @@ export class RedisBus implements Bus {
       bus.sub.disconnect();
       throw new BusError('BUS_UNAVAILABLE', `cannot connect to Redis at ${options.url}`, { cause });
     }
+    await bus.sub.ping();
+    bus.subscribed = true;
     bus.statusChanged();
     return bus;
   }
 
   get ready(): boolean {
-    return this.pub.status === 'ready' && this.sub.status === 'ready';
+    return this.pub.status === 'ready' && this.sub.status === 'ready' && this.subscribed;
   }
 
   async publish(topic: string, payload: Uint8Array): Promise<void> {

@@ -23,7 +23,11 @@ async function connect(
 }
 
 beforeAll(async () => {
-  edge = await startTestEdge({ limits: { commandTimeoutMs: 300 } });
+  // No clock skew allowance: the token-expiry test closes at exp itself.
+  edge = await startTestEdge({
+    limits: { commandTimeoutMs: 300 },
+    env: { FLEETWIRE_JWT_CLOCK_SKEW_SEC: '0' },
+  });
 });
 
 afterEach(async () => {

@@ -48,6 +48,8 @@ export interface EdgeServerDeps {
 
 type Publishable = Extract<ClientMessage, { type: 'telemetry' | 'event' | 'status' | 'publish' }>;
 
+const ABUSE_WINDOW_MS = 60_000;
+
 /** Longest timer Node accepts; tokens expiring later get no expiry timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -297,7 +299,8 @@ export class EdgeServer {
       this.presence.online(identity);
     }
     if (identity.expiresAt !== undefined) {
-      const ms = identity.expiresAt - Date.now();
+      // The same skew the verifier allowed at connect time.
+      const ms = identity.expiresAt + this.deps.config.auth.clockToleranceSec * 1000 - Date.now();
       if (ms < MAX_TIMER_MS) {
         session.expiryTimer = setTimeout(
           () => {
@@ -340,6 +343,12 @@ export class EdgeServer {
   private onMessage(ws: EdgeSocket, data: ArrayBuffer, isBinary: boolean): void {
     const received = performance.now();
     const session = ws.getUserData();
+    // Abuse is counted per minute, so occasional mistakes never add up to a close.
+    if (received - session.abuseWindowStart > ABUSE_WINDOW_MS) {
+      session.abuseWindowStart = received;
+      session.rateViolations = 0;
+      session.protocolErrors = 0;
+    }
     const { metrics, config } = this.deps;
     metrics.bytesIn.inc(data.byteLength);
     if (data.byteLength > config.limits.maxPayloadBytes) {

@@ -12,8 +12,10 @@ export interface Session {
   format: WireFormat;
   remote: string;
   bucket: TokenBucket;
+  /** Rate-limit violations and invalid messages in the current abuse window (one minute). */
   rateViolations: number;
   protocolErrors: number;
+  abuseWindowStart: number;
   /** Tenant-relative patterns this connection is subscribed to. */
   patterns: Set<string>;
   /** Set by the close handler: a closed uWS socket must not be touched again. */

@@ -45,10 +45,11 @@ function refuse(
   res.end(JSON.stringify({ error: code, message }));
 }
 
-function chooseFormat(query: string, protocols: string[]): WireFormat {
-  const asked = new URLSearchParams(query).get('format');
-  if (asked === 'msgpack' || protocols.includes('fleetwire.v1.msgpack')) return 'msgpack';
-  return 'json';
+/** The echoed subprotocol decides the format when it names one; else `?format=`. */
+function chooseFormat(query: string, chosenProtocol: string): WireFormat {
+  if (chosenProtocol === 'fleetwire.v1.msgpack') return 'msgpack';
+  if (chosenProtocol === 'fleetwire.v1.json') return 'json';
+  return new URLSearchParams(query).get('format') === 'msgpack' ? 'msgpack' : 'json';
 }
 
 /**
@@ -117,18 +118,19 @@ export function handleUpgrade(
     return refused(error.status, error.code, error.message, true);
   }
 
+  // Echo a Fleetwire subprotocol if one was offered; never echo the token-bearing entry.
+  const chosen = protocols.find((p) => (SUBPROTOCOLS as readonly string[]).includes(p)) ?? '';
   const session: Session = {
     id: ctx.nextSessionId(),
     identity,
-    format: chooseFormat(query, protocols),
+    format: chooseFormat(query, chosen),
     remote,
     bucket: new TokenBucket(ctx.limits.ratePerSec, ctx.limits.rateBurst),
     rateViolations: 0,
     protocolErrors: 0,
+    abuseWindowStart: performance.now(),
     patterns: new Set(),
     closed: false,
   };
-  // Echo a Fleetwire subprotocol if one was offered; never echo the token-bearing entry.
-  const chosen = protocols.find((p) => (SUBPROTOCOLS as readonly string[]).includes(p)) ?? '';
   res.upgrade(session, key, chosen, extensions, context);
 }
