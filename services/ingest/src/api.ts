@@ -1,0 +1,227 @@
+import {
+  AuthError,
+  canSubscribe,
+  extractToken,
+  type Identity,
+  type TokenVerifier,
+} from '@fleetwire/auth';
+import { StoreError, type TelemetryPoint, type TelemetryStore } from '@fleetwire/store';
+
+import { ApiError } from './api-error.js';
+import type { ApiConfig } from './config.js';
+import { Params, checkDeviceId, encodeCursor } from './params.js';
+
+export interface ApiRequest {
+  method: string;
+  /** Path and query, as in the request line. */
+  url: string;
+  authorization: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+  /** Route template for metrics: `/v1/devices/{deviceId}/telemetry`, … or `unmatched`. */
+  route: string;
+  headers?: Record<string, string>;
+  /** The error behind a 5xx answer, for the server to log. */
+  failure?: unknown;
+}
+
+export interface ApiDeps {
+  store: TelemetryStore;
+  verifier: TokenVerifier;
+  config: ApiConfig;
+}
+
+/** The read API's routes, as the OpenAPI document lists them. */
+export const API_ROUTES = [
+  '/v1/devices/{deviceId}/telemetry',
+  '/v1/devices/{deviceId}/series',
+  '/v1/latest',
+] as const;
+type Route = (typeof API_ROUTES)[number];
+
+const DEVICE_ROUTE = /^\/v1\/devices\/([^/]+)\/(telemetry|series)$/;
+const READER_ROLES = new Set(['dashboard', 'service']);
+const DEFAULT_PAGE = 100;
+const MAX_LATEST_DEVICES = 100;
+
+function match(path: string): { route: Route; deviceId?: string } | undefined {
+  if (path === '/v1/latest') return { route: '/v1/latest' };
+  const m = DEVICE_ROUTE.exec(path);
+  if (!m) return undefined;
+  let deviceId: string;
+  try {
+    deviceId = decodeURIComponent(m[1]!);
+  } catch {
+    throw new ApiError(400, 'invalid_parameter', 'deviceId: bad percent-encoding');
+  }
+  return {
+    route:
+      m[2] === 'telemetry' ? '/v1/devices/{deviceId}/telemetry' : '/v1/devices/{deviceId}/series',
+    deviceId,
+  };
+}
+
+/** The subtree of topics that belong to a device; reading it needs the right to subscribe to it. */
+function deviceTopics(deviceId: string): string {
+  return `devices/${deviceId}/#`;
+}
+
+function pointJson(p: TelemetryPoint) {
+  return { deviceId: p.deviceId, topic: p.topic, ts: p.ts, msgId: p.msgId, data: p.data };
+}
+
+/**
+ * The telemetry read API: tenant-scoped by the token alone (no tenant in any URL), for the
+ * dashboard and service roles; a dashboard whose token narrows its subscribe ACL sees only the
+ * devices that ACL covers.
+ */
+export class ReadApi {
+  constructor(private readonly deps: ApiDeps) {}
+
+  async handle(request: ApiRequest): Promise<ApiResponse> {
+    const url = new URL(request.url, 'http://localhost');
+    let route = 'unmatched';
+    try {
+      const matched = match(url.pathname);
+      if (!matched) throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
+      route = matched.route;
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed here`);
+      }
+      const identity = this.authenticate(request.authorization);
+      const params = new Params(url.searchParams);
+      const body =
+        matched.route === '/v1/latest'
+          ? await this.latest(identity, params)
+          : await this.deviceRoute(
+              matched.route,
+              identity,
+              checkDeviceId(matched.deviceId!),
+              params,
+            );
+      return { status: 200, body, route };
+    } catch (error) {
+      const apiError = toApiError(error);
+      return {
+        status: apiError.status,
+        body: { error: { code: apiError.code, message: apiError.message } },
+        route,
+        ...(apiError.status === 405 ? { headers: { allow: 'GET, HEAD' } } : {}),
+        ...(apiError.status === 401 ? { headers: { 'www-authenticate': 'Bearer' } } : {}),
+        ...(apiError.status >= 500 ? { failure: error } : {}),
+      };
+    }
+  }
+
+  private authenticate(authorization: string): Identity {
+    const token = extractToken({ authorization, protocols: '', query: '' });
+    if (token === undefined) {
+      throw new ApiError(401, 'token_missing', 'send Authorization: Bearer <token>');
+    }
+    const identity = this.deps.verifier.verify(token);
+    if (!READER_ROLES.has(identity.role)) {
+      throw new ApiError(403, 'role_not_allowed', `role ${identity.role} may not read telemetry`);
+    }
+    return identity;
+  }
+
+  private mayRead(identity: Identity, deviceId: string): boolean {
+    return canSubscribe(identity, deviceTopics(deviceId));
+  }
+
+  private async deviceRoute(route: Route, identity: Identity, deviceId: string, params: Params) {
+    if (!this.mayRead(identity, deviceId)) {
+      throw new ApiError(403, 'device_not_allowed', `this token may not read device ${deviceId}`);
+    }
+    const { config, store } = this.deps;
+    const { from, to } = params.timeRange();
+    const topic = params.optionalString('topic', 256);
+    if (route === '/v1/devices/{deviceId}/series') {
+      const bucketMs = params.bucketMs();
+      const field = params.field();
+      if (Math.ceil((to - from) / bucketMs) > config.maxBuckets) {
+        throw new ApiError(
+          400,
+          'invalid_parameter',
+          `bucket: (to - from) / bucket exceeds ${config.maxBuckets} buckets`,
+        );
+      }
+      const buckets = await store.buckets({
+        tenant: identity.tenant,
+        deviceId,
+        from,
+        to,
+        bucketMs,
+        field,
+        ...(topic ? { topic } : {}),
+      });
+      return { deviceId, field: field.join('.'), from, to, bucketMs, buckets };
+    }
+    const order = params.order();
+    const limit = params.limit(DEFAULT_PAGE, config.maxPage);
+    const after = params.cursor((v) =>
+      Array.isArray(v) &&
+      v.length === 3 &&
+      v[0] === order &&
+      Number.isSafeInteger(v[1]) &&
+      typeof v[2] === 'string'
+        ? { ts: v[1] as number, msgId: v[2] }
+        : undefined,
+    );
+    const page = await store.range({
+      tenant: identity.tenant,
+      deviceId,
+      from,
+      to,
+      limit,
+      order,
+      ...(topic ? { topic } : {}),
+      ...(after ? { after } : {}),
+    });
+    return {
+      items: page.items.map(pointJson),
+      nextCursor: page.next ? encodeCursor([order, page.next.ts, page.next.msgId]) : null,
+    };
+  }
+
+  private async latest(identity: Identity, params: Params) {
+    const deviceIds = params.deviceIds(MAX_LATEST_DEVICES);
+    for (const id of deviceIds ?? []) {
+      if (!this.mayRead(identity, id)) {
+        throw new ApiError(403, 'device_not_allowed', `this token may not read device ${id}`);
+      }
+    }
+    const limit = params.limit(DEFAULT_PAGE, this.deps.config.maxPage);
+    const after = params.cursor((v) =>
+      Array.isArray(v) && v.length === 2 && v.every((s) => typeof s === 'string')
+        ? { deviceId: v[0] as string, topic: v[1] as string }
+        : undefined,
+    );
+    const page = await this.deps.store.latest({
+      tenant: identity.tenant,
+      limit,
+      ...(deviceIds ? { deviceIds } : {}),
+      ...(after ? { after } : {}),
+    });
+    return {
+      // A narrowed dashboard token sees the devices its ACL covers; paging stays on the full list.
+      items: page.items.filter((p) => this.mayRead(identity, p.deviceId)).map(pointJson),
+      nextCursor: page.next ? encodeCursor([page.next.deviceId, page.next.topic]) : null,
+    };
+  }
+}
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof AuthError) return new ApiError(error.status, error.code, error.message);
+  if (
+    error instanceof StoreError &&
+    (error.code === 'store_unavailable' || error.code === 'store_conflict')
+  ) {
+    return new ApiError(503, 'store_unavailable', 'the telemetry store is not reachable; retry');
+  }
+  return new ApiError(500, 'internal', 'internal error');
+}

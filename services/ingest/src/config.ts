@@ -1,0 +1,151 @@
+import { envVar, loadConfig, type Env } from '@fleetwire/config';
+import { z } from 'zod';
+
+/** Every FLEETWIRE_* variable the ingest worker reads; services/ingest/README.md lists them. */
+const IngestEnv = z.object({
+  FLEETWIRE_HOST: z.string().default('0.0.0.0'),
+  FLEETWIRE_PORT: envVar.int(8090, { max: 65535 }),
+  FLEETWIRE_NODE_ID: envVar.string(),
+  FLEETWIRE_LOG_LEVEL: envVar.oneOf(['trace', 'debug', 'info', 'warn', 'error', 'silent'], 'info'),
+
+  FLEETWIRE_DATABASE_URL: z
+    .string({ error: 'required (postgres://…, or pglite:<dir> / pglite:memory)' })
+    .regex(
+      /^(postgres(ql)?:\/\/|pglite:)/,
+      'must start with postgres://, postgresql:// or pglite:',
+    ),
+  FLEETWIRE_DB_POOL_SIZE: envVar.int(4, { min: 1, max: 100 }),
+  FLEETWIRE_RETENTION_DAYS: envVar.int(30, { min: 1, max: 3650 }),
+  FLEETWIRE_PARTITIONS_AHEAD_DAYS: envVar.int(3, { min: 0, max: 60 }),
+  FLEETWIRE_MAINTENANCE_INTERVAL_SEC: envVar.int(3600, { min: 1, max: 86_400 }),
+
+  FLEETWIRE_KAFKA_BROKERS: envVar.list(),
+  FLEETWIRE_KAFKA_CLIENT_ID: z.string().default('fleetwire-ingest'),
+  FLEETWIRE_TELEMETRY_TOPIC: z.string().default('telemetry'),
+  FLEETWIRE_DLQ_TOPIC: z.string().default('telemetry.dlq'),
+  FLEETWIRE_CONSUMER_GROUP: z.string().default('fleetwire-ingest'),
+  FLEETWIRE_KAFKA_SESSION_TIMEOUT_MS: envVar.int(30_000, { min: 6_000, max: 300_000 }),
+  FLEETWIRE_BATCH_MAX_ROWS: envVar.int(5000, { min: 1, max: 50_000 }),
+  FLEETWIRE_BATCH_MAX_WAIT_MS: envVar.int(200, { min: 1, max: 60_000 }),
+  FLEETWIRE_FETCH_MIN_BYTES: envVar.int(65_536, { min: 1, max: 64 * 1024 * 1024 }),
+  FLEETWIRE_PARTITIONS_CONCURRENCY: envVar.int(16, { min: 1, max: 1024 }),
+  FLEETWIRE_MAX_RECORD_BYTES: envVar.int(256 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
+  FLEETWIRE_MAX_FUTURE_SKEW_SEC: envVar.int(86_400, { min: 0, max: 30 * 86_400 }),
+  FLEETWIRE_SHUTDOWN_TIMEOUT_MS: envVar.int(30_000, { min: 100, max: 600_000 }),
+
+  FLEETWIRE_JWT_HS256_SECRET: envVar.string(),
+  FLEETWIRE_JWT_PUBLIC_KEY_FILES: envVar.list(),
+  FLEETWIRE_JWT_JWKS_FILE: envVar.string(),
+  FLEETWIRE_JWT_ISSUER: envVar.string(),
+  FLEETWIRE_JWT_AUDIENCE: envVar.string(),
+  FLEETWIRE_JWT_CLOCK_SKEW_SEC: envVar.int(30, { max: 3600 }),
+  FLEETWIRE_JWT_REQUIRE_EXP: envVar.bool(true),
+  FLEETWIRE_TENANTS: envVar.list(),
+
+  FLEETWIRE_API_MAX_PAGE: envVar.int(1000, { min: 1, max: 10_000 }),
+  FLEETWIRE_API_MAX_BUCKETS: envVar.int(10_000, { min: 1, max: 100_000 }),
+});
+
+export interface StoreConfig {
+  databaseUrl: string;
+  poolSize: number;
+  retentionDays: number;
+  partitionsAheadDays: number;
+  maintenanceIntervalMs: number;
+}
+
+export interface ConsumerConfig {
+  brokers: string[];
+  clientId: string;
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  sessionTimeoutMs: number;
+  batchMaxRows: number;
+  batchMaxWaitMs: number;
+  fetchMinBytes: number;
+  partitionsConcurrency: number;
+  maxRecordBytes: number;
+  maxFutureSkewMs: number;
+}
+
+export interface ApiConfig {
+  maxPage: number;
+  maxBuckets: number;
+}
+
+export interface AuthConfig {
+  hs256Secret?: string;
+  publicKeyFiles?: string[];
+  jwksFile?: string;
+  issuer?: string;
+  audience?: string;
+  clockToleranceSec: number;
+  requireExpiry: boolean;
+  allowedTenants?: string[];
+}
+
+export interface IngestConfig {
+  host: string;
+  port: number;
+  nodeId: string;
+  logLevel: string;
+  store: StoreConfig;
+  /** Absent when no brokers are configured: `migrate` needs none, the worker refuses to start. */
+  consumer?: ConsumerConfig;
+  auth: AuthConfig;
+  api: ApiConfig;
+  shutdownTimeoutMs: number;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig {
+  const e = loadConfig(IngestEnv, env);
+  const brokers = e.FLEETWIRE_KAFKA_BROKERS ?? [];
+  return {
+    host: e.FLEETWIRE_HOST,
+    port: e.FLEETWIRE_PORT,
+    nodeId: e.FLEETWIRE_NODE_ID ?? defaultNodeId,
+    logLevel: e.FLEETWIRE_LOG_LEVEL,
+    store: {
+      databaseUrl: e.FLEETWIRE_DATABASE_URL,
+      poolSize: e.FLEETWIRE_DB_POOL_SIZE,
+      retentionDays: e.FLEETWIRE_RETENTION_DAYS,
+      partitionsAheadDays: e.FLEETWIRE_PARTITIONS_AHEAD_DAYS,
+      maintenanceIntervalMs: e.FLEETWIRE_MAINTENANCE_INTERVAL_SEC * 1000,
+    },
+    ...(brokers.length > 0
+      ? {
+          consumer: {
+            brokers,
+            clientId: e.FLEETWIRE_KAFKA_CLIENT_ID,
+            topic: e.FLEETWIRE_TELEMETRY_TOPIC,
+            dlqTopic: e.FLEETWIRE_DLQ_TOPIC,
+            groupId: e.FLEETWIRE_CONSUMER_GROUP,
+            sessionTimeoutMs: e.FLEETWIRE_KAFKA_SESSION_TIMEOUT_MS,
+            batchMaxRows: e.FLEETWIRE_BATCH_MAX_ROWS,
+            batchMaxWaitMs: e.FLEETWIRE_BATCH_MAX_WAIT_MS,
+            fetchMinBytes: e.FLEETWIRE_FETCH_MIN_BYTES,
+            partitionsConcurrency: e.FLEETWIRE_PARTITIONS_CONCURRENCY,
+            maxRecordBytes: e.FLEETWIRE_MAX_RECORD_BYTES,
+            maxFutureSkewMs: e.FLEETWIRE_MAX_FUTURE_SKEW_SEC * 1000,
+          },
+        }
+      : {}),
+    auth: {
+      ...optional('hs256Secret', e.FLEETWIRE_JWT_HS256_SECRET),
+      ...optional('publicKeyFiles', e.FLEETWIRE_JWT_PUBLIC_KEY_FILES),
+      ...optional('jwksFile', e.FLEETWIRE_JWT_JWKS_FILE),
+      ...optional('issuer', e.FLEETWIRE_JWT_ISSUER),
+      ...optional('audience', e.FLEETWIRE_JWT_AUDIENCE),
+      clockToleranceSec: e.FLEETWIRE_JWT_CLOCK_SKEW_SEC,
+      requireExpiry: e.FLEETWIRE_JWT_REQUIRE_EXP,
+      ...optional('allowedTenants', e.FLEETWIRE_TENANTS),
+    },
+    api: { maxPage: e.FLEETWIRE_API_MAX_PAGE, maxBuckets: e.FLEETWIRE_API_MAX_BUCKETS },
+    shutdownTimeoutMs: e.FLEETWIRE_SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,65 @@
+import { hostname } from 'node:os';
+
+import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
+import { createRegistry } from '@fleetwire/metrics';
+import { migrate, openSqlClient } from '@fleetwire/store';
+import { pino } from 'pino';
+
+import { loadIngestConfig } from './config.js';
+import { IngestWorker } from './worker.js';
+
+/** `main.ts migrate` applies the migrations and exits; `main.ts` (or `run`) runs the worker. */
+async function main(command: string): Promise<void> {
+  const config = loadIngestConfig(process.env, `${hostname()}-${process.pid}`);
+  const logger = pino({ level: config.logLevel, base: { service: 'ingest', node: config.nodeId } });
+
+  if (command === 'migrate') {
+    const client = await openSqlClient(config.store.databaseUrl);
+    try {
+      logger.info({ applied: await migrate(client) }, 'migrations applied');
+    } finally {
+      await client.close();
+    }
+    return;
+  }
+  if (command !== 'run')
+    throw Object.assign(new Error(`unknown command ${command}`), { code: 'INGEST_USAGE' });
+
+  const verifier = new TokenVerifier(loadVerificationKeys(config.auth), config.auth);
+  const registry = createRegistry({ service: 'ingest', node: config.nodeId });
+  const worker = await IngestWorker.start({
+    config,
+    verifier,
+    registry,
+    logger,
+    onFatal: (error) => {
+      logger.fatal({ err: error }, 'consumer failed for good; exiting to be restarted');
+      void worker.stop().finally(() => process.exit(1));
+    },
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'signal received');
+    worker.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main(process.argv[2] ?? 'run').catch((error: unknown) => {
+  // Startup failures (bad config, no keys, database or Kafka unreachable) end here: one line, exit 1.
+  const err = error as Error & { code?: string };
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', service: 'ingest', code: err.code, msg: err.message })}\n`,
+  );
+  process.exit(1);
+});

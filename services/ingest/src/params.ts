@@ -1,0 +1,117 @@
+import { ApiError } from './api-error.js';
+
+/** Device ids are token subjects: the same characters as the `sub` claim allows. */
+const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const FIELD_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
+const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+export const MIN_BUCKET_MS = 1_000;
+export const MAX_BUCKET_MS = 31 * 86_400_000;
+
+function invalid(name: string, message: string): ApiError {
+  return new ApiError(400, 'invalid_parameter', `${name}: ${message}`);
+}
+
+/** Reads the query parameters of one request, each checked or refused with invalid_parameter. */
+export class Params {
+  constructor(private readonly query: URLSearchParams) {}
+
+  optionalString(name: string, maxLength: number): string | undefined {
+    const value = this.query.get(name);
+    if (value === null || value === '') return undefined;
+    if (value.length > maxLength) throw invalid(name, `longer than ${maxLength} characters`);
+    return value;
+  }
+
+  /** ISO 8601 (`2025-01-31T12:00:00Z`) or milliseconds since the epoch. */
+  time(name: string): number {
+    const raw = this.query.get(name);
+    if (raw === null || raw === '') throw invalid(name, 'required (ISO 8601 or epoch ms)');
+    const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
+      throw invalid(name, 'not a time (ISO 8601 or epoch ms)');
+    }
+    return ms;
+  }
+
+  timeRange(): { from: number; to: number } {
+    const from = this.time('from');
+    const to = this.time('to');
+    if (to <= from) throw invalid('to', 'must be after from');
+    return { from, to };
+  }
+
+  limit(fallback: number, max: number): number {
+    const raw = this.query.get('limit');
+    if (raw === null || raw === '') return Math.min(fallback, max);
+    if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+      throw invalid('limit', `an integer from 1 to ${max}`);
+    }
+    return Number(raw);
+  }
+
+  order(): 'asc' | 'desc' {
+    const raw = this.query.get('order') ?? 'asc';
+    if (raw !== 'asc' && raw !== 'desc') throw invalid('order', 'asc or desc');
+    return raw;
+  }
+
+  /** `5m`, `1h`, `30s`, `1d`, `500ms`; at least 1 s, at most 31 d. */
+  bucketMs(): number {
+    const raw = this.query.get('bucket');
+    if (raw === null || raw === '') throw invalid('bucket', 'required (e.g. 1m, 1h)');
+    const match = DURATION.exec(raw);
+    if (!match) throw invalid('bucket', 'a duration such as 30s, 5m, 1h or 1d');
+    const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+    if (ms < MIN_BUCKET_MS || ms > MAX_BUCKET_MS) throw invalid('bucket', 'from 1s to 31d');
+    return ms;
+  }
+
+  /** `temp` or `env.temp`: the path of a numeric value inside `data`. */
+  field(): string[] {
+    const raw = this.query.get('field');
+    if (raw === null || raw === '') throw invalid('field', 'required (e.g. temp or env.temp)');
+    const path = raw.split('.');
+    if (path.length > 8 || !path.every((s) => FIELD_SEGMENT.test(s))) {
+      throw invalid('field', 'dot-separated names of letters, digits, _ and - (at most 8)');
+    }
+    return path;
+  }
+
+  deviceIds(max: number): string[] | undefined {
+    const ids = this.query.getAll('deviceId').filter((id) => id !== '');
+    if (ids.length === 0) return undefined;
+    if (ids.length > max) throw invalid('deviceId', `at most ${max}`);
+    for (const id of ids) checkDeviceId(id);
+    return ids;
+  }
+
+  cursor<T>(decode: (value: unknown) => T | undefined): T | undefined {
+    const raw = this.query.get('cursor');
+    if (raw === null || raw === '') return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    } catch {
+      parsed = undefined;
+    }
+    const value = decode(parsed);
+    if (value === undefined) {
+      throw new ApiError(400, 'invalid_cursor', 'cursor: not a cursor this route returned');
+    }
+    return value;
+  }
+}
+
+export function checkDeviceId(id: string): string {
+  if (!DEVICE_ID.test(id)) {
+    throw invalid('deviceId', 'letters, digits and _ . : @ - only (1–128 characters)');
+  }
+  return id;
+}
+
+/** Opaque to clients: base64url of a small JSON array. */
+export function encodeCursor(parts: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
