@@ -12,7 +12,7 @@ import {
 import type { Logger } from 'pino';
 
 import type { EdgeMetrics } from './metrics.js';
-import { deviceKey, type EdgeSocket, type Session } from './session.js';
+import { deviceKey, endSocket, type EdgeSocket, type Session } from './session.js';
 
 export type CommandRequest = Extract<ClientMessage, { type: 'command' }>;
 type Answer = Extract<ClientMessage, { type: 'ack' | 'nack' }>;
@@ -98,8 +98,7 @@ export class CommandRouter {
     this.devices.set(key, ws);
     if (previous) {
       // Replaced on this node: this node already listens on the device's inbox.
-      if (!previous.getUserData().closed)
-        previous.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+      endSocket(previous, CloseCode.SessionReplaced, CloseReason.SessionReplaced);
       return;
     }
     if (!this.bus) return;
@@ -115,19 +114,21 @@ export class CommandRouter {
   detachDevice(ws: EdgeSocket, session: Session): boolean {
     const key = deviceKey(session.identity.tenant, session.identity.subject);
     if (this.devices.get(key) !== ws) return false;
+    this.release(key);
+    return true;
+  }
+
+  /** Forgets the device's socket here and answers what waited on it with nack offline. */
+  private release(key: string): void {
     this.devices.delete(key);
     this.bus?.unlisten(this.deviceInbox(key)).catch((error: unknown) => this.busFailed(error));
     const waiting = this.pending.get(key);
     this.pending.delete(key);
+    const gone = 'the device disconnected before answering';
     for (const [id, command] of waiting ?? []) {
       clearTimeout(command.timer);
       this.metrics.commands.inc({ outcome: 'offline' });
-      command.sender.reply({
-        type: 'nack',
-        id,
-        reason: NackReason.Offline,
-        message: 'the device disconnected before answering',
-      });
+      command.sender.reply({ type: 'nack', id, reason: NackReason.Offline, message: gone });
     }
     for (const [remoteKey, command] of this.remote) {
       if (!remoteKey.startsWith(`${key}|`)) continue;
@@ -138,10 +139,9 @@ export class CommandRouter {
         type: 'nack',
         id,
         reason: NackReason.Offline,
-        message: 'the device disconnected before answering',
+        message: gone,
       });
     }
-    return true;
   }
 
   /** A dashboard, service or HTTP caller sends `command` to a device of its tenant. */
@@ -315,12 +315,16 @@ export class CommandRouter {
     this.send(device, device.getUserData(), { ...command, type: 'command' });
   }
 
+  /**
+   * The device connected to another node. Released first, so closing the old socket is quiet:
+   * the device is not offline, it moved.
+   */
   private takeover(key: string, node: string): void {
     if (node === this.bus?.nodeId) return;
     const device = this.devices.get(key);
-    if (device && !device.getUserData().closed) {
-      device.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
-    }
+    if (!device) return;
+    this.release(key);
+    endSocket(device, CloseCode.SessionReplaced, CloseReason.SessionReplaced);
   }
 
   private answerFromNode(key: string, answer: CommandReply): void {

@@ -26,7 +26,7 @@ import type { EdgeConfig } from './config.js';
 import { Fanout } from './fanout.js';
 import { registerHttpApi } from './http-api.js';
 import type { EdgeMetrics } from './metrics.js';
-import type { EdgeSocket, Session } from './session.js';
+import { endSocket, type EdgeSocket, type Session } from './session.js';
 import { PresenceTracker } from './presence-tracker.js';
 import type { TelemetrySink } from './telemetry-sink.js';
 import { handleUpgrade } from './upgrade.js';
@@ -170,7 +170,7 @@ export class EdgeServer {
     const perTick = Math.ceil(sockets.length / ticks);
     for (let i = 0; i < sockets.length; i += perTick) {
       for (const ws of sockets.slice(i, i + perTick)) {
-        if (!ws.getUserData().closed) ws.end(CloseCode.ServiceRestart, CloseReason.Draining);
+        endSocket(ws, CloseCode.ServiceRestart, CloseReason.Draining);
       }
       if (i + perTick < sockets.length) await delay(tickMs);
     }
@@ -186,7 +186,7 @@ export class EdgeServer {
     this.stopListening();
     this.presence.stop();
     for (const ws of [...this.sockets]) {
-      if (!ws.getUserData().closed) ws.end(CloseCode.ServiceRestart, CloseReason.Draining);
+      endSocket(ws, CloseCode.ServiceRestart, CloseReason.Draining);
     }
   }
 
@@ -304,7 +304,7 @@ export class EdgeServer {
       if (ms < MAX_TIMER_MS) {
         session.expiryTimer = setTimeout(
           () => {
-            if (!session.closed) ws.end(CloseCode.TokenExpired, CloseReason.TokenExpired);
+            endSocket(ws, CloseCode.TokenExpired, CloseReason.TokenExpired);
           },
           Math.max(0, ms),
         );
@@ -353,7 +353,7 @@ export class EdgeServer {
     metrics.bytesIn.inc(data.byteLength);
     if (data.byteLength > config.limits.maxPayloadBytes) {
       metrics.messagesIn.inc({ kind: 'too_big' });
-      ws.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
+      endSocket(ws, CloseCode.MessageTooBig, CloseReason.MessageTooBig);
       return;
     }
 
@@ -366,7 +366,7 @@ export class EdgeServer {
           { session: session.id, sub: session.identity.subject },
           'rate limit: closing',
         );
-        ws.end(CloseCode.PolicyViolation, CloseReason.RateLimitExceeded);
+        endSocket(ws, CloseCode.PolicyViolation, CloseReason.RateLimitExceeded);
         return;
       }
       this.fail(
@@ -577,7 +577,7 @@ export class EdgeServer {
         { session: session.id, sub: session.identity.subject },
         'too many invalid messages: closing',
       );
-      ws.end(CloseCode.PolicyViolation, CloseReason.TooManyErrors);
+      endSocket(ws, CloseCode.PolicyViolation, CloseReason.TooManyErrors);
     }
   }
 
@@ -593,7 +593,12 @@ export class EdgeServer {
   private send(ws: EdgeSocket, session: Session, message: ServerMessage): void {
     if (session.closed) return;
     const frame = encodeMessage(message, session.format);
-    const status = ws.send(frame, session.format === 'msgpack');
+    // Sends from outside a uWS callback (bus messages, Kafka acks, timers) sit in uWS's buffer
+    // until something flushes it unless corked; corking inside a callback costs nothing.
+    let status = 0;
+    ws.cork(() => {
+      status = ws.send(frame, session.format === 'msgpack');
+    });
     const { metrics } = this.deps;
     if (status === 2) {
       metrics.backpressureDrops.inc();

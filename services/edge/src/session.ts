@@ -29,3 +29,12 @@ export type EdgeSocket = WebSocket<Session>;
 export function deviceKey(tenant: string, subject: string): string {
   return `${tenant}/${subject}`;
 }
+
+/**
+ * Closes with a code and reason. Corked, because a close frame written outside a uWS callback
+ * (timers, bus messages) otherwise waits in uWS's buffer for the next event on the loop.
+ */
+export function endSocket(ws: EdgeSocket, code: number, reason: string): void {
+  if (ws.getUserData().closed) return;
+  ws.cork(() => ws.end(code, reason));
+}

@@ -3,6 +3,7 @@ import { connect as tcpConnect } from 'node:net';
 import { Writable } from 'node:stream';
 
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
+import type { Bus, PresenceStore } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
 import { decode } from '@msgpack/msgpack';
 import jwt from 'jsonwebtoken';
@@ -35,6 +36,8 @@ export interface TestEdgeOptions {
   env?: Record<string, string>;
   limits?: Partial<EdgeLimits>;
   telemetrySink?: TelemetrySink;
+  bus?: Bus;
+  presence?: PresenceStore;
 }
 
 /** An edge node on a free port with HS256 test tokens, in this process. */
@@ -70,6 +73,8 @@ export async function startTestEdge(options: TestEdgeOptions = {}): Promise<Test
     metrics,
     logger,
     ...(options.telemetrySink ? { telemetrySink: options.telemetrySink } : {}),
+    ...(options.bus ? { bus: options.bus } : {}),
+    ...(options.presence ? { presence: options.presence } : {}),
   });
   const port = await server.listen();
   return {
