@@ -31,6 +31,8 @@ export function createPgClient(options: PgDriverOptions): SqlClient {
     connectionString: options.connectionString,
     max: options.max ?? 4,
     application_name: options.applicationName ?? 'fleetwire',
+    // An unreachable server must fail a query (and /readyz) rather than hang it.
+    connectionTimeoutMillis: 5_000,
   });
   // An idle client losing its connection emits on the pool; without a listener that crashes the
   // process. The next query gets a fresh connection and reports the outage itself.
