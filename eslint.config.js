@@ -7,7 +7,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-properties': [
         'error',
@@ -24,6 +27,7 @@ export default tseslint.config(
     // it on to the processes they start.
     files: [
       '**/*.test.ts',
+      'load-tests/**',
       '**/main.ts',
       'packages/testkit/src/global-setup.ts',
       'packages/testkit/src/service-stack.ts',

@@ -179,7 +179,8 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     deps.presence.get(identity.tenant, deviceId).then(
       (record) => {
         if (aborted) return;
-        const { tenant: _tenant, ...visible } = record;
+        // The tenant is the caller's own; the answer leaves it out.
+        const { tenant, ...visible } = record;
         json(res, '200 OK', visible);
       },
       (error: unknown) => {
