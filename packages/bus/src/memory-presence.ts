@@ -37,14 +37,26 @@ export class MemoryPresence implements PresenceStore {
     this.lastSeen.set(key, now);
   }
 
-  async renew(devices: DeviceRef[], node: string, now: number): Promise<void> {
+  async renew(devices: DeviceRef[], node: string, now: number): Promise<DeviceRef[]> {
     this.heartbeats.set(node, now);
+    const moved: DeviceRef[] = [];
     for (const device of devices) {
       const key = deviceRefKey(device);
       const entry = this.online.get(key);
-      if (entry?.node === node) entry.expiresAt = now + this.ttlMs;
+      if (entry && entry.node !== node && entry.expiresAt > now) {
+        moved.push(device);
+        continue;
+      }
+      // Expired (or lost) while still held here: put it back.
+      this.online.set(key, {
+        node,
+        connectedAt: entry?.connectedAt ?? now,
+        expiresAt: now + this.ttlMs,
+      });
       this.lastSeen.set(key, now);
+      this.devicesOf(node).add(key);
     }
+    return moved;
   }
 
   async get(device: DeviceRef, now: number): Promise<PresenceRecord> {

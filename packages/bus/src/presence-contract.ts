@@ -50,6 +50,20 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.get(d1, now + 2)).toMatchObject({ online: true, node: 'node-b' });
     });
 
+    it('renewal reports devices another node took over, and restores records it lost', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      await store.markOnline(d1, 'node-a', now);
+      await store.markOnline(d2, 'node-a', now);
+      await store.markOnline(d1, 'node-b', now + 1);
+      expect(await store.renew([d1, d2], 'node-a', now + 2)).toEqual([d1]);
+      expect(await store.get(d2, now + 2)).toMatchObject({
+        online: true,
+        node: 'node-a',
+        connectedAt: now,
+      });
+    });
+
     it('a dead node’s devices are reaped once, except those another node holds', async () => {
       const { store, ttlMs } = subject;
       const now = Date.now();

@@ -25,8 +25,11 @@ export interface PresenceStore {
   markOnline(device: DeviceRef, node: string, now: number): Promise<void>;
   /** Marks the device offline unless another node holds it by now. */
   markOffline(device: DeviceRef, node: string, now: number): Promise<void>;
-  /** Renews the records of a node's devices and the node's own heartbeat. */
-  renew(devices: DeviceRef[], node: string, now: number): Promise<void>;
+  /**
+   * Renews the records of a node's devices and the node's own heartbeat. Returns the devices
+   * another node holds by now: they moved, and the caller should let go of them.
+   */
+  renew(devices: DeviceRef[], node: string, now: number): Promise<DeviceRef[]>;
   get(device: DeviceRef, now: number): Promise<PresenceRecord>;
   /**
    * Finds nodes whose heartbeat is older than the TTL, claims each (one reaper per dead node),

@@ -65,13 +65,35 @@ export class RedisPresence implements PresenceStore {
     await this.redis.eval(RELEASE, 2, this.k(`p:${key}`), this.k(`ls:${key}`), node, String(now));
   }
 
-  async renew(devices: DeviceRef[], node: string, now: number): Promise<void> {
-    const batch = this.redis.pipeline().zadd(this.k('nodes'), now, node);
-    for (const device of devices) {
-      const key = deviceRefKey(device);
-      batch.pexpire(this.k(`p:${key}`), this.options.ttlMs).set(this.k(`ls:${key}`), String(now));
-    }
+  async renew(devices: DeviceRef[], node: string, now: number): Promise<DeviceRef[]> {
+    await this.redis.zadd(this.k('nodes'), now, node);
+    if (devices.length === 0) return [];
+    const keys = devices.map(deviceRefKey);
+    const records = await this.redis.mget(keys.map((key) => this.k(`p:${key}`)));
+    const moved: DeviceRef[] = [];
+    const batch = this.redis.multi();
+    devices.forEach((device, i) => {
+      const key = keys[i] as string;
+      const record = records[i]
+        ? (JSON.parse(records[i] as string) as { node: string; connectedAt: number })
+        : undefined;
+      if (record && record.node !== node) {
+        moved.push(device);
+        return;
+      }
+      // Rewritten rather than only extended, so a record lost with a Redis restart comes back.
+      batch
+        .set(
+          this.k(`p:${key}`),
+          JSON.stringify({ node, connectedAt: record?.connectedAt ?? now }),
+          'PX',
+          this.options.ttlMs,
+        )
+        .set(this.k(`ls:${key}`), String(now))
+        .sadd(this.k(`nd:${node}`), key);
+    });
     await batch.exec();
+    return moved;
   }
 
   async get(device: DeviceRef): Promise<PresenceRecord> {

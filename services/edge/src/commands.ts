@@ -1,4 +1,4 @@
-import type { Bus } from '@fleetwire/bus';
+import { parseDeviceRef, type Bus } from '@fleetwire/bus';
 import {
   CloseCode,
   CloseReason,
@@ -90,24 +90,28 @@ export class CommandRouter {
 
   /**
    * Registers a device's socket. A previous connection of the same device is closed (4002),
-   * here or, through the device's inbox (which it then listens on), on whichever node holds it.
+   * here or, through the device's inbox, on whichever node holds it. Resolves once this node
+   * listens on the device's inbox, i.e. once commands from any node can reach the device.
    */
-  attachDevice(ws: EdgeSocket, session: Session): void {
+  attachDevice(ws: EdgeSocket, session: Session): Promise<void> {
     const key = deviceKey(session.identity.tenant, session.identity.subject);
     const previous = this.devices.get(key);
     this.devices.set(key, ws);
     if (previous) {
       // Replaced on this node: this node already listens on the device's inbox.
       endSocket(previous, CloseCode.SessionReplaced, CloseReason.SessionReplaced);
-      return;
+      return Promise.resolve();
     }
-    if (!this.bus) return;
+    if (!this.bus) return Promise.resolve();
     const bus = this.bus;
     const takeover: InboxMessage = { type: 'takeover', node: bus.nodeId };
-    bus
-      .send(this.deviceInbox(key), Buffer.from(JSON.stringify(takeover)))
-      .then(() => bus.listen(this.deviceInbox(key)))
-      .catch((error: unknown) => this.busFailed(error));
+    return bus
+      .listen(this.deviceInbox(key))
+      .then(() => bus.send(this.deviceInbox(key), Buffer.from(JSON.stringify(takeover))))
+      .then(
+        () => undefined,
+        (error: unknown) => this.busFailed(error),
+      );
   }
 
   /** Returns false when the socket was no longer the device's (it had been replaced). */
@@ -293,8 +297,11 @@ export class CommandRouter {
     switch (message.type) {
       case 'command':
         return this.commandFromNode(inbox.slice('dev:'.length), message);
-      case 'takeover':
-        return this.takeover(inbox.slice('dev:'.length), message.node);
+      case 'takeover': {
+        if (message.node === this.bus?.nodeId) return;
+        const { tenant, deviceId } = parseDeviceRef(inbox.slice('dev:'.length));
+        return this.moved(tenant, deviceId);
+      }
       case 'answer':
         return this.answerFromNode(message.device, message.answer);
     }
@@ -319,8 +326,8 @@ export class CommandRouter {
    * The device connected to another node. Released first, so closing the old socket is quiet:
    * the device is not offline, it moved.
    */
-  private takeover(key: string, node: string): void {
-    if (node === this.bus?.nodeId) return;
+  moved(tenant: string, deviceId: string): void {
+    const key = deviceKey(tenant, deviceId);
     const device = this.devices.get(key);
     if (!device) return;
     this.release(key);

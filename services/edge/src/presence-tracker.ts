@@ -55,7 +55,10 @@ export class PresenceTracker {
   /** Renews this node's records and reaps dead nodes; exposed for tests. */
   async tick(now = Date.now()): Promise<void> {
     try {
-      await this.store.renew(this.commands.localDevices(), this.nodeId, now);
+      // A device that reconnected elsewhere before this node heard the takeover is let go here.
+      for (const device of await this.store.renew(this.commands.localDevices(), this.nodeId, now)) {
+        this.commands.moved(device.tenant, device.deviceId);
+      }
       for (const device of await this.store.reapDeadNodes(now)) {
         this.publish(device.tenant, device.deviceId, false, now);
       }

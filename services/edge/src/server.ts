@@ -294,8 +294,11 @@ export class EdgeServer {
     const { identity } = session;
     this.sockets.add(ws);
     this.deps.metrics.connections.inc({ role: identity.role });
+    // `welcome` waits until the device is reachable from every node: a client that has it can
+    // be sent commands at once.
+    let registered: Promise<void> = Promise.resolve();
     if (identity.role === 'device') {
-      this.commands.attachDevice(ws, session);
+      registered = this.commands.attachDevice(ws, session);
       this.presence.online(identity);
     }
     if (identity.expiresAt !== undefined) {
@@ -314,14 +317,16 @@ export class EdgeServer {
       { session: session.id, sub: identity.subject, role: identity.role, tenant: identity.tenant },
       'connected',
     );
-    this.send(ws, session, {
-      type: 'welcome',
-      sub: identity.subject,
-      role: identity.role,
-      tenant: identity.tenant,
-      node: this.deps.config.nodeId,
-      format: session.format,
-    });
+    void registered.then(() =>
+      this.send(ws, session, {
+        type: 'welcome',
+        sub: identity.subject,
+        role: identity.role,
+        tenant: identity.tenant,
+        node: this.deps.config.nodeId,
+        format: session.format,
+      }),
+    );
   }
 
   private onClose(ws: EdgeSocket, code: number): void {
