@@ -22,6 +22,11 @@ export const TelemetryMessage = z.object({
   id: MessageId.optional(),
   /** An optional sub-stream: published on devices/<id>/telemetry/<stream>. */
   stream: Name.optional(),
+  /**
+   * When the device first sent it, ms since the epoch. A resend carries the first send's time,
+   * which is what lets the store recognise it (see TelemetryRecord.ts).
+   */
+  ts: z.number().int().nonnegative().optional(),
   data: Data,
 });
 export const EventMessage = z.object({

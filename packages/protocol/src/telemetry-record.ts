@@ -11,7 +11,10 @@ export const TelemetryRecord = z.object({
   deviceId: z.string().min(1).max(128),
   msgId: z.string().min(1).max(64),
   topic: z.string().min(1).max(256),
-  /** Server receive time, ms since the epoch. */
+  /**
+   * The record's time, ms since the epoch: the device's own `ts` when it gave a plausible one
+   * (so a resend is the same record), else the edge's receive time.
+   */
   ts: z.number().int().nonnegative(),
   data: z.record(z.string(), z.unknown()),
 });

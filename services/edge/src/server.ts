@@ -50,6 +50,17 @@ type Publishable = Extract<ClientMessage, { type: 'telemetry' | 'event' | 'statu
 
 const ABUSE_WINDOW_MS = 60_000;
 
+/** A device clock this far off is not believed; the record takes the edge's time. */
+const DEVICE_TS_PAST_MS = 7 * 24 * 3600 * 1000;
+const DEVICE_TS_FUTURE_MS = 5 * 60 * 1000;
+
+function recordTime(deviceTs: number | undefined, received: number): number {
+  if (deviceTs === undefined) return received;
+  const plausible =
+    deviceTs >= received - DEVICE_TS_PAST_MS && deviceTs <= received + DEVICE_TS_FUTURE_MS;
+  return plausible ? deviceTs : received;
+}
+
 /** Longest timer Node accepts; tokens expiring later get no expiry timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -505,7 +516,7 @@ export class EdgeServer {
           // Every record gets an id, so the store can recognise a replay after a crash.
           msgId: message.id ?? randomUUID(),
           topic,
-          ts,
+          ts: recordTime(message.ts, ts),
           data: message.data,
         })
         .then(
