@@ -1,0 +1,449 @@
+import { decode, encode } from '@msgpack/msgpack';
+import type {
+  DeliveryMessage,
+  ErrorMessage,
+  ServerCommandMessage,
+  ServerMessage,
+  WelcomeMessage,
+} from '@fleetwire/protocol';
+
+import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
+import { Emitter } from './emitter.js';
+import { FleetwireClientError } from './errors.js';
+
+/** The subset of the WebSocket API the client uses: the browser's, or the `ws` package's. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface FleetwireClientOptions {
+  /** `ws(s)://host:port/ws` */
+  url: string;
+  /** A token, or a function asked for one before every connection attempt (refresh). */
+  token: string | (() => string | Promise<string>);
+  /** Defaults to globalThis.WebSocket (browsers, Node ≥ 22); on Node 20 pass the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  format?: 'json' | 'msgpack';
+  backoff?: Partial<BackoffOptions>;
+  /** Messages kept while offline (fire-and-forget ones and ones waiting for an ack). */
+  queueLimit?: number;
+  /** A message with an id not acked within this time is sent again. */
+  ackTimeoutMs?: number;
+  /** Application-level ping interval; no pong within it means the connection is dead. */
+  heartbeatMs?: number;
+  random?: () => number;
+}
+
+export interface ClientEvents extends Record<string, unknown> {
+  state: ConnectionState;
+  welcome: WelcomeMessage;
+  message: DeliveryMessage;
+  command: ServerCommandMessage;
+  /** An `error` the server answered one of our messages with. */
+  serverError: ErrorMessage;
+  close: { code: number; reason: string };
+}
+
+export type CommandHandler = (command: ServerCommandMessage) => unknown | Promise<unknown>;
+
+interface Outgoing {
+  id: string;
+  frame: Record<string, unknown>;
+  resolve: (result: unknown) => void;
+  reject: (error: FleetwireClientError) => void;
+  /** Resent until acked; false for fire-and-forget and for commands (answered once). */
+  resend: boolean;
+  sentAt?: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+const OPEN = 1;
+
+let counter = 0;
+function newId(): string {
+  counter += 1;
+  const random = Math.floor(Math.random() * 0xffffffff).toString(36);
+  return `${Date.now().toString(36)}-${random}-${counter.toString(36)}`;
+}
+
+/**
+ * One connection to Fleetwire, kept alive: reconnects with full-jitter backoff, fetches a fresh
+ * token for every attempt, resubscribes, and resends every message with an id until the server
+ * acks it (the message keeps its id and first-send time, so the server stores it once).
+ */
+export class FleetwireClient extends Emitter<ClientEvents> {
+  private ws: WebSocketLike | undefined;
+  private state_: ConnectionState = 'disconnected';
+  private attempt = 0;
+  private readonly patterns = new Set<string>();
+  /** Waiting for an ack or nack, by id, in send order. */
+  private readonly awaiting = new Map<string, Outgoing>();
+  /** Fire-and-forget frames written while offline. */
+  private offline: Record<string, unknown>[] = [];
+  private readonly commandHandlers = new Map<string, CommandHandler>();
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private pongDue: number | undefined;
+  private readonly options: Required<Omit<FleetwireClientOptions, 'backoff' | 'WebSocket'>> & {
+    backoff: BackoffOptions;
+    WebSocket: WebSocketConstructor;
+  };
+
+  constructor(options: FleetwireClientOptions) {
+    super();
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WS)
+      throw new Error(
+        'no WebSocket implementation: pass one (e.g. the `ws` package) as options.WebSocket',
+      );
+    this.options = {
+      format: 'json',
+      queueLimit: 1000,
+      ackTimeoutMs: 10_000,
+      heartbeatMs: 20_000,
+      random: Math.random,
+      ...options,
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+      WebSocket: WS,
+    };
+  }
+
+  get state(): ConnectionState {
+    return this.state_;
+  }
+
+  /** Messages sent and not yet acked, plus fire-and-forget ones waiting for a connection. */
+  get queued(): number {
+    return this.awaiting.size + this.offline.length;
+  }
+
+  /** Starts connecting; resolves at the first `welcome`. */
+  connect(): Promise<WelcomeMessage> {
+    if (this.state_ === 'closed')
+      return Promise.reject(new FleetwireClientError('CLIENT_CLOSED', 'client closed'));
+    const welcome = this.once('welcome');
+    if (this.state_ === 'disconnected' && !this.ws) void this.open();
+    return welcome;
+  }
+
+  /** Closes for good: nothing is resent, waiting promises reject with CLIENT_CLOSED. */
+  close(): void {
+    this.setState('closed');
+    clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat();
+    const ws = this.ws;
+    this.ws = undefined;
+    ws?.close(1000, 'client closed');
+    for (const out of this.awaiting.values()) {
+      clearTimeout(out.timer);
+      out.reject(new FleetwireClientError('CLIENT_CLOSED', 'client closed before the ack'));
+    }
+    this.awaiting.clear();
+    this.offline = [];
+  }
+
+  async subscribe(patterns: string[]): Promise<void> {
+    for (const p of patterns) this.patterns.add(p);
+    await this.request({ type: 'subscribe', topics: patterns }, false);
+  }
+
+  async unsubscribe(patterns: string[]): Promise<void> {
+    for (const p of patterns) this.patterns.delete(p);
+    await this.request({ type: 'unsubscribe', topics: patterns }, false);
+  }
+
+  /**
+   * Telemetry of this device. With `id` (or `reliable: true`, which makes one) it is sent until
+   * the server acked it, and the promise resolves then; without, it is fire-and-forget.
+   */
+  telemetry(
+    data: Record<string, unknown>,
+    options: { id?: string; stream?: string; reliable?: boolean } = {},
+  ): Promise<void> {
+    const frame: Record<string, unknown> = {
+      type: 'telemetry',
+      ts: Date.now(),
+      data,
+      ...(options.stream ? { stream: options.stream } : {}),
+    };
+    if (options.id === undefined && !options.reliable) return this.fireAndForget(frame);
+    return this.request({ ...frame, id: options.id ?? newId() }, true).then(() => undefined);
+  }
+
+  event(name: string, data: Record<string, unknown> = {}): Promise<void> {
+    return this.fireAndForget({ type: 'event', name, data });
+  }
+
+  status(data: Record<string, unknown>): Promise<void> {
+    return this.fireAndForget({ type: 'status', data });
+  }
+
+  publish(topic: string, data: unknown): Promise<void> {
+    return this.request({ type: 'publish', topic, data }, true).then(() => undefined);
+  }
+
+  /** Sends a command to a device; resolves with its ack's result, rejects with its nack. */
+  command(
+    target: string,
+    name: string,
+    params?: unknown,
+    options: { timeoutMs?: number } = {},
+  ): Promise<unknown> {
+    return this.request(
+      {
+        type: 'command',
+        target,
+        name,
+        ...(params === undefined ? {} : { params }),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      },
+      false,
+    );
+  }
+
+  /**
+   * Handles commands named `name` (or `*` for any). The handler's return value is the ack's
+   * result; a throw becomes a nack with reason `rejected` and the error's message.
+   */
+  onCommand(name: string, handler: CommandHandler): void {
+    this.commandHandlers.set(name, handler);
+  }
+
+  private request(frame: Record<string, unknown>, resend: boolean): Promise<unknown> {
+    if (this.state_ === 'closed')
+      return Promise.reject(new FleetwireClientError('CLIENT_CLOSED', 'client closed'));
+    if (this.queued >= this.options.queueLimit) {
+      return Promise.reject(
+        new FleetwireClientError('QUEUE_FULL', `${this.queued} messages already queued`),
+      );
+    }
+    const id = (frame['id'] as string | undefined) ?? newId();
+    return new Promise((resolve, reject) => {
+      const out: Outgoing = { id, frame: { ...frame, id }, resolve, reject, resend };
+      this.awaiting.set(id, out);
+      if (this.state_ === 'connected') this.transmit(out);
+    });
+  }
+
+  private fireAndForget(frame: Record<string, unknown>): Promise<void> {
+    if (this.state_ === 'closed')
+      return Promise.reject(new FleetwireClientError('CLIENT_CLOSED', 'client closed'));
+    if (this.state_ === 'connected') {
+      this.write(frame);
+      return Promise.resolve();
+    }
+    if (this.queued >= this.options.queueLimit) {
+      return Promise.reject(
+        new FleetwireClientError('QUEUE_FULL', `${this.queued} messages already queued`),
+      );
+    }
+    this.offline.push(frame);
+    return Promise.resolve();
+  }
+
+  private transmit(out: Outgoing): void {
+    out.sentAt = Date.now();
+    this.write(out.frame);
+    clearTimeout(out.timer);
+    if (out.resend) {
+      out.timer = setTimeout(() => {
+        if (this.state_ === 'connected' && this.awaiting.has(out.id)) this.transmit(out);
+      }, this.options.ackTimeoutMs);
+    }
+  }
+
+  private write(frame: Record<string, unknown>): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN) return;
+    ws.send(this.options.format === 'msgpack' ? encode(frame) : JSON.stringify(frame));
+  }
+
+  private async open(): Promise<void> {
+    this.setState('connecting');
+    let token: string;
+    try {
+      token =
+        typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.state_ === 'closed') return;
+    const protocol = this.options.format === 'msgpack' ? 'fleetwire.v1.msgpack' : 'fleetwire.v1';
+    // The token rides in Sec-WebSocket-Protocol: browsers cannot set an Authorization header,
+    // and a query string would end up in access logs.
+    const ws = new this.options.WebSocket(this.options.url, [protocol, `bearer.${token}`]);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onmessage = (event) => {
+      if (this.ws === ws) this.receive(event.data);
+    };
+    ws.onclose = (event) => {
+      if (this.ws === ws) this.closed(event.code, event.reason);
+    };
+    ws.onerror = () => {
+      // A close follows every error; reconnection is decided there.
+    };
+  }
+
+  private receive(data: unknown): void {
+    let message: ServerMessage;
+    try {
+      message = (
+        typeof data === 'string'
+          ? JSON.parse(data)
+          : decode(data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array))
+      ) as ServerMessage;
+    } catch {
+      return;
+    }
+    this.pongDue = undefined;
+    switch (message.type) {
+      case 'welcome':
+        this.attempt = 0;
+        this.setState('connected');
+        this.startHeartbeat();
+        this.resume();
+        this.emit('welcome', message);
+        return;
+      case 'message':
+        this.emit('message', message);
+        return;
+      case 'command':
+        this.emit('command', message);
+        void this.answer(message);
+        return;
+      case 'ack':
+      case 'nack': {
+        const out = this.awaiting.get(message.id);
+        if (!out) return;
+        if (message.type === 'nack' && message.reason === 'retry') {
+          // The server could not keep it yet: the ack timer sends it again.
+          return;
+        }
+        clearTimeout(out.timer);
+        this.awaiting.delete(message.id);
+        if (message.type === 'ack') out.resolve(message.result);
+        else
+          out.reject(
+            new FleetwireClientError(
+              'NACKED',
+              message.message ?? `nack: ${message.reason}`,
+              message.reason,
+            ),
+          );
+        return;
+      }
+      case 'error': {
+        this.emit('serverError', message);
+        const out = message.ref === undefined ? undefined : this.awaiting.get(message.ref);
+        if (out) {
+          clearTimeout(out.timer);
+          this.awaiting.delete(out.id);
+          out.reject(new FleetwireClientError('SERVER_ERROR', message.message, message.code));
+        }
+        return;
+      }
+      case 'pong':
+        return;
+    }
+  }
+
+  /** After a (re)connect: subscriptions first, then everything unacked in order, then the rest. */
+  private resume(): void {
+    if (this.patterns.size > 0) this.write({ type: 'subscribe', topics: [...this.patterns] });
+    for (const out of this.awaiting.values()) this.transmit(out);
+    const offline = this.offline;
+    this.offline = [];
+    for (const frame of offline) this.write(frame);
+  }
+
+  private async answer(command: ServerCommandMessage): Promise<void> {
+    const handler = this.commandHandlers.get(command.name) ?? this.commandHandlers.get('*');
+    if (!handler) return;
+    try {
+      const result = await handler(command);
+      this.write({ type: 'ack', id: command.id, ...(result === undefined ? {} : { result }) });
+    } catch (error) {
+      this.write({
+        type: 'nack',
+        id: command.id,
+        reason: 'rejected',
+        message: (error as Error).message,
+      });
+    }
+  }
+
+  private closed(code: number, reason: string): void {
+    this.ws = undefined;
+    this.stopHeartbeat();
+    this.emit('close', { code, reason });
+    if (this.state_ === 'closed') return;
+    // Commands are answered once: a lost connection loses their answer.
+    for (const out of [...this.awaiting.values()]) {
+      if (out.resend || out.frame['type'] !== 'command') continue;
+      this.awaiting.delete(out.id);
+      out.reject(
+        new FleetwireClientError('NACKED', 'connection lost before the answer', 'offline'),
+      );
+    }
+    if (code === 4002) {
+      // Another connection with our identity took over: coming back would evict it in turn.
+      this.close();
+      return;
+    }
+    this.setState('disconnected');
+    // An expired token (4001) is no reason to wait: the provider gives a fresh one now.
+    if (code === 4001) {
+      void this.open();
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.state_ === 'closed') return;
+    this.setState('disconnected');
+    const delay = backoffDelay(this.attempt, this.options.backoff, this.options.random);
+    this.attempt += 1;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.open(), delay);
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      if (this.pongDue !== undefined && Date.now() > this.pongDue) {
+        // Nothing came back for a whole interval: the connection is dead even if TCP says not.
+        this.ws?.close(4000, 'heartbeat timeout');
+        return;
+      }
+      this.pongDue ??= Date.now() + this.options.heartbeatMs;
+      this.write({ type: 'ping' });
+    }, this.options.heartbeatMs);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.pongDue = undefined;
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state_ === state || this.state_ === 'closed') return;
+    this.state_ = state;
+    this.emit('state', state);
+  }
+}

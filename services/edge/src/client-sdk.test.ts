@@ -1,0 +1,147 @@
+import { FleetwireClient, type WebSocketConstructor } from '@fleetwire/client';
+import type { TelemetryRecord } from '@fleetwire/protocol';
+import { TelemetryStore, migrate, openSqlClient } from '@fleetwire/store';
+import { MemoryTelemetryLog } from '@fleetwire/telemetry-log';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+import { mintToken, startTestEdge, type TestEdge, type TokenClaims } from './test-support.js';
+
+// The SDK against a real edge node: the Node 20 `ws` package stands in for the browser's WebSocket.
+const edges: TestEdge[] = [];
+const clients: FleetwireClient[] = [];
+
+function client(
+  edge: TestEdge,
+  claims: TokenClaims | (() => string),
+  extra: { ackTimeoutMs?: number } = {},
+): FleetwireClient {
+  const c = new FleetwireClient({
+    url: edge.url,
+    token: typeof claims === 'function' ? claims : mintToken(claims),
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    backoff: { initialDelayMs: 20, maxDelayMs: 200 },
+    ...extra,
+  });
+  clients.push(c);
+  return c;
+}
+
+async function edgeOn(options: Parameters<typeof startTestEdge>[0] = {}): Promise<TestEdge> {
+  const edge = await startTestEdge(options);
+  edges.push(edge);
+  return edge;
+}
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+  for (const e of edges.splice(0)) e.close();
+});
+
+describe('FleetwireClient against an edge node', () => {
+  it('device telemetry reaches a subscribed dashboard; commands are auto-acked with the handler’s result', async () => {
+    const edge = await edgeOn();
+    const dashboard = client(edge, { sub: 'ops', role: 'dashboard' });
+    await dashboard.connect();
+    await dashboard.subscribe(['devices/+/telemetry']);
+    const device = client(edge, { sub: 'car-1', role: 'device' });
+    device.onCommand('forward', (command) => ({ moved: (command.params as { cm: number }).cm }));
+    await device.connect();
+
+    const delivered = dashboard.once('message');
+    await device.telemetry({ speed: 3 }, { id: 't1' });
+    expect(await delivered).toMatchObject({
+      kind: 'telemetry',
+      from: 'car-1',
+      id: 't1',
+      data: { speed: 3 },
+    });
+    expect(await dashboard.command('car-1', 'forward', { cm: 20 })).toEqual({ moved: 20 });
+    await expect(
+      dashboard.command('car-1', 'fly', undefined, { timeoutMs: 200 }),
+    ).rejects.toMatchObject({
+      code: 'NACKED',
+      reason: 'timeout',
+    });
+  }, 20_000);
+
+  it('reconnects after the server restarts: resubscribes, and a message queued meanwhile is delivered once', async () => {
+    const log = new MemoryTelemetryLog();
+    const first = await edgeOn({ telemetrySink: log });
+    const port = String(first.port);
+    const dashboard = client(first, { sub: 'ops', role: 'dashboard' });
+    const device = client(first, { sub: 'car-2', role: 'device' });
+    await Promise.all([dashboard.connect(), device.connect()]);
+    await dashboard.subscribe(['devices/car-2/telemetry']);
+
+    const bothDown = Promise.all([dashboard.once('close'), device.once('close')]);
+    first.close();
+    expect((await bothDown).map((c) => c.code)).toEqual([1012, 1012]);
+    // Sent while there is no server: queued, then resent until acked.
+    const acked = device.telemetry({ n: 1 }, { id: 'queued-1' });
+    expect(device.queued).toBe(1);
+
+    const backAgain = Promise.all([dashboard.once('welcome'), device.once('welcome')]);
+    await edgeOn({ telemetrySink: log, env: { FLEETWIRE_PORT: port } });
+    await backAgain;
+    await acked;
+    // The dashboard's subscription came back with it.
+    const delivered = dashboard.once('message');
+    await device.telemetry({ n: 2 }, { id: 'after-1' });
+    expect(await delivered).toMatchObject({ id: 'after-1' });
+    expect(log.read(0, 100).records.map((r) => r.msgId)).toEqual(['queued-1', 'after-1']);
+    expect(device.queued).toBe(0);
+  }, 20_000);
+
+  it('refreshes its token: an expired session (4001) reconnects at once with a new token', async () => {
+    const edge = await edgeOn({ env: { FLEETWIRE_JWT_CLOCK_SKEW_SEC: '0' } });
+    let issued = 0;
+    const device = client(edge, () => {
+      issued += 1;
+      return mintToken({ sub: 'car-3', role: 'device' }, { expiresIn: issued === 1 ? 1 : 300 });
+    });
+    await device.connect();
+    const closed = device.once('close');
+    const again = device.once('welcome');
+    expect(await closed).toEqual({ code: 4001, reason: 'token expired' });
+    await again;
+    expect(issued).toBe(2);
+    await device.telemetry({ ok: true }, { id: 'fresh' });
+  }, 20_000);
+
+  it('at-least-once: an unacked message is resent with the same id and time, and stored once', async () => {
+    // A log that is slow to acknowledge the first record: the client resends before the ack.
+    const appended: TelemetryRecord[] = [];
+    let releaseFirst: () => void = () => undefined;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let resent: () => void = () => undefined;
+    const secondArrived = new Promise<void>((resolve) => (resent = resolve));
+    const edge = await edgeOn({
+      telemetrySink: {
+        async append(record) {
+          appended.push(record);
+          if (appended.length === 2) resent();
+          if (appended.length === 1) await firstHeld;
+        },
+        async flush() {},
+      },
+    });
+    const device = client(edge, { sub: 'car-4', role: 'device' }, { ackTimeoutMs: 100 });
+    await device.connect();
+    const acked = device.telemetry({ v: 42 }, { id: 'once' });
+    // The resend reaches the log while the first append still waits; then let it finish.
+    await secondArrived;
+    releaseFirst();
+    await acked;
+    expect(appended.map((r) => [r.msgId, r.ts])).toEqual([
+      ['once', appended[0]?.ts],
+      ['once', appended[0]?.ts],
+    ]);
+    // The store recognises the resend: one row.
+    const sql = await openSqlClient('pglite:memory');
+    await migrate(sql);
+    const store = new TelemetryStore(sql);
+    expect(await store.insertBatch(appended)).toBe(1);
+    await sql.close();
+  }, 20_000);
+});
