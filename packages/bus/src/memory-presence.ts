@@ -1,4 +1,5 @@
 import {
+  byDeviceId,
   deviceRefKey,
   parseDeviceRef,
   type DeviceRef,
@@ -66,6 +67,15 @@ export class MemoryPresence implements PresenceStore {
     const base = { ...device, ...(lastSeen === undefined ? {} : { lastSeen }) };
     if (!entry || entry.expiresAt <= now) return { ...base, online: false };
     return { ...base, online: true, node: entry.node, connectedAt: entry.connectedAt };
+  }
+
+  async list(tenant: string, now: number): Promise<PresenceRecord[]> {
+    const keys = new Set<string>();
+    for (const key of [...this.lastSeen.keys(), ...this.online.keys()]) {
+      if (parseDeviceRef(key).tenant === tenant) keys.add(key);
+    }
+    const records = await Promise.all([...keys].map((key) => this.get(parseDeviceRef(key), now)));
+    return records.sort(byDeviceId);
   }
 
   async reapDeadNodes(now: number): Promise<DeviceRef[]> {

@@ -64,6 +64,33 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       });
     });
 
+    it('lists the tenant’s known devices, online and offline, sorted, and no other tenant’s', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      expect(await store.list('acme', now)).toEqual([]);
+      await store.markOnline(d2, 'node-a', now);
+      await store.markOnline(d1, 'node-b', now + 1);
+      await store.markOnline({ tenant: 'acme-2', deviceId: 'd3' }, 'node-a', now + 1);
+      await store.markOnline({ tenant: 'globex', deviceId: 'd0' }, 'node-a', now + 1);
+      await store.markOffline(d1, 'node-b', now + 2);
+      expect(await store.list('acme', now + 3)).toEqual([
+        { ...d1, online: false, lastSeen: now + 2 },
+        { ...d2, online: true, node: 'node-a', connectedAt: now, lastSeen: now },
+      ]);
+      expect(await store.list('globex', now + 3)).toEqual([
+        {
+          tenant: 'globex',
+          deviceId: 'd0',
+          online: true,
+          node: 'node-a',
+          connectedAt: now + 1,
+          lastSeen: now + 1,
+        },
+      ]);
+      // A tenant name holding glob characters matches itself only.
+      expect(await store.list('acm*', now + 3)).toEqual([]);
+    });
+
     it('a dead node’s devices are reaped once, except those another node holds', async () => {
       const { store, ttlMs } = subject;
       const now = Date.now();

@@ -32,6 +32,11 @@ export interface PresenceStore {
   renew(devices: DeviceRef[], node: string, now: number): Promise<DeviceRef[]>;
   get(device: DeviceRef, now: number): Promise<PresenceRecord>;
   /**
+   * Every device of the tenant the store knows (online now, or seen before), sorted by device
+   * id. Known means it has a last-seen time, which is kept without a TTL.
+   */
+  list(tenant: string, now: number): Promise<PresenceRecord[]>;
+  /**
    * Finds nodes whose heartbeat is older than the TTL, claims each (one reaper per dead node),
    * and returns their devices that no live node took over, marking them offline.
    */
@@ -45,4 +50,9 @@ export function deviceRefKey({ tenant, deviceId }: DeviceRef): string {
 export function parseDeviceRef(key: string): DeviceRef {
   const slash = key.indexOf('/');
   return { tenant: key.slice(0, slash), deviceId: key.slice(slash + 1) };
+}
+
+/** Sort order of `PresenceStore.list`: by device id, code unit order (as Redis sorts keys). */
+export function byDeviceId(a: DeviceRef, b: DeviceRef): number {
+  return a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
 }

@@ -1,12 +1,14 @@
 import { Redis } from 'ioredis';
 
 import {
+  byDeviceId,
   deviceRefKey,
   parseDeviceRef,
   type DeviceRef,
   type PresenceRecord,
   type PresenceStore,
 } from './presence.js';
+import { escapeGlob } from './topic-glob.js';
 
 export interface RedisPresenceOptions {
   url: string;
@@ -99,10 +101,46 @@ export class RedisPresence implements PresenceStore {
   async get(device: DeviceRef): Promise<PresenceRecord> {
     const key = deviceRefKey(device);
     const [record, lastSeen] = await this.redis.mget(this.k(`p:${key}`), this.k(`ls:${key}`));
+    return this.toRecord(device, record ?? null, lastSeen ?? null);
+  }
+
+  private toRecord(
+    device: DeviceRef,
+    record: string | null,
+    lastSeen: string | null,
+  ): PresenceRecord {
     const base = { ...device, ...(lastSeen ? { lastSeen: Number(lastSeen) } : {}) };
     if (!record) return { ...base, online: false };
     const { node, connectedAt } = JSON.parse(record) as { node: string; connectedAt: number };
     return { ...base, online: true, node, connectedAt };
+  }
+
+  async list(tenant: string): Promise<PresenceRecord[]> {
+    // SCAN, not KEYS: it does not block Redis while walking a large keyspace.
+    const keys = new Set<string>();
+    for (const kind of ['p:', 'ls:']) {
+      const head = this.k(`${kind}${tenant}/`);
+      const stream = this.redis.scanStream({ match: `${escapeGlob(head)}*`, count: 500 });
+      for await (const batch of stream as AsyncIterable<string[]>) {
+        for (const key of batch) keys.add(`${tenant}/${key.slice(head.length)}`);
+      }
+    }
+    const refs = [...keys].map(parseDeviceRef).sort(byDeviceId);
+    const records: PresenceRecord[] = [];
+    // MGET in slices keeps each round trip bounded for tenants with many devices.
+    for (let i = 0; i < refs.length; i += 500) {
+      const slice = refs.slice(i, i + 500);
+      const values = await this.redis.mget(
+        slice.flatMap((ref) => [
+          this.k(`p:${deviceRefKey(ref)}`),
+          this.k(`ls:${deviceRefKey(ref)}`),
+        ]),
+      );
+      slice.forEach((ref, j) => {
+        records.push(this.toRecord(ref, values[2 * j] ?? null, values[2 * j + 1] ?? null));
+      });
+    }
+    return records;
   }
 
   async reapDeadNodes(now: number): Promise<DeviceRef[]> {
