@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local services and the tests need, skipping what is already there.
-#   bash infra/local/install.sh [all|pnpm|redis|postgres|haproxy|kafka]...
+#   bash infra/local/install.sh [all|pnpm|redis|postgres|haproxy|chromium|kafka]...
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -31,6 +31,9 @@ install_redis() { command -v redis-server >/dev/null 2>&1 || apt_install redis-s
 install_postgres() { [ -x "$PG_BIN/postgres" ] || apt_install postgresql; }
 
 install_haproxy() { command -v haproxy >/dev/null 2>&1 || apt_install haproxy; }
+
+# Debian's Chromium for the dashboard's browser test (playwright-core drives it; no browser download).
+install_chromium() { [ -x /usr/bin/chromium ] || apt_install chromium; }
 
 install_kafka() {
   kafka_libs_ready && return
@@ -65,9 +68,9 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(all)
 for target in "${targets[@]}"; do
   case "$target" in
-  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_kafka ;;
-  pnpm | redis | postgres | haproxy | kafka) "install_$target" ;;
-  *) die "unknown target '$target' (all|pnpm|redis|postgres|haproxy|kafka)" ;;
+  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_chromium; install_kafka ;;
+  pnpm | redis | postgres | haproxy | chromium | kafka) "install_$target" ;;
+  *) die "unknown target '$target' (all|pnpm|redis|postgres|haproxy|chromium|kafka)" ;;
   esac
 done
 log "install: done (${targets[*]})"
