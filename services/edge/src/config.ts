@@ -11,6 +11,7 @@ const EdgeEnv = z.object({
   FLEETWIRE_TLS_KEY_FILE: envVar.string(),
   FLEETWIRE_TLS_PASSPHRASE: envVar.string(),
   FLEETWIRE_ALLOW_UWS_FALLBACK: envVar.bool(false),
+  FLEETWIRE_DASHBOARD_DIR: envVar.string(),
 
   FLEETWIRE_JWT_HS256_SECRET: envVar.string(),
   FLEETWIRE_JWT_PUBLIC_KEY_FILES: envVar.list(),
@@ -53,6 +54,8 @@ export interface EdgeConfig {
   logLevel: string;
   tls?: { certFile: string; keyFile: string; passphrase?: string };
   allowUwsFallback: boolean;
+  /** Built dashboard served at `/`; absent: `/` answers a JSON pointer to the docs. */
+  dashboardDir?: string;
   auth: {
     hs256Secret?: string;
     publicKeyFiles?: string[];
@@ -118,6 +121,7 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
         }
       : {}),
     allowUwsFallback: e.FLEETWIRE_ALLOW_UWS_FALLBACK,
+    ...optional('dashboardDir', e.FLEETWIRE_DASHBOARD_DIR),
     auth: {
       ...optional('hs256Secret', e.FLEETWIRE_JWT_HS256_SECRET),
       ...optional('publicKeyFiles', e.FLEETWIRE_JWT_PUBLIC_KEY_FILES),

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-import { AuthError, extractToken, type Identity, type TokenVerifier } from '@fleetwire/auth';
+import {
+  AuthError,
+  canSubscribe,
+  deviceSubtree,
+  extractToken,
+  type Identity,
+  type TokenVerifier,
+} from '@fleetwire/auth';
 import { NackReason } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
@@ -58,7 +65,7 @@ function json(res: HttpResponse, status: string, body: unknown): void {
 }
 
 /**
- * `POST /api/commands` (send a command, answer with its ack or nack) and
+ * `POST /api/commands` (send a command, answer with its ack or nack), `GET /api/devices` and
  * `GET /api/devices/:id/presence`, for services and dashboards with a bearer token.
  */
 export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
@@ -157,6 +164,42 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         if (error instanceof BodyTooLargeError)
           json(res, '413 Content Too Large', { error: error.code, message: error.message });
         else throw error;
+      },
+    );
+  });
+
+  // The dashboard's device list: every known device of the caller's tenant with its presence.
+  app.get('/api/devices', (res, req) => {
+    const identity = authenticate(res, req);
+    if (!identity) return;
+    if (identity.role === 'device') {
+      json(res, '403 Forbidden', {
+        error: 'forbidden',
+        message: 'only dashboard and service tokens may list devices',
+      });
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    deps.presence.list(identity.tenant).then(
+      (records) => {
+        if (aborted) return;
+        // A dashboard whose token narrows its ACL sees the devices it may subscribe to, as in
+        // the read API.
+        const devices = records
+          .filter((r) => canSubscribe(identity, deviceSubtree(r.deviceId)))
+          .map(({ tenant, ...visible }) => visible);
+        json(res, '200 OK', { devices });
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'presence list failed');
+        if (!aborted)
+          json(res, '503 Service Unavailable', {
+            error: 'unavailable',
+            message: 'presence store unavailable',
+          });
       },
     );
   });

@@ -52,6 +52,11 @@ export class PresenceTracker {
     return this.store.get({ tenant, deviceId }, Date.now());
   }
 
+  /** The tenant's known devices, online or not, sorted by id. */
+  list(tenant: string): Promise<PresenceRecord[]> {
+    return this.store.list(tenant, Date.now());
+  }
+
   /** Renews this node's records and reaps dead nodes; exposed for tests. */
   async tick(now = Date.now()): Promise<void> {
     try {

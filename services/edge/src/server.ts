@@ -28,6 +28,7 @@ import { registerHttpApi } from './http-api.js';
 import type { EdgeMetrics } from './metrics.js';
 import { endSocket, type EdgeSocket, type Session } from './session.js';
 import { PresenceTracker } from './presence-tracker.js';
+import { registerStaticFiles } from './static-files.js';
 import type { TelemetrySink } from './telemetry-sink.js';
 import { handleUpgrade } from './upgrade.js';
 import type { Uws } from './uws.js';
@@ -44,6 +45,11 @@ export interface EdgeServerDeps {
   bus?: Bus;
   /** Shared presence records; defaults to an in-process store (single node). */
   presence?: PresenceStore;
+  /**
+   * Extra HTTP routes on the same port (the embedded mode mounts the telemetry read API here);
+   * registered after the edge's own routes and before the dashboard files and the 404.
+   */
+  routes?: (app: TemplatedApp) => void;
 }
 
 type Publishable = Extract<ClientMessage, { type: 'telemetry' | 'event' | 'status' | 'publish' }>;
@@ -297,6 +303,8 @@ export class EdgeServer {
       metrics,
       logger,
     });
+    this.deps.routes?.(this.app);
+    registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
     this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'not_found' }));
   }
 

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { TestClient, httpGet, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+
+let edge: TestEdge;
+
+beforeAll(async () => {
+  edge = await startTestEdge();
+});
+
+afterAll(() => edge.close());
+
+describe('GET /api/devices', () => {
+  it('lists the known devices of the token’s tenant with their presence', async () => {
+    const before = Date.now();
+    const d2 = await TestClient.open(edge.url, mintToken({ sub: 'd2', role: 'device' }));
+    const d1 = await TestClient.open(edge.url, mintToken({ sub: 'd1', role: 'device' }));
+    const other = await TestClient.open(
+      edge.url,
+      mintToken({ sub: 'g1', role: 'device', tenant: 'globex' }),
+    );
+    await d1.close();
+
+    const answer = await httpGet(
+      edge.port,
+      '/api/devices',
+      mintToken({ sub: 'ops', role: 'dashboard' }),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.type).toBe('application/json');
+    const { devices } = JSON.parse(answer.body) as { devices: Record<string, unknown>[] };
+    expect(devices.map((d) => [d['deviceId'], d['online'], d['node']])).toEqual([
+      ['d1', false, undefined],
+      ['d2', true, 'test-node'],
+    ]);
+    for (const device of devices) {
+      expect(device['lastSeen']).toBeGreaterThanOrEqual(before);
+      expect(device).not.toHaveProperty('tenant');
+    }
+
+    const service = await httpGet(
+      edge.port,
+      '/api/devices',
+      mintToken({ sub: 'svc', role: 'service', tenant: 'globex' }),
+    );
+    expect(JSON.parse(service.body).devices.map((d: { deviceId: string }) => d.deviceId)).toEqual([
+      'g1',
+    ]);
+    await Promise.all([d2.close(), other.close()]);
+  });
+
+  it('shows a dashboard with a narrowed ACL only the devices it may watch', async () => {
+    const a = await TestClient.open(edge.url, mintToken({ sub: 'narrow-a', role: 'device' }));
+    const b = await TestClient.open(edge.url, mintToken({ sub: 'narrow-b', role: 'device' }));
+    const answer = await httpGet(
+      edge.port,
+      '/api/devices',
+      mintToken({ sub: 'ops', role: 'dashboard', acl: { sub: ['devices/narrow-a/#'] } }),
+    );
+    expect(JSON.parse(answer.body).devices.map((d: { deviceId: string }) => d.deviceId)).toEqual([
+      'narrow-a',
+    ]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('refuses devices (403) and requests without a token (401)', async () => {
+    expect(
+      await httpGet(edge.port, '/api/devices', mintToken({ sub: 'd1', role: 'device' })),
+    ).toEqual({
+      status: 403,
+      type: 'application/json',
+      body: '{"error":"forbidden","message":"only dashboard and service tokens may list devices"}',
+    });
+    expect(await httpGet(edge.port, '/api/devices')).toMatchObject({
+      status: 401,
+      body: '{"error":"token_missing","message":"no bearer token"}',
+    });
+  });
+});
