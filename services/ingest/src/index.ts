@@ -8,3 +8,4 @@ export { IngestHttpServer, OPENAPI_FILE, type Readiness } from './http-server.js
 export { IngestMetrics } from './metrics.js';
 export { checkRecord, type DeadLetterReason, type RecordLimits } from './record-check.js';
 export { IngestStartError, IngestWorker, type IngestWorkerDeps } from './worker.js';
+export { PartitionMaintenance, type MaintenanceOptions } from './maintenance.js';

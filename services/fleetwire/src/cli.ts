@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+
+export const USAGE = `fleetwire: Fleetwire in one process, and its tokens
+
+Usage:
+  fleetwire start [--data <dir>] [--simulate <n>]
+      Runs edge + ingest + read API + dashboard on one port (default http://127.0.0.1:8080),
+      keeping telemetry in PGlite under <dir>/pglite (default ./data). --simulate starts n
+      simulated devices in the same process.
+  fleetwire token --role device|dashboard|service --sub <id> [--tenant <t>] [--ttl 1h] [--data <dir>]
+      Prints one token signed with the key of <dir> (or FLEETWIRE_JWT_HS256_SECRET).
+  fleetwire help
+
+Environment: see services/fleetwire/README.md (FLEETWIRE_PORT, FLEETWIRE_HOST, FLEETWIRE_DATA_DIR, …).`;
+
+export type Command =
+  | { name: 'help' }
+  | { name: 'start'; data?: string; simulate: number }
+  | { name: 'token'; data?: string; role: string; sub: string; tenant?: string; ttl: string };
+
+/** Wrong arguments: the message says what was wrong; the user gets the usage with it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'FLEETWIRE_USAGE';
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+export function parseCommand(argv: string[]): Command {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    return { name: 'help' };
+  }
+  if (name !== 'start' && name !== 'token') {
+    throw new UsageError(`unknown command "${name}": use start, token or help`);
+  }
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options:
+        name === 'start'
+          ? { data: { type: 'string' }, simulate: { type: 'string' } }
+          : {
+              data: { type: 'string' },
+              role: { type: 'string' },
+              sub: { type: 'string' },
+              tenant: { type: 'string' },
+              ttl: { type: 'string' },
+            },
+    }));
+  } catch (error) {
+    throw new UsageError(`${name}: ${(error as Error).message}`);
+  }
+  const str = (key: string): string | undefined => values[key] as string | undefined;
+  if (name === 'start') {
+    const simulate = str('simulate') ?? '0';
+    if (!/^\d{1,5}$/.test(simulate)) {
+      throw new UsageError(`start: --simulate ${simulate}: a number of devices, e.g. --simulate 5`);
+    }
+    return { name, simulate: Number(simulate), ...optional('data', str('data')) };
+  }
+  const role = str('role');
+  const sub = str('sub');
+  if (role === undefined)
+    throw new UsageError('token: --role is required (device, dashboard or service)');
+  if (sub === undefined) throw new UsageError('token: --sub is required (the device or user id)');
+  return {
+    name,
+    role,
+    sub,
+    ttl: str('ttl') ?? '1h',
+    ...optional('tenant', str('tenant')),
+    ...optional('data', str('data')),
+  };
+}

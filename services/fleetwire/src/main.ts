@@ -1,0 +1,166 @@
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { ConfigError, type Env } from '@fleetwire/config';
+import { loadUws } from '@fleetwire/edge';
+import { pino } from 'pino';
+
+import { startBanner } from './banner.js';
+import { USAGE, UsageError, parseCommand, type Command } from './cli.js';
+import { dataDirOf, loadEmbeddedConfig } from './config.js';
+import { EmbeddedFleetwire } from './embedded.js';
+import { NoKeyError, keptSecret, readKeptSecret } from './secret.js';
+import { simulate } from './simulate.js';
+import { TokenRequestError, mintToken, tokenClaims } from './token.js';
+
+/** The dashboard package's build, used when FLEETWIRE_DASHBOARD_DIR is unset and it exists. */
+const BUILT_DASHBOARD = fileURLToPath(
+  new URL('../../../packages/dashboard/dist/site', import.meta.url),
+);
+
+/** How the user ran us, for hints: the bin passes its path; else the plain command name. */
+function cliName(env: Env): string {
+  return env['FLEETWIRE_CLI'] || 'fleetwire';
+}
+
+function hostForUrls(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** A path as the user would type it: relative when below the working directory. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
+}
+
+function envSecret(env: Env): string | undefined {
+  const secret = env['FLEETWIRE_JWT_HS256_SECRET'];
+  return secret === undefined || secret === '' ? undefined : secret;
+}
+
+function token(command: Extract<Command, { name: 'token' }>, env: Env): void {
+  const dataDir = dataDirOf(env, process.cwd(), command.data);
+  const config = loadEmbeddedConfig(env, { dataDir, secret: undefined, dashboardDir: undefined });
+  const request = {
+    role: command.role,
+    sub: command.sub,
+    tenant: command.tenant ?? config.tenant,
+    ttl: command.ttl,
+  };
+  // A wrong request is reported before a missing key: it is the thing to fix first.
+  tokenClaims(request);
+  const secret = envSecret(env) ?? readKeptSecret(dataDir);
+  if (secret === undefined) throw new NoKeyError(dataDir);
+  const jwt = mintToken(
+    { secret, issuer: config.edge.auth.issuer, audience: config.edge.auth.audience },
+    request,
+  );
+  process.stdout.write(`${jwt}\n`);
+}
+
+async function start(command: Extract<Command, { name: 'start' }>, env: Env): Promise<void> {
+  const dataDir = dataDirOf(env, process.cwd(), command.data);
+  const secret = envSecret(env) ?? keptSecret(dataDir).secret;
+  const dashboardDir = existsSync(`${BUILT_DASHBOARD}/index.html`) ? BUILT_DASHBOARD : undefined;
+  const config = loadEmbeddedConfig(env, { dataDir, secret, dashboardDir });
+  const logger = pino({
+    level: config.edge.logLevel,
+    base: { service: 'fleetwire', node: config.edge.nodeId },
+  });
+  if (config.ignored.length > 0) {
+    logger.warn(
+      { ignored: config.ignored },
+      'the embedded mode runs its own bus and log: these are ignored (run services/edge and services/ingest for a cluster)',
+    );
+  }
+  const { uws, native } = loadUws({ allowFallback: config.edge.allowUwsFallback });
+  if (!native) logger.warn('running on the slow pure-JS uWebSockets.js fallback (allowed)');
+
+  const fleetwire = await EmbeddedFleetwire.start({ config, uws, logger });
+  const baseUrl = `http://${hostForUrls(config.edge.host)}:${fleetwire.port}`;
+  logger.info(
+    { port: fleetwire.port, dataDir, dashboardDir: config.edge.dashboardDir },
+    'listening',
+  );
+  const key = { secret, issuer: config.edge.auth.issuer, audience: config.edge.auth.audience };
+  process.stdout.write(
+    startBanner({
+      baseUrl,
+      dashboardToken: mintToken(key, {
+        role: 'dashboard',
+        sub: 'dashboard',
+        tenant: config.tenant,
+        ttl: config.dashboardTokenTtl,
+      }),
+      tenant: config.tenant,
+      dataDir: shown(dataDir),
+      dataOption: dataDir === dataDirOf({}, process.cwd()) ? '' : ` --data ${shown(dataDir)}`,
+      dashboardServed: config.edge.dashboardDir !== undefined,
+      simulated: command.simulate,
+      cli: cliName(env),
+    }),
+  );
+
+  const simulation = new AbortController();
+  const simulated =
+    command.simulate > 0
+      ? simulate({
+          url: `${baseUrl.replace(/^http/, 'ws')}/ws`,
+          tokenFor: (deviceId) =>
+            mintToken(key, { role: 'device', sub: deviceId, tenant: config.tenant, ttl: '30d' }),
+          devices: Array.from({ length: command.simulate }, (_, i) => `sim-${i + 1}`),
+          ratePerSec: 1,
+          signal: simulation.signal,
+        })
+      : Promise.resolve(undefined);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    simulation.abort();
+    simulated
+      .then((summary) => {
+        if (summary) logger.info(summary, 'simulation stopped');
+        return fleetwire.stop();
+      })
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** What to tell the user next, for the failures that have an obvious next step. */
+function hintFor(error: Error & { code?: string }, env: Env): string | undefined {
+  if (error instanceof UsageError || error instanceof TokenRequestError)
+    return `run \`${cliName(env)} help\` for the commands and options`;
+  if (error instanceof ConfigError) return 'fix the variables above and run again';
+  if (/cannot listen on/.test(error.message)) {
+    return 'another process may hold the port: stop it, or set FLEETWIRE_PORT (0 picks a free one)';
+  }
+  return undefined;
+}
+
+async function main(argv: string[], env: Env): Promise<void> {
+  const command = parseCommand(argv);
+  if (command.name === 'help') process.stdout.write(`${USAGE}\n`);
+  else if (command.name === 'token') token(command, env);
+  else await start(command, env);
+}
+
+main(process.argv.slice(2), process.env).catch((error: unknown) => {
+  // One readable message on stderr, with what to do next, and exit 1.
+  const err = error as Error & { code?: string };
+  const hint = hintFor(err, process.env);
+  process.stderr.write(`fleetwire: ${err.message}\n${hint ? `  → ${hint}\n` : ''}`);
+  process.exit(1);
+});

@@ -1,0 +1,373 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import jwt from 'jsonwebtoken';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/fleetwire.mjs', import.meta.url));
+// tsx is a dependency of this package, so the child resolves it from here.
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** The environment of a child: nothing of this process's FLEETWIRE_* leaks in. */
+function childEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env };
+}
+
+interface Running {
+  child: ChildProcess;
+  /** Every JSON log line so far. */
+  logs: Record<string, unknown>[];
+  /** The dashboard link of the start banner, once printed. */
+  started: Promise<{ port: number; dashboardToken: string; banner: string[] }>;
+  /** Resolves with the first log line that passes the test. */
+  logged(test: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; stderr: string }>;
+}
+
+/** `fleetwire start` as its own process, the way `pnpm start` runs it. */
+function runStart(args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@fleetwire/source', '--import', 'tsx', MAIN, 'start', ...args],
+    {
+      cwd: PACKAGE_DIR,
+      env: childEnv({ FLEETWIRE_PORT: '0', FLEETWIRE_LOG_LEVEL: 'debug', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  const logs: Record<string, unknown>[] = [];
+  const watchers: {
+    test: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
+  const banner: string[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, stderr })),
+  );
+  const started = new Promise<{ port: number; dashboardToken: string; banner: string[] }>(
+    (resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (!line.startsWith('{')) {
+          banner.push(line);
+          const link =
+            /^Fleetwire is running\. Dashboard: http:\/\/127\.0\.0\.1:(\d+)\/\?token=(\S+)$/.exec(
+              line,
+            );
+          if (link) resolve({ port: Number(link[1]), dashboardToken: link[2]!, banner });
+          return;
+        }
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        for (const watcher of [...watchers]) {
+          if (watcher.test(entry)) {
+            watchers.splice(watchers.indexOf(watcher), 1);
+            watcher.resolve(entry);
+          }
+        }
+      });
+      void exited.then(() => reject(new Error(`exited before starting: ${stderr}`)));
+    },
+  );
+  started.catch(() => undefined);
+  return {
+    child,
+    logs,
+    started,
+    exited,
+    logged: (test) => {
+      const seen = logs.find(test);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => watchers.push({ test, resolve }));
+    },
+  };
+}
+
+/** Runs the CLI through its bin to the end: what `$(fleetwire token …)` sees. */
+function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: PACKAGE_DIR,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function get(
+  port: number,
+  path: string,
+  token?: string,
+): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }),
+      );
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** A device that sends telemetry and collects what the edge answers. */
+async function connectDevice(port: number, token: string) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token}`);
+  const queue: Record<string, unknown>[] = [];
+  const waiters: ((m: Record<string, unknown>) => void)[] = [];
+  ws.on('message', (raw) => {
+    const message = JSON.parse(String(raw)) as Record<string, unknown>;
+    const waiter = waiters.shift();
+    if (waiter) waiter(message);
+    else queue.push(message);
+  });
+  const next = () =>
+    queue.length > 0
+      ? Promise.resolve(queue.shift()!)
+      : new Promise<Record<string, unknown>>((resolve) => waiters.push(resolve));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  expect(await next()).toMatchObject({ type: 'welcome', sub: 'dev-1' });
+  return {
+    next,
+    send: (message: unknown) => ws.send(JSON.stringify(message)),
+    close: () => new Promise((resolve) => ws.once('close', resolve).close()),
+  };
+}
+
+describe('fleetwire start (the embedded default)', () => {
+  it('serves devices, stores telemetry in PGlite under --data, and keeps it and the key across a restart', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const first = runStart(['--data', data]);
+    const { port, dashboardToken, banner } = await first.started;
+
+    // The key was made once, private to the user; the printed dashboard token verifies with it.
+    const secret = readFileSync(join(data, 'secret'), 'utf8').trim();
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(join(data, 'secret')).mode & 0o777).toBe(0o600);
+    expect(jwt.verify(dashboardToken, secret)).toMatchObject({
+      sub: 'dashboard',
+      role: 'dashboard',
+      tenant: 'default',
+    });
+    expect(banner).toContain(
+      `  devices connect to   ws://127.0.0.1:${port}/ws?token=<device token>`,
+    );
+    expect(first.logs.find((l) => l['msg'] === 'migrations applied')).toMatchObject({
+      applied: ['0001'],
+    });
+
+    // A device token from the CLI, signed with the same kept key.
+    const minted = await runCli(['token', '--role', 'device', '--sub', 'dev-1', '--data', data]);
+    expect(minted.code).toBe(0);
+    expect(minted.stderr).toBe('');
+    const deviceToken = minted.stdout.trimEnd();
+    expect(deviceToken).toMatch(JWT_SHAPE);
+
+    const device = await connectDevice(port, deviceToken);
+    for (const [id, temperature] of [
+      ['m1', 20.5],
+      ['m2', 21],
+      ['m3', 21.5],
+    ] as const) {
+      device.send({ type: 'telemetry', id, data: { temperature, humidity: 40 } });
+    }
+    expect([await device.next(), await device.next(), await device.next()]).toEqual([
+      { type: 'ack', id: 'm1' },
+      { type: 'ack', id: 'm2' },
+      { type: 'ack', id: 'm3' },
+    ]);
+    await first.logged((l) => l['msg'] === 'batch stored' && l['position'] === 3);
+
+    // The read API on the same port, the same paths as services/ingest.
+    const history = await get(
+      port,
+      `/v1/devices/dev-1/telemetry?from=0&to=${Date.now() + 60_000}`,
+      dashboardToken,
+    );
+    expect(history.status).toBe(200);
+    expect(history.type).toBe('application/json');
+    const page = JSON.parse(history.body) as { items: Record<string, unknown>[]; nextCursor: null };
+    expect(page.nextCursor).toBeNull();
+    expect(page.items.map((i) => [i['msgId'], i['topic'], i['data']])).toEqual([
+      ['m1', 'devices/dev-1/telemetry', { temperature: 20.5, humidity: 40 }],
+      ['m2', 'devices/dev-1/telemetry', { temperature: 21, humidity: 40 }],
+      ['m3', 'devices/dev-1/telemetry', { temperature: 21.5, humidity: 40 }],
+    ]);
+    expect(await get(port, '/v1/latest', deviceToken)).toMatchObject({
+      status: 403,
+      body: '{"error":{"code":"role_not_allowed","message":"role device may not read telemetry"}}',
+    });
+
+    const devices = await get(port, '/api/devices', dashboardToken);
+    expect(devices.status).toBe(200);
+    const listed = JSON.parse(devices.body) as { devices: Record<string, unknown>[] };
+    expect(listed.devices).toHaveLength(1);
+    expect(listed.devices[0]).toMatchObject({ deviceId: 'dev-1', online: true, node: 'embedded' });
+
+    // Acked but maybe not yet in the store when SIGTERM comes: the shutdown writes it.
+    device.send({ type: 'telemetry', id: 'm4', data: { temperature: 22 } });
+    expect(await device.next()).toEqual({ type: 'ack', id: 'm4' });
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    expect(first.logs.find((l) => l['msg'] === 'telemetry log written to the store')).toMatchObject(
+      {
+        records: 4,
+      },
+    );
+
+    // Same data dir again: same key (the old dashboard token works), the rows are still there.
+    const second = runStart(['--data', data]);
+    const again = await second.started;
+    expect(readFileSync(join(data, 'secret'), 'utf8').trim()).toBe(secret);
+    expect(second.logs.find((l) => l['msg'] === 'migrations applied')).toMatchObject({
+      applied: [],
+    });
+    const kept = await get(
+      again.port,
+      `/v1/devices/dev-1/telemetry?from=0&to=${Date.now() + 60_000}`,
+      dashboardToken,
+    );
+    expect(kept.status).toBe(200);
+    expect(JSON.parse(kept.body).items.map((i: { msgId: string }) => i.msgId)).toEqual([
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+    ]);
+    // Presence is live state: nobody is connected to the new process.
+    expect((await get(again.port, '/api/devices', dashboardToken)).body).toBe('{"devices":[]}');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 60_000);
+
+  it('refuses a data dir another running fleetwire holds, saying what to do', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const first = runStart(['--data', data]);
+    await first.started;
+    const second = await runStart(['--data', data]).exited;
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(
+      `fleetwire: ${data} is in use by another fleetwire (pid ${first.child.pid}): stop it first, or start this one with --data <another dir>\n`,
+    );
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+  }, 60_000);
+
+  it('--simulate 2 connects two simulated devices; they stop with the process', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const running = runStart(['--data', data, '--simulate', '2']);
+    const { port, dashboardToken, banner } = await running.started;
+    expect(banner).toContain('  simulating 2 device(s) in this process');
+    await running.logged((l) => l['msg'] === 'connected' && l['sub'] === 'sim-1');
+    await running.logged((l) => l['msg'] === 'connected' && l['sub'] === 'sim-2');
+    const listed = JSON.parse((await get(port, '/api/devices', dashboardToken)).body) as {
+      devices: { deviceId: string; online: boolean }[];
+    };
+    expect(listed.devices.map((d) => [d.deviceId, d.online])).toEqual([
+      ['sim-1', true],
+      ['sim-2', true],
+    ]);
+    running.child.kill('SIGINT');
+    expect((await running.exited).code).toBe(0);
+    expect(running.logs.find((l) => l['msg'] === 'simulation stopped')).toMatchObject({
+      devices: 2,
+      commands: 0,
+    });
+  }, 60_000);
+});
+
+describe('fleetwire token', () => {
+  const secret = 'a-test-secret-that-is-at-least-32-bytes';
+
+  it('prints one token, signed with the configured key, with the asked claims', async () => {
+    const result = await runCli(
+      ['token', '--role', 'service', '--sub', 'billing', '--tenant', 'acme', '--ttl', '2h'],
+      { FLEETWIRE_JWT_HS256_SECRET: secret, FLEETWIRE_JWT_ISSUER: 'fleetwire-test' },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const claims = jwt.verify(result.stdout.trim(), secret, {
+      algorithms: ['HS256'],
+      issuer: 'fleetwire-test',
+    }) as jwt.JwtPayload;
+    expect({ ...claims, iat: undefined, exp: undefined }).toEqual({
+      sub: 'billing',
+      role: 'service',
+      tenant: 'acme',
+      iss: 'fleetwire-test',
+      iat: undefined,
+      exp: undefined,
+    });
+    expect(claims.exp! - claims.iat!).toBe(7200);
+  }, 30_000);
+
+  it.each([
+    [
+      ['--role', 'admin', '--sub', 'x'],
+      'fleetwire: --role admin: must be one of device, dashboard, service\n  → run `fleetwire help` for the commands and options\n',
+    ],
+    [
+      ['--role', 'device', '--sub', 'has space'],
+      'fleetwire: --sub "has space": letters, digits and _ . : @ - only\n  → run `fleetwire help` for the commands and options\n',
+    ],
+    [
+      ['--role', 'device', '--sub', 'd', '--ttl', 'forever'],
+      'fleetwire: --ttl forever: use a number and a unit: 30m, 1h, 7d\n  → run `fleetwire help` for the commands and options\n',
+    ],
+    [
+      ['--role', 'device'],
+      'fleetwire: token: --sub is required (the device or user id)\n  → run `fleetwire help` for the commands and options\n',
+    ],
+  ])(
+    '%j → exit 1 and what is wrong',
+    async (args, message) => {
+      const result = await runCli(['token', ...args], {
+        FLEETWIRE_JWT_HS256_SECRET: secret,
+        FLEETWIRE_CLI: 'fleetwire',
+      });
+      expect(result).toEqual({ code: 1, stdout: '', stderr: message });
+    },
+    30_000,
+  );
+
+  it('without a key, says how to get one', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-empty-'));
+    const result = await runCli(['token', '--role', 'device', '--sub', 'd', '--data', data]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `fleetwire: no key: no FLEETWIRE_JWT_HS256_SECRET and no ${join(data, 'secret')}. ` +
+        'Run `fleetwire start` once (it creates the key), or set FLEETWIRE_JWT_HS256_SECRET ' +
+        '(at least 32 bytes), or point --data at the data dir of a running Fleetwire.\n',
+    });
+  }, 30_000);
+});
