@@ -9,6 +9,12 @@ Usage:
       simulated devices in the same process.
   fleetwire token --role device|dashboard|service --sub <id> [--tenant <t>] [--ttl 1h] [--data <dir>]
       Prints one token signed with the key of <dir> (or FLEETWIRE_JWT_HS256_SECRET).
+  fleetwire simulate [--url <ws url>] [--devices 10] [--rate 1] [--payload 0] [--seconds 0]
+                     [--prefix sim] [--tenant <t>] [--data <dir>]
+      Runs simulated devices against an edge (default ws://127.0.0.1:8080/ws) with tokens from the
+      same key as \`token\`; they send telemetry and answer commands. A progress line while it
+      runs; a summary (connected, sent, acked, nacked, errors, ack latency p50/p99) when stopped
+      with Ctrl-C or after --seconds.
   fleetwire help
 
 Environment: see services/fleetwire/README.md (FLEETWIRE_PORT, FLEETWIRE_HOST, FLEETWIRE_DATA_DIR, …).`;
@@ -16,7 +22,18 @@ Environment: see services/fleetwire/README.md (FLEETWIRE_PORT, FLEETWIRE_HOST, F
 export type Command =
   | { name: 'help' }
   | { name: 'start'; data?: string; simulate: number }
-  | { name: 'token'; data?: string; role: string; sub: string; tenant?: string; ttl: string };
+  | { name: 'token'; data?: string; role: string; sub: string; tenant?: string; ttl: string }
+  | {
+      name: 'simulate';
+      data?: string;
+      tenant?: string;
+      url: string;
+      devices: number;
+      rate: number;
+      payload: number;
+      seconds: number;
+      prefix: string;
+    };
 
 /** Wrong arguments: the message says what was wrong; the user gets the usage with it. */
 export class UsageError extends Error {
@@ -33,8 +50,8 @@ export function parseCommand(argv: string[]): Command {
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     return { name: 'help' };
   }
-  if (name !== 'start' && name !== 'token') {
-    throw new UsageError(`unknown command "${name}": use start, token or help`);
+  if (name !== 'start' && name !== 'token' && name !== 'simulate') {
+    throw new UsageError(`unknown command "${name}": use start, token, simulate or help`);
   }
   let values: Record<string, unknown>;
   try {
@@ -45,13 +62,24 @@ export function parseCommand(argv: string[]): Command {
       options:
         name === 'start'
           ? { data: { type: 'string' }, simulate: { type: 'string' } }
-          : {
-              data: { type: 'string' },
-              role: { type: 'string' },
-              sub: { type: 'string' },
-              tenant: { type: 'string' },
-              ttl: { type: 'string' },
-            },
+          : name === 'simulate'
+            ? {
+                data: { type: 'string' },
+                tenant: { type: 'string' },
+                url: { type: 'string' },
+                devices: { type: 'string' },
+                rate: { type: 'string' },
+                payload: { type: 'string' },
+                seconds: { type: 'string' },
+                prefix: { type: 'string' },
+              }
+            : {
+                data: { type: 'string' },
+                role: { type: 'string' },
+                sub: { type: 'string' },
+                tenant: { type: 'string' },
+                ttl: { type: 'string' },
+              },
     }));
   } catch (error) {
     throw new UsageError(`${name}: ${(error as Error).message}`);
@@ -63,6 +91,37 @@ export function parseCommand(argv: string[]): Command {
       throw new UsageError(`start: --simulate ${simulate}: a number of devices, e.g. --simulate 5`);
     }
     return { name, simulate: Number(simulate), ...optional('data', str('data')) };
+  }
+  if (name === 'simulate') {
+    const number = (key: string, fallback: number, max: number): number => {
+      const raw = str(key) ?? String(fallback);
+      const value = Number(raw);
+      if (!/^\d+(\.\d+)?$/.test(raw) || value > max) {
+        throw new UsageError(`simulate: --${key} ${raw}: a number from 0 to ${max}`);
+      }
+      return value;
+    };
+    const devices = number('devices', 10, 5_000);
+    const rate = number('rate', 1, 1_000);
+    if (devices < 1 || rate <= 0)
+      throw new UsageError('simulate: --devices and --rate must be above 0');
+    const url = str('url') ?? 'ws://127.0.0.1:8080/ws';
+    if (!/^wss?:\/\//.test(url))
+      throw new UsageError(`simulate: --url ${url}: a ws:// or wss:// URL`);
+    const prefix = str('prefix') ?? 'sim';
+    if (!/^[A-Za-z0-9_.:@-]{1,64}$/.test(prefix))
+      throw new UsageError(`simulate: --prefix ${prefix}: letters, digits, _ . : @ -`);
+    return {
+      name,
+      url,
+      devices,
+      rate,
+      payload: number('payload', 0, 65_536),
+      seconds: number('seconds', 0, 86_400),
+      prefix,
+      ...optional('tenant', str('tenant')),
+      ...optional('data', str('data')),
+    };
   }
   const role = str('role');
   const sub = str('sub');

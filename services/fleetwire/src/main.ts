@@ -11,7 +11,7 @@ import { USAGE, UsageError, parseCommand, type Command } from './cli.js';
 import { dataDirOf, loadEmbeddedConfig } from './config.js';
 import { EmbeddedFleetwire } from './embedded.js';
 import { NoKeyError, keptSecret, readKeptSecret } from './secret.js';
-import { simulate } from './simulate.js';
+import { formatSummary, simulate } from './simulate.js';
 import { TokenRequestError, mintToken, tokenClaims } from './token.js';
 
 /** The dashboard package's build, used when FLEETWIRE_DASHBOARD_DIR is unset and it exists. */
@@ -58,6 +58,47 @@ function token(command: Extract<Command, { name: 'token' }>, env: Env): void {
     request,
   );
   process.stdout.write(`${jwt}\n`);
+}
+
+/** Simulated devices against any edge, with tokens from the local key. */
+async function runSimulation(
+  command: Extract<Command, { name: 'simulate' }>,
+  env: Env,
+): Promise<void> {
+  const dataDir = dataDirOf(env, process.cwd(), command.data);
+  const config = loadEmbeddedConfig(env, { dataDir, secret: undefined, dashboardDir: undefined });
+  const secret = envSecret(env) ?? readKeptSecret(dataDir);
+  if (secret === undefined) throw new NoKeyError(dataDir);
+  const key = { secret, issuer: config.edge.auth.issuer, audience: config.edge.auth.audience };
+  const tenant = command.tenant ?? config.tenant;
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  if (command.seconds > 0) setTimeout(() => stop.abort(), command.seconds * 1000).unref();
+  const tty = process.stderr.isTTY;
+  let lastPlain = 0;
+  process.stderr.write(
+    `simulating ${command.devices} devices × ${command.rate} msg/s against ${command.url} (Ctrl-C to stop)\n`,
+  );
+  const summary = await simulate({
+    url: command.url,
+    tokenFor: (deviceId) => mintToken(key, { role: 'device', sub: deviceId, tenant, ttl: '1d' }),
+    devices: Array.from({ length: command.devices }, (_, i) => `${command.prefix}-${i + 1}`),
+    ratePerSec: command.rate,
+    payloadBytes: command.payload,
+    signal: stop.signal,
+    onProgress: (progress) => {
+      // A live line on a terminal; a line every 5 s in a log.
+      if (tty) process.stderr.write(`\r\x1b[2K${formatSummary(progress)}`);
+      else if (Date.now() - lastPlain >= 5_000) {
+        lastPlain = Date.now();
+        process.stderr.write(`${formatSummary(progress)}\n`);
+      }
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  process.stdout.write(`summary: ${formatSummary(summary)}\n`);
+  process.exit(summary.errors > 0 ? 1 : 0);
 }
 
 async function start(command: Extract<Command, { name: 'start' }>, env: Env): Promise<void> {
@@ -154,6 +195,7 @@ async function main(argv: string[], env: Env): Promise<void> {
   const command = parseCommand(argv);
   if (command.name === 'help') process.stdout.write(`${USAGE}\n`);
   else if (command.name === 'token') token(command, env);
+  else if (command.name === 'simulate') await runSimulation(command, env);
   else await start(command, env);
 }
 

@@ -303,6 +303,48 @@ describe('fleetwire start (the embedded default)', () => {
   }, 60_000);
 });
 
+describe('fleetwire simulate', () => {
+  it('drives devices against a running edge and prints a summary with ack latency', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const running = runStart(['--data', data]);
+    const { port } = await running.started;
+    const result = await runCli([
+      'simulate',
+      '--data',
+      data,
+      '--url',
+      `ws://127.0.0.1:${port}/ws`,
+      '--devices',
+      '3',
+      '--rate',
+      '5',
+      '--seconds',
+      '2',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `simulating 3 devices × 5 msg/s against ws://127.0.0.1:${port}/ws`,
+    );
+    const summary =
+      /^summary: devices (\d+)\/3 connected · sent (\d+) · acked (\d+) · nacked (\d+) · errors (\d+) · commands 0 · ack p50 ([\d.]+) ms p99 ([\d.]+) ms$/m.exec(
+        result.stdout,
+      );
+    expect(summary, result.stdout).not.toBeNull();
+    const [, connected, sent, acked, nacked, errors] = (summary as RegExpExecArray).map(Number);
+    expect([connected, nacked, errors]).toEqual([3, 0, 0]);
+    expect(acked).toBeGreaterThan(0);
+    expect(acked).toBeLessThanOrEqual(sent as number);
+    running.child.kill('SIGTERM');
+    expect((await running.exited).code).toBe(0);
+  }, 60_000);
+
+  it('refuses bad options with what to do', async () => {
+    const result = await runCli(['simulate', '--devices', 'many']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('simulate: --devices many: a number from 0 to 5000');
+  }, 30_000);
+});
+
 describe('fleetwire token', () => {
   const secret = 'a-test-secret-that-is-at-least-32-bytes';
 

@@ -1,5 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
-
+import { FleetwireClient, type WebSocketConstructor } from '@fleetwire/client';
 import WebSocket from 'ws';
 
 export interface SimulateOptions {
@@ -10,77 +9,131 @@ export interface SimulateOptions {
   devices: string[];
   /** Telemetry messages per second per device. */
   ratePerSec: number;
+  /** Extra bytes of padding per message, to load the pipe like bigger payloads would. */
+  payloadBytes?: number;
   /** Aborting it disconnects every device; the promise then resolves with the summary. */
   signal: AbortSignal;
+  /** Called about once a second with the running totals. */
+  onProgress?: (summary: SimulateSummary) => void;
 }
 
 export interface SimulateSummary {
   devices: number;
-  /** Telemetry messages sent, and how many the edge acked (stored in its log). */
+  /** Devices connected now. */
+  connected: number;
+  /** Telemetry messages sent, acked by the edge (stored in its log), nacked, and failed. */
   sent: number;
   acked: number;
+  nacked: number;
+  errors: number;
   /** Commands received (each acked back). */
   commands: number;
+  /** From send to ack, ms; undefined before the first ack. */
+  ackLatencyP50?: number;
+  ackLatencyP99?: number;
 }
 
 export type SimulateFn = (options: SimulateOptions) => Promise<SimulateSummary>;
 
-/**
- * Simulated devices: each holds one WebSocket, sends `{temperature, humidity}` telemetry with an
- * id at the given rate, and acks every command it receives. A device whose connection drops
- * reconnects after a second while the signal is not aborted.
- */
-export const simulate: SimulateFn = async ({ url, tokenFor, devices, ratePerSec, signal }) => {
-  const summary: SimulateSummary = { devices: devices.length, sent: 0, acked: 0, commands: 0 };
-  await Promise.all(devices.map((id, i) => runDevice(id, i)));
-  return summary;
+const MAX_SAMPLES = 100_000;
 
-  async function runDevice(deviceId: string, index: number): Promise<void> {
-    let seq = 0;
+function percentile(sorted: number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/**
+ * Simulated devices written with the SDK, as real device code would be: each keeps one
+ * connection alive (reconnect, token per attempt), sends `{temperature, humidity}` telemetry
+ * reliably (resent until acked), and acks every command with what it did.
+ */
+export const simulate: SimulateFn = async (options) => {
+  const { devices, ratePerSec, signal } = options;
+  const latencies: number[] = [];
+  const totals = { sent: 0, acked: 0, nacked: 0, errors: 0, commands: 0 };
+  const clients = devices.map((deviceId) => {
+    const client = new FleetwireClient({
+      url: options.url,
+      token: () => options.tokenFor(deviceId),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      backoff: { initialDelayMs: 250, maxDelayMs: 5_000 },
+    });
+    client.onCommand('*', (command) => {
+      totals.commands += 1;
+      return { done: command.name, at: Date.now() };
+    });
+    return client;
+  });
+  const summary = (): SimulateSummary => {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p50 = percentile(sorted, 0.5);
+    const p99 = percentile(sorted, 0.99);
+    return {
+      devices: devices.length,
+      connected: clients.filter((c) => c.state === 'connected').length,
+      ...totals,
+      ...(p50 === undefined ? {} : { ackLatencyP50: p50 }),
+      ...(p99 === undefined ? {} : { ackLatencyP99: p99 }),
+    };
+  };
+
+  const padding = 'x'.repeat(options.payloadBytes ?? 0);
+  const timers = clients.map((client, index) => {
     // A slow drift per device, so charts of several devices are told apart.
     const base = 20 + (index % 10);
-    while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const ws = new WebSocket(`${url}?token=${encodeURIComponent(tokenFor(deviceId))}`);
-        let timer: NodeJS.Timeout | undefined;
-        const stop = () => ws.close(1000, 'simulation over');
-        signal.addEventListener('abort', stop, { once: true });
-        ws.on('message', (raw) => {
-          const message = JSON.parse(String(raw)) as { type: string; id?: string };
-          if (message.type === 'welcome') {
-            timer = setInterval(
-              () => {
-                seq += 1;
-                const t = seq / 60;
-                ws.send(
-                  JSON.stringify({
-                    type: 'telemetry',
-                    id: `${deviceId}-${Date.now()}-${seq}`,
-                    data: {
-                      temperature: Math.round((base + 2 * Math.sin(t)) * 10) / 10,
-                      humidity: Math.round((45 + 10 * Math.cos(t / 2)) * 10) / 10,
-                    },
-                  }),
-                );
-                summary.sent += 1;
-              },
-              Math.max(1, Math.round(1000 / ratePerSec)),
-            );
-          } else if (message.type === 'ack') {
-            summary.acked += 1;
-          } else if (message.type === 'command' && message.id) {
-            summary.commands += 1;
-            ws.send(JSON.stringify({ type: 'ack', id: message.id }));
-          }
-        });
-        ws.on('error', () => undefined);
-        ws.on('close', () => {
-          clearInterval(timer);
-          signal.removeEventListener('abort', stop);
-          resolve();
-        });
-      });
-      if (!signal.aborted) await delay(1000, undefined, { signal }).catch(() => undefined);
-    }
-  }
+    let seq = 0;
+    void client.connect().catch(() => undefined);
+    return setInterval(
+      () => {
+        if (client.state !== 'connected') return;
+        seq += 1;
+        const t = seq / 60;
+        const started = performance.now();
+        totals.sent += 1;
+        client
+          .telemetry(
+            {
+              temperature: Math.round((base + 2 * Math.sin(t)) * 10) / 10,
+              humidity: Math.round((45 + 10 * Math.cos(t / 2)) * 10) / 10,
+              ...(padding ? { padding } : {}),
+            },
+            { reliable: true },
+          )
+          .then(
+            () => {
+              totals.acked += 1;
+              if (latencies.length < MAX_SAMPLES) latencies.push(performance.now() - started);
+            },
+            (error: { code?: string }) => {
+              if (error.code === 'NACKED') totals.nacked += 1;
+              else if (error.code !== 'CLIENT_CLOSED') totals.errors += 1;
+            },
+          );
+      },
+      Math.max(1, Math.round(1000 / ratePerSec)),
+    );
+  });
+  const progress = options.onProgress
+    ? setInterval(() => options.onProgress?.(summary()), 1000)
+    : undefined;
+
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  for (const timer of timers) clearInterval(timer);
+  clearInterval(progress);
+  const final = summary();
+  for (const client of clients) client.close();
+  return final;
 };
+
+/** One line of progress or summary, for people. */
+export function formatSummary(s: SimulateSummary): string {
+  const ms = (v: number | undefined): string => (v === undefined ? '–' : `${v.toFixed(1)} ms`);
+  return (
+    `devices ${s.connected}/${s.devices} connected · sent ${s.sent} · acked ${s.acked} · ` +
+    `nacked ${s.nacked} · errors ${s.errors} · commands ${s.commands} · ` +
+    `ack p50 ${ms(s.ackLatencyP50)} p99 ${ms(s.ackLatencyP99)}`
+  );
+}
