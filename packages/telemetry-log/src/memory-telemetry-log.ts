@@ -8,7 +8,9 @@ import { TelemetryLogError, type TelemetryLog } from './telemetry-log.js';
  */
 export class MemoryTelemetryLog implements TelemetryLog {
   readonly ready = true;
-  private readonly records: TelemetryRecord[] = [];
+  /** Records from offset `base` on; earlier ones were released by the reader. */
+  private records: TelemetryRecord[] = [];
+  private base = 0;
   private readonly waiters = new Set<() => void>();
   private closed = false;
 
@@ -27,19 +29,37 @@ export class MemoryTelemetryLog implements TelemetryLog {
     this.closed = true;
   }
 
+  /** The offset the next append gets. */
   get length(): number {
+    return this.base + this.records.length;
+  }
+
+  /** Records held in memory: appended and not yet released. */
+  get held(): number {
     return this.records.length;
   }
 
   /** Up to `max` records from `offset`; `next` is the offset to read from after them. */
   read(offset: number, max: number): { records: TelemetryRecord[]; next: number } {
-    const records = this.records.slice(offset, offset + max);
-    return { records, next: offset + records.length };
+    const from = Math.max(offset, this.base) - this.base;
+    const records = this.records.slice(from, from + max);
+    return { records, next: this.base + from + records.length };
+  }
+
+  /**
+   * Forgets every record before `offset`: the reader stored them. Without it an embedded run
+   * would keep every message it ever took in memory.
+   */
+  release(offset: number): void {
+    const count = Math.min(Math.max(0, offset - this.base), this.records.length);
+    if (count === 0) return;
+    this.records = this.records.slice(count);
+    this.base += count;
   }
 
   /** Resolves once a record exists at `offset`. */
   async waitFor(offset: number): Promise<void> {
-    while (this.records.length <= offset) {
+    while (this.length <= offset) {
       await new Promise<void>((resolve) => this.waiters.add(resolve));
     }
   }

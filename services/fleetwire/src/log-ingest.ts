@@ -113,6 +113,7 @@ export class LogIngest {
     }
     if (rows.length > 0) await writer.write(rows);
     this.offset = next;
+    log.release(next);
     logger.debug({ rows: rows.length, position: next }, 'batch stored');
     return true;
   }
