@@ -27,6 +27,7 @@ export default tseslint.config(
     // it on to the processes they start.
     files: [
       '**/*.test.ts',
+      '**/test-support.ts',
       'load-tests/**',
       '**/main.ts',
       'packages/testkit/src/global-setup.ts',
