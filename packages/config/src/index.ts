@@ -46,3 +46,11 @@ export const envVar = {
   oneOf: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
     z.enum(values).default(fallback),
 };
+
+/**
+ * `{ [key]: value }`, or `{}` when the value is undefined: how config objects spread optional
+ * settings under `exactOptionalPropertyTypes`-style rules without writing `key: undefined`.
+ */
+export function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}

@@ -17,3 +17,9 @@ export {
   type TestPostgres,
   type TestRedis,
 } from './test-env.js';
+export {
+  killServicesFromSource,
+  runServiceFromSource,
+  type ServiceFromSource,
+  type ServiceFromSourceOptions,
+} from './service-from-source.js';

@@ -1,4 +1,4 @@
-import { envVar, loadConfig, type Env } from '@fleetwire/config';
+import { envVar, loadConfig, type Env, optional } from '@fleetwire/config';
 import { z } from 'zod';
 
 /** Every FLEETWIRE_* variable the edge reads, with its default. README of services/edge lists them. */
@@ -97,10 +97,6 @@ export interface EdgeLimits {
   maxSubscriptions: number;
   compression: boolean;
   commandTimeoutMs: number;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {

@@ -1,72 +1,39 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import {
+  killServicesFromSource,
+  runServiceFromSource,
+  type ServiceFromSource,
+} from '@fleetwire/testkit';
 
 import { SECRET, TestClient, mintToken, startTestEdge } from './test-support.js';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 // tsx is a dependency of this package, so the child resolves it from here.
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
-const children: ChildProcess[] = [];
-
-interface EdgeProcess {
-  child: ChildProcess;
-  /** Every JSON line the process logged. */
-  lines: Record<string, unknown>[];
-  /** Resolves with the port once it logs "listening". */
-  listening: Promise<number>;
-  exited: Promise<{ code: number | null; stderr: string }>;
-}
 
 /** Runs services/edge/src/main.ts as its own process, the way it is deployed. */
-function runEdge(env: Record<string, string>): EdgeProcess {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@fleetwire/source', '--import', 'tsx', MAIN],
-    {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        FLEETWIRE_HOST: '127.0.0.1',
-        FLEETWIRE_PORT: '0',
-        FLEETWIRE_JWT_HS256_SECRET: SECRET,
-        FLEETWIRE_JWT_ISSUER: 'fleetwire-test',
-        FLEETWIRE_JWT_AUDIENCE: 'fleetwire',
-        ...env,
-      },
-      cwd: PACKAGE_DIR,
-      stdio: ['ignore', 'pipe', 'pipe'],
+function runEdge(env: Record<string, string>): ServiceFromSource {
+  return runServiceFromSource({
+    packageDir: PACKAGE_DIR,
+    entry: 'src/main.ts',
+    env: {
+      FLEETWIRE_HOST: '127.0.0.1',
+      FLEETWIRE_PORT: '0',
+      FLEETWIRE_JWT_HS256_SECRET: SECRET,
+      FLEETWIRE_JWT_ISSUER: 'fleetwire-test',
+      FLEETWIRE_JWT_AUDIENCE: 'fleetwire',
+      ...env,
     },
-  );
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const listening = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      // The uWS package itself prints a plain-text line when it falls back to pure JS.
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry['msg'] === 'listening') resolve(entry['port'] as number);
-    });
-    child.once('exit', () => reject(new Error(`edge exited before listening: ${stderr}`)));
   });
-  listening.catch(() => undefined);
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    child.once('exit', (code) => resolve({ code, stderr })),
-  );
-  return { child, lines, listening, exited };
 }
 
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(killServicesFromSource);
 
 describe('edge process', () => {
   it('SIGTERM: stops accepting, closes every socket with 1012 over the drain window, exits 0', async () => {

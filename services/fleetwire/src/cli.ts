@@ -1,3 +1,4 @@
+import { optional } from '@fleetwire/config';
 import { parseArgs } from 'node:util';
 
 export const USAGE = `fleetwire: Fleetwire in one process, and its tokens
@@ -39,10 +40,6 @@ export type Command =
 export class UsageError extends Error {
   override readonly name = 'UsageError';
   readonly code = 'FLEETWIRE_USAGE';
-}
-
-function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 export function parseCommand(argv: string[]): Command {

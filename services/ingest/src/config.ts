@@ -1,4 +1,4 @@
-import { envVar, loadConfig, type Env } from '@fleetwire/config';
+import { envVar, loadConfig, type Env, optional } from '@fleetwire/config';
 import { z } from 'zod';
 
 /** Every FLEETWIRE_* variable the ingest worker reads; services/ingest/README.md lists them. */
@@ -96,10 +96,6 @@ export interface IngestConfig {
   auth: AuthConfig;
   api: ApiConfig;
   shutdownTimeoutMs: number;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig {

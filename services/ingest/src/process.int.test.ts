@@ -1,64 +1,36 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { createPgClient, type SqlClient } from '@fleetwire/store';
-import { testKafka, testPostgres, type TestKafka, type TestPostgres } from '@fleetwire/testkit';
+import {
+  killServicesFromSource,
+  runServiceFromSource,
+  testKafka,
+  testPostgres,
+  type ServiceFromSource,
+  type TestKafka,
+  type TestPostgres,
+} from '@fleetwire/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { KafkaFixture, countRows, waitFor } from './kafka-test-support.js';
 import { SECRET } from './test-support.js';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 // tsx is a dependency of this package, so the child resolves it from here.
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
-const children: ChildProcess[] = [];
-
-interface WorkerProcess {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  /** Resolves with the HTTP port once it logs "listening". */
-  listening: Promise<number>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}
 
 /** Runs services/ingest/src/main.ts as its own process, the way it is deployed. */
-function runWorker(env: Record<string, string>, args: string[] = []): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@fleetwire/source', '--import', 'tsx', MAIN, ...args],
-    {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        FLEETWIRE_HOST: '127.0.0.1',
-        FLEETWIRE_PORT: '0',
-        FLEETWIRE_JWT_HS256_SECRET: SECRET,
-        ...env,
-      },
-      cwd: PACKAGE_DIR,
-      stdio: ['ignore', 'pipe', 'pipe'],
+function runWorker(env: Record<string, string>, args: string[] = []): ServiceFromSource {
+  return runServiceFromSource({
+    packageDir: PACKAGE_DIR,
+    entry: 'src/main.ts',
+    args,
+    env: {
+      FLEETWIRE_HOST: '127.0.0.1',
+      FLEETWIRE_PORT: '0',
+      FLEETWIRE_JWT_HS256_SECRET: SECRET,
+      ...env,
     },
-  );
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const listening = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry['msg'] === 'listening') resolve(entry['port'] as number);
-    });
-    child.once('exit', () => reject(new Error(`worker exited before listening: ${stderr}`)));
   });
-  listening.catch(() => undefined);
-  const exited = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stderr: string;
-  }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr })));
-  return { child, lines, listening, exited };
 }
 
 let kafka: TestKafka;
@@ -71,9 +43,7 @@ beforeAll(async () => {
   fixture = await KafkaFixture.connect(kafka.brokers);
   db = createPgClient({ connectionString: postgres.url });
 });
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(killServicesFromSource);
 afterAll(async () => {
   await db?.close();
   await fixture?.close();
