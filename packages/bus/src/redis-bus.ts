@@ -30,6 +30,7 @@ export class RedisBus implements Bus {
   private readonly inboxes = new RefCounts();
   /** Distinct patterns can share a glob (`+` and `#` are both `*`). */
   private readonly globs = new RefCounts();
+  private readonly globSubscribed = new Map<string, Promise<void>>();
   private readonly lastSeq = new Map<string, number>();
   private readonly topicHandlers: ((topic: string, payload: Buffer) => void)[] = [];
   private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
@@ -114,16 +115,26 @@ export class RedisBus implements Bus {
     }
   }
 
-  async addPattern(pattern: string): Promise<void> {
-    if (!this.patterns.add(pattern)) return;
+  /** Resolves once Redis confirmed the subscription, also for a holder that came second. */
+  addPattern(pattern: string): Promise<void> {
     const glob = globOfPattern(pattern);
-    if (this.globs.add(glob)) await this.sub.psubscribe(`${escapeGlob(this.prefix)}t:${glob}`);
+    this.patterns.add(pattern);
+    if (this.globs.add(glob)) {
+      const subscribed = this.sub
+        .psubscribe(`${escapeGlob(this.prefix)}t:${glob}`)
+        .then(() => undefined);
+      this.globSubscribed.set(glob, subscribed);
+      return subscribed;
+    }
+    return this.globSubscribed.get(glob) ?? Promise.resolve();
   }
 
   async removePattern(pattern: string): Promise<void> {
     if (!this.patterns.remove(pattern)) return;
     const glob = globOfPattern(pattern);
-    if (this.globs.remove(glob)) await this.sub.punsubscribe(`${escapeGlob(this.prefix)}t:${glob}`);
+    if (!this.globs.remove(glob)) return;
+    this.globSubscribed.delete(glob);
+    await this.sub.punsubscribe(`${escapeGlob(this.prefix)}t:${glob}`);
   }
 
   async send(inbox: string, payload: Uint8Array): Promise<number> {

@@ -45,13 +45,19 @@ export class Fanout {
     return this.indexes.json.size + this.indexes.msgpack.size;
   }
 
-  subscribe(ws: EdgeSocket, session: Session, pattern: string): void {
-    if (session.patterns.has(pattern)) return;
+  /**
+   * Resolves once the subscription holds cluster-wide (the bus confirmed it), so an ack sent
+   * then means: whatever is published from now on, on any node, arrives. A bus failure is
+   * logged and resolves too: the local subscription works, and the bus resubscribes on return.
+   */
+  subscribe(ws: EdgeSocket, session: Session, pattern: string): Promise<void> {
+    if (session.patterns.has(pattern)) return Promise.resolve();
     session.patterns.add(pattern);
     const key = `${session.identity.tenant}/${pattern}`;
     this.indexes[session.format].add(key);
     ws.subscribe(`${session.format}|${key}`);
-    this.bus?.addPattern(key).catch((error: unknown) => this.busFailed(error, 'subscribe'));
+    if (!this.bus) return Promise.resolve();
+    return this.bus.addPattern(key).catch((error: unknown) => this.busFailed(error, 'subscribe'));
   }
 
   unsubscribe(ws: EdgeSocket | undefined, session: Session, pattern: string): void {

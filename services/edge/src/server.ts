@@ -578,8 +578,8 @@ export class EdgeServer {
         ),
       );
     }
-    for (const pattern of patterns) this.fanout.subscribe(ws, session, pattern);
-    if (id) this.send(ws, session, { type: 'ack', id });
+    const held = patterns.map((pattern) => this.fanout.subscribe(ws, session, pattern));
+    if (id) void Promise.all(held).then(() => this.send(ws, session, { type: 'ack', id }));
   }
 
   /**
