@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# Runs the whole Fleetwire topology as local processes: Redis, Kafka (KRaft), PostgreSQL, N edge
+# nodes on their own ports, M ingest workers, and HAProxy in front terminating TLS (wss).
+#   bash infra/local/cluster.sh start|stop|status|env|kill NAME|term NAME
+# Settings (environment, all optional) are listed in infra/local/cluster/README.md. The ports
+# and secrets chosen at start are kept in $STATE/cluster.env, so stop/status/env need no settings
+# but the state dir.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+REPO="$(cd "$LOCAL_DIR/../.." && pwd)"
+CLUSTER_DIR="$LOCAL_DIR/cluster"
+STATE="${FLEETWIRE_CLUSTER_STATE:-$REPO/.local/cluster}"
+ENV_FILE="$STATE/cluster.env"
+PIDS="$STATE/pids"
+
+port_open() { (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_of() { # pid_of NAME: prints the pid of a running process of the cluster, fails otherwise
+  local file="$PIDS/$1.pid" pid
+  [ -f "$file" ] || return 1
+  pid="$(cat "$file")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+# launch NAME DIR COMMAND...: runs COMMAND in DIR in its own process group (setsid), so stop and
+# kill reach it and everything it started; output goes to $STATE/logs/NAME.log.
+launch() {
+  local name="$1" dir="$2"
+  shift 2
+  (
+    cd "$dir"
+    # setsid execs the command in place (a background job is no group leader), so $! is its pid
+    # and its process group id.
+    setsid nohup "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
+    echo $! >"$PIDS/$name.pid"
+  )
+}
+
+# wait_for NAME SECONDS CHECK...: polls CHECK every 0.2 s until it succeeds; fails with the log
+# tail when the process died or the deadline passed.
+wait_for() {
+  local name="$1" seconds="$2" deadline
+  shift 2
+  deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_of "$name" >/dev/null; then
+      tail -n 30 "$STATE/logs/$name.log" >&2 || true
+      die "$name exited during start (log: $STATE/logs/$name.log)"
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || die "$name not ready within ${seconds}s (log: $STATE/logs/$name.log)"
+    sleep 0.2
+  done
+}
+
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+# signal_group NAME SIGNAL: sends SIGNAL to the process group of NAME (no-op when not running).
+signal_group() {
+  local pid
+  pid="$(pid_of "$1")" || return 0
+  kill "-$2" -- "-$pid" 2>/dev/null || true
+}
+
+# stop_one NAME GRACE_SECONDS: SIGTERM to the group, SIGKILL after the grace, pid file removed.
+stop_one() {
+  local name="$1" grace="$2" pid deadline
+  if ! pid="$(pid_of "$name")"; then
+    rm -f "$PIDS/$name.pid"
+    return
+  fi
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  deadline=$((SECONDS + grace))
+  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$PIDS/$name.pid"
+  log "$name stopped"
+}
+
+# The backing services run through services.sh, with their state and ports in this cluster's.
+backing() { # backing start|stop SERVICE...
+  FLEETWIRE_LOCAL_STATE="$STATE/backing" FLEETWIRE_REDIS_PORT="$REDIS_PORT" \
+    FLEETWIRE_PG_PORT="$PG_PORT" FLEETWIRE_KAFKA_PORT="$KAFKA_PORT" \
+    FLEETWIRE_KAFKA_CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" bash "$LOCAL_DIR/services.sh" "$@"
+}
+
+write_env_file() {
+  local secret
+  secret="$(openssl rand -hex 32)"
+  mkdir -p "$STATE"
+  # Values come from the caller's environment or the defaults; the file is sourced by later calls.
+  cat >"$ENV_FILE" <<ENV
+EDGES=${FLEETWIRE_CLUSTER_EDGES:-2}
+INGESTS=${FLEETWIRE_CLUSTER_INGESTS:-1}
+HTTPS_PORT=${FLEETWIRE_CLUSTER_HTTPS_PORT:-8443}
+STATS_PORT=${FLEETWIRE_CLUSTER_STATS_PORT:-8404}
+EDGE_PORTS="${FLEETWIRE_CLUSTER_EDGE_PORTS:-18081 18082 18083 18084 18085 18086 18087 18088}"
+INGEST_PORTS="${FLEETWIRE_CLUSTER_INGEST_PORTS:-18091 18092 18093 18094}"
+REDIS_PORT=${FLEETWIRE_CLUSTER_REDIS_PORT:-16379}
+PG_PORT=${FLEETWIRE_CLUSTER_PG_PORT:-15432}
+KAFKA_PORT=${FLEETWIRE_CLUSTER_KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${FLEETWIRE_CLUSTER_KAFKA_CONTROLLER_PORT:-19093}
+TELEMETRY_PARTITIONS=${FLEETWIRE_CLUSTER_TELEMETRY_PARTITIONS:-6}
+DRAIN_WINDOW_MS=${FLEETWIRE_CLUSTER_DRAIN_WINDOW_MS:-5000}
+JWT_SECRET=${FLEETWIRE_CLUSTER_JWT_SECRET:-$secret}
+JWT_ISSUER=fleetwire-local
+JWT_AUDIENCE=fleetwire
+ENV
+}
+
+load_env() {
+  [ -f "$ENV_FILE" ] || die "no cluster in $STATE (start it: bash infra/local/cluster.sh start)"
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  read -r -a edge_ports <<<"$EDGE_PORTS"
+  read -r -a ingest_ports <<<"$INGEST_PORTS"
+  [ "$EDGES" -ge 1 ] && [ "$EDGES" -le "${#edge_ports[@]}" ] ||
+    die "FLEETWIRE_CLUSTER_EDGES=$EDGES needs as many ports in FLEETWIRE_CLUSTER_EDGE_PORTS"
+  [ "$INGESTS" -ge 1 ] && [ "$INGESTS" -le "${#ingest_ports[@]}" ] ||
+    die "FLEETWIRE_CLUSTER_INGESTS=$INGESTS needs as many ports in FLEETWIRE_CLUSTER_INGEST_PORTS"
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  BROKERS="127.0.0.1:$KAFKA_PORT"
+}
+
+# Variables both services read; FLEETWIRE_* set by the caller pass through to them unchanged.
+common_env() {
+  echo "FLEETWIRE_HOST=127.0.0.1" "FLEETWIRE_LOG_LEVEL=${FLEETWIRE_LOG_LEVEL:-info}" \
+    "FLEETWIRE_JWT_HS256_SECRET=$JWT_SECRET" "FLEETWIRE_JWT_ISSUER=$JWT_ISSUER" \
+    "FLEETWIRE_JWT_AUDIENCE=$JWT_AUDIENCE" "FLEETWIRE_KAFKA_BROKERS=$BROKERS"
+}
+
+start_edge() { # start_edge INDEX (1-based)
+  local i="$1" port="${edge_ports[$(($1 - 1))]}"
+  # shellcheck disable=SC2046
+  launch "edge-$i" "$REPO/services/edge" env $(common_env) \
+    "FLEETWIRE_PORT=$port" "FLEETWIRE_NODE_ID=edge-$i" \
+    "FLEETWIRE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT" "FLEETWIRE_KAFKA_TOPIC=telemetry" \
+    "FLEETWIRE_DRAIN_WINDOW_MS=$DRAIN_WINDOW_MS" \
+    node --conditions=@fleetwire/source --import tsx src/main.ts
+}
+
+start_ingest() { # start_ingest INDEX (1-based)
+  local i="$1" port="${ingest_ports[$(($1 - 1))]}"
+  # shellcheck disable=SC2046
+  launch "ingest-$i" "$REPO/services/ingest" env $(common_env) \
+    "FLEETWIRE_PORT=$port" "FLEETWIRE_NODE_ID=ingest-$i" "FLEETWIRE_DATABASE_URL=$DATABASE_URL" \
+    "FLEETWIRE_TELEMETRY_TOPIC=telemetry" "FLEETWIRE_DLQ_TOPIC=telemetry.dlq" \
+    node --conditions=@fleetwire/source --import tsx src/main.ts
+}
+
+# Every backend shows UP in HAProxy's CSV stats (column 18 is the status).
+haproxy_backends_up() {
+  local up
+  up="$(curl -fsS --max-time 2 "http://127.0.0.1:$STATS_PORT/stats;csv" |
+    awk -F, '$1 == "edges" && $2 ~ /^edge-/ && $18 == "UP"' | wc -l)"
+  [ "$up" -eq "$EDGES" ]
+}
+
+start_haproxy() {
+  need haproxy "bash infra/local/install.sh haproxy"
+  mkdir -p "$STATE/tls"
+  if [ ! -f "$STATE/tls/haproxy.pem" ]; then
+    # Self-signed, for 127.0.0.1 and localhost; clients trust tls/cert.pem (ws: the `ca` option).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+      -keyout "$STATE/tls/key.pem" -out "$STATE/tls/cert.pem" -subj /CN=localhost \
+      -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' >/dev/null 2>&1 ||
+      die "openssl could not create the self-signed certificate in $STATE/tls"
+    cat "$STATE/tls/cert.pem" "$STATE/tls/key.pem" >"$STATE/tls/haproxy.pem"
+  fi
+  local servers=() i
+  for ((i = 1; i <= EDGES; i++)); do servers+=("edge-$i=127.0.0.1:${edge_ports[$((i - 1))]}"); done
+  bash "$CLUSTER_DIR/haproxy-config.sh" "$HTTPS_PORT" "$STATS_PORT" "$STATE/tls/haproxy.pem" \
+    "${servers[@]}" >"$STATE/haproxy.cfg"
+  haproxy -c -q -f "$STATE/haproxy.cfg" || die "invalid generated config $STATE/haproxy.cfg"
+  launch haproxy "$STATE" haproxy -db -f "$STATE/haproxy.cfg"
+  wait_for haproxy 30 haproxy_backends_up
+}
+
+start_watchdog() {
+  # With FLEETWIRE_CLUSTER_OWNER_PID, the cluster lives only as long as that process (a test
+  # run): once it is gone, the watchdog runs stop, whatever ended the owner.
+  local owner="${FLEETWIRE_CLUSTER_OWNER_PID:-}"
+  [ -n "$owner" ] || return 0
+  launch watchdog "$STATE" bash -c \
+    'while kill -0 "$1" 2>/dev/null; do sleep 0.5; done; exec bash "$2" stop --from-watchdog' \
+    watchdog "$owner" "$LOCAL_DIR/cluster.sh"
+}
+
+cmd_start() {
+  local i
+  if pid_of haproxy >/dev/null; then
+    log "cluster already running in $STATE"
+    return
+  fi
+  [ -f "$ENV_FILE" ] || write_env_file
+  load_env
+  mkdir -p "$PIDS" "$STATE/logs"
+  # As root, PostgreSQL runs as 'postgres' (run-postgres.sh) and must reach its dir inside STATE
+  # (mktemp -d makes 0700 dirs).
+  [ "$(id -u)" -ne 0 ] || chmod o+x "$STATE"
+  # A start that fails half-way stops what it had started, so nothing is left behind.
+  trap 'log "start failed: stopping what was started"; cmd_stop' EXIT
+  start_watchdog
+  bash "$LOCAL_DIR/install.sh" redis postgres kafka haproxy
+  # The three backing services start side by side; Kafka's JVM is the slow one.
+  local pids=()
+  backing start redis &
+  pids+=($!)
+  backing start postgres &
+  pids+=($!)
+  # run-kafka.sh formats storage with a random cluster id that starts with '-' one time in 64,
+  # which StorageTool takes for an option and fails; a second attempt draws a new id.
+  { backing start kafka || backing start kafka; } &
+  pids+=($!)
+  # All are waited for before failing, so the stop that follows finds every pid file.
+  local failed=0
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" -eq 0 ] || die "a backing service failed to start (logs: $STATE/backing)"
+  # A port that accepts does not mean PostgreSQL accepts sessions yet.
+  local deadline=$((SECONDS + 30))
+  until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; do
+    [ "$SECONDS" -lt "$deadline" ] || die "PostgreSQL not accepting connections on $PG_PORT"
+    sleep 0.2
+  done
+  # Topics are not auto-created (run-kafka.sh): the deployment creates them.
+  node "$CLUSTER_DIR/create-topics.mjs" "$BROKERS" "telemetry:$TELEMETRY_PARTITIONS" \
+    "telemetry.dlq:1" || die "could not create the Kafka topics on $BROKERS"
+  # One migration run before the workers, so several workers do not race to create tables.
+  (cd "$REPO/services/ingest" && env $(common_env) "FLEETWIRE_DATABASE_URL=$DATABASE_URL" \
+    node --conditions=@fleetwire/source --import tsx src/main.ts migrate) \
+    >"$STATE/logs/migrate.log" 2>&1 || {
+    tail -n 20 "$STATE/logs/migrate.log" >&2
+    die "migrations failed (log: $STATE/logs/migrate.log)"
+  }
+  for ((i = 1; i <= EDGES; i++)); do start_edge "$i"; done
+  for ((i = 1; i <= INGESTS; i++)); do start_ingest "$i"; done
+  for ((i = 1; i <= EDGES; i++)); do
+    wait_for "edge-$i" 60 http_ok "http://127.0.0.1:${edge_ports[$((i - 1))]}/readyz"
+  done
+  for ((i = 1; i <= INGESTS; i++)); do
+    wait_for "ingest-$i" 60 http_ok "http://127.0.0.1:${ingest_ports[$((i - 1))]}/readyz"
+  done
+  start_haproxy
+  trap - EXIT
+  log "cluster up: wss://127.0.0.1:$HTTPS_PORT/ws ($EDGES edge, $INGESTS ingest; eval \"\$(bash infra/local/cluster.sh env)\")"
+}
+
+cmd_stop() {
+  local i
+  if [ ! -f "$ENV_FILE" ]; then
+    log "no cluster in $STATE"
+    return
+  fi
+  load_env
+  stop_one haproxy 5
+  # Edges drain (1012 spread over the window) and flush Kafka; give them the window plus slack.
+  local grace=$((DRAIN_WINDOW_MS / 1000 + 10)) pids=()
+  for ((i = 1; i <= EDGES; i++)); do
+    stop_one "edge-$i" "$grace" &
+    pids+=($!)
+  done
+  for ((i = 1; i <= INGESTS; i++)); do
+    stop_one "ingest-$i" 35 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  backing stop kafka postgres redis
+  # Last: the watchdog ends itself by running this stop, so it only drops its pid file then.
+  if [ "${1:-}" = "--from-watchdog" ]; then rm -f "$PIDS/watchdog.pid"; else stop_one watchdog 1; fi
+  log "cluster stopped ($STATE)"
+}
+
+cmd_status() {
+  load_env
+  local names=(haproxy) i pid
+  for ((i = 1; i <= EDGES; i++)); do names+=("edge-$i"); done
+  for ((i = 1; i <= INGESTS; i++)); do names+=("ingest-$i"); done
+  for name in "${names[@]}"; do
+    if pid="$(pid_of "$name")"; then echo "$name: running (pid $pid)"; else echo "$name: stopped"; fi
+  done
+  backing status
+}
+
+cmd_env() {
+  load_env
+  local i urls=()
+  for ((i = 1; i <= EDGES; i++)); do urls+=("http://127.0.0.1:${edge_ports[$((i - 1))]}"); done
+  echo "export FLEETWIRE_CLUSTER_URL=wss://127.0.0.1:$HTTPS_PORT/ws"
+  echo "export FLEETWIRE_CLUSTER_CA=$STATE/tls/cert.pem"
+  echo "export FLEETWIRE_CLUSTER_EDGE_URLS=$(IFS=,; echo "${urls[*]}")"
+  echo "export FLEETWIRE_CLUSTER_INGEST_URL=http://127.0.0.1:${ingest_ports[0]}"
+  echo "export FLEETWIRE_CLUSTER_STATS_URL=http://127.0.0.1:$STATS_PORT/stats"
+  echo "export FLEETWIRE_JWT_HS256_SECRET=$JWT_SECRET"
+  echo "export FLEETWIRE_JWT_ISSUER=$JWT_ISSUER"
+  echo "export FLEETWIRE_JWT_AUDIENCE=$JWT_AUDIENCE"
+  echo "export DATABASE_URL=$DATABASE_URL"
+  echo "export KAFKA_BROKERS=$BROKERS"
+  echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+}
+
+# kill NAME: SIGKILL (a crash); term NAME: SIGTERM (a drain). For failover drills and tests.
+cmd_signal() {
+  local signal="$1" name="${2:-}"
+  [ -n "$name" ] || die "usage: cluster.sh kill|term NAME (edge-1, ingest-1, haproxy…)"
+  load_env
+  pid_of "$name" >/dev/null || die "$name is not running in $STATE"
+  signal_group "$name" "$signal"
+  log "$name: SIG$signal sent"
+}
+
+case "${1:-}" in
+start) cmd_start ;;
+stop) cmd_stop "${2:-}" ;;
+status) cmd_status ;;
+env) cmd_env ;;
+kill) cmd_signal KILL "${2:-}" ;;
+term) cmd_signal TERM "${2:-}" ;;
+*) die "usage: cluster.sh start|stop|status|env|kill NAME|term NAME" ;;
+esac
