@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local services and the tests need, skipping what is already there.
-#   bash infra/local/install.sh [all|pnpm|redis|postgres|haproxy|chromium|kafka]...
+#   bash infra/local/install.sh [all|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize]...
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -64,13 +64,27 @@ POM
   touch "$KAFKA_LIBS/.complete"
 }
 
+# kustomize renders k8s/ offline for infra/deploy-tests (k8s.test.ts); built from the Go module
+# proxy into the cache, pinned.
+KUSTOMIZE_VERSION="v5.7.1"
+install_kustomize() {
+  local bin="$FLEETWIRE_CACHE/bin/kustomize"
+  [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "$KUSTOMIZE_VERSION" && return
+  need go "install Go (https://go.dev/dl) to build kustomize"
+  log "go install sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION into $FLEETWIRE_CACHE/bin"
+  mkdir -p "$FLEETWIRE_CACHE/bin"
+  (cd / && GOBIN="$FLEETWIRE_CACHE/bin" GOFLAGS=-mod=mod go install \
+    "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION") ||
+    die "go install of kustomize $KUSTOMIZE_VERSION failed"
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(all)
 for target in "${targets[@]}"; do
   case "$target" in
-  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_chromium; install_kafka ;;
-  pnpm | redis | postgres | haproxy | chromium | kafka) "install_$target" ;;
-  *) die "unknown target '$target' (all|pnpm|redis|postgres|haproxy|chromium|kafka)" ;;
+  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_chromium; install_kafka; install_kustomize ;;
+  pnpm | redis | postgres | haproxy | chromium | kafka | kustomize) "install_$target" ;;
+  *) die "unknown target '$target' (all|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize)" ;;
   esac
 done
 log "install: done (${targets[*]})"
