@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local services and the tests need, skipping what is already there.
-#   bash infra/local/install.sh [all|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize]...
+#   bash infra/local/install.sh [all|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize|prometheus]...
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -31,6 +31,9 @@ install_redis() { command -v redis-server >/dev/null 2>&1 || apt_install redis-s
 install_postgres() { [ -x "$PG_BIN/postgres" ] || apt_install postgresql; }
 
 install_haproxy() { command -v haproxy >/dev/null 2>&1 || apt_install haproxy; }
+
+# promtool (from Debian's prometheus) checks the alert rules and the dashboard's queries.
+install_prometheus() { command -v promtool >/dev/null 2>&1 || apt_install prometheus; }
 
 # Debian's Chromium for the dashboard's browser test (playwright-core drives it; no browser download).
 install_chromium() { [ -x /usr/bin/chromium ] || apt_install chromium; }
@@ -82,9 +85,9 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(all)
 for target in "${targets[@]}"; do
   case "$target" in
-  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_chromium; install_kafka; install_kustomize ;;
-  pnpm | redis | postgres | haproxy | chromium | kafka | kustomize) "install_$target" ;;
-  *) die "unknown target '$target' (all|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize)" ;;
+  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_chromium; install_kafka; install_kustomize; install_prometheus ;;
+  pnpm | redis | postgres | haproxy | chromium | kafka | kustomize | prometheus) "install_$target" ;;
+  *) die "unknown target '$target' (all|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize|prometheus)" ;;
   esac
 done
 log "install: done (${targets[*]})"
