@@ -6,6 +6,8 @@ export interface BusPair {
   a: Bus;
   b: Bus;
   c: Bus;
+  /** Pattern subscriptions the broker itself holds for all three nodes (Redis PUBSUB NUMPAT). */
+  brokerPatterns(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,7 @@ export function busContract(name: string, connect: () => Promise<BusPair>): void
       await inB.until(() => inB.topics.length, 1);
       await b.removePattern('q/#');
       expect(b.holdings()).toEqual({ patterns: 0, inboxes: 0 });
+      expect(await nodes.brokerPatterns()).toBe(0);
       await b.addPattern('r');
       await a.publish('q/2', text('gone'));
       await a.publish('r', text('marker'));

@@ -8,5 +8,11 @@ busContract('memory', async () => {
     ReturnType<MemoryBusHub['connect']>,
     ReturnType<MemoryBusHub['connect']>,
   ];
-  return { a, b, c, close: async () => void (await Promise.all([a, b, c].map((n) => n.close()))) };
+  return {
+    a,
+    b,
+    c,
+    brokerPatterns: async () => [a, b, c].reduce((n, bus) => n + bus.holdings().patterns, 0),
+    close: async () => void (await Promise.all([a, b, c].map((n) => n.close()))),
+  };
 });

@@ -1,4 +1,5 @@
 import { testRedis, type TestRedis } from '@fleetwire/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 
 import { busContract } from './bus-contract.js';
@@ -11,11 +12,33 @@ beforeAll(async () => {
 afterAll(() => redis.close());
 
 busContract('redis', async () => {
+  // Node ids carry the suite's prefix: the subscriber connections are named after them.
   const nodes = await Promise.all(
     ['a', 'b', 'c'].map((id) =>
-      RedisBus.connect({ url: redis.url, nodeId: id, prefix: redis.keyPrefix }),
+      RedisBus.connect({
+        url: redis.url,
+        nodeId: `${redis.keyPrefix}${id}`,
+        prefix: redis.keyPrefix,
+      }),
     ),
   );
   const [a, b, c] = nodes as [RedisBus, RedisBus, RedisBus];
-  return { a, b, c, close: async () => void (await Promise.all(nodes.map((n) => n.close()))) };
+  const probe = new Redis(redis.url);
+  return {
+    a,
+    b,
+    c,
+    // Other suites share this Redis: count only the pattern subscriptions of these three nodes.
+    brokerPatterns: async () => {
+      const list = String(await probe.call('CLIENT', 'LIST'));
+      return list
+        .split('\n')
+        .filter((line) => line.includes(` name=fleetwire-bus:${redis.keyPrefix}`))
+        .reduce((sum, line) => sum + Number(/ psub=(\d+)/.exec(line)?.[1] ?? 0), 0);
+    },
+    close: async () => {
+      probe.disconnect();
+      await Promise.all(nodes.map((n) => n.close()));
+    },
+  };
 });

@@ -31,7 +31,9 @@ export class RedisBus implements Bus {
   /** Distinct patterns can share a glob (`+` and `#` are both `*`). */
   private readonly globs = new RefCounts();
   private readonly globSubscribed = new Map<string, Promise<void>>();
-  private readonly lastSeq = new Map<string, number>();
+  /** Per origin node: the last sequence delivered, and when (to forget nodes long gone). */
+  private readonly lastSeq = new Map<string, { seq: number; at: number }>();
+  private delivered = 0;
   private readonly topicHandlers: ((topic: string, payload: Buffer) => void)[] = [];
   private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private readonly statusHandlers: ((ready: boolean) => void)[] = [];
@@ -54,10 +56,16 @@ export class RedisBus implements Bus {
       maxRetriesPerRequest: 0,
     });
     // Subscription changes made during an outage wait for the reconnect; ioredis resubscribes.
-    this.sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null });
+    // Named, so `CLIENT LIST` tells which node holds which subscriptions.
+    this.sub = new Redis(options.url, {
+      ...common,
+      maxRetriesPerRequest: null,
+      connectionName: `fleetwire-bus:${options.nodeId}`,
+    });
     for (const client of [this.pub, this.sub]) {
       client.on('close', () => {
-        this.subscribed = false;
+        // Only the subscriber connection holds subscriptions; its 'ready' restores the flag.
+        if (client === this.sub) this.subscribed = false;
         this.statusChanged();
       });
       // Connection errors are reported through `ready`; the retry strategy handles them.
@@ -118,8 +126,9 @@ export class RedisBus implements Bus {
   /** Resolves once Redis confirmed the subscription, also for a holder that came second. */
   addPattern(pattern: string): Promise<void> {
     const glob = globOfPattern(pattern);
-    this.patterns.add(pattern);
-    if (this.globs.add(glob)) {
+    // Only a pattern's first holder counts towards its glob: removePattern lets go of the glob
+    // when the pattern's last holder leaves.
+    if (this.patterns.add(pattern) && this.globs.add(glob)) {
       const subscribed = this.sub
         .psubscribe(`${escapeGlob(this.prefix)}t:${glob}`)
         .then(() => undefined);
@@ -181,10 +190,16 @@ export class RedisBus implements Bus {
     const [origin, seqText] = message.subarray(0, end).toString().split(' ');
     if (origin === undefined || origin === this.nodeId) return;
     const seq = Number(seqText);
-    if (seq <= (this.lastSeq.get(origin) ?? 0)) return;
+    if (seq <= (this.lastSeq.get(origin)?.seq ?? 0)) return;
     const topic = channel.toString().slice(this.prefix.length + 2);
     if (this.patterns.match(topic).length === 0) return;
-    this.lastSeq.set(origin, seq);
+    const now = Date.now();
+    this.lastSeq.set(origin, { seq, at: now });
+    // Every restarted node is a new origin; forget those silent for ten minutes.
+    if (++this.delivered % 10_000 === 0) {
+      for (const [known, last] of this.lastSeq)
+        if (now - last.at > 600_000) this.lastSeq.delete(known);
+    }
     const payload = message.subarray(end + 1);
     for (const handler of this.topicHandlers) handler(topic, payload);
   }
