@@ -97,6 +97,9 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private pongDue: number | undefined;
+  /** The token a 4001 close said is expired: the same one again means wait, not retry at once. */
+  private expiredToken: string | undefined;
+  private lastToken: string | undefined;
   private readonly options: Required<Omit<FleetwireClientOptions, 'backoff' | 'WebSocket'>> & {
     backoff: BackoffOptions;
     WebSocket: WebSocketConstructor;
@@ -282,6 +285,12 @@ export class FleetwireClient extends Emitter<ClientEvents> {
       return;
     }
     if (this.state_ === 'closed') return;
+    if (token === this.expiredToken) {
+      // The provider has nothing fresher yet: back off instead of looping on a dead token.
+      this.scheduleReconnect();
+      return;
+    }
+    this.lastToken = token;
     const protocol = this.options.format === 'msgpack' ? 'fleetwire.v1.msgpack' : 'fleetwire.v1';
     // The token rides in Sec-WebSocket-Protocol: browsers cannot set an Authorization header,
     // and a query string would end up in access logs.
@@ -408,6 +417,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     this.setState('disconnected');
     // An expired token (4001) is no reason to wait: the provider gives a fresh one now.
     if (code === 4001) {
+      this.expiredToken = this.lastToken;
       void this.open();
       return;
     }
@@ -428,7 +438,14 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     this.heartbeatTimer = setInterval(() => {
       if (this.pongDue !== undefined && Date.now() > this.pongDue) {
         // Nothing came back for a whole interval: the connection is dead even if TCP says not.
-        this.ws?.close(4000, 'heartbeat timeout');
+        // A close handshake would wait on the dead peer, so give up on the socket right away.
+        const dead = this.ws;
+        if (dead) {
+          dead.onclose = null;
+          dead.onmessage = null;
+          dead.close(4000, 'heartbeat timeout');
+          this.closed(4000, 'heartbeat timeout');
+        }
         return;
       }
       this.pongDue ??= Date.now() + this.options.heartbeatMs;

@@ -32,6 +32,8 @@ export interface KafkaTelemetryLogOptions {
 export class KafkaTelemetryLog implements TelemetryLog {
   private readonly batcher: TelemetryBatcher;
   private failing = false;
+  /** A send that timed out but kafkajs still works on. */
+  private abandoned: Promise<void> | undefined;
 
   private constructor(
     private readonly producer: Producer,
@@ -106,27 +108,37 @@ export class KafkaTelemetryLog implements TelemetryLog {
 
   private async send(records: TelemetryRecord[]): Promise<void> {
     const timeoutMs = this.options.sendTimeoutMs ?? 10_000;
+    // One batch in flight at a time, also after a timeout: keeps each device's order.
+    await this.abandoned;
+    const sending = this.producer.send({
+      topic: this.options.topic,
+      acks: -1,
+      messages: records.map((record) => ({
+        key: telemetryRecordKey(record),
+        value: encodeTelemetryRecord(record),
+      })),
+    });
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     try {
       await Promise.race([
-        this.producer.send({
-          topic: this.options.topic,
-          acks: -1,
-          messages: records.map((record) => ({
-            key: telemetryRecordKey(record),
-            value: encodeTelemetryRecord(record),
-          })),
-        }),
+        sending,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`produce took over ${timeoutMs} ms`)),
-            timeoutMs,
-          );
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(new Error(`produce took over ${timeoutMs} ms`));
+          }, timeoutMs);
         }),
       ]);
       this.failing = false;
     } catch (error) {
       this.failing = true;
+      // kafkajs goes on with a send we gave up on; the next one waits until it settles.
+      if (timedOut)
+        this.abandoned = sending.then(
+          () => undefined,
+          () => undefined,
+        );
       throw error;
     } finally {
       clearTimeout(timer);

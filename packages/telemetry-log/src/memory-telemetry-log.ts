@@ -27,6 +27,8 @@ export class MemoryTelemetryLog implements TelemetryLog {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
   }
 
   /** The offset the next append gets. */
@@ -57,9 +59,9 @@ export class MemoryTelemetryLog implements TelemetryLog {
     this.base += count;
   }
 
-  /** Resolves once a record exists at `offset`. */
+  /** Resolves once a record exists at `offset`, or the log closed. */
   async waitFor(offset: number): Promise<void> {
-    while (this.length <= offset) {
+    while (this.length <= offset && !this.closed) {
       await new Promise<void>((resolve) => this.waiters.add(resolve));
     }
   }

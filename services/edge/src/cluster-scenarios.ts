@@ -122,6 +122,27 @@ export function clusterScenarios(cluster: () => ClusterUnderTest): void {
     expect(cluster().a.server.stateSizes().pendingCommands).toBe(0);
   });
 
+  it('two senders on different nodes cannot share a pending command id: the second is refused', async () => {
+    const { a, b } = cluster();
+    const device = await cluster().connect(a, { sub: 'car-6', role: 'device' });
+    const near = await cluster().connect(a, { sub: 'ops-a', role: 'dashboard' });
+    const far = await cluster().connect(b, { sub: 'ops-b', role: 'dashboard' });
+    near.send({ type: 'command', id: 'same', target: 'car-6', name: 'x', timeoutMs: 5_000 });
+    expect(await device.next()).toMatchObject({ type: 'command', id: 'same', from: 'ops-a' });
+    far.send({ type: 'command', id: 'same', target: 'car-6', name: 'y', timeoutMs: 5_000 });
+    expect(await far.next()).toMatchObject({ type: 'nack', id: 'same', reason: 'invalid' });
+    device.send({ type: 'ack', id: 'same', result: 'for ops-a' });
+    expect(await near.next()).toEqual({ type: 'ack', id: 'same', result: 'for ops-a' });
+    expect(await far.roundTrip()).toEqual([]);
+    // And the other way round: a remote sender first, then a local one.
+    far.send({ type: 'command', id: 'again', target: 'car-6', name: 'y', timeoutMs: 5_000 });
+    expect(await device.next()).toMatchObject({ id: 'again', from: 'ops-b' });
+    near.send({ type: 'command', id: 'again', target: 'car-6', name: 'x', timeoutMs: 5_000 });
+    expect(await near.next()).toMatchObject({ type: 'nack', id: 'again', reason: 'invalid' });
+    device.send({ type: 'ack', id: 'again', result: 'for ops-b' });
+    expect(await far.next()).toEqual({ type: 'ack', id: 'again', result: 'for ops-b' });
+  });
+
   it('offline device: nack offline at once; silent device: nack timeout; HTTP maps them to 404 and 504', async () => {
     const dashboard = await cluster().connect(cluster().b, { sub: 'ops', role: 'dashboard' });
     dashboard.send({ type: 'command', id: 'c2', target: 'nowhere', name: 'x' });

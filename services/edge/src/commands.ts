@@ -157,7 +157,8 @@ export class CommandRouter {
       sender.reply({ type: 'nack', id: command.id, reason: NackReason.Offline });
       return;
     }
-    if (this.pending.get(key)?.has(command.id)) {
+    // Ids are unique per device while pending, whichever node's sender used them first.
+    if (this.pending.get(key)?.has(command.id) || this.remote.has(`${key}|${command.id}`)) {
       this.metrics.commands.inc({ outcome: 'duplicate' });
       sender.reply({
         type: 'nack',
@@ -315,7 +316,18 @@ export class CommandRouter {
       return;
     }
     const remoteKey = `${key}|${command.id}`;
-    clearTimeout(this.remote.get(remoteKey)?.timer);
+    if (this.remote.has(remoteKey) || this.pending.get(key)?.has(command.id)) {
+      // Another sender's command with this id still waits for the device: answering either
+      // would hand one sender the other's result.
+      this.metrics.commands.inc({ outcome: 'duplicate' });
+      this.answerRemote(replyTo, key, {
+        type: 'nack',
+        id: command.id,
+        reason: NackReason.Invalid,
+        message: `command ${command.id} is already pending for ${parseDeviceRef(key).deviceId}`,
+      });
+      return;
+    }
     // The sender times out on its own; this only bounds how long this node remembers.
     const timer = setTimeout(() => this.remote.delete(remoteKey), timeoutMs + 1_000);
     this.remote.set(remoteKey, { replyTo, timer });

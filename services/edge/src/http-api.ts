@@ -215,6 +215,14 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       });
       return;
     }
+    // The same reach as subscribing: a token narrowed to some devices sees only those.
+    if (identity.role !== 'device' && !canSubscribe(identity, deviceSubtree(deviceId))) {
+      json(res, '403 Forbidden', {
+        error: 'forbidden',
+        message: `this token does not cover ${deviceId}`,
+      });
+      return;
+    }
     let aborted = false;
     res.onAborted(() => {
       aborted = true;

@@ -202,6 +202,7 @@ export class EdgeServer {
     this.draining = true;
     this.stopListening();
     this.presence.stop();
+    this.commands.close();
     for (const ws of [...this.sockets]) {
       endSocket(ws, CloseCode.ServiceRestart, CloseReason.Draining);
     }
