@@ -9,5 +9,6 @@ export {
   type DeviceRef,
   type PresenceRecord,
   type PresenceStore,
+  type RenewResult,
 } from './presence.js';
 export { RedisPresence, type RedisPresenceOptions } from './redis-presence.js';

@@ -5,6 +5,7 @@ import {
   type DeviceRef,
   type PresenceRecord,
   type PresenceStore,
+  type RenewResult,
 } from './presence.js';
 
 interface Entry {
@@ -38,26 +39,27 @@ export class MemoryPresence implements PresenceStore {
     this.lastSeen.set(key, now);
   }
 
-  async renew(devices: DeviceRef[], node: string, now: number): Promise<DeviceRef[]> {
+  async renew(devices: DeviceRef[], node: string, now: number): Promise<RenewResult> {
     this.heartbeats.set(node, now);
-    const moved: DeviceRef[] = [];
+    const result: RenewResult = { moved: [], restored: [] };
     for (const device of devices) {
       const key = deviceRefKey(device);
       const entry = this.online.get(key);
-      if (entry && entry.node !== node && entry.expiresAt > now) {
-        moved.push(device);
+      const live = entry !== undefined && entry.expiresAt > now;
+      if (live && entry.node !== node) {
+        result.moved.push(device);
         continue;
       }
-      // Expired (or lost) while still held here: put it back.
+      if (!live) result.restored.push(device);
       this.online.set(key, {
         node,
-        connectedAt: entry?.connectedAt ?? now,
+        connectedAt: live ? entry.connectedAt : now,
         expiresAt: now + this.ttlMs,
       });
       this.lastSeen.set(key, now);
       this.devicesOf(node).add(key);
     }
-    return moved;
+    return result;
   }
 
   async get(device: DeviceRef, now: number): Promise<PresenceRecord> {

@@ -11,6 +11,11 @@ export interface PresenceRecord {
   lastSeen?: number;
 }
 
+export interface RenewResult {
+  moved: DeviceRef[];
+  restored: DeviceRef[];
+}
+
 export interface DeviceRef {
   tenant: string;
   deviceId: string;
@@ -26,10 +31,12 @@ export interface PresenceStore {
   /** Marks the device offline unless another node holds it by now. */
   markOffline(device: DeviceRef, node: string, now: number): Promise<void>;
   /**
-   * Renews the records of a node's devices and the node's own heartbeat. Returns the devices
-   * another node holds by now: they moved, and the caller should let go of them.
+   * Renews the records of a node's devices and the node's own heartbeat, never overwriting a
+   * record another node wrote meanwhile. `moved`: devices another node holds by now (the caller
+   * lets go of them); `restored`: records that had vanished (expired, reaped, lost with a Redis
+   * restart) and are back (the caller says the device is online again).
    */
-  renew(devices: DeviceRef[], node: string, now: number): Promise<DeviceRef[]>;
+  renew(devices: DeviceRef[], node: string, now: number): Promise<RenewResult>;
   get(device: DeviceRef, now: number): Promise<PresenceRecord>;
   /**
    * Every device of the tenant the store knows (online now, or seen before), sorted by device

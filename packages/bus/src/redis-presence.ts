@@ -7,6 +7,7 @@ import {
   type DeviceRef,
   type PresenceRecord,
   type PresenceStore,
+  type RenewResult,
 } from './presence.js';
 import { escapeGlob } from './topic-glob.js';
 
@@ -15,6 +16,24 @@ export interface RedisPresenceOptions {
   prefix?: string;
   ttlMs: number;
 }
+
+/**
+ * Renews one device's record for a node in one step, so a record another node wrote between a
+ * read and a write is never overwritten. 0: renewed, 1: another node holds it, 2: restored.
+ */
+const RENEW = `
+local current = redis.call('GET', KEYS[1])
+local connectedAt = tonumber(ARGV[2])
+if current then
+  local record = cjson.decode(current)
+  if record.node ~= ARGV[1] then return 1 end
+  connectedAt = record.connectedAt
+end
+redis.call('SET', KEYS[1], cjson.encode({ node = ARGV[1], connectedAt = connectedAt }), 'PX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[4])
+if current then return 0 end
+return 2`;
 
 /** Deletes the presence record only if the given node still owns it. */
 const RELEASE = `
@@ -67,35 +86,33 @@ export class RedisPresence implements PresenceStore {
     await this.redis.eval(RELEASE, 2, this.k(`p:${key}`), this.k(`ls:${key}`), node, String(now));
   }
 
-  async renew(devices: DeviceRef[], node: string, now: number): Promise<DeviceRef[]> {
+  async renew(devices: DeviceRef[], node: string, now: number): Promise<RenewResult> {
     await this.redis.zadd(this.k('nodes'), now, node);
-    if (devices.length === 0) return [];
-    const keys = devices.map(deviceRefKey);
-    const records = await this.redis.mget(keys.map((key) => this.k(`p:${key}`)));
-    const moved: DeviceRef[] = [];
-    const batch = this.redis.multi();
-    devices.forEach((device, i) => {
-      const key = keys[i] as string;
-      const record = records[i]
-        ? (JSON.parse(records[i] as string) as { node: string; connectedAt: number })
-        : undefined;
-      if (record && record.node !== node) {
-        moved.push(device);
-        return;
-      }
-      // Rewritten rather than only extended, so a record lost with a Redis restart comes back.
-      batch
-        .set(
-          this.k(`p:${key}`),
-          JSON.stringify({ node, connectedAt: record?.connectedAt ?? now }),
-          'PX',
-          this.options.ttlMs,
-        )
-        .set(this.k(`ls:${key}`), String(now))
-        .sadd(this.k(`nd:${node}`), key);
+    const result: RenewResult = { moved: [], restored: [] };
+    if (devices.length === 0) return result;
+    const batch = this.redis.pipeline();
+    for (const device of devices) {
+      const key = deviceRefKey(device);
+      batch.eval(
+        RENEW,
+        3,
+        this.k(`p:${key}`),
+        this.k(`ls:${key}`),
+        this.k(`nd:${node}`),
+        node,
+        String(now),
+        String(this.options.ttlMs),
+        key,
+      );
+    }
+    const answers = (await batch.exec()) ?? [];
+    answers.forEach(([error, outcome], i) => {
+      if (error) throw error;
+      const device = devices[i] as DeviceRef;
+      if (outcome === 1) result.moved.push(device);
+      else if (outcome === 2) result.restored.push(device);
     });
-    await batch.exec();
-    return moved;
+    return result;
   }
 
   async get(device: DeviceRef): Promise<PresenceRecord> {
@@ -155,6 +172,9 @@ export class RedisPresence implements PresenceStore {
         'NX',
       );
       if (claimed !== 'OK') continue;
+      // It may have renewed between the range read and the lock.
+      const beat = await this.redis.zscore(this.k('nodes'), node);
+      if (beat !== null && Number(beat) > now - this.options.ttlMs) continue;
       const keys = await this.redis.smembers(this.k(`nd:${node}`));
       for (const key of keys) {
         const record = await this.redis.get(this.k(`p:${key}`));

@@ -13,6 +13,8 @@ import type { Fanout } from './fanout.js';
  */
 export class PresenceTracker {
   private timer: NodeJS.Timeout | undefined;
+  /** Since when renewals succeed without a break (since always, until one fails). */
+  private healthySince: number | undefined = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: PresenceStore,
@@ -60,14 +62,25 @@ export class PresenceTracker {
   /** Renews this node's records and reaps dead nodes; exposed for tests. */
   async tick(now = Date.now()): Promise<void> {
     try {
+      const { moved, restored } = await this.store.renew(
+        this.commands.localDevices(),
+        this.nodeId,
+        now,
+      );
       // A device that reconnected elsewhere before this node heard the takeover is let go here.
-      for (const device of await this.store.renew(this.commands.localDevices(), this.nodeId, now)) {
-        this.commands.moved(device.tenant, device.deviceId);
-      }
-      for (const device of await this.store.reapDeadNodes(now)) {
-        this.publish(device.tenant, device.deviceId, false, now);
+      for (const device of moved) this.commands.moved(device.tenant, device.deviceId);
+      // A record that vanished (reaped during an outage, lost with Redis) is back: say so.
+      for (const device of restored) this.publish(device.tenant, device.deviceId, true, now);
+      this.healthySince ??= now;
+      // After this node could not reach the store, every other node's heartbeat looks stale
+      // too: reap only once all of them had a full TTL to renew.
+      if (now - this.healthySince >= this.ttlMs) {
+        for (const device of await this.store.reapDeadNodes(now)) {
+          this.publish(device.tenant, device.deviceId, false, now);
+        }
       }
     } catch (error) {
+      this.healthySince = undefined;
       this.failed(error, 'renew');
     }
   }
