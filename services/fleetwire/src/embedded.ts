@@ -14,6 +14,7 @@ import type { EmbeddedConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { fileDeadLetterQueue } from './dead-letter-file.js';
 import { LogIngest } from './log-ingest.js';
+import { StoredTelemetrySink } from './stored-telemetry-sink.js';
 import { mountReadApi } from './read-api-routes.js';
 
 export const DEAD_LETTER_FILE = 'dead-letters.jsonl';
@@ -92,7 +93,7 @@ export class EmbeddedFleetwire {
         logger,
         bus,
         presence: new MemoryPresence(config.edge.presenceTtlMs),
-        telemetrySink: log,
+        telemetrySink: new StoredTelemetrySink(log, ingest),
         routes: (app) => mountReadApi(app, { api, metrics: ingestMetrics, logger: ingestLogger }),
       });
       const port = await server.listen();

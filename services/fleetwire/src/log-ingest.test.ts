@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 
 import { EMBEDDED_LOG_TOPIC, LogIngest } from './log-ingest.js';
+import { StoredTelemetrySink } from './stored-telemetry-sink.js';
 
 function record(msgId: string, data: Record<string, unknown> = { t: 1 }): TelemetryRecord {
   return {
@@ -109,5 +110,32 @@ describe('LogIngest', () => {
       ['2', 'record_too_large', expect.stringMatching(/^\d+ bytes, limit 1024$/)],
     ]);
     expect(ingest.position).toBe(4);
+  });
+});
+
+describe('StoredTelemetrySink (the embedded ack)', () => {
+  it('resolves an append only once its record was written, and flush once all are', async () => {
+    const log = new MemoryTelemetryLog();
+    const { calls, started, writer } = controlledWriter();
+    const { ingest } = ingestOf(log, writer);
+    const sink = new StoredTelemetrySink(log, ingest);
+    ingest.start();
+    let acked = false;
+    const append = sink.append(record('a')).then(() => (acked = true));
+    await started(1);
+    // Written to the log, handed to the writer, not yet durable: no ack.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(acked).toBe(false);
+    calls[0]?.finish();
+    await append;
+    expect(ingest.position).toBe(1);
+    const second = sink.append(record('b'));
+    const flushed = sink.flush();
+    await started(2);
+    calls[1]?.finish();
+    await Promise.all([second, flushed]);
+    expect(ingest.position).toBe(2);
+    await log.close();
+    await ingest.drain();
   });
 });

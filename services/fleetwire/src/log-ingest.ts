@@ -36,12 +36,19 @@ export class LogIngest {
   private stopping = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  private storedWaiters: { offset: number; resolve: () => void }[] = [];
 
   constructor(private readonly options: LogIngestOptions) {}
 
   /** Records written to the store (or dead-lettered) so far: the log offset reached. */
   get position(): number {
     return this.offset;
+  }
+
+  /** Resolves once the record at `offset` is written (or dead-lettered). */
+  stored(offset: number): Promise<void> {
+    if (offset < this.offset) return Promise.resolve();
+    return new Promise((resolve) => this.storedWaiters.push({ offset, resolve }));
   }
 
   start(): void {
@@ -114,6 +121,12 @@ export class LogIngest {
     if (rows.length > 0) await writer.write(rows);
     this.offset = next;
     log.release(next);
+    const waiting = this.storedWaiters;
+    this.storedWaiters = [];
+    for (const waiter of waiting) {
+      if (waiter.offset < next) waiter.resolve();
+      else this.storedWaiters.push(waiter);
+    }
     logger.debug({ rows: rows.length, position: next }, 'batch stored');
     return true;
   }
