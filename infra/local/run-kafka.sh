@@ -36,7 +36,9 @@ java_opts=(${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m} -XX:+UseSerialGC -Djava.awt.hea
   "-Dlog4j2.configurationFile=$LOCAL_DIR/kafka-log4j2.properties")
 cp=("$KAFKA_LIBS/*")
 if [ ! -f "$dir/data/meta.properties" ]; then
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  # Base64 of 16 random bytes with + and / mapped to letters: an id starting with '-' would be
+  # read by StorageTool as an option.
+  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' 'xy' | tr -d '=')"
   java "${java_opts[@]}" -cp "${cp[*]}" kafka.tools.StorageTool format \
     -t "$cluster_id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 || {
     cat "$dir/format.log" >&2

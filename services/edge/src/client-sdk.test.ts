@@ -85,10 +85,17 @@ describe('FleetwireClient against an edge node', () => {
     await edgeOn({ telemetrySink: log, env: { FLEETWIRE_PORT: port } });
     await backAgain;
     await acked;
-    // The dashboard's subscription came back with it.
-    const delivered = dashboard.once('message');
+    // The dashboard's subscription came back with it (queued-1 may arrive first or not, depending
+    // on whether the dashboard resubscribed before the device resent it).
+    const delivered = new Promise<unknown>((resolve) => {
+      const off = dashboard.on('message', (m) => {
+        if (m.id !== 'after-1') return;
+        off();
+        resolve(m);
+      });
+    });
     await device.telemetry({ n: 2 }, { id: 'after-1' });
-    expect(await delivered).toMatchObject({ id: 'after-1' });
+    expect(await delivered).toMatchObject({ id: 'after-1', data: { n: 2 } });
     expect(log.read(0, 100).records.map((r) => r.msgId)).toEqual(['queued-1', 'after-1']);
     expect(device.queued).toBe(0);
   }, 20_000);

@@ -285,3 +285,16 @@ describe('the connection ends when its token does', () => {
     expect(await client.closed).toEqual({ code: 4001, reason: 'token expired' });
   });
 });
+
+describe('welcome comes first', () => {
+  it('even when the client writes before it arrives', async () => {
+    const client = new TestClient(
+      `${edge.url}?token=${mintToken({ sub: 'eager', role: 'device' })}`,
+    );
+    open.push(client);
+    client.ws.once('open', () => client.send({ type: 'ping', id: 'early' }));
+    await client.opened;
+    expect((await client.next()).type).toBe('welcome');
+    expect(await client.next()).toMatchObject({ type: 'pong', id: 'early' });
+  });
+});

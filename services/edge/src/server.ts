@@ -617,6 +617,17 @@ export class EdgeServer {
 
   private send(ws: EdgeSocket, session: Session, message: ServerMessage): void {
     if (session.closed) return;
+    if (session.beforeWelcome) {
+      if (message.type !== 'welcome') {
+        session.beforeWelcome.push(message);
+        return;
+      }
+      const held = session.beforeWelcome;
+      session.beforeWelcome = undefined;
+      this.send(ws, session, message);
+      for (const later of held) this.send(ws, session, later);
+      return;
+    }
     const frame = encodeMessage(message, session.format);
     // Sends from outside a uWS callback (bus messages, Kafka acks, timers) sit in uWS's buffer
     // until something flushes it unless corked; corking inside a callback costs nothing.

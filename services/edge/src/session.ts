@@ -1,5 +1,5 @@
 import type { Identity } from '@fleetwire/auth';
-import type { WireFormat } from '@fleetwire/protocol';
+import type { ServerMessage, WireFormat } from '@fleetwire/protocol';
 import type { WebSocket } from 'uWebSockets.js';
 
 import type { TokenBucket } from './rate-limiter.js';
@@ -20,6 +20,11 @@ export interface Session {
   patterns: Set<string>;
   /** Set by the close handler: a closed uWS socket must not be touched again. */
   closed: boolean;
+  /**
+   * Replies written before `welcome` went out (a device's welcome waits for its registration);
+   * sent right after it, so `welcome` is always the first message.
+   */
+  beforeWelcome?: ServerMessage[] | undefined;
   expiryTimer?: NodeJS.Timeout | undefined;
 }
 

@@ -129,6 +129,7 @@ export function handleUpgrade(
     rateViolations: 0,
     protocolErrors: 0,
     abuseWindowStart: performance.now(),
+    beforeWelcome: [],
     patterns: new Set(),
     closed: false,
   };
