@@ -1,20 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { EdgeMetrics } from '@fleetwire/edge';
-import { IngestMetrics } from '@fleetwire/ingest';
+import { EDGE_ENV_VARIABLES, EdgeMetrics } from '@fleetwire/edge';
+import { INGEST_ENV_VARIABLES, IngestMetrics } from '@fleetwire/ingest';
 import { createRegistry } from '@fleetwire/metrics';
 import { TelemetryLogMetrics } from '@fleetwire/telemetry-log';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/**
- * The FLEETWIRE_* variables a service reads: the keys of the zod schema in its config.ts (the one
- * place every variable is declared; it is not exported).
- */
+/** The FLEETWIRE_* variables a service reads: the keys of its config's zod schema. */
 export function serviceEnvNames(service: 'edge' | 'ingest'): Set<string> {
-  const source = readFileSync(`${REPO_ROOT}services/${service}/src/config.ts`, 'utf8');
-  return new Set([...source.matchAll(/^\s+(FLEETWIRE_[A-Z0-9_]+):/gm)].map((m) => m[1]!));
+  return new Set(service === 'edge' ? EDGE_ENV_VARIABLES : INGEST_ENV_VARIABLES);
 }
 
 /**

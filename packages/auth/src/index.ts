@@ -18,3 +18,4 @@ export {
 } from './keys.js';
 export { BEARER_PROTOCOL_PREFIX, extractToken, type TokenCarriers } from './token.js';
 export { TokenVerifier, type VerifyOptions } from './verify.js';
+export { AUTH_ENV, authSettings, type AuthSettings } from './settings.js';

@@ -1,3 +1,4 @@
+import { AUTH_ENV, authSettings, type AuthSettings } from '@fleetwire/auth';
 import { envVar, loadConfig, type Env, optional } from '@fleetwire/config';
 import { z } from 'zod';
 
@@ -13,14 +14,7 @@ const EdgeEnv = z.object({
   FLEETWIRE_ALLOW_UWS_FALLBACK: envVar.bool(false),
   FLEETWIRE_DASHBOARD_DIR: envVar.string(),
 
-  FLEETWIRE_JWT_HS256_SECRET: envVar.string(),
-  FLEETWIRE_JWT_PUBLIC_KEY_FILES: envVar.list(),
-  FLEETWIRE_JWT_JWKS_FILE: envVar.string(),
-  FLEETWIRE_JWT_ISSUER: envVar.string(),
-  FLEETWIRE_JWT_AUDIENCE: envVar.string(),
-  FLEETWIRE_JWT_CLOCK_SKEW_SEC: envVar.int(30, { max: 3600 }),
-  FLEETWIRE_JWT_REQUIRE_EXP: envVar.bool(true),
-  FLEETWIRE_TENANTS: envVar.list(),
+  ...AUTH_ENV,
 
   FLEETWIRE_MAX_PAYLOAD_BYTES: envVar.int(16 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
   FLEETWIRE_RATE_PER_SEC: envVar.int(50, { min: 1 }),
@@ -47,6 +41,9 @@ const EdgeEnv = z.object({
   FLEETWIRE_KAFKA_SEND_TIMEOUT_MS: envVar.int(10_000, { min: 500, max: 120_000 }),
 });
 
+/** Every variable the edge reads (deployment manifests are checked against it). */
+export const EDGE_ENV_VARIABLES: readonly string[] = Object.keys(EdgeEnv.shape);
+
 export interface EdgeConfig {
   host: string;
   port: number;
@@ -56,16 +53,7 @@ export interface EdgeConfig {
   allowUwsFallback: boolean;
   /** Built dashboard served at `/`; absent: `/` answers a JSON pointer to the docs. */
   dashboardDir?: string;
-  auth: {
-    hs256Secret?: string;
-    publicKeyFiles?: string[];
-    jwksFile?: string;
-    issuer?: string;
-    audience?: string;
-    clockToleranceSec: number;
-    requireExpiry: boolean;
-    allowedTenants?: string[];
-  };
+  auth: AuthSettings;
   limits: EdgeLimits;
   drainWindowMs: number;
   presenceTtlMs: number;
@@ -118,16 +106,7 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       : {}),
     allowUwsFallback: e.FLEETWIRE_ALLOW_UWS_FALLBACK,
     ...optional('dashboardDir', e.FLEETWIRE_DASHBOARD_DIR),
-    auth: {
-      ...optional('hs256Secret', e.FLEETWIRE_JWT_HS256_SECRET),
-      ...optional('publicKeyFiles', e.FLEETWIRE_JWT_PUBLIC_KEY_FILES),
-      ...optional('jwksFile', e.FLEETWIRE_JWT_JWKS_FILE),
-      ...optional('issuer', e.FLEETWIRE_JWT_ISSUER),
-      ...optional('audience', e.FLEETWIRE_JWT_AUDIENCE),
-      clockToleranceSec: e.FLEETWIRE_JWT_CLOCK_SKEW_SEC,
-      requireExpiry: e.FLEETWIRE_JWT_REQUIRE_EXP,
-      ...optional('allowedTenants', e.FLEETWIRE_TENANTS),
-    },
+    auth: authSettings(e),
     limits: {
       maxPayloadBytes: e.FLEETWIRE_MAX_PAYLOAD_BYTES,
       ratePerSec: e.FLEETWIRE_RATE_PER_SEC,

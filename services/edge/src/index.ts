@@ -1,4 +1,4 @@
-export { loadEdgeConfig, type EdgeConfig, type EdgeLimits } from './config.js';
+export { EDGE_ENV_VARIABLES, loadEdgeConfig, type EdgeConfig, type EdgeLimits } from './config.js';
 export { EdgeMetrics } from './metrics.js';
 export { EdgeServer, type EdgeServerDeps } from './server.js';
 export type { TelemetryRecord, TelemetrySink } from './telemetry-sink.js';

@@ -1,4 +1,5 @@
-import { envVar, loadConfig, type Env, optional } from '@fleetwire/config';
+import { AUTH_ENV, authSettings, type AuthSettings } from '@fleetwire/auth';
+import { envVar, loadConfig, type Env } from '@fleetwire/config';
 import { z } from 'zod';
 
 /** Every FLEETWIRE_* variable the ingest worker reads; services/ingest/README.md lists them. */
@@ -33,18 +34,14 @@ const IngestEnv = z.object({
   FLEETWIRE_MAX_FUTURE_SKEW_SEC: envVar.int(86_400, { min: 0, max: 30 * 86_400 }),
   FLEETWIRE_SHUTDOWN_TIMEOUT_MS: envVar.int(30_000, { min: 100, max: 600_000 }),
 
-  FLEETWIRE_JWT_HS256_SECRET: envVar.string(),
-  FLEETWIRE_JWT_PUBLIC_KEY_FILES: envVar.list(),
-  FLEETWIRE_JWT_JWKS_FILE: envVar.string(),
-  FLEETWIRE_JWT_ISSUER: envVar.string(),
-  FLEETWIRE_JWT_AUDIENCE: envVar.string(),
-  FLEETWIRE_JWT_CLOCK_SKEW_SEC: envVar.int(30, { max: 3600 }),
-  FLEETWIRE_JWT_REQUIRE_EXP: envVar.bool(true),
-  FLEETWIRE_TENANTS: envVar.list(),
+  ...AUTH_ENV,
 
   FLEETWIRE_API_MAX_PAGE: envVar.int(1000, { min: 1, max: 10_000 }),
   FLEETWIRE_API_MAX_BUCKETS: envVar.int(10_000, { min: 1, max: 100_000 }),
 });
+
+/** Every variable the ingest worker reads (deployment manifests are checked against it). */
+export const INGEST_ENV_VARIABLES: readonly string[] = Object.keys(IngestEnv.shape);
 
 export interface StoreConfig {
   databaseUrl: string;
@@ -74,16 +71,8 @@ export interface ApiConfig {
   maxBuckets: number;
 }
 
-export interface AuthConfig {
-  hs256Secret?: string;
-  publicKeyFiles?: string[];
-  jwksFile?: string;
-  issuer?: string;
-  audience?: string;
-  clockToleranceSec: number;
-  requireExpiry: boolean;
-  allowedTenants?: string[];
-}
+/** The token settings, shared with the edge. */
+export type AuthConfig = AuthSettings;
 
 export interface IngestConfig {
   host: string;
@@ -131,16 +120,7 @@ export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig 
           },
         }
       : {}),
-    auth: {
-      ...optional('hs256Secret', e.FLEETWIRE_JWT_HS256_SECRET),
-      ...optional('publicKeyFiles', e.FLEETWIRE_JWT_PUBLIC_KEY_FILES),
-      ...optional('jwksFile', e.FLEETWIRE_JWT_JWKS_FILE),
-      ...optional('issuer', e.FLEETWIRE_JWT_ISSUER),
-      ...optional('audience', e.FLEETWIRE_JWT_AUDIENCE),
-      clockToleranceSec: e.FLEETWIRE_JWT_CLOCK_SKEW_SEC,
-      requireExpiry: e.FLEETWIRE_JWT_REQUIRE_EXP,
-      ...optional('allowedTenants', e.FLEETWIRE_TENANTS),
-    },
+    auth: authSettings(e),
     api: { maxPage: e.FLEETWIRE_API_MAX_PAGE, maxBuckets: e.FLEETWIRE_API_MAX_BUCKETS },
     shutdownTimeoutMs: e.FLEETWIRE_SHUTDOWN_TIMEOUT_MS,
   };
