@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { loadEdgeConfig } from '@fleetwire/edge';
 import { loadIngestConfig } from '@fleetwire/ingest';
+import { selfSignedCertificate } from '@fleetwire/testkit';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
@@ -112,33 +112,10 @@ describe('docker-compose.yml', () => {
       (m) => `${m[1]}=${m[2]}:${m[3]}`,
     );
     expect(servers).toEqual(['edge-1=edge-1:8080', 'edge-2=edge-2:8080']);
-    const dir = mkdtempSync(join(tmpdir(), 'fleetwire-haproxy-'));
+    const tls = selfSignedCertificate();
+    const dir = tls.dir;
     try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-        ],
-        { stdio: 'ignore' },
-      );
-      writeFileSync(
-        join(dir, 'haproxy.pem'),
-        readFileSync(join(dir, 'cert.pem'), 'utf8') + readFileSync(join(dir, 'key.pem'), 'utf8'),
-      );
+      writeFileSync(join(dir, 'haproxy.pem'), tls.cert + tls.key);
       writeFileSync(
         join(dir, 'haproxy.cfg'),
         config.replace('/usr/local/etc/haproxy/certs/haproxy.pem', join(dir, 'haproxy.pem')),

@@ -23,3 +23,4 @@ export {
   type ServiceFromSource,
   type ServiceFromSourceOptions,
 } from './service-from-source.js';
+export { selfSignedCertificate, type SelfSignedCertificate } from './tls.js';

@@ -1,13 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
   killServicesFromSource,
+  selfSignedCertificate,
   runServiceFromSource,
   type ServiceFromSource,
 } from '@fleetwire/testkit';
@@ -90,43 +87,18 @@ describe('edge process', () => {
 
 describe('TLS', () => {
   it('serves wss when a certificate and key are configured', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fleetwire-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    const tls = selfSignedCertificate();
     const edge = await startTestEdge({
       env: {
-        FLEETWIRE_TLS_CERT_FILE: join(dir, 'cert.pem'),
-        FLEETWIRE_TLS_KEY_FILE: join(dir, 'key.pem'),
+        FLEETWIRE_TLS_CERT_FILE: tls.certFile,
+        FLEETWIRE_TLS_KEY_FILE: tls.keyFile,
       },
     });
     try {
       expect(edge.url).toMatch(/^wss:/);
       const client = new TestClient(
         `${edge.url}?token=${mintToken({ sub: 'd', role: 'device' })}`,
-        {
-          ca: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-        },
+        { ca: tls.cert },
       );
       await client.opened;
       expect(await client.next()).toMatchObject({ type: 'welcome', sub: 'd' });
