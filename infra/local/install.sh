@@ -73,6 +73,8 @@ KUSTOMIZE_VERSION="v5.7.1"
 install_kustomize() {
   local bin="$FLEETWIRE_CACHE/bin/kustomize"
   [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "$KUSTOMIZE_VERSION" && return
+  # The Go toolchain may be installed but not on a non-login shell's PATH.
+  command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"; }
   need go "install Go (https://go.dev/dl) to build kustomize"
   log "go install sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION into $FLEETWIRE_CACHE/bin"
   mkdir -p "$FLEETWIRE_CACHE/bin"
