@@ -233,13 +233,7 @@ export class CommandRouter {
       this.answerRemote(remote.replyTo, key, reply);
       return;
     }
-    const command = this.take(key, answer.id);
-    if (!command) {
-      this.metrics.commands.inc({ outcome: 'unmatched_answer' });
-      return;
-    }
-    this.metrics.commands.inc({ outcome: answer.type === 'ack' ? 'acked' : 'nacked' });
-    command.sender.reply(reply);
+    this.deliverAnswer(key, reply);
   }
 
   /** Drops the waits of a sender that went away. */
@@ -304,7 +298,7 @@ export class CommandRouter {
         return this.moved(tenant, deviceId);
       }
       case 'answer':
-        return this.answerFromNode(message.device, message.answer);
+        return this.deliverAnswer(message.device, message.answer);
     }
   }
 
@@ -346,7 +340,8 @@ export class CommandRouter {
     endSocket(device, CloseCode.SessionReplaced, CloseReason.SessionReplaced);
   }
 
-  private answerFromNode(key: string, answer: CommandReply): void {
+  /** Hands a device's answer to the sender waiting on this node, if any still is. */
+  private deliverAnswer(key: string, answer: CommandReply): void {
     const command = this.take(key, answer.id);
     if (!command) {
       this.metrics.commands.inc({ outcome: 'unmatched_answer' });

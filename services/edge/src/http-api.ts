@@ -17,6 +17,7 @@ import type { CommandReply, CommandRouter } from './commands.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence-tracker.js';
+import { sendJson } from './http-json.js';
 
 export interface HttpApiDeps {
   verifier: TokenVerifier;
@@ -55,15 +56,6 @@ function statusOf(answer: CommandReply): string {
   }
 }
 
-function json(res: HttpResponse, status: string, body: unknown): void {
-  res.cork(() => {
-    res
-      .writeStatus(status)
-      .writeHeader('content-type', 'application/json')
-      .end(JSON.stringify(body));
-  });
-}
-
 /**
  * `POST /api/commands` (send a command, answer with its ack or nack), `GET /api/devices` and
  * `GET /api/devices/:id/presence`, for services and dashboards with a bearer token.
@@ -88,7 +80,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         { reason: error.code, path: req.getUrl() },
         `api request refused: ${error.message}`,
       );
-      json(res, error.status === 401 ? '401 Unauthorized' : '403 Forbidden', {
+      sendJson(res, error.status === 401 ? '401 Unauthorized' : '403 Forbidden', {
         error: error.code,
         message: error.message,
       });
@@ -100,7 +92,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     const identity = authenticate(res, req);
     if (!identity) return;
     if (!identity.command) {
-      json(res, '403 Forbidden', {
+      sendJson(res, '403 Forbidden', {
         error: 'not_allowed',
         message: 'this role may not send commands',
       });
@@ -124,7 +116,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         if (!parsed?.success) {
           done = true;
           const issue = parsed?.error.issues[0];
-          json(res, '400 Bad Request', {
+          sendJson(res, '400 Bad Request', {
             error: 'bad_request',
             message: issue ? `${issue.path.join('.')}: ${issue.message}` : 'body is not JSON',
           });
@@ -139,7 +131,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
             reply: (answer) => {
               if (done) return;
               done = true;
-              json(
+              sendJson(
                 res,
                 statusOf(answer),
                 answer.type === 'ack'
@@ -162,7 +154,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         if (done) return;
         done = true;
         if (error instanceof BodyTooLargeError)
-          json(res, '413 Content Too Large', { error: error.code, message: error.message });
+          sendJson(res, '413 Content Too Large', { error: error.code, message: error.message });
         else throw error;
       },
     );
@@ -173,7 +165,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     const identity = authenticate(res, req);
     if (!identity) return;
     if (identity.role === 'device') {
-      json(res, '403 Forbidden', {
+      sendJson(res, '403 Forbidden', {
         error: 'forbidden',
         message: 'only dashboard and service tokens may list devices',
       });
@@ -191,12 +183,12 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         const devices = records
           .filter((r) => canSubscribe(identity, deviceSubtree(r.deviceId)))
           .map(({ tenant, ...visible }) => visible);
-        json(res, '200 OK', { devices });
+        sendJson(res, '200 OK', { devices });
       },
       (error: unknown) => {
         logger.warn({ err: error }, 'presence list failed');
         if (!aborted)
-          json(res, '503 Service Unavailable', {
+          sendJson(res, '503 Service Unavailable', {
             error: 'unavailable',
             message: 'presence store unavailable',
           });
@@ -209,7 +201,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     if (!identity) return;
     const deviceId = req.getParameter(0);
     if (identity.role === 'device' && identity.subject !== deviceId) {
-      json(res, '403 Forbidden', {
+      sendJson(res, '403 Forbidden', {
         error: 'forbidden',
         message: 'a device may only read its own presence',
       });
@@ -217,7 +209,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     }
     // The same reach as subscribing: a token narrowed to some devices sees only those.
     if (identity.role !== 'device' && !canSubscribe(identity, deviceSubtree(deviceId))) {
-      json(res, '403 Forbidden', {
+      sendJson(res, '403 Forbidden', {
         error: 'forbidden',
         message: `this token does not cover ${deviceId}`,
       });
@@ -232,12 +224,12 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         if (aborted) return;
         // The tenant is the caller's own; the answer leaves it out.
         const { tenant, ...visible } = record;
-        json(res, '200 OK', visible);
+        sendJson(res, '200 OK', visible);
       },
       (error: unknown) => {
         logger.warn({ err: error }, 'presence query failed');
         if (!aborted)
-          json(res, '503 Service Unavailable', {
+          sendJson(res, '503 Service Unavailable', {
             error: 'unavailable',
             message: 'presence store unavailable',
           });

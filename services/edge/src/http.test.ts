@@ -90,6 +90,11 @@ describe('operational routes', () => {
       status: 426,
       body: expect.stringContaining('not_an_upgrade'),
     });
+    // One status line, and the header that says what to do instead.
+    const raw = await rawExchange(edge.port, handshake({}, '/ws'));
+    expect(raw.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
+    expect(raw).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
+    expect(raw).toMatch(/\r\nupgrade: websocket\r\n/i);
   });
 
   it('unknown paths get 404 JSON', async () => {

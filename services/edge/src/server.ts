@@ -19,12 +19,13 @@ import {
   type ServerMessage,
 } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
-import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
 import { CommandRouter, type CommandSender } from './commands.js';
 import type { EdgeConfig } from './config.js';
 import { Fanout } from './fanout.js';
 import { registerHttpApi } from './http-api.js';
+import { sendJson } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 import { endSocket, type EdgeSocket, type Session } from './session.js';
 import { PresenceTracker } from './presence-tracker.js';
@@ -244,33 +245,32 @@ export class EdgeServer {
       message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
       close: (ws, code) => this.onClose(ws, code),
     });
-    const json = (res: HttpResponse, status: string, body: unknown): void => {
-      res
-        .writeStatus(status)
-        .writeHeader('content-type', 'application/json')
-        .end(JSON.stringify(body));
-    };
     // uWS passes on upgrades it cannot parse (e.g. a malformed Sec-WebSocket-Key) and plain GETs.
     this.app.get('/ws', (res, req) => {
       const isUpgrade = req.getHeader('upgrade').toLowerCase() === 'websocket';
       const reason = isUpgrade ? 'bad_handshake' : 'not_an_upgrade';
       metrics.upgradeRefusals.inc({ reason });
       if (isUpgrade) {
-        json(res, '400 Bad Request', { error: reason, message: 'malformed WebSocket handshake' });
-      } else {
-        res.writeStatus('426 Upgrade Required').writeHeader('upgrade', 'websocket');
-        json(res, '426 Upgrade Required', {
+        sendJson(res, '400 Bad Request', {
           error: reason,
-          message: 'connect with a WebSocket client',
+          message: 'malformed WebSocket handshake',
         });
+      } else {
+        sendJson(
+          res,
+          '426 Upgrade Required',
+          { error: reason, message: 'connect with a WebSocket client' },
+          { upgrade: 'websocket' },
+        );
       }
     });
-    this.app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok' }));
+    this.app.get('/healthz', (res) => sendJson(res, '200 OK', { status: 'ok' }));
     this.app.get('/readyz', (res) => {
       const checks = this.readiness();
-      if (Object.values(checks).every(Boolean)) json(res, '200 OK', { status: 'ready', checks });
+      if (Object.values(checks).every(Boolean))
+        sendJson(res, '200 OK', { status: 'ready', checks });
       else
-        json(res, '503 Service Unavailable', {
+        sendJson(res, '503 Service Unavailable', {
           status: this.draining ? 'draining' : 'not_ready',
           checks,
         });
@@ -292,8 +292,7 @@ export class EdgeServer {
         },
         (error: unknown) => {
           logger.error({ err: error }, 'metrics collection failed');
-          if (!aborted)
-            res.cork(() => json(res, '500 Internal Server Error', { error: 'metrics' }));
+          if (!aborted) sendJson(res, '500 Internal Server Error', { error: 'metrics' });
         },
       );
     });
@@ -306,7 +305,7 @@ export class EdgeServer {
     });
     this.deps.routes?.(this.app);
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
-    this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'not_found' }));
+    this.app.any('/*', (res) => sendJson(res, '404 Not Found', { error: 'not_found' }));
   }
 
   private onOpen(ws: EdgeSocket): void {

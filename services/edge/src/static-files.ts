@@ -2,7 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 
 import type { Logger } from 'pino';
-import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from 'uWebSockets.js';
+import { sendJson } from './http-json.js';
 
 export interface StaticFilesOptions {
   /** The built dashboard (its `index.html` and assets); absent: `/` points to the docs. */
@@ -59,15 +60,6 @@ export function resolveStaticPath(root: string, urlPath: string): string | undef
   return file.startsWith(base + sep) ? file : undefined;
 }
 
-function json(res: HttpResponse, status: string, body: unknown): void {
-  res.cork(() => {
-    res
-      .writeStatus(status)
-      .writeHeader('content-type', 'application/json')
-      .end(JSON.stringify(body));
-  });
-}
-
 /**
  * `GET /*` for the dashboard: files from `dir` with their content type, `/` as `index.html`.
  * Registered after every other GET route, which uWS matches first because they are more
@@ -76,7 +68,7 @@ function json(res: HttpResponse, status: string, body: unknown): void {
 export function registerStaticFiles(app: TemplatedApp, { dir, logger }: StaticFilesOptions): void {
   if (dir === undefined) {
     app.get('/', (res) =>
-      json(res, '200 OK', {
+      sendJson(res, '200 OK', {
         service: 'fleetwire-edge',
         websocket: '/ws',
         docs: 'docs/protocol.md and services/edge/README.md in the Fleetwire repository',
@@ -88,7 +80,7 @@ export function registerStaticFiles(app: TemplatedApp, { dir, logger }: StaticFi
   app.get('/*', (res, req) => {
     const file = resolveStaticPath(dir, req.getUrl());
     if (file === undefined) {
-      json(res, '400 Bad Request', { error: 'bad_path', message: 'path not allowed' });
+      sendJson(res, '400 Bad Request', { error: 'bad_path', message: 'path not allowed' });
       return;
     }
     let aborted = false;
@@ -99,7 +91,7 @@ export function registerStaticFiles(app: TemplatedApp, { dir, logger }: StaticFi
       (found) => {
         if (aborted) return;
         if (!found) {
-          json(res, '404 Not Found', { error: 'not_found' });
+          sendJson(res, '404 Not Found', { error: 'not_found' });
           return;
         }
         res.cork(() => {
@@ -113,7 +105,7 @@ export function registerStaticFiles(app: TemplatedApp, { dir, logger }: StaticFi
       },
       (error: unknown) => {
         logger.error({ err: error, file }, 'static file read failed');
-        if (!aborted) json(res, '500 Internal Server Error', { error: 'internal' });
+        if (!aborted) sendJson(res, '500 Internal Server Error', { error: 'internal' });
       },
     );
   });

@@ -3,6 +3,7 @@ import type { WireFormat } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 
+import { sendJson } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Session } from './session.js';
@@ -39,10 +40,7 @@ function refuse(
   message: string,
   headers: Record<string, string> = {},
 ): void {
-  res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`);
-  res.writeHeader('content-type', 'application/json');
-  for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
-  res.end(JSON.stringify({ error: code, message }));
+  sendJson(res, `${status} ${STATUS_TEXT[status] ?? ''}`, { error: code, message }, headers);
 }
 
 /** The echoed subprotocol decides the format when it names one; else `?format=`. */
