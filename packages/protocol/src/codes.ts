@@ -5,8 +5,17 @@
 
 /** `error.code`: the message was not processed; the connection stays open. */
 export const ErrorCode = {
-  /** The frame could not be decoded (bad JSON / MessagePack). Fix the sender. */
+  /**
+   * The frame could not be decoded: bad JSON / MessagePack, or a value the store cannot hold
+   * (a string with U+0000 or an unpaired surrogate, MessagePack bin/ext, non-string map keys).
+   * Fix the sender.
+   */
   BadFrame: 'bad_frame',
+  /**
+   * The frame is nested too deep, or holds too many keys or items or too long a string
+   * (DecodeLimits). It was not decoded. Fix the sender.
+   */
+  LimitExceeded: 'limit_exceeded',
   /** The frame decoded but is not a valid message of its kind. Fix the sender. */
   BadMessage: 'bad_message',
   /** The topic or pattern is malformed. */

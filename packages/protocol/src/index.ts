@@ -1,5 +1,6 @@
 export { CloseCode, CloseReason, ErrorCode, NackReason } from './codes.js';
-export { ProtocolError, decodeFrame, encodeMessage } from './codec.js';
+export { ProtocolError, decodeFrame, decodeJson, decodeMsgpack, encodeMessage } from './codec.js';
+export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 export {
   CLIENT_MESSAGE_TYPES,
   ClientMessage,
@@ -25,6 +26,7 @@ export {
   topicProblem,
 } from './topics.js';
 export {
+  WRAPPED_DECODE_LIMITS,
   TelemetryRecord,
   TelemetryRecordError,
   decodeTelemetryRecord,

@@ -1,5 +1,5 @@
 import { ErrorCode } from './codes.js';
-import { ProtocolError } from './codec.js';
+import { ProtocolError } from './protocol-error.js';
 import { CLIENT_MESSAGE_TYPES, ClientMessage } from './messages.js';
 
 export interface ParseOptions {

@@ -30,3 +30,18 @@ describe('telemetry records', () => {
     expect(() => decodeTelemetryRecord(value)).toThrow(expect.objectContaining({ code }));
   });
 });
+
+describe('decodeTelemetryRecord bounds', () => {
+  it('refuses a record nested past WRAPPED_DECODE_LIMITS without walking it', () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const value = Buffer.from(
+      `{"v":1,"tenant":"t","deviceId":"d","msgId":"m","topic":"devices/d/telemetry","ts":1,"data":{"x":${deep}}}`,
+    );
+    expect(() => decodeTelemetryRecord(value)).toThrow(
+      expect.objectContaining({
+        code: 'record_invalid',
+        message: expect.stringContaining('nested deeper than 66 levels'),
+      }),
+    );
+  });
+});

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+import { decodeJson } from './codec.js';
+import type { DecodeLimits } from './decode-limits.js';
+
 /**
  * A telemetry message as the edge accepted it: the value of one record on the Kafka `telemetry`
  * topic (key = `${tenant}/${deviceId}`), and one row in the store. `msgId` is the device's
@@ -39,13 +42,32 @@ export class TelemetryRecordError extends Error {
   }
 }
 
+/**
+ * Bounds for a value that wraps one accepted frame's data: a record on the telemetry log, a
+ * message between edge nodes. Edges accept frames up to 64 levels deep at most (their own limit is
+ * lower) and the wrapper adds levels; the other bounds are left to the size limits. Whatever
+ * produced such a value, nothing deeper reaches a node's encoder or the store.
+ */
+export const WRAPPED_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
+  maxDepth: 66,
+  maxKeys: 1 << 20,
+  maxItems: 1 << 20,
+  maxStringBytes: 64 * 1024 * 1024,
+});
+
 /** Parses a record's value; throws TelemetryRecordError with the reason. */
 export function decodeTelemetryRecord(value: Buffer | Uint8Array | null): TelemetryRecord {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(value ?? []).toString('utf8'));
-  } catch {
-    throw new TelemetryRecordError('record_undecodable', 'value is not JSON');
+    json = decodeJson(value ?? new Uint8Array(0), WRAPPED_DECODE_LIMITS);
+  } catch (cause) {
+    // Not JSON at all, or JSON whose shape or strings the store cannot take.
+    const why = (cause as Error).message;
+    const undecodable = why === 'not valid JSON' || why === 'text is not valid UTF-8';
+    throw new TelemetryRecordError(
+      undecodable ? 'record_undecodable' : 'record_invalid',
+      undecodable ? 'value is not JSON' : `value refused: ${why}`,
+    );
   }
   const parsed = TelemetryRecord.safeParse(json);
   if (!parsed.success) {

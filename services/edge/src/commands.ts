@@ -3,6 +3,8 @@ import {
   CloseCode,
   CloseReason,
   NackReason,
+  WRAPPED_DECODE_LIMITS,
+  decodeJson,
   type ClientMessage,
   type ServerAckMessage,
   type ServerCommandMessage,
@@ -284,7 +286,7 @@ export class CommandRouter {
   private fromInbox(inbox: string, payload: Buffer): void {
     let message: InboxMessage;
     try {
-      message = JSON.parse(payload.toString()) as InboxMessage;
+      message = decodeJson(payload, WRAPPED_DECODE_LIMITS) as InboxMessage;
     } catch (error) {
       this.logger.error({ err: error, inbox }, 'undecodable inbox message dropped');
       return;

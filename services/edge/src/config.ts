@@ -1,5 +1,6 @@
 import { AUTH_ENV, authSettings, type AuthSettings } from '@fleetwire/auth';
 import { envVar, loadConfig, type Env, optional } from '@fleetwire/config';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '@fleetwire/protocol';
 import { z } from 'zod';
 
 /** Every FLEETWIRE_* variable the edge reads, with its default. README of services/edge lists them. */
@@ -17,6 +18,13 @@ const EdgeEnv = z.object({
   ...AUTH_ENV,
 
   FLEETWIRE_MAX_PAYLOAD_BYTES: envVar.int(16 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
+  FLEETWIRE_MAX_DEPTH: envVar.int(DEFAULT_DECODE_LIMITS.maxDepth, { min: 2, max: 64 }),
+  FLEETWIRE_MAX_KEYS: envVar.int(DEFAULT_DECODE_LIMITS.maxKeys, { min: 8, max: 65_536 }),
+  FLEETWIRE_MAX_ITEMS: envVar.int(DEFAULT_DECODE_LIMITS.maxItems, { min: 8, max: 1_048_576 }),
+  FLEETWIRE_MAX_STRING_BYTES: envVar.int(DEFAULT_DECODE_LIMITS.maxStringBytes, {
+    min: 64,
+    max: 16 * 1024 * 1024,
+  }),
   FLEETWIRE_RATE_PER_SEC: envVar.int(50, { min: 1 }),
   FLEETWIRE_RATE_BURST: envVar.int(100, { min: 1 }),
   FLEETWIRE_RATE_CLOSE_AFTER: envVar.int(20, { min: 1 }),
@@ -72,6 +80,8 @@ export interface EdgeConfig {
 
 export interface EdgeLimits {
   maxPayloadBytes: number;
+  /** Shape bounds for every frame and HTTP body, checked before decoding. */
+  decode: DecodeLimits;
   ratePerSec: number;
   rateBurst: number;
   /** Rate-limit violations after which the connection is closed with 1008. */
@@ -109,6 +119,12 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
     auth: authSettings(e),
     limits: {
       maxPayloadBytes: e.FLEETWIRE_MAX_PAYLOAD_BYTES,
+      decode: {
+        maxDepth: e.FLEETWIRE_MAX_DEPTH,
+        maxKeys: e.FLEETWIRE_MAX_KEYS,
+        maxItems: e.FLEETWIRE_MAX_ITEMS,
+        maxStringBytes: e.FLEETWIRE_MAX_STRING_BYTES,
+      },
       ratePerSec: e.FLEETWIRE_RATE_PER_SEC,
       rateBurst: e.FLEETWIRE_RATE_BURST,
       rateCloseAfter: e.FLEETWIRE_RATE_CLOSE_AFTER,

@@ -1,5 +1,7 @@
 import type { Bus } from '@fleetwire/bus';
 import {
+  WRAPPED_DECODE_LIMITS,
+  decodeJson,
   encodeMessage,
   PatternIndex,
   type DeliveryMessage,
@@ -92,7 +94,7 @@ export class Fanout {
     const tenant = qualifiedTopic.slice(0, qualifiedTopic.indexOf('/'));
     let message: DeliveryMessage;
     try {
-      message = JSON.parse(payload.toString()) as DeliveryMessage;
+      message = decodeJson(payload, WRAPPED_DECODE_LIMITS) as DeliveryMessage;
     } catch (error) {
       this.logger.error({ err: error, topic: qualifiedTopic }, 'undecodable bus message dropped');
       return;

@@ -8,7 +8,13 @@ import {
   type Identity,
   type TokenVerifier,
 } from '@fleetwire/auth';
-import { NackReason } from '@fleetwire/protocol';
+import {
+  ErrorCode,
+  NackReason,
+  ProtocolError,
+  decodeJson,
+  type DecodeLimits,
+} from '@fleetwire/protocol';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
@@ -25,6 +31,8 @@ export interface HttpApiDeps {
   presence: PresenceTracker;
   metrics: EdgeMetrics;
   logger: Logger;
+  /** Shape bounds for request bodies, the same as for frames. */
+  decodeLimits: DecodeLimits;
 }
 
 const CommandBody = z.object({
@@ -107,18 +115,27 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     readBody(res, MAX_BODY_BYTES).then(
       (body) => {
         if (done) return;
-        let parsed;
+        let value: unknown;
         try {
-          parsed = CommandBody.safeParse(JSON.parse(body.toString()));
-        } catch {
-          parsed = undefined;
-        }
-        if (!parsed?.success) {
+          value = decodeJson(body, deps.decodeLimits);
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error;
           done = true;
-          const issue = parsed?.error.issues[0];
+          metrics.httpRefusals.inc({ reason: error.code });
+          sendJson(res, '400 Bad Request', {
+            error: error.code === ErrorCode.LimitExceeded ? error.code : 'bad_request',
+            message: `body: ${error.message}`,
+          });
+          return;
+        }
+        const parsed = CommandBody.safeParse(value);
+        if (!parsed.success) {
+          done = true;
+          const issue = parsed.error.issues[0];
+          metrics.httpRefusals.inc({ reason: 'bad_request' });
           sendJson(res, '400 Bad Request', {
             error: 'bad_request',
-            message: issue ? `${issue.path.join('.')}: ${issue.message}` : 'body is not JSON',
+            message: issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid body',
           });
           return;
         }
@@ -153,9 +170,9 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       (error: unknown) => {
         if (done) return;
         done = true;
-        if (error instanceof BodyTooLargeError)
-          sendJson(res, '413 Content Too Large', { error: error.code, message: error.message });
-        else throw error;
+        if (!(error instanceof BodyTooLargeError)) throw error;
+        metrics.httpRefusals.inc({ reason: error.code });
+        sendJson(res, '413 Content Too Large', { error: error.code, message: error.message });
       },
     );
   });

@@ -16,6 +16,7 @@ export class EdgeMetrics {
   readonly authFailures: Counter<'reason'>;
   readonly upgradeRefusals: Counter<'reason'>;
   readonly protocolErrors: Counter<'code'>;
+  readonly httpRefusals: Counter<'reason'>;
   readonly rateLimited: Counter;
   readonly disconnects: Counter<'code'>;
   readonly deliverLatency: Histogram<'path'>;
@@ -71,6 +72,12 @@ export class EdgeMetrics {
       name: 'fleetwire_edge_protocol_errors_total',
       help: 'Client messages answered with an error, by error code',
       labelNames: ['code'],
+      registers,
+    });
+    this.httpRefusals = new Counter({
+      name: 'fleetwire_edge_http_refusals_total',
+      help: 'HTTP API requests refused for their body, by reason (bad_request, bad_frame, limit_exceeded, body_too_large)',
+      labelNames: ['reason'],
       registers,
     });
     this.rateLimited = new Counter({

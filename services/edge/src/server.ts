@@ -302,6 +302,7 @@ export class EdgeServer {
       presence: this.presence,
       metrics,
       logger,
+      decodeLimits: limits.decode,
     });
     this.deps.routes?.(this.app);
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
@@ -404,7 +405,7 @@ export class EdgeServer {
 
     let message: ClientMessage;
     try {
-      message = parseClientMessage(decodeFrame(data, isBinary), {
+      message = parseClientMessage(decodeFrame(data, isBinary, config.limits.decode), {
         bareTelemetry: session.identity.role === 'device',
       });
     } catch (error) {

@@ -1,3 +1,5 @@
+import { decodeJson, type DecodeLimits } from '@fleetwire/protocol';
+
 import { ApiError } from './api-error.js';
 
 /** Device ids are token subjects: the same characters as the `sub` claim allows. */
@@ -5,6 +7,9 @@ const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const FIELD_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
 const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A cursor is a flat array of a few short values; anything bigger is not one we issued. */
+const CURSOR_LIMITS: DecodeLimits = { maxDepth: 1, maxKeys: 0, maxItems: 8, maxStringBytes: 1024 };
 
 export const MIN_BUCKET_MS = 1_000;
 export const MAX_BUCKET_MS = 31 * 86_400_000;
@@ -92,7 +97,7 @@ export class Params {
     if (raw === null || raw === '') return undefined;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+      parsed = decodeJson(Buffer.from(raw, 'base64url'), CURSOR_LIMITS);
     } catch {
       parsed = undefined;
     }

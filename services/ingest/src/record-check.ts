@@ -24,20 +24,6 @@ export interface RecordLimits {
 export type CheckedRecord =
   { ok: true; record: TelemetryRecord } | { ok: false; reason: DeadLetterReason; message: string };
 
-// NUL cannot be stored in PostgreSQL text or jsonb; lone surrogates cannot be encoded as UTF-8.
-const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function unstorablePath(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, inner] of Object.entries(value)) {
-    if (UNSTORABLE.test(key)) return `${path}.${key}`;
-    const found = unstorablePath(inner, `${path}.${key}`);
-    if (found) return found;
-  }
-  return undefined;
-}
-
 /** Decides whether a record value can be stored, and if not, the dead-letter reason. */
 export function checkRecord(value: Buffer | null, limits: RecordLimits): CheckedRecord {
   const size = value?.length ?? 0;
@@ -49,6 +35,7 @@ export function checkRecord(value: Buffer | null, limits: RecordLimits): Checked
     };
   }
   let record: TelemetryRecord;
+  // The decoder bounds the value and refuses strings the store cannot hold (NUL, lone surrogates).
   try {
     record = decodeTelemetryRecord(value);
   } catch (error) {
@@ -56,14 +43,6 @@ export function checkRecord(value: Buffer | null, limits: RecordLimits): Checked
       return { ok: false, reason: error.code, message: error.message };
     }
     throw error;
-  }
-  const bad = unstorablePath(record, 'record');
-  if (bad) {
-    return {
-      ok: false,
-      reason: 'record_invalid',
-      message: `${bad.slice('record.'.length)}: NUL or unpaired surrogate`,
-    };
   }
   if (record.ts > limits.now + limits.maxFutureSkewMs) {
     return {
