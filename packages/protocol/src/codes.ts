@@ -54,8 +54,6 @@ export const CloseCode = {
   Normal: 1000,
   /** Repeated abuse: rate limit exceeded again and again, or too many invalid frames. Back off. */
   PolicyViolation: 1008,
-  /** A text frame was not valid UTF-8. Fix the sender; do not resend it. */
-  InvalidPayload: 1007,
   /** A frame was larger than the maximum payload. Do not resend it. */
   MessageTooBig: 1009,
   /** Server error. Reconnect with backoff. */
@@ -73,7 +71,6 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 export const CloseReason = {
   RateLimitExceeded: 'rate limit exceeded',
   MessageTooBig: 'message too big',
-  InvalidUtf8: 'invalid UTF-8',
   TooManyErrors: 'too many invalid messages',
   SlowConsumer: 'slow consumer',
   Draining: 'server draining',

@@ -18,6 +18,7 @@ const EdgeEnv = z.object({
   ...AUTH_ENV,
 
   FLEETWIRE_MAX_PAYLOAD_BYTES: envVar.int(16 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
+  FLEETWIRE_OVERSIZE_CLOSE_BYTES: envVar.int(1024 * 1024, { min: 512, max: 64 * 1024 * 1024 }),
   FLEETWIRE_MAX_DEPTH: envVar.int(DEFAULT_DECODE_LIMITS.maxDepth, { min: 2, max: 64 }),
   FLEETWIRE_MAX_KEYS: envVar.int(DEFAULT_DECODE_LIMITS.maxKeys, { min: 8, max: 65_536 }),
   FLEETWIRE_MAX_ITEMS: envVar.int(DEFAULT_DECODE_LIMITS.maxItems, { min: 8, max: 1_048_576 }),
@@ -80,6 +81,12 @@ export interface EdgeConfig {
 
 export interface EdgeLimits {
   maxPayloadBytes: number;
+  /**
+   * Frames up to this size (at least twice maxPayloadBytes) are read whole so the edge can close
+   * an oversize one with 1009; uWS cuts larger ones itself (1006). uWS reserves a frame's
+   * declared length, so this is also the most memory one connection can make the node buffer.
+   */
+  oversizeCloseBytes: number;
   /** Shape bounds for every frame and HTTP body, checked before decoding. */
   decode: DecodeLimits;
   ratePerSec: number;
@@ -119,6 +126,10 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
     auth: authSettings(e),
     limits: {
       maxPayloadBytes: e.FLEETWIRE_MAX_PAYLOAD_BYTES,
+      oversizeCloseBytes: Math.max(
+        e.FLEETWIRE_OVERSIZE_CLOSE_BYTES,
+        2 * e.FLEETWIRE_MAX_PAYLOAD_BYTES,
+      ),
       decode: {
         maxDepth: e.FLEETWIRE_MAX_DEPTH,
         maxKeys: e.FLEETWIRE_MAX_KEYS,

@@ -24,7 +24,11 @@ afterEach(() => {
 async function setUp(limits = {}) {
   const edge = await startTestEdge({ limits: { ratePerSec: 1000, rateBurst: 1000, ...limits } });
   edges.push(edge);
-  const open = async (sub: string, role = 'device', format: 'json' | 'msgpack' = 'json') => {
+  const open = async (
+    sub: string,
+    role: 'device' | 'dashboard' | 'service' = 'device',
+    format: 'json' | 'msgpack' = 'json',
+  ) => {
     const client = await TestClient.open(edge.url, mintToken({ sub, role }), { format });
     clients.push(client);
     return client;
@@ -123,6 +127,31 @@ describe('hostile frames', () => {
       ['d', 'limit_exceeded'],
       ['e', 'limit_exceeded'],
     ]);
+  });
+});
+
+describe('frames the socket layer refuses', () => {
+  it('oversize: 1009 up to the oversize cap, beyond it uWS cuts (1006) and the cut is counted', async () => {
+    const { edge, open, honest } = await setUp({ maxPayloadBytes: 1024, oversizeCloseBytes: 8192 });
+    const big = await open('big-1');
+    big.ws.send('x'.repeat(6000));
+    expect(await big.closed).toEqual({ code: 1009, reason: 'message too big' });
+    const huge = await open('big-2');
+    huge.ws.send('x'.repeat(9000));
+    expect((await huge.closed).code).toBe(1006);
+    honest.send({ type: 'telemetry', id: 'ok-4', data: { t: 4 } });
+    expect(await honest.next()).toEqual({ type: 'ack', id: 'ok-4' });
+    expect(await valueOf(edge.metrics.socketCuts, { reason: 'too_big' })).toBe(1);
+    expect(await valueOf(edge.metrics.disconnects, { code: '1009' })).toBe(1);
+  });
+
+  it('invalid UTF-8 in a text frame: uWS cuts the socket (no 1007 in uWS 20.30), counted', async () => {
+    const { edge, attacker, honest } = await setUp();
+    attacker.ws.send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), { binary: false });
+    expect((await attacker.closed).code).toBe(1006);
+    honest.send({ type: 'telemetry', id: 'ok-5', data: { t: 5 } });
+    expect(await honest.next()).toEqual({ type: 'ack', id: 'ok-5' });
+    expect(await valueOf(edge.metrics.socketCuts, { reason: 'invalid_utf8' })).toBe(1);
   });
 });
 

@@ -17,6 +17,7 @@ export class EdgeMetrics {
   readonly upgradeRefusals: Counter<'reason'>;
   readonly protocolErrors: Counter<'code'>;
   readonly httpRefusals: Counter<'reason'>;
+  readonly socketCuts: Counter<'reason'>;
   readonly rateLimited: Counter;
   readonly disconnects: Counter<'code'>;
   readonly deliverLatency: Histogram<'path'>;
@@ -77,6 +78,12 @@ export class EdgeMetrics {
     this.httpRefusals = new Counter({
       name: 'fleetwire_edge_http_refusals_total',
       help: 'HTTP API requests refused for their body, by reason (bad_request, bad_frame, limit_exceeded, body_too_large)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.socketCuts = new Counter({
+      name: 'fleetwire_edge_socket_cuts_total',
+      help: 'Connections uWS ended itself without a close frame (1006), by reason: invalid_utf8 (a text frame), too_big (over FLEETWIRE_OVERSIZE_CLOSE_BYTES), inflation',
       labelNames: ['reason'],
       registers,
     });

@@ -68,6 +68,17 @@ function recordTime(deviceTs: number | undefined, received: number): number {
   return plausible ? deviceTs : received;
 }
 
+/**
+ * Why uWS itself ended a connection without a close frame, from the reason it hands the close
+ * handler (uWS 20.30 sends no 1007/1009 of its own; see the README's known limits).
+ */
+function socketCutReason(reason: string): string | undefined {
+  if (reason.includes('invalid UTF-8')) return 'invalid_utf8';
+  if (reason.includes('inflation')) return 'inflation';
+  if (reason.includes('too big')) return 'too_big';
+  return undefined;
+}
+
 /** Longest timer Node accepts; tokens expiring later get no expiry timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -218,9 +229,9 @@ export class EdgeServer {
     const { config, uws, metrics, logger } = this.deps;
     const { limits } = config;
     this.app.ws<Session>('/ws', {
-      // uWS cuts a frame over its own limit without a close frame (1006); taking up to twice the
-      // limit lets the edge refuse the common oversize frame with a proper 1009 instead.
-      maxPayloadLength: limits.maxPayloadBytes * 2,
+      // uWS cuts a frame over its own limit without a close frame (1006); reading frames up to
+      // oversizeCloseBytes lets the edge refuse an oversize frame with a proper 1009 instead.
+      maxPayloadLength: limits.oversizeCloseBytes,
       idleTimeout: limits.idleTimeoutSec,
       sendPingsAutomatically: true,
       maxBackpressure: limits.maxBackpressureBytes,
@@ -243,7 +254,7 @@ export class EdgeServer {
         ),
       open: (ws) => this.onOpen(ws),
       message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
-      close: (ws, code) => this.onClose(ws, code),
+      close: (ws, code, message) => this.onClose(ws, code, message),
     });
     // uWS passes on upgrades it cannot parse (e.g. a malformed Sec-WebSocket-Key) and plain GETs.
     this.app.get('/ws', (res, req) => {
@@ -349,7 +360,7 @@ export class EdgeServer {
     );
   }
 
-  private onClose(ws: EdgeSocket, code: number): void {
+  private onClose(ws: EdgeSocket, code: number, message: ArrayBuffer): void {
     const session = ws.getUserData();
     session.closed = true;
     clearTimeout(session.expiryTimer);
@@ -362,7 +373,9 @@ export class EdgeServer {
     this.commands.senderClosed(session);
     this.deps.metrics.connections.dec({ role: session.identity.role });
     this.deps.metrics.disconnects.inc({ code: String(code) });
-    this.deps.logger.debug({ session: session.id, code }, 'disconnected');
+    const cut = code === 1006 ? socketCutReason(Buffer.from(message).toString()) : undefined;
+    if (cut) this.deps.metrics.socketCuts.inc({ reason: cut });
+    this.deps.logger.debug({ session: session.id, code, ...(cut ? { cut } : {}) }, 'disconnected');
   }
 
   private onMessage(ws: EdgeSocket, data: ArrayBuffer, isBinary: boolean): void {
