@@ -16,7 +16,19 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{packages,services,infra}/*/src/**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
+          exclude: ['**/*.int.test.ts', '**/*.fuzz.test.ts', '**/node_modules/**', '**/dist/**'],
+        },
+      },
+      {
+        // Property-based attacks on real processes: bounded runs, seed printed (FLEETWIRE_FUZZ_SEED
+        // replays one), wall time kept under two minutes in CI.
+        extends: true,
+        test: {
+          name: 'fuzz',
+          include: ['{packages,services,infra}/*/src/**/*.fuzz.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
         },
       },
       {
