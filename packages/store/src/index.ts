@@ -1,4 +1,13 @@
-export { StoreError, sqlStateOf, toStoreError, type StoreErrorCode } from './errors.js';
+export {
+  StoreError,
+  isWasmTrap,
+  sqlStateOf,
+  toStoreError,
+  writeFailureKind,
+  type StoreErrorCode,
+  type StoreErrorOptions,
+  type WriteFailureKind,
+} from './errors.js';
 export { MIGRATIONS_DIR, loadMigrations, migrate, type Migration } from './migrate.js';
 export { openSqlClient, type OpenOptions } from './open.js';
 export { DAY_MS, dayStart, partitionName } from './partitions.js';
@@ -6,6 +15,7 @@ export { createPgClient, type PgDriverOptions } from './pg-driver.js';
 export { createPgliteClient } from './pglite-driver.js';
 export type { SqlClient } from './sql-client.js';
 export {
+  MAX_DATA_DEPTH,
   TelemetryStore,
   type Bucket,
   type BucketQuery,
@@ -17,4 +27,5 @@ export {
   type RangeQuery,
   type TelemetryPoint,
   type TelemetryRow,
+  type TelemetryStoreOptions,
 } from './telemetry-store.js';

@@ -47,6 +47,8 @@ export async function migrate(
 ): Promise<string[]> {
   try {
     return await client.transaction(async (tx) => {
+      // A migration may rewrite a big table, and may wait for another migrator: no time limit.
+      await tx.exec('set local statement_timeout = 0');
       await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await tx.exec(`create table if not exists schema_migrations (
         version text primary key,

@@ -7,6 +7,8 @@ export interface OpenOptions {
   /** Pool size for PostgreSQL. */
   poolSize?: number;
   applicationName?: string;
+  /** PostgreSQL only: `statement_timeout` of every connection, ms (see PgDriverOptions). */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -23,6 +25,9 @@ export async function openSqlClient(url: string, options: OpenOptions = {}): Pro
       ...(options.applicationName === undefined
         ? {}
         : { applicationName: options.applicationName }),
+      ...(options.statementTimeoutMs === undefined
+        ? {}
+        : { statementTimeoutMs: options.statementTimeoutMs }),
     });
   }
   if (url.startsWith('pglite:')) {

@@ -8,6 +8,12 @@ export interface PgDriverOptions {
   max?: number;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * `statement_timeout` of every connection, ms (0 or absent: none): a statement that runs or
+   * waits for a lock longer fails with SQLSTATE 57014 instead of hanging its caller. Migrations
+   * lift it for their own transaction.
+   */
+  statementTimeoutMs?: number;
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -33,6 +39,9 @@ export function createPgClient(options: PgDriverOptions): SqlClient {
     application_name: options.applicationName ?? 'fleetwire',
     // An unreachable server must fail a query (and /readyz) rather than hang it.
     connectionTimeoutMillis: 5_000,
+    // A server that vanished without closing the connection is noticed by TCP keepalives.
+    keepAlive: true,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
   // An idle client losing its connection emits on the pool; without a listener that crashes the
   // process. The next query gets a fresh connection and reports the outage itself.

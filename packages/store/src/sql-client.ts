@@ -10,4 +10,9 @@ export interface SqlClient {
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * False once the client knows it cannot run statements any more (PGlite crashed and could not
+   * be reopened); readiness reports it. Absent or true otherwise.
+   */
+  readonly healthy?: boolean;
 }

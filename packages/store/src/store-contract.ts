@@ -4,7 +4,7 @@ import { StoreError } from './errors.js';
 import { migrate } from './migrate.js';
 import { DAY_MS } from './partitions.js';
 import type { SqlClient } from './sql-client.js';
-import { TelemetryStore, type TelemetryRow } from './telemetry-store.js';
+import { MAX_DATA_DEPTH, TelemetryStore, type TelemetryRow } from './telemetry-store.js';
 
 /** A fresh, empty database behind a driver; `close` releases it. */
 export interface TestDatabase {
@@ -16,6 +16,13 @@ const T0 = Date.UTC(2024, 2, 10, 0, 0, 0); // 2024-03-10, a day no other test he
 
 function row(tenant: string, deviceId: string, ts: number, msgId: string, data = {}): TelemetryRow {
   return { tenant, deviceId, ts, msgId, topic: `devices/${deviceId}/telemetry`, data };
+}
+
+/** `{ a: [[…[]…]] }`: `depth` levels of nesting, the object itself counting as 1. */
+export function nestedData(depth: number): Record<string, unknown> {
+  let inner: unknown[] = [];
+  for (let level = 2; level < depth; level += 1) inner = [inner];
+  return { a: inner };
 }
 
 /**
@@ -92,6 +99,37 @@ export function describeStoreContract(driver: string, open: () => Promise<TestDa
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).code).toBe('store_data_rejected');
       expect(await count('t-bad')).toBe(0);
+    });
+
+    it('refuses data nested deeper than the limit before sending anything, naming the row', async () => {
+      const tenant = 't-deep';
+      const deepest = row(tenant, 'd', T0 + 1, 'deepest-ok', nestedData(MAX_DATA_DEPTH));
+      expect(await store.insertBatch([deepest])).toBe(1);
+      const tooDeep = row(tenant, 'd', T0 + 2, 'too-deep', nestedData(MAX_DATA_DEPTH + 1));
+      const error = await store
+        .insertBatch([row(tenant, 'd', T0 + 3, 'fine'), tooDeep])
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error).toMatchObject({
+        code: 'store_data_rejected',
+        message: `insert telemetry: ${tenant}/d msg too-deep: data nested deeper than ${MAX_DATA_DEPTH} levels`,
+      });
+      // The thousand levels that crash PGlite never reach it; the store still works.
+      const crashing = row(tenant, 'd', T0 + 4, 'crashing', nestedData(1000));
+      await expect(store.insertBatch([crashing])).rejects.toMatchObject({
+        code: 'store_data_rejected',
+      });
+      expect(await store.insertBatch([row(tenant, 'd', T0 + 5, 'after')])).toBe(1);
+      expect(await count(tenant)).toBe(2);
+    });
+
+    it('probes the write path without writing: resolves on a working store', async () => {
+      const total = async () =>
+        (await db.client.query<{ n: number }>('select count(*)::int as n from telemetry')).rows[0]!
+          .n;
+      const before = await total();
+      await store.probeWrite();
+      expect(await total()).toBe(before);
     });
 
     it('pages a device range by keyset, both orders, bounds [from, to), topic filter', async () => {

@@ -163,6 +163,37 @@ select date_bin($5::bigint * interval '1 millisecond', ts, timestamptz '1970-01-
  group by 1
  order by 1`;
 
+/**
+ * Deepest nesting of `data` a row may have (`{}` is 1, `{"a": []}` 2). PGlite's WASM build has no
+ * working stack check: around a thousand levels it overflows its stack and corrupts its memory,
+ * sometimes without failing the statement, so such JSON must never reach it. PostgreSQL refuses
+ * far deeper values itself (54001), and the records the edge accepts are much shallower.
+ */
+export const MAX_DATA_DEPTH = 128;
+
+export interface TelemetryStoreOptions {
+  /** Rows whose `data` nests deeper are refused (`store_data_rejected`) before any statement. */
+  maxDataDepth?: number;
+}
+
+/** Whether a JSON value nests deeper than `limit` (iterative: no recursion on hostile input). */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const inner of Object.values(current)) {
+      if (inner !== null && typeof inner === 'object') stack.push([inner, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function describeRow(row: TelemetryRow): string {
+  return `${row.tenant}/${row.deviceId} msg ${row.msgId}`;
+}
+
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -181,8 +212,14 @@ function toPoint(row: PointRow): TelemetryPoint {
 export class TelemetryStore {
   /** Days known to have a partition; refreshed from the catalog when an insert proves it stale. */
   private knownDays: Set<number> | undefined;
+  private readonly maxDataDepth: number;
 
-  constructor(private readonly client: SqlClient) {}
+  constructor(
+    private readonly client: SqlClient,
+    options: TelemetryStoreOptions = {},
+  ) {
+    this.maxDataDepth = options.maxDataDepth ?? MAX_DATA_DEPTH;
+  }
 
   /**
    * Inserts the rows not stored yet, in one statement; returns how many were new. Partitions
@@ -190,19 +227,33 @@ export class TelemetryStore {
    */
   async insertBatch(rows: readonly TelemetryRow[]): Promise<number> {
     if (rows.length === 0) return 0;
+    const data = rows.map((row) => this.serialise(row));
     try {
       await this.ensureDays(rows);
       try {
-        return await this.insert(rows);
+        return await this.insert(rows, data);
       } catch (error) {
         // 23514: no partition for a row. Another process dropped one we thought existed.
         if (sqlStateOf(error) !== '23514') throw error;
         this.knownDays = undefined;
         await this.ensureDays(rows);
-        return await this.insert(rows);
+        return await this.insert(rows, data);
       }
     } catch (error) {
       throw toStoreError(error, 'insert telemetry');
+    }
+  }
+
+  /**
+   * Whether a write can get through now, without writing anything: the batch insert with no rows
+   * (same statement, same tables and locks). Resolves, or throws the StoreError a write would.
+   * A writer whose batch keeps failing asks this to tell a sick database from sick rows.
+   */
+  async probeWrite(): Promise<void> {
+    try {
+      await this.client.query(INSERT_BATCH, [[], [], [], [], [], []]);
+    } catch (error) {
+      throw toStoreError(error, 'probe write');
     }
   }
 
@@ -311,14 +362,33 @@ export class TelemetryStore {
     for (const day of missing) known.add(day);
   }
 
-  private async insert(rows: readonly TelemetryRow[]): Promise<number> {
+  /** A row's data as JSON text; a value the database must not see is refused here. */
+  private serialise(row: TelemetryRow): string {
+    if (nestsDeeperThan(row.data, this.maxDataDepth)) {
+      throw new StoreError(
+        'store_data_rejected',
+        `insert telemetry: ${describeRow(row)}: data nested deeper than ${this.maxDataDepth} levels`,
+      );
+    }
+    try {
+      return JSON.stringify(row.data);
+    } catch (error) {
+      throw new StoreError(
+        'store_data_rejected',
+        `insert telemetry: ${describeRow(row)}: data cannot be serialised (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async insert(rows: readonly TelemetryRow[], data: string[]): Promise<number> {
     const { rows: result } = await this.client.query<{ inserted: number }>(INSERT_BATCH, [
       rows.map((r) => r.tenant),
       rows.map((r) => r.deviceId),
       rows.map((r) => iso(r.ts)),
       rows.map((r) => r.msgId),
       rows.map((r) => r.topic),
-      rows.map((r) => JSON.stringify(r.data)),
+      data,
     ]);
     return result[0]?.inserted ?? 0;
   }

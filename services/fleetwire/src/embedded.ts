@@ -13,11 +13,14 @@ import type { Logger } from 'pino';
 import type { EmbeddedConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { fileDeadLetterQueue } from './dead-letter-file.js';
-import { LogIngest } from './log-ingest.js';
+import { LogIngest, settleWithin } from './log-ingest.js';
 import { StoredTelemetrySink } from './stored-telemetry-sink.js';
 import { mountReadApi } from './read-api-routes.js';
 
 export const DEAD_LETTER_FILE = 'dead-letters.jsonl';
+
+/** After the shutdown deadline: how long the edge, maintenance and PGlite get to close. */
+const CLOSE_GRACE_MS = 5_000;
 
 export interface EmbeddedDeps {
   config: EmbeddedConfig;
@@ -75,7 +78,13 @@ export class EmbeddedFleetwire {
       const dlq = fileDeadLetterQueue(join(config.dataDir, DEAD_LETTER_FILE), ingestMetrics);
       const ingest = new LogIngest({
         log,
-        writer: new BatchWriter({ store, dlq, metrics: ingestMetrics, logger: ingestLogger }),
+        writer: new BatchWriter({
+          store,
+          dlq,
+          metrics: ingestMetrics,
+          logger: ingestLogger,
+          stuckAfterMs: config.ingest.writeStuckAfterMs,
+        }),
         dlq,
         logger: ingestLogger,
         maxRows: config.batchMaxRows,
@@ -93,7 +102,7 @@ export class EmbeddedFleetwire {
         logger,
         bus,
         presence: new MemoryPresence(config.edge.presenceTtlMs),
-        telemetrySink: new StoredTelemetrySink(log, ingest),
+        telemetrySink: new StoredTelemetrySink(log, ingest, client),
         routes: (app) => mountReadApi(app, { api, metrics: ingestMetrics, logger: ingestLogger }),
       });
       const port = await server.listen();
@@ -124,7 +133,9 @@ export class EmbeddedFleetwire {
 
   /**
    * Drains the edge (no new connections, every socket closed), writes everything the log holds
-   * into PGlite, closes PGlite and releases the data dir. Idempotent.
+   * into PGlite, closes PGlite and releases the data dir. Idempotent. Bounded: past
+   * FLEETWIRE_SHUTDOWN_TIMEOUT_MS a write that does not finish is abandoned; its records were
+   * never acked (appends resolve only once stored), so the devices still hold them.
    */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
@@ -132,14 +143,31 @@ export class EmbeddedFleetwire {
   }
 
   private async shutdown(): Promise<void> {
-    const { logger } = this.deps;
-    await this.server.drain();
+    const { logger, config } = this.deps;
+    const timeoutMs = config.ingest.shutdownTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const left = () => deadline - Date.now();
+    // The edge's drain waits for the telemetry in hand to be stored: a stuck write must not
+    // hold it past the deadline (the ingest's stop below releases it).
+    const drained = this.server.drain();
+    await settleWithin(drained, left());
     await this.log.close();
-    await this.ingest.drain();
-    logger.info({ records: this.ingest.position }, 'telemetry log written to the store');
-    await this.maintenance.stop();
+    if (await this.ingest.stop(left())) {
+      logger.info({ records: this.ingest.position }, 'telemetry log written to the store');
+    } else {
+      logger.warn(
+        { timeoutMs, records: this.ingest.position },
+        'shutdown timed out: records not yet stored were abandoned (never acked)',
+      );
+    }
+    const grace = Math.min(CLOSE_GRACE_MS, timeoutMs);
+    await settleWithin(drained, grace);
+    await settleWithin(this.maintenance.stop(), grace);
     await this.bus.close();
-    await this.client.close();
+    // PGlite finishes the statement in hand before it closes; one that never returns is left.
+    if (!(await settleWithin(this.client.close(), grace))) {
+      logger.warn({ graceMs: grace }, 'the store did not close in time; exiting anyway');
+    }
     this.release();
     logger.info('stopped');
   }

@@ -106,7 +106,7 @@ describe('LogIngest', () => {
     await ingest.drain();
     expect(written).toEqual(['good-1', 'good-2']);
     expect(letters.map((l) => [l.source.offset, l.reason, l.message])).toEqual([
-      ['1', 'record_invalid', 'data.note: NUL or unpaired surrogate'],
+      ['1', 'record_invalid', 'value refused: strings must not contain U+0000'],
       ['2', 'record_too_large', expect.stringMatching(/^\d+ bytes, limit 1024$/)],
     ]);
     expect(ingest.position).toBe(4);

@@ -1,4 +1,5 @@
 import type { TelemetryRecord } from '@fleetwire/protocol';
+import type { SqlClient } from '@fleetwire/store';
 import type { MemoryTelemetryLog } from '@fleetwire/telemetry-log';
 
 import type { LogIngest } from './log-ingest.js';
@@ -11,11 +12,24 @@ import type { LogIngest } from './log-ingest.js';
 export class StoredTelemetrySink {
   constructor(
     private readonly log: MemoryTelemetryLog,
-    private readonly ingest: Pick<LogIngest, 'stored'>,
+    private readonly ingest: Pick<LogIngest, 'stored'> & Partial<Pick<LogIngest, 'readiness'>>,
+    private readonly store?: Pick<SqlClient, 'healthy'>,
   ) {}
 
+  /**
+   * The edge's readiness check `telemetryLog`: false while records would not be stored soon (the
+   * writer is stuck, PGlite is broken), so the node takes no new devices meanwhile.
+   */
   get ready(): boolean {
-    return this.log.ready;
+    return this.notReadyBecause === undefined;
+  }
+
+  /** Why `ready` is false ("writer stuck for 42 s"), or undefined when it is true. */
+  get notReadyBecause(): string | undefined {
+    if (!this.log.ready) return 'telemetry log not ready';
+    if (this.store?.healthy === false) return 'the embedded database crashed and was not reopened';
+    const ingest = this.ingest.readiness?.();
+    return ingest && !ingest.ready ? ingest.reason : undefined;
   }
 
   async append(record: TelemetryRecord): Promise<void> {
@@ -24,9 +38,12 @@ export class StoredTelemetrySink {
     await this.ingest.stored(offset);
   }
 
-  /** Resolves once everything appended so far is in PGlite. */
+  /**
+   * Resolves once everything appended so far is in PGlite, or the ingest gave up on it (a
+   * shutdown past its deadline: those appends failed, so none of them was acked).
+   */
   flush(): Promise<void> {
     const last = this.log.length - 1;
-    return last < 0 ? Promise.resolve() : this.ingest.stored(last);
+    return last < 0 ? Promise.resolve() : this.ingest.stored(last).catch(() => undefined);
   }
 }

@@ -14,6 +14,7 @@ describe('loadIngestConfig', () => {
     expect(config.store).toEqual({
       databaseUrl: 'postgres://db/x',
       poolSize: 4,
+      statementTimeoutMs: 15_000,
       retentionDays: 30,
       partitionsAheadDays: 3,
       maintenanceIntervalMs: 3_600_000,
@@ -26,6 +27,8 @@ describe('loadIngestConfig', () => {
       batchMaxRows: 5000,
       batchMaxWaitMs: 200,
     });
+    expect(config.writeStuckAfterMs).toBe(30_000);
+    expect(config.shutdownTimeoutMs).toBe(30_000);
   });
 
   it('has no consumer without brokers (enough for migrate)', () => {

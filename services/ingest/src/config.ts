@@ -16,6 +16,7 @@ const IngestEnv = z.object({
       'must start with postgres://, postgresql:// or pglite:',
     ),
   FLEETWIRE_DB_POOL_SIZE: envVar.int(4, { min: 1, max: 100 }),
+  FLEETWIRE_DB_STATEMENT_TIMEOUT_MS: envVar.int(15_000, { min: 0, max: 3_600_000 }),
   FLEETWIRE_RETENTION_DAYS: envVar.int(30, { min: 1, max: 3650 }),
   FLEETWIRE_PARTITIONS_AHEAD_DAYS: envVar.int(3, { min: 0, max: 60 }),
   FLEETWIRE_MAINTENANCE_INTERVAL_SEC: envVar.int(3600, { min: 1, max: 86_400 }),
@@ -33,6 +34,7 @@ const IngestEnv = z.object({
   FLEETWIRE_MAX_RECORD_BYTES: envVar.int(256 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
   FLEETWIRE_MAX_FUTURE_SKEW_SEC: envVar.int(86_400, { min: 0, max: 30 * 86_400 }),
   FLEETWIRE_SHUTDOWN_TIMEOUT_MS: envVar.int(30_000, { min: 100, max: 600_000 }),
+  FLEETWIRE_WRITE_STUCK_AFTER_MS: envVar.int(30_000, { min: 100, max: 3_600_000 }),
 
   ...AUTH_ENV,
 
@@ -46,6 +48,8 @@ export const INGEST_ENV_VARIABLES: readonly string[] = Object.keys(IngestEnv.sha
 export interface StoreConfig {
   databaseUrl: string;
   poolSize: number;
+  /** PostgreSQL `statement_timeout` of the worker's connections, ms; 0: none. */
+  statementTimeoutMs: number;
   retentionDays: number;
   partitionsAheadDays: number;
   maintenanceIntervalMs: number;
@@ -85,6 +89,8 @@ export interface IngestConfig {
   auth: AuthConfig;
   api: ApiConfig;
   shutdownTimeoutMs: number;
+  /** A write in hand (in flight or retrying) for longer makes the writer stuck: not ready. */
+  writeStuckAfterMs: number;
 }
 
 export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig {
@@ -98,6 +104,7 @@ export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig 
     store: {
       databaseUrl: e.FLEETWIRE_DATABASE_URL,
       poolSize: e.FLEETWIRE_DB_POOL_SIZE,
+      statementTimeoutMs: e.FLEETWIRE_DB_STATEMENT_TIMEOUT_MS,
       retentionDays: e.FLEETWIRE_RETENTION_DAYS,
       partitionsAheadDays: e.FLEETWIRE_PARTITIONS_AHEAD_DAYS,
       maintenanceIntervalMs: e.FLEETWIRE_MAINTENANCE_INTERVAL_SEC * 1000,
@@ -123,5 +130,6 @@ export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig 
     auth: authSettings(e),
     api: { maxPage: e.FLEETWIRE_API_MAX_PAGE, maxBuckets: e.FLEETWIRE_API_MAX_BUCKETS },
     shutdownTimeoutMs: e.FLEETWIRE_SHUTDOWN_TIMEOUT_MS,
+    writeStuckAfterMs: e.FLEETWIRE_WRITE_STUCK_AFTER_MS,
   };
 }

@@ -11,6 +11,8 @@ import type { IngestMetrics } from './metrics.js';
 export interface Readiness {
   ready: boolean;
   checks: Record<string, boolean>;
+  /** Why not ready, when a check has more to say than false ("writer stuck for 42 s"). */
+  reason?: string;
 }
 
 export interface HttpServerDeps {
@@ -70,6 +72,7 @@ export class IngestHttpServer {
         return send(res, readiness.ready ? 200 : 503, {
           status: readiness.ready ? 'ready' : 'not_ready',
           checks: readiness.checks,
+          ...(readiness.reason === undefined ? {} : { reason: readiness.reason }),
         });
       }
       case '/metrics': {

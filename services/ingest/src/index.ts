@@ -1,7 +1,14 @@
 export { ApiError, type ApiErrorCode } from './api-error.js';
 export { API_ROUTES, ReadApi, type ApiDeps, type ApiRequest, type ApiResponse } from './api.js';
 export { Batcher, BatcherClosedError, type BatcherOptions } from './batcher.js';
-export { BatchWriter, type PendingRow } from './batch-writer.js';
+export {
+  BatchWriter,
+  BatchWriterStoppedError,
+  type BatchWriterDeps,
+  type PendingRow,
+  type WriterStatus,
+  type WriterStore,
+} from './batch-writer.js';
 export { INGEST_ENV_VARIABLES, loadIngestConfig, type IngestConfig } from './config.js';
 export { DLQ_HEADERS, DeadLetterQueue, type DeadLetter } from './dead-letter.js';
 export { IngestHttpServer, OPENAPI_FILE, type Readiness } from './http-server.js';

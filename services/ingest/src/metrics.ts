@@ -7,6 +7,13 @@ import {
   type Registry,
 } from '@fleetwire/metrics';
 
+/** What the metrics read from the batch writer at scrape time. */
+export interface WriterGauge {
+  stuck: boolean;
+  /** How long the write in hand has been going on (in flight or retrying), ms; 0 when idle. */
+  pendingMs: number;
+}
+
 /** The ingest worker's series; docs in services/ingest/README.md. */
 export class IngestMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
@@ -17,6 +24,9 @@ export class IngestMetrics {
   readonly batchRows: Histogram;
   readonly writeSeconds: Histogram;
   readonly writeErrors: Counter<'code'>;
+  readonly batchesSplit: Counter;
+  readonly writerStuck: Gauge;
+  readonly writePendingSeconds: Gauge;
   readonly dlqRecords: Counter<'reason'>;
   readonly rebalances: Counter;
   readonly commits: Counter<'outcome'>;
@@ -24,6 +34,7 @@ export class IngestMetrics {
   readonly partitionsDropped: Counter;
   readonly apiRequests: Counter<'route' | 'status'>;
   readonly apiSeconds: Histogram<'route'>;
+  private writer: (() => WriterGauge) | undefined;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -67,9 +78,26 @@ export class IngestMetrics {
     });
     this.writeErrors = new Counter({
       name: 'fleetwire_ingest_write_errors_total',
-      help: 'Failed batch write attempts, by StoreError code (they are retried)',
+      help: 'Failed batch write attempts that are retried (outages, unknown failures), by StoreError code',
       labelNames: ['code'],
       registers,
+    });
+    this.batchesSplit = new Counter({
+      name: 'fleetwire_ingest_batches_split_total',
+      help: 'Batches the store refused for their contents, split to set the refused rows aside',
+      registers,
+    });
+    this.writerStuck = new Gauge({
+      name: 'fleetwire_ingest_writer_stuck',
+      help: '1 while a batch write has been in flight or retrying longer than FLEETWIRE_WRITE_STUCK_AFTER_MS',
+      registers,
+      collect: () => this.writerStuck.set(this.writer?.().stuck ? 1 : 0),
+    });
+    this.writePendingSeconds = new Gauge({
+      name: 'fleetwire_ingest_write_pending_seconds',
+      help: 'How long the batch write in hand has been in flight or retrying (0 when idle)',
+      registers,
+      collect: () => this.writePendingSeconds.set((this.writer?.().pendingMs ?? 0) / 1000),
     });
     this.dlqRecords = new Counter({
       name: 'fleetwire_ingest_dlq_records_total',
@@ -111,5 +139,10 @@ export class IngestMetrics {
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     });
+  }
+
+  /** The batch writer whose state the stuck and pending gauges report (the last one given). */
+  watchWriter(status: () => WriterGauge): void {
+    this.writer = status;
   }
 }

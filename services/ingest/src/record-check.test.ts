@@ -56,6 +56,14 @@ describe('checkRecord', () => {
     });
   });
 
+  it('refuses data nested too deep without throwing (a throw would stop the partition)', () => {
+    for (const depth of [1000, 100_000]) {
+      const value = `{"v":1,"tenant":"acme","deviceId":"d1","msgId":"m1","topic":"t","ts":${NOW},"data":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+      const checked = checkRecord(Buffer.from(value), { ...limits, maxRecordBytes: 1 << 20 });
+      expect(checked).toMatchObject({ ok: false, reason: 'record_invalid' });
+    }
+  });
+
   it('keeps paired surrogates (emoji) and other text PostgreSQL can store', () => {
     expect(check({ ...good, data: { mood: '🙂', ключ: 'значение' } })).toMatchObject({ ok: true });
   });

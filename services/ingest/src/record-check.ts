@@ -42,7 +42,13 @@ export function checkRecord(value: Buffer | null, limits: RecordLimits): Checked
     if (error instanceof TelemetryRecordError) {
       return { ok: false, reason: error.code, message: error.message };
     }
-    throw error;
+    // Anything else thrown on a record is about that record: throwing would fail its whole batch
+    // again on every retry, and so stop the partition for good.
+    return {
+      ok: false,
+      reason: 'record_invalid',
+      message: `cannot be checked: ${(error as Error)?.message ?? String(error)}`,
+    };
   }
   if (record.ts > limits.now + limits.maxFutureSkewMs) {
     return {

@@ -32,6 +32,24 @@ export class IngestStartError extends Error {
   }
 }
 
+/** How long /readyz waits for the store's `select 1`. */
+const READINESS_PROBE_TIMEOUT_MS = 2_000;
+/** After the shutdown deadline: how long the consumer and the connections get to close. */
+const CLOSE_GRACE_MS = 5_000;
+
+/** `work`'s value, or 'timeout' after `ms` (the work goes on, unwatched). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** kafkajs logs through pino, one level lower: its INFO lines are routine. */
 function kafkaLogger(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
@@ -73,6 +91,7 @@ export class IngestWorker {
     const client = await openSqlClient(config.store.databaseUrl, {
       poolSize: config.store.poolSize,
       applicationName: `fleetwire-ingest-${config.nodeId}`.slice(0, 63),
+      statementTimeoutMs: config.store.statementTimeoutMs,
     });
     try {
       const applied = await migrate(client);
@@ -99,7 +118,13 @@ export class IngestWorker {
       const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       const dlq = new DeadLetterQueue(producer, consumerConfig.dlqTopic, metrics);
-      const writer = new BatchWriter({ store, dlq, metrics, logger });
+      const writer = new BatchWriter({
+        store,
+        dlq,
+        metrics,
+        logger,
+        stuckAfterMs: config.writeStuckAfterMs,
+      });
       let fatal: (error: Error) => void = () => undefined;
       const consumer = new IngestConsumer({
         kafka,
@@ -150,16 +175,38 @@ export class IngestWorker {
   }
 
   async readiness(): Promise<Readiness> {
-    const store = await this.client
+    const writer = this.writer.status();
+    const checks = {
+      store: await this.storeAnswers(),
+      consumer: this.consumer.ready,
+      running: this.stopping === undefined,
+      writer: !writer.stuck,
+    };
+    return {
+      ready: Object.values(checks).every(Boolean),
+      checks,
+      ...(writer.stuck
+        ? {
+            reason: `writer stuck for ${Math.round(writer.pendingMs / 1000)} s (${writer.failures} failed attempts)`,
+          }
+        : {}),
+    };
+  }
+
+  /** `select 1` within a bound: a store that hangs is as unready as one that fails. */
+  private async storeAnswers(): Promise<boolean> {
+    if (this.client.healthy === false) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), READINESS_PROBE_TIMEOUT_MS);
+    });
+    const answered = this.client
       .query('select 1')
       .then(() => true)
       .catch(() => false);
-    const checks = {
-      store,
-      consumer: this.consumer.ready,
-      running: this.stopping === undefined,
-    };
-    return { ready: Object.values(checks).every(Boolean), checks };
+    const result = await Promise.race([answered, timeout]);
+    clearTimeout(timer);
+    return result;
   }
 
   /**
@@ -174,28 +221,39 @@ export class IngestWorker {
   private async shutdown(): Promise<void> {
     const { logger, config } = this.deps;
     logger.info('stopping');
-    await this.maintenance.stop();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
-    });
-    const stopped = this.consumer.stop().then(() => 'stopped' as const);
-    const outcome = await Promise.race([stopped, deadline]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
+    const deadline = Date.now() + config.shutdownTimeoutMs;
+    await within(this.maintenance.stop(), config.shutdownTimeoutMs);
+    const stopped = this.consumer.stop().then(
+      () => 'stopped' as const,
+      (error: unknown) => {
+        logger.warn({ err: error }, 'the consumer failed to stop cleanly');
+        return 'failed' as const;
+      },
+    );
+    const outcome = await within(stopped, deadline - Date.now());
+    // Closing is bounded too: a statement that never returns holds its connection, and a pool
+    // (or PGlite) waits for it when closed.
+    const grace = Math.min(CLOSE_GRACE_MS, config.shutdownTimeoutMs);
+    if (outcome !== 'stopped') {
       logger.warn(
-        { timeoutMs: config.shutdownTimeoutMs },
-        'shutdown timed out; abandoning the batch',
+        { timeoutMs: config.shutdownTimeoutMs, writer: this.writer.status() },
+        'shutdown timed out; abandoning the batches in hand uncommitted (they are replayed)',
       );
+      // The write in hand fails at once (even one whose statement never returns), so no offset
+      // of an unwritten record is committed.
       this.writer.stop();
       this.consumer.abort();
-      await stopped.catch(() => undefined);
+      if ((await within(stopped, grace)) === 'timeout') {
+        logger.warn({ graceMs: grace }, 'the consumer did not stop; leaving without it');
+      }
     } else {
       logger.info('left the consumer group');
     }
-    await this.producer.disconnect();
-    await this.http.close();
-    await this.client.close();
+    const closed = await within(
+      Promise.allSettled([this.producer.disconnect(), this.http.close(), this.client.close()]),
+      grace,
+    );
+    if (closed === 'timeout') logger.warn({ graceMs: grace }, 'closing timed out; exiting anyway');
     logger.info('stopped');
   }
 }
