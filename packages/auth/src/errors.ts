@@ -2,8 +2,10 @@
 export type AuthFailureReason =
   | 'token_missing'
   | 'token_malformed'
+  | 'token_header_refused'
   | 'token_alg_not_allowed'
   | 'token_key_unknown'
+  | 'token_keys_unavailable'
   | 'token_bad_signature'
   | 'token_expired'
   | 'token_not_active'
@@ -15,20 +17,23 @@ export type AuthFailureReason =
   | 'tenant_not_allowed';
 
 const FORBIDDEN: ReadonlySet<AuthFailureReason> = new Set(['claims_invalid', 'tenant_not_allowed']);
+/** Not the token's fault: its issuer's keys have not arrived yet; the client should retry. */
+const UNAVAILABLE: ReadonlySet<AuthFailureReason> = new Set(['token_keys_unavailable']);
 
 /**
  * A refused token. `status` is the HTTP answer to the upgrade: 401 when the token does not
- * authenticate, 403 when it does but its claims do not allow the connection.
+ * authenticate, 403 when it does but its claims do not allow the connection, 503 when it cannot
+ * be checked yet (its issuer's keys are still being fetched).
  */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
-  readonly status: 401 | 403;
+  readonly status: 401 | 403 | 503;
   constructor(
     readonly code: AuthFailureReason,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.status = FORBIDDEN.has(code) ? 403 : 401;
+    this.status = FORBIDDEN.has(code) ? 403 : UNAVAILABLE.has(code) ? 503 : 401;
   }
 }

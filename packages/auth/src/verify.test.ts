@@ -32,9 +32,9 @@ function verifier(sources: KeySources, overrides: Partial<VerifyOptions> = {}): 
   return new TokenVerifier(loadVerificationKeys(sources), { ...options, ...overrides });
 }
 
-function refusal(verify: () => unknown): AuthError {
+async function refusal(verify: () => Promise<unknown>): Promise<AuthError> {
   try {
-    verify();
+    await verify();
   } catch (error) {
     if (error instanceof AuthError) return error;
     throw error;
@@ -56,7 +56,7 @@ beforeAll(() => {
 });
 
 describe('TokenVerifier accepts', () => {
-  it('HS256, RS256 and ES256 tokens and derives the identity from the claims', () => {
+  it('HS256, RS256 and ES256 tokens and derives the identity from the claims', async () => {
     const v = verifier({
       hs256Secret: SECRET,
       publicKeyFiles: [join(dir, 'rsa.pem'), join(dir, 'ec.pem')],
@@ -67,7 +67,7 @@ describe('TokenVerifier accepts', () => {
       jwt.sign(claims, ec.privateKey, { ...signOptions, algorithm: 'ES256' }),
     ];
     for (const token of tokens) {
-      expect(v.verify(token)).toMatchObject({
+      expect(await v.verify(token)).toMatchObject({
         subject: 'dev-1',
         role: 'device',
         tenant: 'acme',
@@ -78,53 +78,54 @@ describe('TokenVerifier accepts', () => {
     }
   });
 
-  it('a JWKS key chosen by kid', () => {
+  it('a JWKS key chosen by kid', async () => {
     const v = verifier({ jwksFile: join(dir, 'jwks.json') });
     const token = jwt.sign(claims, ec.privateKey, {
       ...signOptions,
       algorithm: 'ES256',
       keyid: 'ec-1',
     });
-    expect(v.verify(token).subject).toBe('dev-1');
+    expect((await v.verify(token)).subject).toBe('dev-1');
     const other = jwt.sign(claims, ec.privateKey, {
       ...signOptions,
       algorithm: 'ES256',
       keyid: 'x',
     });
-    expect(refusal(() => v.verify(other)).code).toBe('token_key_unknown');
+    expect((await refusal(() => v.verify(other))).code).toBe('token_key_unknown');
   });
 
-  it('an expired token within the clock skew', () => {
+  it('an expired token within the clock skew', async () => {
     const v = verifier({ hs256Secret: SECRET });
     const exp = Math.floor(Date.now() / 1000) - 2;
     const token = jwt.sign({ ...claims, exp }, SECRET, {
       issuer: 'fleetwire-test',
       audience: 'fleetwire',
     });
-    expect(v.verify(token).expiresAt).toBe(exp * 1000);
+    expect((await v.verify(token)).expiresAt).toBe(exp * 1000);
   });
 });
 
 describe('TokenVerifier refuses', () => {
-  it('alg "none" (401 token_alg_not_allowed)', () => {
+  it('alg "none" (401 token_alg_not_allowed)', async () => {
     const v = verifier({ hs256Secret: SECRET });
     const exp = Math.floor(Date.now() / 1000) + 60;
     const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ ...claims, exp, iss: 'fleetwire-test', aud: 'fleetwire' })}.`;
-    const error = refusal(() => v.verify(token));
+    const error = await refusal(() => v.verify(token));
     expect([error.code, error.status]).toEqual(['token_alg_not_allowed', 401]);
   });
 
-  it('HS256 signed with the RSA public key as secret (algorithm confusion)', () => {
+  it('HS256 signed with the RSA public key as secret (algorithm confusion)', async () => {
     const exp = Math.floor(Date.now() / 1000) + 60;
     const body = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ ...claims, exp, iss: 'fleetwire-test', aud: 'fleetwire' })}`;
     const token = `${body}.${createHmac('sha256', rsaPem).update(body).digest('base64url')}`;
     // With only the RSA key configured, HS256 is not an accepted algorithm at all …
     expect(
-      refusal(() => verifier({ publicKeyFiles: [join(dir, 'rsa.pem')] }).verify(token)).code,
+      (await refusal(() => verifier({ publicKeyFiles: [join(dir, 'rsa.pem')] }).verify(token)))
+        .code,
     ).toBe('token_alg_not_allowed');
     // … and with an HS256 secret too, the RSA key is never used as an HMAC secret.
     const both = verifier({ hs256Secret: SECRET, publicKeyFiles: [join(dir, 'rsa.pem')] });
-    expect(refusal(() => both.verify(token)).code).toBe('token_bad_signature');
+    expect((await refusal(() => both.verify(token))).code).toBe('token_bad_signature');
   });
 
   it.each([
@@ -132,29 +133,29 @@ describe('TokenVerifier refuses', () => {
     ['not yet valid', { notBefore: 120 }, {}, 'token_not_active'],
     ['for another audience', { audience: 'someone-else' }, {}, 'token_bad_audience'],
     ['from another issuer', { issuer: 'evil' }, {}, 'token_bad_issuer'],
-  ] as const)('a token %s (401)', (_what, signOverrides, payloadOverrides, code) => {
+  ] as const)('a token %s (401)', async (_what, signOverrides, payloadOverrides, code) => {
     const v = verifier({ hs256Secret: SECRET });
     const token = jwt.sign({ ...claims, ...payloadOverrides }, SECRET, {
       ...signOptions,
       ...signOverrides,
     });
-    const error = refusal(() => v.verify(token));
+    const error = await refusal(() => v.verify(token));
     expect([error.code, error.status]).toEqual([code, 401]);
   });
 
-  it('a bad signature, a malformed token, a missing exp (401)', () => {
+  it('a bad signature, a malformed token, a missing exp (401)', async () => {
     const v = verifier({ hs256Secret: SECRET });
     const forged = jwt.sign(claims, 'another-secret-of-at-least-32-bytes!!!', signOptions);
-    expect(refusal(() => v.verify(forged)).code).toBe('token_bad_signature');
-    expect(refusal(() => v.verify('not-a-jwt')).code).toBe('token_malformed');
+    expect((await refusal(() => v.verify(forged))).code).toBe('token_bad_signature');
+    expect((await refusal(() => v.verify('not-a-jwt'))).code).toBe('token_malformed');
     const noExp = jwt.sign(claims, SECRET, { issuer: 'fleetwire-test', audience: 'fleetwire' });
-    expect(refusal(() => v.verify(noExp)).code).toBe('token_no_expiry');
+    expect((await refusal(() => v.verify(noExp))).code).toBe('token_no_expiry');
   });
 
-  it('a tenant this node does not serve (403 tenant_not_allowed)', () => {
+  it('a tenant this node does not serve (403 tenant_not_allowed)', async () => {
     const v = verifier({ hs256Secret: SECRET });
     const token = jwt.sign({ ...claims, tenant: 'initech' }, SECRET, signOptions);
-    const error = refusal(() => v.verify(token));
+    const error = await refusal(() => v.verify(token));
     expect([error.code, error.status]).toEqual(['tenant_not_allowed', 403]);
   });
 
@@ -164,9 +165,9 @@ describe('TokenVerifier refuses', () => {
     [{ role: 'device', tenant: 'acme' }, /claim sub/],
     [{ ...claims, sub: 'a/b' }, /claim sub/],
     [{ ...claims, acl: { sub: ['a/#/b'] } }, /claim acl.sub.0/],
-  ])('invalid claims %j (403 claims_invalid)', (payload, message) => {
+  ])('invalid claims %j (403 claims_invalid)', async (payload, message) => {
     const v = verifier({ hs256Secret: SECRET });
-    const error = refusal(() => v.verify(jwt.sign(payload, SECRET, signOptions)));
+    const error = await refusal(() => v.verify(jwt.sign(payload, SECRET, signOptions)));
     expect([error.code, error.status]).toEqual(['claims_invalid', 403]);
     expect(error.message).toMatch(message);
   });

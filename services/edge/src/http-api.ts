@@ -71,8 +71,22 @@ function statusOf(answer: CommandReply): string {
 export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   const { verifier, metrics, logger } = deps;
 
-  /** Verifies the bearer token; answers 401/403 itself and returns undefined when refused. */
-  const authenticate = (res: HttpResponse, req: HttpRequest): Identity | undefined => {
+  const authStatus = {
+    401: '401 Unauthorized',
+    403: '403 Forbidden',
+    503: '503 Service Unavailable',
+  } as const;
+  /**
+   * Verifies the bearer token, which may wait for its issuer's keys: reads `req` at once (it is
+   * gone after the first await), so the caller registers onAborted before calling and passes
+   * what it sees. Answers 401/403/503 itself; undefined when refused or the client went away.
+   */
+  const authenticate = async (
+    res: HttpResponse,
+    req: HttpRequest,
+    aborted: () => boolean,
+  ): Promise<Identity | undefined> => {
+    const path = req.getUrl();
     const token = extractToken({
       authorization: req.getHeader('authorization'),
       protocols: '',
@@ -80,24 +94,39 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     });
     try {
       if (token === undefined) throw new AuthError('token_missing', 'no bearer token');
-      return verifier.verify(token);
+      const identity = await verifier.verify(token);
+      return aborted() ? undefined : identity;
     } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
+      if (!(error instanceof AuthError)) {
+        logger.error({ err: error, path }, 'api request failed');
+        if (!aborted()) sendJson(res, '500 Internal Server Error', { error: 'internal' });
+        return undefined;
+      }
       metrics.authFailures.inc({ reason: error.code });
-      logger.warn(
-        { reason: error.code, path: req.getUrl() },
-        `api request refused: ${error.message}`,
-      );
-      sendJson(res, error.status === 401 ? '401 Unauthorized' : '403 Forbidden', {
-        error: error.code,
-        message: error.message,
-      });
+      logger.warn({ reason: error.code, path }, `api request refused: ${error.message}`);
+      if (!aborted()) {
+        sendJson(
+          res,
+          authStatus[error.status],
+          { error: error.code, message: error.message },
+          error.status === 503 ? { 'retry-after': '5' } : {},
+        );
+      }
       return undefined;
     }
   };
 
-  app.post('/api/commands', (res, req) => {
-    const identity = authenticate(res, req);
+  app.post('/api/commands', async (res, req) => {
+    const owner = {};
+    let done = false;
+    res.onAborted(() => {
+      done = true;
+      deps.commands.senderClosed(owner);
+    });
+    // Read from the start: uWS drops body chunks that arrive while nobody reads.
+    const reading = readBody(res, MAX_BODY_BYTES);
+    reading.catch(() => undefined);
+    const identity = await authenticate(res, req, () => done);
     if (!identity) return;
     if (!identity.command) {
       sendJson(res, '403 Forbidden', {
@@ -106,13 +135,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       });
       return;
     }
-    const owner = {};
-    let done = false;
-    res.onAborted(() => {
-      done = true;
-      deps.commands.senderClosed(owner);
-    });
-    readBody(res, MAX_BODY_BYTES).then(
+    reading.then(
       (body) => {
         if (done) return;
         let value: unknown;
@@ -178,8 +201,12 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   });
 
   // The dashboard's device list: every known device of the caller's tenant with its presence.
-  app.get('/api/devices', (res, req) => {
-    const identity = authenticate(res, req);
+  app.get('/api/devices', async (res, req) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
     if (identity.role === 'device') {
       sendJson(res, '403 Forbidden', {
@@ -188,10 +215,6 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       });
       return;
     }
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
     deps.presence.list(identity.tenant).then(
       (records) => {
         if (aborted) return;
@@ -213,10 +236,14 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     );
   });
 
-  app.get('/api/devices/:id/presence', (res, req) => {
-    const identity = authenticate(res, req);
-    if (!identity) return;
+  app.get('/api/devices/:id/presence', async (res, req) => {
     const deviceId = req.getParameter(0);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const identity = await authenticate(res, req, () => aborted);
+    if (!identity) return;
     if (identity.role === 'device' && identity.subject !== deviceId) {
       sendJson(res, '403 Forbidden', {
         error: 'forbidden',
@@ -232,10 +259,6 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       });
       return;
     }
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
     deps.presence.get(identity.tenant, deviceId).then(
       (record) => {
         if (aborted) return;

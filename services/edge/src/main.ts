@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
+import { createTokenVerifier } from '@fleetwire/auth';
 import { RedisBus, RedisPresence } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
 import { KafkaTelemetryLog, TelemetryLogMetrics } from '@fleetwire/telemetry-log';
@@ -18,7 +18,13 @@ async function main(): Promise<void> {
   const { uws, native } = loadUws({ allowFallback: config.allowUwsFallback });
   if (!native)
     logger.warn('running on the slow pure-JS uWebSockets.js fallback (allowed by config)');
-  const verifier = new TokenVerifier(loadVerificationKeys(config.auth), config.auth);
+  // JWKS URLs are fetched once here; an issuer whose endpoint is down gets 503s until it answers.
+  const verifier = await createTokenVerifier(config.auth, {
+    logger: logger.child({ component: 'auth' }),
+  });
+  if (!verifier.ready) {
+    logger.warn(verifier.status(), 'starting without the keys of some issuers');
+  }
   const registry = createRegistry({ service: 'edge', node: config.nodeId });
   const metrics = new EdgeMetrics(registry);
 
@@ -83,7 +89,10 @@ async function main(): Promise<void> {
     logger.info({ signal, drainWindowMs: config.drainWindowMs }, 'stopping');
     server
       .drain()
-      .then(() => Promise.allSettled([telemetryLog?.close(), bus?.close(), presence?.close()]))
+      .then(() => {
+        verifier.close();
+        return Promise.allSettled([telemetryLog?.close(), bus?.close(), presence?.close()]);
+      })
       .then(
         () => process.exit(0),
         (error: unknown) => {

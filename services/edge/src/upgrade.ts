@@ -19,11 +19,12 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   426: 'Upgrade Required',
+  500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
 export interface UpgradeContext {
-  verifier: TokenVerifier;
+  verifier: Pick<TokenVerifier, 'verify'>;
   metrics: EdgeMetrics;
   logger: Logger;
   limits: EdgeLimits;
@@ -51,15 +52,17 @@ function chooseFormat(query: string, chosenProtocol: string): WireFormat {
 }
 
 /**
- * The upgrade handler: every check happens here, before a socket exists. It runs synchronously
- * (token verification is CPU-only), so `req` is read in place and no onAborted is needed.
+ * The upgrade handler: every check happens here, before a socket exists. Verifying the token may
+ * wait for its issuer's keys, so everything is copied out of `req` first (it is only valid until
+ * the first await), onAborted is registered before awaiting, and the answer (the upgrade or a
+ * refusal) is written corked, never once the client has gone.
  */
-export function handleUpgrade(
+export async function handleUpgrade(
   ctx: UpgradeContext,
   res: HttpResponse,
   req: HttpRequest,
   context: us_socket_context_t,
-): void {
+): Promise<void> {
   const key = req.getHeader('sec-websocket-key');
   const version = req.getHeader('sec-websocket-version');
   const protocolHeader = req.getHeader('sec-websocket-protocol');
@@ -67,10 +70,12 @@ export function handleUpgrade(
   const authorization = req.getHeader('authorization');
   const query = req.getQuery() ?? '';
   const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+  let aborted = false;
 
   const refused = (status: number, reason: string, message: string, auth = false): void => {
     (auth ? ctx.metrics.authFailures : ctx.metrics.upgradeRefusals).inc({ reason });
     ctx.logger.warn({ remote, status, reason }, `upgrade refused: ${message}`);
+    if (aborted) return;
     refuse(
       res,
       status,
@@ -85,15 +90,24 @@ export function handleUpgrade(
             : {},
     );
   };
+  /** Draining and capacity: checked again once the token is verified, which may take a while. */
+  const admissible = (): boolean => {
+    if (!ctx.accepting()) {
+      refused(503, 'draining', 'this node is shutting down');
+      return false;
+    }
+    if (ctx.openConnections() >= ctx.limits.maxConnections) {
+      refused(503, 'node_full', 'this node holds its maximum number of connections');
+      return false;
+    }
+    return true;
+  };
 
   if (!KEY.test(key))
     return refused(400, 'bad_handshake', 'Sec-WebSocket-Key is not 16 base64 bytes');
   if (version !== '13')
     return refused(426, 'bad_version', 'only WebSocket version 13 is supported');
-  if (!ctx.accepting()) return refused(503, 'draining', 'this node is shutting down');
-  if (ctx.openConnections() >= ctx.limits.maxConnections) {
-    return refused(503, 'node_full', 'this node holds its maximum number of connections');
-  }
+  if (!admissible()) return;
 
   const protocols = protocolHeader
     .split(',')
@@ -108,13 +122,20 @@ export function handleUpgrade(
       true,
     );
   }
+
+  res.onAborted(() => {
+    aborted = true;
+  });
   let identity;
   try {
-    identity = ctx.verifier.verify(token);
+    identity = await ctx.verifier.verify(token);
   } catch (error) {
-    if (!(error instanceof AuthError)) throw error;
-    return refused(error.status, error.code, error.message, true);
+    if (error instanceof AuthError) return refused(error.status, error.code, error.message, true);
+    ctx.logger.error({ err: error, remote }, 'upgrade failed');
+    if (!aborted) refuse(res, 500, 'internal', 'internal error');
+    return;
   }
+  if (aborted || !admissible()) return;
 
   // Echo a Fleetwire subprotocol if one was offered; never echo the token-bearing entry.
   const chosen = protocols.find((p) => (SUBPROTOCOLS as readonly string[]).includes(p)) ?? '';
@@ -131,5 +152,7 @@ export function handleUpgrade(
     patterns: new Set(),
     closed: false,
   };
-  res.upgrade(session, key, chosen, extensions, context);
+  res.cork(() => {
+    res.upgrade(session, key, chosen, extensions, context);
+  });
 }

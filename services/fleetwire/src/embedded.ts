@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
+import { createTokenVerifier, type TokenVerifier } from '@fleetwire/auth';
 import { MemoryBusHub, MemoryPresence, type MemoryBus } from '@fleetwire/bus';
 import { EdgeMetrics, EdgeServer, type Uws } from '@fleetwire/edge';
 import { BatchWriter, IngestMetrics, PartitionMaintenance, ReadApi } from '@fleetwire/ingest';
@@ -44,6 +44,7 @@ export class EmbeddedFleetwire {
     private readonly maintenance: PartitionMaintenance,
     private readonly bus: MemoryBus,
     private readonly client: SqlClient,
+    private readonly verifier: TokenVerifier,
     private readonly release: () => void,
     readonly port: number,
   ) {}
@@ -53,6 +54,7 @@ export class EmbeddedFleetwire {
     mkdirSync(config.dataDir, { recursive: true });
     const release = lockDataDir(config.dataDir);
     let client: SqlClient | undefined;
+    let verifier: TokenVerifier | undefined;
     try {
       client = await openSqlClient(config.ingest.store.databaseUrl);
       logger.info({ applied: await migrate(client) }, 'migrations applied');
@@ -73,7 +75,12 @@ export class EmbeddedFleetwire {
       );
       await maintenance.runOnce();
 
-      const verifier = new TokenVerifier(loadVerificationKeys(config.edge.auth), config.edge.auth);
+      verifier = await createTokenVerifier(config.edge.auth, {
+        logger: logger.child({ component: 'auth' }),
+      });
+      if (!verifier.ready) {
+        logger.warn(verifier.status(), 'starting without the keys of some issuers');
+      }
       const log = new MemoryTelemetryLog();
       const dlq = fileDeadLetterQueue(join(config.dataDir, DEAD_LETTER_FILE), ingestMetrics);
       const ingest = new LogIngest({
@@ -116,10 +123,12 @@ export class EmbeddedFleetwire {
         maintenance,
         bus,
         client,
+        verifier,
         release,
         port,
       );
     } catch (error) {
+      verifier?.close();
       await client?.close().catch(() => undefined);
       release();
       throw error;
@@ -151,6 +160,7 @@ export class EmbeddedFleetwire {
     // hold it past the deadline (the ingest's stop below releases it).
     const drained = this.server.drain();
     await settleWithin(drained, left());
+    this.verifier.close();
     await this.log.close();
     if (await this.ingest.stop(left())) {
       logger.info({ records: this.ingest.position }, 'telemetry log written to the store');

@@ -91,7 +91,7 @@ export class ReadApi {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed here`);
       }
-      const identity = this.authenticate(request.authorization);
+      const identity = await this.authenticate(request.authorization);
       const params = new Params(url.searchParams);
       const body =
         matched.route === '/v1/latest'
@@ -116,12 +116,12 @@ export class ReadApi {
     }
   }
 
-  private authenticate(authorization: string): Identity {
+  private async authenticate(authorization: string): Promise<Identity> {
     const token = extractToken({ authorization, protocols: '', query: '' });
     if (token === undefined) {
       throw new ApiError(401, 'token_missing', 'send Authorization: Bearer <token>');
     }
-    const identity = this.deps.verifier.verify(token);
+    const identity = await this.deps.verifier.verify(token);
     if (!READER_ROLES.has(identity.role)) {
       throw new ApiError(403, 'role_not_allowed', `role ${identity.role} may not read telemetry`);
     }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 
-import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
+import { createTokenVerifier } from '@fleetwire/auth';
 import { createRegistry } from '@fleetwire/metrics';
 import { migrate, openSqlClient } from '@fleetwire/store';
 import { pino } from 'pino';
@@ -25,7 +25,13 @@ async function main(command: string): Promise<void> {
   if (command !== 'run')
     throw Object.assign(new Error(`unknown command ${command}`), { code: 'INGEST_USAGE' });
 
-  const verifier = new TokenVerifier(loadVerificationKeys(config.auth), config.auth);
+  // JWKS URLs are fetched once here; an issuer whose endpoint is down gets 503s until it answers.
+  const verifier = await createTokenVerifier(config.auth, {
+    logger: logger.child({ component: 'auth' }),
+  });
+  if (!verifier.ready) {
+    logger.warn(verifier.status(), 'starting without the keys of some issuers');
+  }
   const registry = createRegistry({ service: 'ingest', node: config.nodeId });
   const worker = await IngestWorker.start({
     config,
@@ -34,7 +40,10 @@ async function main(command: string): Promise<void> {
     logger,
     onFatal: (error) => {
       logger.fatal({ err: error }, 'consumer failed for good; exiting to be restarted');
-      void worker.stop().finally(() => process.exit(1));
+      void worker.stop().finally(() => {
+        verifier.close();
+        process.exit(1);
+      });
     },
   });
 
@@ -44,7 +53,10 @@ async function main(command: string): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'signal received');
     worker.stop().then(
-      () => process.exit(0),
+      () => {
+        verifier.close();
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
