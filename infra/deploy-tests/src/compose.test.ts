@@ -84,14 +84,16 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  it('builds each service from its Dockerfile, and mounts files that exist', () => {
+  it('builds each service from the one Dockerfile, and mounts files that exist', () => {
     expect(services['edge-1']!.build).toEqual({
       context: '.',
-      dockerfile: 'services/edge/Dockerfile',
+      dockerfile: 'infra/docker/Dockerfile',
+      args: { SERVICE: 'edge', PORT: '8080' },
     });
     expect(services['ingest']!.build).toEqual({
       context: '.',
-      dockerfile: 'services/ingest/Dockerfile',
+      dockerfile: 'infra/docker/Dockerfile',
+      args: { SERVICE: 'ingest', PORT: '8090' },
     });
     for (const [name, service] of Object.entries(services)) {
       for (const volume of service.volumes ?? []) {
@@ -150,8 +152,8 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe.each(['edge', 'ingest'])('services/%s/Dockerfile', (service) => {
-  const dockerfile = read(`services/${service}/Dockerfile`);
+describe('infra/docker/Dockerfile', () => {
+  const dockerfile = read('infra/docker/Dockerfile');
   const instructions = dockerfile
     .replace(/\\\n/g, ' ')
     .split('\n')
@@ -166,18 +168,20 @@ describe.each(['edge', 'ingest'])('services/%s/Dockerfile', (service) => {
 
   it('ships production dependencies only and runs as the unprivileged node user', () => {
     expect(instructions).toContain(
-      `RUN pnpm deploy --legacy --filter @fleetwire/${service} --prod /out && rm -rf /out/src /out/tsconfig.json /out/tsconfig.tsbuildinfo`,
+      'RUN pnpm deploy --legacy --filter @fleetwire/${SERVICE} --prod /out && rm -rf /out/src /out/tsconfig.json /out/tsconfig.tsbuildinfo',
     );
     const runtime = instructions.slice(instructions.indexOf('FROM ${NODE_IMAGE} AS runtime'));
     expect(runtime).toContain('USER node');
     expect(runtime).toContain('COPY --from=build /out ./');
     expect(runtime.at(-1)).toBe('CMD ["node", "dist/main.js"]');
-    // The command is the package's own start script.
-    const pkg = JSON.parse(read(`services/${service}/package.json`)) as {
-      scripts: { start: string };
-    };
-    expect(pkg.scripts.start).toBe('node dist/main.js');
-    expect(runtime).toContain(`EXPOSE ${service === 'edge' ? 8080 : 8090}`);
+    // The command is every service's own start script.
+    for (const service of ['edge', 'ingest']) {
+      const pkg = JSON.parse(read(`services/${service}/package.json`)) as {
+        scripts: { start: string };
+      };
+      expect(pkg.scripts.start).toBe('node dist/main.js');
+    }
+    expect(runtime).toContain('EXPOSE ${PORT}');
   });
 
   it('copies from the build context only files that exist and are not docker-ignored', () => {

@@ -2,6 +2,7 @@ import { PatternIndex } from '@fleetwire/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 
 import { BusError, RefCounts, type Bus } from './bus.js';
+import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
 import { escapeGlob, globOfPattern } from './topic-glob.js';
 
 export interface RedisBusOptions {
@@ -44,10 +45,7 @@ export class RedisBus implements Bus {
   private constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'fw:';
-    const common: RedisOptions = {
-      lazyConnect: true,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
-    };
+    const common: RedisOptions = REDIS_CONNECTION_DEFAULTS;
     // Publishing while Redis is away fails at once (counted by the caller), instead of
     // queueing without bound.
     this.pub = new Redis(options.url, {

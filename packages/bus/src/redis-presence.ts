@@ -9,6 +9,7 @@ import {
   type PresenceStore,
   type RenewResult,
 } from './presence.js';
+import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
 import { escapeGlob } from './topic-glob.js';
 
 export interface RedisPresenceOptions {
@@ -59,10 +60,9 @@ export class RedisPresence implements PresenceStore {
 
   static async connect(options: RedisPresenceOptions): Promise<RedisPresence> {
     const redis = new Redis(options.url, {
-      lazyConnect: true,
+      ...REDIS_CONNECTION_DEFAULTS,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
     });
     redis.on('error', () => undefined);
     await redis.connect();

@@ -144,6 +144,11 @@ export class FleetwireClient extends Emitter<ClientEvents> {
 
   /** Closes for good: nothing is resent, waiting promises reject with CLIENT_CLOSED. */
   close(): void {
+    this.end(new FleetwireClientError('CLIENT_CLOSED', 'client closed before the ack'));
+  }
+
+  /** Ends for good, rejecting whatever still waits with `why`. */
+  private end(why: FleetwireClientError): void {
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
     this.stopHeartbeat();
@@ -152,7 +157,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     ws?.close(1000, 'client closed');
     for (const out of this.awaiting.values()) {
       clearTimeout(out.timer);
-      out.reject(new FleetwireClientError('CLIENT_CLOSED', 'client closed before the ack'));
+      out.reject(why);
     }
     this.awaiting.clear();
     this.offline = [];
@@ -411,7 +416,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     }
     if (code === 4002) {
       // Another connection with our identity took over: coming back would evict it in turn.
-      this.close();
+      this.end(new FleetwireClientError('REPLACED', 'replaced by a newer connection'));
       return;
     }
     this.setState('disconnected');

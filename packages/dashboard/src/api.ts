@@ -1,3 +1,5 @@
+import type { TelemetryPoint } from '@fleetwire/protocol';
+
 /** The HTTP APIs the dashboard reads, on the same origin as the page. */
 
 export interface DevicePresence {
@@ -8,13 +10,7 @@ export interface DevicePresence {
   lastSeen?: number;
 }
 
-export interface TelemetryPoint {
-  deviceId: string;
-  topic: string;
-  ts: number;
-  msgId: string;
-  data: Record<string, unknown>;
-}
+export type { TelemetryPoint };
 
 export class ApiError extends Error {
   constructor(

@@ -67,12 +67,11 @@ export const CloseCode = {
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** Close reasons sent with CloseCode.PolicyViolation. */
+/** The reason texts the server sends with its close codes. */
 export const CloseReason = {
   RateLimitExceeded: 'rate limit exceeded',
   MessageTooBig: 'message too big',
   TooManyErrors: 'too many invalid messages',
-  SlowConsumer: 'slow consumer',
   Draining: 'server draining',
   TokenExpired: 'token expired',
   SessionReplaced: 'replaced by a newer connection',

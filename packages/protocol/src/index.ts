@@ -28,8 +28,18 @@ export {
 export {
   WRAPPED_DECODE_LIMITS,
   TelemetryRecord,
+  type TelemetryPoint,
   TelemetryRecordError,
   decodeTelemetryRecord,
   encodeTelemetryRecord,
   telemetryRecordKey,
 } from './telemetry-record.js';
+export {
+  HTTP_ERRORS,
+  HttpError,
+  httpErrorBody,
+  httpStatusOf,
+  isHttpErrorCode,
+  type HttpErrorBody,
+  type HttpErrorCode,
+} from './http-errors.js';

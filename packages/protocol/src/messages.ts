@@ -24,7 +24,7 @@ export const TelemetryMessage = z.object({
   stream: Name.optional(),
   /**
    * When the device first sent it, ms since the epoch. A resend carries the first send's time,
-   * which is what lets the store recognise it (see TelemetryRecord.ts).
+   * which is what lets the store recognise it (see telemetry-record.ts).
    */
   ts: z.number().int().nonnegative().optional(),
   data: Data,
@@ -117,7 +117,8 @@ export interface WelcomeMessage {
   role: string;
   tenant: string;
   node: string;
-  format: WireFormat;
+  /** The encoding of this connection, where the transport offers a choice (WebSocket). */
+  format?: WireFormat;
 }
 
 export interface ServerCommandMessage {

@@ -23,6 +23,9 @@ export const TelemetryRecord = z.object({
 });
 export type TelemetryRecord = z.infer<typeof TelemetryRecord>;
 
+/** A stored record as the read API returns it (the tenant is the caller's). */
+export type TelemetryPoint = Pick<TelemetryRecord, 'deviceId' | 'topic' | 'ts' | 'msgId' | 'data'>;
+
 export function telemetryRecordKey(record: Pick<TelemetryRecord, 'tenant' | 'deviceId'>): string {
   return `${record.tenant}/${record.deviceId}`;
 }

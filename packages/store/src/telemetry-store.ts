@@ -1,3 +1,5 @@
+import type { TelemetryPoint } from '@fleetwire/protocol';
+
 import { StoreError, sqlStateOf, toStoreError } from './errors.js';
 import {
   DAY_MS,
@@ -20,13 +22,7 @@ export interface TelemetryRow {
 }
 
 /** A stored message as queries return it (the tenant is the one asked for). */
-export interface TelemetryPoint {
-  deviceId: string;
-  topic: string;
-  ts: number;
-  msgId: string;
-  data: Record<string, unknown>;
-}
+export type { TelemetryPoint };
 
 /** A page of results; `next` is the keyset to pass as `after` for the following page. */
 export interface Page<T, K> {

@@ -39,6 +39,21 @@ afterEach(() => {
 });
 
 describe('FleetwireClient against an edge node', () => {
+  it('a connection replaced by a newer one (4002) ends for good; what waited rejects with REPLACED', async () => {
+    // A sink that never stores: the first device's telemetry stays unacked.
+    const edge = await edgeOn({
+      telemetrySink: { append: () => new Promise<void>(() => undefined), flush: async () => {} },
+    });
+    const first = client(edge, { sub: 'twin', role: 'device' });
+    await first.connect();
+    const pending = first.telemetry({ n: 1 }, { id: 'never-acked' });
+    const second = client(edge, { sub: 'twin', role: 'device' });
+    await second.connect();
+    await expect(pending).rejects.toMatchObject({ code: 'REPLACED' });
+    expect(first.state).toBe('closed');
+    expect(second.state).toBe('connected');
+  });
+
   it('device telemetry reaches a subscribed dashboard; commands are auto-acked with the handler’s result', async () => {
     const edge = await edgeOn();
     const dashboard = client(edge, { sub: 'ops', role: 'dashboard' });

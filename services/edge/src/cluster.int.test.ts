@@ -69,6 +69,39 @@ describe('two edge nodes over Redis', () => {
 
   clusterScenarios(() => ({ a, b, connect }));
 
+  it('malformed, unknown and too-new messages from another node are counted and dropped; the nodes keep serving', async () => {
+    const watcher = await connect(b, { sub: 'ops', role: 'dashboard' });
+    watcher.send({ type: 'subscribe', id: 's', topics: ['devices/+/telemetry'] });
+    await watcher.next();
+    const device = await connect(b, { sub: 'car-rogue-target', role: 'device' });
+    // A rogue process on the same Redis, speaking the bus framing with bad payloads.
+    const rogue = await RedisBus.connect({
+      url: redis.url,
+      nodeId: 'node-rogue',
+      prefix: redis.keyPrefix,
+    });
+    closers.push(() => rogue.close());
+    const topic = 'acme/devices/car-x/telemetry';
+    await rogue.publish(topic, Buffer.from('{not json'));
+    await rogue.publish(topic, Buffer.from(JSON.stringify({ type: 'message', topic: 7 })));
+    await rogue.publish(topic, Buffer.from('['.repeat(5000) + ']'.repeat(5000)));
+    const inbox = 'dev:acme/car-rogue-target';
+    await rogue.send(inbox, Buffer.from(JSON.stringify({ type: 'self_destruct' })));
+    await rogue.send(inbox, Buffer.from(JSON.stringify({ v: 99, type: 'takeover', node: 'x' })));
+    await rogue.send(inbox, Buffer.from(JSON.stringify({ type: 'command', id: 5 })));
+
+    // The device was not taken over, and a real message still crosses from a to b.
+    const sender = await connect(a, { sub: 'car-rogue-sender', role: 'device' });
+    sender.send({ type: 'telemetry', id: 'after', data: { ok: true } });
+    expect(await watcher.next()).toMatchObject({ from: 'car-rogue-sender', data: { ok: true } });
+    expect(await device.roundTrip()).toEqual([]);
+    const dropped = (reason: string) => valueOf(b.metrics.nodeMessagesDropped, { reason });
+    expect(await dropped('undecodable')).toBe(2);
+    expect(await dropped('invalid')).toBe(2);
+    expect(await dropped('unknown_kind')).toBe(1);
+    expect(await dropped('newer_version')).toBe(1);
+  });
+
   it('devices of a node that died go offline: a live node reaps them and publishes the events', async () => {
     const watcher = await connect(b, { sub: 'ops', role: 'dashboard' });
     watcher.send({ type: 'subscribe', id: 's', topics: ['devices/+/presence'] });

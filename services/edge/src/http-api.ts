@@ -19,10 +19,10 @@ import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
 
-import type { CommandReply, CommandRouter } from './commands.js';
+import type { CommandReply, CommandRouter } from './core/commands.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import type { EdgeMetrics } from './metrics.js';
-import type { PresenceTracker } from './presence-tracker.js';
+import type { PresenceTracker } from './core/presence-tracker.js';
 import { sendJson } from './http-json.js';
 
 export interface HttpApiDeps {

@@ -18,6 +18,7 @@ export class EdgeMetrics {
   readonly protocolErrors: Counter<'code'>;
   readonly httpRefusals: Counter<'reason'>;
   readonly socketCuts: Counter<'reason'>;
+  readonly nodeMessagesDropped: Counter<'reason'>;
   readonly rateLimited: Counter;
   readonly disconnects: Counter<'code'>;
   readonly deliverLatency: Histogram<'path'>;
@@ -84,6 +85,12 @@ export class EdgeMetrics {
     this.socketCuts = new Counter({
       name: 'fleetwire_edge_socket_cuts_total',
       help: 'Connections uWS ended itself without a close frame (1006), by reason: invalid_utf8 (a text frame), too_big (over FLEETWIRE_OVERSIZE_CLOSE_BYTES), inflation',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.nodeMessagesDropped = new Counter({
+      name: 'fleetwire_edge_node_messages_dropped_total',
+      help: 'Messages from other nodes dropped unprocessed, by reason: undecodable, invalid, unknown_kind, newer_version',
       labelNames: ['reason'],
       registers,
     });

@@ -214,7 +214,7 @@ export function refusedUpgrade(
   });
 }
 
-/** Sends raw bytes, returns everything received until the server closes or `untilBlankLine`. */
+/** Sends raw bytes, returns what comes back up to the end of the HTTP head (or the close). */
 export function rawExchange(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(port, '127.0.0.1', () => socket.write(text));

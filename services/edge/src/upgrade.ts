@@ -5,8 +5,8 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets
 
 import { sendJson } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
-import { TokenBucket } from './rate-limiter.js';
-import type { Session } from './session.js';
+import { createSession } from './core/session.js';
+import type { WsUserData } from './transports/ws/ws-connection.js';
 import type { EdgeLimits } from './config.js';
 
 /** Subprotocols the server answers with; `bearer.<jwt>` entries only carry the token. */
@@ -139,20 +139,13 @@ export async function handleUpgrade(
 
   // Echo a Fleetwire subprotocol if one was offered; never echo the token-bearing entry.
   const chosen = protocols.find((p) => (SUBPROTOCOLS as readonly string[]).includes(p)) ?? '';
-  const session: Session = {
-    id: ctx.nextSessionId(),
-    identity,
-    format: chooseFormat(query, chosen),
-    remote,
-    bucket: new TokenBucket(ctx.limits.ratePerSec, ctx.limits.rateBurst),
-    rateViolations: 0,
-    protocolErrors: 0,
-    abuseWindowStart: performance.now(),
-    beforeWelcome: [],
-    patterns: new Set(),
-    closed: false,
+  const userData: WsUserData = {
+    session: createSession(
+      { id: ctx.nextSessionId(), identity, format: chooseFormat(query, chosen), remote },
+      ctx.limits,
+    ),
   };
   res.cork(() => {
-    res.upgrade(session, key, chosen, extensions, context);
+    res.upgrade(userData, key, chosen, extensions, context);
   });
 }

@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ConfigError, type Env } from '@fleetwire/config';
-import { loadUws } from '@fleetwire/edge';
+import { EDGE_LISTEN_FAILED, loadUws } from '@fleetwire/edge';
 import { pino } from 'pino';
 
 import { startBanner } from './banner.js';
@@ -185,7 +185,7 @@ function hintFor(error: Error & { code?: string }, env: Env): string | undefined
   if (error instanceof UsageError || error instanceof TokenRequestError)
     return `run \`${cliName(env)} help\` for the commands and options`;
   if (error instanceof ConfigError) return 'fix the variables above and run again';
-  if (/cannot listen on/.test(error.message)) {
+  if (error.code === EDGE_LISTEN_FAILED) {
     return 'another process may hold the port: stop it, or set FLEETWIRE_PORT (0 picks a free one)';
   }
   return undefined;

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -152,6 +153,19 @@ describe('fleetwire start (the embedded default)', () => {
     );
     first.child.kill('SIGTERM');
     expect((await first.exited).code).toBe(0);
+  }, 60_000);
+
+  it('refuses a port another process holds, saying what to do', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const refused = await runStart(['--data', data], { FLEETWIRE_PORT: String(port) }).exited;
+    holder.close();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'another process may hold the port: stop it, or set FLEETWIRE_PORT (0 picks a free one)',
+    );
   }, 60_000);
 
   it('--simulate 2 connects two simulated devices; they stop with the process', async () => {

@@ -1,25 +1,31 @@
-import { parseDeviceRef, type Bus } from '@fleetwire/bus';
+import { deviceRefKey, parseDeviceRef, type Bus } from '@fleetwire/bus';
 import {
   CloseCode,
   CloseReason,
   NackReason,
-  WRAPPED_DECODE_LIMITS,
-  decodeJson,
   type ClientMessage,
-  type ServerAckMessage,
   type ServerCommandMessage,
   type ServerMessage,
-  type ServerNackMessage,
 } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
 
-import type { EdgeMetrics } from './metrics.js';
-import { deviceKey, endSocket, type EdgeSocket, type Session } from './session.js';
+import type { EdgeMetrics } from '../metrics.js';
+import type { Connection } from './connection.js';
+import type { NodeMessageGate } from './node-message-gate.js';
+import {
+  decodeInboxMessage,
+  encodeInboxMessage,
+  inbox,
+  remoteCommand,
+  type CommandReply,
+  type InboxMessage,
+  type RemoteCommand,
+} from './node-messages.js';
 
+export type { CommandReply } from './node-messages.js';
 export type CommandRequest = Extract<ClientMessage, { type: 'command' }>;
 type Answer = Extract<ClientMessage, { type: 'ack' | 'nack' }>;
-export type CommandReply = ServerAckMessage | ServerNackMessage;
-export type SendFn = (ws: EdgeSocket, session: Session, message: ServerMessage) => void;
+export type SendFn = (conn: Connection, message: ServerMessage) => void;
 
 /** Who sent a command: where its one ack or nack goes, and what ends the wait early. */
 export interface CommandSender {
@@ -36,16 +42,10 @@ interface PendingCommand {
 }
 
 /** A command this node delivered to its device for a sender on another node. */
-interface RemoteCommand {
+interface ForwardedCommand {
   replyTo: string;
   timer: NodeJS.Timeout;
 }
-
-/** What travels between nodes, on device inboxes (`dev:<tenant>/<id>`) and node inboxes. */
-type InboxMessage =
-  | ({ type: 'command'; replyTo: string; timeoutMs: number } & ServerCommandMessage)
-  | { type: 'takeover'; node: string }
-  | { type: 'answer'; device: string; answer: CommandReply };
 
 /**
  * Commands from dashboards and services to devices, wherever each is connected. Every command
@@ -53,22 +53,23 @@ type InboxMessage =
  * device, or it left before answering), `timeout`, or `retry` (the bus was unavailable).
  */
 export class CommandRouter {
-  private readonly devices = new Map<string, EdgeSocket>();
-  /** deviceKey → command id → pending command. */
+  private readonly devices = new Map<string, Connection>();
+  /** device key (`tenant/id`) → command id → pending command. */
   private readonly pending = new Map<string, Map<string, PendingCommand>>();
-  /** `${deviceKey}|${id}` → the node waiting for the device's answer. */
-  private readonly remote = new Map<string, RemoteCommand>();
+  /** `${device key}|${id}` → the node waiting for the device's answer. */
+  private readonly remote = new Map<string, ForwardedCommand>();
 
   constructor(
     private readonly send: SendFn,
     private readonly metrics: EdgeMetrics,
     private readonly logger: Logger,
     private readonly defaultTimeoutMs: number,
+    private readonly gate: NodeMessageGate,
     private readonly bus?: Bus,
   ) {
     if (bus) {
-      bus.onInboxMessage((inbox, payload) => this.fromInbox(inbox, payload));
-      bus.listen(this.nodeInbox(bus.nodeId)).catch((error: unknown) => this.busFailed(error));
+      bus.onInboxMessage((name, payload) => this.fromInbox(name, payload));
+      bus.listen(inbox.node(bus.nodeId)).catch((error: unknown) => this.busFailed(error));
     }
   }
 
@@ -84,8 +85,8 @@ export class CommandRouter {
 
   /** The devices connected here. */
   localDevices(): { tenant: string; deviceId: string }[] {
-    return [...this.devices.values()].map((ws) => {
-      const { identity } = ws.getUserData();
+    return [...this.devices.values()].map((conn) => {
+      const { identity } = conn.session;
       return { tenant: identity.tenant, deviceId: identity.subject };
     });
   }
@@ -95,21 +96,22 @@ export class CommandRouter {
    * here or, through the device's inbox, on whichever node holds it. Resolves once this node
    * listens on the device's inbox, i.e. once commands from any node can reach the device.
    */
-  attachDevice(ws: EdgeSocket, session: Session): Promise<void> {
-    const key = deviceKey(session.identity.tenant, session.identity.subject);
+  attachDevice(conn: Connection): Promise<void> {
+    const { identity } = conn.session;
+    const key = deviceRefKey({ tenant: identity.tenant, deviceId: identity.subject });
     const previous = this.devices.get(key);
-    this.devices.set(key, ws);
+    this.devices.set(key, conn);
     if (previous) {
       // Replaced on this node: this node already listens on the device's inbox.
-      endSocket(previous, CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+      previous.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
       return Promise.resolve();
     }
     if (!this.bus) return Promise.resolve();
     const bus = this.bus;
     const takeover: InboxMessage = { type: 'takeover', node: bus.nodeId };
     return bus
-      .listen(this.deviceInbox(key))
-      .then(() => bus.send(this.deviceInbox(key), Buffer.from(JSON.stringify(takeover))))
+      .listen(inbox.device(key))
+      .then(() => bus.send(inbox.device(key), encodeInboxMessage(takeover)))
       .then(
         () => undefined,
         (error: unknown) => this.busFailed(error),
@@ -117,9 +119,12 @@ export class CommandRouter {
   }
 
   /** Returns false when the socket was no longer the device's (it had been replaced). */
-  detachDevice(ws: EdgeSocket, session: Session): boolean {
-    const key = deviceKey(session.identity.tenant, session.identity.subject);
-    if (this.devices.get(key) !== ws) return false;
+  detachDevice(conn: Connection): boolean {
+    const key = deviceRefKey({
+      tenant: conn.session.identity.tenant,
+      deviceId: conn.session.identity.subject,
+    });
+    if (this.devices.get(key) !== conn) return false;
     this.release(key);
     return true;
   }
@@ -127,7 +132,7 @@ export class CommandRouter {
   /** Forgets the device's socket here and answers what waited on it with nack offline. */
   private release(key: string): void {
     this.devices.delete(key);
-    this.bus?.unlisten(this.deviceInbox(key)).catch((error: unknown) => this.busFailed(error));
+    this.bus?.unlisten(inbox.device(key)).catch((error: unknown) => this.busFailed(error));
     const waiting = this.pending.get(key);
     this.pending.delete(key);
     const gone = 'the device disconnected before answering';
@@ -152,7 +157,7 @@ export class CommandRouter {
 
   /** A dashboard, service or HTTP caller sends `command` to a device of its tenant. */
   dispatch(sender: CommandSender, command: CommandRequest): void {
-    const key = deviceKey(sender.tenant, command.target);
+    const key = deviceRefKey({ tenant: sender.tenant, deviceId: command.target });
     const device = this.devices.get(key);
     if (!device && !this.bus) {
       this.metrics.commands.inc({ outcome: 'offline' });
@@ -181,12 +186,12 @@ export class CommandRouter {
     };
     if (device) {
       this.metrics.commands.inc({ outcome: 'delivered' });
-      this.send(device, device.getUserData(), forDevice);
+      this.send(device, forDevice);
       return;
     }
     const bus = this.bus as Bus;
-    const message: InboxMessage = { ...forDevice, replyTo: bus.nodeId, timeoutMs };
-    bus.send(this.deviceInbox(key), Buffer.from(JSON.stringify(message))).then(
+    const message = remoteCommand(forDevice, bus.nodeId, timeoutMs);
+    bus.send(inbox.device(key), encodeInboxMessage(message)).then(
       (receivers) => {
         if (receivers > 0) {
           this.metrics.commands.inc({ outcome: 'delivered' });
@@ -213,8 +218,11 @@ export class CommandRouter {
   }
 
   /** A device answers a command with ack or nack; late or unknown answers are dropped. */
-  answer(session: Session, answer: Answer): void {
-    const key = deviceKey(session.identity.tenant, session.identity.subject);
+  answer(conn: Connection, answer: Answer): void {
+    const key = deviceRefKey({
+      tenant: conn.session.identity.tenant,
+      deviceId: conn.session.identity.subject,
+    });
     const reply: CommandReply =
       answer.type === 'ack'
         ? {
@@ -283,30 +291,32 @@ export class CommandRouter {
     return command;
   }
 
-  private fromInbox(inbox: string, payload: Buffer): void {
-    let message: InboxMessage;
-    try {
-      message = decodeJson(payload, WRAPPED_DECODE_LIMITS) as InboxMessage;
-    } catch (error) {
-      this.logger.error({ err: error, inbox }, 'undecodable inbox message dropped');
-      return;
-    }
+  private fromInbox(name: string, payload: Buffer): void {
+    const message = this.gate.accept(() => decodeInboxMessage(payload), name);
+    if (!message) return;
+    const device = inbox.deviceOf(name);
     switch (message.type) {
       case 'command':
-        return this.commandFromNode(inbox.slice('dev:'.length), message);
+        if (device !== undefined) this.commandFromNode(device, message);
+        return;
       case 'takeover': {
-        if (message.node === this.bus?.nodeId) return;
-        const { tenant, deviceId } = parseDeviceRef(inbox.slice('dev:'.length));
-        return this.moved(tenant, deviceId);
+        if (device === undefined || message.node === this.bus?.nodeId) return;
+        const { tenant, deviceId } = parseDeviceRef(device);
+        this.moved(tenant, deviceId);
+        return;
       }
       case 'answer':
-        return this.deliverAnswer(message.device, message.answer);
+        this.deliverAnswer(message.device, message.answer);
+        return;
+      default:
+        // Unreachable: decodeInboxMessage drops unknown kinds (they are counted there).
+        return;
     }
   }
 
-  private commandFromNode(key: string, message: Extract<InboxMessage, { type: 'command' }>): void {
+  private commandFromNode(key: string, message: RemoteCommand): void {
     const device = this.devices.get(key);
-    const { replyTo, timeoutMs, ...command } = message;
+    const { replyTo, timeoutMs, v: _version, ...command } = message;
     if (!device) {
       this.answerRemote(replyTo, key, { type: 'nack', id: command.id, reason: NackReason.Offline });
       return;
@@ -327,7 +337,7 @@ export class CommandRouter {
     // The sender times out on its own; this only bounds how long this node remembers.
     const timer = setTimeout(() => this.remote.delete(remoteKey), timeoutMs + 1_000);
     this.remote.set(remoteKey, { replyTo, timer });
-    this.send(device, device.getUserData(), { ...command, type: 'command' });
+    this.send(device, { ...command, type: 'command' });
   }
 
   /**
@@ -335,11 +345,11 @@ export class CommandRouter {
    * the device is not offline, it moved.
    */
   moved(tenant: string, deviceId: string): void {
-    const key = deviceKey(tenant, deviceId);
+    const key = deviceRefKey({ tenant, deviceId });
     const device = this.devices.get(key);
     if (!device) return;
     this.release(key);
-    endSocket(device, CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+    device.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
   }
 
   /** Hands a device's answer to the sender waiting on this node, if any still is. */
@@ -356,16 +366,8 @@ export class CommandRouter {
   private answerRemote(node: string, device: string, answer: CommandReply): void {
     const message: InboxMessage = { type: 'answer', device, answer };
     this.bus
-      ?.send(this.nodeInbox(node), Buffer.from(JSON.stringify(message)))
+      ?.send(inbox.node(node), encodeInboxMessage(message))
       .catch((error: unknown) => this.busFailed(error));
-  }
-
-  private deviceInbox(key: string): string {
-    return `dev:${key}`;
-  }
-
-  private nodeInbox(node: string): string {
-    return `node:${node}`;
   }
 
   private busFailed(error: unknown): void {

@@ -1,50 +1,43 @@
 import type { Bus } from '@fleetwire/bus';
-import {
-  WRAPPED_DECODE_LIMITS,
-  decodeJson,
-  encodeMessage,
-  PatternIndex,
-  type DeliveryMessage,
-  type WireFormat,
-} from '@fleetwire/protocol';
+import { PatternIndex, type DeliveryMessage } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
-import type { TemplatedApp } from 'uWebSockets.js';
 
-import type { EdgeMetrics } from './metrics.js';
-import type { EdgeSocket, Session } from './session.js';
-
-const FORMATS: readonly WireFormat[] = ['json', 'msgpack'];
+import type { EdgeMetrics } from '../metrics.js';
+import type { Connection, LocalDelivery } from './connection.js';
+import type { NodeMessageGate } from './node-message-gate.js';
+import { decodeDelivery, encodeDelivery } from './node-messages.js';
 
 /**
  * Delivery to subscribers wherever they are connected.
  *
- * On this node it uses uWS's native topics: a uWS topic is one subscribed pattern in one wire
- * format (`json|acme/devices/+/telemetry`), so each frame is encoded once per format and uWS
- * writes it to every socket of the pattern in C++. The PatternIndex answers which patterns a
- * concrete topic reaches. A socket holding two overlapping patterns receives the message once
- * per pattern, as MQTT brokers do.
+ * On this node a subscription is a lane topic (`acme/devices/+/telemetry` in the connection's
+ * lane) that the transport delivers natively: each message is encoded once per lane and written
+ * to every connection of the pattern by the transport (uWS topics, in C++). The PatternIndex
+ * answers which patterns a concrete topic reaches. A connection holding two overlapping patterns
+ * receives the message once per pattern, as MQTT brokers do.
  *
  * Across nodes it uses the bus: each publish crosses it once, and the bus holds a pattern for
- * as long as a local socket does, so a node only hears what its sockets need.
+ * as long as a local connection does, so a node only hears what its connections need.
  */
 export class Fanout {
-  private readonly indexes: Record<WireFormat, PatternIndex> = {
-    json: new PatternIndex(),
-    msgpack: new PatternIndex(),
-  };
+  private readonly indexes = new Map<string, PatternIndex>();
 
   constructor(
-    private readonly app: TemplatedApp,
+    private readonly local: LocalDelivery,
     private readonly metrics: EdgeMetrics,
     private readonly logger: Logger,
+    private readonly gate: NodeMessageGate,
     private readonly bus?: Bus,
   ) {
+    for (const lane of local.lanes) this.indexes.set(lane, new PatternIndex());
     bus?.onTopicMessage((topic, payload) => this.fromBus(topic, payload));
   }
 
-  /** Distinct (format, pattern) pairs subscribed on this node: zero when nobody listens. */
+  /** Distinct (lane, pattern) pairs subscribed on this node: zero when nobody listens. */
   get patternCount(): number {
-    return this.indexes.json.size + this.indexes.msgpack.size;
+    let count = 0;
+    for (const index of this.indexes.values()) count += index.size;
+    return count;
   }
 
   /**
@@ -52,28 +45,30 @@ export class Fanout {
    * then means: whatever is published from now on, on any node, arrives. A bus failure is
    * logged and resolves too: the local subscription works, and the bus resubscribes on return.
    */
-  subscribe(ws: EdgeSocket, session: Session, pattern: string): Promise<void> {
+  subscribe(conn: Connection, pattern: string): Promise<void> {
+    const { session } = conn;
     if (session.patterns.has(pattern)) return Promise.resolve();
     session.patterns.add(pattern);
     const key = `${session.identity.tenant}/${pattern}`;
-    this.indexes[session.format].add(key);
-    ws.subscribe(`${session.format}|${key}`);
+    this.indexOf(conn.lane).add(key);
+    conn.join(key);
     if (!this.bus) return Promise.resolve();
     return this.bus.addPattern(key).catch((error: unknown) => this.busFailed(error, 'subscribe'));
   }
 
-  unsubscribe(ws: EdgeSocket | undefined, session: Session, pattern: string): void {
+  /** `joined`: false once the connection closed (a closed connection left its topics). */
+  unsubscribe(conn: Connection, pattern: string, joined = true): void {
+    const { session } = conn;
     if (!session.patterns.delete(pattern)) return;
     const key = `${session.identity.tenant}/${pattern}`;
-    this.indexes[session.format].remove(key);
-    // A closed socket has already left its uWS topics.
-    ws?.unsubscribe(`${session.format}|${key}`);
+    this.indexOf(conn.lane).remove(key);
+    if (joined) conn.leave(key);
     this.bus?.removePattern(key).catch((error: unknown) => this.busFailed(error, 'unsubscribe'));
   }
 
   /** Forgets a closed connection's patterns. */
-  release(session: Session): void {
-    for (const pattern of [...session.patterns]) this.unsubscribe(undefined, session, pattern);
+  release(conn: Connection): void {
+    for (const pattern of [...conn.session.patterns]) this.unsubscribe(conn, pattern, false);
   }
 
   /** Delivers on this node and, through the bus, on every other node. */
@@ -83,7 +78,7 @@ export class Fanout {
     }
     if (!this.bus) return;
     this.bus
-      .publish(`${tenant}/${message.topic}`, Buffer.from(JSON.stringify(message)))
+      .publish(`${tenant}/${message.topic}`, encodeDelivery(message))
       .catch((error: unknown) => {
         this.metrics.busUndelivered.inc();
         this.busFailed(error, 'publish');
@@ -92,13 +87,8 @@ export class Fanout {
 
   private fromBus(qualifiedTopic: string, payload: Buffer): void {
     const tenant = qualifiedTopic.slice(0, qualifiedTopic.indexOf('/'));
-    let message: DeliveryMessage;
-    try {
-      message = decodeJson(payload, WRAPPED_DECODE_LIMITS) as DeliveryMessage;
-    } catch (error) {
-      this.logger.error({ err: error, topic: qualifiedTopic }, 'undecodable bus message dropped');
-      return;
-    }
+    const message = this.gate.accept(() => decodeDelivery(payload), qualifiedTopic);
+    if (!message) return;
     if (this.deliverLocally(tenant, message) > 0) {
       // Wall clocks of two nodes: good to the clock skew between them.
       this.metrics.deliverLatency.observe(
@@ -108,25 +98,22 @@ export class Fanout {
     }
   }
 
-  /** Returns the number of sockets the message was handed to. */
+  /** Returns the number of connections the message was handed to. */
   private deliverLocally(tenant: string, message: DeliveryMessage): number {
     const key = `${tenant}/${message.topic}`;
     let deliveries = 0;
-    for (const format of FORMATS) {
-      const patterns = this.indexes[format].match(key);
-      if (patterns.length === 0) continue;
-      const frame = encodeMessage(message, format);
-      const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
-      for (const pattern of patterns) {
-        const topic = `${format}|${pattern}`;
-        const subscribers = this.app.numSubscribers(topic);
-        this.app.publish(topic, frame, format === 'msgpack');
-        deliveries += subscribers;
-        this.metrics.bytesOut.inc(bytes * subscribers);
-      }
+    for (const [lane, index] of this.indexes) {
+      const patterns = index.match(key);
+      if (patterns.length > 0) deliveries += this.local.deliver(lane, patterns, message);
     }
     if (deliveries > 0) this.metrics.messagesOut.inc({ kind: 'message' }, deliveries);
     return deliveries;
+  }
+
+  private indexOf(lane: string): PatternIndex {
+    const index = this.indexes.get(lane);
+    if (!index) throw new Error(`no fan-out lane ${lane}`);
+    return index;
   }
 
   private busFailed(error: unknown, operation: string): void {

@@ -1,0 +1,72 @@
+import { ErrorCode, ProtocolError, type ClientMessage } from '@fleetwire/protocol';
+
+import type { AbuseGuard } from './abuse-guard.js';
+import type { CommandRouter, CommandSender } from './commands.js';
+import type { Connection } from './connection.js';
+import type { Outbound } from './outbound.js';
+import type { Publisher } from './publisher.js';
+import type { Subscriptions } from './subscriptions.js';
+
+/** Who may send what: each client message goes to its handler, or is refused for the role. */
+export class Dispatcher {
+  constructor(
+    private readonly publisher: Publisher,
+    private readonly subscriptions: Subscriptions,
+    private readonly commands: CommandRouter,
+    private readonly outbound: Outbound,
+    private readonly guard: AbuseGuard,
+  ) {}
+
+  dispatch(conn: Connection, message: ClientMessage, received: number): void {
+    const { identity } = conn.session;
+    switch (message.type) {
+      case 'telemetry':
+      case 'event':
+      case 'status':
+        if (identity.role !== 'device') {
+          return this.notAllowed(conn, `only devices send ${message.type}`, message.id);
+        }
+        return this.publisher.publish(conn, message, received);
+      case 'publish':
+        return this.publisher.publish(conn, message, received);
+      case 'subscribe':
+        return this.subscriptions.subscribe(conn, message.topics, message.id);
+      case 'unsubscribe':
+        return this.subscriptions.unsubscribe(conn, message.topics, message.id);
+      case 'command':
+        if (!identity.command) {
+          return this.notAllowed(conn, 'this role may not send commands', message.id);
+        }
+        return this.commands.dispatch(this.senderOf(conn), message);
+      case 'ack':
+      case 'nack':
+        if (identity.role !== 'device') {
+          return this.notAllowed(conn, 'only devices answer commands', message.id);
+        }
+        return this.commands.answer(conn, message);
+      case 'ping':
+        return this.outbound.send(conn, {
+          type: 'pong',
+          ...(message.id === undefined ? {} : { id: message.id }),
+          ts: Date.now(),
+        });
+      default:
+        // Unreachable: parseClientMessage admits only the kinds above.
+        return this.notAllowed(conn, 'unknown message kind', undefined);
+    }
+  }
+
+  /** A connected dashboard or service as the sender of a command: its one answer comes here. */
+  senderOf(conn: Connection): CommandSender {
+    return {
+      subject: conn.session.identity.subject,
+      tenant: conn.session.identity.tenant,
+      owner: conn.session,
+      reply: (answer) => this.outbound.send(conn, answer),
+    };
+  }
+
+  private notAllowed(conn: Connection, text: string, ref: string | undefined): void {
+    this.guard.refuse(conn, new ProtocolError(ErrorCode.NotAllowed, text, ref));
+  }
+}

@@ -1,0 +1,197 @@
+import type { Bus, PresenceStore } from '@fleetwire/bus';
+import {
+  CloseCode,
+  CloseReason,
+  type ClientMessage,
+  type ProtocolError,
+} from '@fleetwire/protocol';
+import type { Logger } from 'pino';
+
+import type { EdgeMetrics } from '../metrics.js';
+import type { TelemetrySink } from '../telemetry-sink.js';
+import { AbuseGuard } from './abuse-guard.js';
+import { CommandRouter } from './commands.js';
+import type { Connection, LocalDelivery } from './connection.js';
+import { Dispatcher } from './dispatcher.js';
+import { Fanout } from './fanout.js';
+import { NodeMessageGate } from './node-message-gate.js';
+import { Outbound } from './outbound.js';
+import { PresenceTracker } from './presence-tracker.js';
+import { Publisher } from './publisher.js';
+import { Subscriptions } from './subscriptions.js';
+
+export interface SessionCoreLimits {
+  rateCloseAfter: number;
+  maxProtocolErrors: number;
+  maxSubscriptions: number;
+  commandTimeoutMs: number;
+}
+
+export interface SessionCoreDeps {
+  nodeId: string;
+  limits: SessionCoreLimits;
+  /** The clock skew the verifier allows; a token's expiry closes its connection this late. */
+  clockToleranceSec: number;
+  presenceTtlMs: number;
+  presence: PresenceStore;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  /** How this node's transports deliver to their own connections. */
+  local: LocalDelivery;
+  bus?: Bus | undefined;
+  telemetrySink?: TelemetrySink | undefined;
+}
+
+/** Longest timer Node accepts; tokens expiring later get no expiry timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The session core: what happens to a connected principal, whatever transport carries it.
+ * A transport authenticates, decodes and writes; it tells the core when a connection opens and
+ * closes and hands it each decoded message. The core answers through the Connection.
+ */
+export class SessionCore {
+  readonly fanout: Fanout;
+  readonly commands: CommandRouter;
+  readonly presence: PresenceTracker;
+  readonly outbound: Outbound;
+  private readonly guard: AbuseGuard;
+  private readonly dispatcher: Dispatcher;
+  private readonly gate: NodeMessageGate;
+  private readonly connections = new Set<Connection>();
+
+  constructor(private readonly deps: SessionCoreDeps) {
+    const { metrics, logger, bus, limits } = deps;
+    this.gate = new NodeMessageGate(metrics, logger);
+    this.outbound = new Outbound(metrics);
+    this.guard = new AbuseGuard(limits, this.outbound, metrics, logger);
+    this.fanout = new Fanout(deps.local, metrics, logger, this.gate, bus);
+    this.commands = new CommandRouter(
+      (conn, message) => this.outbound.send(conn, message),
+      metrics,
+      logger,
+      limits.commandTimeoutMs,
+      this.gate,
+      bus,
+    );
+    this.presence = new PresenceTracker(
+      deps.presence,
+      bus?.nodeId ?? deps.nodeId,
+      deps.presenceTtlMs,
+      this.fanout,
+      this.commands,
+      logger,
+    );
+    const publisher = new Publisher(
+      this.fanout,
+      this.outbound,
+      this.guard,
+      metrics,
+      logger,
+      deps.telemetrySink,
+    );
+    const subscriptions = new Subscriptions(
+      this.fanout,
+      this.outbound,
+      this.guard,
+      limits.maxSubscriptions,
+    );
+    this.dispatcher = new Dispatcher(
+      publisher,
+      subscriptions,
+      this.commands,
+      this.outbound,
+      this.guard,
+    );
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Every open connection (drain closes them in slices). */
+  openConnections(): Connection[] {
+    return [...this.connections];
+  }
+
+  opened(conn: Connection): void {
+    const { session } = conn;
+    const { identity } = session;
+    this.connections.add(conn);
+    this.deps.metrics.connections.inc({ role: identity.role });
+    // `welcome` waits until the device is reachable from every node: a client that has it can
+    // be sent commands at once.
+    let registered: Promise<void> = Promise.resolve();
+    if (identity.role === 'device') {
+      registered = this.commands.attachDevice(conn);
+      this.presence.online(identity);
+    }
+    if (identity.expiresAt !== undefined) {
+      // The same skew the verifier allowed at connect time.
+      const ms = identity.expiresAt + this.deps.clockToleranceSec * 1000 - Date.now();
+      if (ms < MAX_TIMER_MS) {
+        session.expiryTimer = setTimeout(
+          () => conn.end(CloseCode.TokenExpired, CloseReason.TokenExpired),
+          Math.max(0, ms),
+        );
+      }
+    }
+    this.deps.logger.debug(
+      { session: session.id, sub: identity.subject, role: identity.role, tenant: identity.tenant },
+      'connected',
+    );
+    void registered.then(() =>
+      this.outbound.send(conn, {
+        type: 'welcome',
+        sub: identity.subject,
+        role: identity.role,
+        tenant: identity.tenant,
+        node: this.deps.nodeId,
+        ...(session.format === undefined ? {} : { format: session.format }),
+      }),
+    );
+  }
+
+  closed(conn: Connection, code: number): void {
+    const { session } = conn;
+    session.closed = true;
+    clearTimeout(session.expiryTimer);
+    this.connections.delete(conn);
+    this.fanout.release(conn);
+    // A replaced connection leaves quietly: the device is still online elsewhere.
+    if (session.identity.role === 'device' && this.commands.detachDevice(conn)) {
+      this.presence.offline(session.identity);
+    }
+    this.commands.senderClosed(session);
+    this.deps.metrics.connections.dec({ role: session.identity.role });
+    this.deps.metrics.disconnects.inc({ code: String(code) });
+  }
+
+  /** Takes one inbound message from the connection's rate budget; false when refused. */
+  admit(conn: Connection, now: number): boolean {
+    return this.guard.admit(conn, now);
+  }
+
+  /** A decoded, valid client message. */
+  received(conn: Connection, message: ClientMessage, received: number): void {
+    this.deps.metrics.messagesIn.inc({ kind: message.type });
+    this.dispatcher.dispatch(conn, message, received);
+  }
+
+  /** A message the transport could not decode or validate. */
+  refused(conn: Connection, error: ProtocolError): void {
+    this.deps.metrics.messagesIn.inc({ kind: 'invalid' });
+    this.guard.refuse(conn, error);
+  }
+
+  start(): void {
+    this.presence.start();
+  }
+
+  /** Ends every wait and timer (the node is stopping). */
+  stop(): void {
+    this.presence.stop();
+    this.commands.close();
+    this.gate.close();
+  }
+}

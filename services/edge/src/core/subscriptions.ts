@@ -1,0 +1,60 @@
+import { canSubscribe } from '@fleetwire/auth';
+import { ErrorCode, ProtocolError, patternProblem } from '@fleetwire/protocol';
+
+import type { AbuseGuard } from './abuse-guard.js';
+import type { Connection } from './connection.js';
+import type { Fanout } from './fanout.js';
+import type { Outbound } from './outbound.js';
+
+/**
+ * Subscribe and unsubscribe: every pattern is checked (syntax, the token's ACL, the per-connection
+ * limit) before any is added; the ack goes out once the bus holds them cluster-wide.
+ */
+export class Subscriptions {
+  constructor(
+    private readonly fanout: Fanout,
+    private readonly outbound: Outbound,
+    private readonly guard: AbuseGuard,
+    private readonly maxSubscriptions: number,
+  ) {}
+
+  subscribe(conn: Connection, patterns: string[], id: string | undefined): void {
+    const { session } = conn;
+    for (const pattern of patterns) {
+      const problem = patternProblem(pattern);
+      if (problem) {
+        this.guard.refuse(
+          conn,
+          new ProtocolError(ErrorCode.BadTopic, `${pattern}: ${problem}`, id),
+        );
+        return;
+      }
+      if (!canSubscribe(session.identity, pattern)) {
+        const refusal = new ProtocolError(
+          ErrorCode.Forbidden,
+          `may not subscribe to ${pattern}`,
+          id,
+        );
+        this.guard.refuse(conn, refusal);
+        return;
+      }
+    }
+    const added = new Set(patterns.filter((p) => !session.patterns.has(p))).size;
+    if (session.patterns.size + added > this.maxSubscriptions) {
+      const refusal = new ProtocolError(
+        ErrorCode.TooManySubscriptions,
+        `at most ${this.maxSubscriptions} subscriptions per connection`,
+        id,
+      );
+      this.guard.refuse(conn, refusal);
+      return;
+    }
+    const held = patterns.map((pattern) => this.fanout.subscribe(conn, pattern));
+    if (id) void Promise.all(held).then(() => this.outbound.send(conn, { type: 'ack', id }));
+  }
+
+  unsubscribe(conn: Connection, patterns: string[], id: string | undefined): void {
+    for (const pattern of patterns) this.fanout.unsubscribe(conn, pattern);
+    if (id) this.outbound.send(conn, { type: 'ack', id });
+  }
+}

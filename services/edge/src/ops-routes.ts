@@ -1,0 +1,49 @@
+import type { Logger } from 'pino';
+import type { TemplatedApp } from 'uWebSockets.js';
+
+import { sendJson } from './http-json.js';
+import type { EdgeMetrics } from './metrics.js';
+
+export interface OpsRoutesDeps {
+  metrics: EdgeMetrics;
+  logger: Logger;
+  /** Each check that must hold for the node to take connections. */
+  readiness: () => Record<string, boolean>;
+  draining: () => boolean;
+}
+
+/** `/healthz` (the process answers), `/readyz` (it can do its job now) and `/metrics`. */
+export function registerOpsRoutes(app: TemplatedApp, deps: OpsRoutesDeps): void {
+  const { metrics, logger } = deps;
+  app.get('/healthz', (res) => sendJson(res, '200 OK', { status: 'ok' }));
+  app.get('/readyz', (res) => {
+    const checks = deps.readiness();
+    if (Object.values(checks).every(Boolean)) sendJson(res, '200 OK', { status: 'ready', checks });
+    else
+      sendJson(res, '503 Service Unavailable', {
+        status: deps.draining() ? 'draining' : 'not_ready',
+        checks,
+      });
+  });
+  app.get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    metrics.registry.metrics().then(
+      (text) => {
+        if (aborted) return;
+        res.cork(() => {
+          res
+            .writeStatus('200 OK')
+            .writeHeader('content-type', metrics.registry.contentType)
+            .end(text);
+        });
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'metrics collection failed');
+        if (!aborted) sendJson(res, '500 Internal Server Error', { error: 'metrics' });
+      },
+    );
+  });
+}

@@ -1,0 +1,59 @@
+import { encodeMessage, type ServerMessage, type WireFormat } from '@fleetwire/protocol';
+import type { WebSocket } from 'uWebSockets.js';
+
+import type { EdgeMetrics } from '../../metrics.js';
+import type { Connection } from '../../core/connection.js';
+import type { Session } from '../../core/session.js';
+
+/** uWS's user data for a socket: the session from the upgrade, the connection once open. */
+export interface WsUserData {
+  session: Session;
+  connection?: WsConnection;
+}
+
+export type EdgeSocket = WebSocket<WsUserData>;
+
+/**
+ * A WebSocket connection: JSON in text frames or MessagePack in binary frames, one format per
+ * connection, which is also its fan-out lane.
+ */
+export class WsConnection implements Connection {
+  readonly lane: WireFormat;
+
+  constructor(
+    private readonly ws: EdgeSocket,
+    readonly session: Session,
+    private readonly metrics: EdgeMetrics,
+  ) {
+    this.lane = session.format ?? 'json';
+  }
+
+  write(message: ServerMessage): boolean {
+    const frame = encodeMessage(message, this.lane);
+    // Sends from outside a uWS callback (bus messages, Kafka acks, timers) sit in uWS's buffer
+    // until something flushes it unless corked; corking inside a callback costs nothing.
+    let status = 0;
+    this.ws.cork(() => {
+      status = this.ws.send(frame, this.lane === 'msgpack');
+    });
+    if (status === 2) return false;
+    this.metrics.bytesOut.inc(
+      typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength,
+    );
+    return true;
+  }
+
+  /** Corked, because a close frame written outside a uWS callback otherwise waits for the next event. */
+  end(code: number, reason: string): void {
+    if (this.session.closed) return;
+    this.ws.cork(() => this.ws.end(code, reason));
+  }
+
+  join(topic: string): void {
+    this.ws.subscribe(`${this.lane}|${topic}`);
+  }
+
+  leave(topic: string): void {
+    if (!this.session.closed) this.ws.unsubscribe(`${this.lane}|${topic}`);
+  }
+}

@@ -1,0 +1,132 @@
+import type { TokenVerifier } from '@fleetwire/auth';
+import {
+  CloseCode,
+  CloseReason,
+  ProtocolError,
+  decodeFrame,
+  parseClientMessage,
+  type ClientMessage,
+} from '@fleetwire/protocol';
+import type { Logger } from 'pino';
+import type { TemplatedApp } from 'uWebSockets.js';
+
+import type { EdgeLimits } from '../../config.js';
+import type { SessionCore } from '../../core/session-core.js';
+import { sendJson } from '../../http-json.js';
+import type { EdgeMetrics } from '../../metrics.js';
+import type { Uws } from '../../uws.js';
+import { handleUpgrade } from '../../upgrade.js';
+import { WsConnection, type EdgeSocket, type WsUserData } from './ws-connection.js';
+
+export interface WsTransportDeps {
+  uws: Uws;
+  core: SessionCore;
+  verifier: TokenVerifier;
+  limits: EdgeLimits;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  /** False while draining: upgrades are refused with 503. */
+  accepting: () => boolean;
+}
+
+/**
+ * Why uWS itself ended a connection without a close frame, from the reason it hands the close
+ * handler (uWS 20.30 sends no 1007/1009 of its own; see the README's known limits).
+ */
+function socketCutReason(reason: string): string | undefined {
+  if (reason.includes('invalid UTF-8')) return 'invalid_utf8';
+  if (reason.includes('inflation')) return 'inflation';
+  if (reason.includes('too big')) return 'too_big';
+  return undefined;
+}
+
+/**
+ * The WebSocket transport on `/ws`: JSON text frames and MessagePack binary frames over uWS.
+ * It authenticates at upgrade, checks and decodes each frame and hands the message to the
+ * session core; everything else is the core's.
+ */
+export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): void {
+  const { uws, core, limits, metrics, logger } = deps;
+  let sessionIds = 0;
+
+  const onMessage = (ws: EdgeSocket, data: ArrayBuffer, isBinary: boolean): void => {
+    const received = performance.now();
+    const conn = ws.getUserData().connection;
+    if (!conn) return;
+    metrics.bytesIn.inc(data.byteLength);
+    if (data.byteLength > limits.maxPayloadBytes) {
+      metrics.messagesIn.inc({ kind: 'too_big' });
+      conn.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
+      return;
+    }
+    if (!core.admit(conn, received)) return;
+    let message: ClientMessage;
+    try {
+      message = parseClientMessage(decodeFrame(data, isBinary, limits.decode), {
+        bareTelemetry: conn.session.identity.role === 'device',
+      });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      core.refused(conn, error);
+      return;
+    }
+    core.received(conn, message, received);
+  };
+
+  app.ws<WsUserData>('/ws', {
+    // uWS cuts a frame over its own limit without a close frame (1006); reading frames up to
+    // oversizeCloseBytes lets the edge refuse an oversize frame with a proper 1009 instead.
+    maxPayloadLength: limits.oversizeCloseBytes,
+    idleTimeout: limits.idleTimeoutSec,
+    sendPingsAutomatically: true,
+    maxBackpressure: limits.maxBackpressureBytes,
+    closeOnBackpressureLimit: limits.backpressurePolicy === 'close' ? 1 : 0,
+    compression: limits.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
+    upgrade: (res, req, context) =>
+      void handleUpgrade(
+        {
+          verifier: deps.verifier,
+          metrics,
+          logger,
+          limits,
+          accepting: deps.accepting,
+          openConnections: () => core.connectionCount,
+          nextSessionId: () => ++sessionIds,
+        },
+        res,
+        req,
+        context,
+      ),
+    open: (ws) => {
+      const data = ws.getUserData();
+      data.connection = new WsConnection(ws, data.session, metrics);
+      core.opened(data.connection);
+    },
+    message: onMessage,
+    close: (ws, code, message) => {
+      const conn = ws.getUserData().connection;
+      if (!conn) return;
+      core.closed(conn, code);
+      const cut = code === 1006 ? socketCutReason(Buffer.from(message).toString()) : undefined;
+      if (cut) metrics.socketCuts.inc({ reason: cut });
+      logger.debug({ session: conn.session.id, code, ...(cut ? { cut } : {}) }, 'disconnected');
+    },
+  });
+
+  // uWS passes on upgrades it cannot parse (e.g. a malformed Sec-WebSocket-Key) and plain GETs.
+  app.get('/ws', (res, req) => {
+    const isUpgrade = req.getHeader('upgrade').toLowerCase() === 'websocket';
+    const reason = isUpgrade ? 'bad_handshake' : 'not_an_upgrade';
+    metrics.upgradeRefusals.inc({ reason });
+    if (isUpgrade) {
+      sendJson(res, '400 Bad Request', { error: reason, message: 'malformed WebSocket handshake' });
+    } else {
+      sendJson(
+        res,
+        '426 Upgrade Required',
+        { error: reason, message: 'connect with a WebSocket client' },
+        { upgrade: 'websocket' },
+      );
+    }
+  });
+}
