@@ -1,3 +1,5 @@
+import { httpStatusOf } from '@fleetwire/protocol';
+
 /** Why a connection was refused at upgrade; also the `reason` label of the auth failure metric. */
 export type AuthFailureReason =
   | 'token_missing'
@@ -16,14 +18,10 @@ export type AuthFailureReason =
   | 'claims_invalid'
   | 'tenant_not_allowed';
 
-const FORBIDDEN: ReadonlySet<AuthFailureReason> = new Set(['claims_invalid', 'tenant_not_allowed']);
-/** Not the token's fault: its issuer's keys have not arrived yet; the client should retry. */
-const UNAVAILABLE: ReadonlySet<AuthFailureReason> = new Set(['token_keys_unavailable']);
-
 /**
- * A refused token. `status` is the HTTP answer to the upgrade: 401 when the token does not
- * authenticate, 403 when it does but its claims do not allow the connection, 503 when it cannot
- * be checked yet (its issuer's keys are still being fetched).
+ * A refused token. `status` is the code's HTTP status in the one catalogue (@fleetwire/protocol
+ * HTTP_ERRORS): 401 when the token does not authenticate, 403 when it does but its claims do not
+ * allow the connection, 503 when it cannot be checked yet (its issuer's keys are being fetched).
  */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
@@ -34,6 +32,6 @@ export class AuthError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.status = FORBIDDEN.has(code) ? 403 : UNAVAILABLE.has(code) ? 503 : 401;
+    this.status = httpStatusOf(code) as 401 | 403 | 503;
   }
 }

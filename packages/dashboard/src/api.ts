@@ -1,4 +1,4 @@
-import type { TelemetryPoint } from '@fleetwire/protocol';
+import type { HttpErrorBody, TelemetryPoint } from '@fleetwire/protocol';
 
 /** The HTTP APIs the dashboard reads, on the same origin as the page. */
 
@@ -24,15 +24,13 @@ export class ApiError extends Error {
 
 async function get<T>(token: string, path: string): Promise<T> {
   const response = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
-  const body = (await response.json().catch(() => ({}))) as T & {
-    error?: string;
-    message?: string;
-  };
+  const body = (await response.json().catch(() => ({}))) as T & Partial<HttpErrorBody>;
   if (!response.ok) {
+    // Every Fleetwire service answers errors as {"error": {"code", "message"}}.
     throw new ApiError(
       response.status,
-      body.error ?? 'http_error',
-      body.message ?? response.statusText,
+      body.error?.code ?? 'http_error',
+      body.error?.message ?? response.statusText,
     );
   }
   return body;

@@ -4,6 +4,7 @@ export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 export {
   CLIENT_MESSAGE_TYPES,
   ClientMessage,
+  CommandRequestBody,
   type ClientMessageType,
   type DeliveryMessage,
   type ErrorMessage,

@@ -78,6 +78,11 @@ export const NackMessage = z.object({
 });
 export const PingMessage = z.object({ type: z.literal('ping'), id: MessageId.optional() });
 
+/** `POST /api/commands`: a command without the envelope's `type`; the id is optional there. */
+export const CommandRequestBody = CommandMessage.omit({ type: true }).extend({
+  id: MessageId.optional(),
+});
+
 export const ClientMessage = z.discriminatedUnion('type', [
   TelemetryMessage,
   EventMessage,

@@ -69,11 +69,11 @@ describe('GET /api/devices', () => {
     ).toEqual({
       status: 403,
       type: 'application/json',
-      body: '{"error":"forbidden","message":"only dashboard and service tokens may list devices"}',
+      body: '{"error":{"code":"role_not_allowed","message":"only dashboard and service tokens may list devices"}}',
     });
     expect(await httpGet(edge.port, '/api/devices')).toMatchObject({
       status: 401,
-      body: '{"error":"token_missing","message":"no bearer token"}',
+      body: '{"error":{"code":"token_missing","message":"no bearer token"}}',
     });
   });
 });

@@ -163,9 +163,9 @@ describe('hostile HTTP bodies', () => {
     const deep = `{"target":"target","name":"go","params":${nest('[', ']', 5000)}}`;
     const refused = await httpRequest(edge.port, 'POST', '/api/commands', token, deep);
     expect(refused.status).toBe(400);
-    expect(JSON.parse(refused.body)).toMatchObject({ error: 'limit_exceeded' });
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'limit_exceeded' } });
     const broken = await httpRequest(edge.port, 'POST', '/api/commands', token, '{"target":');
-    expect([broken.status, JSON.parse(broken.body).error]).toEqual([400, 'bad_request']);
+    expect([broken.status, JSON.parse(broken.body).error.code]).toEqual([400, 'bad_request']);
     expect(await valueOf(edge.metrics.httpRefusals, { reason: 'limit_exceeded' })).toBe(1);
     expect(await valueOf(edge.metrics.httpRefusals, { reason: 'bad_frame' })).toBe(1);
 

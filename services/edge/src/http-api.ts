@@ -9,6 +9,7 @@ import {
   type TokenVerifier,
 } from '@fleetwire/auth';
 import {
+  CommandRequestBody,
   ErrorCode,
   NackReason,
   ProtocolError,
@@ -17,13 +18,12 @@ import {
 } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { z } from 'zod';
 
 import type { CommandReply, CommandRouter } from './core/commands.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
-import { sendJson } from './http-json.js';
+import { sendError, sendJson } from './http-json.js';
 
 export interface HttpApiDeps {
   verifier: TokenVerifier;
@@ -34,18 +34,6 @@ export interface HttpApiDeps {
   /** Shape bounds for request bodies, the same as for frames. */
   decodeLimits: DecodeLimits;
 }
-
-const CommandBody = z.object({
-  id: z.string().min(1).max(64).optional(),
-  target: z.string().min(1).max(128),
-  name: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[A-Za-z0-9_.-]+$/),
-  params: z.unknown().optional(),
-  timeoutMs: z.number().int().min(100).max(300_000).optional(),
-});
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -71,11 +59,6 @@ function statusOf(answer: CommandReply): string {
 export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   const { verifier, metrics, logger } = deps;
 
-  const authStatus = {
-    401: '401 Unauthorized',
-    403: '403 Forbidden',
-    503: '503 Service Unavailable',
-  } as const;
   /**
    * Verifies the bearer token, which may wait for its issuer's keys: reads `req` at once (it is
    * gone after the first await), so the caller registers onAborted before calling and passes
@@ -99,18 +82,13 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     } catch (error) {
       if (!(error instanceof AuthError)) {
         logger.error({ err: error, path }, 'api request failed');
-        if (!aborted()) sendJson(res, '500 Internal Server Error', { error: 'internal' });
+        if (!aborted()) sendError(res, 'internal', 'internal error');
         return undefined;
       }
       metrics.authFailures.inc({ reason: error.code });
       logger.warn({ reason: error.code, path }, `api request refused: ${error.message}`);
       if (!aborted()) {
-        sendJson(
-          res,
-          authStatus[error.status],
-          { error: error.code, message: error.message },
-          error.status === 503 ? { 'retry-after': '5' } : {},
-        );
+        sendError(res, error.code, error.message);
       }
       return undefined;
     }
@@ -129,10 +107,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     const identity = await authenticate(res, req, () => done);
     if (!identity) return;
     if (!identity.command) {
-      sendJson(res, '403 Forbidden', {
-        error: 'not_allowed',
-        message: 'this role may not send commands',
-      });
+      sendError(res, 'role_not_allowed', 'this role may not send commands');
       return;
     }
     reading.then(
@@ -145,21 +120,20 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
           if (!(error instanceof ProtocolError)) throw error;
           done = true;
           metrics.httpRefusals.inc({ reason: error.code });
-          sendJson(res, '400 Bad Request', {
-            error: error.code === ErrorCode.LimitExceeded ? error.code : 'bad_request',
-            message: `body: ${error.message}`,
-          });
+          const code = error.code === ErrorCode.LimitExceeded ? 'limit_exceeded' : 'bad_request';
+          sendError(res, code, `body: ${error.message}`);
           return;
         }
-        const parsed = CommandBody.safeParse(value);
+        const parsed = CommandRequestBody.safeParse(value);
         if (!parsed.success) {
           done = true;
           const issue = parsed.error.issues[0];
           metrics.httpRefusals.inc({ reason: 'bad_request' });
-          sendJson(res, '400 Bad Request', {
-            error: 'bad_request',
-            message: issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid body',
-          });
+          sendError(
+            res,
+            'bad_request',
+            issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid body',
+          );
           return;
         }
         const command = parsed.data;
@@ -195,7 +169,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         done = true;
         if (!(error instanceof BodyTooLargeError)) throw error;
         metrics.httpRefusals.inc({ reason: error.code });
-        sendJson(res, '413 Content Too Large', { error: error.code, message: error.message });
+        sendError(res, 'body_too_large', error.message);
       },
     );
   });
@@ -209,10 +183,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
     if (identity.role === 'device') {
-      sendJson(res, '403 Forbidden', {
-        error: 'forbidden',
-        message: 'only dashboard and service tokens may list devices',
-      });
+      sendError(res, 'role_not_allowed', 'only dashboard and service tokens may list devices');
       return;
     }
     deps.presence.list(identity.tenant).then(
@@ -227,11 +198,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       },
       (error: unknown) => {
         logger.warn({ err: error }, 'presence list failed');
-        if (!aborted)
-          sendJson(res, '503 Service Unavailable', {
-            error: 'unavailable',
-            message: 'presence store unavailable',
-          });
+        if (!aborted) sendError(res, 'presence_unavailable', 'presence store unavailable');
       },
     );
   });
@@ -245,18 +212,12 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
     if (identity.role === 'device' && identity.subject !== deviceId) {
-      sendJson(res, '403 Forbidden', {
-        error: 'forbidden',
-        message: 'a device may only read its own presence',
-      });
+      sendError(res, 'forbidden', 'a device may only read its own presence');
       return;
     }
     // The same reach as subscribing: a token narrowed to some devices sees only those.
     if (identity.role !== 'device' && !canSubscribe(identity, deviceSubtree(deviceId))) {
-      sendJson(res, '403 Forbidden', {
-        error: 'forbidden',
-        message: `this token does not cover ${deviceId}`,
-      });
+      sendError(res, 'forbidden', `this token does not cover ${deviceId}`);
       return;
     }
     deps.presence.get(identity.tenant, deviceId).then(
@@ -268,11 +229,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       },
       (error: unknown) => {
         logger.warn({ err: error }, 'presence query failed');
-        if (!aborted)
-          sendJson(res, '503 Service Unavailable', {
-            error: 'unavailable',
-            message: 'presence store unavailable',
-          });
+        if (!aborted) sendError(res, 'presence_unavailable', 'presence store unavailable');
       },
     );
   });

@@ -1,4 +1,12 @@
+import { STATUS_CODES } from 'node:http';
+
+import { httpErrorBody, httpStatusOf, type HttpErrorCode } from '@fleetwire/protocol';
 import type { HttpResponse } from 'uWebSockets.js';
+
+/** `404 Not Found`: the status line uWS wants. */
+export function statusLine(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
+}
 
 /**
  * Answers an HTTP request with a JSON body. Corked, so it is right both inside a uWS handler and
@@ -6,13 +14,30 @@ import type { HttpResponse } from 'uWebSockets.js';
  */
 export function sendJson(
   res: HttpResponse,
-  status: string,
+  status: string | number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
   res.cork(() => {
-    res.writeStatus(status).writeHeader('content-type', 'application/json');
+    res
+      .writeStatus(typeof status === 'number' ? statusLine(status) : status)
+      .writeHeader('content-type', 'application/json');
     for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
     res.end(JSON.stringify(body));
   });
+}
+
+/**
+ * Answers with the one HTTP error contract (`@fleetwire/protocol` HTTP_ERRORS): the code's
+ * status and `{"error": {"code", "message"}}`. A 503 says when to come back.
+ */
+export function sendError(
+  res: HttpResponse,
+  code: HttpErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  const status = httpStatusOf(code);
+  const extra: Record<string, string> = status === 503 ? { 'retry-after': '5' } : {};
+  sendJson(res, status, httpErrorBody(code, message), { ...extra, ...headers });
 }

@@ -48,7 +48,9 @@ describe('RFC 6455 handshake over raw TCP', () => {
     );
     expect(response).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     if (status === 426) expect(response).toMatch(/\r\nsec-websocket-version: 13\r\n/i);
-    expect(response.slice(response.indexOf('\r\n\r\n') + 4)).toContain(`"error":"${reason}"`);
+    expect(response.slice(response.indexOf('\r\n\r\n') + 4)).toContain(
+      `"error":{"code":"${reason}"`,
+    );
   });
 });
 
@@ -100,7 +102,7 @@ describe('operational routes', () => {
   it('unknown paths get 404 JSON', async () => {
     expect(await httpGet(edge.port, '/nope')).toMatchObject({
       status: 404,
-      body: '{"error":"not_found"}',
+      body: '{"error":{"code":"not_found","message":"no route /nope"}}',
     });
   });
 });

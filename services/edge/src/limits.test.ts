@@ -74,7 +74,7 @@ describe('limits', () => {
       `${edge.url}?token=${mintToken({ sub: 'c', role: 'device' })}`,
     );
     expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ error: 'node_full' });
+    expect(res.body).toMatchObject({ error: { code: 'node_full' } });
     expect(res.headers['retry-after']).toBe('5');
     expect(await valueOf(edge.metrics.upgradeRefusals, { reason: 'node_full' })).toBe(1);
   });

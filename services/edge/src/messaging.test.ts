@@ -153,7 +153,7 @@ describe('telemetry reaches subscribed dashboards', () => {
     });
     const narrow = mintToken({ sub: 'ops', role: 'dashboard', acl: { sub: ['devices/other/#'] } });
     const refused = await httpGet(edge.port, '/api/devices/dev-6/presence', narrow);
-    expect([refused.status, JSON.parse(refused.body).error]).toEqual([403, 'forbidden']);
+    expect([refused.status, JSON.parse(refused.body).error.code]).toEqual([403, 'forbidden']);
     const offline = JSON.parse(
       (await httpGet(edge.port, '/api/devices/dev-6/presence', token)).body,
     );

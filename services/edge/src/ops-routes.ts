@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
 
-import { sendJson } from './http-json.js';
+import { sendError, sendJson } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 
 export interface OpsRoutesDeps {
@@ -42,7 +42,7 @@ export function registerOpsRoutes(app: TemplatedApp, deps: OpsRoutesDeps): void 
       },
       (error: unknown) => {
         logger.error({ err: error }, 'metrics collection failed');
-        if (!aborted) sendJson(res, '500 Internal Server Error', { error: 'metrics' });
+        if (!aborted) sendError(res, 'internal', 'metrics collection failed');
       },
     );
   });

@@ -10,7 +10,7 @@ import type { EdgeConfig } from './config.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
 import { SessionCore } from './core/session-core.js';
 import { registerHttpApi } from './http-api.js';
-import { sendJson } from './http-json.js';
+import { sendError } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerStaticFiles } from './static-files.js';
@@ -208,6 +208,6 @@ export class EdgeServer {
     });
     this.deps.routes?.(this.app);
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
-    this.app.any('/*', (res) => sendJson(res, '404 Not Found', { error: 'not_found' }));
+    this.app.any('/*', (res, req) => sendError(res, 'not_found', `no route ${req.getUrl()}`));
   }
 }

@@ -44,7 +44,7 @@ describe('dashboard files (FLEETWIRE_DASHBOARD_DIR set)', () => {
       expect(await httpGet(edge.port, path)).toEqual({
         status: 404,
         type: 'application/json',
-        body: '{"error":"not_found"}',
+        body: `{"error":{"code":"not_found","message":"no file ${path}"}}`,
       });
     },
   );
@@ -95,7 +95,7 @@ describe('no dashboard configured', () => {
     expect(await httpGet(edge.port, '/index.html')).toEqual({
       status: 404,
       type: 'application/json',
-      body: '{"error":"not_found"}',
+      body: '{"error":{"code":"not_found","message":"no route /index.html"}}',
     });
   });
 });

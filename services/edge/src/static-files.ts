@@ -3,7 +3,8 @@ import { extname, join, resolve, sep } from 'node:path';
 
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
-import { sendJson } from './http-json.js';
+
+import { sendError, sendJson } from './http-json.js';
 
 export interface StaticFilesOptions {
   /** The built dashboard (its `index.html` and assets); absent: `/` points to the docs. */
@@ -78,9 +79,10 @@ export function registerStaticFiles(app: TemplatedApp, { dir, logger }: StaticFi
     return;
   }
   app.get('/*', (res, req) => {
-    const file = resolveStaticPath(dir, req.getUrl());
+    const path = req.getUrl();
+    const file = resolveStaticPath(dir, path);
     if (file === undefined) {
-      sendJson(res, '400 Bad Request', { error: 'bad_path', message: 'path not allowed' });
+      sendError(res, 'bad_path', 'path not allowed');
       return;
     }
     let aborted = false;
@@ -91,7 +93,7 @@ export function registerStaticFiles(app: TemplatedApp, { dir, logger }: StaticFi
       (found) => {
         if (aborted) return;
         if (!found) {
-          sendJson(res, '404 Not Found', { error: 'not_found' });
+          sendError(res, 'not_found', `no file ${path}`);
           return;
         }
         res.cork(() => {
@@ -105,7 +107,7 @@ export function registerStaticFiles(app: TemplatedApp, { dir, logger }: StaticFi
       },
       (error: unknown) => {
         logger.error({ err: error, file }, 'static file read failed');
-        if (!aborted) sendJson(res, '500 Internal Server Error', { error: 'internal' });
+        if (!aborted) sendError(res, 'internal', 'internal error');
       },
     );
   });

@@ -163,7 +163,7 @@ export function describeReadApi(driver: string, open: () => Promise<ApiTestDatab
 
       const narrow = mintToken({ sub: 'ui', role: 'dashboard', acl: { sub: ['devices/d2/#'] } });
       const refused = await api.get(`/v1/devices/d1/telemetry?${range}`, narrow);
-      expect([refused.status, refused.body.error.code]).toEqual([403, 'device_not_allowed']);
+      expect([refused.status, refused.body.error.code]).toEqual([403, 'forbidden']);
       const latest = await api.get('/v1/latest', narrow);
       expect(latest.body.items.map((p: { deviceId: string }) => p.deviceId)).toEqual(['d2']);
     });

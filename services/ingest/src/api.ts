@@ -1,13 +1,14 @@
 import {
   AuthError,
   canSubscribe,
+  deviceSubtree,
   extractToken,
   type Identity,
   type TokenVerifier,
 } from '@fleetwire/auth';
+import { HttpError, httpErrorBody } from '@fleetwire/protocol';
 import { StoreError, type TelemetryPoint, type TelemetryStore } from '@fleetwire/store';
 
-import { ApiError } from './api-error.js';
 import type { ApiConfig } from './config.js';
 import { Params, checkDeviceId, encodeCursor } from './params.js';
 
@@ -55,18 +56,13 @@ function match(path: string): { route: Route; deviceId?: string } | undefined {
   try {
     deviceId = decodeURIComponent(m[1]!);
   } catch {
-    throw new ApiError(400, 'invalid_parameter', 'deviceId: bad percent-encoding');
+    throw new HttpError('invalid_parameter', 'deviceId: bad percent-encoding');
   }
   return {
     route:
       m[2] === 'telemetry' ? '/v1/devices/{deviceId}/telemetry' : '/v1/devices/{deviceId}/series',
     deviceId,
   };
-}
-
-/** The subtree of topics that belong to a device; reading it needs the right to subscribe to it. */
-function deviceTopics(deviceId: string): string {
-  return `devices/${deviceId}/#`;
 }
 
 function pointJson(p: TelemetryPoint) {
@@ -86,10 +82,10 @@ export class ReadApi {
     let route = 'unmatched';
     try {
       const matched = match(url.pathname);
-      if (!matched) throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
+      if (!matched) throw new HttpError('not_found', `no route ${url.pathname}`);
       route = matched.route;
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed here`);
+        throw new HttpError('method_not_allowed', `${request.method} is not allowed here`);
       }
       const identity = await this.authenticate(request.authorization);
       const params = new Params(url.searchParams);
@@ -104,14 +100,16 @@ export class ReadApi {
             );
       return { status: 200, body, route };
     } catch (error) {
-      const apiError = toApiError(error);
+      const apiError = toHttpError(error);
       return {
         status: apiError.status,
-        body: { error: { code: apiError.code, message: apiError.message } },
+        body: httpErrorBody(apiError.code, apiError.message),
         route,
         ...(apiError.status === 405 ? { headers: { allow: 'GET, HEAD' } } : {}),
         ...(apiError.status === 401 ? { headers: { 'www-authenticate': 'Bearer' } } : {}),
-        ...(apiError.status >= 500 ? { failure: error } : {}),
+        ...(apiError.status === 503 ? { headers: { 'retry-after': '5' } } : {}),
+        // Only a bug is logged as a failure; 503s are the store's or the issuer's, counted.
+        ...(apiError.code === 'internal' ? { failure: error } : {}),
       };
     }
   }
@@ -119,22 +117,22 @@ export class ReadApi {
   private async authenticate(authorization: string): Promise<Identity> {
     const token = extractToken({ authorization, protocols: '', query: '' });
     if (token === undefined) {
-      throw new ApiError(401, 'token_missing', 'send Authorization: Bearer <token>');
+      throw new HttpError('token_missing', 'send Authorization: Bearer <token>');
     }
     const identity = await this.deps.verifier.verify(token);
     if (!READER_ROLES.has(identity.role)) {
-      throw new ApiError(403, 'role_not_allowed', `role ${identity.role} may not read telemetry`);
+      throw new HttpError('role_not_allowed', `role ${identity.role} may not read telemetry`);
     }
     return identity;
   }
 
   private mayRead(identity: Identity, deviceId: string): boolean {
-    return canSubscribe(identity, deviceTopics(deviceId));
+    return canSubscribe(identity, deviceSubtree(deviceId));
   }
 
   private async deviceRoute(route: Route, identity: Identity, deviceId: string, params: Params) {
     if (!this.mayRead(identity, deviceId)) {
-      throw new ApiError(403, 'device_not_allowed', `this token may not read device ${deviceId}`);
+      throw new HttpError('forbidden', `this token may not read device ${deviceId}`);
     }
     const { config, store } = this.deps;
     const { from, to } = params.timeRange();
@@ -143,8 +141,7 @@ export class ReadApi {
       const bucketMs = params.bucketMs();
       const field = params.field();
       if (Math.ceil((to - from) / bucketMs) > config.maxBuckets) {
-        throw new ApiError(
-          400,
+        throw new HttpError(
           'invalid_parameter',
           `bucket: (to - from) / bucket exceeds ${config.maxBuckets} buckets`,
         );
@@ -191,7 +188,7 @@ export class ReadApi {
     const deviceIds = params.deviceIds(MAX_LATEST_DEVICES);
     for (const id of deviceIds ?? []) {
       if (!this.mayRead(identity, id)) {
-        throw new ApiError(403, 'device_not_allowed', `this token may not read device ${id}`);
+        throw new HttpError('forbidden', `this token may not read device ${id}`);
       }
     }
     const limit = params.limit(DEFAULT_PAGE, this.deps.config.maxPage);
@@ -214,14 +211,14 @@ export class ReadApi {
   }
 }
 
-function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof AuthError) return new ApiError(error.status, error.code, error.message);
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof AuthError) return new HttpError(error.code, error.message);
   if (
     error instanceof StoreError &&
     (error.code === 'store_unavailable' || error.code === 'store_conflict')
   ) {
-    return new ApiError(503, 'store_unavailable', 'the telemetry store is not reachable; retry');
+    return new HttpError('store_unavailable', 'the telemetry store is not reachable; retry');
   }
-  return new ApiError(500, 'internal', 'internal error');
+  return new HttpError('internal', 'internal error', { cause: error });
 }

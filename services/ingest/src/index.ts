@@ -1,4 +1,3 @@
-export { ApiError, type ApiErrorCode } from './api-error.js';
 export { API_ROUTES, ReadApi, type ApiDeps, type ApiRequest, type ApiResponse } from './api.js';
 export { Batcher, BatcherClosedError, type BatcherOptions } from './batcher.js';
 export {

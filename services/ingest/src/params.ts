@@ -1,6 +1,4 @@
-import { decodeJson, type DecodeLimits } from '@fleetwire/protocol';
-
-import { ApiError } from './api-error.js';
+import { HttpError, decodeJson, type DecodeLimits } from '@fleetwire/protocol';
 
 /** Device ids are token subjects: the same characters as the `sub` claim allows. */
 const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
@@ -14,8 +12,8 @@ const CURSOR_LIMITS: DecodeLimits = { maxDepth: 1, maxKeys: 0, maxItems: 8, maxS
 export const MIN_BUCKET_MS = 1_000;
 export const MAX_BUCKET_MS = 31 * 86_400_000;
 
-function invalid(name: string, message: string): ApiError {
-  return new ApiError(400, 'invalid_parameter', `${name}: ${message}`);
+function invalid(name: string, message: string): HttpError {
+  return new HttpError('invalid_parameter', `${name}: ${message}`);
 }
 
 /** Reads the query parameters of one request, each checked or refused with invalid_parameter. */
@@ -103,7 +101,7 @@ export class Params {
     }
     const value = decode(parsed);
     if (value === undefined) {
-      throw new ApiError(400, 'invalid_cursor', 'cursor: not a cursor this route returned');
+      throw new HttpError('invalid_cursor', 'cursor: not a cursor this route returned');
     }
     return value;
   }

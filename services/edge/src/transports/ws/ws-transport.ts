@@ -12,10 +12,10 @@ import type { TemplatedApp } from 'uWebSockets.js';
 
 import type { EdgeLimits } from '../../config.js';
 import type { SessionCore } from '../../core/session-core.js';
-import { sendJson } from '../../http-json.js';
+import { sendError } from '../../http-json.js';
 import type { EdgeMetrics } from '../../metrics.js';
 import type { Uws } from '../../uws.js';
-import { handleUpgrade } from '../../upgrade.js';
+import { handleUpgrade } from './upgrade.js';
 import { WsConnection, type EdgeSocket, type WsUserData } from './ws-connection.js';
 
 export interface WsTransportDeps {
@@ -119,14 +119,9 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     const reason = isUpgrade ? 'bad_handshake' : 'not_an_upgrade';
     metrics.upgradeRefusals.inc({ reason });
     if (isUpgrade) {
-      sendJson(res, '400 Bad Request', { error: reason, message: 'malformed WebSocket handshake' });
+      sendError(res, reason, 'malformed WebSocket handshake');
     } else {
-      sendJson(
-        res,
-        '426 Upgrade Required',
-        { error: reason, message: 'connect with a WebSocket client' },
-        { upgrade: 'websocket' },
-      );
+      sendError(res, reason, 'connect with a WebSocket client', { upgrade: 'websocket' });
     }
   });
 }

@@ -14,9 +14,9 @@ import { pino } from 'pino';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadEdgeConfig } from './config.js';
-import { EdgeMetrics } from './metrics.js';
-import { EdgeServer } from './server.js';
+import { loadEdgeConfig } from '../../config.js';
+import { EdgeMetrics } from '../../metrics.js';
+import { EdgeServer } from '../../server.js';
 import {
   AUDIENCE,
   ISSUER,
@@ -26,9 +26,9 @@ import {
   startTestEdge,
   valueOf,
   type TestEdge,
-} from './test-support.js';
+} from '../../test-support.js';
 import { handleUpgrade } from './upgrade.js';
-import { loadUws } from './uws.js';
+import { loadUws } from '../../uws.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -140,8 +140,7 @@ describe('the upgrade refuses, answers with a reason, counts and logs once', () 
     const t = token();
     const res = await refusedUpgrade(t === undefined ? edge.url : `${edge.url}?token=${t}`);
     expect(res.status).toBe(status);
-    expect(res.body).toMatchObject({ error: reason });
-    expect(typeof res.body['message']).toBe('string');
+    expect(res.body).toMatchObject({ error: { code: reason, message: expect.any(String) } });
     if (status === 401) expect(res.headers['www-authenticate']).toContain(reason);
     expect(await valueOf(edge.metrics.authFailures, { reason })).toBe(before + 1);
     const logged = edge.logs.slice(logsBefore).filter((l) => l['reason'] === reason);
@@ -306,7 +305,7 @@ describe('the async upgrade (fake uWS request and response)', () => {
     await done;
     expect(calls.slice(0, 3)).toEqual(['onAborted', 'cork', 'writeStatus 503 Service Unavailable']);
     expect(calls).toContain('writeHeader retry-after: 5');
-    expect(calls.at(-1)).toMatch(/^end .*"error":"token_keys_unavailable"/);
+    expect(calls.at(-1)).toMatch(/^end .*"error":\{"code":"token_keys_unavailable"/);
   });
 
   it('a drain that began while the token was being verified refuses with 503 draining', async () => {
@@ -318,7 +317,7 @@ describe('the async upgrade (fake uWS request and response)', () => {
     await done;
     expect(calls).not.toContain('upgrade');
     expect(calls).toContain('writeStatus 503 Service Unavailable');
-    expect(calls.at(-1)).toMatch(/"error":"draining"/);
+    expect(calls.at(-1)).toMatch(/"error":\{"code":"draining"/);
   });
 });
 
@@ -382,7 +381,7 @@ describe('an issuer behind a JWKS URL, end to end (HTTPS, testkit certificate)',
     expect(verifier.ready).toBe(false);
     const early = await refusedUpgrade(`${url}?token=${providerToken()}`);
     expect(early.status).toBe(503);
-    expect(early.body).toMatchObject({ error: 'token_keys_unavailable' });
+    expect(early.body).toMatchObject({ error: { code: 'token_keys_unavailable' } });
     expect(early.headers['retry-after']).toBe('5');
 
     keysUp = true;
@@ -392,6 +391,9 @@ describe('an issuer behind a JWKS URL, end to end (HTTPS, testkit certificate)',
     await client.close();
     // A token of the old single issuer's kind (HS256 test secret) is no key of this provider.
     const hs = await refusedUpgrade(`${url}?token=${mintToken(device, { issuer: provider })}`);
-    expect([hs.status, hs.body['error']]).toEqual([401, 'token_alg_not_allowed']);
+    expect([hs.status, (hs.body['error'] as { code: string }).code]).toEqual([
+      401,
+      'token_alg_not_allowed',
+    ]);
   });
 });

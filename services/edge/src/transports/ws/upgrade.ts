@@ -1,27 +1,18 @@
 import { AuthError, extractToken, type TokenVerifier } from '@fleetwire/auth';
-import type { WireFormat } from '@fleetwire/protocol';
+import { httpStatusOf, type HttpErrorCode, type WireFormat } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 
-import { sendJson } from './http-json.js';
-import type { EdgeMetrics } from './metrics.js';
-import { createSession } from './core/session.js';
-import type { WsUserData } from './transports/ws/ws-connection.js';
-import type { EdgeLimits } from './config.js';
+import { sendError } from '../../http-json.js';
+import type { EdgeMetrics } from '../../metrics.js';
+import { createSession } from '../../core/session.js';
+import type { WsUserData } from './ws-connection.js';
+import type { EdgeLimits } from '../../config.js';
 
 /** Subprotocols the server answers with; `bearer.<jwt>` entries only carry the token. */
 export const SUBPROTOCOLS = ['fleetwire.v1', 'fleetwire.v1.json', 'fleetwire.v1.msgpack'] as const;
 
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  426: 'Upgrade Required',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 export interface UpgradeContext {
   verifier: Pick<TokenVerifier, 'verify'>;
@@ -32,16 +23,6 @@ export interface UpgradeContext {
   accepting: () => boolean;
   openConnections: () => number;
   nextSessionId: () => number;
-}
-
-function refuse(
-  res: HttpResponse,
-  status: number,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
-  sendJson(res, `${status} ${STATUS_TEXT[status] ?? ''}`, { error: code, message }, headers);
 }
 
 /** The echoed subprotocol decides the format when it names one; else `?format=`. */
@@ -72,41 +53,37 @@ export async function handleUpgrade(
   const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
   let aborted = false;
 
-  const refused = (status: number, reason: string, message: string, auth = false): void => {
+  const refused = (reason: HttpErrorCode, message: string, auth = false): void => {
+    const status = httpStatusOf(reason);
     (auth ? ctx.metrics.authFailures : ctx.metrics.upgradeRefusals).inc({ reason });
     ctx.logger.warn({ remote, status, reason }, `upgrade refused: ${message}`);
     if (aborted) return;
-    refuse(
+    sendError(
       res,
-      status,
       reason,
       message,
       status === 426
         ? { 'sec-websocket-version': '13' }
-        : status === 503
-          ? { 'retry-after': '5' }
-          : status === 401
-            ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${reason}"` }
-            : {},
+        : status === 401
+          ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${reason}"` }
+          : {},
     );
   };
   /** Draining and capacity: checked again once the token is verified, which may take a while. */
   const admissible = (): boolean => {
     if (!ctx.accepting()) {
-      refused(503, 'draining', 'this node is shutting down');
+      refused('draining', 'this node is shutting down');
       return false;
     }
     if (ctx.openConnections() >= ctx.limits.maxConnections) {
-      refused(503, 'node_full', 'this node holds its maximum number of connections');
+      refused('node_full', 'this node holds its maximum number of connections');
       return false;
     }
     return true;
   };
 
-  if (!KEY.test(key))
-    return refused(400, 'bad_handshake', 'Sec-WebSocket-Key is not 16 base64 bytes');
-  if (version !== '13')
-    return refused(426, 'bad_version', 'only WebSocket version 13 is supported');
+  if (!KEY.test(key)) return refused('bad_handshake', 'Sec-WebSocket-Key is not 16 base64 bytes');
+  if (version !== '13') return refused('bad_version', 'only WebSocket version 13 is supported');
   if (!admissible()) return;
 
   const protocols = protocolHeader
@@ -116,7 +93,6 @@ export async function handleUpgrade(
   const token = extractToken({ authorization, protocols: protocolHeader, query });
   if (token === undefined) {
     return refused(
-      401,
       'token_missing',
       'no token (Authorization, Sec-WebSocket-Protocol or ?token=)',
       true,
@@ -130,9 +106,9 @@ export async function handleUpgrade(
   try {
     identity = await ctx.verifier.verify(token);
   } catch (error) {
-    if (error instanceof AuthError) return refused(error.status, error.code, error.message, true);
+    if (error instanceof AuthError) return refused(error.code, error.message, true);
     ctx.logger.error({ err: error, remote }, 'upgrade failed');
-    if (!aborted) refuse(res, 500, 'internal', 'internal error');
+    if (!aborted) sendError(res, 'internal', 'internal error');
     return;
   }
   if (aborted || !admissible()) return;
