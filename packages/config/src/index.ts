@@ -54,3 +54,5 @@ export const envVar = {
 export function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
+
+export { exitOnStartupFailure, stopOnSignals, type ShutdownLogger } from './process-lifecycle.js';

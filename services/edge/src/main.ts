@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import { createTokenVerifier } from '@fleetwire/auth';
+import { exitOnStartupFailure, stopOnSignals } from '@fleetwire/config';
 import { RedisBus, RedisPresence } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
 import { KafkaTelemetryLog, TelemetryLogMetrics } from '@fleetwire/telemetry-log';
@@ -82,34 +83,13 @@ async function main(): Promise<void> {
     'listening',
   );
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, drainWindowMs: config.drainWindowMs }, 'stopping');
-    server
-      .drain()
-      .then(() => {
-        verifier.close();
-        return Promise.allSettled([telemetryLog?.close(), bus?.close(), presence?.close()]);
-      })
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'drain failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals(logger, async () => {
+    logger.info({ drainWindowMs: config.drainWindowMs }, 'stopping');
+    await server.drain();
+    verifier.close();
+    await Promise.allSettled([telemetryLog?.close(), bus?.close(), presence?.close()]);
+  });
 }
 
-main().catch((error: unknown) => {
-  // Startup failures (bad config, no keys, fallback uWS, unreachable Redis/Kafka) end here.
-  const err = error as Error & { code?: string };
-  process.stderr.write(
-    `${JSON.stringify({ level: 'fatal', service: 'edge', code: err.code, msg: err.message })}\n`,
-  );
-  process.exit(1);
-});
+// Startup failures (bad config, no keys, fallback uWS, unreachable Redis/Kafka) end here.
+main().catch((error: unknown) => exitOnStartupFailure('edge', error));

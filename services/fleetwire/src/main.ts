@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ConfigError, type Env } from '@fleetwire/config';
+import { ConfigError, stopOnSignals, type Env } from '@fleetwire/config';
 import { EDGE_LISTEN_FAILED, loadUws } from '@fleetwire/edge';
 import { pino } from 'pino';
 
@@ -157,27 +157,12 @@ async function start(command: Extract<Command, { name: 'start' }>, env: Env): Pr
         })
       : Promise.resolve(undefined);
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
+  stopOnSignals(logger, async () => {
     simulation.abort();
-    simulated
-      .then((summary) => {
-        if (summary) logger.info(summary, 'simulation stopped');
-        return fleetwire.stop();
-      })
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+    const summary = await simulated;
+    if (summary) logger.info(summary, 'simulation stopped');
+    await fleetwire.stop();
+  });
 }
 
 /** What to tell the user next, for the failures that have an obvious next step. */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 
 import { createTokenVerifier } from '@fleetwire/auth';
+import { exitOnStartupFailure, stopOnSignals } from '@fleetwire/config';
 import { createRegistry } from '@fleetwire/metrics';
 import { migrate, openSqlClient } from '@fleetwire/store';
 import { pino } from 'pino';
@@ -47,31 +48,11 @@ async function main(command: string): Promise<void> {
     },
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'signal received');
-    worker.stop().then(
-      () => {
-        verifier.close();
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals(logger, async () => {
+    await worker.stop();
+    verifier.close();
+  });
 }
 
-main(process.argv[2] ?? 'run').catch((error: unknown) => {
-  // Startup failures (bad config, no keys, database or Kafka unreachable) end here: one line, exit 1.
-  const err = error as Error & { code?: string };
-  process.stderr.write(
-    `${JSON.stringify({ level: 'fatal', service: 'ingest', code: err.code, msg: err.message })}\n`,
-  );
-  process.exit(1);
-});
+// Startup failures (bad config, no keys, database or Kafka unreachable) end here: one line, exit 1.
+main(process.argv[2] ?? 'run').catch((error: unknown) => exitOnStartupFailure('ingest', error));
