@@ -9,6 +9,8 @@ export interface OpsRoutesDeps {
   logger: Logger;
   /** Each check that must hold for the node to take connections. */
   readiness: () => Record<string, boolean>;
+  /** Why failing checks fail, where a check can say. */
+  reasons: () => Record<string, string>;
   draining: () => boolean;
 }
 
@@ -23,6 +25,7 @@ export function registerOpsRoutes(app: TemplatedApp, deps: OpsRoutesDeps): void 
       sendJson(res, '503 Service Unavailable', {
         status: deps.draining() ? 'draining' : 'not_ready',
         checks,
+        reasons: deps.reasons(),
       });
   });
   app.get('/metrics', (res) => {

@@ -112,6 +112,17 @@ export class EdgeServer {
     };
   }
 
+  /** Why the checks that fail are failing, where a dependency can tell. */
+  notReadyReasons(): Record<string, string> {
+    const reasons: Record<string, string> = {};
+    if (this.draining) reasons['accepting'] = 'draining';
+    if (this.listenSocket === undefined && !this.draining) reasons['listening'] = 'not listening';
+    if (this.deps.bus?.ready === false) reasons['bus'] = 'Redis unreachable';
+    const sink = this.deps.telemetrySink;
+    if (sink?.ready === false) reasons['telemetryLog'] = sink.notReadyBecause ?? 'not ready';
+    return reasons;
+  }
+
   /** The presence tracker, for tests that drive its renewal by hand. */
   get presenceTracker(): PresenceTracker {
     return this.core.presence;
@@ -196,6 +207,7 @@ export class EdgeServer {
       metrics,
       logger,
       readiness: () => this.readiness(),
+      reasons: () => this.notReadyReasons(),
       draining: () => this.draining,
     });
     registerHttpApi(this.app, {

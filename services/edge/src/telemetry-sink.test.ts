@@ -1,7 +1,7 @@
 import { MemoryTelemetryLog } from '@fleetwire/telemetry-log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+import { TestClient, httpGet, mintToken, startTestEdge, type TestEdge } from './test-support.js';
 
 let log: MemoryTelemetryLog;
 let edge: TestEdge;
@@ -34,5 +34,37 @@ describe('telemetry records handed to the log', () => {
     expect(records[1]?.ts).toBeGreaterThan(sentAt);
     expect(records[2]?.msgId).toMatch(/^[0-9a-f-]{36}$/);
     await device.close();
+  });
+});
+
+describe('a sink that cannot take records', () => {
+  it('makes /readyz 503 with the sink’s own reason', async () => {
+    let stuckFor: string | undefined;
+    const sink = {
+      append: () => Promise.resolve(),
+      flush: () => Promise.resolve(),
+      get ready() {
+        return stuckFor === undefined;
+      },
+      get notReadyBecause() {
+        return stuckFor;
+      },
+    };
+    const stuck = await startTestEdge({ telemetrySink: sink });
+    try {
+      expect((await httpGet(stuck.port, '/readyz')).status).toBe(200);
+      stuckFor = 'writer stuck for 31 s (4 failed attempts)';
+      const answer = await httpGet(stuck.port, '/readyz');
+      expect([answer.status, JSON.parse(answer.body)]).toEqual([
+        503,
+        {
+          status: 'not_ready',
+          checks: { listening: true, accepting: true, bus: true, telemetryLog: false },
+          reasons: { telemetryLog: 'writer stuck for 31 s (4 failed attempts)' },
+        },
+      ]);
+    } finally {
+      stuck.close();
+    }
   });
 });

@@ -9,6 +9,8 @@ export type { TelemetryRecord };
 export interface TelemetrySink {
   /** False while the sink cannot take records; readiness reports it. */
   readonly ready?: boolean;
+  /** Why it is not ready, for /readyz (e.g. "writer stuck for 42 s"). */
+  readonly notReadyBecause?: string | undefined;
   append(record: TelemetryRecord): Promise<void>;
   /** Resolves once everything appended so far is stored (called when draining). */
   flush(): Promise<void>;
