@@ -1,5 +1,7 @@
 import { request } from 'node:https';
 
+import { firstIssue } from '@fleetwire/protocol';
+
 import { JwksDocument, remoteJwksKeys, type Algorithm, type VerificationKey } from './keys.js';
 
 /** Where the auth package writes its few operational lines; a pino logger fits. */
@@ -245,10 +247,7 @@ export class RemoteJwks {
       const body = await this.options.fetch(this.url, this.abort.signal);
       const document = JwksDocument.safeParse(body);
       if (!document.success) {
-        const issue = document.error.issues[0];
-        throw new Error(
-          `not a JWKS ({"keys":[…]}): ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-        );
+        throw new Error(`not a JWKS ({"keys":[…]}): ${firstIssue(document.error, '(root)')}`);
       }
       const { keys, skipped } = remoteJwksKeys(document.data, this.url);
       if (keys.length === 0) {

@@ -1,3 +1,4 @@
+import { firstIssue } from '@fleetwire/protocol';
 import jwt from 'jsonwebtoken';
 
 import { AuthError, type AuthFailureReason } from './errors.js';
@@ -319,11 +320,7 @@ export class TokenVerifier {
 
     const claims = FleetwireClaims.safeParse(payload);
     if (!claims.success) {
-      const issue = claims.error.issues[0];
-      throw new AuthError(
-        'claims_invalid',
-        `claim ${issue?.path.join('.') || '?'}: ${issue?.message ?? 'invalid'}`,
-      );
+      throw new AuthError('claims_invalid', `claim ${firstIssue(claims.error, '?')}`);
     }
     if (this.requireExpiry && claims.data.exp === undefined) {
       throw new AuthError('token_no_expiry', 'the token has no exp claim');

@@ -44,3 +44,4 @@ export {
   type HttpErrorBody,
   type HttpErrorCode,
 } from './http-errors.js';
+export { firstIssue } from './zod-issue.js';

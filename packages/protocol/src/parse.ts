@@ -1,5 +1,6 @@
 import { ErrorCode } from './codes.js';
 import { ProtocolError } from './protocol-error.js';
+import { firstIssue } from './zod-issue.js';
 import { CLIENT_MESSAGE_TYPES, ClientMessage } from './messages.js';
 
 export interface ParseOptions {
@@ -35,11 +36,9 @@ export function parseClientMessage(value: unknown, options: ParseOptions): Clien
   }
   const parsed = ClientMessage.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
     throw new ProtocolError(
       ErrorCode.BadMessage,
-      `invalid ${type} message: ${path}${issue?.message ?? 'invalid'}`,
+      `invalid ${type} message: ${firstIssue(parsed.error)}`,
       ref,
     );
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { decodeJson } from './codec.js';
 import type { DecodeLimits } from './decode-limits.js';
+import { firstIssue } from './zod-issue.js';
 
 /**
  * A telemetry message as the edge accepted it: the value of one record on the Kafka `telemetry`
@@ -74,11 +75,7 @@ export function decodeTelemetryRecord(value: Buffer | Uint8Array | null): Teleme
   }
   const parsed = TelemetryRecord.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TelemetryRecordError(
-      'record_invalid',
-      `${issue?.path.join('.') || 'record'}: ${issue?.message ?? 'invalid'}`,
-    );
+    throw new TelemetryRecordError('record_invalid', firstIssue(parsed.error, 'record'));
   }
   return parsed.data;
 }

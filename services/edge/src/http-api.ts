@@ -14,6 +14,7 @@ import {
   NackReason,
   ProtocolError,
   decodeJson,
+  firstIssue,
   type DecodeLimits,
 } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
@@ -127,13 +128,8 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         const parsed = CommandRequestBody.safeParse(value);
         if (!parsed.success) {
           done = true;
-          const issue = parsed.error.issues[0];
           metrics.httpRefusals.inc({ reason: 'bad_request' });
-          sendError(
-            res,
-            'bad_request',
-            issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid body',
-          );
+          sendError(res, 'bad_request', firstIssue(parsed.error));
           return;
         }
         const command = parsed.data;

@@ -1,6 +1,7 @@
 import {
   WRAPPED_DECODE_LIMITS,
   decodeJson,
+  firstIssue,
   type DeliveryMessage,
   type ServerCommandMessage,
 } from '@fleetwire/protocol';
@@ -99,11 +100,7 @@ function decodeWith<T>(
   if (!known(head.type)) throw new NodeMessageError('unknown_kind', `kind ${String(head.type)}`);
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new NodeMessageError(
-      'invalid',
-      `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`,
-    );
+    throw new NodeMessageError('invalid', firstIssue(parsed.error, 'message'));
   }
   return parsed.data;
 }
