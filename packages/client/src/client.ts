@@ -1,63 +1,22 @@
+// Longer than the house limit on purpose: connecting, resending and the heartbeat share one
+// connection's state (socket, awaiting acks, queue, attempt count), and splitting them would pass
+// that state around. The parts that stand alone live beside it (backoff, heartbeat, ids, types).
 import { decode, encode } from '@msgpack/msgpack';
-import type {
-  DeliveryMessage,
-  ErrorMessage,
-  ServerCommandMessage,
-  ServerMessage,
-  WelcomeMessage,
-} from '@fleetwire/protocol';
+import type { ServerCommandMessage, ServerMessage, WelcomeMessage } from '@fleetwire/protocol';
 
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { FleetwireClientError } from './errors.js';
-
-/** The subset of the WebSocket API the client uses: the browser's, or the `ws` package's. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  binaryType: string;
-  send(data: string | Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-export type WebSocketConstructor = new (
-  url: string,
-  protocols?: string | string[],
-) => WebSocketLike;
-
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'closed';
-
-export interface FleetwireClientOptions {
-  /** `ws(s)://host:port/ws` */
-  url: string;
-  /** A token, or a function asked for one before every connection attempt (refresh). */
-  token: string | (() => string | Promise<string>);
-  /** Defaults to globalThis.WebSocket (browsers, Node ≥ 22); on Node 20 pass the `ws` package. */
-  WebSocket?: WebSocketConstructor;
-  format?: 'json' | 'msgpack';
-  backoff?: Partial<BackoffOptions>;
-  /** Messages kept while offline (fire-and-forget ones and ones waiting for an ack). */
-  queueLimit?: number;
-  /** A message with an id not acked within this time is sent again. */
-  ackTimeoutMs?: number;
-  /** Application-level ping interval; no pong within it means the connection is dead. */
-  heartbeatMs?: number;
-  random?: () => number;
-}
-
-export interface ClientEvents extends Record<string, unknown> {
-  state: ConnectionState;
-  welcome: WelcomeMessage;
-  message: DeliveryMessage;
-  command: ServerCommandMessage;
-  /** An `error` the server answered one of our messages with. */
-  serverError: ErrorMessage;
-  close: { code: number; reason: string };
-}
-
-export type CommandHandler = (command: ServerCommandMessage) => unknown | Promise<unknown>;
+import { Heartbeat } from './heartbeat.js';
+import { newId } from './message-id.js';
+import type {
+  ClientEvents,
+  CommandHandler,
+  ConnectionState,
+  FleetwireClientOptions,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';
 
 interface Outgoing {
   id: string;
@@ -71,13 +30,6 @@ interface Outgoing {
 }
 
 const OPEN = 1;
-
-let counter = 0;
-function newId(): string {
-  counter += 1;
-  const random = Math.floor(Math.random() * 0xffffffff).toString(36);
-  return `${Date.now().toString(36)}-${random}-${counter.toString(36)}`;
-}
 
 /**
  * One connection to Fleetwire, kept alive: reconnects with full-jitter backoff, fetches a fresh
@@ -95,8 +47,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   private offline: Record<string, unknown>[] = [];
   private readonly commandHandlers = new Map<string, CommandHandler>();
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-  private pongDue: number | undefined;
+  private readonly heartbeat: Heartbeat;
   /** The token a 4001 close said is expired: the same one again means wait, not retry at once. */
   private expiredToken: string | undefined;
   private lastToken: string | undefined;
@@ -122,6 +73,11 @@ export class FleetwireClient extends Emitter<ClientEvents> {
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       WebSocket: WS,
     };
+    this.heartbeat = new Heartbeat(
+      this.options.heartbeatMs,
+      () => this.write({ type: 'ping' }),
+      () => this.heartbeatLost(),
+    );
   }
 
   get state(): ConnectionState {
@@ -151,7 +107,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   private end(why: FleetwireClientError): void {
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
-    this.stopHeartbeat();
+    this.heartbeat.stop();
     const ws = this.ws;
     this.ws = undefined;
     ws?.close(1000, 'client closed');
@@ -324,12 +280,12 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     } catch {
       return;
     }
-    this.pongDue = undefined;
+    this.heartbeat.heard();
     switch (message.type) {
       case 'welcome':
         this.attempt = 0;
         this.setState('connected');
-        this.startHeartbeat();
+        this.heartbeat.start();
         this.resume();
         this.emit('welcome', message);
         return;
@@ -403,7 +359,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
 
   private closed(code: number, reason: string): void {
     this.ws = undefined;
-    this.stopHeartbeat();
+    this.heartbeat.stop();
     this.emit('close', { code, reason });
     if (this.state_ === 'closed') return;
     // Commands are answered once: a lost connection loses their answer.
@@ -438,29 +394,14 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     this.reconnectTimer = setTimeout(() => void this.open(), delay);
   }
 
-  private startHeartbeat(): void {
-    this.stopHeartbeat();
-    this.heartbeatTimer = setInterval(() => {
-      if (this.pongDue !== undefined && Date.now() > this.pongDue) {
-        // Nothing came back for a whole interval: the connection is dead even if TCP says not.
-        // A close handshake would wait on the dead peer, so give up on the socket right away.
-        const dead = this.ws;
-        if (dead) {
-          dead.onclose = null;
-          dead.onmessage = null;
-          dead.close(4000, 'heartbeat timeout');
-          this.closed(4000, 'heartbeat timeout');
-        }
-        return;
-      }
-      this.pongDue ??= Date.now() + this.options.heartbeatMs;
-      this.write({ type: 'ping' });
-    }, this.options.heartbeatMs);
-  }
-
-  private stopHeartbeat(): void {
-    clearInterval(this.heartbeatTimer);
-    this.pongDue = undefined;
+  /** Nothing came back for a whole heartbeat: a close handshake would wait on the dead peer. */
+  private heartbeatLost(): void {
+    const dead = this.ws;
+    if (!dead) return;
+    dead.onclose = null;
+    dead.onmessage = null;
+    dead.close(4000, 'heartbeat timeout');
+    this.closed(4000, 'heartbeat timeout');
   }
 
   private setState(state: ConnectionState): void {

@@ -1,11 +1,11 @@
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
-export {
-  FleetwireClient,
-  type ClientEvents,
-  type CommandHandler,
-  type ConnectionState,
-  type FleetwireClientOptions,
-  type WebSocketConstructor,
-  type WebSocketLike,
-} from './client.js';
+export { FleetwireClient } from './client.js';
+export type {
+  ClientEvents,
+  CommandHandler,
+  ConnectionState,
+  FleetwireClientOptions,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';
 export { FleetwireClientError, type ClientErrorCode } from './errors.js';

@@ -14,18 +14,16 @@ export { DAY_MS, dayStart, partitionName } from './partitions.js';
 export { createPgClient, type PgDriverOptions } from './pg-driver.js';
 export { createPgliteClient } from './pglite-driver.js';
 export type { SqlClient } from './sql-client.js';
-export {
-  MAX_DATA_DEPTH,
-  TelemetryStore,
-  type Bucket,
-  type BucketQuery,
-  type LatestKey,
-  type LatestQuery,
-  type MaintenanceResult,
-  type Page,
-  type PointKey,
-  type RangeQuery,
-  type TelemetryPoint,
-  type TelemetryRow,
-  type TelemetryStoreOptions,
-} from './telemetry-store.js';
+export { MAX_DATA_DEPTH, TelemetryStore, type TelemetryStoreOptions } from './telemetry-store.js';
+export type {
+  Bucket,
+  BucketQuery,
+  LatestKey,
+  LatestQuery,
+  MaintenanceResult,
+  Page,
+  PointKey,
+  RangeQuery,
+  TelemetryPoint,
+  TelemetryRow,
+} from './telemetry-queries.js';

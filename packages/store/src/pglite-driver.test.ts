@@ -9,7 +9,8 @@ import { migrate } from './migrate.js';
 import { createPgliteClient } from './pglite-driver.js';
 import type { SqlClient } from './sql-client.js';
 import { nestedData } from './store-contract.js';
-import { TelemetryStore, type TelemetryRow } from './telemetry-store.js';
+import type { TelemetryRow } from './telemetry-queries.js';
+import { TelemetryStore } from './telemetry-store.js';
 
 /**
  * JSON nested this deep overflows PGlite's WASM stack: the statement traps with "memory access

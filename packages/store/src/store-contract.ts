@@ -4,7 +4,8 @@ import { StoreError } from './errors.js';
 import { migrate } from './migrate.js';
 import { DAY_MS } from './partitions.js';
 import type { SqlClient } from './sql-client.js';
-import { MAX_DATA_DEPTH, TelemetryStore, type TelemetryRow } from './telemetry-store.js';
+import type { TelemetryRow } from './telemetry-queries.js';
+import { MAX_DATA_DEPTH, TelemetryStore } from './telemetry-store.js';
 
 /** A fresh, empty database behind a driver; `close` releases it. */
 export interface TestDatabase {

@@ -1,3 +1,6 @@
+// Longer than the house limit on purpose: commands waited on here and commands forwarded for
+// senders on other nodes share the per-device maps that make an id unique cluster-wide, and
+// every exit (answer, timeout, device gone, device moved) must clear both in one place.
 import { deviceRefKey, parseDeviceRef, type Bus } from '@fleetwire/bus';
 import {
   CloseCode,

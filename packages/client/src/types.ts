@@ -1,0 +1,56 @@
+import type {
+  DeliveryMessage,
+  ErrorMessage,
+  ServerCommandMessage,
+  WelcomeMessage,
+} from '@fleetwire/protocol';
+
+import type { BackoffOptions } from './backoff.js';
+
+/** The subset of the WebSocket API the client uses: the browser's, or the `ws` package's. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface FleetwireClientOptions {
+  /** `ws(s)://host:port/ws` */
+  url: string;
+  /** A token, or a function asked for one before every connection attempt (refresh). */
+  token: string | (() => string | Promise<string>);
+  /** Defaults to globalThis.WebSocket (browsers, Node ≥ 22); on Node 20 pass the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  format?: 'json' | 'msgpack';
+  backoff?: Partial<BackoffOptions>;
+  /** Messages kept while offline (fire-and-forget ones and ones waiting for an ack). */
+  queueLimit?: number;
+  /** A message with an id not acked within this time is sent again. */
+  ackTimeoutMs?: number;
+  /** Application-level ping interval; no pong within it means the connection is dead. */
+  heartbeatMs?: number;
+  random?: () => number;
+}
+
+export interface ClientEvents extends Record<string, unknown> {
+  state: ConnectionState;
+  welcome: WelcomeMessage;
+  message: DeliveryMessage;
+  command: ServerCommandMessage;
+  /** An `error` the server answered one of our messages with. */
+  serverError: ErrorMessage;
+  close: { code: number; reason: string };
+}
+
+export type CommandHandler = (command: ServerCommandMessage) => unknown | Promise<unknown>;
