@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local services and the tests need, skipping what is already there.
-#   bash infra/local/install.sh [all|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize|prometheus]...
+#   bash infra/local/install.sh [all|services|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize|prometheus]...
+# `services` is what the tests need besides the workspace (`npm test` runs it); `all` adds pnpm.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -88,8 +89,9 @@ targets=("$@")
 for target in "${targets[@]}"; do
   case "$target" in
   all) install_pnpm; install_redis; install_postgres; install_haproxy; install_chromium; install_kafka; install_kustomize; install_prometheus ;;
+  services) install_redis; install_postgres; install_haproxy; install_chromium; install_kafka; install_kustomize; install_prometheus ;;
   pnpm | redis | postgres | haproxy | chromium | kafka | kustomize | prometheus) "install_$target" ;;
-  *) die "unknown target '$target' (all|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize|prometheus)" ;;
+  *) die "unknown target '$target' (all|services|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize|prometheus)" ;;
   esac
 done
 log "install: done (${targets[*]})"

@@ -20,7 +20,7 @@ afterEach(async () => {
   killChildren();
 });
 
-/** Builds the dashboard into a fresh dir with the package's own Vite, as `pnpm start` does. */
+/** Builds the dashboard into a fresh dir with the package's own Vite, as `npm start` does. */
 function buildDashboard(): string {
   const out = mkdtempSync(join(tmpdir(), 'fleetwire-dashboard-'));
   const vitePackage = createRequire(join(DASHBOARD_DIR, 'package.json')).resolve(

@@ -253,7 +253,7 @@ const readPath = fc.oneof(
 
 beforeAll(async () => {
   console.log(
-    `fuzz: seed ${SEED}, ${RUNS} runs per property (replay: FLEETWIRE_FUZZ_SEED=${SEED} pnpm test:fuzz)`,
+    `fuzz: seed ${SEED}, ${RUNS} runs per property (replay: FLEETWIRE_FUZZ_SEED=${SEED} npm run test:fuzz)`,
   );
   const data = mkdtempSync(join(tmpdir(), 'fleetwire-fuzz-'));
   dataDir = data;

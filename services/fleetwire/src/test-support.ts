@@ -30,7 +30,7 @@ export interface Running {
   exited: Promise<{ code: number | null; stderr: string }>;
 }
 
-/** `fleetwire start` as its own process, the way `pnpm start` runs it. */
+/** `fleetwire start` as its own process, the way `npm start` runs it. */
 export function runStart(args: string[], env: Record<string, string> = {}): Running {
   const child = spawn(
     process.execPath,
