@@ -60,6 +60,7 @@ async function open(where: 'memory' | 'dir'): Promise<{ client: SqlClient; dir?:
 }
 
 describe.each(['memory', 'dir'] as const)('PGlite (%s) after a WASM crash', (where) => {
+  // A crash costs a reopen of the WASM instance (about half a second, more on a busy machine).
   it('the trapping statement fails as store_crashed; the reopened database has every committed row', async () => {
     const { client } = await open(where);
     const store = new TelemetryStore(client);
@@ -76,7 +77,7 @@ describe.each(['memory', 'dir'] as const)('PGlite (%s) after a WASM crash', (whe
     expect(await count(client)).toBe(2);
     expect(await store.insertBatch([row('m3')])).toBe(1);
     expect(await count(client)).toBe(3);
-  });
+  }, 60_000);
 
   it('statements queued behind the crash fail as transient store_unavailable, later ones succeed', async () => {
     const { client } = await open(where);
@@ -87,7 +88,7 @@ describe.each(['memory', 'dir'] as const)('PGlite (%s) after a WASM crash', (whe
     expect(behind).toBeInstanceOf(StoreError);
     expect(behind).toMatchObject({ code: 'store_unavailable', transient: true });
     expect((await client.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
-  });
+  }, 60_000);
 
   it('a crash inside a transaction rolls it back and reopens too', async () => {
     const { client } = await open(where);
@@ -107,7 +108,7 @@ describe.each(['memory', 'dir'] as const)('PGlite (%s) after a WASM crash', (whe
     );
     expect(rows[0]!.n).toBe(0);
     expect(await count(client)).toBe(1);
-  });
+  }, 60_000);
 });
 
 describe('PGlite crash and the store', () => {

@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 
-import { freePort } from './free-port.js';
+import { freePorts } from './free-port.js';
 import { LocalService, type LocalServiceOptions } from './local-service.js';
 
 /** A single-node KRaft Kafka (broker + controller) from the jars infra/local/install.sh fetched. */
@@ -14,7 +14,9 @@ export class LocalKafka extends LocalService {
   }
 
   static async launch(options: LocalServiceOptions = {}): Promise<LocalKafka> {
-    const kafka = new LocalKafka(await freePort(), await freePort(), options);
+    // Two distinct ports: Kafka refuses a broker and a controller listener on the same one.
+    const [port, controllerPort] = await freePorts(2);
+    const kafka = new LocalKafka(port!, controllerPort!, options);
     await kafka.start();
     return kafka;
   }
