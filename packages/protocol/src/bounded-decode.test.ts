@@ -191,3 +191,44 @@ describe('the ref of a refused frame', () => {
     );
   });
 });
+
+describe('what the two formats could not carry alike', () => {
+  it('refuses __proto__ keys in JSON as in MessagePack, escaped or not', () => {
+    expect(code(() => decodeJson('{"data":{"__proto__":{"x":1}}}'))).toBe('bad_frame');
+    expect(code(() => decodeJson('{"\\u005f_proto__":1}'))).toBe('bad_frame');
+    expect(code(() => decodeMsgpack(encode({ ['__proto__']: 1 })))).toBe('bad_frame');
+    expect(decodeJson('{"__proto":1,"proto__":2}')).toEqual({ __proto: 1, proto__: 2 });
+  });
+
+  it('refuses NaN, ±Infinity and 64-bit integers beyond 2^53 in MessagePack', () => {
+    expect(code(() => decodeMsgpack(encode({ x: Number.NaN })))).toBe('bad_frame');
+    expect(code(() => decodeMsgpack(encode({ x: Number.POSITIVE_INFINITY })))).toBe('bad_frame');
+    const float32Inf = new Uint8Array([0xca, 0xff, 0x80, 0x00, 0x00]);
+    expect(code(() => decodeMsgpack(float32Inf))).toBe('bad_frame');
+    const big = new Uint8Array([0xcf, 0x00, 0x40, 0, 0, 0, 0, 0, 0]); // 2^54
+    expect(code(() => decodeMsgpack(big))).toBe('bad_frame');
+    const safe = new Uint8Array([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]); // 2^53-1
+    expect(decodeMsgpack(safe)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(decodeMsgpack(encode({ x: 1.5, y: -2.25 }))).toEqual({ x: 1.5, y: -2.25 });
+  });
+
+  it('names where the problem is: the path of keys and indexes', () => {
+    const at = (text: string): string | undefined => {
+      try {
+        decodeJson(text, small);
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(at('{"data":{"note":"a\\u0000b"}}')).toBe('data.note: strings must not contain U+0000');
+    expect(at('{"data":{"list":[1,"\\ud800"]}}')).toBe('data.list.1: unpaired UTF-16 surrogate');
+    expect(at('{"data":{"k\\ud800":1}}')).toBe('data.(a key): unpaired UTF-16 surrogate');
+    expect(at('{"a":{"b":{"c":{"d":{}}}}}')).toBe('a.b.c.d: nested deeper than 4 levels');
+    expect(at('{"a":"123456789"}')).toBe('a: a string is longer than 8 bytes');
+  });
+
+  it('checks a string input as the text it parses (lone surrogates become U+FFFD)', () => {
+    expect(decodeJson('["\ud800"]')).toEqual(['\ufffd']);
+  });
+});

@@ -31,7 +31,8 @@ export function decodeJson(
   checkJsonShape(bytes, limits);
   let text: string;
   try {
-    text = typeof input === 'string' ? input : utf8.decode(bytes);
+    // Always the text of the bytes that were checked (a string's lone surrogates became U+FFFD).
+    text = utf8.decode(bytes);
   } catch (cause) {
     throw badFrame('text is not valid UTF-8', cause);
   }

@@ -41,6 +41,31 @@ function scalarSize(type: number): number {
 }
 
 /**
+ * Numbers JSON cannot carry, so subscribers in the two formats and the store would disagree:
+ * NaN and ±Infinity (a float whose exponent bits are all ones) and 64-bit integers beyond 2^53.
+ */
+function unrepresentable(bytes: Uint8Array, type: number, at: number): string | undefined {
+  if (type === 0xca && ((bytes[at] ?? 0) & 0x7f) === 0x7f && ((bytes[at + 1] ?? 0) & 0x80) !== 0) {
+    return 'NaN and Infinity are not accepted';
+  }
+  if (
+    type === 0xcb &&
+    ((bytes[at] ?? 0) & 0x7f) === 0x7f &&
+    ((bytes[at + 1] ?? 0) & 0xf0) === 0xf0
+  ) {
+    return 'NaN and Infinity are not accepted';
+  }
+  if (type === 0xcf || type === 0xd3) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
+    const value = type === 0xcf ? view.getBigUint64(0) : view.getBigInt64(0);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+      return 'integers beyond ±2^53 are not accepted';
+    }
+  }
+  return undefined;
+}
+
+/**
  * Checks a MessagePack value against the limits in one pass over the bytes, before the decoder
  * allocates anything: no recursion, memory bounded by `maxDepth`, and every declared length is
  * checked against the limit and against the bytes actually present (a declared array of 2^32
@@ -91,8 +116,10 @@ export function checkMsgpackShape(bytes: Uint8Array, limits: DecodeLimits): void
 
     const size = scalarSize(type);
     if (size >= 0) {
+      if (pos + size > end) truncated();
+      const problem = unrepresentable(bytes, type, pos);
+      if (problem) throw badFrame(problem);
       pos += size;
-      if (pos > end) truncated();
       continue;
     }
 

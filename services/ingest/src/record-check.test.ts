@@ -43,12 +43,12 @@ describe('checkRecord', () => {
     expect(check({ ...good, data: { note: 'a\u0000b' } })).toEqual({
       ok: false,
       reason: 'record_invalid',
-      message: 'value refused: strings must not contain U+0000',
+      message: 'value refused: data.note: strings must not contain U+0000',
     });
     expect(check({ ...good, data: { ['k\ud800']: 1 } })).toEqual({
       ok: false,
       reason: 'record_invalid',
-      message: 'value refused: unpaired UTF-16 surrogate',
+      message: 'value refused: data.(a key): unpaired UTF-16 surrogate',
     });
     expect(check({ ...good, ts: NOW + 60_001 })).toMatchObject({ reason: 'record_out_of_range' });
     expect(check({ ...good, ts: NOW - 86_400_001 })).toMatchObject({
