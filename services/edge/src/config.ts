@@ -18,7 +18,13 @@ const EdgeEnv = z.object({
   ...AUTH_ENV,
 
   FLEETWIRE_MAX_PAYLOAD_BYTES: envVar.int(16 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
-  FLEETWIRE_OVERSIZE_CLOSE_BYTES: envVar.int(1024 * 1024, { min: 512, max: 64 * 1024 * 1024 }),
+  // Default: four times the payload limit (see EdgeLimits.oversizeCloseBytes).
+  FLEETWIRE_OVERSIZE_CLOSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(512)
+    .max(64 * 1024 * 1024)
+    .optional(),
   FLEETWIRE_MAX_DEPTH: envVar.int(DEFAULT_DECODE_LIMITS.maxDepth, { min: 2, max: 64 }),
   FLEETWIRE_MAX_KEYS: envVar.int(DEFAULT_DECODE_LIMITS.maxKeys, { min: 8, max: 65_536 }),
   FLEETWIRE_MAX_ITEMS: envVar.int(DEFAULT_DECODE_LIMITS.maxItems, { min: 8, max: 1_048_576 }),
@@ -82,9 +88,10 @@ export interface EdgeConfig {
 export interface EdgeLimits {
   maxPayloadBytes: number;
   /**
-   * Frames up to this size (at least twice maxPayloadBytes) are read whole so the edge can close
-   * an oversize one with 1009; uWS cuts larger ones itself (1006). uWS reserves a frame's
-   * declared length, so this is also the most memory one connection can make the node buffer.
+   * Frames up to this size (at least twice maxPayloadBytes, four times by default) are read whole
+   * so the edge can close an oversize one with 1009; uWS cuts larger ones itself (1006). uWS
+   * buffers a frame up to its declared length, so this is also the most memory one connection can
+   * make the node hold: 15,000 connections × 64 KiB ≈ 1 GiB at the defaults.
    */
   oversizeCloseBytes: number;
   /** Shape bounds for every frame and HTTP body, checked before decoding. */
@@ -127,7 +134,7 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
     limits: {
       maxPayloadBytes: e.FLEETWIRE_MAX_PAYLOAD_BYTES,
       oversizeCloseBytes: Math.max(
-        e.FLEETWIRE_OVERSIZE_CLOSE_BYTES,
+        e.FLEETWIRE_OVERSIZE_CLOSE_BYTES ?? 4 * e.FLEETWIRE_MAX_PAYLOAD_BYTES,
         2 * e.FLEETWIRE_MAX_PAYLOAD_BYTES,
       ),
       decode: {

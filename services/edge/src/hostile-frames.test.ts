@@ -49,7 +49,6 @@ describe('hostile frames', () => {
     ['arrays 8,100 deep (crashed JSON.stringify)', nest('[', ']', 8100)],
     ['objects 2,000 deep (hung PGlite)', nest('{"a":', '}', 2000)],
     ['arrays 1,000 deep (broke PGlite)', nest('[', ']', 1000)],
-    ['17 levels, one over the default', nest('[', ']', 16)],
   ])('%s: limit_exceeded with the ref, nothing delivered', async (_name, deep) => {
     const { edge, watcher, attacker, honest } = await setUp();
     attacker.ws.send(`{"type":"telemetry","id":"t-1","data":{"x":${deep}}}`);
@@ -152,6 +151,28 @@ describe('frames the socket layer refuses', () => {
     honest.send({ type: 'telemetry', id: 'ok-5', data: { t: 5 } });
     expect(await honest.next()).toEqual({ type: 'ack', id: 'ok-5' });
     expect(await valueOf(edge.metrics.socketCuts, { reason: 'invalid_utf8' })).toBe(1);
+  });
+});
+
+describe('the depth limit, at its edge', () => {
+  it('16 levels in all are taken and 17 refused, framed or bare', async () => {
+    const { attacker, honest } = await setUp();
+    // Framed: the envelope is level 1 and `data` level 2, so `x` may nest 14 more.
+    attacker.ws.send(`{"type":"telemetry","id":"f16","data":{"x":${nest('[', ']', 14)}}}`);
+    attacker.ws.send(`{"type":"telemetry","id":"f17","data":{"x":${nest('[', ']', 15)}}}`);
+    // Bare device JSON: the object itself is level 1.
+    attacker.ws.send(`{"id":"b16","x":${nest('[', ']', 15)}}`);
+    attacker.ws.send(`{"id":"b17","x":${nest('[', ']', 16)}}`);
+    const answers = [];
+    for (let i = 0; i < 4; i += 1) answers.push(await attacker.next());
+    expect(answers.map((a) => [a['id'] ?? a['ref'], a['code'] ?? a.type])).toEqual([
+      ['f16', 'ack'],
+      ['f17', 'limit_exceeded'],
+      ['b16', 'ack'],
+      ['b17', 'limit_exceeded'],
+    ]);
+    honest.send({ type: 'telemetry', id: 'ok-6', data: { t: 6 } });
+    expect(await honest.next()).toEqual({ type: 'ack', id: 'ok-6' });
   });
 });
 
