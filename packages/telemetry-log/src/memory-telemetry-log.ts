@@ -4,7 +4,7 @@ import { TelemetryLogError, type TelemetryLog } from './telemetry-log.js';
 
 /**
  * The in-process log of the embedded mode: one ordered partition in memory. Durable as long as
- * the process lives, which is what embedded mode promises; the ingest side reads it by offset.
+ * the process lives, which is what embedded mode promises; the ingest side reads it with `MemoryLogReader`.
  */
 export class MemoryTelemetryLog implements TelemetryLog {
   readonly ready = true;
@@ -12,10 +12,10 @@ export class MemoryTelemetryLog implements TelemetryLog {
   private records: TelemetryRecord[] = [];
   private base = 0;
   private readonly waiters = new Set<() => void>();
-  private closed = false;
+  private shut = false;
 
   async append(record: TelemetryRecord): Promise<void> {
-    if (this.closed) throw new TelemetryLogError('LOG_CLOSED', 'log closed');
+    if (this.shut) throw new TelemetryLogError('LOG_CLOSED', 'log closed');
     this.records.push(record);
     for (const wake of this.waiters) wake();
     this.waiters.clear();
@@ -26,9 +26,14 @@ export class MemoryTelemetryLog implements TelemetryLog {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.shut = true;
     for (const wake of this.waiters) wake();
     this.waiters.clear();
+  }
+
+  /** True once closed: nothing more will be appended. */
+  get closed(): boolean {
+    return this.shut;
   }
 
   /** The offset the next append gets. */
@@ -61,7 +66,7 @@ export class MemoryTelemetryLog implements TelemetryLog {
 
   /** Resolves once a record exists at `offset`, or the log closed. */
   async waitFor(offset: number): Promise<void> {
-    while (this.length <= offset && !this.closed) {
+    while (this.length <= offset && !this.shut) {
       await new Promise<void>((resolve) => this.waiters.add(resolve));
     }
   }

@@ -12,8 +12,8 @@ import type { Logger } from 'pino';
 
 import type { EmbeddedConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { fileDeadLetterQueue } from './dead-letter-file.js';
-import { LogIngest, settleWithin } from './log-ingest.js';
+import { FileDeadLetterSink } from './dead-letter-file.js';
+import { LogIngest } from './log-ingest.js';
 import { StoredTelemetrySink } from './stored-telemetry-sink.js';
 import { mountReadApi } from './read-api-routes.js';
 
@@ -21,6 +21,21 @@ export const DEAD_LETTER_FILE = 'dead-letters.jsonl';
 
 /** After the shutdown deadline: how long the edge, maintenance and PGlite get to close. */
 const CLOSE_GRACE_MS = 5_000;
+
+/** Waits for `work` to settle, at most `ms`; whether it settled in time. Never throws. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  const settled = work.then(
+    () => true as const,
+    () => true as const,
+  );
+  const result = await Promise.race([settled, timeout]);
+  clearTimeout(timer);
+  return result;
+}
 
 export interface EmbeddedDeps {
   config: EmbeddedConfig;
@@ -30,8 +45,9 @@ export interface EmbeddedDeps {
 
 /**
  * Fleetwire in one process, from the cluster's own parts: the edge server on the in-memory bus
- * and presence, telemetry into an in-process log, the ingest worker's BatchWriter moving it from
- * the log into PGlite, and the ingest worker's read API on the edge's port.
+ * and presence, telemetry into an in-process log, the ingest worker's pipeline (a reader of that
+ * log, its BatchWriter, a dead-letter file) moving it into PGlite, and the ingest worker's read
+ * API on the edge's port.
  */
 export class EmbeddedFleetwire {
   private stopping: Promise<void> | undefined;
@@ -82,7 +98,7 @@ export class EmbeddedFleetwire {
         logger.warn(verifier.status(), 'starting without the keys of some issuers');
       }
       const log = new MemoryTelemetryLog();
-      const dlq = fileDeadLetterQueue(join(config.dataDir, DEAD_LETTER_FILE), ingestMetrics);
+      const dlq = new FileDeadLetterSink(join(config.dataDir, DEAD_LETTER_FILE));
       const ingest = new LogIngest({
         log,
         writer: new BatchWriter({
@@ -93,6 +109,7 @@ export class EmbeddedFleetwire {
           stuckAfterMs: config.ingest.writeStuckAfterMs,
         }),
         dlq,
+        metrics: ingestMetrics,
         logger: ingestLogger,
         maxRows: config.batchMaxRows,
         maxRecordBytes: config.maxRecordBytes,
@@ -162,7 +179,7 @@ export class EmbeddedFleetwire {
     await settleWithin(drained, left());
     this.verifier.close();
     await this.log.close();
-    if (await this.ingest.stop(left())) {
+    if (await this.ingest.stop(left(), Math.min(CLOSE_GRACE_MS, timeoutMs))) {
       logger.info({ records: this.ingest.position }, 'telemetry log written to the store');
     } else {
       logger.warn(

@@ -13,12 +13,12 @@ import {
   type SqlClient,
   type TelemetryRow,
 } from '@fleetwire/store';
-import { MemoryTelemetryLog } from '@fleetwire/telemetry-log';
+import { LogReaderError, MemoryTelemetryLog } from '@fleetwire/telemetry-log';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { fileDeadLetterQueue } from './dead-letter-file.js';
-import { LogIngest, LogIngestStoppedError } from './log-ingest.js';
+import { FileDeadLetterSink } from './dead-letter-file.js';
+import { LogIngest } from './log-ingest.js';
 import { StoredTelemetrySink } from './stored-telemetry-sink.js';
 
 let client: SqlClient;
@@ -70,7 +70,7 @@ function embeddedIngest(writerStore: WriterStore, writerOptions: { stuckAfterMs?
   const file = join(dir, 'dead-letters.jsonl');
   const metrics = new IngestMetrics(createRegistry({ service: 'fleetwire', node: 'test' }));
   const logger = pino({ level: 'silent' });
-  const dlq = fileDeadLetterQueue(file, metrics);
+  const dlq = new FileDeadLetterSink(file);
   const log = new MemoryTelemetryLog();
   const writer = new BatchWriter({
     store: writerStore,
@@ -85,6 +85,7 @@ function embeddedIngest(writerStore: WriterStore, writerOptions: { stuckAfterMs?
     log,
     writer,
     dlq,
+    metrics,
     logger,
     maxRows: 5000,
     maxRecordBytes: 256 * 1024,
@@ -218,7 +219,8 @@ describe('the embedded ingest (LogIngest over PGlite) with poison records', () =
       const before = performance.now();
       expect(await setup.ingest.stop(200)).toBe(false);
       expect(performance.now() - before).toBeLessThan(1_000);
-      expect(await acked).toBeInstanceOf(LogIngestStoppedError);
+      expect(await acked).toBeInstanceOf(LogReaderError);
+      expect(await acked).toMatchObject({ code: 'LOG_READER_STOPPED' });
       expect(setup.ingest.position).toBe(0);
       // What the edge's drain waits for does not hang either.
       await setup.sink.flush();

@@ -1,4 +1,5 @@
-import type { DeadLetter, PendingRow } from '@fleetwire/ingest';
+import { IngestMetrics, type DeadLetter, type PendingRow } from '@fleetwire/ingest';
+import { createRegistry } from '@fleetwire/metrics';
 import type { TelemetryRecord } from '@fleetwire/protocol';
 import { MemoryTelemetryLog } from '@fleetwire/telemetry-log';
 import { pino } from 'pino';
@@ -46,6 +47,7 @@ function ingestOf(log: MemoryTelemetryLog, writer: { write(rows: PendingRow[]): 
     log,
     writer,
     dlq: { send: async (sent: readonly DeadLetter[]) => void letters.push(...sent) },
+    metrics: new IngestMetrics(createRegistry({ service: 'fleetwire', node: 'test' })),
     logger: pino({ level: 'silent' }),
     maxRows: 100,
     maxRecordBytes: 1024,
@@ -106,7 +108,7 @@ describe('LogIngest', () => {
     await ingest.drain();
     expect(written).toEqual(['good-1', 'good-2']);
     expect(letters.map((l) => [l.source.offset, l.reason, l.message])).toEqual([
-      ['1', 'record_invalid', 'value refused: strings must not contain U+0000'],
+      ['1', 'record_invalid', 'value refused: data.note: strings must not contain U+0000'],
       ['2', 'record_too_large', expect.stringMatching(/^\d+ bytes, limit 1024$/)],
     ]);
     expect(ingest.position).toBe(4);

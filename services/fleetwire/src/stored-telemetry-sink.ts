@@ -6,8 +6,9 @@ import type { LogIngest } from './log-ingest.js';
 
 /**
  * The embedded mode's telemetry sink: a record is appended to the in-process log and the append
- * resolves only once the ingest loop wrote it to PGlite. So an ack to a device means what it
- * means in a cluster — the record is on disk — and a crash loses nothing that was acked.
+ * resolves only once the ingest pipeline committed past its offset, which it does only after the
+ * record is in PGlite (or dead-lettered). So an ack to a device means what it means in a cluster —
+ * the record is on disk — and a crash loses nothing that was acked.
  */
 export class StoredTelemetrySink {
   constructor(

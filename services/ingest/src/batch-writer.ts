@@ -1,5 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
+// The one full-jitter backoff of the repository lives in the SDK: it is pure (no Node or browser
+// API), so the SDK stays browser-safe and the worker reuses it instead of a second copy. The
+// protocol package is the wire format, and a package of its own would hold ten lines.
+import { backoffDelay } from '@fleetwire/client';
+import type { LogRecord } from '@fleetwire/telemetry-log';
 import {
   toStoreError,
   writeFailureKind,
@@ -9,13 +14,16 @@ import {
 } from '@fleetwire/store';
 import type { Logger } from 'pino';
 
-import type { DeadLetter, DeadLetterQueue, SourceRecord } from './dead-letter.js';
+import { sendDeadLetters, type DeadLetter, type DeadLetterSink } from './dead-letter.js';
 import type { IngestMetrics } from './metrics.js';
+import { WriterHealth, type WriterStatus } from './writer-health.js';
 
-/** A row on its way to the store, with the Kafka record it came from. */
+export type { WriterStatus } from './writer-health.js';
+
+/** A row on its way to the store, with the log record it came from. */
 export interface PendingRow {
   row: TelemetryRow;
-  source: SourceRecord;
+  source: LogRecord;
 }
 
 /** What the writer needs of the store (a TelemetryStore; tests wrap one). */
@@ -23,7 +31,8 @@ export type WriterStore = Pick<TelemetryStore, 'insertBatch' | 'probeWrite'>;
 
 export interface BatchWriterDeps {
   store: WriterStore;
-  dlq: Pick<DeadLetterQueue, 'send'>;
+  /** Where the rows the store refuses go (sent and counted by the writer). */
+  dlq: DeadLetterSink;
   metrics: IngestMetrics;
   logger: Logger;
   /** Retry backoff: full jitter on base·2^attempt, capped. */
@@ -38,17 +47,6 @@ export interface BatchWriterDeps {
   stuckAfterMs?: number;
   /** Repeated failures are logged at most once per this interval, with their count. */
   failureLogIntervalMs?: number;
-}
-
-export interface WriterStatus {
-  /** A write has been in hand longer than `stuckAfterMs`. */
-  stuck: boolean;
-  /** How long the write in hand has been going on, ms; 0 when idle. */
-  pendingMs: number;
-  /** When a write last succeeded (ms since the epoch), if one has. */
-  lastSuccessAt?: number;
-  /** Failed attempts since the last success. */
-  failures: number;
 }
 
 export class BatchWriterStoppedError extends Error {
@@ -89,32 +87,20 @@ function deadLetterMessage(error: StoreError): string {
  */
 export class BatchWriter {
   private readonly abort = new AbortController();
-  private readonly stuckAfterMs: number;
-  private readonly failureLogIntervalMs: number;
   private readonly unknownFailureLimit: number;
-  private writes = 0;
-  private pendingSince: number | undefined;
-  private stuckTimer: NodeJS.Timeout | undefined;
-  private reportedStuck = false;
-  private lastSuccessAt: number | undefined;
-  /** Failed attempts since the last success, and the part of them not logged yet. */
-  private failures = { total: 0, unlogged: 0, since: 0, loggedAt: undefined as number | undefined };
+  private readonly health: WriterHealth;
 
   constructor(private readonly deps: BatchWriterDeps) {
-    this.stuckAfterMs = deps.stuckAfterMs ?? 30_000;
-    this.failureLogIntervalMs = deps.failureLogIntervalMs ?? 10_000;
     this.unknownFailureLimit = deps.unknownFailureLimit ?? 3;
+    this.health = new WriterHealth(deps.logger, {
+      stuckAfterMs: deps.stuckAfterMs ?? 30_000,
+      failureLogIntervalMs: deps.failureLogIntervalMs ?? 10_000,
+    });
     deps.metrics.watchWriter(() => this.status());
   }
 
   status(): WriterStatus {
-    const pendingMs = this.pendingSince === undefined ? 0 : Date.now() - this.pendingSince;
-    return {
-      stuck: this.pendingSince !== undefined && pendingMs > this.stuckAfterMs,
-      pendingMs,
-      ...(this.lastSuccessAt === undefined ? {} : { lastSuccessAt: this.lastSuccessAt }),
-      failures: this.failures.total,
-    };
+    return this.health.status();
   }
 
   /** True once `stop` was called. */
@@ -128,7 +114,7 @@ export class BatchWriter {
    */
   async write(rows: PendingRow[]): Promise<void> {
     if (this.stopped) throw new BatchWriterStoppedError('the batch writer is stopped');
-    this.begin();
+    this.health.begin();
     try {
       const started = performance.now();
       const outcome: Outcome = { stored: 0, inserted: 0, letters: [] };
@@ -148,7 +134,7 @@ export class BatchWriter {
       metrics.rowsWritten.inc(outcome.inserted);
       metrics.rowsDuplicate.inc(outcome.stored - outcome.inserted);
     } finally {
-      this.end();
+      this.health.end();
     }
   }
 
@@ -231,7 +217,7 @@ export class BatchWriter {
       let error: StoreError;
       try {
         const inserted = await this.abortable(this.deps.store.insertBatch(rows.map((r) => r.row)));
-        this.succeeded();
+        this.health.succeeded();
         return { ok: true, inserted };
       } catch (caught) {
         if (caught instanceof BatchWriterStoppedError) throw caught;
@@ -268,14 +254,14 @@ export class BatchWriter {
     if (letters.length === 0) return;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await this.abortable(this.deps.dlq.send(letters));
+        await this.abortable(sendDeadLetters(this.deps.dlq, letters, this.deps.metrics));
         return;
       } catch (error) {
         if (error instanceof BatchWriterStoppedError) throw error;
         const failure = new Error(`dead-letter send: ${(error as Error)?.message ?? error}`, {
           cause: error,
         });
-        this.logFailure(failure, { code: 'dlq_unavailable', letters: letters.length });
+        this.health.failed(failure, { code: 'dlq_unavailable', letters: letters.length });
         await this.backoff(attempt);
       }
     }
@@ -317,12 +303,17 @@ export class BatchWriter {
   }
 
   private async backoff(attempt: number): Promise<void> {
-    const cap = Math.min(
-      this.deps.retryMaxMs ?? 5_000,
-      (this.deps.retryBaseMs ?? 100) * 2 ** Math.min(attempt, 16),
+    const wait = backoffDelay(
+      attempt,
+      {
+        initialDelayMs: this.deps.retryBaseMs ?? 100,
+        maxDelayMs: this.deps.retryMaxMs ?? 5_000,
+        factor: 2,
+      },
+      Math.random,
     );
     try {
-      await delay(Math.round(Math.random() * cap), undefined, { signal: this.abort.signal });
+      await delay(wait, undefined, { signal: this.abort.signal });
     } catch {
       throw new BatchWriterStoppedError('the batch writer was stopped');
     }
@@ -330,69 +321,6 @@ export class BatchWriter {
 
   private failed(error: StoreError, kind: string, rows: number): void {
     this.deps.metrics.writeErrors.inc({ code: error.code });
-    this.logFailure(error, { code: error.code, sqlState: error.sqlState, kind, rows });
-  }
-
-  /** Counts a failure; logs the first at once, then at most one line per interval with a count. */
-  private logFailure(error: Error, fields: Record<string, unknown>): void {
-    const now = Date.now();
-    const failures = this.failures;
-    if (failures.total === 0) failures.since = now;
-    failures.total += 1;
-    failures.unlogged += 1;
-    if (failures.loggedAt !== undefined && now - failures.loggedAt < this.failureLogIntervalMs) {
-      return;
-    }
-    this.deps.logger.warn(
-      {
-        err: error,
-        ...fields,
-        failures: failures.unlogged,
-        failingForMs: now - failures.since,
-        pendingMs: this.status().pendingMs,
-      },
-      failures.loggedAt === undefined
-        ? 'batch write failed; retrying'
-        : `batch write still failing (${failures.unlogged} failures since the last report); retrying`,
-    );
-    failures.loggedAt = now;
-    failures.unlogged = 0;
-  }
-
-  private succeeded(): void {
-    this.lastSuccessAt = Date.now();
-    const failures = this.failures;
-    if (failures.total === 0) return;
-    this.deps.logger.info(
-      { failures: failures.total, failingForMs: Date.now() - failures.since },
-      'batch write succeeded again',
-    );
-    this.failures = { total: 0, unlogged: 0, since: 0, loggedAt: undefined };
-  }
-
-  private begin(): void {
-    this.writes += 1;
-    if (this.writes > 1) return;
-    this.pendingSince = Date.now();
-    this.stuckTimer = setTimeout(() => {
-      this.reportedStuck = true;
-      this.deps.logger.error(
-        { stuckAfterMs: this.stuckAfterMs, failures: this.failures.total },
-        `batch writer stuck: a write has been in hand for over ${Math.round(this.stuckAfterMs / 1000)} s; not ready`,
-      );
-    }, this.stuckAfterMs + 1);
-    this.stuckTimer.unref();
-  }
-
-  private end(): void {
-    this.writes -= 1;
-    if (this.writes > 0) return;
-    const pendingMs = this.status().pendingMs;
-    this.pendingSince = undefined;
-    clearTimeout(this.stuckTimer);
-    if (this.reportedStuck) {
-      this.reportedStuck = false;
-      this.deps.logger.info({ pendingMs }, 'batch writer no longer stuck');
-    }
+    this.health.failed(error, { code: error.code, sqlState: error.sqlState, kind, rows });
   }
 }

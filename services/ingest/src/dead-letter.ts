@@ -1,21 +1,24 @@
+import type { LogRecord } from '@fleetwire/telemetry-log';
 import type { Producer } from 'kafkajs';
 
-import type { DeadLetterReason } from './record-check.js';
 import type { IngestMetrics } from './metrics.js';
+import type { DeadLetterReason } from './record-check.js';
 
-/** Where a record came from; the dead-letter copy names it so the record can be found again. */
-export interface SourceRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-}
-
+/** A record that cannot be stored, with where it came from and why. */
 export interface DeadLetter {
-  source: SourceRecord;
+  /** The record as read: its bytes and its topic, partition and offset. */
+  source: LogRecord;
   reason: DeadLetterReason;
   message: string;
+}
+
+/**
+ * Where records that cannot be stored are set aside: the dead-letter topic in a cluster
+ * (`KafkaDeadLetterSink`), a JSON-lines file in the embedded mode. `send` resolves once every
+ * letter is durable; the ingest commits past a record only after that.
+ */
+export interface DeadLetterSink {
+  send(letters: readonly DeadLetter[]): Promise<void>;
 }
 
 /** Headers of a dead-letter record; its key and value are the original's, byte for byte. */
@@ -27,12 +30,11 @@ export const DLQ_HEADERS = {
   offset: 'fleetwire-source-offset',
 } as const;
 
-/** Sends bad records to the dead-letter topic, keeping the original bytes for a later replay. */
-export class DeadLetterQueue {
+/** The dead-letter topic: the original bytes for a later replay, and headers saying why. */
+export class KafkaDeadLetterSink implements DeadLetterSink {
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: Pick<Producer, 'send'>,
     private readonly topic: string,
-    private readonly metrics: IngestMetrics,
   ) {}
 
   /** Resolves once Kafka acknowledged every record (acks from all in-sync replicas). */
@@ -53,6 +55,16 @@ export class DeadLetterQueue {
         },
       })),
     });
-    for (const letter of letters) this.metrics.dlqRecords.inc({ reason: letter.reason });
   }
+}
+
+/** Sends `letters` and counts them by reason once they are durable (`dlq_records_total`). */
+export async function sendDeadLetters(
+  sink: DeadLetterSink,
+  letters: readonly DeadLetter[],
+  metrics: IngestMetrics,
+): Promise<void> {
+  if (letters.length === 0) return;
+  await sink.send(letters);
+  for (const letter of letters) metrics.dlqRecords.inc({ reason: letter.reason });
 }

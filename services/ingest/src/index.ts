@@ -9,9 +9,20 @@ export {
   type WriterStore,
 } from './batch-writer.js';
 export { INGEST_ENV_VARIABLES, loadIngestConfig, type IngestConfig } from './config.js';
-export { DLQ_HEADERS, DeadLetterQueue, type DeadLetter } from './dead-letter.js';
+export {
+  DLQ_HEADERS,
+  KafkaDeadLetterSink,
+  type DeadLetter,
+  type DeadLetterSink,
+} from './dead-letter.js';
 export { IngestHttpServer, OPENAPI_FILE, type Readiness } from './http-server.js';
 export { IngestMetrics } from './metrics.js';
-export { checkRecord, type DeadLetterReason, type RecordLimits } from './record-check.js';
+export { IngestPipeline, type IngestPipelineDeps, type PipelineReadiness } from './pipeline.js';
+export {
+  checkRecord,
+  type DeadLetterReason,
+  type RecordLimits,
+  type RecordPolicy,
+} from './record-check.js';
 export { IngestStartError, IngestWorker, type IngestWorkerDeps } from './worker.js';
 export { PartitionMaintenance, type MaintenanceOptions } from './maintenance.js';

@@ -3,6 +3,11 @@ import {
   decodeTelemetryRecord,
   type TelemetryRecord,
 } from '@fleetwire/protocol';
+import { DAY_MS, dayStart } from '@fleetwire/store';
+import type { LogRecord } from '@fleetwire/telemetry-log';
+
+import type { PendingRow } from './batch-writer.js';
+import type { DeadLetter } from './dead-letter.js';
 
 /** Why a record went to the dead-letter topic (header `fleetwire-dlq-reason`, metric label). */
 export type DeadLetterReason =
@@ -65,4 +70,45 @@ export function checkRecord(value: Buffer | null, limits: RecordLimits): Checked
     };
   }
   return { ok: true, record };
+}
+
+/** The limits a deployment sets; `RecordLimits` are them at one moment. */
+export interface RecordPolicy {
+  maxRecordBytes: number;
+  maxFutureSkewMs: number;
+  /** Records received before this many whole days before today are past retention. */
+  retentionDays: number;
+}
+
+export function limitsAt(now: number, policy: RecordPolicy): RecordLimits {
+  return {
+    maxRecordBytes: policy.maxRecordBytes,
+    maxFutureSkewMs: policy.maxFutureSkewMs,
+    oldestTs: dayStart(now) - policy.retentionDays * DAY_MS,
+    now,
+  };
+}
+
+/** Checks each record of a batch: the rows to store, and the dead letters with their reasons. */
+export function checkRecords(
+  records: readonly LogRecord[],
+  limits: RecordLimits,
+): { rows: PendingRow[]; letters: DeadLetter[] } {
+  const rows: PendingRow[] = [];
+  const letters: DeadLetter[] = [];
+  for (const source of records) {
+    if (source.unreadable !== undefined) {
+      // A value the in-process log could not even serialise: set aside, never retried.
+      letters.push({ source, reason: 'record_invalid', message: source.unreadable });
+      continue;
+    }
+    const checked = checkRecord(source.value, limits);
+    if (!checked.ok) {
+      letters.push({ source, reason: checked.reason, message: checked.message });
+      continue;
+    }
+    const { tenant, deviceId, msgId, topic, ts, data } = checked.record;
+    rows.push({ row: { tenant, deviceId, msgId, topic, ts, data }, source });
+  }
+  return { rows, letters };
 }

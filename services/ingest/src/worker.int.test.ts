@@ -6,7 +6,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { BatchWriter } from './batch-writer.js';
-import { DLQ_HEADERS, DeadLetterQueue } from './dead-letter.js';
+import { DLQ_HEADERS, KafkaDeadLetterSink } from './dead-letter.js';
 import { KafkaFixture, countRows, telemetry, waitFor } from './kafka-test-support.js';
 import { IngestMetrics } from './metrics.js';
 import { TcpProxy } from './test-proxy.js';
@@ -180,7 +180,7 @@ describe('ingest worker against Kafka and PostgreSQL', () => {
     await migrate(db);
     const { logger } = captureLogger();
     const metrics = new IngestMetrics(createRegistry({ service: 'ingest', node: 'iso' }));
-    const dlq = new DeadLetterQueue(fixture.producer, dlqTopic, metrics);
+    const dlq = new KafkaDeadLetterSink(fixture.producer, dlqTopic);
     const writer = new BatchWriter({ store: new TelemetryStore(db), dlq, metrics, logger });
     const tenant = 'refused-tenant';
     const source = (offset: number) => ({

@@ -1,17 +1,19 @@
 import type { TokenVerifier } from '@fleetwire/auth';
 import type { Registry } from '@fleetwire/metrics';
 import { TelemetryStore, migrate, openSqlClient, type SqlClient } from '@fleetwire/store';
+import { KafkaLogReader } from '@fleetwire/telemetry-log';
 import { Kafka, Partitioners, logLevel, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 import { ReadApi } from './api.js';
 import { BatchWriter } from './batch-writer.js';
 import type { IngestConfig } from './config.js';
-import { IngestConsumer } from './consumer.js';
-import { DeadLetterQueue } from './dead-letter.js';
+import { KafkaDeadLetterSink } from './dead-letter.js';
 import { IngestHttpServer, type Readiness } from './http-server.js';
 import { PartitionMaintenance } from './maintenance.js';
 import { IngestMetrics } from './metrics.js';
+import { IngestPipeline } from './pipeline.js';
+import { within } from './within.js';
 
 export interface IngestWorkerDeps {
   config: IngestConfig;
@@ -37,19 +39,6 @@ const READINESS_PROBE_TIMEOUT_MS = 2_000;
 /** After the shutdown deadline: how long the consumer and the connections get to close. */
 const CLOSE_GRACE_MS = 5_000;
 
-/** `work`'s value, or 'timeout' after `ms` (the work goes on, unwatched). */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** kafkajs logs through pino, one level lower: its INFO lines are routine. */
 function kafkaLogger(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
@@ -63,8 +52,9 @@ function kafkaLogger(logger: Logger) {
 }
 
 /**
- * One ingest process: migrations, partition upkeep, the consumer group writing Kafka into the
- * store, and the HTTP server (health, readiness, metrics, read API).
+ * One ingest process: migrations, partition upkeep, the ingest pipeline reading the telemetry
+ * topic as a consumer group into the store, and the HTTP server (health, readiness, metrics, read
+ * API).
  */
 export class IngestWorker {
   private stopping: Promise<void> | undefined;
@@ -73,8 +63,7 @@ export class IngestWorker {
     private readonly deps: IngestWorkerDeps,
     private readonly client: SqlClient,
     private readonly producer: Producer,
-    private readonly writer: BatchWriter,
-    private readonly consumer: IngestConsumer,
+    private readonly pipeline: IngestPipeline,
     private readonly maintenance: PartitionMaintenance,
     private readonly http: IngestHttpServer,
     readonly metrics: IngestMetrics,
@@ -117,23 +106,35 @@ export class IngestWorker {
       });
       const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      const dlq = new DeadLetterQueue(producer, consumerConfig.dlqTopic, metrics);
-      const writer = new BatchWriter({
-        store,
-        dlq,
-        metrics,
-        logger,
-        stuckAfterMs: config.writeStuckAfterMs,
-      });
+      const deadLetters = new KafkaDeadLetterSink(producer, consumerConfig.dlqTopic);
       let fatal: (error: Error) => void = () => undefined;
-      const consumer = new IngestConsumer({
-        kafka,
-        config: consumerConfig,
-        retentionDays: config.store.retentionDays,
-        writer,
-        dlq,
+      const pipeline = new IngestPipeline({
+        reader: new KafkaLogReader({
+          kafka,
+          topic: consumerConfig.topic,
+          groupId: consumerConfig.groupId,
+          sessionTimeoutMs: consumerConfig.sessionTimeoutMs,
+          fetchMinBytes: consumerConfig.fetchMinBytes,
+          maxWaitMs: consumerConfig.batchMaxWaitMs,
+          partitionsConcurrency: consumerConfig.partitionsConcurrency,
+        }),
+        writer: new BatchWriter({
+          store,
+          dlq: deadLetters,
+          metrics,
+          logger,
+          stuckAfterMs: config.writeStuckAfterMs,
+        }),
+        deadLetters,
         metrics,
         logger,
+        policy: {
+          maxRecordBytes: consumerConfig.maxRecordBytes,
+          maxFutureSkewMs: consumerConfig.maxFutureSkewMs,
+          retentionDays: config.store.retentionDays,
+        },
+        maxRows: consumerConfig.batchMaxRows,
+        maxWaitMs: consumerConfig.batchMaxWaitMs,
         onFatal: (error) => fatal(error),
       });
       const api = new ReadApi({ store, verifier: deps.verifier, config: config.api });
@@ -150,8 +151,7 @@ export class IngestWorker {
         deps,
         client,
         producer,
-        writer,
-        consumer,
+        pipeline,
         maintenance,
         http,
         metrics,
@@ -160,7 +160,7 @@ export class IngestWorker {
       readiness = () => worker.readiness();
       fatal = (error) => deps.onFatal?.(error);
       logger.info({ host: config.host, port }, 'listening');
-      await consumer.start();
+      await pipeline.start();
       maintenance.start();
       return worker;
     } catch (error) {
@@ -171,25 +171,21 @@ export class IngestWorker {
 
   /** Partitions of the telemetry topic this worker holds, as `topic|partition`. */
   get assignment(): ReadonlySet<string> {
-    return this.consumer.assignment;
+    return this.pipeline.assignment;
   }
 
   async readiness(): Promise<Readiness> {
-    const writer = this.writer.status();
+    const pipeline = this.pipeline.readiness();
     const checks = {
       store: await this.storeAnswers(),
-      consumer: this.consumer.ready,
+      consumer: pipeline.reader,
       running: this.stopping === undefined,
-      writer: !writer.stuck,
+      writer: pipeline.writer,
     };
     return {
       ready: Object.values(checks).every(Boolean),
       checks,
-      ...(writer.stuck
-        ? {
-            reason: `writer stuck for ${Math.round(writer.pendingMs / 1000)} s (${writer.failures} failed attempts)`,
-          }
-        : {}),
+      ...(pipeline.reason === undefined ? {} : { reason: pipeline.reason }),
     };
   }
 
@@ -223,30 +219,12 @@ export class IngestWorker {
     logger.info('stopping');
     const deadline = Date.now() + config.shutdownTimeoutMs;
     await within(this.maintenance.stop(), config.shutdownTimeoutMs);
-    const stopped = this.consumer.stop().then(
-      () => 'stopped' as const,
-      (error: unknown) => {
-        logger.warn({ err: error }, 'the consumer failed to stop cleanly');
-        return 'failed' as const;
-      },
-    );
-    const outcome = await within(stopped, deadline - Date.now());
     // Closing is bounded too: a statement that never returns holds its connection, and a pool
     // (or PGlite) waits for it when closed.
     const grace = Math.min(CLOSE_GRACE_MS, config.shutdownTimeoutMs);
-    if (outcome !== 'stopped') {
-      logger.warn(
-        { timeoutMs: config.shutdownTimeoutMs, writer: this.writer.status() },
-        'shutdown timed out; abandoning the batches in hand uncommitted (they are replayed)',
-      );
-      // The write in hand fails at once (even one whose statement never returns), so no offset
-      // of an unwritten record is committed.
-      this.writer.stop();
-      this.consumer.abort();
-      if ((await within(stopped, grace)) === 'timeout') {
-        logger.warn({ graceMs: grace }, 'the consumer did not stop; leaving without it');
-      }
-    } else {
+    // Past the deadline the write in hand fails at once (even one whose statement never
+    // returns), so no offset of an unwritten record is committed.
+    if (await this.pipeline.stop(deadline - Date.now(), grace)) {
       logger.info('left the consumer group');
     }
     const closed = await within(

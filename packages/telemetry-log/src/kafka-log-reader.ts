@@ -1,0 +1,208 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+
+import {
+  LogReaderError,
+  partitionKey,
+  type LogPartition,
+  type LogPosition,
+  type LogReaderHandler,
+  type TelemetryLogReader,
+} from './log-reader.js';
+
+export interface KafkaLogReaderOptions {
+  /** The kafkajs client (its logging is the caller's). */
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  /** Group session timeout; heartbeats go at a tenth of it. */
+  sessionTimeoutMs: number;
+  /** The broker answers a fetch once this much is there, or after `maxWaitMs`. */
+  fetchMinBytes: number;
+  maxWaitMs: number;
+  /** Partitions handled at once. */
+  partitionsConcurrency: number;
+  /** How often the group hears from a handler still working on a batch (default 1000 ms). */
+  heartbeatEveryMs?: number;
+}
+
+/** A batch in hand: how to commit it, and how to revoke it. */
+interface InHand {
+  payload: EachBatchPayload;
+  revoke: AbortController;
+}
+
+/** Rebalance errors: the eager protocol takes every partition of this member away. */
+const REVOKING = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+
+function revokedError(why: string): LogReaderError {
+  return new LogReaderError('LOG_COMMIT_REFUSED', `partition revoked: ${why}`);
+}
+
+/**
+ * The telemetry topic through a kafkajs consumer group: `eachBatch` without auto-commit or
+ * auto-resolve, so an offset moves only on `commit` (the broker's committed offset and the
+ * fetch position both). A new group starts from the earliest offset. While a handler works, the
+ * group is heartbeated; a rebalance seen then revokes the batch (its signal aborts) so the
+ * rebalance is not held up by a slow write, and the records go to the partition's next owner.
+ */
+export class KafkaLogReader implements TelemetryLogReader {
+  private readonly consumer: Consumer;
+  private readonly inHand = new Map<string, InHand>();
+  private handler: LogReaderHandler | undefined;
+  private assigned: LogPartition[] = [];
+  private joined = false;
+  private failure: Error | undefined;
+  private stopped = false;
+  private aborted = false;
+
+  constructor(private readonly options: KafkaLogReaderOptions) {
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+      // The broker holds a fetch until this much data is there or the wait is over: batching by
+      // size and time starts at the source.
+      minBytes: options.fetchMinBytes,
+      maxWaitTimeInMs: options.maxWaitMs,
+      allowAutoTopicCreation: false,
+    });
+    const { events } = this.consumer;
+    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      const now = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition) => ({ topic, partition })),
+      );
+      const held = new Set(now.map(partitionKey));
+      const revoked = this.assigned.filter((p) => !held.has(partitionKey(p)));
+      for (const partition of revoked) this.revoke(partitionKey(partition), 'assigned elsewhere');
+      this.assigned = now;
+      this.handler?.assigned?.({ partitions: now, revoked, memberId: payload.memberId });
+    });
+    this.consumer.on(events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.failure = payload.error;
+      this.handler?.crashed?.(payload.error, payload.restart);
+    });
+  }
+
+  get ready(): boolean {
+    return this.joined && this.failure === undefined && !this.stopped;
+  }
+
+  /** Joins the group; resolves once it has (the first assignment was reported). */
+  async start(handler: LogReaderHandler): Promise<void> {
+    if (this.handler) throw new LogReaderError('LOG_READER_STARTED', 'the reader was started');
+    this.handler = handler;
+    await this.consumer.connect();
+    // From the beginning for a new group: records produced before the group existed are kept too.
+    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrency,
+      eachBatch: (payload) => this.handle(payload, handler),
+    });
+  }
+
+  async commit(position: LogPosition): Promise<void> {
+    const { topic, partition, offset } = position;
+    const held = this.inHand.get(partitionKey(position));
+    if (!held) throw new LogReaderError('LOG_COMMIT_REFUSED', 'no batch of the partition in hand');
+    if (held.revoke.signal.aborted) throw held.revoke.signal.reason as Error;
+    try {
+      // Through the batch's own payload: it commits during a shutdown too (the consumer's
+      // commitOffsets does nothing once the consumer is stopping).
+      await held.payload.commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset }] }],
+      });
+    } catch (cause) {
+      // Lost to a rebalance: the partition's new owner reads these records again.
+      throw new LogReaderError('LOG_COMMIT_REFUSED', `offset commit refused: ${String(cause)}`, {
+        cause,
+      });
+    }
+    // The fetch position follows: the next batch of the partition starts here.
+    held.payload.resolveOffset((BigInt(offset) - 1n).toString());
+  }
+
+  /** Finishes the batches in hand (handled, committed), then leaves the group. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.consumer.disconnect();
+    this.assigned = [];
+  }
+
+  abort(): void {
+    this.aborted = true;
+    for (const key of this.inHand.keys()) this.revoke(key, 'the reader was aborted');
+  }
+
+  private revoke(key: string, why: string): void {
+    const held = this.inHand.get(key);
+    if (held && !held.revoke.signal.aborted) held.revoke.abort(revokedError(why));
+  }
+
+  private async handle(payload: EachBatchPayload, handler: LogReaderHandler): Promise<void> {
+    const { batch, isStale } = payload;
+    if (batch.messages.length === 0 || isStale() || this.aborted) return;
+    const key = partitionKey(batch);
+    const revoke = new AbortController();
+    this.inHand.set(key, { payload, revoke });
+    try {
+      const work = handler.batch({
+        topic: batch.topic,
+        partition: batch.partition,
+        records: batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key,
+          value: m.value,
+        })),
+        next: {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: (BigInt(batch.lastOffset()) + 1n).toString(),
+        },
+        highWatermark: batch.highWatermark,
+        signal: revoke.signal,
+      });
+      await this.whileHeartbeating(work, payload, key);
+    } finally {
+      this.inHand.delete(key);
+    }
+  }
+
+  /**
+   * Waits for `work`, heartbeating meanwhile. A heartbeat refused because the group rebalances
+   * (or dropped this member) revokes the batch; other heartbeat failures do not stop the work.
+   */
+  private async whileHeartbeating(
+    work: Promise<void>,
+    payload: EachBatchPayload,
+    key: string,
+  ): Promise<void> {
+    let done = false;
+    const finished = work.finally(() => (done = true));
+    const every = this.options.heartbeatEveryMs ?? 1_000;
+    while (!done) {
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<void>((resolve) => (timer = setTimeout(resolve, every)));
+      await Promise.race([finished.catch(() => undefined), tick]);
+      clearTimeout(timer);
+      if (done) break;
+      if (payload.isStale()) this.revoke(key, 'the partition was sought elsewhere');
+      try {
+        await payload.heartbeat();
+      } catch (error) {
+        const type = (error as { type?: unknown }).type;
+        if (typeof type === 'string' && REVOKING.has(type)) this.revoke(key, type);
+      }
+    }
+    await finished;
+  }
+}
