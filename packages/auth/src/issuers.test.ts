@@ -310,3 +310,49 @@ describe('settings', () => {
     ).toThrow(/cannot read key file/);
   });
 });
+
+describe('review hardening', () => {
+  it('a provider key without a kid is never tried for a token that names a kid', async () => {
+    const anonymous = signingKey('ignored');
+    const { kid: _kid, ...jwkWithoutKid } = anonymous.jwk as Record<string, unknown>;
+    const endpoint = new FakeEndpoint({ keys: [jwkWithoutKid] });
+    const v = await createTokenVerifier(
+      { clockToleranceSec: 5, requireExpiry: true, issuers: [{ issuer: A, jwksUrl: `${A}/jwks` }] },
+      { fetcherFor: () => endpoint.fetch },
+    );
+    // Signed by the very key, but naming a kid the provider never published.
+    const named = await refusal(v.verify(sign(anonymous, { issuer: A, keyid: 'made-up' })));
+    expect(named.code).toBe('token_key_unknown');
+    const withoutKid = jwt.sign(
+      { sub: 'dev-1', role: 'device', tenant: 'acme' },
+      anonymous.privateKey,
+      { algorithm: anonymous.alg, issuer: A, expiresIn: 60 },
+    );
+    expect((await v.verify(withoutKid)).subject).toBe('dev-1');
+    v.close();
+  });
+
+  it('several issuers, one without tenants: a loud warning naming it', async () => {
+    const warnings: { details: object; message: string }[] = [];
+    const logger = {
+      info: () => undefined,
+      warn: (details: object, message: string) => warnings.push({ details, message }),
+    };
+    const endpoint = new FakeEndpoint(jwksOf(keyA));
+    const v = await createTokenVerifier(
+      {
+        clockToleranceSec: 5,
+        requireExpiry: true,
+        issuers: [
+          { issuer: A, jwksUrl: `${A}/jwks`, allowedTenants: ['acme'] },
+          { issuer: B, jwksFile: join(dir, 'b.jwks.json') },
+        ],
+      },
+      { fetcherFor: () => endpoint.fetch, logger },
+    );
+    expect(warnings.filter((w) => /ANY tenant/.test(w.message))).toEqual([
+      { details: { issuers: [B] }, message: expect.stringContaining('ANY tenant') },
+    ]);
+    v.close();
+  });
+});

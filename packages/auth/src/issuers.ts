@@ -44,6 +44,17 @@ export function trustedIssuers(settings: AuthSettings, deps: VerifierDeps = {}):
       allowedTenants: i.allowedTenants ?? settings.allowedTenants,
     })),
   ];
+  // With several issuers, an issuer without its own tenants can mint tokens for every tenant:
+  // adding a second identity provider must not quietly widen what the first may reach.
+  if (sources.length > 1) {
+    const open = sources.filter((s) => !s.allowedTenants || s.allowedTenants.length === 0);
+    if (open.length > 0) {
+      deps.logger?.warn(
+        { issuers: open.map((s) => s.issuer ?? '(issuer-less keys)') },
+        'several trusted issuers, and these may sign tokens for ANY tenant: give each its "tenants" (or set FLEETWIRE_TENANTS)',
+      );
+    }
+  }
   if (sources.length === 0) {
     throw new KeyLoadError(
       'no verification key configured (HS256 secret, PEM files, JWKS file or URL, or an issuers file)',

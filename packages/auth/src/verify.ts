@@ -94,7 +94,8 @@ class IssuerKeys {
 
   /**
    * Keys a token with this alg/kid may be checked with. Static keys: same algorithm, and the
-   * same kid when both have one (as ever). JWKS URL keys: chosen by kid; a token without kid
+   * same kid when both have one (as ever). JWKS URL keys: chosen by kid (a token that names a kid
+   * is checked only with the key of that kid); a token without kid
    * only when the set holds a single key of its algorithm, so a token never makes the verifier
    * try a whole provider's set.
    */
@@ -103,7 +104,8 @@ class IssuerKeys {
       k.alg === alg && (kid === undefined || k.kid === undefined || k.kid === kid);
     const fromStatic = this.static.filter(match);
     const remote = this.trusted.jwks?.keys ?? [];
-    let fromRemote = remote.filter(match);
+    // A provider's key without a kid is never tried for a token that names one.
+    let fromRemote = remote.filter((k) => match(k) && (kid === undefined || k.kid === kid));
     if (kid === undefined && fromRemote.length > 1) fromRemote = [];
     return [...fromStatic, ...fromRemote];
   }
