@@ -46,6 +46,17 @@ const EdgeEnv = z.object({
   FLEETWIRE_DRAIN_WINDOW_MS: envVar.int(10_000, { min: 0, max: 600_000 }),
   FLEETWIRE_PRESENCE_TTL_SEC: envVar.int(30, { min: 1, max: 3600 }),
 
+  FLEETWIRE_MQTT_ENABLED: envVar.bool(true),
+  FLEETWIRE_MQTT_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9_./-]*$/, 'a path such as /mqtt')
+    .refine((path) => path !== '/ws', 'must differ from /ws')
+    .default('/mqtt'),
+  FLEETWIRE_MQTT_MAX_PACKET_BYTES: envVar.int(16 * 1024 + 512, { min: 512, max: 16 * 1024 * 1024 }),
+  FLEETWIRE_MQTT_MAX_INFLIGHT: envVar.int(32, { min: 1, max: 65_535 }),
+  FLEETWIRE_MQTT_CONNECT_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 120_000 }),
+  FLEETWIRE_MQTT_MAX_RETAINED: envVar.int(10_000, { min: 0, max: 1_000_000 }),
+
   FLEETWIRE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
   FLEETWIRE_KAFKA_BROKERS: envVar.list(),
@@ -70,6 +81,8 @@ export interface EdgeConfig {
   dashboardDir?: string;
   auth: AuthSettings;
   limits: EdgeLimits;
+  /** MQTT over WebSocket (transports/mqtt); absent when FLEETWIRE_MQTT_ENABLED=false. */
+  mqtt?: MqttSettings;
   drainWindowMs: number;
   presenceTtlMs: number;
   /** Redis for cross-node delivery and presence; absent: a single node. */
@@ -83,6 +96,19 @@ export interface EdgeConfig {
     maxBuffered: number;
     sendTimeoutMs: number;
   };
+}
+
+export interface MqttSettings {
+  /** The WebSocket path MQTT clients connect to (subprotocol `mqtt`). */
+  path: string;
+  /** Largest MQTT packet (fixed header included), refused from its declared length. */
+  maxPacketBytes: number;
+  /** QoS 1 PUBLISHes of one connection waiting for their PUBACK (MQTT 5 Receive Maximum). */
+  maxInflight: number;
+  /** How long a WebSocket may stay open without a CONNECT. */
+  connectTimeoutMs: number;
+  /** Retained messages this node keeps (oldest dropped first); 0 turns retain off. */
+  maxRetained: number;
 }
 
 export interface EdgeLimits {
@@ -155,6 +181,17 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       compression: e.FLEETWIRE_COMPRESSION,
       commandTimeoutMs: e.FLEETWIRE_COMMAND_TIMEOUT_MS,
     },
+    ...(e.FLEETWIRE_MQTT_ENABLED
+      ? {
+          mqtt: {
+            path: e.FLEETWIRE_MQTT_PATH,
+            maxPacketBytes: e.FLEETWIRE_MQTT_MAX_PACKET_BYTES,
+            maxInflight: e.FLEETWIRE_MQTT_MAX_INFLIGHT,
+            connectTimeoutMs: e.FLEETWIRE_MQTT_CONNECT_TIMEOUT_MS,
+            maxRetained: e.FLEETWIRE_MQTT_MAX_RETAINED,
+          },
+        }
+      : {}),
     drainWindowMs: e.FLEETWIRE_DRAIN_WINDOW_MS,
     presenceTtlMs: e.FLEETWIRE_PRESENCE_TTL_SEC * 1000,
     ...(e.FLEETWIRE_REDIS_URL

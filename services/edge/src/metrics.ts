@@ -27,6 +27,7 @@ export class EdgeMetrics {
   readonly telemetryNacks: Counter<'reason'>;
   readonly backpressureDrops: Counter;
   readonly commands: Counter<'outcome'>;
+  readonly mqttConnectRefusals: Counter<'reason'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -137,6 +138,12 @@ export class EdgeMetrics {
       name: 'fleetwire_edge_commands_total',
       help: 'Commands by outcome: delivered, acked, nacked, offline, timeout, duplicate',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.mqttConnectRefusals = new Counter({
+      name: 'fleetwire_edge_mqtt_connect_refusals_total',
+      help: 'MQTT CONNECTs answered with a refusing CONNACK, by reason (bad_credentials, not_authorized, client_id_rejected, unsupported_version, server_unavailable, server_busy, bad_auth_method, bad_will)',
+      labelNames: ['reason'],
       registers,
     });
   }

@@ -15,6 +15,9 @@ import type { EdgeMetrics } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerStaticFiles } from './static-files.js';
 import type { TelemetrySink } from './telemetry-sink.js';
+import { CompositeDelivery } from './transports/composite-delivery.js';
+import { MqttDelivery } from './transports/mqtt/mqtt-delivery.js';
+import { registerMqttTransport, type MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { registerWsTransport } from './transports/ws/ws-transport.js';
 import { WsDelivery } from './transports/ws/ws-delivery.js';
 import type { Uws } from './uws.js';
@@ -54,6 +57,7 @@ export interface EdgeServerDeps {
 export class EdgeServer {
   readonly app: TemplatedApp;
   private readonly core: SessionCore;
+  private mqtt: MqttTransport | undefined;
   private listenSocket: us_listen_socket | undefined;
   private listeningPort = 0;
   private draining = false;
@@ -75,7 +79,13 @@ export class EdgeServer {
       presence: deps.presence ?? new MemoryPresence(config.presenceTtlMs),
       metrics,
       logger,
-      local: new WsDelivery(this.app, metrics),
+      // One lane per encoding on the same uWS app: JSON and MessagePack (/ws), MQTT 3.1.1 and 5.
+      local: config.mqtt
+        ? new CompositeDelivery([
+            new WsDelivery(this.app, metrics),
+            new MqttDelivery(this.app, metrics),
+          ])
+        : new WsDelivery(this.app, metrics),
       bus,
       telemetrySink: deps.telemetrySink,
     });
@@ -172,6 +182,7 @@ export class EdgeServer {
       }
       if (i + perTick < connections.length) await delay(tickMs);
     }
+    this.mqtt?.stop();
     await this.deps.telemetrySink?.flush();
     this.core.stop();
     this.deps.logger.info('drained');
@@ -181,6 +192,7 @@ export class EdgeServer {
   close(): void {
     this.draining = true;
     this.stopListening();
+    this.mqtt?.stop();
     this.core.stop();
     for (const conn of this.core.openConnections()) {
       conn.end(CloseCode.ServiceRestart, CloseReason.Draining);
@@ -203,6 +215,18 @@ export class EdgeServer {
       logger,
       accepting: () => !this.draining,
     });
+    if (config.mqtt) {
+      this.mqtt = registerMqttTransport(this.app, {
+        uws,
+        core: this.core,
+        verifier: this.deps.verifier,
+        limits: config.limits,
+        settings: config.mqtt,
+        metrics,
+        logger,
+        accepting: () => !this.draining,
+      });
+    }
     registerOpsRoutes(this.app, {
       metrics,
       logger,

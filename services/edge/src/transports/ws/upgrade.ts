@@ -1,4 +1,4 @@
-import { AuthError, extractToken, type TokenVerifier } from '@fleetwire/auth';
+import { AuthError, extractToken, type Identity, type TokenVerifier } from '@fleetwire/auth';
 import { httpStatusOf, type HttpErrorCode, type WireFormat } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
@@ -25,6 +25,26 @@ export interface UpgradeContext {
   nextSessionId: () => number;
 }
 
+/** What the upgrade hands a transport once every check passed. */
+export interface UpgradeOutcome {
+  /** The token's identity; undefined when the transport takes the token later (MQTT CONNECT). */
+  identity: Identity | undefined;
+  /** The subprotocol echoed to the client ('' for none). */
+  chosen: string;
+  query: string;
+  remote: string;
+  sessionId: number;
+}
+
+/** How one transport's upgrade differs: the subprotocols it echoes and its user data. */
+export interface UpgradeProfile<UserData> {
+  /** Subprotocols the server may echo: the first one the client offered is chosen. */
+  subprotocols: readonly string[];
+  /** False: an upgrade without a token is let through (the transport authenticates later). */
+  tokenRequired: boolean;
+  userData(outcome: UpgradeOutcome, limits: EdgeLimits): UserData;
+}
+
 /** The echoed subprotocol decides the format when it names one; else `?format=`. */
 function chooseFormat(query: string, chosenProtocol: string): WireFormat {
   if (chosenProtocol === 'fleetwire.v1.msgpack') return 'msgpack';
@@ -38,11 +58,12 @@ function chooseFormat(query: string, chosenProtocol: string): WireFormat {
  * the first await), onAborted is registered before awaiting, and the answer (the upgrade or a
  * refusal) is written corked, never once the client has gone.
  */
-export async function handleUpgrade(
+export async function handleUpgrade<UserData = WsUserData>(
   ctx: UpgradeContext,
   res: HttpResponse,
   req: HttpRequest,
   context: us_socket_context_t,
+  profile: UpgradeProfile<UserData> = WS_PROFILE as unknown as UpgradeProfile<UserData>,
 ): Promise<void> {
   const key = req.getHeader('sec-websocket-key');
   const version = req.getHeader('sec-websocket-version');
@@ -91,7 +112,7 @@ export async function handleUpgrade(
     .map((p) => p.trim())
     .filter((p) => p.length > 0);
   const token = extractToken({ authorization, protocols: protocolHeader, query });
-  if (token === undefined) {
+  if (token === undefined && profile.tokenRequired) {
     return refused(
       'token_missing',
       'no token (Authorization, Sec-WebSocket-Protocol or ?token=)',
@@ -102,9 +123,9 @@ export async function handleUpgrade(
   res.onAborted(() => {
     aborted = true;
   });
-  let identity;
+  let identity: Identity | undefined;
   try {
-    identity = await ctx.verifier.verify(token);
+    identity = token === undefined ? undefined : await ctx.verifier.verify(token);
   } catch (error) {
     if (error instanceof AuthError) return refused(error.code, error.message, true);
     ctx.logger.error({ err: error, remote }, 'upgrade failed');
@@ -113,15 +134,36 @@ export async function handleUpgrade(
   }
   if (aborted || !admissible()) return;
 
-  // Echo a Fleetwire subprotocol if one was offered; never echo the token-bearing entry.
-  const chosen = protocols.find((p) => (SUBPROTOCOLS as readonly string[]).includes(p)) ?? '';
-  const userData: WsUserData = {
-    session: createSession(
-      { id: ctx.nextSessionId(), identity, format: chooseFormat(query, chosen), remote },
-      ctx.limits,
-    ),
-  };
+  // Echo a subprotocol of the transport if one was offered; never echo the token-bearing entry.
+  const chosen = protocols.find((p) => profile.subprotocols.includes(p)) ?? '';
+  const userData = profile.userData(
+    {
+      identity,
+      chosen,
+      query,
+      remote,
+      sessionId: ctx.nextSessionId(),
+    },
+    ctx.limits,
+  );
   res.cork(() => {
     res.upgrade(userData, key, chosen, extensions, context);
   });
 }
+
+/** The JSON/MessagePack WebSocket: a token is required at the upgrade. */
+export const WS_PROFILE: UpgradeProfile<WsUserData> = {
+  subprotocols: SUBPROTOCOLS,
+  tokenRequired: true,
+  userData: ({ identity, chosen, query, remote, sessionId }, limits) => ({
+    session: createSession(
+      {
+        id: sessionId,
+        identity: identity as Identity,
+        format: chooseFormat(query, chosen),
+        remote,
+      },
+      limits,
+    ),
+  }),
+};

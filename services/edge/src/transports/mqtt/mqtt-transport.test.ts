@@ -1,0 +1,565 @@
+import type { TelemetryRecord } from '@fleetwire/protocol';
+import { generate } from 'mqtt-packet';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+import {
+  TestClient,
+  mintToken,
+  startTestEdge,
+  valueOf,
+  type TestEdge,
+  type TokenClaims,
+} from '../../test-support.js';
+import type { TelemetrySink } from '../../telemetry-sink.js';
+import { MqttTestClient } from './mqtt-test-client.js';
+
+/** A telemetry sink the test steers: it can hold appends, or refuse chosen message ids. */
+class SteeredSink implements TelemetrySink {
+  readonly records: TelemetryRecord[] = [];
+  /** Ids whose next append is refused (the log "was down"). */
+  readonly refuseOnce = new Set<string>();
+  private held: (() => void)[] | undefined;
+  private readonly watchers: ((record: TelemetryRecord) => void)[] = [];
+
+  append(record: TelemetryRecord): Promise<void> {
+    if (this.refuseOnce.delete(record.msgId)) return Promise.reject(new Error('log down'));
+    this.records.push(record);
+    for (const watch of this.watchers.splice(0)) watch(record);
+    if (!this.held) return Promise.resolve();
+    const held = this.held;
+    return new Promise((resolve) => held.push(resolve));
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    for (const resolve of this.held?.splice(0) ?? []) resolve();
+    this.held = undefined;
+  }
+
+  /** Resolves with the next record appended. */
+  nextRecord(): Promise<TelemetryRecord> {
+    return new Promise((resolve) => this.watchers.push(resolve));
+  }
+
+  countOf(msgId: string): number {
+    return this.records.filter((r) => r.msgId === msgId).length;
+  }
+}
+
+let edge: TestEdge;
+const sink = new SteeredSink();
+const mqttClients: MqttTestClient[] = [];
+const jsonClients: TestClient[] = [];
+
+async function mqttConnect(
+  claims: TokenClaims,
+  options: Parameters<typeof MqttTestClient.connect>[2] = {},
+): Promise<MqttTestClient> {
+  const client = await MqttTestClient.connect(edge.port, claims, options);
+  mqttClients.push(client);
+  return client;
+}
+
+async function jsonConnect(claims: TokenClaims): Promise<TestClient> {
+  const client = await TestClient.open(edge.url, mintToken(claims));
+  jsonClients.push(client);
+  return client;
+}
+
+/** The error mqtt.js rejects a refused CONNECT with: its CONNACK code. */
+async function refusedCode(options: Parameters<typeof MqttTestClient.connect>[2]): Promise<number> {
+  const error = (await MqttTestClient.connect(edge.port, undefined, options).then(
+    (client) => {
+      void client.end();
+      throw new Error('CONNECT was accepted');
+    },
+    (e: unknown) => e,
+  )) as { code?: number };
+  return error.code ?? -1;
+}
+
+const mqttUrl = (): string => `ws://127.0.0.1:${edge.port}/mqtt`;
+
+/** A raw WebSocket on the MQTT path: what it receives, and how it closed. */
+function rawSocket(query = ''): {
+  ws: WebSocket;
+  opened: Promise<void>;
+  received: Buffer[];
+  closed: Promise<number>;
+} {
+  const ws = new WebSocket(`${mqttUrl()}${query}`, ['mqtt']);
+  const received: Buffer[] = [];
+  ws.on('message', (data: Buffer) => received.push(data));
+  ws.on('error', () => undefined);
+  return {
+    ws,
+    received,
+    opened: new Promise((resolve) => ws.once('open', () => resolve())),
+    closed: new Promise((resolve) => ws.once('close', (code) => resolve(code))),
+  };
+}
+
+beforeAll(async () => {
+  edge = await startTestEdge({
+    telemetrySink: sink,
+    limits: { commandTimeoutMs: 2_000, ratePerSec: 1_000, rateBurst: 1_000 },
+  });
+});
+
+afterEach(async () => {
+  sink.release();
+  for (const client of mqttClients.splice(0)) client.client.end(true);
+  await Promise.all(jsonClients.splice(0).map((c) => c.close()));
+});
+
+afterAll(() => edge.close());
+
+describe('CONNECT: the JWT as the password, refusals with the right CONNACK codes', () => {
+  it.each([4, 5] as const)(
+    'MQTT protocol level %i connects; the client id is the device id',
+    async (v) => {
+      const client = await mqttConnect(
+        { sub: `conn-${v}`, role: 'device' },
+        { protocolVersion: v },
+      );
+      expect(client.client.connected).toBe(true);
+      await client.end();
+    },
+  );
+
+  it('an MQTT 5 client with an empty client id is assigned its token’s sub', async () => {
+    const client = await mqttConnect(
+      { sub: 'assigned-1', role: 'device' },
+      { clientId: '', protocolVersion: 5 },
+    );
+    const connack = (client.client as unknown as { connackPacket: { properties?: object } })
+      .connackPacket;
+    expect(connack.properties).toMatchObject({ assignedClientIdentifier: 'assigned-1' });
+  });
+
+  it('a token carried by the upgrade (?token=) needs no password', async () => {
+    const token = mintToken({ sub: 'upgrade-token', role: 'device' });
+    const client = await MqttTestClient.connect(edge.port, undefined, {
+      clientId: 'upgrade-token',
+      wsOptions: {},
+      transformWsUrl: (url) => `${url}?token=${token}`,
+    });
+    mqttClients.push(client);
+    expect(client.client.connected).toBe(true);
+  });
+
+  const bad = { username: 'x', password: 'not-a-jwt' };
+  it.each([
+    ['a malformed token, 3.1.1', { ...bad, protocolVersion: 4 }, 0x04],
+    ['a malformed token, 5', { ...bad, protocolVersion: 5 }, 0x86],
+    [
+      'an expired token, 5',
+      {
+        username: 'x',
+        password: mintToken({ sub: 'old', role: 'device' }, { expiresIn: -120 }),
+        protocolVersion: 5,
+      },
+      0x86,
+    ],
+    [
+      'a tenant this node does not serve, 3.1.1',
+      {
+        username: 'x',
+        password: mintToken({ sub: 'x', role: 'device', tenant: 'initech' }),
+        protocolVersion: 4,
+      },
+      0x05,
+    ],
+    [
+      'a tenant this node does not serve, 5',
+      {
+        username: 'x',
+        password: mintToken({ sub: 'x', role: 'device', tenant: 'initech' }),
+        protocolVersion: 5,
+      },
+      0x87,
+    ],
+    [
+      'a device whose client id is not its sub, 3.1.1',
+      {
+        clientId: 'someone-else',
+        username: 'x',
+        password: mintToken({ sub: 'me', role: 'device' }),
+        protocolVersion: 4,
+      },
+      0x02,
+    ],
+    [
+      'a device whose client id is not its sub, 5',
+      {
+        clientId: 'someone-else',
+        username: 'x',
+        password: mintToken({ sub: 'me', role: 'device' }),
+        protocolVersion: 5,
+      },
+      0x85,
+    ],
+    ['no token at all, 5', { clientId: 'anon', protocolVersion: 5 }, 0x87],
+  ] as const)('%s → CONNACK %s', async (_what, options, code) => {
+    expect(await refusedCode({ ...options })).toBe(code);
+  });
+
+  it('counts refusals by reason, and token failures as auth failures', async () => {
+    const before = await valueOf(edge.metrics.authFailures, { reason: 'token_malformed' });
+    const refusals = await valueOf(edge.metrics.mqttConnectRefusals, {
+      reason: 'bad_credentials',
+    });
+    await refusedCode({ ...bad, protocolVersion: 5 });
+    expect(await valueOf(edge.metrics.authFailures, { reason: 'token_malformed' })).toBe(
+      before + 1,
+    );
+    expect(await valueOf(edge.metrics.mqttConnectRefusals, { reason: 'bad_credentials' })).toBe(
+      refusals + 1,
+    );
+  });
+
+  it('a bad token in the upgrade is refused with HTTP 401, as on /ws', async () => {
+    const raw = new WebSocket(`${mqttUrl()}?token=garbage`, ['mqtt']);
+    const status = await new Promise<number>((resolve) => {
+      raw.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      raw.once('error', () => undefined);
+    });
+    expect(status).toBe(401);
+  });
+
+  it('MQTT 3.1 (protocol level 3) gets CONNACK 1, unacceptable protocol version', async () => {
+    expect(
+      await refusedCode({
+        protocolVersion: 3,
+        protocolId: 'MQIsdp',
+        username: 'x',
+        password: mintToken({ sub: 'v3', role: 'device' }),
+        clientId: 'v3',
+      }),
+    ).toBe(0x01);
+  });
+});
+
+describe('telemetry: QoS 0 and 1, PUBACK once the log has it', () => {
+  it('QoS 1: the PUBACK waits for the telemetry sink; QoS 0 arrives too; each stored once', async () => {
+    const device = await mqttConnect({ sub: 'tele-1', role: 'device' });
+    sink.hold();
+    let acked = false;
+    const appended = sink.nextRecord();
+    const published = device.client
+      .publishAsync('devices/tele-1/telemetry', JSON.stringify({ id: 'q1-a', temp: 21 }), {
+        qos: 1,
+      })
+      .then(() => {
+        acked = true;
+      });
+    expect(await appended).toMatchObject({
+      tenant: 'acme',
+      deviceId: 'tele-1',
+      msgId: 'q1-a',
+      topic: 'devices/tele-1/telemetry',
+      data: { id: 'q1-a', temp: 21 },
+    });
+    // A full round trip after the record reached the sink: still no PUBACK.
+    await device.roundTrip();
+    expect(acked).toBe(false);
+    sink.release();
+    await published;
+    expect(acked).toBe(true);
+
+    const qos0 = sink.nextRecord();
+    await device.client.publishAsync(
+      'devices/tele-1/telemetry/env',
+      JSON.stringify({ id: 'q0-a', humidity: 40 }),
+      { qos: 0 },
+    );
+    expect(await qos0).toMatchObject({ msgId: 'q0-a', topic: 'devices/tele-1/telemetry/env' });
+    // QoS 1 without an id in the payload: the edge gives it one, and still waits for the log.
+    await device.client.publishAsync('devices/tele-1/telemetry', JSON.stringify({ n: 1 }), {
+      qos: 1,
+    });
+    const last = sink.records.at(-1) as TelemetryRecord;
+    expect(last.data).toEqual({ n: 1 });
+    expect(last.msgId).toMatch(/^[0-9a-f-]{36}$/);
+    for (const id of ['q1-a', 'q0-a', last.msgId]) expect(sink.countOf(id)).toBe(1);
+  });
+
+  it('a payload ts is the record’s time, so a resend is the same record', async () => {
+    const device = await mqttConnect({ sub: 'tele-ts', role: 'device' });
+    const ts = Date.now() - 5_000;
+    await device.client.publishAsync(
+      'devices/tele-ts/telemetry',
+      JSON.stringify({ id: 'ts-1', ts, v: 1 }),
+      { qos: 1 },
+    );
+    expect(sink.records.at(-1)).toMatchObject({ msgId: 'ts-1', ts });
+  });
+
+  it('nack retry: the edge closes instead of acking; mqtt.js resends on reconnect and it is stored once', async () => {
+    const device = await mqttConnect(
+      { sub: 'tele-retry', role: 'device' },
+      { reconnectPeriod: 50, protocolVersion: 4 },
+    );
+    sink.refuseOnce.add('r-1');
+    const reconnected = new Promise<void>((resolve) => device.client.once('reconnect', resolve));
+    const published = device.client.publishAsync(
+      'devices/tele-retry/telemetry',
+      JSON.stringify({ id: 'r-1', ts: Date.now(), v: 1 }),
+      { qos: 1 },
+    );
+    await reconnected;
+    await published;
+    expect(sink.countOf('r-1')).toBe(1);
+    expect(await valueOf(edge.metrics.telemetryNacks, { reason: 'retry' })).toBeGreaterThan(0);
+  });
+
+  it('refused PUBLISHes: MQTT 5 says why in the PUBACK, 3.1.1 acknowledges (§3.3.5)', async () => {
+    const v5 = await mqttConnect({ sub: 'acl-5', role: 'device' }, { protocolVersion: 5 });
+    const outside = await v5.client
+      .publishAsync('devices/someone-else/telemetry', '{}', { qos: 1 })
+      .then(
+        () => 'acked',
+        (e: unknown) => (e as { code?: number }).code,
+      );
+    expect(outside).toBe(0x87);
+    const notJson = await v5.client
+      .publishAsync('devices/acl-5/telemetry', 'not json', { qos: 1 })
+      .then(
+        () => 'acked',
+        (e: unknown) => (e as { code?: number }).code,
+      );
+    expect(notJson).toBe(0x99);
+    const v4 = await mqttConnect({ sub: 'acl-4', role: 'device' }, { protocolVersion: 4 });
+    await v4.client.publishAsync('devices/someone-else/telemetry', '{}', { qos: 1 });
+    expect(sink.records.some((r) => r.deviceId === 'someone-else')).toBe(false);
+  });
+});
+
+describe('subscriptions share the bus with JSON clients', () => {
+  it('an MQTT wildcard subscriber sees a JSON device’s telemetry; a JSON dashboard sees an MQTT device’s', async () => {
+    const watcher = await mqttConnect({ sub: 'mqtt-ops', role: 'dashboard' });
+    const granted = await watcher.client.subscribeAsync('devices/+/telemetry', { qos: 1 });
+    // Deliveries are QoS 0: the edge grants 0 whatever was asked.
+    expect(granted.map((g) => [g.topic, g.qos])).toEqual([['devices/+/telemetry', 0]]);
+    const jsonDevice = await jsonConnect({ sub: 'json-dev', role: 'device' });
+    jsonDevice.send({ type: 'telemetry', id: 'j1', data: { rpm: 900 } });
+    expect(await watcher.next()).toEqual({
+      topic: 'devices/json-dev/telemetry',
+      data: { rpm: 900 },
+      retain: false,
+    });
+
+    const dashboard = await jsonConnect({ sub: 'json-ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', id: 's', topics: ['devices/mqtt-dev/#'] });
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 's' });
+    const device = await mqttConnect({ sub: 'mqtt-dev', role: 'device' }, { protocolVersion: 4 });
+    expect(await dashboard.next()).toMatchObject({ kind: 'presence', data: { online: true } });
+    await device.client.publishAsync('devices/mqtt-dev/events/door.open', '{"by":"badge"}', {
+      qos: 1,
+    });
+    expect(await dashboard.next()).toMatchObject({
+      type: 'message',
+      kind: 'event',
+      topic: 'devices/mqtt-dev/events/door.open',
+      from: 'mqtt-dev',
+      data: { by: 'badge' },
+    });
+  });
+
+  it('SUBACK refuses per filter: MQTT 5 reason codes, 3.1.1 0x80', async () => {
+    const codes = async (client: MqttTestClient, filters: string[]): Promise<number[]> => {
+      // mqtt.js rejects a SUBACK with any failure; the packet is on the error.
+      const error = (await client.client.subscribeAsync(filters).then(
+        () => ({}),
+        (e: unknown) => e,
+      )) as { packet?: { granted: number[] } };
+      return error.packet?.granted ?? [];
+    };
+    const v5 = await mqttConnect({ sub: 'sub-5', role: 'device' }, { protocolVersion: 5 });
+    expect(await codes(v5, ['devices/sub-5/#', 'devices/other/#', 'a//b'])).toEqual([
+      0, 0x87, 0x8f,
+    ]);
+    const v4 = await mqttConnect({ sub: 'sub-4', role: 'device' }, { protocolVersion: 4 });
+    expect(await codes(v4, ['devices/sub-4/#', '#'])).toEqual([0, 0x80]);
+  });
+
+  it('a retained status is kept and handed to later subscribers', async () => {
+    const device = await mqttConnect({ sub: 'ret-dev', role: 'device' });
+    await device.client.publishAsync('devices/ret-dev/status', '{"battery":80}', {
+      qos: 1,
+      retain: true,
+    });
+    const late = await mqttConnect({ sub: 'ret-ops', role: 'dashboard' });
+    await late.client.subscribeAsync('devices/+/status');
+    expect(await late.next()).toEqual({
+      topic: 'devices/ret-dev/status',
+      data: { battery: 80 },
+      retain: true,
+    });
+    // An empty retained PUBLISH clears it.
+    await device.client.publishAsync('devices/ret-dev/status', '', { qos: 1, retain: true });
+    const later = await mqttConnect({ sub: 'ret-ops-2', role: 'dashboard' });
+    await later.client.subscribeAsync('devices/+/status');
+    await later.roundTrip();
+    expect(later.pending).toBe(0);
+  });
+});
+
+describe('commands and their answers', () => {
+  it('a JSON dashboard commands an MQTT device; its answer on devices/<sub>/answers comes back as the ack', async () => {
+    const device = await mqttConnect({ sub: 'cmd-dev', role: 'device' });
+    await device.client.subscribeAsync('devices/cmd-dev/commands/#');
+    const dashboard = await jsonConnect({ sub: 'cmd-ops', role: 'dashboard' });
+    dashboard.send({
+      type: 'command',
+      id: 'c-1',
+      target: 'cmd-dev',
+      name: 'led',
+      params: { on: true },
+    });
+    expect(await device.next()).toEqual({
+      topic: 'devices/cmd-dev/commands/led',
+      data: { type: 'command', id: 'c-1', from: 'cmd-ops', name: 'led', params: { on: true } },
+      retain: false,
+    });
+    await device.client.publishAsync(
+      'devices/cmd-dev/answers',
+      JSON.stringify({ id: 'c-1', result: { on: true } }),
+      { qos: 1 },
+    );
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 'c-1', result: { on: true } });
+    dashboard.send({ type: 'command', id: 'c-2', target: 'cmd-dev', name: 'reboot' });
+    await device.next();
+    await device.client.publishAsync(
+      'devices/cmd-dev/answers',
+      JSON.stringify({ type: 'nack', id: 'c-2', reason: 'unsupported' }),
+    );
+    expect(await dashboard.next()).toEqual({ type: 'nack', id: 'c-2', reason: 'unsupported' });
+  });
+
+  it('an MQTT service commands a device by publishing to its command topic; the answer arrives on devices/<target>/answers', async () => {
+    const device = await jsonConnect({ sub: 'cmd-json-dev', role: 'device' });
+    const service = await mqttConnect({ sub: 'cmd-svc', role: 'service' });
+    await service.client.publishAsync(
+      'devices/cmd-json-dev/commands/led',
+      JSON.stringify({ id: 'c-9', params: { on: false } }),
+      { qos: 1 },
+    );
+    expect(await device.next()).toEqual({
+      type: 'command',
+      id: 'c-9',
+      from: 'cmd-svc',
+      name: 'led',
+      params: { on: false },
+    });
+    device.send({ type: 'ack', id: 'c-9', result: 'done' });
+    expect(await service.next()).toEqual({
+      topic: 'devices/cmd-json-dev/answers',
+      data: { type: 'ack', id: 'c-9', result: 'done' },
+      retain: false,
+    });
+    // An offline target: nack offline, on the same topic.
+    await service.client.publishAsync(
+      'devices/nobody/commands/led',
+      JSON.stringify({ id: 'c-10' }),
+    );
+    expect(await service.next()).toMatchObject({
+      topic: 'devices/nobody/answers',
+      data: { type: 'nack', id: 'c-10', reason: 'offline' },
+    });
+  });
+});
+
+describe('Last Will and presence', () => {
+  it('a killed client’s Will is published, then the device goes offline; a clean DISCONNECT publishes none', async () => {
+    const dashboard = await jsonConnect({ sub: 'will-ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', id: 's', topics: ['devices/will-dev/#'] });
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 's' });
+    const will = { topic: 'devices/will-dev/status', payload: Buffer.from('{"state":"lost"}') };
+    const device = await mqttConnect({ sub: 'will-dev', role: 'device' }, { will });
+    expect(await dashboard.next()).toMatchObject({ kind: 'presence', data: { online: true } });
+    device.kill();
+    expect(await dashboard.next()).toMatchObject({
+      kind: 'status',
+      topic: 'devices/will-dev/status',
+      data: { state: 'lost' },
+    });
+    expect(await dashboard.next()).toMatchObject({ kind: 'presence', data: { online: false } });
+
+    const polite = await mqttConnect({ sub: 'will-dev', role: 'device' }, { will });
+    expect(await dashboard.next()).toMatchObject({ kind: 'presence', data: { online: true } });
+    await polite.end();
+    expect(await dashboard.next()).toMatchObject({ kind: 'presence', data: { online: false } });
+    expect(await dashboard.roundTrip()).toEqual([]);
+  });
+
+  it('a Will outside the ACL refuses the CONNECT', async () => {
+    expect(
+      await refusedCode({
+        clientId: 'will-bad',
+        username: 'will-bad',
+        password: mintToken({ sub: 'will-bad', role: 'device' }),
+        will: { topic: 'devices/other/status', payload: Buffer.from('{}'), qos: 0, retain: false },
+      }),
+    ).toBe(0x87);
+  });
+});
+
+describe('bounded input', () => {
+  it('a packet declaring more than the limit is refused from its header, before its body', async () => {
+    const raw = rawSocket(`?token=${mintToken({ sub: 'big', role: 'device' })}`);
+    await raw.opened;
+    raw.ws.send(
+      generate({ cmd: 'connect', clientId: 'big', protocolVersion: 4, keepalive: 0 } as never),
+    );
+    // A PUBLISH header declaring 256 MB, and only five bytes of it.
+    raw.ws.send(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
+    expect(await raw.closed).toBe(1009);
+  });
+
+  it('a broken stream, a text frame or a first packet other than CONNECT close the socket', async () => {
+    const garbage = rawSocket();
+    await garbage.opened;
+    garbage.ws.send(Buffer.from([0x10, 0x03, 0x00, 0x00, 0x00]));
+    expect(await garbage.closed).toBe(1002);
+    const text = rawSocket();
+    await text.opened;
+    text.ws.send('CONNECT');
+    expect(await text.closed).toBe(1003);
+    const early = rawSocket();
+    await early.opened;
+    early.ws.send(generate({ cmd: 'pingreq' }));
+    expect(await early.closed).toBe(1002);
+  });
+
+  it('QoS 2 is refused: MQTT 5 DISCONNECT 0x9B', async () => {
+    const device = await mqttConnect({ sub: 'qos2', role: 'device' });
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    device.client.publish('devices/qos2/telemetry', '{}', { qos: 2 });
+    expect(await disconnect).toBe(0x9b);
+  });
+
+  it('a client silent for 1.5 keep-alive periods is closed (DISCONNECT 0x8D)', async () => {
+    const raw = rawSocket(`?token=${mintToken({ sub: 'quiet', role: 'device' })}`);
+    await raw.opened;
+    raw.ws.send(
+      generate({ cmd: 'connect', clientId: 'quiet', protocolVersion: 5, keepalive: 1 } as never, {
+        protocolVersion: 5,
+      }),
+    );
+    expect(await raw.closed).toBe(1001);
+    // CONNACK, then DISCONNECT with reason 0x8D (keep alive timeout).
+    const last = raw.received.at(-1) as Buffer;
+    expect([last[0], last[2]]).toEqual([0xe0, 0x8d]);
+  });
+});

@@ -1,0 +1,519 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Identity, TokenVerifier } from '@fleetwire/auth';
+import { canPublish } from '@fleetwire/auth';
+import { CloseCode, ProtocolError, topicProblem } from '@fleetwire/protocol';
+import {
+  generate,
+  parser as mqttParser,
+  type IConnectPacket,
+  type IPublishPacket,
+  type ISubscribePacket,
+  type IUnsubscribePacket,
+  type Packet,
+  type Parser,
+} from 'mqtt-packet';
+import type { Logger } from 'pino';
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+
+import type { EdgeLimits, MqttSettings } from '../../config.js';
+import { createSession } from '../../core/session.js';
+import type { SessionCore } from '../../core/session-core.js';
+import { sendError } from '../../http-json.js';
+import type { EdgeMetrics } from '../../metrics.js';
+import type { Uws } from '../../uws.js';
+import { handleUpgrade, type UpgradeProfile } from '../ws/upgrade.js';
+import { admitConnect, type Will } from './mqtt-connect.js';
+import {
+  Disconnect,
+  MqttClose,
+  connackCode,
+  type ConnectRefusal,
+  type MqttVersion,
+} from './mqtt-codes.js';
+import { MqttConnection, type InboundContext } from './mqtt-connection.js';
+import { messageOfPublish } from './mqtt-topics.js';
+import { PacketSizeGuard } from './packet-size-guard.js';
+import { RetainedStore } from './retained-store.js';
+
+export interface MqttTransportDeps {
+  uws: Uws;
+  core: SessionCore;
+  verifier: TokenVerifier;
+  limits: EdgeLimits;
+  settings: MqttSettings;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  /** False while draining: upgrades and CONNECTs are refused. */
+  accepting: () => boolean;
+}
+
+/**
+ * The subprotocol MQTT over WebSocket uses (MQTT 3.1.1 §6, 5.0 §6); `mqttv3.1` is echoed only so
+ * that an MQTT 3.1 client hears its CONNACK 1 (unacceptable protocol version).
+ */
+export const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
+
+/** Packets that may arrive between CONNECT and CONNACK; more is a client not waiting at all. */
+const MAX_QUEUED_PACKETS = 32;
+const SWEEP_MS = 1_000;
+
+type SocketState = 'connect' | 'auth' | 'open' | 'closed';
+
+/** uWS's user data for an MQTT socket: what the upgrade knew, then the connection. */
+interface MqttSocket {
+  upgradeIdentity: Identity | undefined;
+  remote: string;
+  sessionId: number;
+  state: SocketState;
+  ws?: WebSocket<MqttSocket>;
+  parser?: Parser;
+  guard?: PacketSizeGuard;
+  incoming: Packet[];
+  parseError?: Error | undefined;
+  /** Packets received before CONNACK went out, handled right after it. */
+  queue: Packet[];
+  openedAt: number;
+  lastSeen: number;
+  keepaliveMs: number;
+  will?: Will | undefined;
+  /** The client sent DISCONNECT (its Will is discarded, §3.14.4). */
+  cleanDisconnect: boolean;
+  connection?: MqttConnection;
+}
+
+export interface MqttTransport {
+  readonly retained: RetainedStore;
+  /** Stops the keepalive sweep and closes sockets that never sent CONNECT. */
+  stop(): void;
+}
+
+/**
+ * MQTT 3.1.1 and 5.0 over WebSocket (binary frames, subprotocol `mqtt`) on its own path of the
+ * same uWS app: mqtt-packet parses and generates packets; each CONNECT becomes a session of the
+ * core, each PUBLISH / SUBSCRIBE / UNSUBSCRIBE a client message. docs/mqtt.md describes it.
+ */
+export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps): MqttTransport {
+  const { uws, core, limits, settings, metrics, logger } = deps;
+  const retained = new RetainedStore(settings.maxRetained);
+  const sockets = new Set<MqttSocket>();
+  let sessionIds = 0;
+
+  const profile: UpgradeProfile<MqttSocket> = {
+    subprotocols: MQTT_SUBPROTOCOLS,
+    tokenRequired: false,
+    userData: ({ identity, remote, sessionId }) => ({
+      upgradeIdentity: identity,
+      remote,
+      sessionId,
+      state: 'connect',
+      incoming: [],
+      queue: [],
+      openedAt: performance.now(),
+      lastSeen: performance.now(),
+      keepaliveMs: 0,
+      cleanDisconnect: false,
+    }),
+  };
+
+  /** Closes a socket that has no connection yet (before or during CONNECT). */
+  const closeRaw = (s: MqttSocket, code: number, reason: string): void => {
+    if (s.state === 'closed' || !s.ws) return;
+    const ws = s.ws;
+    ws.cork(() => ws.end(code, reason));
+  };
+
+  /** The stream is broken or breaks the protocol: MQTT 5 DISCONNECT with a reason, then close. */
+  const fail = (s: MqttSocket, mqttReason: number, wsCode: number, reason: string): void => {
+    logger.debug({ session: s.sessionId, reason }, 'mqtt: closing');
+    if (s.connection?.acknowledged) s.connection.disconnect(mqttReason, wsCode, reason);
+    else closeRaw(s, wsCode, reason);
+  };
+
+  const refuseConnect = (
+    s: MqttSocket,
+    version: MqttVersion,
+    refusal: ConnectRefusal,
+    reason: string,
+  ): void => {
+    metrics.mqttConnectRefusals.inc({ reason: refusal });
+    logger.warn({ remote: s.remote, refusal }, `mqtt: CONNECT refused: ${reason}`);
+    if (s.state === 'closed' || !s.ws) return;
+    const ws = s.ws;
+    const code = connackCode(refusal, version);
+    const packet = generate(
+      version === 5
+        ? {
+            cmd: 'connack',
+            reasonCode: code,
+            sessionPresent: false,
+            properties: { reasonString: reason },
+          }
+        : { cmd: 'connack', returnCode: code, sessionPresent: false },
+      { protocolVersion: version },
+    );
+    const unavailable = refusal === 'server_unavailable' || refusal === 'server_busy';
+    s.state = 'closed';
+    ws.cork(() => {
+      ws.send(packet, true);
+      ws.end(unavailable ? MqttClose.TryAgainLater : CloseCode.PolicyViolation, reason);
+    });
+  };
+
+  const connect = async (s: MqttSocket, packet: IConnectPacket): Promise<void> => {
+    const outcome = await admitConnect(packet, {
+      verifier: deps.verifier,
+      upgradeIdentity: s.upgradeIdentity,
+      decodeLimits: limits.decode,
+      sessionId: s.sessionId,
+    });
+    if (s.state === 'closed' || !s.ws) return;
+    if (!outcome.ok) {
+      if (outcome.authCode) metrics.authFailures.inc({ reason: outcome.authCode });
+      return refuseConnect(s, outcome.version, outcome.refusal, outcome.reason);
+    }
+    if (!deps.accepting()) {
+      return refuseConnect(s, outcome.version, 'server_unavailable', 'this node is shutting down');
+    }
+    if (core.connectionCount >= limits.maxConnections) {
+      return refuseConnect(s, outcome.version, 'server_busy', 'this node is full');
+    }
+    const session = createSession(
+      { id: s.sessionId, identity: outcome.identity, remote: s.remote },
+      limits,
+    );
+    s.keepaliveMs = outcome.keepaliveSec * 1000;
+    s.will = outcome.will;
+    s.state = 'open';
+    s.connection = new MqttConnection(
+      s.ws as WebSocket<unknown>,
+      session,
+      outcome.version,
+      metrics,
+      {
+        ...(outcome.assignedClientId === undefined
+          ? {}
+          : { assignedClientId: outcome.assignedClientId }),
+        sessionExpiryOverride: outcome.wantedSession,
+        maxPacketBytes: settings.maxPacketBytes,
+        maxInflight: settings.maxInflight,
+        retainAvailable: retained.enabled,
+      },
+      () => queueMicrotask(() => drainQueue(s)),
+    );
+    logger.debug(
+      { session: s.sessionId, clientId: outcome.clientId, version: outcome.version },
+      'mqtt: connected',
+    );
+    core.opened(s.connection);
+  };
+
+  const drainQueue = (s: MqttSocket): void => {
+    const queued = s.queue.splice(0);
+    for (const packet of queued) {
+      if (s.state !== 'open') return;
+      dispatch(s, packet, performance.now());
+    }
+  };
+
+  const onPublish = (
+    s: MqttSocket,
+    conn: MqttConnection,
+    p: IPublishPacket,
+    received: number,
+  ): void => {
+    if (p.qos === 2) {
+      return fail(s, Disconnect.QosNotSupported, MqttClose.ProtocolError, 'QoS 2 is not supported');
+    }
+    if (p.properties?.topicAlias !== undefined) {
+      // CONNACK announced no topic aliases (Topic Alias Maximum absent = 0, §3.2.2.3.8).
+      return fail(s, 0x94, MqttClose.ProtocolError, 'topic aliases are not supported');
+    }
+    if (p.qos === 1 && conn.inflight >= settings.maxInflight) {
+      return fail(
+        s,
+        Disconnect.ReceiveMaximumExceeded,
+        CloseCode.PolicyViolation,
+        'too many QoS 1 messages in flight',
+      );
+    }
+    const { identity } = conn.session;
+    const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
+    const context: InboundContext = { packetId: p.messageId, qos: p.qos, answered: false };
+    conn.within(context, () => {
+      if (!core.admit(conn, received)) return;
+      if (p.retain && payload.length === 0) {
+        // An empty retained message clears the topic's (§3.3.1.3); nothing is delivered.
+        if (topicProblem(p.topic) || !canPublish(identity, p.topic)) {
+          core.refused(conn, new ProtocolError('forbidden', `may not publish to ${p.topic}`));
+          return;
+        }
+        retained.set(identity.tenant, p.topic, payload);
+        return;
+      }
+      let message;
+      try {
+        message = messageOfPublish(
+          identity,
+          { topic: p.topic, payload, ...(p.qos === 1 ? { assignId: randomUUID } : {}) },
+          limits.decode,
+        );
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        core.refused(conn, error);
+        return;
+      }
+      if (message.type === 'command') {
+        context.command = true;
+        context.id = message.id;
+        conn.expectAnswer(message.id, message.target);
+      } else if (message.type !== 'ack' && message.type !== 'nack') {
+        context.id = message.id;
+      }
+      core.received(conn, message, received);
+      if (p.retain && !context.refusal) retained.set(identity.tenant, p.topic, payload);
+    });
+    conn.afterPublish(context);
+  };
+
+  const onSubscribe = (conn: MqttConnection, p: ISubscribePacket, received: number): void => {
+    const filters = p.subscriptions.map((sub) => sub.topic);
+    const ids = conn.subscribeIds(p.messageId as number, filters, (granted) => {
+      for (const filter of granted) {
+        for (const message of retained.matching(conn.session.identity.tenant, filter)) {
+          conn.sendPublish(message.topic, message.payload, true);
+        }
+      }
+    });
+    if (!core.admit(conn, received)) {
+      for (const id of ids) conn.refuseFilter(id, 'rate_limited');
+      return;
+    }
+    filters.forEach((topic, i) => {
+      core.received(conn, { type: 'subscribe', id: ids[i] as string, topics: [topic] }, received);
+    });
+  };
+
+  const onUnsubscribe = (conn: MqttConnection, p: IUnsubscribePacket, received: number): void => {
+    const filters = p.unsubscriptions;
+    const had = filters.map((filter) => conn.session.patterns.has(filter));
+    const admitted = core.admit(conn, received);
+    if (admitted) core.received(conn, { type: 'unsubscribe', topics: filters }, received);
+    conn.sendPacket({
+      cmd: 'unsuback',
+      messageId: p.messageId as number,
+      ...(conn.version === 5
+        ? { granted: had.map((held) => (!admitted ? 0x97 : held ? 0x00 : 0x11)) }
+        : {}),
+    } as Packet);
+  };
+
+  /** A packet of an open connection whose CONNACK went out. */
+  const dispatch = (s: MqttSocket, packet: Packet, received: number): void => {
+    const conn = s.connection as MqttConnection;
+    switch (packet.cmd) {
+      case 'publish':
+        return onPublish(s, conn, packet, received);
+      case 'subscribe':
+        return onSubscribe(conn, packet, received);
+      case 'unsubscribe':
+        return onUnsubscribe(conn, packet, received);
+      case 'pingreq':
+        if (core.admit(conn, received)) conn.sendPacket({ cmd: 'pingresp' });
+        return;
+      case 'puback':
+        // The edge publishes at QoS 0 only; a stray PUBACK is harmless.
+        return;
+      case 'disconnect':
+        // MQTT 5 reason 0x04: "Disconnect with Will Message" (§3.14.2.1).
+        s.cleanDisconnect = !(conn.version === 5 && packet.reasonCode === 0x04);
+        closeRaw(s, CloseCode.Normal, 'client disconnected');
+        return;
+      default:
+        // A second CONNECT (§3.1.0-2), QoS 2 flow, AUTH, or a server-only packet.
+        metrics.messagesIn.inc({ kind: 'invalid' });
+        return fail(
+          s,
+          Disconnect.ProtocolError,
+          MqttClose.ProtocolError,
+          `unexpected ${packet.cmd} packet`,
+        );
+    }
+  };
+
+  const onPacket = (s: MqttSocket, packet: Packet, received: number): void => {
+    if (s.state === 'connect') {
+      if (packet.cmd !== 'connect') {
+        // §3.1.0-1: the first packet is CONNECT.
+        return closeRaw(s, MqttClose.ProtocolError, 'the first packet must be CONNECT');
+      }
+      s.state = 'auth';
+      connect(s, packet).catch((error: unknown) => {
+        logger.error({ err: error, session: s.sessionId }, 'mqtt: CONNECT failed');
+        closeRaw(s, CloseCode.InternalError, 'internal error');
+      });
+      return;
+    }
+    if (s.state === 'open' && s.connection?.acknowledged) {
+      return dispatch(s, packet, received);
+    }
+    if (s.queue.length >= MAX_QUEUED_PACKETS) {
+      return closeRaw(s, CloseCode.PolicyViolation, 'too many packets before CONNACK');
+    }
+    s.queue.push(packet);
+  };
+
+  const onMessage = (ws: WebSocket<MqttSocket>, data: ArrayBuffer, isBinary: boolean): void => {
+    const s = ws.getUserData();
+    if (s.state === 'closed' || !s.parser || !s.guard) return;
+    const received = performance.now();
+    s.lastSeen = received;
+    metrics.bytesIn.inc(data.byteLength);
+    if (!isBinary) {
+      // §6.0.0-1: MQTT travels in binary frames only; anything else closes the connection.
+      metrics.messagesIn.inc({ kind: 'invalid' });
+      return fail(s, Disconnect.MalformedPacket, 1003, 'MQTT needs binary frames');
+    }
+    const bytes = new Uint8Array(data);
+    const verdict = s.guard.check(bytes);
+    if (verdict === 'too_big') {
+      metrics.messagesIn.inc({ kind: 'too_big' });
+      return fail(s, Disconnect.PacketTooLarge, CloseCode.MessageTooBig, 'packet too large');
+    }
+    if (verdict === 'malformed') {
+      metrics.messagesIn.inc({ kind: 'invalid' });
+      return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, 'malformed length');
+    }
+    try {
+      // Copied: uWS reuses `data` once this handler returns, and the parser keeps partial packets.
+      s.parser.parse(Buffer.from(bytes));
+    } catch (error) {
+      s.parseError = error as Error;
+    }
+    const packets = s.incoming.splice(0);
+    const gone = (): boolean => s.state === 'closed' || s.connection?.closing === true;
+    for (const packet of packets) {
+      if (gone()) return;
+      onPacket(s, packet, received);
+    }
+    if (s.parseError && !gone()) {
+      metrics.messagesIn.inc({ kind: 'invalid' });
+      const why = s.parseError.message;
+      s.parseError = undefined;
+      fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, `malformed packet: ${why}`);
+    }
+  };
+
+  /** The Will of a connection that ended without DISCONNECT, published as the client would. */
+  const publishWill = (conn: MqttConnection, will: Will): void => {
+    const { identity } = conn.session;
+    try {
+      const message = messageOfPublish(
+        identity,
+        { topic: will.topic, payload: will.payload },
+        limits.decode,
+      );
+      core.received(conn, message, performance.now());
+      if (will.retain) retained.set(identity.tenant, will.topic, will.payload);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      logger.debug({ err: error, session: conn.session.id }, 'mqtt: Will not published');
+    }
+  };
+
+  app.ws<MqttSocket>(settings.path, {
+    // Packets may span frames, so the packet limit is the guard's; frames are capped as on /ws.
+    maxPayloadLength: limits.oversizeCloseBytes,
+    idleTimeout: limits.idleTimeoutSec,
+    sendPingsAutomatically: true,
+    maxBackpressure: limits.maxBackpressureBytes,
+    closeOnBackpressureLimit: limits.backpressurePolicy === 'close' ? 1 : 0,
+    compression: limits.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
+    upgrade: (res, req, context) =>
+      void handleUpgrade(
+        {
+          verifier: deps.verifier,
+          metrics,
+          logger,
+          limits,
+          accepting: deps.accepting,
+          openConnections: () => core.connectionCount,
+          nextSessionId: () => ++sessionIds,
+        },
+        res,
+        req,
+        context,
+        profile,
+      ),
+    open: (ws) => {
+      const s = ws.getUserData();
+      s.ws = ws;
+      s.openedAt = performance.now();
+      s.lastSeen = s.openedAt;
+      s.guard = new PacketSizeGuard(settings.maxPacketBytes);
+      const parser = mqttParser();
+      parser.on('packet', (packet) => s.incoming.push(packet));
+      parser.on('error', (error: Error) => {
+        s.parseError ??= error;
+      });
+      s.parser = parser;
+      sockets.add(s);
+    },
+    message: onMessage,
+    close: (ws, code) => {
+      const s = ws.getUserData();
+      s.state = 'closed';
+      sockets.delete(s);
+      s.parser?.removeAllListeners();
+      const conn = s.connection;
+      if (!conn) return;
+      conn.markGone();
+      // Nothing more may be written; the Will's own answers are dropped by the core.
+      conn.session.closed = true;
+      const moved = code === CloseCode.SessionReplaced || code === CloseCode.ServiceRestart;
+      if (s.will && !s.cleanDisconnect && !moved) publishWill(conn, s.will);
+      core.closed(conn, code);
+      logger.debug({ session: conn.session.id, code }, 'mqtt: disconnected');
+    },
+  });
+
+  app.get(settings.path, (res, req) => {
+    const isUpgrade = req.getHeader('upgrade').toLowerCase() === 'websocket';
+    const reason = isUpgrade ? 'bad_handshake' : 'not_an_upgrade';
+    metrics.upgradeRefusals.inc({ reason });
+    if (isUpgrade) sendError(res, reason, 'malformed WebSocket handshake');
+    else
+      sendError(res, reason, 'connect with an MQTT-over-WebSocket client', {
+        upgrade: 'websocket',
+      });
+  });
+
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const s of sockets) {
+      if (s.state === 'connect' || s.state === 'auth') {
+        if (now - s.openedAt > settings.connectTimeoutMs) {
+          closeRaw(s, CloseCode.PolicyViolation, 'no CONNECT in time');
+        }
+      } else if (s.state === 'open' && s.keepaliveMs > 0) {
+        // §3.1.2.10 (3.1.1 §3.1.2-24): one and a half keep-alive periods without a packet.
+        if (now - s.lastSeen > 1.5 * s.keepaliveMs) {
+          s.connection?.disconnect(Disconnect.KeepAliveTimeout, 1001, 'keep alive timeout');
+        }
+      }
+    }
+  }, SWEEP_MS);
+  sweep.unref();
+
+  return {
+    retained,
+    stop: () => {
+      clearInterval(sweep);
+      for (const s of [...sockets]) {
+        if (s.state === 'connect' || s.state === 'auth') {
+          closeRaw(s, CloseCode.ServiceRestart, 'server draining');
+        }
+      }
+    },
+  };
+}

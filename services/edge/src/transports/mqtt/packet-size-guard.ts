@@ -1,0 +1,54 @@
+/**
+ * Reads only the fixed headers of the MQTT byte stream (MQTT 5.0 §2.1.1 / 3.1.1 §2.2: one type
+ * byte and a Remaining Length of 1–4 variable-length bytes) and refuses a packet from its declared
+ * length, before any of its body is buffered. mqtt-packet's parser has no size option: it keeps
+ * appending until the declared length has arrived, so a client that declares 256 MB and drips
+ * bytes would make it buffer all of them. Everything else about a packet is the parser's job.
+ */
+export class PacketSizeGuard {
+  /** Bytes of the current packet's body still to come (skipped, not inspected). */
+  private bodyLeft = 0;
+  /** Header bytes seen of the packet being started: 0 = expecting the type byte. */
+  private headerBytes = 0;
+  private length = 0;
+  private multiplier = 1;
+
+  constructor(private readonly maxPacketBytes: number) {}
+
+  /**
+   * Follows `chunk`; returns a reason when a packet is over the limit or its length is
+   * malformed (then the connection must be closed), else undefined.
+   */
+  check(chunk: Uint8Array): 'too_big' | 'malformed' | undefined {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.bodyLeft > 0) {
+        const skip = Math.min(this.bodyLeft, chunk.length - i);
+        this.bodyLeft -= skip;
+        i += skip;
+        continue;
+      }
+      const byte = chunk[i] as number;
+      i += 1;
+      if (this.headerBytes === 0) {
+        this.headerBytes = 1;
+        this.length = 0;
+        this.multiplier = 1;
+        continue;
+      }
+      this.length += (byte & 0x7f) * this.multiplier;
+      this.multiplier *= 128;
+      this.headerBytes += 1;
+      if (byte & 0x80) {
+        // A fifth length byte is malformed (at most four, §2.2.3 / §1.5.5).
+        if (this.headerBytes > 4) return 'malformed';
+        continue;
+      }
+      const total = this.headerBytes + this.length;
+      if (total > this.maxPacketBytes) return 'too_big';
+      this.bodyLeft = this.length;
+      this.headerBytes = 0;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,69 @@
+import { topicMatches } from '@fleetwire/protocol';
+
+export interface RetainedMessage {
+  topic: string;
+  /** The PUBLISH payload as the publisher sent it (JSON). */
+  payload: Buffer;
+}
+
+/**
+ * Retained messages (MQTT 3.1.1 §3.3.1.3, 5.0 §3.3.1.3) kept by this node: the last retained
+ * PUBLISH per tenant and topic, at most `max` in all (the oldest goes first). A new subscription
+ * gets the ones its filter matches. Node-local: a subscriber on another node does not see them.
+ */
+export class RetainedStore {
+  /** tenant → topic → message, in insertion order. */
+  private readonly byTenant = new Map<string, Map<string, RetainedMessage>>();
+  private count = 0;
+
+  constructor(private readonly max: number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  get enabled(): boolean {
+    return this.max > 0;
+  }
+
+  /** Keeps `payload` as the topic's retained message; an empty payload removes it. */
+  set(tenant: string, topic: string, payload: Buffer): void {
+    if (!this.enabled) return;
+    let topics = this.byTenant.get(tenant);
+    if (topics?.delete(topic)) this.count -= 1;
+    if (payload.length === 0) {
+      if (topics?.size === 0) this.byTenant.delete(tenant);
+      return;
+    }
+    if (!topics) {
+      topics = new Map();
+      this.byTenant.set(tenant, topics);
+    }
+    topics.set(topic, { topic, payload });
+    this.count += 1;
+    while (this.count > this.max) this.evictOldest();
+  }
+
+  /** The retained messages of `tenant` whose topic `filter` matches. */
+  matching(tenant: string, filter: string): RetainedMessage[] {
+    const topics = this.byTenant.get(tenant);
+    if (!topics) return [];
+    const found: RetainedMessage[] = [];
+    for (const message of topics.values()) {
+      if (topicMatches(filter, message.topic)) found.push(message);
+    }
+    return found;
+  }
+
+  private evictOldest(): void {
+    // The first tenant's first topic: insertion order approximates age across tenants.
+    for (const [tenant, topics] of this.byTenant) {
+      for (const topic of topics.keys()) {
+        topics.delete(topic);
+        this.count -= 1;
+        if (topics.size === 0) this.byTenant.delete(tenant);
+        return;
+      }
+    }
+  }
+}
