@@ -28,4 +28,5 @@ export const LATENCY_BUCKETS_SECONDS = [
 /** Size buckets: messages per batch and the like. */
 export const SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 
+export { DependencyUpGauge } from './dependency-up.js';
 export { RepeatedLog } from './repeated-log.js';

@@ -129,7 +129,7 @@ describe('two edge nodes over Redis', () => {
 });
 
 describe('Redis restart', () => {
-  it('reports not ready while Redis is away, counts what it could not deliver, and resumes fan-out', async () => {
+  it('stays ready while Redis is away (reported as a dependency), counts what it could not deliver, and resumes fan-out', async () => {
     const redis = await LocalRedis.launch();
     closers.push(() => redis.dispose());
     const a = await node('node-ra', redis.url, 'fw:');
@@ -144,7 +144,15 @@ describe('Redis restart', () => {
     const down = Promise.all([a, b].map((edge) => statusChange(edge, false)));
     await redis.stop();
     await down;
-    expect((await httpGet(a.port, '/readyz')).status).toBe(503);
+    // A Redis outage is every node's: taking them all out of the load balancer would turn it
+    // into a full outage. Readiness stays; the dependency is reported down.
+    expect((await httpGet(a.port, '/readyz')).status).toBe(200);
+    expect(JSON.parse((await httpGet(a.port, '/health')).body)).toMatchObject({
+      dependencies: { redis: { up: false } },
+    });
+    expect(await a.metricsText()).toMatch(
+      /^fleetwire_dependency_up\{[^}]*dependency="redis"[^}]*\} 0$/m,
+    );
     expect(await valueOf(a.metrics.busReady)).toBe(0);
 
     device.send({ type: 'telemetry', id: 'lost', data: { phase: 'during' } });
@@ -156,6 +164,9 @@ describe('Redis restart', () => {
     await redis.start();
     await up;
     expect((await httpGet(a.port, '/readyz')).status).toBe(200);
+    expect(await a.metricsText()).toMatch(
+      /^fleetwire_dependency_up\{[^}]*dependency="redis"[^}]*\} 1$/m,
+    );
     device.send({ type: 'telemetry', data: { phase: 'after' } });
     expect(await dashboard.next()).toMatchObject({ data: { phase: 'after' } });
   }, 60_000);

@@ -64,7 +64,14 @@ describe('operational routes', () => {
     expect(ready.status).toBe(200);
     expect(JSON.parse(ready.body)).toEqual({
       status: 'ready',
-      checks: { listening: true, accepting: true, bus: true, telemetryLog: true },
+      checks: { listening: true, accepting: true, capacity: true },
+    });
+    // A single node without Redis or Kafka has no dependencies to report.
+    expect(JSON.parse((await httpGet(edge.port, '/health')).body)).toEqual({
+      status: 'ready',
+      checks: { listening: true, accepting: true, capacity: true },
+      reasons: {},
+      dependencies: {},
     });
   });
 

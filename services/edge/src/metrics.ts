@@ -1,5 +1,6 @@
 import {
   Counter,
+  DependencyUpGauge,
   Gauge,
   Histogram,
   LATENCY_BUCKETS_SECONDS,
@@ -28,9 +29,11 @@ export class EdgeMetrics {
   readonly backpressureDrops: Counter;
   readonly commands: Counter<'outcome'>;
   readonly mqttConnectRefusals: Counter<'reason'>;
+  readonly dependencyUp: DependencyUpGauge;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
+    this.dependencyUp = new DependencyUpGauge(registry);
     this.connections = new Gauge({
       name: 'fleetwire_edge_connections',
       help: 'Open WebSocket connections by role',

@@ -11,6 +11,8 @@ export interface OpsRoutesDeps {
   readiness: () => Record<string, boolean>;
   /** Why failing checks fail, where a check can say. */
   reasons: () => Record<string, string>;
+  /** Each dependency's state (not readiness checks: reported, and exported as a metric). */
+  dependencies: () => Record<string, { up: boolean; reason?: string }>;
   draining: () => boolean;
 }
 
@@ -28,6 +30,18 @@ export function registerOpsRoutes(app: TemplatedApp, deps: OpsRoutesDeps): void 
         reasons: deps.reasons(),
       });
   });
+  // Details for humans and dashboards: readiness, its reasons, and every dependency's state.
+  app.get('/health', (res) => {
+    const checks = deps.readiness();
+    const ready = Object.values(checks).every(Boolean);
+    sendJson(res, '200 OK', {
+      status: ready ? 'ready' : deps.draining() ? 'draining' : 'not_ready',
+      checks,
+      reasons: deps.reasons(),
+      dependencies: deps.dependencies(),
+    });
+  });
+  metrics.dependencyUp.collectFrom(deps.dependencies);
   app.get('/metrics', (res) => {
     let aborted = false;
     res.onAborted(() => {

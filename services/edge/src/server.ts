@@ -108,29 +108,55 @@ export class EdgeServer {
     return this.core.connectionCount;
   }
 
-  /** Ready to take connections: listening, not draining, bus and telemetry log up. */
+  /** Ready to take new connections: see readiness(). */
   get ready(): boolean {
     return Object.values(this.readiness()).every(Boolean);
   }
 
-  readiness(): { listening: boolean; accepting: boolean; bus: boolean; telemetryLog: boolean } {
+  /**
+   * Whether this node can take new connections: listening, not draining, under its connection
+   * cap (and, in one process, its own store working). Remote dependencies (Redis, Kafka) are not
+   * checks: they are shared by every node, so failing readiness on them would take the whole
+   * fleet out of the load balancer at once; they are reported by dependencies() instead.
+   */
+  readiness(): Record<string, boolean> {
+    const sink = this.deps.telemetrySink;
     return {
       listening: this.listenSocket !== undefined,
       accepting: !this.draining,
-      bus: this.deps.bus?.ready ?? true,
-      telemetryLog: this.deps.telemetrySink?.ready ?? true,
+      capacity: this.core.connectionCount < this.deps.config.limits.maxConnections,
+      ...(sink?.gatesReadiness ? { telemetryLog: sink.ready ?? true } : {}),
     };
   }
 
-  /** Why the checks that fail are failing, where a dependency can tell. */
+  /** Why the checks that fail are failing. */
   notReadyReasons(): Record<string, string> {
     const reasons: Record<string, string> = {};
-    if (this.draining) reasons['accepting'] = 'draining';
-    if (this.listenSocket === undefined && !this.draining) reasons['listening'] = 'not listening';
-    if (this.deps.bus?.ready === false) reasons['bus'] = 'Redis unreachable';
+    const checks = this.readiness();
+    if (!checks['accepting']) reasons['accepting'] = 'draining';
+    if (!checks['listening'] && !this.draining) reasons['listening'] = 'not listening';
+    if (!checks['capacity']) reasons['capacity'] = 'at the maximum number of connections';
     const sink = this.deps.telemetrySink;
-    if (sink?.ready === false) reasons['telemetryLog'] = sink.notReadyBecause ?? 'not ready';
+    if (checks['telemetryLog'] === false) {
+      reasons['telemetryLog'] = sink?.notReadyBecause ?? 'not ready';
+    }
     return reasons;
+  }
+
+  /** The state of each dependency, as /health and fleetwire_dependency_up report it. */
+  dependencies(): Record<string, { up: boolean; reason?: string }> {
+    const state = (up: boolean, reason: string | undefined) => ({
+      up,
+      ...(up || reason === undefined ? {} : { reason }),
+    });
+    const result: Record<string, { up: boolean; reason?: string }> = {};
+    const { bus, telemetrySink } = this.deps;
+    if (bus) result['redis'] = state(bus.ready, 'Redis unreachable: cross-node delivery paused');
+    if (telemetrySink) {
+      const name = telemetrySink.gatesReadiness ? 'store' : 'kafka';
+      result[name] = state(telemetrySink.ready ?? true, telemetrySink.notReadyBecause);
+    }
+    return result;
   }
 
   /** The presence tracker, for tests that drive its renewal by hand. */
@@ -232,6 +258,7 @@ export class EdgeServer {
       logger,
       readiness: () => this.readiness(),
       reasons: () => this.notReadyReasons(),
+      dependencies: () => this.dependencies(),
       draining: () => this.draining,
     });
     registerHttpApi(this.app, {

@@ -38,9 +38,10 @@ describe('telemetry records handed to the log', () => {
 });
 
 describe('a sink that cannot take records', () => {
-  it('makes /readyz 503 with the sink’s own reason', async () => {
+  it('in one process (the embedded store): /readyz 503 with the sink’s own reason', async () => {
     let stuckFor: string | undefined;
     const sink = {
+      gatesReadiness: true,
       append: () => Promise.resolve(),
       flush: () => Promise.resolve(),
       get ready() {
@@ -59,12 +60,47 @@ describe('a sink that cannot take records', () => {
         503,
         {
           status: 'not_ready',
-          checks: { listening: true, accepting: true, bus: true, telemetryLog: false },
+          checks: { listening: true, accepting: true, capacity: true, telemetryLog: false },
           reasons: { telemetryLog: 'writer stuck for 31 s (4 failed attempts)' },
         },
       ]);
     } finally {
       stuck.close();
+    }
+  });
+});
+
+describe('a remote telemetry log (Kafka) that is down', () => {
+  it('is a dependency, not a readiness check: /readyz stays 200, /health and the metric say down', async () => {
+    let down = false;
+    const sink = {
+      append: () => Promise.resolve(),
+      flush: () => Promise.resolve(),
+      get ready() {
+        return !down;
+      },
+      get notReadyBecause() {
+        return down ? 'Kafka unreachable: no answer within 1500 ms' : undefined;
+      },
+    };
+    const node = await startTestEdge({ telemetrySink: sink });
+    try {
+      const dependencyUp = async (): Promise<string | undefined> =>
+        (await node.metricsText()).match(
+          /^fleetwire_dependency_up\{[^}]*dependency="kafka"[^}]*\} (\d)$/m,
+        )?.[1];
+      expect(await dependencyUp()).toBe('1');
+      down = true;
+      expect((await httpGet(node.port, '/readyz')).status).toBe(200);
+      expect(JSON.parse((await httpGet(node.port, '/health')).body)).toMatchObject({
+        status: 'ready',
+        dependencies: {
+          kafka: { up: false, reason: 'Kafka unreachable: no answer within 1500 ms' },
+        },
+      });
+      expect(await dependencyUp()).toBe('0');
+    } finally {
+      node.close();
     }
   });
 });

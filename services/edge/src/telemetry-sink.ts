@@ -9,8 +9,14 @@ export type { TelemetryRecord };
 export interface TelemetrySink {
   /** False while the sink cannot take records; readiness reports it. */
   readonly ready?: boolean;
-  /** Why it is not ready, for /readyz (e.g. "writer stuck for 42 s"). */
+  /** Why it is not ready, for /readyz and /health (e.g. "writer stuck for 42 s"). */
   readonly notReadyBecause?: string | undefined;
+  /**
+   * True when the sink is part of this process (the embedded mode): its state then decides the
+   * node's readiness. A remote log (Kafka) is a dependency: reported, never a readiness check,
+   * so a broker blip does not take every edge out of the load balancer at once.
+   */
+  readonly gatesReadiness?: boolean;
   append(record: TelemetryRecord): Promise<void>;
   /** Resolves once everything appended so far is stored (called when draining). */
   flush(): Promise<void>;

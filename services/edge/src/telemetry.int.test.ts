@@ -5,7 +5,14 @@ import { LocalKafka } from '@fleetwire/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TestClient, mintToken, startTestEdge, valueOf, type TestEdge } from './test-support.js';
+import {
+  TestClient,
+  httpGet,
+  mintToken,
+  startTestEdge,
+  valueOf,
+  type TestEdge,
+} from './test-support.js';
 
 const TOPIC = 'telemetry';
 let kafka: LocalKafka;
@@ -127,6 +134,39 @@ describe('telemetry into Kafka', () => {
     });
     await consumer.disconnect();
     expect([...acked].filter((id) => !seen.has(id))).toEqual([]);
+    await device.close();
+  }, 120_000);
+
+  it('Kafka stopped: the edge notices within seconds and nacks retry at once, while it stays ready', async () => {
+    const device = await TestClient.open(edge.url, mintToken({ sub: 'truck-2', role: 'device' }));
+    expect(await sendAll(device, ['k-before'])).toEqual(new Map([['k-before', 'ack']]));
+    const kafkaUp = async (): Promise<string | undefined> =>
+      (await edge.metricsText()).match(
+        /^fleetwire_dependency_up\{[^}]*dependency="kafka"[^}]*\} (\d)$/m,
+      )?.[1];
+    expect(await kafkaUp()).toBe('1');
+
+    await kafka.stop();
+    const stoppedAt = performance.now();
+    // Wait for the probe to say so (a wait for state with a deadline, not a sleep).
+    while ((await kafkaUp()) !== '0') {
+      expect(performance.now() - stoppedAt).toBeLessThan(3_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    console.log(`Kafka down noticed after ${Math.round(performance.now() - stoppedAt)} ms`);
+    expect((await httpGet(edge.port, '/readyz')).status).toBe(200);
+    // While down, no device waits for the 2 s send timeout: the nack comes at once.
+    const asked = performance.now();
+    expect(await sendAll(device, ['k-down'])).toEqual(new Map([['k-down', 'nack:retry']]));
+    expect(performance.now() - asked).toBeLessThan(1_000);
+
+    await kafka.start();
+    while ((await kafkaUp()) !== '1') await new Promise((resolve) => setTimeout(resolve, 50));
+    let answer = 'nack:retry';
+    for (let attempt = 0; attempt < 20 && answer !== 'ack'; attempt++) {
+      answer = (await sendAll(device, ['k-after'])).get('k-after') ?? '';
+    }
+    expect(answer).toBe('ack');
     await device.close();
   }, 120_000);
 });

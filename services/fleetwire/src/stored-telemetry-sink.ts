@@ -18,6 +18,12 @@ export class StoredTelemetrySink {
   ) {}
 
   /**
+   * In one process the store is part of this node's job (there is no other node to go to), so its
+   * state is a readiness check of the edge, not only a reported dependency.
+   */
+  readonly gatesReadiness = true;
+
+  /**
    * The edge's readiness check `telemetryLog`: false while records would not be stored soon (the
    * writer is stuck, PGlite is broken), so the node takes no new devices meanwhile.
    */

@@ -10,10 +10,10 @@ import {
   type ServerCommandMessage,
   type ServerMessage,
 } from '@fleetwire/protocol';
-import type { Logger } from 'pino';
 
 import type { EdgeMetrics } from '../metrics.js';
 import type { Connection } from './connection.js';
+import type { DependencyFailures } from './dependency-failures.js';
 import type { NodeMessageGate } from './node-message-gate.js';
 import {
   decodeInboxMessage,
@@ -65,9 +65,9 @@ export class CommandRouter {
   constructor(
     private readonly send: SendFn,
     private readonly metrics: EdgeMetrics,
-    private readonly logger: Logger,
     private readonly defaultTimeoutMs: number,
     private readonly gate: NodeMessageGate,
+    private readonly failures: DependencyFailures,
     private readonly bus?: Bus,
   ) {
     if (bus) {
@@ -374,6 +374,6 @@ export class CommandRouter {
   }
 
   private busFailed(error: unknown): void {
-    this.logger.warn({ err: error }, 'bus operation failed (commands)');
+    this.failures.failed('bus', 'commands', error);
   }
 }

@@ -1,9 +1,9 @@
 import type { Bus } from '@fleetwire/bus';
 import { PatternIndex, type DeliveryMessage } from '@fleetwire/protocol';
-import type { Logger } from 'pino';
 
 import type { EdgeMetrics } from '../metrics.js';
 import type { Connection, LocalDelivery } from './connection.js';
+import type { DependencyFailures } from './dependency-failures.js';
 import type { NodeMessageGate } from './node-message-gate.js';
 import { decodeDelivery, encodeDelivery } from './node-messages.js';
 
@@ -25,8 +25,8 @@ export class Fanout {
   constructor(
     private readonly local: LocalDelivery,
     private readonly metrics: EdgeMetrics,
-    private readonly logger: Logger,
     private readonly gate: NodeMessageGate,
+    private readonly failures: DependencyFailures,
     private readonly bus?: Bus,
   ) {
     for (const lane of local.lanes) this.indexes.set(lane, new PatternIndex());
@@ -117,6 +117,6 @@ export class Fanout {
   }
 
   private busFailed(error: unknown, operation: string): void {
-    this.logger.warn({ err: error, operation }, 'bus operation failed');
+    this.failures.failed('bus', operation, error);
   }
 }

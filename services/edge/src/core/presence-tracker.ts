@@ -1,8 +1,8 @@
 import type { PresenceRecord, PresenceStore } from '@fleetwire/bus';
 import type { Identity } from '@fleetwire/auth';
-import type { Logger } from 'pino';
 
 import type { CommandRouter } from './commands.js';
+import type { DependencyFailures } from './dependency-failures.js';
 import type { Fanout } from './fanout.js';
 
 /**
@@ -22,7 +22,7 @@ export class PresenceTracker {
     private readonly ttlMs: number,
     private readonly fanout: Fanout,
     private readonly commands: CommandRouter,
-    private readonly logger: Logger,
+    private readonly failures: DependencyFailures,
   ) {}
 
   start(): void {
@@ -101,6 +101,6 @@ export class PresenceTracker {
   }
 
   private failed(error: unknown, operation: string): void {
-    this.logger.warn({ err: error, operation }, 'presence store operation failed');
+    this.failures.failed('presence', operation, error);
   }
 }

@@ -12,6 +12,7 @@ import type { TelemetrySink } from '../telemetry-sink.js';
 import { AbuseGuard } from './abuse-guard.js';
 import { CommandRouter } from './commands.js';
 import type { Connection, LocalDelivery } from './connection.js';
+import { DependencyFailures } from './dependency-failures.js';
 import { Dispatcher } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { NodeMessageGate } from './node-message-gate.js';
@@ -58,20 +59,22 @@ export class SessionCore {
   private readonly guard: AbuseGuard;
   private readonly dispatcher: Dispatcher;
   private readonly gate: NodeMessageGate;
+  private readonly failures: DependencyFailures;
   private readonly connections = new Set<Connection>();
 
   constructor(private readonly deps: SessionCoreDeps) {
     const { metrics, logger, bus, limits } = deps;
     this.gate = new NodeMessageGate(metrics, logger);
+    this.failures = new DependencyFailures(logger);
     this.outbound = new Outbound(metrics);
     this.guard = new AbuseGuard(limits, this.outbound, metrics, logger);
-    this.fanout = new Fanout(deps.local, metrics, logger, this.gate, bus);
+    this.fanout = new Fanout(deps.local, metrics, this.gate, this.failures, bus);
     this.commands = new CommandRouter(
       (conn, message) => this.outbound.send(conn, message),
       metrics,
-      logger,
       limits.commandTimeoutMs,
       this.gate,
+      this.failures,
       bus,
     );
     this.presence = new PresenceTracker(
@@ -80,7 +83,7 @@ export class SessionCore {
       deps.presenceTtlMs,
       this.fanout,
       this.commands,
-      logger,
+      this.failures,
     );
     const publisher = new Publisher(
       this.fanout,
@@ -193,5 +196,6 @@ export class SessionCore {
     this.presence.stop();
     this.commands.close();
     this.gate.close();
+    this.failures.flush();
   }
 }
