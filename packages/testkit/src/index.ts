@@ -23,4 +23,5 @@ export {
   type ServiceFromSource,
   type ServiceFromSourceOptions,
 } from './service-from-source.js';
+export { pythonVenv, type PythonVenv, type PythonVenvOptions } from './python-venv.js';
 export { selfSignedCertificate, type SelfSignedCertificate } from './tls.js';
