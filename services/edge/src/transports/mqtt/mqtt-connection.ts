@@ -228,7 +228,7 @@ export class MqttConnection implements Connection {
   }
 
   join(topic: string): void {
-    this.ws.subscribe(`${this.lane}|${topic}`);
+    if (!this.ended) this.ws.subscribe(`${this.lane}|${topic}`);
   }
 
   leave(topic: string): void {

@@ -241,7 +241,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
     const context: InboundContext = { packetId: p.messageId, qos: p.qos, answered: false };
     conn.within(context, () => {
-      if (!core.admit(conn, received)) return;
+      if (!core.admit(conn, received) || conn.closing) return;
       if (p.retain && payload.length === 0) {
         // An empty retained message clears the topic's (§3.3.1.3); nothing is delivered.
         if (topicProblem(p.topic) || !canPublish(identity, p.topic)) {
@@ -289,15 +289,18 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       for (const id of ids) conn.refuseFilter(id, 'rate_limited');
       return;
     }
-    filters.forEach((topic, i) => {
+    for (const [i, topic] of filters.entries()) {
+      // A refused filter may have been the one too many: a closed connection takes no more.
+      if (conn.closing) return;
       core.received(conn, { type: 'subscribe', id: ids[i] as string, topics: [topic] }, received);
-    });
+    }
   };
 
   const onUnsubscribe = (conn: MqttConnection, p: IUnsubscribePacket, received: number): void => {
     const filters = p.unsubscriptions;
     const had = filters.map((filter) => conn.session.patterns.has(filter));
     const admitted = core.admit(conn, received);
+    if (conn.closing) return;
     if (admitted) core.received(conn, { type: 'unsubscribe', topics: filters }, received);
     conn.sendPacket({
       cmd: 'unsuback',
