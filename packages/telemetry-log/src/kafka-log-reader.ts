@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 
+import { KafkaHealthProbe } from './kafka-health-probe.js';
 import {
   LogReaderError,
   partitionKey,
@@ -23,6 +24,12 @@ export interface KafkaLogReaderOptions {
   partitionsConcurrency: number;
   /** How often the group hears from a handler still working on a batch (default 1000 ms). */
   heartbeatEveryMs?: number;
+  /**
+   * How often the brokers are probed (a metadata request); two failed probes in a row make the
+   * reader not ready at once, instead of after kafkajs's own retries end in a crash (tens of
+   * seconds). Default 500 ms.
+   */
+  probeIntervalMs?: number;
 }
 
 /** A batch in hand: how to commit it, and how to revoke it. */
@@ -56,9 +63,12 @@ export class KafkaLogReader implements TelemetryLogReader {
   private handler: LogReaderHandler | undefined;
   private assigned: LogPartition[] = [];
   private joined = false;
+  /** Why the consumer is not in its group now (crashed and restarting, rebalancing, …). */
+  private outOfGroup: string | undefined = 'not joined yet';
   private failure: Error | undefined;
   private stopped = false;
   private aborted = false;
+  private readonly probe: KafkaHealthProbe;
 
   constructor(private readonly options: KafkaLogReaderOptions) {
     this.consumer = options.kafka.consumer({
@@ -71,9 +81,21 @@ export class KafkaLogReader implements TelemetryLogReader {
       maxWaitTimeInMs: options.maxWaitMs,
       allowAutoTopicCreation: false,
     });
+    const probeMs = options.probeIntervalMs ?? 500;
+    this.probe = new KafkaHealthProbe({
+      kafka: options.kafka,
+      topic: options.topic,
+      intervalMs: probeMs,
+      timeoutMs: Math.max(250, Math.floor(probeMs * 1.5)),
+      failuresToDown: 2,
+      onChange: () => undefined,
+    });
     const { events } = this.consumer;
+    this.consumer.on(events.REBALANCING, () => (this.outOfGroup = 'rebalancing'));
+    this.consumer.on(events.STOP, () => (this.outOfGroup = 'consumer stopped'));
     this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
+      this.outOfGroup = undefined;
       const now = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
         partitions.map((partition) => ({ topic, partition })),
       );
@@ -83,20 +105,37 @@ export class KafkaLogReader implements TelemetryLogReader {
       this.assigned = now;
       this.handler?.assigned?.({ partitions: now, revoked, memberId: payload.memberId });
     });
+    // kafkajs restarts a crashed consumer by itself, which can take a long time with the broker
+    // gone: until it joins again it consumes nothing, so it is not ready, whatever the restart.
     this.consumer.on(events.CRASH, ({ payload }) => {
+      this.outOfGroup = `consumer crashed (${payload.error.message}); ${payload.restart ? 'restarting' : 'not restarting'}`;
       if (!payload.restart) this.failure = payload.error;
       this.handler?.crashed?.(payload.error, payload.restart);
     });
   }
 
   get ready(): boolean {
-    return this.joined && this.failure === undefined && !this.stopped;
+    return (
+      this.joined &&
+      this.outOfGroup === undefined &&
+      this.failure === undefined &&
+      !this.stopped &&
+      this.probe.isUp
+    );
+  }
+
+  /** Why `ready` is false. */
+  get notReadyBecause(): string | undefined {
+    if (this.stopped) return 'stopped';
+    if (this.failure) return `consumer failed for good: ${this.failure.message}`;
+    return this.outOfGroup ?? this.probe.reason;
   }
 
   /** Joins the group; resolves once it has (the first assignment was reported). */
   async start(handler: LogReaderHandler): Promise<void> {
     if (this.handler) throw new LogReaderError('LOG_READER_STARTED', 'the reader was started');
     this.handler = handler;
+    this.probe.start();
     await this.consumer.connect();
     // From the beginning for a new group: records produced before the group existed are kept too.
     await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
@@ -132,6 +171,7 @@ export class KafkaLogReader implements TelemetryLogReader {
   /** Finishes the batches in hand (handled, committed), then leaves the group. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.probe.stop();
     await this.consumer.disconnect();
     this.assigned = [];
   }

@@ -64,8 +64,10 @@ export interface LogReaderHandler {
  * both do.
  */
 export interface TelemetryLogReader {
-  /** Started and holding its place: Kafka, joined the group and not crashed for good. */
+  /** Started and holding its place: Kafka, in its group now (not crashed, not rebalancing). */
   readonly ready: boolean;
+  /** Why `ready` is false (`consumer crashed (…); restarting`), for readiness answers. */
+  readonly notReadyBecause?: string | undefined;
   /** Starts delivering; resolves once the reader is ready (Kafka: joined its group). */
   start(handler: LogReaderHandler): Promise<void>;
   /**
