@@ -24,6 +24,8 @@ export type ConnectOutcome =
       will?: Will;
       /** MQTT 5: the client asked for a session that outlives the connection. */
       wantedSession: boolean;
+      /** MQTT 5 Request Problem Information (default 1): Reason Strings wanted on acks. */
+      problemInformation: boolean;
     }
   | { ok: false; version: MqttVersion; refusal: ConnectRefusal; reason: string; authCode?: string };
 
@@ -115,5 +117,6 @@ export async function admitConnect(
     keepaliveSec: packet.keepalive ?? 0,
     ...(will ? { will } : {}),
     wantedSession: (packet.properties?.sessionExpiryInterval ?? 0) > 0,
+    problemInformation: packet.properties?.requestProblemInformation !== false,
   };
 }

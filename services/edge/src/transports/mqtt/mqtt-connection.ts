@@ -30,6 +30,11 @@ export interface ConnackFields {
   maxPacketBytes: number;
   maxInflight: number;
   retainAvailable: boolean;
+  /**
+   * MQTT 5 Request Problem Information (§3.1.2.11.7): when the client set it to 0, no Reason
+   * String may go on a PUBACK or SUBACK.
+   */
+  problemInformation: boolean;
 }
 
 /** One inbound PUBLISH while the core handles it synchronously. */
@@ -250,7 +255,12 @@ export class MqttConnection implements Connection {
       cmd: 'puback',
       messageId: packetId,
       ...(this.version === 5 && reasonCode !== 0
-        ? { reasonCode, ...(reasonString ? { properties: { reasonString } } : {}) }
+        ? {
+            reasonCode,
+            ...(reasonString && this.connack.problemInformation
+              ? { properties: { reasonString } }
+              : {}),
+          }
         : {}),
     });
   }

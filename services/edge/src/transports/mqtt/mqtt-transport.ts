@@ -198,6 +198,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         maxPacketBytes: settings.maxPacketBytes,
         maxInflight: settings.maxInflight,
         retainAvailable: retained.enabled,
+        problemInformation: outcome.problemInformation,
       },
       () => queueMicrotask(() => drainQueue(s)),
     );
