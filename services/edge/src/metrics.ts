@@ -12,8 +12,8 @@ export class EdgeMetrics {
   readonly connections: Gauge<'role'>;
   readonly messagesIn: Counter<'kind'>;
   readonly messagesOut: Counter<'kind'>;
-  readonly bytesIn: Counter;
-  readonly bytesOut: Counter;
+  readonly bytesIn: Counter<'transport'>;
+  readonly bytesOut: Counter<'transport'>;
   readonly authFailures: Counter<'reason'>;
   readonly upgradeRefusals: Counter<'reason'>;
   readonly protocolErrors: Counter<'code'>;
@@ -54,12 +54,14 @@ export class EdgeMetrics {
     });
     this.bytesIn = new Counter({
       name: 'fleetwire_edge_bytes_in_total',
-      help: 'WebSocket payload bytes received',
+      help: 'WebSocket payload bytes received, by transport (ws: JSON/MessagePack on /ws, mqtt: MQTT on /mqtt)',
+      labelNames: ['transport'],
       registers,
     });
     this.bytesOut = new Counter({
       name: 'fleetwire_edge_bytes_out_total',
-      help: 'WebSocket payload bytes sent (per receiving socket, before compression)',
+      help: 'WebSocket payload bytes sent (per receiving socket, before compression), by transport (ws, mqtt)',
+      labelNames: ['transport'],
       registers,
     });
     this.authFailures = new Counter({

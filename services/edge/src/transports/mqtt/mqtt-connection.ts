@@ -273,7 +273,7 @@ export class MqttConnection implements Connection {
       status = this.ws.send(bytes, true);
     });
     if (status === 2) return false;
-    this.metrics.bytesOut.inc(bytes.byteLength);
+    this.metrics.bytesOut.inc({ transport: 'mqtt' }, bytes.byteLength);
     return true;
   }
 

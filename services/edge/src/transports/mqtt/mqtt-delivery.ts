@@ -51,7 +51,7 @@ export class MqttDelivery implements LocalDelivery {
       const subscribers = this.app.numSubscribers(uwsTopic);
       this.app.publish(uwsTopic, packet, true);
       deliveries += subscribers;
-      this.metrics.bytesOut.inc(packet.byteLength * subscribers);
+      this.metrics.bytesOut.inc({ transport: 'mqtt' }, packet.byteLength * subscribers);
     }
     return deliveries;
   }

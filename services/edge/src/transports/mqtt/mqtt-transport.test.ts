@@ -292,6 +292,15 @@ describe('telemetry: QoS 0 and 1, PUBACK once the log has it', () => {
     for (const id of ['q1-a', 'q0-a', last.msgId]) expect(sink.countOf(id)).toBe(1);
   });
 
+  it('bytes in and out are counted by transport', async () => {
+    const before = await valueOf(edge.metrics.bytesIn, { transport: 'mqtt' });
+    const beforeOut = await valueOf(edge.metrics.bytesOut, { transport: 'mqtt' });
+    const device = await mqttConnect({ sub: 'bytes-1', role: 'device' });
+    await device.client.publishAsync('devices/bytes-1/telemetry', '{"n":1}', { qos: 1 });
+    expect(await valueOf(edge.metrics.bytesIn, { transport: 'mqtt' })).toBeGreaterThan(before);
+    expect(await valueOf(edge.metrics.bytesOut, { transport: 'mqtt' })).toBeGreaterThan(beforeOut);
+  });
+
   it('a payload ts is the record’s time, so a resend is the same record', async () => {
     const device = await mqttConnect({ sub: 'tele-ts', role: 'device' });
     const ts = Date.now() - 5_000;
@@ -538,6 +547,24 @@ describe('bounded input', () => {
     await early.opened;
     early.ws.send(generate({ cmd: 'pingreq' }));
     expect(await early.closed).toBe(1002);
+  });
+
+  it('one QoS 1 PUBLISH over the inflight limit (Receive Maximum) closes: DISCONNECT 0x93', async () => {
+    const device = await mqttConnect({ sub: 'inflight', role: 'device' });
+    const connack = (device.client as unknown as { connackPacket: { properties?: object } })
+      .connackPacket;
+    expect(connack.properties).toMatchObject({ receiveMaximum: 32 });
+    sink.hold();
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    for (let i = 0; i <= 32; i++) {
+      device.client.publish('devices/inflight/telemetry', JSON.stringify({ id: `f-${i}` }), {
+        qos: 1,
+      });
+    }
+    expect(await disconnect).toBe(0x93);
+    sink.release();
   });
 
   it('QoS 2 is refused: MQTT 5 DISCONNECT 0x9B', async () => {

@@ -372,7 +372,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     if (s.state === 'closed' || !s.parser || !s.guard) return;
     const received = performance.now();
     s.lastSeen = received;
-    metrics.bytesIn.inc(data.byteLength);
+    metrics.bytesIn.inc({ transport: 'mqtt' }, data.byteLength);
     if (!isBinary) {
       // §6.0.0-1: MQTT travels in binary frames only; anything else closes the connection.
       metrics.messagesIn.inc({ kind: 'invalid' });

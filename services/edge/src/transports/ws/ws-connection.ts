@@ -38,6 +38,7 @@ export class WsConnection implements Connection {
     });
     if (status === 2) return false;
     this.metrics.bytesOut.inc(
+      { transport: 'ws' },
       typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength,
     );
     return true;

@@ -29,7 +29,7 @@ export class WsDelivery implements LocalDelivery {
       const subscribers = this.app.numSubscribers(uwsTopic);
       this.app.publish(uwsTopic, frame, format === 'msgpack');
       deliveries += subscribers;
-      this.metrics.bytesOut.inc(bytes * subscribers);
+      this.metrics.bytesOut.inc({ transport: 'ws' }, bytes * subscribers);
     }
     return deliveries;
   }

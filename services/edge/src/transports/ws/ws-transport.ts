@@ -53,7 +53,7 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     const received = performance.now();
     const conn = ws.getUserData().connection;
     if (!conn) return;
-    metrics.bytesIn.inc(data.byteLength);
+    metrics.bytesIn.inc({ transport: 'ws' }, data.byteLength);
     if (data.byteLength > limits.maxPayloadBytes) {
       metrics.messagesIn.inc({ kind: 'too_big' });
       conn.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
