@@ -32,6 +32,16 @@ const alerts = parse(read('infra/prometheus/alerts.yml')) as {
   groups: { name: string; rules: Rule[] }[];
 };
 const rules = alerts.groups.flatMap((g) => g.rules);
+const kubernetesRules = (
+  parse(read('infra/prometheus/alerts-kubernetes.yml')) as { groups: { rules: Rule[] }[] }
+).groups.flatMap((g) => g.rules);
+/** kube-state-metrics and cAdvisor series, vendored (no cluster here to ask). */
+const kubernetesSeries = new Set(
+  read('infra/deploy-tests/vendor/kubernetes-series.txt')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#')),
+);
 const scrapeJobs = (
   parse(read('infra/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string }[] }
 ).scrape_configs.map((c) => c.job_name);
@@ -46,9 +56,14 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Metric names of `exprs` the services do not define (`up` is Prometheus' own). */
+/**
+ * Metric names of `exprs` neither the services define nor kube-state-metrics/cAdvisor provide
+ * (`up` is Prometheus' own).
+ */
 function unknownMetrics(exprs: string[]): string[] {
-  return exprs.flatMap(metricNamesIn).filter((name) => name !== 'up' && !known.has(name));
+  return exprs
+    .flatMap(metricNamesIn)
+    .filter((name) => name !== 'up' && !known.has(name) && !kubernetesSeries.has(name));
 }
 
 describe('Grafana dashboard', () => {
@@ -66,6 +81,10 @@ describe('Grafana dashboard', () => {
       'Rows written /s',
       'Event-loop lag p99',
       'Redis bus and commands',
+      'Upgrade refusals /s (node_full, draining, …)',
+      'Disconnects /s by close code',
+      'Edge pods vs HPA max',
+      'File descriptors used (of the limit)',
     ]);
     expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
     const provisioned = parse(read('infra/grafana/provisioning/datasources/prometheus.yaml')) as {
@@ -78,7 +97,22 @@ describe('Grafana dashboard', () => {
     }
   });
 
-  it('queries only metrics the edge and ingest processes define', () => {
+  it('every query is scoped by the namespace variable (all namespaces by default)', () => {
+    const variable = (
+      dashboard as unknown as {
+        templating: { list: { name: string; includeAll: boolean; allValue: string }[] };
+      }
+    ).templating.list.find((v) => v.name === 'namespace');
+    expect(variable).toMatchObject({ includeAll: true, allValue: '.*' });
+    for (const panel of dashboard.panels)
+      for (const target of panel.targets) {
+        const selectors = target.expr.match(/\b[a-zA-Z0-9_]+\{[^}]*\}/g) ?? [];
+        expect(selectors.length, panel.title).toBeGreaterThan(0);
+        for (const s of selectors) expect(s, panel.title).toContain('namespace=~"$namespace"');
+      }
+  });
+
+  it('queries only metrics the edge and ingest processes (or the cluster) define', () => {
     const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
     expect(exprs.flatMap(metricNamesIn).length).toBeGreaterThan(dashboard.panels.length);
     expect(unknownMetrics(exprs)).toEqual([]);
@@ -90,7 +124,7 @@ describe('Grafana dashboard', () => {
       p.targets.map((t) => ({
         record: `dashboard:panel${p.id}:${t.refId}`,
         // Grafana's range variable is not PromQL; any duration stands in for it.
-        expr: t.expr.replaceAll('$__rate_interval', '5m'),
+        expr: t.expr.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', '.*'),
       })),
     );
     writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules: recording }] }));
@@ -111,13 +145,18 @@ describe('Prometheus alert rules and scrape config', () => {
   });
 
   it('every alert reads defined metrics, has a severity and says what happened', () => {
-    expect(unknownMetrics(rules.map((r) => r.expr))).toEqual([]);
-    for (const rule of rules) {
+    expect(unknownMetrics([...rules, ...kubernetesRules].map((r) => r.expr))).toEqual([]);
+    // Only the Kubernetes file reads kube_*/container_* series: compose has none.
+    expect(
+      rules.flatMap((r) => metricNamesIn(r.expr)).filter((n) => kubernetesSeries.has(n)),
+    ).toEqual([]);
+    for (const rule of [...rules, ...kubernetesRules]) {
       expect(['critical', 'warning', 'info']).toContain(rule.labels.severity);
       expect(rule.annotations.summary.length).toBeGreaterThan(0);
       expect(rule.annotations.description.length).toBeGreaterThan(0);
     }
-    expect(new Set(rules.map((r) => r.alert)).size).toBe(rules.length);
+    const all = [...rules, ...kubernetesRules];
+    expect(new Set(all.map((r) => r.alert)).size).toBe(all.length);
   });
 
   it('jobs the alerts select on are scraped', () => {

@@ -29,11 +29,13 @@ export function promtool(path: string, args: string[]): string {
 }
 
 /**
- * Metric names a PromQL expression reads: identifiers with the prefixes the services and
- * Prometheus use (`fleetwire_`, `nodejs_`, `process_`, and `up`). Label names and functions do
- * not carry these prefixes.
+ * Metric names a PromQL expression reads: identifiers with the prefixes the services,
+ * kube-state-metrics, cAdvisor and Prometheus use (`fleetwire_`, `nodejs_`, `process_`, `kube_`,
+ * `container_`, and `up`). Label names and functions do not carry these prefixes.
  */
 export function metricNamesIn(expr: string): string[] {
-  const names = expr.match(/\b(?:fleetwire_|nodejs_|process_)[a-zA-Z0-9_]*|\bup(?=\s*\{)/g) ?? [];
+  const names =
+    expr.match(/\b(?:fleetwire_|nodejs_|process_|kube_|container_)[a-zA-Z0-9_]*|\bup(?=\s*\{)/g) ??
+    [];
   return [...new Set(names)];
 }
