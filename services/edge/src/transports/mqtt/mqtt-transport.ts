@@ -380,17 +380,10 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     }
     const bytes = new Uint8Array(data);
     const verdict = s.guard.check(bytes);
-    if (verdict === 'too_big') {
-      metrics.messagesIn.inc({ kind: 'too_big' });
-      return fail(s, Disconnect.PacketTooLarge, CloseCode.MessageTooBig, 'packet too large');
-    }
-    if (verdict === 'malformed') {
-      metrics.messagesIn.inc({ kind: 'invalid' });
-      return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, 'malformed length');
-    }
     try {
       // Copied: uWS reuses `data` once this handler returns, and the parser keeps partial packets.
-      s.parser.parse(Buffer.from(bytes));
+      // Packets before an oversize or malformed one in the same frame are still handled.
+      s.parser.parse(Buffer.from(verdict ? bytes.subarray(0, verdict.before) : bytes));
     } catch (error) {
       s.parseError = error as Error;
     }
@@ -399,6 +392,14 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     for (const packet of packets) {
       if (gone()) return;
       onPacket(s, packet, received);
+    }
+    if (verdict && !gone()) {
+      if (verdict.problem === 'too_big') {
+        metrics.messagesIn.inc({ kind: 'too_big' });
+        return fail(s, Disconnect.PacketTooLarge, CloseCode.MessageTooBig, 'packet too large');
+      }
+      metrics.messagesIn.inc({ kind: 'invalid' });
+      return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, 'malformed length');
     }
     if (s.parseError && !gone()) {
       metrics.messagesIn.inc({ kind: 'invalid' });

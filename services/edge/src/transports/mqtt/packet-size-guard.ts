@@ -17,10 +17,13 @@ export class PacketSizeGuard {
 
   /**
    * Follows `chunk`; returns a reason when a packet is over the limit or its length is
-   * malformed (then the connection must be closed), else undefined.
+   * malformed (then the connection must be closed), with `before`: how many bytes of the chunk
+   * precede that packet (they may be parsed), else undefined.
    */
-  check(chunk: Uint8Array): 'too_big' | 'malformed' | undefined {
+  check(chunk: Uint8Array): { problem: 'too_big' | 'malformed'; before: number } | undefined {
     let i = 0;
+    /** Where the packet whose header is being read started in this chunk (0: an earlier one). */
+    let start = 0;
     while (i < chunk.length) {
       if (this.bodyLeft > 0) {
         const skip = Math.min(this.bodyLeft, chunk.length - i);
@@ -31,6 +34,7 @@ export class PacketSizeGuard {
       const byte = chunk[i] as number;
       i += 1;
       if (this.headerBytes === 0) {
+        start = i - 1;
         this.headerBytes = 1;
         this.length = 0;
         this.multiplier = 1;
@@ -41,11 +45,11 @@ export class PacketSizeGuard {
       this.headerBytes += 1;
       if (byte & 0x80) {
         // A fifth length byte is malformed (at most four, §2.2.3 / §1.5.5).
-        if (this.headerBytes > 4) return 'malformed';
+        if (this.headerBytes > 4) return { problem: 'malformed', before: start };
         continue;
       }
       const total = this.headerBytes + this.length;
-      if (total > this.maxPacketBytes) return 'too_big';
+      if (total > this.maxPacketBytes) return { problem: 'too_big', before: start };
       this.bodyLeft = this.length;
       this.headerBytes = 0;
     }
