@@ -141,7 +141,7 @@ describe('frames the socket layer refuses', () => {
     honest.send({ type: 'telemetry', id: 'ok-4', data: { t: 4 } });
     expect(await honest.next()).toEqual({ type: 'ack', id: 'ok-4' });
     expect(await valueOf(edge.metrics.socketCuts, { reason: 'too_big' })).toBe(1);
-    expect(await valueOf(edge.metrics.disconnects, { code: '1009' })).toBe(1);
+    expect(await valueOf(edge.metrics.disconnects, { code: '1009', transport: 'ws' })).toBe(1);
   });
 
   it('invalid UTF-8 in a text frame: uWS cuts the socket (no 1007 in uWS 20.30), counted', async () => {

@@ -46,7 +46,7 @@ describe('limits', () => {
     expect(await device.roundTrip()).toEqual([]);
     device.send({ type: 'telemetry', data: { blob: 'x'.repeat(2000) } });
     expect(await device.closed).toEqual({ code: 1009, reason: 'message too big' });
-    expect(await valueOf(edge.metrics.disconnects, { code: '1009' })).toBe(1);
+    expect(await valueOf(edge.metrics.disconnects, { code: '1009', transport: 'ws' })).toBe(1);
   });
 
   it('the message rate limit answers rate_limited, then closes with 1008', async () => {

@@ -68,7 +68,9 @@ describe('telemetry reaches subscribed dashboards', () => {
         ts: expect.any(Number),
       });
     }
-    expect(await valueOf(edge.metrics.messagesIn, { kind: 'telemetry' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await valueOf(edge.metrics.messagesIn, { kind: 'telemetry', transport: 'ws' }),
+    ).toBeGreaterThanOrEqual(1);
     const latency = await edge.metrics.deliverLatency.get();
     expect(
       latency.values.find((v) => v.metricName?.endsWith('_count'))?.value,

@@ -9,9 +9,9 @@ import {
 
 /** The edge's series; docs in services/edge/README.md. */
 export class EdgeMetrics {
-  readonly connections: Gauge<'role'>;
-  readonly messagesIn: Counter<'kind'>;
-  readonly messagesOut: Counter<'kind'>;
+  readonly connections: Gauge<'role' | 'transport'>;
+  readonly messagesIn: Counter<'kind' | 'transport'>;
+  readonly messagesOut: Counter<'kind' | 'transport'>;
   readonly bytesIn: Counter<'transport'>;
   readonly bytesOut: Counter<'transport'>;
   readonly authFailures: Counter<'reason'>;
@@ -21,7 +21,7 @@ export class EdgeMetrics {
   readonly socketCuts: Counter<'reason'>;
   readonly nodeMessagesDropped: Counter<'reason'>;
   readonly rateLimited: Counter;
-  readonly disconnects: Counter<'code'>;
+  readonly disconnects: Counter<'code' | 'transport'>;
   readonly deliverLatency: Histogram<'path'>;
   readonly busUndelivered: Counter;
   readonly busReady: Gauge;
@@ -37,19 +37,19 @@ export class EdgeMetrics {
     this.connections = new Gauge({
       name: 'fleetwire_edge_connections',
       help: 'Open WebSocket connections by role',
-      labelNames: ['role'],
+      labelNames: ['role', 'transport'],
       registers,
     });
     this.messagesIn = new Counter({
       name: 'fleetwire_edge_messages_in_total',
       help: 'Messages received from clients by kind (invalid ones under kind="invalid")',
-      labelNames: ['kind'],
+      labelNames: ['kind', 'transport'],
       registers,
     });
     this.messagesOut = new Counter({
       name: 'fleetwire_edge_messages_out_total',
       help: 'Messages sent to clients by kind; one per receiving socket',
-      labelNames: ['kind'],
+      labelNames: ['kind', 'transport'],
       registers,
     });
     this.bytesIn = new Counter({
@@ -108,7 +108,7 @@ export class EdgeMetrics {
     this.disconnects = new Counter({
       name: 'fleetwire_edge_disconnects_total',
       help: 'Closed connections by WebSocket close code',
-      labelNames: ['code'],
+      labelNames: ['code', 'transport'],
       registers,
     });
     this.deliverLatency = new Histogram({

@@ -37,7 +37,7 @@ export class AbuseGuard {
     if (session.bucket.take()) return true;
     session.rateViolations += 1;
     this.metrics.rateLimited.inc();
-    this.metrics.messagesIn.inc({ kind: 'rate_limited' });
+    this.metrics.messagesIn.inc({ kind: 'rate_limited', transport: conn.transport });
     if (session.rateViolations >= this.limits.rateCloseAfter) {
       this.logger.warn(
         { session: session.id, sub: session.identity.subject },

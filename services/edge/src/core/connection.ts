@@ -13,6 +13,8 @@ export interface Connection {
    * bytes, so a delivery is encoded once per lane (WebSocket: `json` or `msgpack`).
    */
   readonly lane: string;
+  /** Which transport carries it (`ws`, `mqtt`): the `transport` label of the edge's metrics. */
+  readonly transport: string;
   /** Writes one message; false when it was dropped (the reader is over its backpressure limit). */
   write(message: ServerMessage): boolean;
   /** Closes with a code and reason; nothing happens if it is closed already. */
@@ -31,4 +33,6 @@ export interface LocalDelivery {
   deliver(lane: string, topics: readonly string[], message: DeliveryMessage): number;
   /** Every lane a connection may be in. */
   readonly lanes: readonly string[];
+  /** The transport a lane belongs to (metrics label). */
+  transportOf(lane: string): string;
 }

@@ -104,9 +104,13 @@ export class Fanout {
     let deliveries = 0;
     for (const [lane, index] of this.indexes) {
       const patterns = index.match(key);
-      if (patterns.length > 0) deliveries += this.local.deliver(lane, patterns, message);
+      if (patterns.length === 0) continue;
+      const handed = this.local.deliver(lane, patterns, message);
+      if (handed === 0) continue;
+      deliveries += handed;
+      const transport = this.local.transportOf(lane);
+      this.metrics.messagesOut.inc({ kind: 'message', transport }, handed);
     }
-    if (deliveries > 0) this.metrics.messagesOut.inc({ kind: 'message' }, deliveries);
     return deliveries;
   }
 

@@ -24,7 +24,8 @@ export class Outbound {
       for (const later of held) this.send(conn, later);
       return;
     }
-    if (conn.write(message)) this.metrics.messagesOut.inc({ kind: message.type });
-    else this.metrics.backpressureDrops.inc();
+    if (conn.write(message)) {
+      this.metrics.messagesOut.inc({ kind: message.type, transport: conn.transport });
+    } else this.metrics.backpressureDrops.inc();
   }
 }

@@ -121,7 +121,7 @@ export class SessionCore {
     const { session } = conn;
     const { identity } = session;
     this.connections.add(conn);
-    this.deps.metrics.connections.inc({ role: identity.role });
+    this.deps.metrics.connections.inc({ role: identity.role, transport: conn.transport });
     // `welcome` waits until the device is reachable from every node: a client that has it can
     // be sent commands at once.
     let registered: Promise<void> = Promise.resolve();
@@ -166,8 +166,8 @@ export class SessionCore {
       this.presence.offline(session.identity);
     }
     this.commands.senderClosed(session);
-    this.deps.metrics.connections.dec({ role: session.identity.role });
-    this.deps.metrics.disconnects.inc({ code: String(code) });
+    this.deps.metrics.connections.dec({ role: session.identity.role, transport: conn.transport });
+    this.deps.metrics.disconnects.inc({ code: String(code), transport: conn.transport });
   }
 
   /** Takes one inbound message from the connection's rate budget; false when refused. */
@@ -177,13 +177,13 @@ export class SessionCore {
 
   /** A decoded, valid client message. */
   received(conn: Connection, message: ClientMessage, received: number): void {
-    this.deps.metrics.messagesIn.inc({ kind: message.type });
+    this.deps.metrics.messagesIn.inc({ kind: message.type, transport: conn.transport });
     this.dispatcher.dispatch(conn, message, received);
   }
 
   /** A message the transport could not decode or validate. */
   refused(conn: Connection, error: ProtocolError): void {
-    this.deps.metrics.messagesIn.inc({ kind: 'invalid' });
+    this.deps.metrics.messagesIn.inc({ kind: 'invalid', transport: conn.transport });
     this.guard.refuse(conn, error);
   }
 

@@ -21,6 +21,10 @@ export class CompositeDelivery implements LocalDelivery {
     this.lanes = [...this.byLane.keys()];
   }
 
+  transportOf(lane: string): string {
+    return this.byLane.get(lane)?.transportOf(lane) ?? 'unknown';
+  }
+
   deliver(lane: string, topics: readonly string[], message: DeliveryMessage): number {
     const part = this.byLane.get(lane);
     if (!part) throw new Error(`no fan-out lane ${lane}`);

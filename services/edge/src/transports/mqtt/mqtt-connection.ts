@@ -68,6 +68,7 @@ interface PendingSuback {
  */
 export class MqttConnection implements Connection {
   readonly lane: MqttLane;
+  readonly transport = 'mqtt';
   /** Set when the socket is gone (uWS must not be touched) or closing. */
   private ended = false;
   private current: InboundContext | undefined;

@@ -38,6 +38,10 @@ export function deliveryPacket(message: DeliveryMessage, version: MqttVersion): 
 export class MqttDelivery implements LocalDelivery {
   readonly lanes = MQTT_LANES;
 
+  transportOf(): string {
+    return 'mqtt';
+  }
+
   constructor(
     private readonly app: TemplatedApp,
     private readonly metrics: EdgeMetrics,

@@ -292,13 +292,30 @@ describe('telemetry: QoS 0 and 1, PUBACK once the log has it', () => {
     for (const id of ['q1-a', 'q0-a', last.msgId]) expect(sink.countOf(id)).toBe(1);
   });
 
-  it('bytes in and out are counted by transport', async () => {
+  it('bytes, connections and messages are counted by transport', async () => {
     const before = await valueOf(edge.metrics.bytesIn, { transport: 'mqtt' });
     const beforeOut = await valueOf(edge.metrics.bytesOut, { transport: 'mqtt' });
+    const mqttDevices = { role: 'device', transport: 'mqtt' };
+    const wsDevices = { role: 'device', transport: 'ws' };
+    const wsConnectedBefore = await valueOf(edge.metrics.connections, wsDevices);
+    const telemetry = { kind: 'telemetry', transport: 'mqtt' };
+    const telemetryBefore = await valueOf(edge.metrics.messagesIn, telemetry);
+    const wsTelemetryBefore = await valueOf(edge.metrics.messagesIn, {
+      ...telemetry,
+      transport: 'ws',
+    });
     const device = await mqttConnect({ sub: 'bytes-1', role: 'device' });
+    // Other tests' clients may still be closing: the MQTT series holds at least this one, and
+    // the WebSocket series did not move.
+    expect(await valueOf(edge.metrics.connections, mqttDevices)).toBeGreaterThanOrEqual(1);
+    expect(await valueOf(edge.metrics.connections, wsDevices)).toBe(wsConnectedBefore);
     await device.client.publishAsync('devices/bytes-1/telemetry', '{"n":1}', { qos: 1 });
     expect(await valueOf(edge.metrics.bytesIn, { transport: 'mqtt' })).toBeGreaterThan(before);
     expect(await valueOf(edge.metrics.bytesOut, { transport: 'mqtt' })).toBeGreaterThan(beforeOut);
+    expect(await valueOf(edge.metrics.messagesIn, telemetry)).toBe(telemetryBefore + 1);
+    expect(await valueOf(edge.metrics.messagesIn, { ...telemetry, transport: 'ws' })).toBe(
+      wsTelemetryBefore,
+    );
   });
 
   it('a payload ts is the record’s time, so a resend is the same record', async () => {

@@ -335,7 +335,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         return;
       default:
         // A second CONNECT (§3.1.0-2), QoS 2 flow, AUTH, or a server-only packet.
-        metrics.messagesIn.inc({ kind: 'invalid' });
+        metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
         return fail(
           s,
           Disconnect.ProtocolError,
@@ -375,7 +375,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     metrics.bytesIn.inc({ transport: 'mqtt' }, data.byteLength);
     if (!isBinary) {
       // §6.0.0-1: MQTT travels in binary frames only; anything else closes the connection.
-      metrics.messagesIn.inc({ kind: 'invalid' });
+      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       return fail(s, Disconnect.MalformedPacket, 1003, 'MQTT needs binary frames');
     }
     const bytes = new Uint8Array(data);
@@ -395,14 +395,14 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     }
     if (verdict && !gone()) {
       if (verdict.problem === 'too_big') {
-        metrics.messagesIn.inc({ kind: 'too_big' });
+        metrics.messagesIn.inc({ kind: 'too_big', transport: 'mqtt' });
         return fail(s, Disconnect.PacketTooLarge, CloseCode.MessageTooBig, 'packet too large');
       }
-      metrics.messagesIn.inc({ kind: 'invalid' });
+      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, 'malformed length');
     }
     if (s.parseError && !gone()) {
-      metrics.messagesIn.inc({ kind: 'invalid' });
+      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       const why = s.parseError.message;
       s.parseError = undefined;
       fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, `malformed packet: ${why}`);

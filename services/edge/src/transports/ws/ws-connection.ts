@@ -19,6 +19,7 @@ export type EdgeSocket = WebSocket<WsUserData>;
  */
 export class WsConnection implements Connection {
   readonly lane: WireFormat;
+  readonly transport = 'ws';
 
   constructor(
     private readonly ws: EdgeSocket,

@@ -14,6 +14,10 @@ const LANES: readonly WireFormat[] = ['json', 'msgpack'];
 export class WsDelivery implements LocalDelivery {
   readonly lanes = LANES;
 
+  transportOf(): string {
+    return 'ws';
+  }
+
   constructor(
     private readonly app: TemplatedApp,
     private readonly metrics: EdgeMetrics,

@@ -55,7 +55,7 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     if (!conn) return;
     metrics.bytesIn.inc({ transport: 'ws' }, data.byteLength);
     if (data.byteLength > limits.maxPayloadBytes) {
-      metrics.messagesIn.inc({ kind: 'too_big' });
+      metrics.messagesIn.inc({ kind: 'too_big', transport: 'ws' });
       conn.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
       return;
     }
