@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Fleetwire topology as local processes: Redis, Kafka (KRaft), PostgreSQL, N edge
 # nodes on their own ports, M ingest workers, and HAProxy in front terminating TLS (wss).
-#   bash infra/local/cluster.sh start|stop|status|env|kill NAME|term NAME
+#   bash infra/local/cluster.sh start|stop|status|env|kill NAME|term NAME|drain NAME|up NAME
 # Settings (environment, all optional) are listed in infra/local/cluster/README.md. The ports
 # and secrets chosen at start are kept in $STATE/cluster.env, so stop/status/env need no settings
 # but the state dir.
@@ -92,6 +92,8 @@ write_env_file() {
   # Values come from the caller's environment or the defaults; the file is sourced by later calls.
   cat >"$ENV_FILE" <<ENV
 EDGES=${FLEETWIRE_CLUSTER_EDGES:-2}
+SPARE_EDGES=${FLEETWIRE_CLUSTER_SPARE_EDGES:-0}
+BALANCE="${FLEETWIRE_CLUSTER_BALANCE:-roundrobin}"
 INGESTS=${FLEETWIRE_CLUSTER_INGESTS:-1}
 HTTPS_PORT=${FLEETWIRE_CLUSTER_HTTPS_PORT:-8443}
 STATS_PORT=${FLEETWIRE_CLUSTER_STATS_PORT:-8404}
@@ -115,8 +117,13 @@ load_env() {
   . "$ENV_FILE"
   read -r -a edge_ports <<<"$EDGE_PORTS"
   read -r -a ingest_ports <<<"$INGEST_PORTS"
-  [ "$EDGES" -ge 1 ] && [ "$EDGES" -le "${#edge_ports[@]}" ] ||
-    die "FLEETWIRE_CLUSTER_EDGES=$EDGES needs as many ports in FLEETWIRE_CLUSTER_EDGE_PORTS"
+  SPARE_EDGES="${SPARE_EDGES:-0}"
+  BALANCE="${BALANCE:-roundrobin}"
+  # Edge slots HAProxy knows: the running edges plus spares, started later by `up` (a rollout's
+  # surge pod).
+  SLOTS=$((EDGES + SPARE_EDGES))
+  [ "$EDGES" -ge 1 ] && [ "$SLOTS" -le "${#edge_ports[@]}" ] ||
+    die "FLEETWIRE_CLUSTER_EDGES=$EDGES (+ $SPARE_EDGES spare) needs as many ports in FLEETWIRE_CLUSTER_EDGE_PORTS"
   [ "$INGESTS" -ge 1 ] && [ "$INGESTS" -le "${#ingest_ports[@]}" ] ||
     die "FLEETWIRE_CLUSTER_INGESTS=$INGESTS needs as many ports in FLEETWIRE_CLUSTER_INGEST_PORTS"
   DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
@@ -169,8 +176,8 @@ start_haproxy() {
     cat "$STATE/tls/cert.pem" "$STATE/tls/key.pem" >"$STATE/tls/haproxy.pem"
   fi
   local servers=() i
-  for ((i = 1; i <= EDGES; i++)); do servers+=("edge-$i=127.0.0.1:${edge_ports[$((i - 1))]}"); done
-  bash "$CLUSTER_DIR/haproxy-config.sh" "$HTTPS_PORT" "$STATS_PORT" "$STATE/tls/haproxy.pem" \
+  for ((i = 1; i <= SLOTS; i++)); do servers+=("edge-$i=127.0.0.1:${edge_ports[$((i - 1))]}"); done
+  BALANCE="$BALANCE" bash "$CLUSTER_DIR/haproxy-config.sh" "$HTTPS_PORT" "$STATS_PORT" "$STATE/tls/haproxy.pem" \
     "${servers[@]}" >"$STATE/haproxy.cfg"
   haproxy -c -q -f "$STATE/haproxy.cfg" || die "invalid generated config $STATE/haproxy.cfg"
   launch haproxy "$STATE" haproxy -db -f "$STATE/haproxy.cfg"
@@ -256,7 +263,7 @@ cmd_stop() {
   stop_one haproxy 5
   # Edges drain (1012 spread over the window) and flush Kafka; give them the window plus slack.
   local grace=$((DRAIN_WINDOW_MS / 1000 + 10)) pids=()
-  for ((i = 1; i <= EDGES; i++)); do
+  for ((i = 1; i <= SLOTS; i++)); do
     stop_one "edge-$i" "$grace" &
     pids+=($!)
   done
@@ -274,7 +281,7 @@ cmd_stop() {
 cmd_status() {
   load_env
   local names=(haproxy) i pid
-  for ((i = 1; i <= EDGES; i++)); do names+=("edge-$i"); done
+  for ((i = 1; i <= SLOTS; i++)); do names+=("edge-$i"); done
   for ((i = 1; i <= INGESTS; i++)); do names+=("ingest-$i"); done
   for name in "${names[@]}"; do
     if pid="$(pid_of "$name")"; then echo "$name: running (pid $pid)"; else echo "$name: stopped"; fi
@@ -309,6 +316,41 @@ cmd_signal() {
   log "$name: SIG$signal sent"
 }
 
+# The slot number of an edge name (edge-3 → 3), or die.
+edge_slot() {
+  local name="$1" i
+  [[ "$name" =~ ^edge-([0-9]+)$ ]] || die "not an edge: $name (edge-1 … edge-$SLOTS)"
+  i="${BASH_REMATCH[1]}"
+  [ "$i" -ge 1 ] && [ "$i" -le "$SLOTS" ] || die "no slot $name (edge-1 … edge-$SLOTS)"
+  echo "$i"
+}
+
+haproxy_server_up() { # haproxy_server_up NAME: HAProxy's stats say the server is UP
+  curl -fsS --max-time 2 "http://127.0.0.1:$STATS_PORT/stats;csv" |
+    awk -F, -v n="$1" '$1 == "edges" && $2 == n && $18 == "UP" { found = 1 } END { exit !found }'
+}
+
+# drain NAME: SIGTERM to an edge and wait for it to exit (its drain window and Kafka flush, plus
+# slack; SIGKILL past that): a pod stopping in a rollout. up NAME: start an edge in its slot and
+# wait until it is ready and HAProxy sends it traffic: the rollout's new pod.
+cmd_drain() {
+  local name="${1:-}"
+  load_env
+  edge_slot "$name" >/dev/null
+  pid_of "$name" >/dev/null || die "$name is not running in $STATE"
+  stop_one "$name" $((DRAIN_WINDOW_MS / 1000 + 15))
+}
+
+cmd_up() {
+  local name="${1:-}" i
+  load_env
+  i="$(edge_slot "$name")"
+  if ! pid_of "$name" >/dev/null; then start_edge "$i"; fi
+  wait_for "$name" 60 http_ok "http://127.0.0.1:${edge_ports[$((i - 1))]}/readyz"
+  wait_for "$name" 30 haproxy_server_up "$name"
+  log "$name up"
+}
+
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop "${2:-}" ;;
@@ -316,5 +358,7 @@ status) cmd_status ;;
 env) cmd_env ;;
 kill) cmd_signal KILL "${2:-}" ;;
 term) cmd_signal TERM "${2:-}" ;;
-*) die "usage: cluster.sh start|stop|status|env|kill NAME|term NAME" ;;
+drain) cmd_drain "${2:-}" ;;
+up) cmd_up "${2:-}" ;;
+*) die "usage: cluster.sh start|stop|status|env|kill NAME|term NAME|drain NAME|up NAME" ;;
 esac

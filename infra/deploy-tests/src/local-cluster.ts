@@ -22,6 +22,10 @@ export class LocalClusterError extends Error {
 
 export interface LocalClusterOptions {
   edges: number;
+  /** Edge slots HAProxy knows but that start stopped (`up` starts one: a rollout's surge pod). */
+  spareEdges?: number;
+  /** HAProxy's balance algorithm: roundrobin (default), leastconn, random(2)… */
+  balance?: string;
   drainWindowMs?: number;
   /** Passed on to cluster.sh: the caches of the machine (Kafka jars), PATH, HOME. */
   env: NodeJS.ProcessEnv;
@@ -87,8 +91,10 @@ export class LocalCluster {
       FLEETWIRE_CLUSTER_STATE: stateDir,
       FLEETWIRE_CLUSTER_OWNER_PID: String(process.pid),
       FLEETWIRE_CLUSTER_EDGES: String(options.edges),
+      FLEETWIRE_CLUSTER_SPARE_EDGES: String(options.spareEdges ?? 0),
+      FLEETWIRE_CLUSTER_BALANCE: options.balance ?? 'roundrobin',
       FLEETWIRE_CLUSTER_INGESTS: '1',
-      FLEETWIRE_CLUSTER_EDGE_PORTS: await ports(options.edges),
+      FLEETWIRE_CLUSTER_EDGE_PORTS: await ports(options.edges + (options.spareEdges ?? 0)),
       FLEETWIRE_CLUSTER_INGEST_PORTS: await ports(1),
       FLEETWIRE_CLUSTER_HTTPS_PORT: await ports(1),
       FLEETWIRE_CLUSTER_STATS_PORT: await ports(1),
@@ -113,6 +119,16 @@ export class LocalCluster {
   /** SIGKILL to one process of the cluster (`edge-1`, `ingest-1`, `haproxy`): a crash. */
   async kill(name: string): Promise<void> {
     await run(['kill', name], this.env, 10_000);
+  }
+
+  /** SIGTERM to an edge, resolved once it has drained and exited (a pod stopping). */
+  async drain(name: string): Promise<void> {
+    await run(['drain', name], this.env, 120_000);
+  }
+
+  /** Starts an edge in its slot, resolved once it is ready and HAProxy routes to it (a new pod). */
+  async up(name: string): Promise<void> {
+    await run(['up', name], this.env, 120_000);
   }
 
   /** The last lines a process of the cluster logged, for failure messages. */

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Prints the HAProxy configuration of the local cluster: TLS (wss) on HTTPS_PORT, round robin over
-# the edge nodes (no sticky sessions), health checks on /readyz, stats and Prometheus metrics on
-# STATS_PORT.
-#   bash haproxy-config.sh HTTPS_PORT STATS_PORT PEM NAME=HOST:PORT...
+# the edge nodes (no sticky sessions; BALANCE=leastconn or random(2) to change it), health checks
+# on /readyz, stats and Prometheus metrics on STATS_PORT.
+#   [BALANCE=roundrobin] bash haproxy-config.sh HTTPS_PORT STATS_PORT PEM NAME=HOST:PORT...
 set -euo pipefail
 [ $# -ge 4 ] || {
   echo "usage: haproxy-config.sh HTTPS_PORT STATS_PORT PEM NAME=HOST:PORT..." >&2
   exit 1
 }
 https_port="$1" stats_port="$2" pem="$3"
+balance="${BALANCE:-roundrobin}"
 shift 3
 
 cat <<CFG
@@ -39,7 +40,7 @@ frontend wss
   default_backend edges
 
 backend edges
-  balance roundrobin
+  balance ${balance}
   # /readyz is 503 while a node drains or has lost Redis/Kafka: it gets no new connections, and
   # keeps the ones it has (no shutdown-sessions) so the drain can close them over its window.
   # HTTP/1.1 with a Host header: uWS does not answer HAProxy's default HTTP/1.0 check.
