@@ -1,3 +1,5 @@
+// Longer than the house limit: one benchmark script, its scenarios, measurement and report in
+// the order they run.
 /**
  * MQTT against the JSON protocol on the same edge process, in the same run:
  *

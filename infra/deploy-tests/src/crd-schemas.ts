@@ -1,3 +1,5 @@
+// Longer than the house limit: data, not logic — the subsets of the custom resource schemas
+// (Strimzi, Gateway API, Prometheus operator) the manifests rely on.
 /**
  * Offline checks of the custom resources the manifests use (Strimzi KafkaTopic, Gateway API
  * Gateway/HTTPRoute, Envoy Gateway EnvoyProxy/ClientTrafficPolicy/BackendTrafficPolicy): a

@@ -1,3 +1,5 @@
+// Longer than the house limit: one table of policies over the rendered manifests, each a short
+// named check; they read best side by side.
 /**
  * Policies the rendered manifests must keep, as functions that list violations (empty: kept).
  * k8s.test.ts runs them on every overlay, and on deliberately broken copies to show each one can

@@ -1,3 +1,5 @@
+// Longer than the house limit: it maps every ServerMessage kind the core writes onto MQTT
+// packets for both protocol levels (3.1.1 and 5.0), with the in-flight bookkeeping they share.
 import type {
   ErrorMessage,
   ServerAckMessage,

@@ -1,3 +1,7 @@
+// Longer than the house limit: one closure owns the per-socket state machine that the uWS
+// handlers share (waiting for CONNECT → checking the token → open → closing), its timers and the
+// packet queue before CONNACK. The pieces that stand alone are split out (connect checks, topics,
+// delivery, codes, size guard, retained store). Splitting the state machine is a known follow-up.
 import { randomUUID } from 'node:crypto';
 
 import type { Identity, TokenVerifier } from '@fleetwire/auth';
