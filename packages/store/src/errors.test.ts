@@ -66,6 +66,12 @@ describe('writeFailureKind', () => {
     ['40P01 deadlock', pgError('40P01'), 'outage'],
     ['55P03 lock not available', pgError('55P03'), 'outage'],
     ['58030 I/O error', pgError('58030'), 'outage'],
+    // A statement timeout is the database's state, never the rows' (they are bounded in size and depth).
+    [
+      '57014 statement timeout',
+      pgError('57014', 'canceling statement due to statement timeout'),
+      'outage',
+    ],
     ['22P05 NUL in jsonb', pgError('22P05'), 'data'],
     ['22021 bad encoding', pgError('22021'), 'data'],
     ['23502 not null', pgError('23502'), 'data'],
@@ -73,7 +79,6 @@ describe('writeFailureKind', () => {
     ['PGlite trap', wasmTrap('memory access out of bounds'), 'data'],
     ['PGlite trap (unreachable)', wasmTrap('unreachable'), 'data'],
     ['stack overflow serialising', new RangeError('Maximum call stack size exceeded'), 'data'],
-    ['57014 statement timeout', pgError('57014'), 'unknown'],
     ['XX000 internal error', pgError('XX000'), 'unknown'],
     ['42P01 table missing', pgError('42P01'), 'unknown'],
     ['a bug', new TypeError('x is not a function'), 'unknown'],

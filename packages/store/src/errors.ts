@@ -86,11 +86,12 @@ export function toStoreError(error: unknown, what: string): StoreError {
 /**
  * How a writer should treat a failed write:
  * - `outage`: the database, not the rows, is the problem (unreachable, shutting down, out of
- *   connections, deadlock, lock wait): retry the same rows with backoff, for as long as it takes.
+ *   connections, deadlock, lock wait, statement timeout): retry the same rows with backoff, for as
+ *   long as it takes.
  * - `data`: the rows are (retrying them fails the same way): split the batch to find the refused rows.
- * - `unknown`: could be either (statement timeout, internal error `XX000`, a JavaScript error):
- *   retry a few times, then ask the database whether it works (`TelemetryStore.probeWrite`); if it
- *   does, treat the rows as the cause.
+ * - `unknown`: could be either (internal error `XX000`, a schema error, a JavaScript error): retry a
+ *   few times, then ask the database whether it works (`TelemetryStore.probeWrite`); if it does,
+ *   treat the rows as the cause.
  */
 export type WriteFailureKind = 'outage' | 'data' | 'unknown';
 
@@ -101,6 +102,11 @@ const OUTAGE_STATES = new Set([
   '57P03', // cannot_connect_now (starting up, recovering)
   '57P04', // database_dropped
   '57P05', // idle_session_timeout
+  // query_canceled: `statement_timeout` or a cancel. Rows are bounded in size and depth (the edge
+  // and the ingest's record check refuse bigger or deeper ones), so a statement that runs out of
+  // time says how the database is doing (load, locks, I/O), not what the rows hold: blaming the
+  // rows after a few timeouts would send good rows to the dead-letter queue during a slowdown.
+  '57014',
   '55P03', // lock_not_available
   '25006', // read_only_sql_transaction (a failover left us on a standby)
 ]);
@@ -150,7 +156,7 @@ export function writeFailureKind(error: unknown): WriteFailureKind {
     if (['08', '40', '53', '58'].includes(state.slice(0, 2)) || OUTAGE_STATES.has(state)) {
       return 'outage';
     }
-    // 57014 (statement timeout or cancel), XX000 (internal error), 42xxx (schema), 24000, …
+    // XX000 (internal error), 42xxx (schema), 24000, …
     return 'unknown';
   }
   return isConnectionFailure(storeError.cause ?? storeError) ? 'outage' : 'unknown';

@@ -115,6 +115,7 @@ export class EmbeddedFleetwire {
         maxRecordBytes: config.maxRecordBytes,
         maxFutureSkewMs: config.maxFutureSkewMs,
         retentionDays: config.ingest.store.retentionDays,
+        stuckAfterMs: config.ingest.writeStuckAfterMs,
       });
       const api = new ReadApi({ store, verifier, config: config.ingest.api });
       const bus = new MemoryBusHub().connect(config.edge.nodeId);

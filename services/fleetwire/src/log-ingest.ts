@@ -18,6 +18,13 @@ export interface LogIngestOptions {
   maxRecordBytes: number;
   maxFutureSkewMs: number;
   retentionDays: number;
+  /**
+   * Dead letters still unwritten (the file failing: disk full, permissions) after this long make
+   * the ingest not ready, as a stuck writer does (FLEETWIRE_WRITE_STUCK_AFTER_MS). Default 30 s.
+   */
+  stuckAfterMs?: number;
+  /** Repeated dead-letter failures are logged at most once per this interval. Default 10 s. */
+  failureLogIntervalMs?: number;
 }
 
 /** The `topic` a dead letter names as its source: the in-process log has one partition. */
@@ -59,6 +66,10 @@ export class LogIngest {
       },
       maxRows: options.maxRows,
       maxWaitMs: BATCH_MAX_WAIT_MS,
+      ...(options.stuckAfterMs === undefined ? {} : { stuckAfterMs: options.stuckAfterMs }),
+      ...(options.failureLogIntervalMs === undefined
+        ? {}
+        : { failureLogIntervalMs: options.failureLogIntervalMs }),
     });
   }
 
@@ -68,8 +79,8 @@ export class LogIngest {
   }
 
   /**
-   * Ready unless the ingest was aborted or the writer is stuck (a write in hand longer than its
-   * bound); `reason` says which.
+   * Ready unless the ingest was aborted, the writer is stuck (a write in hand longer than its
+   * bound) or the dead-letter file has been failing for as long; `reason` says which.
    */
   readiness(): { ready: boolean; reason?: string } {
     if (this.aborted) return { ready: false, reason: 'ingest stopped' };

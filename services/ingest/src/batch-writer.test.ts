@@ -1,23 +1,22 @@
-import { createRegistry } from '@fleetwire/metrics';
 import {
   StoreError,
   TelemetryStore,
   createPgliteClient,
   migrate,
   type SqlClient,
-  type TelemetryRow,
 } from '@fleetwire/store';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
-  BatchWriter,
-  BatchWriterStoppedError,
-  type PendingRow,
-  type WriterStore,
-} from './batch-writer.js';
-import type { DeadLetter } from './dead-letter.js';
-import { IngestMetrics } from './metrics.js';
-import { captureLogger } from './test-support.js';
+  CountingStore,
+  batch,
+  bisectBound,
+  countTenant,
+  nested,
+  pending,
+  pgError,
+  setupWriter,
+} from './writer-test-support.js';
 
 let client: SqlClient;
 let store: TelemetryStore;
@@ -28,109 +27,8 @@ beforeAll(async () => {
 });
 afterAll(() => client?.close());
 
-const TS = Date.now() - 60_000;
-
-function nested(depth: number): Record<string, unknown> {
-  let inner: unknown[] = [];
-  for (let level = 2; level < depth; level += 1) inner = [inner];
-  return { a: inner };
-}
-
-function pending(
-  tenant: string,
-  i: number,
-  data: Record<string, unknown> = { seq: i },
-): PendingRow {
-  const row: TelemetryRow = {
-    tenant,
-    deviceId: `dev-${i % 7}`,
-    msgId: `msg-${i}`,
-    topic: `devices/dev-${i % 7}/telemetry`,
-    ts: TS + i,
-    data,
-  };
-  return {
-    row,
-    source: {
-      topic: 'telemetry',
-      partition: 0,
-      offset: String(i),
-      key: null,
-      value: Buffer.from(`v${i}`),
-    },
-  };
-}
-
-function batch(tenant: string, n: number): PendingRow[] {
-  return Array.from({ length: n }, (_, i) => pending(tenant, i));
-}
-
-async function count(tenant: string): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(
-    'select count(*)::int as n from telemetry where tenant = $1',
-    [tenant],
-  );
-  return rows[0]!.n;
-}
-
-/** The real store, with a count of the statements sent and a hook to fail chosen ones. */
-class CountingStore implements WriterStore {
-  inserts = 0;
-  probes = 0;
-  constructor(
-    private readonly inner: WriterStore,
-    private readonly fail: (rows: readonly TelemetryRow[]) => unknown = () => undefined,
-    private readonly failProbe: () => unknown = () => undefined,
-  ) {}
-
-  async insertBatch(rows: readonly TelemetryRow[]): Promise<number> {
-    this.inserts += 1;
-    const error = this.fail(rows);
-    if (error) throw error;
-    return this.inner.insertBatch(rows);
-  }
-
-  async probeWrite(): Promise<void> {
-    this.probes += 1;
-    const error = this.failProbe();
-    if (error) throw error;
-    return this.inner.probeWrite();
-  }
-}
-
-function pgError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
-function setup(
-  writerStore: WriterStore,
-  options: Partial<ConstructorParameters<typeof BatchWriter>[0]> = {},
-) {
-  const { logger, lines } = captureLogger();
-  const metrics = new IngestMetrics(createRegistry({ service: 'ingest', node: 'writer-test' }));
-  const letters: DeadLetter[] = [];
-  const writer = new BatchWriter({
-    store: writerStore,
-    dlq: { send: async (sent: readonly DeadLetter[]) => void letters.push(...sent) },
-    metrics,
-    logger,
-    retryBaseMs: 1,
-    retryMaxMs: 5,
-    ...options,
-  });
-  const metric = async (name: string, labels: Record<string, string> = {}) => {
-    const values = (await metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
-    return values
-      .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
-      .reduce((sum, v) => sum + v.value, 0);
-  };
-  return { writer, letters, lines, metric };
-}
-
-/** At most this many statements isolate one bad row among n: two per halving, plus the first. */
-function bisectBound(n: number): number {
-  return 2 * Math.ceil(Math.log2(n)) + 1;
-}
+const count = (tenant: string) => countTenant(client, tenant);
+const setup = setupWriter;
 
 describe('BatchWriter: rows the store refuses', () => {
   it.each([0, 499, 500, 998, 999])(
@@ -243,141 +141,52 @@ describe('BatchWriter: rows the store refuses', () => {
     expect(letters.map((l) => [l.source.offset, l.message])).toEqual([
       ['17', 'write batch: unexpected chunk number (SQLSTATE XX000)'],
     ]);
-    // Three tries of the whole batch (two retried), one probe, then the halving: the same
-    // failure inside it is not retried again.
-    expect(counting.probes).toBe(1);
-    expect(await metric('fleetwire_ingest_write_errors_total', { code: 'store_failed' })).toBe(2);
+    // Three tries of the whole batch (two retried), one probe, then the halving: parts failing
+    // the same way are split without a retry, but the row alone is tried three times (two
+    // retried) and the probe asked again before it is set aside.
+    expect(counting.probes).toBe(2);
+    expect(await metric('fleetwire_ingest_write_errors_total', { code: 'store_failed' })).toBe(4);
     expect(counting.inserts).toBeLessThanOrEqual(3 + bisectBound(64));
   });
 
-  it('an unknown failure while the store itself fails its probe is waited out, nothing dead-lettered', async () => {
-    const tenant = 'sick-store';
-    const rows = batch(tenant, 20);
-    let sick = true;
-    const counting = new CountingStore(
-      store,
-      () => (sick ? pgError('XX000', 'could not read block') : undefined),
-      () => {
-        // Every probe fails like the writes; the database heals after the fourth.
-        const error = sick ? pgError('XX000', 'could not read block') : undefined;
-        if (counting.probes >= 4) sick = false;
-        return error;
-      },
+  it('an unknown failure that passes during the split blames no row: the row alone is retried and stored', async () => {
+    const tenant = 'passing-error';
+    const rows = batch(tenant, 64);
+    // No bad row: the first nine statements fail (XX000), then the database is fine. The three
+    // tries of the batch and the probe start a split; its first halves fail too, down to row 0
+    // alone, which fails once more and then goes in.
+    const counting: CountingStore = new CountingStore(store, () =>
+      counting.inserts <= 9 ? pgError('XX000', 'could not read block') : undefined,
     );
-    const { writer, letters, metric } = setup(counting, { unknownFailureLimit: 2 });
+    const { writer, letters, metric } = setup(counting, { unknownFailureLimit: 3 });
     await writer.write(rows);
     expect(letters).toEqual([]);
-    expect(await count(tenant)).toBe(20);
-    expect(counting.probes).toBe(4);
-    expect(await metric('fleetwire_ingest_batches_split_total')).toBe(0);
-  });
-});
-
-describe('BatchWriter: outages', () => {
-  const refused = () =>
-    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-  it.each([
-    ['connection refused', refused],
-    [
-      'admin shutdown 57P01',
-      () => pgError('57P01', 'terminating connection due to administrator command'),
-    ],
-    ['too many connections 53300', () => pgError('53300', 'sorry, too many clients already')],
-    ['deadlock 40P01', () => pgError('40P01', 'deadlock detected')],
-    ['connection lost', () => new Error('Connection terminated unexpectedly')],
-  ])('%s: retried until it ends, no dead letters, every row stored', async (_name, make) => {
-    const tenant = `outage-${_name.replace(/\W+/g, '-')}`;
-    const rows = batch(tenant, 100);
-    let failures = 25;
-    const counting = new CountingStore(store, () => (failures-- > 0 ? make() : undefined));
-    const { writer, letters, metric } = setup(counting);
-    await writer.write(rows);
-    expect(letters).toEqual([]);
-    expect(await count(tenant)).toBe(100);
-    expect(counting.inserts).toBe(26);
-    expect(counting.probes).toBe(0);
-    expect(await metric('fleetwire_ingest_write_errors_total')).toBe(25);
-    expect(await metric('fleetwire_ingest_batches_split_total')).toBe(0);
+    expect(await count(tenant)).toBe(64);
+    expect(counting.inserts).toBeGreaterThan(9);
+    expect(counting.probes).toBe(1);
+    expect(await metric('fleetwire_ingest_batches_split_total')).toBe(1);
   });
 
-  it('logs the first failure, then once per interval with a count, and the recovery', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    try {
-      const tenant = 'outage-logs';
-      let calls = 0;
-      const counting = new CountingStore(store, () => {
-        calls += 1;
-        // Ten failures inside one interval, then the clock passes it, then five more.
-        if (calls === 11) vi.setSystemTime(Date.now() + 61_000);
-        return calls <= 15 ? refused() : undefined;
-      });
-      const { writer, lines } = setup(counting, { failureLogIntervalMs: 60_000 });
-      await writer.write(batch(tenant, 5));
-      const reports = lines.filter((l) => String(l['msg']).startsWith('batch write'));
-      expect(reports.map((l) => [l['msg'], l['failures']])).toEqual([
-        ['batch write failed; retrying', 1],
-        ['batch write still failing (10 failures since the last report); retrying', 10],
-        ['batch write succeeded again', 15],
-      ]);
-      expect(reports[0]).toMatchObject({ code: 'store_unavailable', kind: 'outage', rows: 5 });
-    } finally {
-      vi.useRealTimers();
-    }
-  });
-});
-
-describe('BatchWriter: stuck and stopped', () => {
-  it('a write in hand past the bound makes it stuck (status, gauge, one log line); stop fails it at once', async () => {
-    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
-    try {
-      let started!: () => void;
-      const inFlight = new Promise<void>((resolve) => (started = resolve));
-      const never: WriterStore = {
-        insertBatch: () => {
-          started();
-          return new Promise<number>(() => undefined);
-        },
-        probeWrite: async () => undefined,
-      };
-      const { writer, metric, lines } = setup(never, { stuckAfterMs: 30_000 });
-      const write = writer.write(batch('stuck', 3));
-      await inFlight;
-      vi.advanceTimersByTime(29_000);
-      expect(writer.status()).toMatchObject({ stuck: false, pendingMs: 29_000 });
-      expect(await metric('fleetwire_ingest_writer_stuck')).toBe(0);
-      vi.advanceTimersByTime(2_000);
-      expect(writer.status()).toMatchObject({ stuck: true, pendingMs: 31_000 });
-      expect(await metric('fleetwire_ingest_writer_stuck')).toBe(1);
-      expect(await metric('fleetwire_ingest_write_pending_seconds')).toBe(31);
-      expect(lines.filter((l) => String(l['msg']).startsWith('batch writer stuck'))).toHaveLength(
-        1,
-      );
-
-      writer.stop();
-      await expect(write).rejects.toBeInstanceOf(BatchWriterStoppedError);
-      expect(writer.status()).toMatchObject({ stuck: false, pendingMs: 0 });
-      expect(await metric('fleetwire_ingest_writer_stuck')).toBe(0);
-      await expect(writer.write(batch('stuck', 1))).rejects.toBeInstanceOf(BatchWriterStoppedError);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
-
-  it('stop ends an outage retry loop: the write rejects and nothing is dead-lettered', async () => {
-    let failing!: () => void;
-    const firstFailure = new Promise<void>((resolve) => (failing = resolve));
-    const down: WriterStore = {
-      insertBatch: async () => {
-        failing();
-        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  it('a row alone is set aside for an unknown failure only after failing alone again while the probe finds the store working', async () => {
+    const tenant = 'lone-row';
+    const rows = batch(tenant, 8);
+    let alone = 0;
+    // Row 5 fails (XX000); the second and third probes fail too (the store is sick meanwhile).
+    const counting: CountingStore = new CountingStore(
+      store,
+      (sent) => {
+        if (sent.length === 1 && sent[0]!.msgId === 'msg-5') alone += 1;
+        return sent.some((r) => r.msgId === 'msg-5') ? pgError('XX000', 'bad block') : undefined;
       },
-      probeWrite: async () => undefined,
-    };
-    const { writer, letters } = setup(down, { retryBaseMs: 60_000, retryMaxMs: 60_000 });
-    const write = writer.write(batch('down', 3));
-    await firstFailure;
-    writer.stop();
-    await expect(write).rejects.toBeInstanceOf(BatchWriterStoppedError);
-    expect(letters).toEqual([]);
+      () => ([2, 3].includes(counting.probes) ? pgError('XX000', 'bad block') : undefined),
+    );
+    const { writer, letters } = setup(counting, { unknownFailureLimit: 2 });
+    await writer.write(rows);
+    expect(letters.map((l) => l.source.offset)).toEqual(['5']);
+    expect(await count(tenant)).toBe(7);
+    // The batch: two failures and a working probe start the split. The row alone: two failures,
+    // a failing probe, another failure, a failing probe, another, and a working probe.
+    expect(counting.probes).toBe(4);
+    expect(alone).toBe(4);
   });
 });

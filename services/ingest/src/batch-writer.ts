@@ -1,9 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
-
-// The one full-jitter backoff of the repository lives in the SDK: it is pure (no Node or browser
-// API), so the SDK stays browser-safe and the worker reuses it instead of a second copy. The
-// protocol package is the wire format, and a package of its own would hold ten lines.
-import { backoffDelay } from '@fleetwire/client';
 import type { LogRecord } from '@fleetwire/telemetry-log';
 import {
   toStoreError,
@@ -14,8 +8,14 @@ import {
 } from '@fleetwire/store';
 import type { Logger } from 'pino';
 
-import { sendDeadLetters, type DeadLetter, type DeadLetterSink } from './dead-letter.js';
+import {
+  DeadLetterSendError,
+  sendDeadLetters,
+  type DeadLetter,
+  type DeadLetterSink,
+} from './dead-letter.js';
 import type { IngestMetrics } from './metrics.js';
+import { backoff, unlessAborted, type RetryDelays } from './retry.js';
 import { WriterHealth, type WriterStatus } from './writer-health.js';
 
 export type { WriterStatus } from './writer-health.js';
@@ -29,18 +29,16 @@ export interface PendingRow {
 /** What the writer needs of the store (a TelemetryStore; tests wrap one). */
 export type WriterStore = Pick<TelemetryStore, 'insertBatch' | 'probeWrite'>;
 
-export interface BatchWriterDeps {
+export interface BatchWriterDeps extends RetryDelays {
   store: WriterStore;
   /** Where the rows the store refuses go (sent and counted by the writer). */
   dlq: DeadLetterSink;
   metrics: IngestMetrics;
   logger: Logger;
-  /** Retry backoff: full jitter on base·2^attempt, capped. */
-  retryBaseMs?: number;
-  retryMaxMs?: number;
   /**
-   * Failures of unknown kind (statement timeout, internal error…) on the same rows before the
-   * writer asks the store whether writes work at all; if they do, the rows are split. Default 3.
+   * Failures of unknown kind (internal error, schema error…) on the same rows before the writer
+   * asks the store whether writes work at all; if they do, the rows are split (a row alone: set
+   * aside). Default 3.
    */
   unknownFailureLimit?: number;
   /** A write in hand (in flight or retrying) longer than this makes the writer stuck. */
@@ -63,6 +61,15 @@ interface Outcome {
   letters: DeadLetter[];
 }
 
+/**
+ * What a split knows of an unknown failure: `signature`, once the store's probe found writes
+ * working while it persisted, is taken to follow the rows (parts failing so are split at once);
+ * a row alone that fails so and then goes in shows it does not, and it is forgotten.
+ */
+interface Split {
+  signature: string | undefined;
+}
+
 /** Two failures are "the same" when code and SQLSTATE match. */
 function signatureOf(error: StoreError): string {
   return `${error.code}/${error.sqlState ?? ''}`;
@@ -81,7 +88,8 @@ function deadLetterMessage(error: StoreError): string {
  *   dead-letter queue with the store's reason, the others are stored. k bad rows among n cost
  *   O(k·log n) statements;
  * - a failure of unknown kind is retried a few times; if it persists while the store's write
- *   probe succeeds, the rows are taken for the cause and split as above.
+ *   probe succeeds, the rows are taken for the cause and split as above. A row alone is set aside
+ *   for such a failure only after failing alone as many times, and the probe succeeding again.
  * A write in hand too long marks the writer stuck (readiness, metrics); `stop` makes a write in
  * hand fail at once, even one whose statement never returns.
  */
@@ -118,7 +126,7 @@ export class BatchWriter {
     try {
       const started = performance.now();
       const outcome: Outcome = { stored: 0, inserted: 0, letters: [] };
-      const first = await this.tryRows(rows, undefined);
+      const first = await this.tryRows(rows);
       if (first.ok) {
         outcome.stored = rows.length;
         outcome.inserted = first.inserted;
@@ -153,9 +161,11 @@ export class BatchWriter {
       { err: cause, code: cause.code, sqlState: cause.sqlState, rows: rows.length },
       'batch refused by the store; splitting it to set the refused rows aside',
     );
-    const signature = writeFailureKind(cause) === 'unknown' ? signatureOf(cause) : undefined;
+    const split: Split = {
+      signature: writeFailureKind(cause) === 'unknown' ? signatureOf(cause) : undefined,
+    };
     const before = outcome.letters.length;
-    await this.split(rows, outcome, signature);
+    await this.split(rows, outcome, split);
     this.deps.logger.warn(
       {
         rows: rows.length,
@@ -170,54 +180,46 @@ export class BatchWriter {
   }
 
   /** `rows` (two or more) are known to fail together. */
-  private async split(
-    rows: PendingRow[],
-    outcome: Outcome,
-    signature: string | undefined,
-  ): Promise<void> {
+  private async split(rows: PendingRow[], outcome: Outcome, split: Split): Promise<void> {
     const middle = Math.ceil(rows.length / 2);
     const left = rows.slice(0, middle);
     const right = rows.slice(middle);
-    const leftStored = await this.writePart(left, outcome, signature);
+    const leftStored = await this.writePart(left, outcome, split);
     // Left went in, so the right half holds what failed: split it without a statement for it
     // whole. A lone row is always tried by itself before it is set aside.
-    if (leftStored && right.length > 1) await this.split(right, outcome, signature);
-    else await this.writePart(right, outcome, signature);
+    if (leftStored && right.length > 1) await this.split(right, outcome, split);
+    else await this.writePart(right, outcome, split);
   }
 
   /** Stores `rows`, or what of them the store takes; true when all went in at once. */
-  private async writePart(
-    rows: PendingRow[],
-    outcome: Outcome,
-    signature: string | undefined,
-  ): Promise<boolean> {
-    const attempt = await this.tryRows(rows, signature);
+  private async writePart(rows: PendingRow[], outcome: Outcome, split: Split): Promise<boolean> {
+    const attempt = await this.tryRows(rows, split);
     if (attempt.ok) {
       outcome.stored += rows.length;
       outcome.inserted += attempt.inserted;
       return true;
     }
     if (rows.length === 1) outcome.letters.push(this.letter(rows[0]!, attempt.error));
-    else {
-      const own =
-        writeFailureKind(attempt.error) === 'unknown' ? signatureOf(attempt.error) : undefined;
-      await this.split(rows, outcome, signature ?? own);
-    }
+    else await this.split(rows, outcome, split);
     return false;
   }
 
   /**
    * One statement for `rows`, retried for as long as the failure is not theirs. Resolves with
-   * the failure when it is (data-shaped, or unknown and persisting while the store works, or
-   * matching `signature`: the unknown failure already found to follow these rows).
+   * the failure when it is: data-shaped; or unknown, failing `unknownFailureLimit` times on these
+   * rows while the store's probe (asked afresh each time) finds writes working; or, for two rows
+   * or more inside a split, unknown with the signature found to follow the rows. A row alone is
+   * never set aside for an unknown failure without its own retries and probe.
    */
-  private async tryRows(rows: PendingRow[], signature: string | undefined): Promise<Attempt> {
+  private async tryRows(rows: PendingRow[], split?: Split): Promise<Attempt> {
     let unknownFailures = 0;
     for (let attempt = 0; ; attempt += 1) {
       let error: StoreError;
       try {
         const inserted = await this.abortable(this.deps.store.insertBatch(rows.map((r) => r.row)));
         this.health.succeeded();
+        // It failed and then went in: that failure was the database's, not the rows'.
+        if (split && unknownFailures > 0) split.signature = undefined;
         return { ok: true, inserted };
       } catch (caught) {
         if (caught instanceof BatchWriterStoppedError) throw caught;
@@ -226,10 +228,11 @@ export class BatchWriter {
       const kind = writeFailureKind(error);
       if (kind === 'data') return { ok: false, error };
       if (kind === 'unknown') {
-        if (signature !== undefined && signatureOf(error) === signature)
-          return { ok: false, error };
+        const signature = signatureOf(error);
+        if (rows.length > 1 && split?.signature === signature) return { ok: false, error };
         unknownFailures += 1;
         if (unknownFailures >= this.unknownFailureLimit && (await this.storeWorks())) {
+          if (split) split.signature = signature;
           return { ok: false, error };
         }
       }
@@ -249,22 +252,20 @@ export class BatchWriter {
     }
   }
 
-  /** Sends the set-aside rows, retrying while the dead-letter queue is unavailable. */
+  /** Sends the set-aside rows, retrying (what is not sent yet) while the sink is unavailable. */
   private async sendLetters(letters: DeadLetter[]): Promise<void> {
-    if (letters.length === 0) return;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await this.abortable(sendDeadLetters(this.deps.dlq, letters, this.deps.metrics));
-        return;
-      } catch (error) {
-        if (error instanceof BatchWriterStoppedError) throw error;
-        const failure = new Error(`dead-letter send: ${(error as Error)?.message ?? error}`, {
-          cause: error,
-        });
-        this.health.failed(failure, { code: 'dlq_unavailable', letters: letters.length });
-        await this.backoff(attempt);
-      }
-    }
+    await sendDeadLetters(this.deps.dlq, letters, this.deps.metrics, {
+      guard: (work) => this.abortable(work),
+      gaveUp: (error) => error instanceof BatchWriterStoppedError,
+      failed: (error, pending) => {
+        const failure =
+          error instanceof DeadLetterSendError
+            ? error
+            : new Error(`dead-letter send: ${error.message}`, { cause: error });
+        this.health.failed(failure, { code: 'dlq_unavailable', letters: pending });
+      },
+      wait: (attempt) => this.backoff(attempt),
+    });
   }
 
   private letter(pending: PendingRow, error: StoreError): DeadLetter {
@@ -275,46 +276,20 @@ export class BatchWriter {
     };
   }
 
-  /** `work`, or BatchWriterStoppedError as soon as the writer is stopped. */
+  /**
+   * `work`, or BatchWriterStoppedError as soon as the writer is stopped (a statement may still
+   * finish or fail later; nobody waits for it any more).
+   */
   private abortable<T>(work: Promise<T>): Promise<T> {
-    const { signal } = this.abort;
-    if (signal.aborted) {
-      work.catch(() => undefined);
-      return Promise.reject(new BatchWriterStoppedError('the batch writer was stopped'));
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        // The statement may still finish or fail later; nobody waits for it any more.
-        work.catch(() => undefined);
-        reject(new BatchWriterStoppedError('the batch writer was stopped'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      work.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
+    return unlessAborted(
+      work,
+      this.abort.signal,
+      () => new BatchWriterStoppedError('the batch writer was stopped'),
+    );
   }
 
   private async backoff(attempt: number): Promise<void> {
-    const wait = backoffDelay(
-      attempt,
-      {
-        initialDelayMs: this.deps.retryBaseMs ?? 100,
-        maxDelayMs: this.deps.retryMaxMs ?? 5_000,
-        factor: 2,
-      },
-      Math.random,
-    );
-    try {
-      await delay(wait, undefined, { signal: this.abort.signal });
-    } catch {
+    if (!(await backoff(attempt, this.deps, this.abort.signal))) {
       throw new BatchWriterStoppedError('the batch writer was stopped');
     }
   }

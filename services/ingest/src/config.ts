@@ -25,6 +25,7 @@ const IngestEnv = z.object({
   FLEETWIRE_KAFKA_CLIENT_ID: z.string().default('fleetwire-ingest'),
   FLEETWIRE_TELEMETRY_TOPIC: z.string().default('telemetry'),
   FLEETWIRE_DLQ_TOPIC: z.string().default('telemetry.dlq'),
+  FLEETWIRE_DLQ_MAX_SEND_BYTES: envVar.int(512 * 1024, { min: 16 * 1024, max: 64 * 1024 * 1024 }),
   FLEETWIRE_CONSUMER_GROUP: z.string().default('fleetwire-ingest'),
   FLEETWIRE_KAFKA_SESSION_TIMEOUT_MS: envVar.int(30_000, { min: 6_000, max: 300_000 }),
   FLEETWIRE_BATCH_MAX_ROWS: envVar.int(5000, { min: 1, max: 50_000 }),
@@ -60,6 +61,8 @@ export interface ConsumerConfig {
   clientId: string;
   topic: string;
   dlqTopic: string;
+  /** Bytes of dead letters per produce request at most (keep under the topic's max.message.bytes). */
+  dlqMaxSendBytes: number;
   groupId: string;
   sessionTimeoutMs: number;
   batchMaxRows: number;
@@ -116,6 +119,7 @@ export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig 
             clientId: e.FLEETWIRE_KAFKA_CLIENT_ID,
             topic: e.FLEETWIRE_TELEMETRY_TOPIC,
             dlqTopic: e.FLEETWIRE_DLQ_TOPIC,
+            dlqMaxSendBytes: e.FLEETWIRE_DLQ_MAX_SEND_BYTES,
             groupId: e.FLEETWIRE_CONSUMER_GROUP,
             sessionTimeoutMs: e.FLEETWIRE_KAFKA_SESSION_TIMEOUT_MS,
             batchMaxRows: e.FLEETWIRE_BATCH_MAX_ROWS,

@@ -10,11 +10,18 @@ export {
 } from './batch-writer.js';
 export { INGEST_ENV_VARIABLES, loadIngestConfig, type IngestConfig } from './config.js';
 export {
-  DLQ_HEADERS,
-  KafkaDeadLetterSink,
+  DeadLetterSendError,
   type DeadLetter,
+  type DeadLetterReceipt,
   type DeadLetterSink,
 } from './dead-letter.js';
+export {
+  DEFAULT_DLQ_MAX_SEND_BYTES,
+  DLQ_HEADERS,
+  KafkaDeadLetterSink,
+  finalKafkaFailure,
+  type KafkaDeadLetterSinkOptions,
+} from './kafka-dead-letter-sink.js';
 export { IngestHttpServer, OPENAPI_FILE, type Readiness } from './http-server.js';
 export { IngestMetrics } from './metrics.js';
 export { IngestPipeline, type IngestPipelineDeps, type PipelineReadiness } from './pipeline.js';

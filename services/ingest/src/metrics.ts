@@ -28,6 +28,9 @@ export class IngestMetrics {
   readonly writerStuck: Gauge;
   readonly writePendingSeconds: Gauge;
   readonly dlqRecords: Counter<'reason'>;
+  readonly dlqWithoutValue: Counter<'reason'>;
+  readonly dlqLost: Counter<'reason'>;
+  readonly dlqSendErrors: Counter;
   readonly rebalances: Counter;
   readonly commits: Counter<'outcome'>;
   readonly partitionsCreated: Counter;
@@ -35,6 +38,7 @@ export class IngestMetrics {
   readonly apiRequests: Counter<'route' | 'status'>;
   readonly apiSeconds: Histogram<'route'>;
   private writer: (() => WriterGauge) | undefined;
+  private deadLetters: (() => WriterGauge) | undefined;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -89,20 +93,41 @@ export class IngestMetrics {
     });
     this.writerStuck = new Gauge({
       name: 'fleetwire_ingest_writer_stuck',
-      help: '1 while a batch write has been in flight or retrying longer than FLEETWIRE_WRITE_STUCK_AFTER_MS',
+      help: '1 while a batch write, or a dead-letter send of the record check, has been in flight or retrying longer than FLEETWIRE_WRITE_STUCK_AFTER_MS',
       registers,
-      collect: () => this.writerStuck.set(this.writer?.().stuck ? 1 : 0),
+      collect: () =>
+        this.writerStuck.set(this.writer?.().stuck || this.deadLetters?.().stuck ? 1 : 0),
     });
     this.writePendingSeconds = new Gauge({
       name: 'fleetwire_ingest_write_pending_seconds',
-      help: 'How long the batch write in hand has been in flight or retrying (0 when idle)',
+      help: 'How long the batch write (or dead-letter send) in hand has been in flight or retrying (0 when idle)',
       registers,
-      collect: () => this.writePendingSeconds.set((this.writer?.().pendingMs ?? 0) / 1000),
+      collect: () =>
+        this.writePendingSeconds.set(
+          Math.max(this.writer?.().pendingMs ?? 0, this.deadLetters?.().pendingMs ?? 0) / 1000,
+        ),
     });
     this.dlqRecords = new Counter({
       name: 'fleetwire_ingest_dlq_records_total',
       help: 'Records sent to the dead-letter topic, by reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.dlqWithoutValue = new Counter({
+      name: 'fleetwire_ingest_dlq_without_value_total',
+      help: 'Dead letters Kafka refused for good (too large, …), sent again without their value, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.dlqLost = new Counter({
+      name: 'fleetwire_ingest_dlq_lost_total',
+      help: 'Dead letters Kafka refused for good even without their value (logged with their source), by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.dlqSendErrors = new Counter({
+      name: 'fleetwire_ingest_dlq_send_errors_total',
+      help: 'Failed dead-letter sends that are retried (the dead-letter sink unavailable)',
       registers,
     });
     this.rebalances = new Counter({
@@ -144,5 +169,10 @@ export class IngestMetrics {
   /** The batch writer whose state the stuck and pending gauges report (the last one given). */
   watchWriter(status: () => WriterGauge): void {
     this.writer = status;
+  }
+
+  /** The pipeline's dead-letter sending, reported by the same gauges (the last one given). */
+  watchDeadLetters(status: () => WriterGauge): void {
+    this.deadLetters = status;
   }
 }

@@ -1,13 +1,14 @@
 import { createRegistry } from '@fleetwire/metrics';
 import type { TelemetryRecord } from '@fleetwire/protocol';
 import { MemoryLogReader, MemoryTelemetryLog } from '@fleetwire/telemetry-log';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 
 import type { PendingRow, WriterStatus } from './batch-writer.js';
 import type { DeadLetter } from './dead-letter.js';
 import { IngestMetrics } from './metrics.js';
 import { IngestPipeline, type IngestPipelineDeps } from './pipeline.js';
+import { captureLogger } from './test-support.js';
 
 function record(msgId: string, data: Record<string, unknown> = { t: 1 }): TelemetryRecord {
   return {
@@ -26,7 +27,14 @@ type Event = `letters:${string}` | `write:${string}` | `wrote:${string}`;
 
 /** A pipeline over the in-process log whose writes finish when the test says so. */
 function setup(
-  options: { failLetters?: number; status?: () => WriterStatus; hang?: boolean } = {},
+  options: {
+    failLetters?: number;
+    status?: () => WriterStatus;
+    hang?: boolean;
+    logger?: Logger;
+    stuckAfterMs?: number;
+    failureLogIntervalMs?: number;
+  } = {},
 ) {
   const log = new MemoryTelemetryLog();
   const reader = new MemoryLogReader(log, { topic: 't', maxBatch: 100, retryDelayMs: 1 });
@@ -36,6 +44,7 @@ function setup(
   const writes: { rows: PendingRow[]; finish: () => void }[] = [];
   const waiting: (() => void)[] = [];
   let failLetters = options.failLetters ?? 0;
+  let letterSends = 0;
   let stopped = 0;
   const writer: IngestPipelineDeps['writer'] = {
     write: (rows) =>
@@ -59,6 +68,7 @@ function setup(
     writer,
     deadLetters: {
       send: async (sent) => {
+        letterSends += 1;
         if (failLetters > 0) {
           failLetters -= 1;
           throw new Error('the dead-letter sink is unavailable');
@@ -68,10 +78,16 @@ function setup(
       },
     },
     metrics,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     policy: { maxRecordBytes: 1024, maxFutureSkewMs: 60_000, retentionDays: 30 },
     maxRows: 100,
     maxWaitMs: 60_000,
+    retryBaseMs: 1,
+    retryMaxMs: 5,
+    ...(options.stuckAfterMs === undefined ? {} : { stuckAfterMs: options.stuckAfterMs }),
+    ...(options.failureLogIntervalMs === undefined
+      ? {}
+      : { failureLogIntervalMs: options.failureLogIntervalMs }),
   });
   const write = async (n: number) => {
     while (writes.length < n) await new Promise<void>((resolve) => waiting.push(resolve));
@@ -83,7 +99,27 @@ function setup(
       .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
       .reduce((sum, v) => sum + v.value, 0);
   };
-  return { log, reader, pipeline, events, letters, write, metric, stopped: () => stopped };
+  return {
+    log,
+    reader,
+    pipeline,
+    events,
+    letters,
+    write,
+    metric,
+    stopped: () => stopped,
+    letterSends: () => letterSends,
+    /** From now on the dead-letter sink fails `n` more sends. */
+    failLetters: (n: number) => void (failLetters = n),
+  };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 describe('IngestPipeline', () => {
@@ -133,7 +169,7 @@ describe('IngestPipeline', () => {
     expect(await metric('fleetwire_ingest_assigned_partitions')).toBe(0);
   });
 
-  it('a dead-letter sink that fails leaves the batch uncommitted; it is read again and then stored', async () => {
+  it('a dead-letter sink that fails leaves the batch uncommitted and its rows unwritten until the letters are sent', async () => {
     const { log, reader, pipeline, events, write, metric } = setup({ failLetters: 1 });
     await log.append(record('bad', { note: 'a\u0000b' }));
     await log.append(record('good'));
@@ -177,5 +213,87 @@ describe('IngestPipeline', () => {
       reason: 'writer stuck for 42 s (17 failed attempts)',
     });
     pipeline.abort();
+  });
+
+  it('a dead-letter sink failing past the stuck bound: not ready with the reason, logged once per interval with a count; ready again once it works', async () => {
+    const { logger, lines } = captureLogger();
+    const { log, reader, pipeline, write, metric, letterSends, failLetters } = setup({
+      failLetters: Infinity,
+      logger,
+      stuckAfterMs: 300,
+      failureLogIntervalMs: 100,
+    });
+    await log.append(record('bad', { note: 'a\u0000b' }));
+    await log.append(record('good'));
+    await pipeline.start();
+    await until('a failed send', () => letterSends() >= 2);
+    expect(pipeline.readiness()).toEqual({ ready: true, reader: true, writer: true });
+    await until('not ready', () => !pipeline.readiness().ready);
+    expect(pipeline.readiness()).toEqual({
+      ready: false,
+      reader: true,
+      writer: false,
+      reason: expect.stringMatching(/^dead-letter sink failing for 0 s \(\d+ failed attempts\)$/),
+    });
+    expect(await metric('fleetwire_ingest_writer_stuck')).toBe(1);
+    await until('a report with a count', () =>
+      lines.some((l) => String(l['msg']).startsWith('dead-letter send still failing')),
+    );
+    const failing = lines.filter((l) => String(l['msg']).startsWith('dead-letter send'));
+    expect(failing[0]).toMatchObject({
+      msg: 'dead-letter send failed; retrying',
+      code: 'dlq_unavailable',
+      letters: 1,
+      failures: 1,
+    });
+    expect(failing[1]).toMatchObject({
+      msg: expect.stringMatching(
+        /^dead-letter send still failing \(\d+ failures since the last report\); retrying$/,
+      ),
+      failures: expect.any(Number),
+    });
+    expect(failing.length).toBeLessThan(letterSends() / 2);
+    await until('the stuck report', () =>
+      lines.some((l) => String(l['msg']).startsWith('dead-letter sink stuck')),
+    );
+    expect(lines.filter((l) => String(l['msg']).startsWith('dead-letter sink stuck'))).toHaveLength(
+      1,
+    );
+    expect(await metric('fleetwire_ingest_dlq_send_errors_total')).toBeGreaterThanOrEqual(2);
+    expect(reader.position).toBe(0);
+
+    failLetters(0);
+    (await write(1)).finish();
+    await until('committed', () => reader.position === 2);
+    expect(pipeline.readiness()).toEqual({ ready: true, reader: true, writer: true });
+    expect(await metric('fleetwire_ingest_writer_stuck')).toBe(0);
+    expect(await metric('fleetwire_ingest_dlq_records_total')).toBe(1);
+    expect(lines.map((l) => l['msg'])).toEqual(
+      expect.arrayContaining([
+        'dead-letter send succeeded again',
+        'dead-letter sink no longer stuck',
+      ]),
+    );
+    await log.close();
+    expect(await pipeline.stop(5_000, 1_000)).toBe(true);
+  });
+
+  it('stop is bounded while the dead-letter sink fails: nothing written, nothing committed', async () => {
+    const { log, reader, pipeline, events, metric, letterSends, stopped } = setup({
+      failLetters: Infinity,
+    });
+    await log.append(record('bad', { note: 'a\u0000b' }));
+    await log.append(record('good'));
+    await pipeline.start();
+    await until('a failed send', () => letterSends() >= 1);
+    await log.close();
+    const before = performance.now();
+    expect(await pipeline.stop(100, 1_000)).toBe(false);
+    expect(performance.now() - before).toBeLessThan(1_000);
+    expect(stopped()).toBe(1);
+    expect(events).toEqual([]);
+    expect(reader.position).toBe(0);
+    expect(await metric('fleetwire_ingest_offset_commits_total')).toBe(0);
+    await expect(reader.passed(0)).rejects.toMatchObject({ code: 'LOG_READER_STOPPED' });
   });
 });

@@ -8,12 +8,14 @@ import type { Logger } from 'pino';
 
 import { Batcher } from './batcher.js';
 import type { BatchWriter, PendingRow } from './batch-writer.js';
-import { sendDeadLetters, type DeadLetterSink } from './dead-letter.js';
+import { sendDeadLetters, type DeadLetter, type DeadLetterSink } from './dead-letter.js';
 import type { IngestMetrics } from './metrics.js';
 import { checkRecords, limitsAt, type RecordPolicy } from './record-check.js';
+import { backoff, unlessAborted, type RetryDelays } from './retry.js';
 import { within } from './within.js';
+import { DEAD_LETTER_SENDER, WriterHealth, type WriterStatus } from './writer-health.js';
 
-export interface IngestPipelineDeps {
+export interface IngestPipelineDeps extends RetryDelays {
   reader: TelemetryLogReader;
   /** The BatchWriter (tests pass stand-ins with `write` only). */
   writer: Pick<BatchWriter, 'write'> & Partial<Pick<BatchWriter, 'status' | 'stop'>>;
@@ -28,19 +30,40 @@ export interface IngestPipelineDeps {
   maxWaitMs: number;
   /** The reader stopped for good (kafkajs gave up restarting it); the process should exit. */
   onFatal?: (error: Error) => void;
+  /**
+   * Dead letters of the record check still unsent (in flight or retrying) after this long make
+   * the pipeline not ready, as a stuck writer does. Default 30 s.
+   */
+  stuckAfterMs?: number;
+  /** Repeated dead-letter send failures are logged at most once per this interval. Default 10 s. */
+  failureLogIntervalMs?: number;
 }
 
 export interface PipelineReadiness {
   ready: boolean;
   /** The reader runs (Kafka: in its group). */
   reader: boolean;
-  /** The writer is not stuck. */
+  /** Neither the writer nor the dead-letter sending of the record check is stuck. */
   writer: boolean;
-  /** Why not ready, when the writer is stuck: `writer stuck for 42 s (17 failed attempts)`. */
+  /**
+   * Why not ready, when either is stuck: `writer stuck for 42 s (17 failed attempts)`,
+   * `dead-letter sink failing for 42 s (17 failed attempts)`.
+   */
   reason?: string;
 }
 
 const STOPPED_CODES = new Set(['INGEST_WRITER_STOPPED', 'INGEST_BATCHER_CLOSED']);
+
+/** The batch in hand was revoked (or the pipeline aborted) while its dead letters were unsent. */
+class RevokedError extends Error {
+  override readonly name = 'RevokedError';
+}
+
+function stuckFor(what: string, status: WriterStatus | undefined): string | undefined {
+  if (!status?.stuck) return undefined;
+  const seconds = Math.round(status.pendingMs / 1000);
+  return `${what} for ${seconds} s (${status.failures} failed attempts)`;
+}
 
 /** `work`, or 'revoked' as soon as `signal` aborts (the work's own outcome is then ignored). */
 function untilRevoked(work: Promise<void>, signal: AbortSignal): Promise<void | 'revoked'> {
@@ -64,12 +87,21 @@ function untilRevoked(work: Promise<void>, signal: AbortSignal): Promise<void | 
 export class IngestPipeline {
   private readonly batcher: Batcher<PendingRow>;
   private assigned = new Set<string>();
+  /** Whether the dead letters of the record check get out (a sink failing for long: stuck). */
+  private readonly letterHealth: WriterHealth;
+  private readonly aborted = new AbortController();
 
   constructor(private readonly deps: IngestPipelineDeps) {
     this.batcher = new Batcher((rows) => deps.writer.write(rows), {
       maxItems: deps.maxRows,
       maxWaitMs: deps.maxWaitMs,
     });
+    this.letterHealth = new WriterHealth(deps.logger, {
+      stuckAfterMs: deps.stuckAfterMs ?? 30_000,
+      failureLogIntervalMs: deps.failureLogIntervalMs ?? 10_000,
+      names: DEAD_LETTER_SENDER,
+    });
+    deps.metrics.watchDeadLetters(() => this.letterHealth.status());
   }
 
   /** Partitions held, as `topic|partition`. */
@@ -79,15 +111,12 @@ export class IngestPipeline {
 
   readiness(): PipelineReadiness {
     const reader = this.deps.reader.ready;
-    const status = this.deps.writer.status?.();
-    if (!status?.stuck) return { ready: reader, reader, writer: true };
-    const seconds = Math.round(status.pendingMs / 1000);
-    return {
-      ready: false,
-      reader,
-      writer: false,
-      reason: `writer stuck for ${seconds} s (${status.failures} failed attempts)`,
-    };
+    const reasons = [
+      stuckFor('writer stuck', this.deps.writer.status?.()),
+      stuckFor('dead-letter sink failing', this.letterHealth.status()),
+    ].filter((reason) => reason !== undefined);
+    if (reasons.length === 0) return { ready: reader, reader, writer: true };
+    return { ready: false, reader, writer: false, reason: reasons.join('; ') };
   }
 
   /** Starts reading; resolves once the reader is ready (Kafka: joined its group). */
@@ -136,6 +165,7 @@ export class IngestPipeline {
 
   /** Gives up at once: the writer stops, waiting rows fail, the batches in hand are revoked. */
   abort(): void {
+    this.aborted.abort();
     this.deps.writer.stop?.();
     this.batcher.close();
     this.deps.reader.abort();
@@ -164,7 +194,14 @@ export class IngestPipeline {
           },
           'records set aside as dead letters',
         );
-        await sendDeadLetters(this.deps.deadLetters, letters, metrics);
+        if ((await this.sendLetters(letters, batch.signal)) === 'revoked') {
+          this.batcher.abandon();
+          logger.info(
+            { topic, partition, records: batch.records.length },
+            'partition revoked with dead letters unsent; left uncommitted for its owner',
+          );
+          return;
+        }
       }
       submitted = true;
       if ((await untilRevoked(this.batcher.submit(rows), batch.signal)) === 'revoked') {
@@ -206,6 +243,45 @@ export class IngestPipeline {
       { topic, partition, rows: stored, position: Number(batch.next.offset) },
       'batch stored',
     );
+  }
+
+  /**
+   * Sends the record check's dead letters, retrying (what is not sent yet) with backoff for as
+   * long as the sink fails: a sink failing longer than the stuck bound makes the pipeline not
+   * ready, and its failures are logged once per interval with their count. Gives up when the
+   * batch is revoked or the pipeline aborted (its records are then read again).
+   */
+  private async sendLetters(
+    letters: readonly DeadLetter[],
+    revoked: AbortSignal,
+  ): Promise<'sent' | 'revoked'> {
+    const stop = new AbortController();
+    const onStop = () => stop.abort();
+    const signals = [revoked, this.aborted.signal];
+    for (const s of signals) s.addEventListener('abort', onStop, { once: true });
+    if (signals.some((s) => s.aborted)) stop.abort();
+    const { signal } = stop;
+    const gaveUp = () => new RevokedError('the batch was revoked');
+    this.letterHealth.begin();
+    try {
+      await sendDeadLetters(this.deps.deadLetters, letters, this.deps.metrics, {
+        guard: (work) => unlessAborted(work, signal, gaveUp),
+        gaveUp: (error) => error instanceof RevokedError,
+        failed: (error, pending) =>
+          this.letterHealth.failed(error, { code: 'dlq_unavailable', letters: pending }),
+        wait: async (attempt) => {
+          if (!(await backoff(attempt, this.deps, signal))) throw gaveUp();
+        },
+      });
+      this.letterHealth.succeeded();
+      return 'sent';
+    } catch (error) {
+      if (error instanceof RevokedError) return 'revoked';
+      throw error;
+    } finally {
+      for (const s of signals) s.removeEventListener('abort', onStop);
+      this.letterHealth.end();
+    }
   }
 
   private onAssigned(assignment: LogAssignment): void {

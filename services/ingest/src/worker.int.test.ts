@@ -6,7 +6,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { BatchWriter } from './batch-writer.js';
-import { DLQ_HEADERS, KafkaDeadLetterSink } from './dead-letter.js';
+import { DLQ_HEADERS, KafkaDeadLetterSink } from './kafka-dead-letter-sink.js';
 import { KafkaFixture, countRows, telemetry, waitFor } from './kafka-test-support.js';
 import { IngestMetrics } from './metrics.js';
 import { TcpProxy } from './test-proxy.js';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ReadApi } from './api.js';
 import { BatchWriter } from './batch-writer.js';
 import type { IngestConfig } from './config.js';
-import { KafkaDeadLetterSink } from './dead-letter.js';
+import { KafkaDeadLetterSink } from './kafka-dead-letter-sink.js';
 import { IngestHttpServer, type Readiness } from './http-server.js';
 import { PartitionMaintenance } from './maintenance.js';
 import { IngestMetrics } from './metrics.js';
@@ -106,7 +106,10 @@ export class IngestWorker {
       });
       const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      const deadLetters = new KafkaDeadLetterSink(producer, consumerConfig.dlqTopic);
+      const deadLetters = new KafkaDeadLetterSink(producer, consumerConfig.dlqTopic, {
+        maxSendBytes: consumerConfig.dlqMaxSendBytes,
+        logger,
+      });
       let fatal: (error: Error) => void = () => undefined;
       const pipeline = new IngestPipeline({
         reader: new KafkaLogReader({
@@ -135,6 +138,7 @@ export class IngestWorker {
         },
         maxRows: consumerConfig.batchMaxRows,
         maxWaitMs: consumerConfig.batchMaxWaitMs,
+        stuckAfterMs: config.writeStuckAfterMs,
         onFatal: (error) => fatal(error),
       });
       const api = new ReadApi({ store, verifier: deps.verifier, config: config.api });

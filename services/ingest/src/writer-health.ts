@@ -16,12 +16,34 @@ export interface WriterHealthOptions {
   stuckAfterMs: number;
   /** Repeated failures are logged at most once per this interval, with their count. */
   failureLogIntervalMs: number;
+  /** What the log lines call the work and its doer; the batch writer's by default. */
+  names?: HealthNames;
 }
 
+/** How the log lines name what is watched: `${work} failed; retrying`, `${doer} stuck: …`. */
+export interface HealthNames {
+  /** `batch write` */
+  work: string;
+  /** `batch writer` */
+  doer: string;
+  /** `a write` */
+  one: string;
+}
+
+const BATCH_WRITER: HealthNames = { work: 'batch write', doer: 'batch writer', one: 'a write' };
+
+/** The ingest pipeline's sends of the records its check refuses. */
+export const DEAD_LETTER_SENDER: HealthNames = {
+  work: 'dead-letter send',
+  doer: 'dead-letter sink',
+  one: 'a send',
+};
+
 /**
- * How the batch writer is doing, for readiness, metrics and the log: whether a write has been in
- * hand too long (stuck), and the failures since the last success, logged when they start, then at
- * most once per interval with their count, and once when writes succeed again.
+ * How the batch writer (or another retrying sender: `names`) is doing, for readiness, metrics and
+ * the log: whether a write has been in hand too long (stuck), and the failures since the last
+ * success, logged when they start, then at most once per interval with their count, and once when
+ * writes succeed again.
  */
 export class WriterHealth {
   private writes = 0;
@@ -32,10 +54,14 @@ export class WriterHealth {
   /** Failed attempts since the last success, and the part of them not logged yet. */
   private failures = { total: 0, unlogged: 0, since: 0, loggedAt: undefined as number | undefined };
 
+  private readonly names: HealthNames;
+
   constructor(
     private readonly logger: Logger,
     private readonly options: WriterHealthOptions,
-  ) {}
+  ) {
+    this.names = options.names ?? BATCH_WRITER;
+  }
 
   status(): WriterStatus {
     const pendingMs = this.pendingSince === undefined ? 0 : Date.now() - this.pendingSince;
@@ -69,8 +95,8 @@ export class WriterHealth {
         pendingMs: this.status().pendingMs,
       },
       failures.loggedAt === undefined
-        ? 'batch write failed; retrying'
-        : `batch write still failing (${failures.unlogged} failures since the last report); retrying`,
+        ? `${this.names.work} failed; retrying`
+        : `${this.names.work} still failing (${failures.unlogged} failures since the last report); retrying`,
     );
     failures.loggedAt = now;
     failures.unlogged = 0;
@@ -82,7 +108,7 @@ export class WriterHealth {
     if (failures.total === 0) return;
     this.logger.info(
       { failures: failures.total, failingForMs: Date.now() - failures.since },
-      'batch write succeeded again',
+      `${this.names.work} succeeded again`,
     );
     this.failures = { total: 0, unlogged: 0, since: 0, loggedAt: undefined };
   }
@@ -96,7 +122,7 @@ export class WriterHealth {
       this.reportedStuck = true;
       this.logger.error(
         { stuckAfterMs: this.options.stuckAfterMs, failures: this.failures.total },
-        `batch writer stuck: a write has been in hand for over ${Math.round(this.options.stuckAfterMs / 1000)} s; not ready`,
+        `${this.names.doer} stuck: ${this.names.one} has been in hand for over ${Math.round(this.options.stuckAfterMs / 1000)} s; not ready`,
       );
     }, this.options.stuckAfterMs + 1);
     this.stuckTimer.unref();
@@ -110,7 +136,7 @@ export class WriterHealth {
     clearTimeout(this.stuckTimer);
     if (this.reportedStuck) {
       this.reportedStuck = false;
-      this.logger.info({ pendingMs }, 'batch writer no longer stuck');
+      this.logger.info({ pendingMs }, `${this.names.doer} no longer stuck`);
     }
   }
 }
