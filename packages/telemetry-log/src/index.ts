@@ -1,3 +1,4 @@
+export { KafkaLagProbe, type KafkaLagProbeOptions } from './kafka-lag-probe.js';
 export { KafkaLogReader, type KafkaLogReaderOptions } from './kafka-log-reader.js';
 export { KafkaTelemetryLog, type KafkaTelemetryLogOptions } from './kafka-telemetry-log.js';
 export {

@@ -2,6 +2,7 @@ import { LocalKafka } from '@fleetwire/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { KafkaLagProbe } from './kafka-lag-probe.js';
 import { KafkaLogReader } from './kafka-log-reader.js';
 
 // A private broker: this suite stops and restarts it.
@@ -55,4 +56,39 @@ describe('KafkaLogReader when the broker goes away', () => {
       await reader.stop().catch(() => undefined);
     }
   }, 120_000);
+});
+
+describe('KafkaLagProbe', () => {
+  it('measures lag at the broker: it rises while nothing consumes, falls to 0 once committed', async () => {
+    const client = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+    const producer = client.producer();
+    await producer.connect();
+    const lags: number[] = [];
+    const probe = new KafkaLagProbe({
+      kafka: client,
+      topic: 'outage',
+      groupId: 'lag-group',
+      onLag: (_partition, lag) => lags.push(lag),
+    });
+    try {
+      const before = (await probe.measure()).get(0) ?? 0;
+      await producer.send({ topic: 'outage', messages: [{ value: 'a' }, { value: 'b' }] });
+      // Nobody in lag-group consumes: the lag grows with what was produced.
+      expect((await probe.measure()).get(0)).toBe(before + 2);
+      const admin = client.admin();
+      await admin.connect();
+      const high = (await admin.fetchTopicOffsets('outage'))[0]?.high ?? '0';
+      await admin.setOffsets({
+        groupId: 'lag-group',
+        topic: 'outage',
+        partitions: [{ partition: 0, offset: high }],
+      });
+      await admin.disconnect();
+      expect((await probe.measure()).get(0)).toBe(0);
+      expect(lags.at(-1)).toBe(0);
+    } finally {
+      await probe.stop();
+      await producer.disconnect();
+    }
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import type { TokenVerifier } from '@fleetwire/auth';
 import type { Registry } from '@fleetwire/metrics';
 import { TelemetryStore, migrate, openSqlClient, type SqlClient } from '@fleetwire/store';
-import { KafkaLogReader } from '@fleetwire/telemetry-log';
+import { KafkaLagProbe, KafkaLogReader } from '@fleetwire/telemetry-log';
 import { Kafka, Partitioners, logLevel, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
@@ -36,6 +36,8 @@ export class IngestStartError extends Error {
 
 /** How long /readyz waits for the store's `select 1`. */
 const READINESS_PROBE_TIMEOUT_MS = 2_000;
+/** How often lag is measured at the broker (committed vs high-water offsets). */
+const LAG_PROBE_INTERVAL_MS = 5_000;
 /** After the shutdown deadline: how long the consumer and the connections get to close. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -68,6 +70,8 @@ export class IngestWorker {
     private readonly http: IngestHttpServer,
     readonly metrics: IngestMetrics,
     readonly port: number,
+    private readonly reader: KafkaLogReader,
+    private readonly lag: KafkaLagProbe,
   ) {}
 
   static async start(deps: IngestWorkerDeps): Promise<IngestWorker> {
@@ -111,16 +115,17 @@ export class IngestWorker {
         logger,
       });
       let fatal: (error: Error) => void = () => undefined;
+      const reader = new KafkaLogReader({
+        kafka,
+        topic: consumerConfig.topic,
+        groupId: consumerConfig.groupId,
+        sessionTimeoutMs: consumerConfig.sessionTimeoutMs,
+        fetchMinBytes: consumerConfig.fetchMinBytes,
+        maxWaitMs: consumerConfig.batchMaxWaitMs,
+        partitionsConcurrency: consumerConfig.partitionsConcurrency,
+      });
       const pipeline = new IngestPipeline({
-        reader: new KafkaLogReader({
-          kafka,
-          topic: consumerConfig.topic,
-          groupId: consumerConfig.groupId,
-          sessionTimeoutMs: consumerConfig.sessionTimeoutMs,
-          fetchMinBytes: consumerConfig.fetchMinBytes,
-          maxWaitMs: consumerConfig.batchMaxWaitMs,
-          partitionsConcurrency: consumerConfig.partitionsConcurrency,
-        }),
+        reader,
         writer: new BatchWriter({
           store,
           dlq: deadLetters,
@@ -151,6 +156,19 @@ export class IngestWorker {
         readiness: () => readiness(),
       });
       const port = await http.listen(config.host, config.port);
+      // Lag from the broker, for the partitions this worker holds: it rises while nothing is
+      // consumed (a crashed consumer), unlike the lag seen in the last batch.
+      const topic = consumerConfig.topic;
+      const lag = new KafkaLagProbe({
+        kafka,
+        topic,
+        groupId: consumerConfig.groupId,
+        intervalMs: LAG_PROBE_INTERVAL_MS,
+        onLag: (partition, value) => {
+          if (!pipeline.assignment.has(`${topic}|${partition}`)) return;
+          metrics.consumerLag.set({ topic, partition: String(partition) }, value);
+        },
+      });
       const worker = new IngestWorker(
         deps,
         client,
@@ -160,12 +178,15 @@ export class IngestWorker {
         http,
         metrics,
         port,
+        reader,
+        lag,
       );
       readiness = () => worker.readiness();
       fatal = (error) => deps.onFatal?.(error);
       logger.info({ host: config.host, port }, 'listening');
       await pipeline.start();
       maintenance.start();
+      lag.start();
       return worker;
     } catch (error) {
       await client.close().catch(() => undefined);
@@ -186,10 +207,16 @@ export class IngestWorker {
       running: this.stopping === undefined,
       writer: pipeline.writer,
     };
+    const reasons = [
+      ...(checks.consumer
+        ? []
+        : [`consumer: ${this.reader.notReadyBecause ?? 'not in its group'}`]),
+      ...(pipeline.reason === undefined ? [] : [pipeline.reason]),
+    ];
     return {
       ready: Object.values(checks).every(Boolean),
       checks,
-      ...(pipeline.reason === undefined ? {} : { reason: pipeline.reason }),
+      ...(reasons.length === 0 ? {} : { reason: reasons.join('; ') }),
     };
   }
 
@@ -223,6 +250,7 @@ export class IngestWorker {
     logger.info('stopping');
     const deadline = Date.now() + config.shutdownTimeoutMs;
     await within(this.maintenance.stop(), config.shutdownTimeoutMs);
+    await within(this.lag.stop(), config.shutdownTimeoutMs);
     // Closing is bounded too: a statement that never returns holds its connection, and a pool
     // (or PGlite) waits for it when closed.
     const grace = Math.min(CLOSE_GRACE_MS, config.shutdownTimeoutMs);
