@@ -435,11 +435,11 @@ describe('the way in', () => {
             expect(service.ports.map((p) => p.port)).toContain(backend.port);
           }
           // WebSockets: no request timeout (Envoy's 15 s default would cut every socket).
-          if (rule.matches.some((m) => m.path.value === '/ws'))
+          if (rule.matches.some((m) => m.path.value === '/ws' || m.path.value === '/mqtt'))
             expect(rule.timeouts?.request).toBe('0s');
         }
       }
-      expect(paths.sort()).toEqual(['/api', '/v1', '/ws']);
+      expect(paths.sort()).toEqual(['/api', '/mqtt', '/v1', '/ws']);
       const policy = r.get('BackendTrafficPolicy', 'fleetwire-edge')['spec'] as {
         loadBalancer: { type: string };
       };
