@@ -27,7 +27,10 @@ const IngestEnv = z.object({
   FLEETWIRE_DLQ_TOPIC: z.string().default('telemetry.dlq'),
   FLEETWIRE_DLQ_MAX_SEND_BYTES: envVar.int(512 * 1024, { min: 16 * 1024, max: 64 * 1024 * 1024 }),
   FLEETWIRE_CONSUMER_GROUP: z.string().default('fleetwire-ingest'),
-  FLEETWIRE_KAFKA_SESSION_TIMEOUT_MS: envVar.int(30_000, { min: 6_000, max: 300_000 }),
+  // Short, so a worker killed without leaving (SIGKILL, OOM) is replaced in seconds; a SIGTERM leaves
+  // the group at once. The reader heartbeats while a slow write is in hand, so a long write does
+  // not cost the partition.
+  FLEETWIRE_KAFKA_SESSION_TIMEOUT_MS: envVar.int(10_000, { min: 6_000, max: 300_000 }),
   FLEETWIRE_BATCH_MAX_ROWS: envVar.int(5000, { min: 1, max: 50_000 }),
   FLEETWIRE_BATCH_MAX_WAIT_MS: envVar.int(200, { min: 1, max: 60_000 }),
   FLEETWIRE_FETCH_MIN_BYTES: envVar.int(65_536, { min: 1, max: 64 * 1024 * 1024 }),
