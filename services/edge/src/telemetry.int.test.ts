@@ -46,6 +46,23 @@ afterAll(async () => {
   await kafka.dispose();
 });
 
+/** The edge's view of Kafka: `fleetwire_dependency_up{dependency="kafka"}`. */
+async function kafkaUp(): Promise<string | undefined> {
+  return (await edge.metricsText()).match(
+    /^fleetwire_dependency_up\{[^}]*dependency="kafka"[^}]*\} (\d)$/m,
+  )?.[1];
+}
+
+/** Waits until the edge sees Kafka as `state` (what a device's backoff amounts to). */
+async function kafkaSeenAs(state: '0' | '1', deadlineMs: number): Promise<number> {
+  const start = performance.now();
+  while ((await kafkaUp()) !== state) {
+    expect(performance.now() - start).toBeLessThan(deadlineMs);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return performance.now() - start;
+}
+
 /** Sends telemetry with these ids and collects one answer (ack or nack) for each. */
 async function sendAll(device: TestClient, ids: string[]): Promise<Map<string, string>> {
   for (const id of ids) device.send({ type: 'telemetry', id, data: { id } });
@@ -86,6 +103,7 @@ describe('telemetry into Kafka', () => {
     expect(await valueOf(edge.metrics.telemetryNacks, { reason: 'retry' })).toBe(nacked.length);
 
     await kafka.start();
+    await kafkaSeenAs('1', 60_000);
     // What a device does with nack retry: send again until acked (bounded here).
     let missing = nacked;
     for (let attempt = 0; attempt < 20 && missing.length > 0; attempt++) {
@@ -139,21 +157,13 @@ describe('telemetry into Kafka', () => {
 
   it('Kafka stopped: the edge notices within seconds and nacks retry at once, while it stays ready', async () => {
     const device = await TestClient.open(edge.url, mintToken({ sub: 'truck-2', role: 'device' }));
+    await kafkaSeenAs('1', 60_000);
     expect(await sendAll(device, ['k-before'])).toEqual(new Map([['k-before', 'ack']]));
-    const kafkaUp = async (): Promise<string | undefined> =>
-      (await edge.metricsText()).match(
-        /^fleetwire_dependency_up\{[^}]*dependency="kafka"[^}]*\} (\d)$/m,
-      )?.[1];
-    expect(await kafkaUp()).toBe('1');
 
     await kafka.stop();
-    const stoppedAt = performance.now();
     // Wait for the probe to say so (a wait for state with a deadline, not a sleep).
-    while ((await kafkaUp()) !== '0') {
-      expect(performance.now() - stoppedAt).toBeLessThan(3_000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    console.log(`Kafka down noticed after ${Math.round(performance.now() - stoppedAt)} ms`);
+    const noticed = await kafkaSeenAs('0', 3_000);
+    console.log(`Kafka down noticed after ${Math.round(noticed)} ms`);
     expect((await httpGet(edge.port, '/readyz')).status).toBe(200);
     // While down, no device waits for the 2 s send timeout: the nack comes at once.
     const asked = performance.now();
@@ -161,7 +171,7 @@ describe('telemetry into Kafka', () => {
     expect(performance.now() - asked).toBeLessThan(1_000);
 
     await kafka.start();
-    while ((await kafkaUp()) !== '1') await new Promise((resolve) => setTimeout(resolve, 50));
+    await kafkaSeenAs('1', 60_000);
     let answer = 'nack:retry';
     for (let attempt = 0; attempt < 20 && answer !== 'ack'; attempt++) {
       answer = (await sendAll(device, ['k-after'])).get('k-after') ?? '';
