@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole Fleetwire topology as local processes: Redis, Kafka (KRaft), PostgreSQL, N edge
 # nodes on their own ports, M ingest workers, and HAProxy in front terminating TLS (wss).
-#   bash infra/local/cluster.sh start|stop|status|env|kill NAME|term NAME|drain NAME|up NAME
+#   bash infra/local/cluster.sh start [NAME]|stop|status|env|kill NAME|term NAME|drain NAME|up NAME|restart NAME
+# NAME: edge-N, ingest-N, haproxy, redis, postgres, kafka.
 # Settings (environment, all optional) are listed in infra/local/cluster/README.md. The ports
 # and secrets chosen at start are kept in $STATE/cluster.env, so stop/status/env need no settings
 # but the state dir.
@@ -16,8 +17,23 @@ PIDS="$STATE/pids"
 
 port_open() { (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The backing services keep their pid files and logs where services.sh puts them.
+pid_file() {
+  case "$1" in
+  redis | postgres | kafka) echo "$STATE/backing/$1.pid" ;;
+  *) echo "$PIDS/$1.pid" ;;
+  esac
+}
+log_file() {
+  case "$1" in
+  redis | postgres | kafka) echo "$STATE/backing/$1.log" ;;
+  *) echo "$STATE/logs/$1.log" ;;
+  esac
+}
+
 pid_of() { # pid_of NAME: prints the pid of a running process of the cluster, fails otherwise
-  local file="$PIDS/$1.pid" pid
+  local file pid
+  file="$(pid_file "$1")"
   [ -f "$file" ] || return 1
   pid="$(cat "$file")"
   kill -0 "$pid" 2>/dev/null || return 1
@@ -25,16 +41,19 @@ pid_of() { # pid_of NAME: prints the pid of a running process of the cluster, fa
 }
 
 # launch NAME DIR COMMAND...: runs COMMAND in DIR in its own process group (setsid), so stop and
-# kill reach it and everything it started; output goes to $STATE/logs/NAME.log.
+# kill reach it and everything it started; output is appended to its log ($STATE/logs/NAME.log;
+# the backing services' where services.sh keeps them), so a restart keeps what a crash left there.
 launch() {
-  local name="$1" dir="$2"
+  local name="$1" dir="$2" logf pidf
   shift 2
+  logf="$(log_file "$name")" pidf="$(pid_file "$name")"
+  [ ! -s "$logf" ] || echo "[fleetwire] ---- $name (re)started $(date -u +%FT%TZ) ----" >>"$logf"
   (
     cd "$dir"
     # setsid execs the command in place (a background job is no group leader), so $! is its pid
     # and its process group id.
-    setsid nohup "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
-    echo $! >"$PIDS/$name.pid"
+    setsid nohup "$@" >>"$logf" 2>&1 </dev/null &
+    echo $! >"$pidf"
   )
 }
 
@@ -46,10 +65,10 @@ wait_for() {
   deadline=$((SECONDS + seconds))
   until "$@" >/dev/null 2>&1; do
     if ! pid_of "$name" >/dev/null; then
-      tail -n 30 "$STATE/logs/$name.log" >&2 || true
-      die "$name exited during start (log: $STATE/logs/$name.log)"
+      tail -n 30 "$(log_file "$name")" >&2 || true
+      die "$name exited during start (log: $(log_file "$name"))"
     fi
-    [ "$SECONDS" -lt "$deadline" ] || die "$name not ready within ${seconds}s (log: $STATE/logs/$name.log)"
+    [ "$SECONDS" -lt "$deadline" ] || die "$name not ready within ${seconds}s (log: $(log_file "$name"))"
     sleep 0.2
   done
 }
@@ -67,14 +86,14 @@ signal_group() {
 stop_one() {
   local name="$1" grace="$2" pid deadline
   if ! pid="$(pid_of "$name")"; then
-    rm -f "$PIDS/$name.pid"
+    rm -f "$(pid_file "$name")"
     return
   fi
   kill -TERM -- "-$pid" 2>/dev/null || true
   deadline=$((SECONDS + grace))
   while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
   kill -KILL -- "-$pid" 2>/dev/null || true
-  rm -f "$PIDS/$name.pid"
+  rm -f "$(pid_file "$name")"
   log "$name stopped"
 }
 
@@ -351,8 +370,80 @@ cmd_up() {
   log "$name up"
 }
 
+# The ingest slot number of a name (ingest-2 → 2), or die.
+ingest_slot() {
+  local name="$1" i
+  [[ "$name" =~ ^ingest-([0-9]+)$ ]] || die "not an ingest worker: $name"
+  i="${BASH_REMATCH[1]}"
+  [ "$i" -ge 1 ] && [ "$i" -le "$INGESTS" ] || die "no slot $name (ingest-1 … ingest-$INGESTS)"
+  echo "$i"
+}
+
+# start_backing redis|postgres|kafka: starts a stopped backing service with its data kept (no
+# new initdb or Kafka format) and its log appended to; waits until it serves.
+start_backing() {
+  local svc="$1" dir="$STATE/backing" port args
+  case "$svc" in
+  redis) port="$REDIS_PORT" args=("$dir/redis" "$REDIS_PORT") ;;
+  postgres) port="$PG_PORT" args=("$dir/postgres" "$PG_PORT") ;;
+  kafka) port="$KAFKA_PORT" args=("$dir/kafka" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT") ;;
+  esac
+  if ! pid_of "$svc" >/dev/null; then
+    ! port_open "$port" || die "port $port of $svc is taken by another process"
+    launch "$svc" "$STATE" bash "$LOCAL_DIR/run-$svc.sh" "${args[@]}"
+  fi
+  if [ "$svc" = postgres ]; then
+    # After a crash PostgreSQL replays its WAL before it accepts sessions.
+    wait_for "$svc" 60 "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
+  else
+    wait_for "$svc" 60 port_open "$port"
+  fi
+}
+
+# start NAME: starts one stopped part of a running cluster in its place (edge-N, ingest-N,
+# haproxy, redis, postgres, kafka), its output appended to its log, and waits until it serves
+# (edges: ready and UP in HAProxy; ingest: ready, which needs Kafka and PostgreSQL). A part
+# already running is only waited for.
+cmd_start_part() {
+  local name="$1" i
+  load_env
+  mkdir -p "$PIDS" "$STATE/logs"
+  case "$name" in
+  edge-*)
+    i="$(edge_slot "$name")"
+    pid_of "$name" >/dev/null || start_edge "$i"
+    wait_for "$name" 60 http_ok "http://127.0.0.1:${edge_ports[$((i - 1))]}/readyz"
+    if pid_of haproxy >/dev/null; then wait_for "$name" 30 haproxy_server_up "$name"; fi
+    ;;
+  ingest-*)
+    i="$(ingest_slot "$name")"
+    pid_of "$name" >/dev/null || start_ingest "$i"
+    wait_for "$name" 60 http_ok "http://127.0.0.1:${ingest_ports[$((i - 1))]}/readyz"
+    ;;
+  haproxy) pid_of haproxy >/dev/null || start_haproxy ;;
+  redis | postgres | kafka) start_backing "$name" ;;
+  *) die "unknown part: $name (edge-N, ingest-N, haproxy, redis, postgres, kafka)" ;;
+  esac
+  log "$name started"
+}
+
+# restart NAME: stops one part (SIGTERM, SIGKILL past its grace: an edge's drain window plus
+# slack, an ingest worker's 35 s, 30 s for the others) if it runs, then `start NAME`.
+cmd_restart() {
+  local name="${1:-}" grace=30
+  [ -n "$name" ] || die "usage: cluster.sh restart NAME"
+  load_env
+  case "$name" in
+  edge-*) grace=$((DRAIN_WINDOW_MS / 1000 + 15)) ;;
+  ingest-*) grace=35 ;;
+  esac
+  stop_one "$name" "$grace"
+  cmd_start_part "$name"
+}
+
 case "${1:-}" in
-start) cmd_start ;;
+start) if [ -n "${2:-}" ]; then cmd_start_part "$2"; else cmd_start; fi ;;
+restart) cmd_restart "${2:-}" ;;
 stop) cmd_stop "${2:-}" ;;
 status) cmd_status ;;
 env) cmd_env ;;
@@ -360,5 +451,5 @@ kill) cmd_signal KILL "${2:-}" ;;
 term) cmd_signal TERM "${2:-}" ;;
 drain) cmd_drain "${2:-}" ;;
 up) cmd_up "${2:-}" ;;
-*) die "usage: cluster.sh start|stop|status|env|kill NAME|term NAME|drain NAME|up NAME" ;;
+*) die "usage: cluster.sh start [NAME]|stop|status|env|kill NAME|term NAME|drain NAME|up NAME|restart NAME" ;;
 esac
