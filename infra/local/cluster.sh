@@ -249,6 +249,14 @@ cmd_start() {
     [ "$SECONDS" -lt "$deadline" ] || die "PostgreSQL not accepting connections on $PG_PORT"
     sleep 0.2
   done
+  # run-postgres.sh relaxes durability for tests (synchronous_commit=off): a commit answered
+  # before its WAL left shared memory, so a SIGKILL of PostgreSQL loses the last ~0.6 s of
+  # commits, which the ingest worker has already committed in Kafka. The cluster stands for a
+  # deployment, whose commits survive a crash: sessions of its database commit synchronously
+  # (the WAL reaches the OS, still without fsync, so it survives a process crash, not a machine's).
+  "$PG_BIN/psql" -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+    -c 'alter database postgres set synchronous_commit = on' >/dev/null ||
+    die "could not set synchronous_commit on the cluster's database"
   # Topics are not auto-created (run-kafka.sh): the deployment creates them.
   node "$CLUSTER_DIR/create-topics.mjs" "$BROKERS" "telemetry:$TELEMETRY_PARTITIONS" \
     "telemetry.dlq:1" || die "could not create the Kafka topics on $BROKERS"
