@@ -46,6 +46,11 @@ export interface ChaosOptions {
   storeBoundMs: number;
   /** RSS growth of a process over a phase above this (MB, and 50 %) fails the phase. */
   memoryBoundMb: number;
+  /**
+   * Lines the edges and workers may write in one phase (issue 17: repeated failures logged once
+   * per interval with a count); above it the phase fails with the most frequent line.
+   */
+  logLinesBound: number;
   ingests: number;
   faults: Fault[];
   env: NodeJS.ProcessEnv;
@@ -379,6 +384,10 @@ export async function runChaos(options: ChaosOptions): Promise<{
       }
       const top = [...byMsg.entries()].sort((a, b) => b[1] - a[1])[0];
       const topLog = top ? `${top[0].slice(0, 140)} ×${top[1]}` : '';
+      if (logLines > options.logLinesBound)
+        failures.push(
+          `${logLines} log lines in the phase (bound ${options.logLinesBound}); most frequent: ${topLog}`,
+        );
 
       // Health: detection and recovery per kind, and what had to stay up.
       const samples = prober.samples.filter((s) => s.t >= faultAt && s.t <= phaseEnd);

@@ -17,6 +17,7 @@ const { values } = parseArgs({
     'telemetry-ms': { type: 'string' },
     'outage-ms': { type: 'string' },
     ingests: { type: 'string', default: '2' },
+    'log-lines-bound': { type: 'string', default: '100' },
     'deadline-s': { type: 'string' },
     out: { type: 'string' },
   },
@@ -89,6 +90,7 @@ async function main(): Promise<number> {
     recoverBoundMs: short ? 30_000 : 60_000,
     storeBoundMs: short ? 30_000 : 60_000,
     memoryBoundMb: 64,
+    logLinesBound: Number(values['log-lines-bound']),
     ingests: Number(values.ingests),
     faults: FAULTS,
     // An entry point: cluster.sh needs the machine's PATH, HOME and caches.
