@@ -6,6 +6,7 @@ import {
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 
 import { KafkaHealthProbe } from './kafka-health-probe.js';
+import { kafkaLogCreator } from './kafka-logging.js';
 
 import type { TelemetryLogMetrics } from './metrics.js';
 import { TelemetryBatcher } from './telemetry-batcher.js';
@@ -86,12 +87,7 @@ export class KafkaTelemetryLog implements TelemetryLog {
       connectionTimeout: 3_000,
       requestTimeout: Math.min(sendTimeoutMs, 30_000),
       logLevel: logLevel.WARN,
-      logCreator: () => (entry) => {
-        if (!logger) return;
-        const { message, ...extra } = entry.log;
-        if (entry.level === logLevel.ERROR) logger.error({ kafkajs: extra }, message);
-        else logger.warn({ kafkajs: extra }, message);
-      },
+      ...(logger ? { logCreator: kafkaLogCreator(logger) } : { logLevel: logLevel.NOTHING }),
     });
     const producer = kafka.producer({
       idempotent: true,

@@ -1,8 +1,8 @@
 import type { TokenVerifier } from '@fleetwire/auth';
 import type { Registry } from '@fleetwire/metrics';
 import { TelemetryStore, migrate, openSqlClient, type SqlClient } from '@fleetwire/store';
-import { KafkaLagProbe, KafkaLogReader } from '@fleetwire/telemetry-log';
-import { Kafka, Partitioners, logLevel, type LogEntry, type Producer } from 'kafkajs';
+import { KafkaLagProbe, KafkaLogReader, kafkaLogCreator } from '@fleetwire/telemetry-log';
+import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 import { ReadApi } from './api.js';
@@ -44,13 +44,11 @@ const CLOSE_GRACE_MS = 5_000;
 /** kafkajs logs through pino, one level lower: its INFO lines are routine. */
 function kafkaLogger(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
-  return () =>
-    ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
-      if (level === logLevel.ERROR) child.error(extra, message);
-      else if (level === logLevel.WARN) child.warn(extra, message);
-      else child.debug(extra, message);
-    };
+  return kafkaLogCreator({
+    error: (details, message) => child.error(details, message),
+    warn: (details, message) => child.warn(details, message),
+    debug: (details, message) => child.debug(details, message),
+  });
 }
 
 /**
