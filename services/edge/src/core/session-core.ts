@@ -108,6 +108,14 @@ export class SessionCore {
     );
   }
 
+  private sessionIds = 0;
+
+  /** Session ids are unique on this node, whichever transport carries the session. */
+  nextSessionId(): number {
+    this.sessionIds += 1;
+    return this.sessionIds;
+  }
+
   get connectionCount(): number {
     return this.connections.size;
   }

@@ -35,6 +35,7 @@ import {
   type ConnectRefusal,
   type MqttVersion,
 } from './mqtt-codes.js';
+import { socketOptions } from '../socket-options.js';
 import { MqttConnection, type InboundContext } from './mqtt-connection.js';
 import { messageOfPublish } from './mqtt-topics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
@@ -101,7 +102,6 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
   const { uws, core, limits, settings, metrics, logger } = deps;
   const retained = new RetainedStore(settings.maxRetained);
   const sockets = new Set<MqttSocket>();
-  let sessionIds = 0;
 
   const profile: UpgradeProfile<MqttSocket> = {
     subprotocols: MQTT_SUBPROTOCOLS,
@@ -432,12 +432,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
 
   app.ws<MqttSocket>(settings.path, {
     // Packets may span frames, so the packet limit is the guard's; frames are capped as on /ws.
-    maxPayloadLength: limits.oversizeCloseBytes,
-    idleTimeout: limits.idleTimeoutSec,
-    sendPingsAutomatically: true,
-    maxBackpressure: limits.maxBackpressureBytes,
-    closeOnBackpressureLimit: limits.backpressurePolicy === 'close' ? 1 : 0,
-    compression: limits.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
+    ...socketOptions(limits, uws),
     upgrade: (res, req, context) =>
       void handleUpgrade(
         {
@@ -447,7 +442,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
           limits,
           accepting: deps.accepting,
           openConnections: () => core.connectionCount,
-          nextSessionId: () => ++sessionIds,
+          nextSessionId: () => core.nextSessionId(),
         },
         res,
         req,

@@ -15,6 +15,7 @@ import type { SessionCore } from '../../core/session-core.js';
 import { sendError } from '../../http-json.js';
 import type { EdgeMetrics } from '../../metrics.js';
 import type { Uws } from '../../uws.js';
+import { socketOptions } from '../socket-options.js';
 import { handleUpgrade } from './upgrade.js';
 import { WsConnection, type EdgeSocket, type WsUserData } from './ws-connection.js';
 
@@ -47,7 +48,6 @@ function socketCutReason(reason: string): string | undefined {
  */
 export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): void {
   const { uws, core, limits, metrics, logger } = deps;
-  let sessionIds = 0;
 
   const onMessage = (ws: EdgeSocket, data: ArrayBuffer, isBinary: boolean): void => {
     const received = performance.now();
@@ -74,14 +74,7 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
   };
 
   app.ws<WsUserData>('/ws', {
-    // uWS cuts a frame over its own limit without a close frame (1006); reading frames up to
-    // oversizeCloseBytes lets the edge refuse an oversize frame with a proper 1009 instead.
-    maxPayloadLength: limits.oversizeCloseBytes,
-    idleTimeout: limits.idleTimeoutSec,
-    sendPingsAutomatically: true,
-    maxBackpressure: limits.maxBackpressureBytes,
-    closeOnBackpressureLimit: limits.backpressurePolicy === 'close' ? 1 : 0,
-    compression: limits.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
+    ...socketOptions(limits, uws),
     upgrade: (res, req, context) =>
       void handleUpgrade(
         {
@@ -91,7 +84,7 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
           limits,
           accepting: deps.accepting,
           openConnections: () => core.connectionCount,
-          nextSessionId: () => ++sessionIds,
+          nextSessionId: () => core.nextSessionId(),
         },
         res,
         req,
