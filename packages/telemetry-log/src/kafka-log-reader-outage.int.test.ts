@@ -1,4 +1,4 @@
-import { LocalKafka } from '@fleetwire/testkit';
+import { LocalKafka, waitFor } from '@fleetwire/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -19,16 +19,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => kafka.dispose());
 
-/** Polls `test` until true; fails past the deadline (a wait for state, not a sleep). */
-async function within(ms: number, test: () => boolean): Promise<number> {
-  const start = performance.now();
-  while (!test()) {
-    if (performance.now() - start > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return performance.now() - start;
-}
-
 describe('KafkaLogReader when the broker goes away', () => {
   it('is not ready, with the reason, while its consumer is out of the group; ready again after', async () => {
     const reader = new KafkaLogReader({
@@ -42,14 +32,14 @@ describe('KafkaLogReader when the broker goes away', () => {
     });
     try {
       await reader.start({ batch: async () => undefined });
-      await within(10_000, () => reader.ready);
+      await waitFor('the reader ready', () => reader.ready, 10_000);
       expect(reader.notReadyBecause).toBeUndefined();
       await kafka.stop();
-      const noticed = await within(5_000, () => !reader.ready);
+      const noticed = await waitFor('the reader not ready', () => !reader.ready, 5_000);
       console.log(`consumer out of its group noticed after ${Math.round(noticed)} ms`);
       expect(reader.notReadyBecause).toMatch(/Kafka unreachable|consumer crashed|rebalancing/);
       await kafka.start();
-      const back = await within(60_000, () => reader.ready);
+      const back = await waitFor('the reader ready again', () => reader.ready, 60_000);
       console.log(`consumer back in its group ${Math.round(back)} ms after the broker`);
     } finally {
       reader.abort();

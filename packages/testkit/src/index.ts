@@ -5,6 +5,7 @@ export { LocalPostgres } from './local/postgres.js';
 export { LocalRedis } from './local/redis.js';
 export type { LocalService, LocalServiceOptions } from './local/local-service.js';
 export { freePort } from './local/free-port.js';
+export { waitFor } from './wait-for.js';
 export { startServiceStack, type ServiceStack, type StackEnv } from './service-stack.js';
 export {
   createTestEnv,

@@ -13,6 +13,7 @@ import {
   type SqlClient,
 } from '@fleetwire/store';
 import { MemoryTelemetryLog } from '@fleetwire/telemetry-log';
+import { waitFor } from '@fleetwire/testkit';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -46,12 +47,8 @@ function record(msgId: string, data: Record<string, unknown> = { t: 1 }): Teleme
   };
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+function until(what: string, check: () => boolean): Promise<number> {
+  return waitFor(what, check, 10_000);
 }
 
 /**

@@ -90,8 +90,9 @@ async function readTopic(topic: string, count: number): Promise<KafkaMessage[]> 
   await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
   try {
     await waitFor(`${count} records on ${topic}`, () => messages.length >= count, 45_000);
-    // Nothing more than that arrives.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Nothing more than that was written: the topic ends at exactly `count` records.
+    const ends = await fixture.admin.fetchTopicOffsets(topic);
+    expect(ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)).toBe(count);
   } finally {
     await consumer.disconnect();
   }

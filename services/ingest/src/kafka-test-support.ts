@@ -6,19 +6,7 @@ import {
 import type { SqlClient } from '@fleetwire/store';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 
-/** Polls `check` until it returns true; fails with `what` after the deadline. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor } from '@fleetwire/testkit';
 
 export function telemetry(i: number, overrides: Partial<TelemetryRecord> = {}): TelemetryRecord {
   const deviceId = `dev-${i % 37}`;

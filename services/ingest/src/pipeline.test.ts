@@ -1,6 +1,7 @@
 import { createRegistry } from '@fleetwire/metrics';
 import type { TelemetryRecord } from '@fleetwire/protocol';
 import { MemoryLogReader, MemoryTelemetryLog } from '@fleetwire/telemetry-log';
+import { waitFor } from '@fleetwire/testkit';
 import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 
@@ -114,12 +115,8 @@ function setup(
   };
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+function until(what: string, check: () => boolean | Promise<boolean>): Promise<number> {
+  return waitFor(what, check, 5_000);
 }
 
 describe('IngestPipeline', () => {
