@@ -15,11 +15,11 @@ import type { EdgeMetrics } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerStaticFiles } from './static-files.js';
 import type { TelemetrySink } from './telemetry-sink.js';
-import { CompositeDelivery } from './transports/composite-delivery.js';
-import { MqttDelivery } from './transports/mqtt/mqtt-delivery.js';
+import { MQTT_DELIVERY_LANES } from './transports/mqtt/mqtt-delivery.js';
 import { registerMqttTransport, type MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { registerWsTransport } from './transports/ws/ws-transport.js';
-import { WsDelivery } from './transports/ws/ws-delivery.js';
+import { UwsTopicDelivery } from './transports/uws-topic-delivery.js';
+import { WS_DELIVERY_LANES } from './transports/ws/ws-delivery.js';
 import type { Uws } from './uws.js';
 
 export const EDGE_LISTEN_FAILED = 'EDGE_LISTEN_FAILED';
@@ -80,12 +80,10 @@ export class EdgeServer {
       metrics,
       logger,
       // One lane per encoding on the same uWS app: JSON and MessagePack (/ws), MQTT 3.1.1 and 5.
-      local: config.mqtt
-        ? new CompositeDelivery([
-            new WsDelivery(this.app, metrics),
-            new MqttDelivery(this.app, metrics),
-          ])
-        : new WsDelivery(this.app, metrics),
+      local: new UwsTopicDelivery(this.app, metrics, {
+        ...WS_DELIVERY_LANES,
+        ...(config.mqtt ? MQTT_DELIVERY_LANES : {}),
+      }),
       bus,
       telemetrySink: deps.telemetrySink,
     });

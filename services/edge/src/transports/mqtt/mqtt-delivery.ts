@@ -1,9 +1,7 @@
 import type { DeliveryMessage } from '@fleetwire/protocol';
 import { generate } from 'mqtt-packet';
-import type { TemplatedApp } from 'uWebSockets.js';
 
-import type { LocalDelivery } from '../../core/connection.js';
-import type { EdgeMetrics } from '../../metrics.js';
+import type { DeliveryLane } from '../uws-topic-delivery.js';
 import type { MqttVersion } from './mqtt-codes.js';
 
 /** Fan-out lanes of MQTT connections: a PUBLISH is encoded differently for 3.1.1 and 5.0. */
@@ -30,33 +28,14 @@ export function deliveryPacket(message: DeliveryMessage, version: MqttVersion): 
   );
 }
 
-/**
- * Fan-out to this node's MQTT connections through uWS's native topics, as for WebSocket: one
- * uWS topic per lane and pattern (`mqtt5|acme/devices/+/telemetry`), one encoding per lane, and
- * uWS writes the binary frame to every subscriber in C++.
- */
-export class MqttDelivery implements LocalDelivery {
-  readonly lanes = MQTT_LANES;
-
-  transportOf(): string {
-    return 'mqtt';
-  }
-
-  constructor(
-    private readonly app: TemplatedApp,
-    private readonly metrics: EdgeMetrics,
-  ) {}
-
-  deliver(lane: string, topics: readonly string[], message: DeliveryMessage): number {
-    const packet = deliveryPacket(message, lane === 'mqtt5' ? 5 : 4);
-    let deliveries = 0;
-    for (const topic of topics) {
-      const uwsTopic = `${lane}|${topic}`;
-      const subscribers = this.app.numSubscribers(uwsTopic);
-      this.app.publish(uwsTopic, packet, true);
-      deliveries += subscribers;
-      this.metrics.bytesOut.inc({ transport: 'mqtt' }, packet.byteLength * subscribers);
-    }
-    return deliveries;
-  }
-}
+/** The MQTT transport's fan-out lanes: a PUBLISH per protocol level, in binary frames. */
+export const MQTT_DELIVERY_LANES: Readonly<Record<MqttLane, DeliveryLane>> = {
+  mqtt4: {
+    transport: 'mqtt',
+    encode: (message) => ({ frame: deliveryPacket(message, 4), binary: true }),
+  },
+  mqtt5: {
+    transport: 'mqtt',
+    encode: (message) => ({ frame: deliveryPacket(message, 5), binary: true }),
+  },
+};

@@ -26,7 +26,7 @@ import type { SessionCore } from '../../core/session-core.js';
 import { sendError } from '../../http-json.js';
 import type { EdgeMetrics } from '../../metrics.js';
 import type { Uws } from '../../uws.js';
-import { handleUpgrade, type UpgradeProfile } from '../ws/upgrade.js';
+import { handleUpgrade, upgradeContext, type UpgradeProfile } from '../ws/upgrade.js';
 import { admitConnect, type Will } from './mqtt-connect.js';
 import {
   Disconnect,
@@ -430,25 +430,11 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     }
   };
 
+  const upgrades = upgradeContext({ ...deps, metrics, logger, limits }, core);
   app.ws<MqttSocket>(settings.path, {
     // Packets may span frames, so the packet limit is the guard's; frames are capped as on /ws.
     ...socketOptions(limits, uws),
-    upgrade: (res, req, context) =>
-      void handleUpgrade(
-        {
-          verifier: deps.verifier,
-          metrics,
-          logger,
-          limits,
-          accepting: deps.accepting,
-          openConnections: () => core.connectionCount,
-          nextSessionId: () => core.nextSessionId(),
-        },
-        res,
-        req,
-        context,
-        profile,
-      ),
+    upgrade: (res, req, context) => void handleUpgrade(upgrades, res, req, context, profile),
     open: (ws) => {
       const s = ws.getUserData();
       s.ws = ws;

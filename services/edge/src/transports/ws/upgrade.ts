@@ -5,6 +5,7 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets
 
 import { sendError } from '../../http-json.js';
 import type { EdgeMetrics } from '../../metrics.js';
+import type { SessionCore } from '../../core/session-core.js';
 import { createSession } from '../../core/session.js';
 import type { WsUserData } from './ws-connection.js';
 import type { EdgeLimits } from '../../config.js';
@@ -43,6 +44,25 @@ export interface UpgradeProfile<UserData> {
   /** False: an upgrade without a token is let through (the transport authenticates later). */
   tokenRequired: boolean;
   userData(outcome: UpgradeOutcome, limits: EdgeLimits): UserData;
+}
+
+/**
+ * What every transport's upgrade needs from the node, built once per transport (not per
+ * upgrade): the session ids and the connection count are the core's, whichever transport.
+ */
+export function upgradeContext(
+  deps: Pick<UpgradeContext, 'verifier' | 'metrics' | 'logger' | 'limits' | 'accepting'>,
+  core: Pick<SessionCore, 'connectionCount' | 'nextSessionId'>,
+): UpgradeContext {
+  return {
+    verifier: deps.verifier,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    limits: deps.limits,
+    accepting: deps.accepting,
+    openConnections: () => core.connectionCount,
+    nextSessionId: () => core.nextSessionId(),
+  };
 }
 
 /** The echoed subprotocol decides the format when it names one; else `?format=`. */

@@ -16,7 +16,7 @@ import { sendError } from '../../http-json.js';
 import type { EdgeMetrics } from '../../metrics.js';
 import type { Uws } from '../../uws.js';
 import { socketOptions } from '../socket-options.js';
-import { handleUpgrade } from './upgrade.js';
+import { handleUpgrade, upgradeContext } from './upgrade.js';
 import { WsConnection, type EdgeSocket, type WsUserData } from './ws-connection.js';
 
 export interface WsTransportDeps {
@@ -73,23 +73,10 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     core.received(conn, message, received);
   };
 
+  const upgrades = upgradeContext({ ...deps, metrics, logger, limits }, core);
   app.ws<WsUserData>('/ws', {
     ...socketOptions(limits, uws),
-    upgrade: (res, req, context) =>
-      void handleUpgrade(
-        {
-          verifier: deps.verifier,
-          metrics,
-          logger,
-          limits,
-          accepting: deps.accepting,
-          openConnections: () => core.connectionCount,
-          nextSessionId: () => core.nextSessionId(),
-        },
-        res,
-        req,
-        context,
-      ),
+    upgrade: (res, req, context) => void handleUpgrade(upgrades, res, req, context),
     open: (ws) => {
       const data = ws.getUserData();
       data.connection = new WsConnection(ws, data.session, metrics);
