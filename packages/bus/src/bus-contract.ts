@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { Bus } from './bus.js';
+import { historyContract } from './history-contract.js';
 
 export interface BusPair {
   a: Bus;
@@ -54,6 +55,12 @@ export function busContract(name: string, connect: () => Promise<BusPair>): void
     afterEach(async () => {
       await nodes.close();
     });
+    // Every test writes history under its own domain: the broker keeps it across tests.
+    let domains = 0;
+    historyContract(
+      () => nodes,
+      () => `h${process.pid}x${(domains += 1)}x${Date.now()}`,
+    );
 
     it('delivers a publish to each other node with a matching pattern, once, never to itself', async () => {
       const { a, b, c } = nodes;

@@ -1,3 +1,5 @@
+import type { HistoryQuery, HistoryRead, Position, Retention } from './history.js';
+
 /**
  * The cross-node bus the edge needs, and nothing more. Two ways to reach other nodes:
  *
@@ -14,12 +16,21 @@ export interface Bus {
   /** True while the broker connection is up and subscriptions are in place. */
   readonly ready: boolean;
   publish(topic: string, payload: Uint8Array): Promise<void>;
+  /**
+   * Appends to the topic's history and fans out in one step, so a position and its delivery
+   * can never disagree: every node holding a matching pattern, this one included, receives the
+   * message with its position, in position order per domain. Resolves with the position.
+   */
+  append(topic: string, payload: Uint8Array, retention: Retention): Promise<Position>;
+  /** What was appended after a position on the topics of a pattern (see HistoryRead). */
+  readHistory(query: HistoryQuery): Promise<HistoryRead>;
   addPattern(pattern: string): Promise<void>;
   removePattern(pattern: string): Promise<void>;
   send(inbox: string, payload: Uint8Array): Promise<number>;
   listen(inbox: string): Promise<void>;
   unlisten(inbox: string): Promise<void>;
-  onTopicMessage(handler: (topic: string, payload: Buffer) => void): void;
+  /** `position` is set for appended messages (see append), absent for published ones. */
+  onTopicMessage(handler: TopicHandler): void;
   onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void;
   /** Called with every change of `ready`. */
   onStatus(handler: (ready: boolean) => void): void;
@@ -27,6 +38,8 @@ export interface Bus {
   holdings(): { patterns: number; inboxes: number };
   close(): Promise<void>;
 }
+
+export type TopicHandler = (topic: string, payload: Buffer, position?: Position) => void;
 
 export class BusError extends Error {
   override readonly name = 'BusError';

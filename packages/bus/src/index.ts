@@ -1,4 +1,17 @@
-export { BusError, RefCounts, type Bus } from './bus.js';
+export { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+export {
+  compareOffsets,
+  domainOf,
+  formatOffset,
+  parseOffset,
+  type HistoryEntry,
+  type HistoryFailure,
+  type HistoryQuery,
+  type HistoryRead,
+  type Offset,
+  type Position,
+  type Retention,
+} from './history.js';
 export { MemoryBus, MemoryBusHub } from './memory-bus.js';
 export { RedisBus, type RedisBusOptions } from './redis-bus.js';
 export { escapeGlob, globOfPattern } from './topic-glob.js';

@@ -1,6 +1,8 @@
 import { PatternIndex } from '@fleetwire/protocol';
 
-import { BusError, RefCounts, type Bus } from './bus.js';
+import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+import type { HistoryQuery, HistoryRead, Position, Retention } from './history.js';
+import { MemoryHistory } from './memory-history.js';
 
 /**
  * The in-process twin of the Redis bus for the embedded mode and for tests with several nodes
@@ -8,6 +10,12 @@ import { BusError, RefCounts, type Bus } from './bus.js';
  */
 export class MemoryBusHub {
   readonly nodes = new Set<MemoryBus>();
+  readonly history: MemoryHistory;
+
+  /** `now`: the history's clock (tests move it to expire history). */
+  constructor(options: { now?: () => number } = {}) {
+    this.history = new MemoryHistory(options.now);
+  }
 
   connect(nodeId: string): MemoryBus {
     const bus = new MemoryBus(this, nodeId);
@@ -20,7 +28,7 @@ export class MemoryBus implements Bus {
   readonly ready = true;
   private readonly patterns = new PatternIndex();
   private readonly inboxes = new RefCounts();
-  private topicHandlers: ((topic: string, payload: Buffer) => void)[] = [];
+  private topicHandlers: TopicHandler[] = [];
   private inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private closed = false;
 
@@ -36,6 +44,22 @@ export class MemoryBus implements Bus {
       if (node === this || node.patterns.match(topic).length === 0) continue;
       queueMicrotask(() => node.topicHandlers.forEach((h) => h(topic, copy)));
     }
+  }
+
+  async append(topic: string, payload: Uint8Array, retention: Retention): Promise<Position> {
+    this.assertOpen();
+    const copy = Buffer.from(payload);
+    const position = this.hub.history.append(topic, copy, retention);
+    for (const node of this.hub.nodes) {
+      if (node.patterns.match(topic).length === 0) continue;
+      queueMicrotask(() => node.topicHandlers.forEach((h) => h(topic, copy, position)));
+    }
+    return position;
+  }
+
+  async readHistory(query: HistoryQuery): Promise<HistoryRead> {
+    this.assertOpen();
+    return this.hub.history.read(query);
   }
 
   async addPattern(pattern: string): Promise<void> {
@@ -68,7 +92,7 @@ export class MemoryBus implements Bus {
     this.inboxes.remove(inbox);
   }
 
-  onTopicMessage(handler: (topic: string, payload: Buffer) => void): void {
+  onTopicMessage(handler: TopicHandler): void {
     this.topicHandlers.push(handler);
   }
 

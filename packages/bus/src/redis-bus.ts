@@ -1,7 +1,11 @@
 import { PatternIndex } from '@fleetwire/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 
-import { BusError, RefCounts, type Bus } from './bus.js';
+import { randomBytes } from 'node:crypto';
+
+import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+import type { HistoryQuery, HistoryRead, Position, Retention } from './history.js';
+import { RedisHistory } from './redis-history.js';
 import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
 import { escapeGlob, globOfPattern } from './topic-glob.js';
 
@@ -21,6 +25,11 @@ const NEWLINE = 0x0a;
  * whatever the number of subscribers. A node whose several globs match receives the message
  * several times from Redis and keeps the first (origin, seq): per-origin sequences only grow
  * because Redis keeps each publisher's order.
+ *
+ * An appended message (history, redis-history.ts) goes through one script that writes the
+ * stream and publishes with the header `<origin> <seq> <epoch> <offset>\n`; it is delivered to
+ * its own node too, so every node sees a domain's messages in position order (one connection).
+ * Nodes of an older version read the first two fields and ignore the rest.
  */
 export class RedisBus implements Bus {
   readonly nodeId: string;
@@ -35,7 +44,8 @@ export class RedisBus implements Bus {
   /** Per origin node: the last sequence delivered, and when (to forget nodes long gone). */
   private readonly lastSeq = new Map<string, { seq: number; at: number }>();
   private delivered = 0;
-  private readonly topicHandlers: ((topic: string, payload: Buffer) => void)[] = [];
+  private readonly topicHandlers: TopicHandler[] = [];
+  private readonly history: RedisHistory;
   private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private readonly statusHandlers: ((ready: boolean) => void)[] = [];
   private seq = 0;
@@ -60,6 +70,7 @@ export class RedisBus implements Bus {
       maxRetriesPerRequest: null,
       connectionName: `fleetwire-bus:${options.nodeId}`,
     });
+    this.history = new RedisHistory(this.pub, this.prefix, randomBytes(6).toString('hex'));
     for (const client of [this.pub, this.sub]) {
       client.on('close', () => {
         // Only the subscriber connection holds subscriptions; its 'ready' restores the flag.
@@ -121,6 +132,29 @@ export class RedisBus implements Bus {
     }
   }
 
+  async append(topic: string, payload: Uint8Array, retention: Retention): Promise<Position> {
+    this.seq += 1;
+    try {
+      return await this.history.append(
+        topic,
+        payload,
+        retention,
+        `${this.prefix}t:${topic}`,
+        `${this.nodeId} ${this.seq}`,
+      );
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not appended', { cause });
+    }
+  }
+
+  async readHistory(query: HistoryQuery): Promise<HistoryRead> {
+    try {
+      return await this.history.read(query);
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: history not read', { cause });
+    }
+  }
+
   /** Resolves once Redis confirmed the subscription, also for a holder that came second. */
   addPattern(pattern: string): Promise<void> {
     const glob = globOfPattern(pattern);
@@ -160,7 +194,7 @@ export class RedisBus implements Bus {
     if (this.inboxes.remove(inbox)) await this.sub.unsubscribe(`${this.prefix}i:${inbox}`);
   }
 
-  onTopicMessage(handler: (topic: string, payload: Buffer) => void): void {
+  onTopicMessage(handler: TopicHandler): void {
     this.topicHandlers.push(handler);
   }
 
@@ -185,8 +219,9 @@ export class RedisBus implements Bus {
   private onPatternMessage(channel: Buffer, message: Buffer): void {
     const end = message.indexOf(NEWLINE);
     if (end < 0) return;
-    const [origin, seqText] = message.subarray(0, end).toString().split(' ');
-    if (origin === undefined || origin === this.nodeId) return;
+    const [origin, seqText, epoch, offset] = message.subarray(0, end).toString().split(' ');
+    const position = epoch && offset ? { epoch, offset } : undefined;
+    if (origin === undefined || (origin === this.nodeId && !position)) return;
     const seq = Number(seqText);
     if (seq <= (this.lastSeq.get(origin)?.seq ?? 0)) return;
     const topic = channel.toString().slice(this.prefix.length + 2);
@@ -199,7 +234,7 @@ export class RedisBus implements Bus {
         if (now - last.at > 600_000) this.lastSeq.delete(known);
     }
     const payload = message.subarray(end + 1);
-    for (const handler of this.topicHandlers) handler(topic, payload);
+    for (const handler of this.topicHandlers) handler(topic, payload, position);
   }
 
   private statusChanged(): void {

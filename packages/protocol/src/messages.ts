@@ -46,11 +46,26 @@ export const PublishMessage = z.object({
   topic: z.string(),
   data: z.unknown(),
 });
-export const SubscribeMessage = z.object({
-  type: z.literal('subscribe'),
-  id: MessageId.optional(),
-  topics: TopicList,
-});
+/**
+ * A stream position as the server gave it in `message.pos` (history epoch, then the offset
+ * `<ms>-<n>`); clients keep it as an opaque string and send it back in `subscribe.since`.
+ */
+export const StreamPosition = z
+  .string()
+  .max(48)
+  .regex(/^[A-Za-z0-9]{1,16}:\d{1,15}-\d{1,15}$/, 'a position as the server sent it in message.pos');
+export const SubscribeMessage = z
+  .object({
+    type: z.literal('subscribe'),
+    id: MessageId.optional(),
+    topics: TopicList,
+    /** Per pattern of `topics`: resume after this position (history recovery). */
+    since: z.record(z.string(), StreamPosition).optional(),
+  })
+  .refine(
+    (m) => m.since === undefined || Object.keys(m.since).every((p) => m.topics.includes(p)),
+    { message: 'every pattern in since must be one of topics', path: ['since'] },
+  );
 export const UnsubscribeMessage = z.object({
   type: z.literal('unsubscribe'),
   id: MessageId.optional(),
@@ -113,6 +128,65 @@ export interface DeliveryMessage {
   /** Server receive time, ms since the epoch. */
   ts: number;
   data: unknown;
+  /**
+   * Where the message sits in its tenant's history (`<epoch>:<ms>-<n>`), when the edge keeps
+   * history: send the last one back in `subscribe.since` to resume after it.
+   */
+  pos?: string;
+  /** The subscription a recovered message (or one held back while recovering) is for. */
+  sub?: string;
+}
+
+/** Why a subscription could not be resumed from its position. */
+export type RecoveryFailure =
+  | 'expired'
+  | 'epoch_changed'
+  | 'too_many'
+  | 'history_disabled'
+  | 'unavailable';
+
+/**
+ * The answer to a `subscribe` pattern that came with a position, sent before the missed
+ * messages. `recovered: false` says what to fetch from the read API instead: the time range
+ * `from`–`to` (ms since the epoch).
+ */
+export type RecoveryMessage =
+  | {
+      type: 'recovery';
+      id?: string;
+      topic: string;
+      recovered: true;
+      /** Missed messages that follow, each with `sub` set to `topic`. */
+      count: number;
+    }
+  | {
+      type: 'recovery';
+      id?: string;
+      topic: string;
+      recovered: false;
+      reason: RecoveryFailure;
+      from: number;
+      to: number;
+    };
+
+/** Why messages may be missing. */
+export type GapReason = 'bus_unavailable' | 'outbox_full';
+
+/**
+ * Messages on `topic` (a topic, or the pattern of a subscription) published between `from` and
+ * `to` (ms since the epoch, the publisher's receive time) may not have been delivered: fetch the
+ * range from the read API.
+ */
+export interface GapMessage {
+  type: 'gap';
+  topic: string;
+  from: number;
+  to: number;
+  reason: GapReason;
+  /** Messages known dropped, when the edge that dropped them counted them. */
+  count?: number;
+  pos?: string;
+  sub?: string;
 }
 
 export interface WelcomeMessage {
@@ -168,7 +242,9 @@ export type ServerMessage =
   | ServerAckMessage
   | ServerNackMessage
   | ErrorMessage
-  | PongMessage;
+  | PongMessage
+  | RecoveryMessage
+  | GapMessage;
 
 /** `json` travels in text frames, `msgpack` in binary frames. */
 export type WireFormat = 'json' | 'msgpack';

@@ -1,0 +1,145 @@
+import { expect, it } from 'vitest';
+
+import type { Bus } from './bus.js';
+import type { BusPair } from './bus-contract.js';
+import { compareOffsets, parseOffset, type Position, type Retention } from './history.js';
+
+const KEEP: Retention = { maxAgeMs: 60_000, maxCount: 100, horizonMs: 60_000 };
+const text = (s: string): Uint8Array => Buffer.from(s);
+
+/** Collects appended deliveries of a bus with their positions. */
+function positioned(bus: Bus): { topic: string; text: string; position?: Position }[] {
+  const seen: { topic: string; text: string; position?: Position }[] = [];
+  bus.onTopicMessage((topic, payload, position) =>
+    seen.push({ topic, text: payload.toString(), ...(position ? { position } : {}) }),
+  );
+  return seen;
+}
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+const offsetOf = (p: Position) => parseOffset(p.offset) as { ms: number; n: number };
+
+/** History: part of the Bus contract, run by busContract for every driver. */
+export function historyContract(nodes: () => BusPair, domain: () => string): void {
+  it('append: positions grow across the topics of a domain and every matching node, itself included, gets each message with its position, in order', async () => {
+    const { a, b } = nodes();
+    const d = domain();
+    const [inA, inB] = [positioned(a), positioned(b)];
+    await a.addPattern(`${d}/devices/#`);
+    await b.addPattern(`${d}/devices/+/telemetry`);
+    const positions: Position[] = [];
+    for (let i = 0; i < 30; i++) {
+      positions.push(await a.append(`${d}/devices/d${i % 3}/telemetry`, text(String(i)), KEEP));
+    }
+    for (let i = 1; i < positions.length; i++) {
+      expect(positions[i]?.epoch).toBe(positions[0]?.epoch);
+      expect(compareOffsets(offsetOf(positions[i]!), offsetOf(positions[i - 1]!))).toBeGreaterThan(
+        0,
+      );
+    }
+    await until(() => inA.length === 30 && inB.length === 30);
+    for (const seen of [inA, inB]) {
+      expect(seen.map((m) => m.text)).toEqual([...Array(30).keys()].map(String));
+      expect(seen.map((m) => m.position)).toEqual(positions);
+    }
+  });
+
+  it('readHistory: exactly what came after a position, on the pattern’s topics only, in position order', async () => {
+    const { a, b } = nodes();
+    const d = domain();
+    const first = await a.append(`${d}/devices/d1/telemetry`, text('before'), KEEP);
+    const expected: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const topic = i % 2 ? `${d}/devices/d1/telemetry` : `${d}/devices/d2/telemetry`;
+      await (i % 3 ? a : b).append(topic, text(`m${i}`), KEEP);
+      expected.push(`m${i}`);
+      await b.append(`${d}/devices/d1/status`, text(`s${i}`), KEEP);
+    }
+    await a.append(`other-${d}/devices/d1/telemetry`, text('other domain'), KEEP);
+    const read = await b.readHistory({
+      pattern: `${d}/devices/+/telemetry`,
+      after: first,
+      maxAgeMs: 60_000,
+      maxMessages: 1000,
+      maxStreams: 1000,
+    });
+    if (!read.ok) throw new Error(`not recovered: ${read.reason}`);
+    expect(read.entries.map((e) => e.payload.toString())).toEqual(expected);
+    expect(read.head.epoch).toBe(first.epoch);
+    const exact = await a.readHistory({
+      pattern: `${d}/devices/d1/telemetry`,
+      after: first,
+      maxAgeMs: 60_000,
+      maxMessages: 1000,
+      maxStreams: 1000,
+    });
+    if (!exact.ok) throw new Error(`not recovered: ${exact.reason}`);
+    expect(exact.entries.map((e) => e.payload.toString())).toEqual(
+      expected.filter((_, i) => i % 2),
+    );
+    expect(exact.entries.every((e) => e.topic === `${d}/devices/d1/telemetry`)).toBe(true);
+    // Nothing after the last position.
+    const last = exact.entries.at(-1)!.position;
+    const none = await a.readHistory({
+      pattern: `${d}/devices/d1/telemetry`,
+      after: last,
+      maxAgeMs: 60_000,
+      maxMessages: 1000,
+      maxStreams: 1000,
+    });
+    expect(none).toMatchObject({ ok: true, entries: [] });
+  });
+
+  it('readHistory says what it cannot recover: trimmed by count, older than the age, another epoch, too many', async () => {
+    const { a } = nodes();
+    const d = domain();
+    const small: Retention = { maxAgeMs: 60_000, maxCount: 5, horizonMs: 60_000 };
+    const topic = `${d}/rooms/r1`;
+    const query = (
+      after: Position,
+      more: Partial<{ maxMessages: number; maxStreams: number }> = {},
+    ) =>
+      a.readHistory({
+        pattern: `${d}/rooms/#`,
+        after,
+        maxAgeMs: 60_000,
+        maxMessages: 100,
+        maxStreams: 100,
+        ...more,
+      });
+    const start = await a.append(topic, text('0'), small);
+    for (let i = 1; i <= 4; i++) await a.append(topic, text(String(i)), small);
+    expect(await query(start)).toMatchObject({ ok: true });
+    for (let i = 5; i <= 9; i++) await a.append(topic, text(String(i)), small);
+    expect(await query(start)).toMatchObject({ ok: false, reason: 'expired' });
+
+    const recent = await a.append(topic, text('10'), small);
+    const old = { epoch: recent.epoch, offset: `${offsetOf(recent).ms - 120_000}-0` };
+    expect(await query(old)).toMatchObject({ ok: false, reason: 'expired' });
+    expect(await query({ epoch: 'elsewhere', offset: recent.offset })).toMatchObject({
+      ok: false,
+      reason: 'epoch_changed',
+      head: { epoch: recent.epoch },
+    });
+    expect(
+      await a.readHistory({
+        pattern: `never-${d}/#`,
+        after: recent,
+        maxAgeMs: 60_000,
+        maxMessages: 10,
+        maxStreams: 10,
+      }),
+    ).toMatchObject({ ok: false, reason: 'epoch_changed' });
+
+    for (let i = 0; i < 3; i++) await a.append(`${d}/rooms/x${i}`, text('x'), small);
+    expect(await query(recent, { maxMessages: 2 })).toMatchObject({
+      ok: false,
+      reason: 'too_many',
+    });
+    expect(await query(recent, { maxStreams: 2 })).toMatchObject({ ok: false, reason: 'too_many' });
+    expect(await query(recent, { maxMessages: 3, maxStreams: 4 })).toMatchObject({ ok: true });
+  });
+}

@@ -1,0 +1,224 @@
+import { topicMatches } from '@fleetwire/protocol';
+import type { Redis } from 'ioredis';
+
+import {
+  compareOffsets,
+  domainOf,
+  parseOffset,
+  type HistoryEntry,
+  type HistoryQuery,
+  type HistoryRead,
+  type Position,
+  type Retention,
+} from './history.js';
+
+/**
+ * The domain's clock and the topic's stream are advanced, trimmed and published in one script,
+ * so a position exists exactly when its delivery went out. Keys share the `{domain}` hash tag
+ * (one Redis Cluster slot). Offsets come from the domain clock (`e` epoch, `m` ms, `n` counter):
+ * Redis TIME, never going back, with a counter inside one millisecond, so they order every
+ * topic of the domain, not only one stream. The clock has no TTL (one small hash per tenant);
+ * when it is gone the history is gone, and the next append starts a new epoch.
+ *
+ * KEYS: clock, index (topic → last ms), stream.
+ * ARGV: new epoch, maxCount, maxAgeMs, horizonMs, topic in the domain, payload, channel,
+ *       frame header (`<origin> <seq>`).
+ */
+const APPEND = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local c = redis.call('HMGET', KEYS[1], 'e', 'm', 'n')
+local epoch = c[1] or ARGV[1]
+local ms = tonumber(c[2]) or 0
+local n = tonumber(c[3]) or 0
+if now > ms then ms = now; n = 0 else n = n + 1 end
+local id = string.format('%d-%d', ms, n)
+redis.call('HSET', KEYS[1], 'e', epoch, 'm', string.format('%d', ms), 'n', n)
+redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[2], id, 'p', ARGV[6])
+redis.call('XTRIM', KEYS[3], 'MINID', '~', string.format('%d', now - tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('ZADD', KEYS[2], string.format('%d', ms), ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[4])))
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. epoch .. ' ' .. id .. '\\n' .. ARGV[6])
+return {epoch, id}
+`;
+
+/**
+ * Reads every entry after a position from the given streams, or says why it cannot: another
+ * epoch, a position older than the retention age, or a stream trimmed past the position (Redis
+ * 7.0 does not say which entries a trim removed: a stream that lost entries and whose first
+ * retained one is after the position counts as expired, which can only err towards "expired").
+ *
+ * KEYS: clock, then the streams. ARGV: epoch, after offset, after ms, maxAgeMs, maxMessages.
+ * Returns {status, epoch, head offset, now, [stream index, entries]...}.
+ */
+const READ = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local c = redis.call('HMGET', KEYS[1], 'e', 'm', 'n')
+local head = string.format('%d-%d', tonumber(c[2]) or 0, tonumber(c[3]) or 0)
+local function reply(status, rest)
+  local out = {status, c[1] or '', head, string.format('%d', now)}
+  if rest then for _, v in ipairs(rest) do out[#out + 1] = v end end
+  return out
+end
+if not c[1] or c[1] ~= ARGV[1] then return reply('epoch_changed') end
+if tonumber(ARGV[3]) < now - tonumber(ARGV[4]) then return reply('expired') end
+local am, an = string.match(ARGV[2], '^(%d+)-(%d+)$')
+am = tonumber(am); an = tonumber(an)
+local function after(id)
+  local m, k = string.match(id, '^(%d+)-(%d+)$')
+  m = tonumber(m); k = tonumber(k)
+  return m > am or (m == am and k > an)
+end
+local max = tonumber(ARGV[5])
+local total = 0
+local found = {}
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local info = redis.call('XINFO', 'STREAM', KEYS[i])
+    local length, added, first = 0, 0, nil
+    for j = 1, #info, 2 do
+      if info[j] == 'length' then length = info[j + 1]
+      elseif info[j] == 'entries-added' then added = info[j + 1]
+      elseif info[j] == 'recorded-first-entry-id' then first = info[j + 1] end
+    end
+    if added > length and first and after(first) then return reply('expired') end
+    local entries = redis.call('XRANGE', KEYS[i], '(' .. ARGV[2], '+', 'COUNT', max - total + 1)
+    total = total + #entries
+    if total > max then return reply('too_many') end
+    if #entries > 0 then
+      found[#found + 1] = i - 1
+      found[#found + 1] = entries
+    end
+  end
+end
+return reply('ok', found)
+`;
+
+type AppendCommand = (
+  clock: string,
+  index: string,
+  stream: string,
+  ...args: (string | number | Buffer)[]
+) => Promise<[string, string]>;
+type ReadCommand = (...args: (string | number)[]) => Promise<unknown[]>;
+
+/** The history half of the Redis bus: keys, the append and read scripts. */
+export class RedisHistory {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly newEpoch: string,
+  ) {
+    redis.defineCommand('fleetwireAppend', { numberOfKeys: 3, lua: APPEND });
+    redis.defineCommand('fleetwireRead', { lua: READ });
+  }
+
+  private key(domain: string, part: string): string {
+    return `${this.prefix}h:{${domain}}:${part}`;
+  }
+
+  streamKey(topic: string): string {
+    const domain = domainOf(topic);
+    return this.key(domain, `s:${topic.slice(domain.length + 1)}`);
+  }
+
+  async append(
+    topic: string,
+    payload: Uint8Array,
+    retention: Retention,
+    channel: string,
+    header: string,
+  ): Promise<Position> {
+    const domain = domainOf(topic);
+    const append = (this.redis as unknown as { fleetwireAppend: AppendCommand }).fleetwireAppend;
+    const [epoch, offset] = await append.call(
+      this.redis,
+      this.key(domain, 'c'),
+      this.key(domain, 'i'),
+      this.streamKey(topic),
+      this.newEpoch,
+      retention.maxCount,
+      retention.maxAgeMs,
+      retention.horizonMs,
+      topic.slice(domain.length + 1),
+      Buffer.from(payload),
+      channel,
+      header,
+    );
+    return { epoch, offset };
+  }
+
+  private async head(domain: string): Promise<Position> {
+    const [epoch, ms, n] = await this.redis.hmget(this.key(domain, 'c'), 'e', 'm', 'n');
+    return { epoch: epoch ?? '', offset: `${ms ?? 0}-${n ?? 0}` };
+  }
+
+  async read(query: HistoryQuery): Promise<HistoryRead> {
+    const domain = domainOf(query.pattern);
+    const after = parseOffset(query.after.offset);
+    if (!after) {
+      return { ok: false, reason: 'epoch_changed', head: query.after, now: Date.now() };
+    }
+    // Topics active since the position; a topic first used after this call is seen live.
+    const active = await this.redis.zrangebyscore(
+      this.key(domain, 'i'),
+      after.ms,
+      '+inf',
+      'LIMIT',
+      0,
+      query.maxStreams + 1,
+    );
+    if (active.length > query.maxStreams) {
+      const head = await this.head(domain);
+      return { ok: false, reason: 'too_many', head, now: Date.now() };
+    }
+    const topics = active
+      .map((rest) => `${domain}/${rest}`)
+      .filter((topic) => topicMatches(query.pattern, topic));
+    const read = (this.redis as unknown as { fleetwireReadBuffer: ReadCommand })
+      .fleetwireReadBuffer;
+    const reply = (await read.call(
+      this.redis,
+      1 + topics.length,
+      this.key(domain, 'c'),
+      ...topics.map((topic) => this.streamKey(topic)),
+      query.after.epoch,
+      query.after.offset,
+      after.ms,
+      query.maxAgeMs,
+      query.maxMessages,
+    )) as (Buffer | number | unknown[])[];
+    const [status, epoch, headOffset, nowText] = reply.slice(0, 4).map(String) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const head = { epoch, offset: headOffset };
+    const now = Number(nowText);
+    if (status !== 'ok') {
+      return { ok: false, reason: status as 'expired' | 'epoch_changed' | 'too_many', head, now };
+    }
+    const entries: HistoryEntry[] = [];
+    for (let i = 4; i + 1 < reply.length; i += 2) {
+      const topic = topics[Number(reply[i]) - 1] as string;
+      for (const [id, fields] of reply[i + 1] as [Buffer, Buffer[]][]) {
+        entries.push({
+          topic,
+          payload: fields[1] as Buffer,
+          position: { epoch, offset: id.toString() },
+        });
+      }
+    }
+    entries.sort((a, b) =>
+      compareOffsets(
+        parseOffset(a.position.offset) as { ms: number; n: number },
+        parseOffset(b.position.offset) as { ms: number; n: number },
+      ),
+    );
+    return { ok: true, entries, head, now };
+  }
+}
