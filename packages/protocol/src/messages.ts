@@ -53,7 +53,10 @@ export const PublishMessage = z.object({
 export const StreamPosition = z
   .string()
   .max(48)
-  .regex(/^[A-Za-z0-9]{1,16}:\d{1,15}-\d{1,15}$/, 'a position as the server sent it in message.pos');
+  .regex(
+    /^[A-Za-z0-9]{1,16}:\d{1,15}-\d{1,15}$/,
+    'a position as the server sent it in message.pos',
+  );
 export const SubscribeMessage = z
   .object({
     type: z.literal('subscribe'),
@@ -62,10 +65,10 @@ export const SubscribeMessage = z
     /** Per pattern of `topics`: resume after this position (history recovery). */
     since: z.record(z.string(), StreamPosition).optional(),
   })
-  .refine(
-    (m) => m.since === undefined || Object.keys(m.since).every((p) => m.topics.includes(p)),
-    { message: 'every pattern in since must be one of topics', path: ['since'] },
-  );
+  .refine((m) => m.since === undefined || Object.keys(m.since).every((p) => m.topics.includes(p)), {
+    message: 'every pattern in since must be one of topics',
+    path: ['since'],
+  });
 export const UnsubscribeMessage = z.object({
   type: z.literal('unsubscribe'),
   id: MessageId.optional(),
@@ -139,11 +142,7 @@ export interface DeliveryMessage {
 
 /** Why a subscription could not be resumed from its position. */
 export type RecoveryFailure =
-  | 'expired'
-  | 'epoch_changed'
-  | 'too_many'
-  | 'history_disabled'
-  | 'unavailable';
+  'expired' | 'epoch_changed' | 'too_many' | 'history_disabled' | 'unavailable';
 
 /**
  * The answer to a `subscribe` pattern that came with a position, sent before the missed

@@ -3,6 +3,9 @@ import { envVar, loadConfig, type Env, optional } from '@fleetwire/config';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '@fleetwire/protocol';
 import { z } from 'zod';
 
+import type { HistorySettings } from './core/history-policy.js';
+import { HISTORY_ENV, historySettings } from './history-config.js';
+
 /** Every FLEETWIRE_* variable the edge reads, with its default. README of services/edge lists them. */
 const EdgeEnv = z.object({
   FLEETWIRE_HOST: z.string().default('0.0.0.0'),
@@ -57,6 +60,8 @@ const EdgeEnv = z.object({
   FLEETWIRE_MQTT_CONNECT_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 120_000 }),
   FLEETWIRE_MQTT_MAX_RETAINED: envVar.int(10_000, { min: 0, max: 1_000_000 }),
 
+  ...HISTORY_ENV,
+
   FLEETWIRE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
   FLEETWIRE_KAFKA_BROKERS: envVar.list(),
@@ -85,6 +90,8 @@ export interface EdgeConfig {
   mqtt?: MqttSettings;
   drainWindowMs: number;
   presenceTtlMs: number;
+  /** Message history and recovery (needs a bus: Redis, or the embedded in-memory one). */
+  history?: HistorySettings;
   /** Redis for cross-node delivery and presence; absent: a single node. */
   redis?: { url: string; prefix: string };
   /** Kafka for telemetry; absent: telemetry is acked once delivered (no durable log). */
@@ -194,6 +201,7 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       : {}),
     drainWindowMs: e.FLEETWIRE_DRAIN_WINDOW_MS,
     presenceTtlMs: e.FLEETWIRE_PRESENCE_TTL_SEC * 1000,
+    ...optional('history', historySettings(e)),
     ...(e.FLEETWIRE_REDIS_URL
       ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
       : {}),

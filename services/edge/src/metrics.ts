@@ -25,6 +25,11 @@ export class EdgeMetrics {
   readonly deliverLatency: Histogram<'path'>;
   readonly busUndelivered: Counter;
   readonly busReady: Gauge;
+  readonly busOutbox: Gauge;
+  readonly busOutboxDropped: Counter;
+  readonly gaps: Counter<'reason'>;
+  readonly recoveries: Counter<'result'>;
+  readonly recoveredMessages: Counter;
   readonly telemetryNacks: Counter<'reason'>;
   readonly backpressureDrops: Counter;
   readonly commands: Counter<'outcome'>;
@@ -121,6 +126,33 @@ export class EdgeMetrics {
     this.busUndelivered = new Counter({
       name: 'fleetwire_edge_bus_undelivered_total',
       help: 'Publishes that could not cross to other nodes because the bus (Redis) was unavailable',
+      registers,
+    });
+    this.busOutbox = new Gauge({
+      name: 'fleetwire_edge_bus_outbox_messages',
+      help: 'History mode: publishes waiting to be appended to the bus (Redis away or slow)',
+      registers,
+    });
+    this.busOutboxDropped = new Counter({
+      name: 'fleetwire_edge_bus_outbox_dropped_total',
+      help: 'History mode: publishes dropped because the bus outbox was full; each is covered by a gap notice',
+      registers,
+    });
+    this.gaps = new Counter({
+      name: 'fleetwire_edge_gaps_total',
+      help: 'Gap notices written to subscribers, by reason (bus_unavailable: this node lost the bus; outbox_full: a publishing node dropped)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.recoveries = new Counter({
+      name: 'fleetwire_edge_recoveries_total',
+      help: 'Subscriptions with a position, by result (recovered, expired, epoch_changed, too_many, history_disabled, unavailable)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.recoveredMessages = new Counter({
+      name: 'fleetwire_edge_recovered_messages_total',
+      help: 'Missed messages sent to resuming subscribers from history',
       registers,
     });
     this.busReady = new Gauge({

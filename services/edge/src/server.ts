@@ -85,6 +85,7 @@ export class EdgeServer {
         ...(config.mqtt ? MQTT_DELIVERY_LANES : {}),
       }),
       bus,
+      history: config.history,
       telemetrySink: deps.telemetrySink,
     });
     metrics.busReady.set(bus?.ready === false ? 0 : 1);

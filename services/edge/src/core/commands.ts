@@ -295,6 +295,8 @@ export class CommandRouter {
   }
 
   private fromInbox(name: string, payload: Buffer): void {
+    // Tenant-wide gaps are the fan-out's (fanout.ts).
+    if (name === inbox.gaps) return;
     const message = this.gate.accept(() => decodeInboxMessage(payload), name);
     if (!message) return;
     const device = inbox.deviceOf(name);

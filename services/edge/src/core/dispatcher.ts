@@ -30,7 +30,7 @@ export class Dispatcher {
       case 'publish':
         return this.publisher.publish(conn, message, received);
       case 'subscribe':
-        return this.subscriptions.subscribe(conn, message.topics, message.id);
+        return this.subscriptions.subscribe(conn, message.topics, message.id, message.since);
       case 'unsubscribe':
         return this.subscriptions.unsubscribe(conn, message.topics, message.id);
       case 'command':

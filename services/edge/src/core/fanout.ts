@@ -1,11 +1,45 @@
-import type { Bus } from '@fleetwire/bus';
-import { PatternIndex, type DeliveryMessage } from '@fleetwire/protocol';
+import type { Bus, Position } from '@fleetwire/bus';
+import {
+  PatternIndex,
+  topicMatches,
+  type DeliveryMessage,
+  type GapMessage,
+} from '@fleetwire/protocol';
 
 import type { EdgeMetrics } from '../metrics.js';
+import type { BusOutbox } from './bus-outbox.js';
 import type { Connection, LocalDelivery } from './connection.js';
 import type { DependencyFailures } from './dependency-failures.js';
+import type { HistoryPolicy } from './history-policy.js';
 import type { NodeMessageGate } from './node-message-gate.js';
-import { decodeDelivery, encodeDelivery } from './node-messages.js';
+import {
+  decodeDelivery,
+  decodeTopicMessage,
+  decodeWideGap,
+  encodeDelivery,
+  inbox,
+} from './node-messages.js';
+import type { Outbound } from './outbound.js';
+
+/** History mode: positions, the outbox to the bus, retention. */
+export interface FanoutHistory {
+  policy: HistoryPolicy;
+  outbox: BusOutbox;
+}
+
+/** A subscription made but not yet joined: what it would have received is kept, in order. */
+export interface Hold {
+  conn: Connection;
+  pattern: string;
+  key: string;
+  messages: (DeliveryMessage | GapMessage)[];
+  /** More arrived than the limit: the recovery cannot be complete. */
+  overflow: boolean;
+  limit: number;
+}
+
+/** Clocks of two nodes differ: gap ranges of a lost bus are this much wider on each side. */
+const GAP_MARGIN_MS = 1000;
 
 /**
  * Delivery to subscribers wherever they are connected.
@@ -18,19 +52,37 @@ import { decodeDelivery, encodeDelivery } from './node-messages.js';
  *
  * Across nodes it uses the bus: each publish crosses it once, and the bus holds a pattern for
  * as long as a local connection does, so a node only hears what its connections need.
+ *
+ * In history mode every publish goes through the bus outbox and is delivered when it comes back
+ * from the bus with its position, on this node too, so every subscriber of a node sees a
+ * tenant's messages in position order. A node that lost the bus tells each subscriber the time
+ * range it may have missed (`gap`), as it does for a gap another node announced.
  */
 export class Fanout {
   private readonly indexes = new Map<string, PatternIndex>();
+  private readonly subscribers = new Set<Connection>();
+  private readonly holds = new Set<Hold>();
+  /** When this node lost the bus (history mode), until it is back. */
+  private busLostAt: number | undefined;
 
   constructor(
     private readonly local: LocalDelivery,
     private readonly metrics: EdgeMetrics,
     private readonly gate: NodeMessageGate,
     private readonly failures: DependencyFailures,
+    private readonly outbound: Outbound,
     private readonly bus?: Bus,
+    readonly history?: FanoutHistory,
   ) {
     for (const lane of local.lanes) this.indexes.set(lane, new PatternIndex());
-    bus?.onTopicMessage((topic, payload) => this.fromBus(topic, payload));
+    bus?.onTopicMessage((topic, payload, position) => this.fromBus(topic, payload, position));
+    if (bus && history) {
+      bus.onStatus((ready) => this.busStatus(ready));
+      bus.onInboxMessage((name, payload) => {
+        if (name === inbox.gaps) this.fromGapInbox(payload);
+      });
+      bus.listen(inbox.gaps).catch((error: unknown) => this.busFailed(error, 'listen'));
+    }
   }
 
   /** Distinct (lane, pattern) pairs subscribed on this node: zero when nobody listens. */
@@ -40,20 +92,42 @@ export class Fanout {
     return count;
   }
 
+  /** Subscriptions waiting for their recovery (zero at rest). */
+  get holdCount(): number {
+    return this.holds.size;
+  }
+
   /**
    * Resolves once the subscription holds cluster-wide (the bus confirmed it), so an ack sent
    * then means: whatever is published from now on, on any node, arrives. A bus failure is
    * logged and resolves too: the local subscription works, and the bus resubscribes on return.
    */
   subscribe(conn: Connection, pattern: string): Promise<void> {
-    const { session } = conn;
-    if (session.patterns.has(pattern)) return Promise.resolve();
-    session.patterns.add(pattern);
-    const key = `${session.identity.tenant}/${pattern}`;
-    this.indexOf(conn.lane).add(key);
+    return this.add(conn, pattern, true);
+  }
+
+  /**
+   * Subscribes without joining: deliveries for it are kept in the returned hold until join().
+   * Resolves once the bus holds the pattern.
+   */
+  async hold(conn: Connection, pattern: string, limit: number): Promise<Hold> {
+    const key = `${conn.session.identity.tenant}/${pattern}`;
+    const hold: Hold = { conn, pattern, key, messages: [], overflow: false, limit };
+    this.holds.add(hold);
+    await this.add(conn, pattern, false);
+    return hold;
+  }
+
+  /**
+   * Ends a hold: from now on the transport delivers the subscription natively. False when the
+   * subscription is gone meanwhile (unsubscribed, connection closed): nothing to deliver.
+   */
+  join(hold: Hold): boolean {
+    if (!this.holds.delete(hold)) return false;
+    const { conn, pattern, key } = hold;
+    if (conn.session.closed || !conn.session.patterns.has(pattern)) return false;
     conn.join(key);
-    if (!this.bus) return Promise.resolve();
-    return this.bus.addPattern(key).catch((error: unknown) => this.busFailed(error, 'subscribe'));
+    return true;
   }
 
   /** `joined`: false once the connection closed (a closed connection left its topics). */
@@ -62,7 +136,10 @@ export class Fanout {
     if (!session.patterns.delete(pattern)) return;
     const key = `${session.identity.tenant}/${pattern}`;
     this.indexOf(conn.lane).remove(key);
-    if (joined) conn.leave(key);
+    const held = this.holdOf(conn, pattern);
+    if (held) this.holds.delete(held);
+    else if (joined) conn.leave(key);
+    if (session.patterns.size === 0) this.subscribers.delete(conn);
     this.bus?.removePattern(key).catch((error: unknown) => this.busFailed(error, 'unsubscribe'));
   }
 
@@ -73,22 +150,64 @@ export class Fanout {
 
   /** Delivers on this node and, through the bus, on every other node. */
   publish(tenant: string, message: DeliveryMessage, received: number): void {
+    const topic = `${tenant}/${message.topic}`;
+    if (this.history) {
+      const retention = this.history.policy.retentionOf(message.topic);
+      this.history.outbox.push(topic, encodeDelivery(message), retention, message.ts);
+      return;
+    }
     if (this.deliverLocally(tenant, message) > 0) {
       this.metrics.deliverLatency.observe({ path: 'local' }, (performance.now() - received) / 1000);
     }
     if (!this.bus) return;
-    this.bus
-      .publish(`${tenant}/${message.topic}`, encodeDelivery(message))
-      .catch((error: unknown) => {
-        this.metrics.busUndelivered.inc();
-        this.busFailed(error, 'publish');
-      });
+    this.bus.publish(topic, encodeDelivery(message)).catch((error: unknown) => {
+      this.metrics.busUndelivered.inc();
+      this.busFailed(error, 'publish');
+    });
   }
 
-  private fromBus(qualifiedTopic: string, payload: Buffer): void {
+  /** A gap to every subscription of `conn` (or of its tenant) whose pattern matches the topic. */
+  private gapToSubscribers(tenant: string, gap: GapMessage, everyPattern = false): void {
+    for (const conn of this.subscribers) {
+      if (conn.session.identity.tenant !== tenant) continue;
+      for (const pattern of conn.session.patterns) {
+        if (!everyPattern && !topicMatches(pattern, gap.topic)) continue;
+        const notice: GapMessage = everyPattern
+          ? { ...gap, topic: pattern, sub: pattern }
+          : { ...gap, sub: pattern };
+        const held = this.holdOf(conn, pattern);
+        if (held) this.keep(held, notice);
+        else this.outbound.send(conn, notice);
+        this.metrics.gaps.inc({ reason: gap.reason });
+      }
+    }
+  }
+
+  private fromBus(qualifiedTopic: string, payload: Buffer, position?: Position): void {
     const tenant = qualifiedTopic.slice(0, qualifiedTopic.indexOf('/'));
-    const message = this.gate.accept(() => decodeDelivery(payload), qualifiedTopic);
+    if (!this.history) {
+      const message = this.gate.accept(() => decodeDelivery(payload), qualifiedTopic);
+      if (message) this.deliverRemote(tenant, message);
+      return;
+    }
+    const message = this.gate.accept(() => decodeTopicMessage(payload), qualifiedTopic);
     if (!message) return;
+    const pos = position ? { pos: `${position.epoch}:${position.offset}` } : {};
+    if (message.type === 'gap') {
+      this.gapToSubscribers(tenant, { ...message, ...pos });
+      return;
+    }
+    const delivery: DeliveryMessage = { ...message, ...pos };
+    if (this.holds.size > 0) {
+      for (const held of this.holds) {
+        if (topicMatches(held.key, qualifiedTopic))
+          this.keep(held, { ...delivery, sub: held.pattern });
+      }
+    }
+    this.deliverRemote(tenant, delivery);
+  }
+
+  private deliverRemote(tenant: string, message: DeliveryMessage): void {
     if (this.deliverLocally(tenant, message) > 0) {
       // Wall clocks of two nodes: good to the clock skew between them.
       this.metrics.deliverLatency.observe(
@@ -96,6 +215,63 @@ export class Fanout {
         Math.max(0, Date.now() - message.ts) / 1000,
       );
     }
+  }
+
+  private fromGapInbox(payload: Buffer): void {
+    const gap = this.gate.accept(() => decodeWideGap(payload), inbox.gaps);
+    if (!gap) return;
+    const { tenant, from, to, count } = gap;
+    this.gapToSubscribers(
+      tenant,
+      { type: 'gap', topic: '#', from, to, reason: 'outbox_full', count },
+      true,
+    );
+  }
+
+  /**
+   * Messages published while this node was off the bus never reached it: every subscription
+   * here gets the range (history mode; a subscriber recovers it from the read API).
+   */
+  private busStatus(ready: boolean): void {
+    if (!ready) {
+      this.busLostAt ??= Date.now();
+      return;
+    }
+    const lostAt = this.busLostAt;
+    if (lostAt === undefined) return;
+    this.busLostAt = undefined;
+    const range = { from: lostAt - GAP_MARGIN_MS, to: Date.now() + GAP_MARGIN_MS };
+    const tenants = new Set([...this.subscribers].map((c) => c.session.identity.tenant));
+    for (const tenant of tenants) {
+      this.gapToSubscribers(
+        tenant,
+        { type: 'gap', topic: '#', ...range, reason: 'bus_unavailable' },
+        true,
+      );
+    }
+  }
+
+  private add(conn: Connection, pattern: string, join: boolean): Promise<void> {
+    const { session } = conn;
+    if (session.patterns.has(pattern)) return Promise.resolve();
+    session.patterns.add(pattern);
+    this.subscribers.add(conn);
+    const key = `${session.identity.tenant}/${pattern}`;
+    this.indexOf(conn.lane).add(key);
+    if (join) conn.join(key);
+    if (!this.bus) return Promise.resolve();
+    return this.bus.addPattern(key).catch((error: unknown) => this.busFailed(error, 'subscribe'));
+  }
+
+  private keep(held: Hold, message: DeliveryMessage | GapMessage): void {
+    if (held.messages.length >= held.limit) held.overflow = true;
+    else held.messages.push(message);
+  }
+
+  private holdOf(conn: Connection, pattern: string): Hold | undefined {
+    if (this.holds.size === 0) return undefined;
+    for (const held of this.holds) if (held.conn === conn && held.pattern === pattern) return held;
+    return undefined;
   }
 
   /** Returns the number of connections the message was handed to. */

@@ -41,6 +41,31 @@ export const Delivery = z.object({
   data: z.unknown(),
 });
 
+/** Messages on a topic may be missing (the publishing node dropped them: its outbox was full). */
+export const Gap = z.object({
+  v: Version,
+  type: z.literal('gap'),
+  topic: z.string().min(1).max(256),
+  from: z.number(),
+  to: z.number(),
+  reason: z.enum(['bus_unavailable', 'outbox_full']),
+  count: z.number().int().nonnegative().optional(),
+});
+export type Gap = Omit<z.infer<typeof Gap>, 'v'>;
+const TopicMessage = z.discriminatedUnion('type', [Delivery, Gap]);
+const TOPIC_KINDS = new Set(['message', 'gap']);
+
+/** A tenant's gap too wide to list by topic, sent to every node (see BusOutbox). */
+export const WideGap = z.object({
+  v: Version,
+  type: z.literal('wide_gap'),
+  tenant: z.string().min(1).max(64),
+  from: z.number(),
+  to: z.number(),
+  count: z.number().int().nonnegative(),
+});
+export type WideGap = Omit<z.infer<typeof WideGap>, 'v'>;
+
 const InboxMessage = z.discriminatedUnion('type', [
   z.object({
     v: Version,
@@ -111,6 +136,24 @@ export function decodeDelivery(payload: Uint8Array): DeliveryMessage {
   return delivery as DeliveryMessage;
 }
 
+/** A delivery or a gap from a topic channel (history mode); throws NodeMessageError. */
+export function decodeTopicMessage(payload: Uint8Array): DeliveryMessage | Gap {
+  const { v: _version, ...message } = decodeWith(payload, TopicMessage, (t) =>
+    TOPIC_KINDS.has(t as string),
+  );
+  return message as DeliveryMessage | Gap;
+}
+
+/** A wide gap from the gap inbox; throws NodeMessageError. */
+export function decodeWideGap(payload: Uint8Array): WideGap {
+  const { v: _version, ...gap } = decodeWith(payload, WideGap, (t) => t === 'wide_gap');
+  return gap;
+}
+
+export function encodeTopicMessage(message: DeliveryMessage | Gap | WideGap): Buffer {
+  return Buffer.from(JSON.stringify(message));
+}
+
 /** A message from a device or node inbox; throws NodeMessageError. */
 export function decodeInboxMessage(payload: Uint8Array): InboxMessage {
   return decodeWith(payload, InboxMessage, (t) => typeof t === 'string' && INBOX_KINDS.has(t));
@@ -137,6 +180,8 @@ export function remoteCommand(
 export const inbox = {
   device: (deviceKey: string): string => `dev:${deviceKey}`,
   node: (nodeId: string): string => `node:${nodeId}`,
+  /** Every node listens: tenant-wide gaps. */
+  gaps: 'gaps',
   /** The device key of a device inbox, or undefined for any other inbox. */
   deviceOf: (name: string): string | undefined =>
     name.startsWith('dev:') ? name.slice('dev:'.length) : undefined,

@@ -13,12 +13,15 @@ import { AbuseGuard } from './abuse-guard.js';
 import { CommandRouter } from './commands.js';
 import type { Connection, LocalDelivery } from './connection.js';
 import { DependencyFailures } from './dependency-failures.js';
+import { BusOutbox } from './bus-outbox.js';
 import { Dispatcher } from './dispatcher.js';
-import { Fanout } from './fanout.js';
+import { Fanout, type FanoutHistory } from './fanout.js';
+import { HistoryPolicy, type HistorySettings } from './history-policy.js';
 import { NodeMessageGate } from './node-message-gate.js';
 import { Outbound } from './outbound.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
+import { Recovery } from './recovery.js';
 import { Subscriptions } from './subscriptions.js';
 
 export interface SessionCoreLimits {
@@ -40,6 +43,8 @@ export interface SessionCoreDeps {
   /** How this node's transports deliver to their own connections. */
   local: LocalDelivery;
   bus?: Bus | undefined;
+  /** History and recovery; only with a bus. */
+  history?: HistorySettings | undefined;
   telemetrySink?: TelemetrySink | undefined;
 }
 
@@ -68,7 +73,22 @@ export class SessionCore {
     this.failures = new DependencyFailures(logger);
     this.outbound = new Outbound(metrics);
     this.guard = new AbuseGuard(limits, this.outbound, metrics, logger);
-    this.fanout = new Fanout(deps.local, metrics, this.gate, this.failures, bus);
+    const policy = deps.history ? new HistoryPolicy(deps.history) : undefined;
+    let history: FanoutHistory | undefined;
+    if (bus && policy) {
+      const { outboxMax, outboxMaxBytes, maxTopics } = policy.settings;
+      const limits = { maxMessages: outboxMax, maxBytes: outboxMaxBytes, maxGapTopics: maxTopics };
+      history = { policy, outbox: new BusOutbox(bus, limits, metrics, this.failures) };
+    }
+    this.fanout = new Fanout(
+      deps.local,
+      metrics,
+      this.gate,
+      this.failures,
+      this.outbound,
+      bus,
+      history,
+    );
     this.commands = new CommandRouter(
       (conn, message) => this.outbound.send(conn, message),
       metrics,
@@ -93,11 +113,21 @@ export class SessionCore {
       logger,
       deps.telemetrySink,
     );
+    const recovery = new Recovery(
+      this.fanout,
+      this.outbound,
+      metrics,
+      this.gate,
+      this.failures,
+      bus,
+      history?.policy,
+    );
     const subscriptions = new Subscriptions(
       this.fanout,
       this.outbound,
       this.guard,
       limits.maxSubscriptions,
+      recovery,
     );
     this.dispatcher = new Dispatcher(
       publisher,
@@ -202,6 +232,7 @@ export class SessionCore {
   /** Ends every wait and timer (the node is stopping). */
   stop(): void {
     this.presence.stop();
+    this.fanout.history?.outbox.close();
     this.commands.close();
     this.gate.close();
     this.failures.flush();

@@ -5,6 +5,7 @@ import type { AbuseGuard } from './abuse-guard.js';
 import type { Connection } from './connection.js';
 import type { Fanout } from './fanout.js';
 import type { Outbound } from './outbound.js';
+import type { Recovery } from './recovery.js';
 
 /**
  * Subscribe and unsubscribe: every pattern is checked (syntax, the token's ACL, the per-connection
@@ -16,9 +17,16 @@ export class Subscriptions {
     private readonly outbound: Outbound,
     private readonly guard: AbuseGuard,
     private readonly maxSubscriptions: number,
+    private readonly recovery: Recovery,
   ) {}
 
-  subscribe(conn: Connection, patterns: string[], id: string | undefined): void {
+  /** `since`: per pattern, the position to resume after (see Recovery). */
+  subscribe(
+    conn: Connection,
+    patterns: string[],
+    id: string | undefined,
+    since: Record<string, string> = {},
+  ): void {
     const { session } = conn;
     for (const pattern of patterns) {
       const problem = patternProblem(pattern);
@@ -49,7 +57,12 @@ export class Subscriptions {
       this.guard.refuse(conn, refusal);
       return;
     }
-    const held = patterns.map((pattern) => this.fanout.subscribe(conn, pattern));
+    const held = patterns.map((pattern) => {
+      const pos = Object.hasOwn(since, pattern) ? since[pattern] : undefined;
+      return pos === undefined
+        ? this.fanout.subscribe(conn, pattern)
+        : this.recovery.resume(conn, pattern, pos, id);
+    });
     if (id) void Promise.all(held).then(() => this.outbound.send(conn, { type: 'ack', id }));
   }
 

@@ -193,6 +193,10 @@ export class MqttConnection implements Connection {
       case 'pong':
         // PINGREQ is answered by the transport; the core's pong has no MQTT form.
         return true;
+      case 'recovery':
+      case 'gap':
+        // History recovery is a /ws feature (docs/protocol.md); MQTT has no packet for these.
+        return true;
     }
   }
 

@@ -1,0 +1,190 @@
+import type { Bus, Retention } from '@fleetwire/bus';
+
+import type { EdgeMetrics } from '../metrics.js';
+import type { DependencyFailures } from './dependency-failures.js';
+import { encodeTopicMessage, inbox, type Gap, type WideGap } from './node-messages.js';
+
+interface Pending {
+  topic: string;
+  payload: Buffer;
+  retention: Retention;
+}
+
+interface Range {
+  from: number;
+  to: number;
+  count: number;
+}
+
+/** Appends in flight at once: enough to fill the pipe to Redis, few to resend after a failure. */
+const WINDOW = 256;
+/** After a failed append while the bus still says it is up: wait this long before resending. */
+const RETRY_MS = 500;
+
+export interface OutboxLimits {
+  maxMessages: number;
+  maxBytes: number;
+  /** Topics whose drops are announced one by one; past it, a gap for the whole tenant. */
+  maxGapTopics: number;
+}
+
+/**
+ * Every publish of a history-mode edge enters the bus through here, in order. While the bus is
+ * away the outbox keeps what could not be appended (bounded by count and bytes, counted in
+ * `fleetwire_edge_bus_outbox_messages`) and appends it when the bus is back, oldest first. What
+ * does not fit is dropped, counted, and remembered as a gap per topic (or per tenant, past
+ * maxGapTopics), announced once everything kept has been appended: subscribers on every node
+ * get a `gap` with the time range, and the gap is in the topic's history for those recovering
+ * later. A message whose append reached Redis but whose answer was lost is appended again when
+ * resent (at least once, never silently lost).
+ */
+export class BusOutbox {
+  private readonly queue: Pending[] = [];
+  /** queue[0, sent) are in flight. */
+  private sent = 0;
+  private inFlight = 0;
+  private bytes = 0;
+  private failed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly gaps = new Map<string, Range & { retention: Retention }>();
+  private readonly wideGaps = new Map<string, Range>();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly limits: OutboxLimits,
+    private readonly metrics: EdgeMetrics,
+    private readonly failures: DependencyFailures,
+  ) {
+    bus.onStatus((ready) => {
+      if (ready) this.pump();
+    });
+  }
+
+  /** Messages waiting for the bus. */
+  get size(): number {
+    return this.queue.length;
+  }
+
+  push(topic: string, payload: Buffer, retention: Retention, ts: number): void {
+    if (
+      this.queue.length >= this.limits.maxMessages ||
+      this.bytes + payload.byteLength > this.limits.maxBytes
+    ) {
+      this.drop(topic, retention, ts);
+      return;
+    }
+    this.enqueue({ topic, payload, retention });
+  }
+
+  close(): void {
+    clearTimeout(this.retryTimer);
+  }
+
+  private enqueue(item: Pending): void {
+    this.queue.push(item);
+    this.bytes += item.payload.byteLength;
+    this.metrics.busOutbox.set(this.queue.length);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (
+      !this.failed &&
+      this.bus.ready &&
+      this.inFlight < WINDOW &&
+      this.sent < this.queue.length
+    ) {
+      const item = this.queue[this.sent] as Pending;
+      this.sent += 1;
+      this.inFlight += 1;
+      this.bus.append(item.topic, item.payload, item.retention).then(
+        () => this.appended(item),
+        (error: unknown) => this.notAppended(error),
+      );
+    }
+  }
+
+  private appended(item: Pending): void {
+    this.inFlight -= 1;
+    // Answers come back in order on one connection: the item is the head but after a failure.
+    const at = this.queue.indexOf(item);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      if (at < this.sent) this.sent -= 1;
+      this.bytes -= item.payload.byteLength;
+      this.metrics.busOutbox.set(this.queue.length);
+    }
+    if (this.queue.length === 0) this.announceGaps();
+    this.pump();
+  }
+
+  private notAppended(error: unknown): void {
+    this.inFlight -= 1;
+    if (!this.failed) this.failures.failed('bus', 'append', error);
+    this.failed = true;
+    if (this.inFlight > 0) return;
+    // Everything still queued goes again, from the oldest, once the bus is back.
+    this.sent = 0;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.failed = false;
+      this.pump();
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private drop(topic: string, retention: Retention, ts: number): void {
+    this.metrics.busOutboxDropped.inc();
+    const known = this.gaps.get(topic);
+    if (known) {
+      widen(known, ts);
+      return;
+    }
+    if (this.gaps.size < this.limits.maxGapTopics) {
+      this.gaps.set(topic, { from: ts, to: ts, count: 1, retention });
+      return;
+    }
+    const tenant = topic.slice(0, topic.indexOf('/'));
+    const wide = this.wideGaps.get(tenant);
+    if (wide) widen(wide, ts);
+    else this.wideGaps.set(tenant, { from: ts, to: ts, count: 1 });
+  }
+
+  /** Gaps go after everything kept, through the same queue (never dropped themselves). */
+  private announceGaps(): void {
+    for (const [topic, range] of this.gaps) {
+      const gap: Gap = {
+        type: 'gap',
+        topic: topic.slice(topic.indexOf('/') + 1),
+        from: range.from,
+        to: range.to,
+        reason: 'outbox_full',
+        count: range.count,
+      };
+      this.queue.push({ topic, payload: encodeTopicMessage(gap), retention: range.retention });
+    }
+    this.gaps.clear();
+    for (const [tenant, range] of this.wideGaps) {
+      const gap: WideGap = { type: 'wide_gap', tenant, ...range };
+      this.bus.send(inbox.gaps, encodeTopicMessage(gap)).catch((error: unknown) => {
+        // Kept for the next time the outbox empties.
+        this.failures.failed('bus', 'gap', error);
+        const again = this.wideGaps.get(tenant);
+        if (again) merge(again, range);
+        else this.wideGaps.set(tenant, range);
+      });
+    }
+    this.wideGaps.clear();
+    this.metrics.busOutbox.set(this.queue.length);
+  }
+}
+
+function widen(range: Range, ts: number): void {
+  merge(range, { from: ts, to: ts, count: 1 });
+}
+
+function merge(range: Range, more: Range): void {
+  range.from = Math.min(range.from, more.from);
+  range.to = Math.max(range.to, more.to);
+  range.count += more.count;
+}

@@ -1,0 +1,136 @@
+import {
+  compareOffsets,
+  parseOffset,
+  type Bus,
+  type HistoryRead,
+  type Offset,
+} from '@fleetwire/bus';
+import type { DeliveryMessage, GapMessage, RecoveryFailure } from '@fleetwire/protocol';
+
+import type { EdgeMetrics } from '../metrics.js';
+import type { Connection } from './connection.js';
+import type { DependencyFailures } from './dependency-failures.js';
+import type { Fanout } from './fanout.js';
+import type { HistoryPolicy } from './history-policy.js';
+import type { NodeMessageGate } from './node-message-gate.js';
+import { decodeTopicMessage } from './node-messages.js';
+import type { Outbound } from './outbound.js';
+
+/** `<epoch>:<offset>` as sent in message.pos. */
+function splitPosition(pos: string): { epoch: string; offset: string; at: Offset } | undefined {
+  const cut = pos.indexOf(':');
+  const at = parseOffset(pos.slice(cut + 1));
+  return cut > 0 && at ? { epoch: pos.slice(0, cut), offset: pos.slice(cut + 1), at } : undefined;
+}
+
+/**
+ * `subscribe` with a position: the subscription is made but held (deliveries kept aside), the
+ * history after the position is read, and the connection gets, in this order, a `recovery`
+ * answer, the missed messages, the messages held meanwhile that history did not have (matched by
+ * position, so nothing twice and nothing out of order at the seam), and then live delivery.
+ * When history cannot say what was missed, the answer is `recovered: false` with the reason and
+ * the time range to fetch from the read API, and live delivery starts at once.
+ */
+export class Recovery {
+  constructor(
+    private readonly fanout: Fanout,
+    private readonly outbound: Outbound,
+    private readonly metrics: EdgeMetrics,
+    private readonly gate: NodeMessageGate,
+    private readonly failures: DependencyFailures,
+    private readonly bus?: Bus,
+    private readonly policy?: HistoryPolicy,
+  ) {}
+
+  async resume(conn: Connection, pattern: string, pos: string, id?: string): Promise<void> {
+    const since = splitPosition(pos);
+    const { bus, policy } = this;
+    if (!bus || !policy || !since) {
+      await this.fanout.subscribe(conn, pattern);
+      this.fail(conn, pattern, id, 'history_disabled', since?.at.ms ?? 0, Date.now());
+      return;
+    }
+    if (conn.session.patterns.has(pattern)) return;
+    const hold = await this.fanout.hold(conn, pattern, policy.settings.maxRecover);
+    let read: HistoryRead | undefined;
+    try {
+      read = await bus.readHistory({
+        pattern: hold.key,
+        after: { epoch: since.epoch, offset: since.offset },
+        maxAgeMs: policy.maxAgeOf(pattern),
+        maxMessages: policy.settings.maxRecover,
+        maxStreams: policy.settings.maxTopics,
+      });
+    } catch (error) {
+      this.failures.failed('bus', 'history', error);
+    }
+    // From here to join() nothing waits: no delivery can slip between the held ones and live.
+    const missed = read?.ok ? this.decode(read, hold.key, pattern) : undefined;
+    if (!missed || hold.overflow) {
+      const reason: RecoveryFailure = hold.overflow
+        ? 'too_many'
+        : read?.ok === false
+          ? read.reason
+          : 'unavailable';
+      if (this.fanout.join(hold)) {
+        this.fail(conn, pattern, id, reason, since.at.ms, read?.now ?? Date.now());
+        for (const message of hold.messages) this.outbound.send(conn, message);
+      }
+      return;
+    }
+    const last = missed.at(-1)?.pos ?? pos;
+    const lastAt = splitPosition(last)?.at ?? since.at;
+    const later = hold.messages.filter((m) => {
+      const at = m.pos === undefined ? undefined : splitPosition(m.pos);
+      return !at || at.epoch !== since.epoch || compareOffsets(at.at, lastAt) > 0;
+    });
+    if (!this.fanout.join(hold)) return;
+    const count = missed.length + later.length;
+    this.outbound.send(conn, {
+      type: 'recovery',
+      ...(id === undefined ? {} : { id }),
+      topic: pattern,
+      recovered: true,
+      count,
+    });
+    for (const message of missed) this.outbound.send(conn, message);
+    for (const message of later) this.outbound.send(conn, message);
+    this.metrics.recoveries.inc({ result: 'recovered' });
+    this.metrics.recoveredMessages.inc(missed.length);
+  }
+
+  private decode(
+    read: Extract<HistoryRead, { ok: true }>,
+    key: string,
+    pattern: string,
+  ): (DeliveryMessage | GapMessage)[] {
+    const out: (DeliveryMessage | GapMessage)[] = [];
+    for (const entry of read.entries) {
+      const message = this.gate.accept(() => decodeTopicMessage(entry.payload), key);
+      if (!message) continue;
+      const pos = `${entry.position.epoch}:${entry.position.offset}`;
+      out.push({ ...message, pos, sub: pattern });
+    }
+    return out;
+  }
+
+  private fail(
+    conn: Connection,
+    pattern: string,
+    id: string | undefined,
+    reason: RecoveryFailure,
+    from: number,
+    to: number,
+  ): void {
+    this.metrics.recoveries.inc({ result: reason });
+    this.outbound.send(conn, {
+      type: 'recovery',
+      ...(id === undefined ? {} : { id }),
+      topic: pattern,
+      recovered: false,
+      reason,
+      from,
+      to,
+    });
+  }
+}
