@@ -9,6 +9,7 @@ import { Emitter } from './emitter.js';
 import { FleetwireClientError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { newId } from './message-id.js';
+import { Positions } from './positions.js';
 import type {
   ClientEvents,
   CommandHandler,
@@ -41,6 +42,10 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   private state_: ConnectionState = 'disconnected';
   private attempt = 0;
   private readonly patterns = new Set<string>();
+  /** Where each subscription is, to resume it after a reconnect. */
+  private readonly positions = new Positions();
+  /** The id of the subscribe a reconnect sent, and its patterns (settling until acked). */
+  private resuming: { id: string; patterns: string[] } | undefined;
   /** Waiting for an ack or nack, by id, in send order. */
   private readonly awaiting = new Map<string, Outgoing>();
   /** Fire-and-forget frames written while offline. */
@@ -84,6 +89,11 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     return this.state_;
   }
 
+  /** The last position delivered for a subscription (what a reconnect resumes from). */
+  positionOf(pattern: string): string | undefined {
+    return this.positions.get(pattern);
+  }
+
   /** Messages sent and not yet acked, plus fire-and-forget ones waiting for a connection. */
   get queued(): number {
     return this.awaiting.size + this.offline.length;
@@ -125,7 +135,10 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   }
 
   async unsubscribe(patterns: string[]): Promise<void> {
-    for (const p of patterns) this.patterns.delete(p);
+    for (const p of patterns) {
+      this.patterns.delete(p);
+      this.positions.forget(p);
+    }
     await this.request({ type: 'unsubscribe', topics: patterns }, false);
   }
 
@@ -290,14 +303,34 @@ export class FleetwireClient extends Emitter<ClientEvents> {
         this.emit('welcome', message);
         return;
       case 'message':
+        this.positions.seen(message, this.patterns);
         this.emit('message', message);
         return;
+      case 'recovery':
+        if (message.recovered) {
+          this.emit('recovered', { topic: message.topic, count: message.count });
+        } else {
+          const { topic, from, to, reason } = message;
+          this.emit('gap', { topic, from, to, reason });
+        }
+        return;
+      case 'gap': {
+        this.positions.seen(message, this.patterns);
+        const { topic, from, to, reason } = message;
+        this.emit('gap', { topic, from, to, reason });
+        return;
+      }
       case 'command':
         this.emit('command', message);
         void this.answer(message);
         return;
       case 'ack':
       case 'nack': {
+        if (this.resuming?.id === message.id) {
+          this.positions.settled(this.resuming.patterns);
+          this.resuming = undefined;
+          return;
+        }
         const out = this.awaiting.get(message.id);
         if (!out) return;
         if (message.type === 'nack' && message.reason === 'retry') {
@@ -332,9 +365,19 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     }
   }
 
-  /** After a (re)connect: subscriptions first, then everything unacked in order, then the rest. */
+  /**
+   * After a (re)connect: subscriptions first, each from its last position (the server sends
+   * what it missed, or a `gap` range), then everything unacked in order, then the rest.
+   */
   private resume(): void {
-    if (this.patterns.size > 0) this.write({ type: 'subscribe', topics: [...this.patterns] });
+    if (this.patterns.size > 0) {
+      const topics = [...this.patterns];
+      const since = this.positions.since(topics);
+      const id = newId();
+      this.resuming = { id, patterns: topics };
+      this.positions.settlingFrom(topics);
+      this.write({ type: 'subscribe', id, topics, ...(since ? { since } : {}) });
+    }
     for (const out of this.awaiting.values()) this.transmit(out);
     const offline = this.offline;
     this.offline = [];
@@ -359,6 +402,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
 
   private closed(code: number, reason: string): void {
     this.ws = undefined;
+    this.resuming = undefined;
     this.heartbeat.stop();
     this.emit('close', { code, reason });
     if (this.state_ === 'closed') return;

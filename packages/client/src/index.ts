@@ -1,5 +1,6 @@
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 export { FleetwireClient } from './client.js';
+export { topicMatches } from './positions.js';
 export type {
   ClientEvents,
   CommandHandler,

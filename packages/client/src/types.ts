@@ -51,6 +51,15 @@ export interface ClientEvents extends Record<string, unknown> {
   /** An `error` the server answered one of our messages with. */
   serverError: ErrorMessage;
   close: { code: number; reason: string };
+  /** A resumed subscription got everything it missed: `count` messages, delivered as `message`. */
+  recovered: { topic: string; count: number };
+  /**
+   * Messages on `topic` (a topic or a subscription's pattern) between `from` and `to` (ms since
+   * the epoch) may be missing: the server said so (`reason` bus_unavailable, outbox_full) or a
+   * resumed subscription could not be recovered (expired, epoch_changed, too_many, …). Fetch
+   * the range from the read API.
+   */
+  gap: { topic: string; from: number; to: number; reason: string };
 }
 
 export type CommandHandler = (command: ServerCommandMessage) => unknown | Promise<unknown>;
