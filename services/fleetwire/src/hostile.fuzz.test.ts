@@ -166,6 +166,30 @@ const wrongTypes = fc
   })
   .map(({ type, id, fields }) => ({ ...fields, type, id }));
 
+// subscribe with positions to resume from: well-formed ones of unknown epochs, ragged ones,
+// patterns not in `topics`, prototype keys, more entries than patterns allowed.
+const position = fc.oneof(
+  fc.string({ maxLength: 60 }),
+  fc
+    .tuple(fc.stringMatching(/^[A-Za-z0-9]{1,16}$/), fc.nat(), fc.nat())
+    .map(([epoch, ms, n]) => `${epoch}:${ms}-${n}`),
+  fc.constant(`x:${'9'.repeat(15)}-${'9'.repeat(15)}`),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+const resumePatterns = ['devices/mallory/#', 'devices/mallory/telemetry', 'devices/+/status', '#'];
+const hostileSubscribe = fc
+  .record({
+    id: fc.string({ minLength: 1, maxLength: 10 }),
+    topics: fc.array(fc.constantFrom(...resumePatterns), { maxLength: 5 }),
+    since: fc.oneof(
+      fc.dictionary(fc.constantFrom(...resumePatterns, 'x', '__proto__'), position, {
+        maxKeys: 70,
+      }),
+      fc.jsonValue({ maxDepth: 2 }),
+    ),
+  })
+  .map((m) => ({ type: 'subscribe', ...m }));
+
 const validTelemetry = fc
   .record({
     id: fc.string({ minLength: 1, maxLength: 64 }),
@@ -199,6 +223,8 @@ const hostileFrame: fc.Arbitrary<Frame> = fc.oneof(
   oddText.map(text),
   wrongTypes.map((m) => text(JSON.stringify(m))),
   wrongTypes.map((m) => binary(encode(m))),
+  hostileSubscribe.map((m) => text(JSON.stringify(m))),
+  hostileSubscribe.map((m) => binary(encode(m))),
   validTelemetry.map((m) => text(JSON.stringify(m))),
   validTelemetry.map((m) => binary(encode(m))),
   truncatedMsgpack.map(binary),
@@ -307,10 +333,20 @@ describe('fuzz: hostile input against a running fleetwire', () => {
     );
     const errorCodes = new Set<string>(Object.values(ErrorCode));
     const nackReasons = new Set<string>(Object.values(NackReason));
+    const recoveryFailures = [
+      'expired',
+      'epoch_changed',
+      'too_many',
+      'history_disabled',
+      'unavailable',
+    ];
     for (const answer of attackerAnswers) {
       if (answer['type'] === 'error') expect(errorCodes).toContain(answer['code']);
       else if (answer['type'] === 'nack') expect(nackReasons).toContain(answer['reason']);
-      else expect(['welcome', 'ack', 'pong', 'message']).toContain(answer['type']);
+      else if (answer['type'] === 'recovery' && answer['recovered'] === false) {
+        expect(recoveryFailures).toContain(answer['reason']);
+      } else
+        expect(['welcome', 'ack', 'pong', 'message', 'recovery', 'gap']).toContain(answer['type']);
     }
     // 1006 only where uWS ends the socket itself: a text frame that is not UTF-8 (the generated
     // frames stay under the oversize cap). Every other close carries a documented code.
