@@ -62,3 +62,24 @@ export async function recentTelemetry(
   );
   return page.items.reverse();
 }
+
+/** A device's telemetry between `from` and `to` (ms, inclusive), oldest first, at most `limit`. */
+export async function telemetryRange(
+  token: string,
+  deviceId: string,
+  from: number,
+  to: number,
+  limit = 1000,
+): Promise<TelemetryPoint[]> {
+  const query = new URLSearchParams({
+    from: String(from),
+    to: String(to + 1),
+    limit: String(limit),
+    order: 'asc',
+  });
+  const page = await get<{ items: TelemetryPoint[] }>(
+    token,
+    `/v1/devices/${encodeURIComponent(deviceId)}/telemetry?${query.toString()}`,
+  );
+  return page.items;
+}

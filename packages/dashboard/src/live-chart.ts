@@ -37,6 +37,21 @@ export class LiveChart {
     this.values = new Map();
   }
 
+  /**
+   * Points fetched for a gap: merged in time order with what the chart holds, a point already
+   * there (same time) kept once, so a refetched range fills the hole without doubling the rest.
+   */
+  merge(points: readonly { ts: number; data: Record<string, unknown> }[]): void {
+    const held = this.times.map((t, i) => ({
+      ts: t * 1000,
+      data: Object.fromEntries(this.fields.map((f) => [f, this.values.get(f)?.[i]])),
+    }));
+    const known = new Set(held.map((p) => p.ts));
+    const all = [...held, ...points.filter((p) => !known.has(p.ts))].sort((a, b) => a.ts - b.ts);
+    this.reset();
+    for (const point of all.slice(-MAX_POINTS)) this.add(point.ts, point.data);
+  }
+
   add(ts: number, data: Record<string, unknown>): void {
     const fields = numericFields(data);
     const fresh = Object.keys(fields).filter((f) => !this.values.has(f));

@@ -1,7 +1,13 @@
-import { FleetwireClient, type ConnectionState } from '@fleetwire/client';
+import { FleetwireClient, topicMatches, type ConnectionState } from '@fleetwire/client';
 import type { DeliveryMessage } from '@fleetwire/protocol';
 
-import { ApiError, listDevices, recentTelemetry, type DevicePresence } from './api.js';
+import {
+  ApiError,
+  listDevices,
+  recentTelemetry,
+  telemetryRange,
+  type DevicePresence,
+} from './api.js';
 import { LiveChart } from './live-chart.js';
 import { takeToken, webSocketUrl } from './session.js';
 import './style.css';
@@ -129,6 +135,29 @@ function onMessage(message: DeliveryMessage): void {
   }
 }
 
+/** The store gets telemetry through the log, a little after it was delivered live. */
+const REFETCH_AGAIN_MS = 5_000;
+
+/**
+ * Live messages the server could not deliver (a lost bus, an expired history after a long
+ * reconnect): the selected device's chart refetches the range from the read API and merges it.
+ */
+async function refill(gap: { topic: string; from: number; to: number }): Promise<void> {
+  const deviceId = selected;
+  if (!deviceId || !topicMatches(gap.topic, `devices/${deviceId}/telemetry`)) return;
+  for (const wait of [0, REFETCH_AGAIN_MS]) {
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    try {
+      const points = await telemetryRange(token, deviceId, gap.from, gap.to);
+      if (selected !== deviceId) return;
+      chart.merge(points);
+      chartStatus.textContent = `${chart.points} points`;
+    } catch {
+      chartStatus.textContent = 'a gap could not be refetched';
+    }
+  }
+}
+
 const maybeToken = takeToken();
 if (!maybeToken) {
   showConnection('no-token');
@@ -138,6 +167,7 @@ const token: string = maybeToken;
 const client = new FleetwireClient({ url: webSocketUrl(), token });
 client.on('state', showConnection);
 client.on('message', onMessage);
+client.on('gap', (gap) => void refill(gap));
 client.on('welcome', () => {
   void listDevices(token).then(
     (list) => {
