@@ -1,4 +1,4 @@
-import type { HistoryQuery, HistoryRead, Position, Retention } from './history.js';
+import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 
 /**
  * The cross-node bus the edge needs, and nothing more. Two ways to reach other nodes:
@@ -17,11 +17,13 @@ export interface Bus {
   readonly ready: boolean;
   publish(topic: string, payload: Uint8Array): Promise<void>;
   /**
-   * Appends to the topic's history and fans out in one step, so a position and its delivery
-   * can never disagree: every node holding a matching pattern, this one included, receives the
-   * message with its position, in position order per domain. Resolves with the position.
+   * Appends each message to its topic's history and fans it out in one step, so a position and
+   * its delivery can never disagree: every node holding a matching pattern, this one included,
+   * receives the message with its position, in position order per domain. All messages of one
+   * call belong to one domain (the first level of their topics); they are appended in order, all
+   * or none. Resolves with their positions.
    */
-  append(topic: string, payload: Uint8Array, retention: Retention): Promise<Position>;
+  append(batch: readonly Appended[]): Promise<Position[]>;
   /** What was appended after a position on the topics of a pattern (see HistoryRead). */
   readHistory(query: HistoryQuery): Promise<HistoryRead>;
   addPattern(pattern: string): Promise<void>;

@@ -20,6 +20,11 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setImmediate(resolve));
 }
 
+async function one(bus: Bus, topic: string, payload: Uint8Array, retention: Retention) {
+  const [position] = await bus.append([{ topic, payload, retention }]);
+  return position as Position;
+}
+
 const offsetOf = (p: Position) => parseOffset(p.offset) as { ms: number; n: number };
 
 /** History: part of the Bus contract, run by busContract for every driver. */
@@ -31,8 +36,14 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
     await a.addPattern(`${d}/devices/#`);
     await b.addPattern(`${d}/devices/+/telemetry`);
     const positions: Position[] = [];
-    for (let i = 0; i < 30; i++) {
-      positions.push(await a.append(`${d}/devices/d${i % 3}/telemetry`, text(String(i)), KEEP));
+    for (let i = 0; i < 30; i += 5) {
+      // Batches of five, across three topics.
+      const batch = [0, 1, 2, 3, 4].map((k) => ({
+        topic: `${d}/devices/d${(i + k) % 3}/telemetry`,
+        payload: text(String(i + k)),
+        retention: KEEP,
+      }));
+      positions.push(...(await a.append(batch)));
     }
     for (let i = 1; i < positions.length; i++) {
       expect(positions[i]?.epoch).toBe(positions[0]?.epoch);
@@ -50,15 +61,15 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
   it('readHistory: exactly what came after a position, on the pattern’s topics only, in position order', async () => {
     const { a, b } = nodes();
     const d = domain();
-    const first = await a.append(`${d}/devices/d1/telemetry`, text('before'), KEEP);
+    const first = await one(a, `${d}/devices/d1/telemetry`, text('before'), KEEP);
     const expected: string[] = [];
     for (let i = 0; i < 20; i++) {
       const topic = i % 2 ? `${d}/devices/d1/telemetry` : `${d}/devices/d2/telemetry`;
-      await (i % 3 ? a : b).append(topic, text(`m${i}`), KEEP);
+      await one(i % 3 ? a : b, topic, text(`m${i}`), KEEP);
       expected.push(`m${i}`);
-      await b.append(`${d}/devices/d1/status`, text(`s${i}`), KEEP);
+      await one(b, `${d}/devices/d1/status`, text(`s${i}`), KEEP);
     }
-    await a.append(`other-${d}/devices/d1/telemetry`, text('other domain'), KEEP);
+    await one(a, `other-${d}/devices/d1/telemetry`, text('other domain'), KEEP);
     const read = await b.readHistory({
       pattern: `${d}/devices/+/telemetry`,
       after: first,
@@ -110,13 +121,13 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
         maxStreams: 100,
         ...more,
       });
-    const start = await a.append(topic, text('0'), small);
-    for (let i = 1; i <= 4; i++) await a.append(topic, text(String(i)), small);
+    const start = await one(a, topic, text('0'), small);
+    for (let i = 1; i <= 4; i++) await one(a, topic, text(String(i)), small);
     expect(await query(start)).toMatchObject({ ok: true });
-    for (let i = 5; i <= 9; i++) await a.append(topic, text(String(i)), small);
+    for (let i = 5; i <= 9; i++) await one(a, topic, text(String(i)), small);
     expect(await query(start)).toMatchObject({ ok: false, reason: 'expired' });
 
-    const recent = await a.append(topic, text('10'), small);
+    const recent = await one(a, topic, text('10'), small);
     const old = { epoch: recent.epoch, offset: `${offsetOf(recent).ms - 120_000}-0` };
     expect(await query(old)).toMatchObject({ ok: false, reason: 'expired' });
     expect(await query({ epoch: 'elsewhere', offset: recent.offset })).toMatchObject({
@@ -134,7 +145,7 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
       }),
     ).toMatchObject({ ok: false, reason: 'epoch_changed' });
 
-    for (let i = 0; i < 3; i++) await a.append(`${d}/rooms/x${i}`, text('x'), small);
+    for (let i = 0; i < 3; i++) await one(a, `${d}/rooms/x${i}`, text('x'), small);
     expect(await query(recent, { maxMessages: 2 })).toMatchObject({
       ok: false,
       reason: 'too_many',

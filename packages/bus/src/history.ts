@@ -18,6 +18,13 @@ export interface Retention {
   horizonMs: number;
 }
 
+/** One message to append: its qualified topic, its bytes, its topic's retention. */
+export interface Appended {
+  topic: string;
+  payload: Uint8Array;
+  retention: Retention;
+}
+
 export interface HistoryQuery {
   /** A qualified pattern whose first level (the domain) is concrete: `acme/devices/+/telemetry`. */
   pattern: string;

@@ -4,6 +4,7 @@ export {
   domainOf,
   formatOffset,
   parseOffset,
+  type Appended,
   type HistoryEntry,
   type HistoryFailure,
   type HistoryQuery,

@@ -1,7 +1,7 @@
 import { PatternIndex } from '@fleetwire/protocol';
 
 import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
-import type { HistoryQuery, HistoryRead, Position, Retention } from './history.js';
+import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 import { MemoryHistory } from './memory-history.js';
 
 /**
@@ -46,15 +46,17 @@ export class MemoryBus implements Bus {
     }
   }
 
-  async append(topic: string, payload: Uint8Array, retention: Retention): Promise<Position> {
+  async append(batch: readonly Appended[]): Promise<Position[]> {
     this.assertOpen();
-    const copy = Buffer.from(payload);
-    const position = this.hub.history.append(topic, copy, retention);
-    for (const node of this.hub.nodes) {
-      if (node.patterns.match(topic).length === 0) continue;
-      queueMicrotask(() => node.topicHandlers.forEach((h) => h(topic, copy, position)));
-    }
-    return position;
+    return batch.map(({ topic, payload, retention }) => {
+      const copy = Buffer.from(payload);
+      const position = this.hub.history.append(topic, copy, retention);
+      for (const node of this.hub.nodes) {
+        if (node.patterns.match(topic).length === 0) continue;
+        queueMicrotask(() => node.topicHandlers.forEach((h) => h(topic, copy, position)));
+      }
+      return position;
+    });
   }
 
   async readHistory(query: HistoryQuery): Promise<HistoryRead> {

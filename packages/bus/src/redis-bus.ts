@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 
 import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
-import type { HistoryQuery, HistoryRead, Position, Retention } from './history.js';
+import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 import { RedisHistory } from './redis-history.js';
 import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
 import { escapeGlob, globOfPattern } from './topic-glob.js';
@@ -132,16 +132,11 @@ export class RedisBus implements Bus {
     }
   }
 
-  async append(topic: string, payload: Uint8Array, retention: Retention): Promise<Position> {
-    this.seq += 1;
+  async append(batch: readonly Appended[]): Promise<Position[]> {
+    const first = this.seq + 1;
+    this.seq += batch.length;
     try {
-      return await this.history.append(
-        topic,
-        payload,
-        retention,
-        `${this.prefix}t:${topic}`,
-        `${this.nodeId} ${this.seq}`,
-      );
+      return await this.history.append(batch, this.nodeId, first);
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not appended', { cause });
     }

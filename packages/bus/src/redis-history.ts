@@ -8,21 +8,22 @@ import {
   type HistoryEntry,
   type HistoryQuery,
   type HistoryRead,
+  type Appended,
   type Position,
-  type Retention,
 } from './history.js';
 
 /**
- * The domain's clock and the topic's stream are advanced, trimmed and published in one script,
- * so a position exists exactly when its delivery went out. Keys share the `{domain}` hash tag
- * (one Redis Cluster slot). Offsets come from the domain clock (`e` epoch, `m` ms, `n` counter):
- * Redis TIME, never going back, with a counter inside one millisecond, so they order every
- * topic of the domain, not only one stream. The clock has no TTL (one small hash per tenant);
- * when it is gone the history is gone, and the next append starts a new epoch.
+ * The domain's clock and the topics' streams are advanced, trimmed and published in one script,
+ * so a position exists exactly when its delivery went out; a batch of messages of one domain
+ * shares the script's overhead. Keys share the `{domain}` hash tag (one Redis Cluster slot).
+ * Offsets come from the domain clock (`e` epoch, `m` ms, `n` counter): Redis TIME, never going
+ * back, with a counter inside one millisecond, so they order every topic of the domain, not only
+ * one stream. The clock has no TTL (one small hash per tenant); when it is gone the history is
+ * gone, and the next append starts a new epoch.
  *
- * KEYS: clock, index (topic → last ms), stream.
- * ARGV: new epoch, maxCount, maxAgeMs, horizonMs, topic in the domain, payload, channel,
- *       frame header (`<origin> <seq>`).
+ * KEYS: clock, index (topic → last ms), then one stream per message.
+ * ARGV: new epoch, horizonMs, origin, then per message: maxCount, maxAgeMs, topic in the
+ *       domain, payload, channel, seq (the frame header is `<origin> <seq> <epoch> <offset>`).
  */
 const APPEND = `
 local t = redis.call('TIME')
@@ -31,17 +32,23 @@ local c = redis.call('HMGET', KEYS[1], 'e', 'm', 'n')
 local epoch = c[1] or ARGV[1]
 local ms = tonumber(c[2]) or 0
 local n = tonumber(c[3]) or 0
-if now > ms then ms = now; n = 0 else n = n + 1 end
-local id = string.format('%d-%d', ms, n)
+local out = {epoch}
+for i = 3, #KEYS do
+  local b = 3 + (i - 3) * 6
+  if now > ms then ms = now; n = 0 else n = n + 1 end
+  local id = string.format('%d-%d', ms, n)
+  redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[b + 1], id, 'p', ARGV[b + 4])
+  redis.call('XTRIM', KEYS[i], 'MINID', '~', string.format('%d', now - tonumber(ARGV[b + 2])))
+  redis.call('PEXPIRE', KEYS[i], ARGV[b + 2])
+  redis.call('ZADD', KEYS[2], string.format('%d', ms), ARGV[b + 3])
+  redis.call('PUBLISH', ARGV[b + 5],
+    ARGV[3] .. ' ' .. ARGV[b + 6] .. ' ' .. epoch .. ' ' .. id .. '\\n' .. ARGV[b + 4])
+  out[#out + 1] = id
+end
 redis.call('HSET', KEYS[1], 'e', epoch, 'm', string.format('%d', ms), 'n', n)
-redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[2], id, 'p', ARGV[6])
-redis.call('XTRIM', KEYS[3], 'MINID', '~', string.format('%d', now - tonumber(ARGV[3])))
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
-redis.call('ZADD', KEYS[2], string.format('%d', ms), ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[4])))
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. epoch .. ' ' .. id .. '\\n' .. ARGV[6])
-return {epoch, id}
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[2])))
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return out
 `;
 
 /**
@@ -97,12 +104,7 @@ end
 return reply('ok', found)
 `;
 
-type AppendCommand = (
-  clock: string,
-  index: string,
-  stream: string,
-  ...args: (string | number | Buffer)[]
-) => Promise<[string, string]>;
+type AppendCommand = (...args: (string | number | Buffer)[]) => Promise<string[]>;
 type ReadCommand = (...args: (string | number)[]) => Promise<unknown[]>;
 
 /** The history half of the Redis bus: keys, the append and read scripts. */
@@ -112,7 +114,7 @@ export class RedisHistory {
     private readonly prefix: string,
     private readonly newEpoch: string,
   ) {
-    redis.defineCommand('fleetwireAppend', { numberOfKeys: 3, lua: APPEND });
+    redis.defineCommand('fleetwireAppend', { lua: APPEND });
     redis.defineCommand('fleetwireRead', { lua: READ });
   }
 
@@ -125,30 +127,35 @@ export class RedisHistory {
     return this.key(domain, `s:${topic.slice(domain.length + 1)}`);
   }
 
-  async append(
-    topic: string,
-    payload: Uint8Array,
-    retention: Retention,
-    channel: string,
-    header: string,
-  ): Promise<Position> {
-    const domain = domainOf(topic);
+  /** `firstSeq`: the origin's sequence number of the first message (one per message). */
+  async append(batch: readonly Appended[], origin: string, firstSeq: number): Promise<Position[]> {
+    if (batch.length === 0) return [];
+    const domain = domainOf((batch[0] as Appended).topic);
+    const horizonMs = Math.max(...batch.map((m) => m.retention.horizonMs));
+    const perMessage = batch.flatMap(({ topic, payload, retention }, i) => {
+      if (domainOf(topic) !== domain) throw new Error(`${topic}: not in domain ${domain}`);
+      return [
+        retention.maxCount,
+        retention.maxAgeMs,
+        topic.slice(domain.length + 1),
+        Buffer.from(payload),
+        `${this.prefix}t:${topic}`,
+        firstSeq + i,
+      ];
+    });
     const append = (this.redis as unknown as { fleetwireAppend: AppendCommand }).fleetwireAppend;
-    const [epoch, offset] = await append.call(
+    const [epoch, ...offsets] = await append.call(
       this.redis,
+      2 + batch.length,
       this.key(domain, 'c'),
       this.key(domain, 'i'),
-      this.streamKey(topic),
+      ...batch.map(({ topic }) => this.streamKey(topic)),
       this.newEpoch,
-      retention.maxCount,
-      retention.maxAgeMs,
-      retention.horizonMs,
-      topic.slice(domain.length + 1),
-      Buffer.from(payload),
-      channel,
-      header,
+      horizonMs,
+      origin,
+      ...perMessage,
     );
-    return { epoch, offset };
+    return offsets.map((offset) => ({ epoch: epoch as string, offset }));
   }
 
   private async head(domain: string): Promise<Position> {

@@ -16,8 +16,10 @@ interface Range {
   count: number;
 }
 
-/** Appends in flight at once: enough to fill the pipe to Redis, few to resend after a failure. */
-const WINDOW = 256;
+/** Appends (batches) in flight at once: enough to fill the pipe to Redis, few to resend. */
+const WINDOW = 32;
+/** Messages of one tenant appended in one call (one script run in Redis). */
+const BATCH = 64;
 /** After a failed append while the bus still says it is up: wait this long before resending. */
 const RETRY_MS = 500;
 
@@ -94,26 +96,41 @@ export class BusOutbox {
       this.inFlight < WINDOW &&
       this.sent < this.queue.length
     ) {
-      const item = this.queue[this.sent] as Pending;
-      this.sent += 1;
+      // Consecutive messages of one tenant: order within a tenant is what positions keep.
+      const first = this.queue[this.sent] as Pending;
+      const tenant = tenantOf(first.topic);
+      const batch: Pending[] = [];
+      while (batch.length < BATCH && this.sent < this.queue.length) {
+        const next = this.queue[this.sent] as Pending;
+        if (tenantOf(next.topic) !== tenant) break;
+        batch.push(next);
+        this.sent += 1;
+      }
       this.inFlight += 1;
-      this.bus.append(item.topic, item.payload, item.retention).then(
-        () => this.appended(item),
+      this.bus.append(batch).then(
+        () => this.appended(batch),
         (error: unknown) => this.notAppended(error),
       );
     }
   }
 
-  private appended(item: Pending): void {
+  private appended(batch: Pending[]): void {
     this.inFlight -= 1;
-    // Answers come back in order on one connection: the item is the head but after a failure.
-    const at = this.queue.indexOf(item);
-    if (at >= 0) {
-      this.queue.splice(at, 1);
-      if (at < this.sent) this.sent -= 1;
-      this.bytes -= item.payload.byteLength;
-      this.metrics.busOutbox.set(this.queue.length);
+    // Answers come back in order on one connection: the batch is at the head, but after a
+    // failure (when everything unconfirmed was rewound) it may not be.
+    if (this.queue[0] === batch[0]) {
+      this.queue.splice(0, batch.length);
+      this.sent -= batch.length;
+    } else {
+      for (const item of batch) {
+        const at = this.queue.indexOf(item);
+        if (at < 0) continue;
+        this.queue.splice(at, 1);
+        if (at < this.sent) this.sent -= 1;
+      }
     }
+    for (const item of batch) this.bytes -= item.payload.byteLength;
+    this.metrics.busOutbox.set(this.queue.length);
     if (this.queue.length === 0) this.announceGaps();
     this.pump();
   }
@@ -177,6 +194,10 @@ export class BusOutbox {
     this.wideGaps.clear();
     this.metrics.busOutbox.set(this.queue.length);
   }
+}
+
+function tenantOf(topic: string): string {
+  return topic.slice(0, topic.indexOf('/'));
 }
 
 function widen(range: Range, ts: number): void {
