@@ -1,8 +1,8 @@
 import { waitFor } from '@fleetwire/testkit';
 import { expect, it } from 'vitest';
 
-import type { Received, TestClient } from './test-support.js';
-import { mintToken, type TestEdge } from './test-support.js';
+import type { Received, TestClient, mintToken } from './test-support.js';
+import { type TestEdge } from './test-support.js';
 
 /** Node settings of the history scenarios: bursts of 500, 20 status messages kept per topic. */
 export const HISTORY_NODE_ENV = { FLEETWIRE_HISTORY_RULES: 'devices/+/status=300:20' };
