@@ -22,6 +22,8 @@ import { LocalRedis } from '@fleetwire/testkit';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 
+import { busBench } from './bus-bench.js';
+
 const { values } = parseArgs({
   options: {
     devices: { type: 'string', default: '20' },
@@ -205,6 +207,7 @@ async function main(): Promise<void> {
     }
     const results: Record<string, Result> = {};
     const loadBefore = loadavg()[0]!;
+    const bus = await busBench(redis.url);
     // Interleaved, so a noisy neighbour on the shared machine hits both modes alike.
     for (const [kind, send] of [
       ['paced', paced],
@@ -230,12 +233,22 @@ async function main(): Promise<void> {
       ``,
       `${new Date().toISOString()} · ${DEVICES} devices on node A; ${DASHBOARDS} dashboards (half on A, half on B) subscribed to devices/+/telemetry · paced: ${RATE} msg/s per device for ${SECONDS} s · burst: ${BURST} messages per device as fast as it sends · Node ${process.versions.node}`,
       ``,
+      `## End to end (edges as processes, WebSocket clients)`,
+      ``,
       `| run | sent | delivered | deliveries/s | p50 ms | p99 ms | p99.9 ms |`,
       `| --- | ---: | ---: | ---: | ---: | ---: | ---: |`,
       ...Object.keys(results).map(row),
       ``,
       `history on / off — paced: p50 ×${ratio('paced', (r) => r.p50)}, p99 ×${ratio('paced', (r) => r.p99)}, p99.9 ×${ratio('paced', (r) => r.p999)}; ` +
         `burst: deliveries/s ×${ratio('burst', throughput)}, p99 ×${ratio('burst', (r) => r.p99)}`,
+      ``,
+      `## The bus alone (bus-bench.ts: one process, one Redis, medians of 3 interleaved rounds)`,
+      ``,
+      `| | publish (history off) | append (history on) | on / off |`,
+      `| --- | ---: | ---: | ---: |`,
+      `| messages/s (publish: 256 in flight; append: batches of 64, 32 in flight) | ${bus.publishPerSec.toFixed(0)} | ${bus.appendPerSec.toFixed(0)} | ×${(bus.appendPerSec / bus.publishPerSec).toFixed(2)} |`,
+      `| one message round trip p50 ms | ${bus.publishRttP50.toFixed(3)} | ${bus.appendRttP50.toFixed(3)} | ×${(bus.appendRttP50 / bus.publishRttP50).toFixed(2)} |`,
+      `| one message round trip p99 ms | ${bus.publishRttP99.toFixed(3)} | ${bus.appendRttP99.toFixed(3)} | ×${(bus.appendRttP99 / bus.publishRttP99).toFixed(2)} |`,
       ``,
       `Clients, four edge processes and Redis share the machine (load average ${loadBefore.toFixed(1)} before the`,
       `runs, ${loadavg()[0]!.toFixed(1)} after, on ${String(cpus().length)} cores), so absolute figures are a floor for the`,
