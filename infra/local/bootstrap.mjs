@@ -81,7 +81,9 @@ function foreground(command, args, cwd = process.cwd()) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 }
 
-const [task, ...rest] = process.argv.slice(2);
+const [task, ...args] = process.argv.slice(2);
+// `pnpm start -- --simulate 5` passes the `--` on (npm drops it): options follow it either way.
+const rest = args[0] === '--' ? args.slice(1) : args;
 const pnpmCmd = pnpmCommand();
 if (task === 'start') {
   ensureWorkspace(pnpmCmd);

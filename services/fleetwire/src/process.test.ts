@@ -1,14 +1,15 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { freePort } from '@fleetwire/testkit';
+import { freePort, waitFor } from '@fleetwire/testkit';
 import jwt from 'jsonwebtoken';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
-import { get, killChildren, runCli, runStart } from './test-support.js';
+import { PACKAGE_DIR, childEnv, get, killChildren, runCli, runStart } from './test-support.js';
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 afterEach(killChildren);
@@ -219,6 +220,32 @@ describe('fleetwire start (the embedded default)', () => {
       devices: 2,
       commands: 0,
     });
+  }, 60_000);
+});
+
+describe('Ctrl-C', () => {
+  it('on `npm start` (SIGINT to the whole process group, as a terminal sends it) exits 0 quietly', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    // The package's start script, run by npm through `sh -c` as `npm start` runs the root's.
+    const child = spawn('npm', ['start', '--silent', '--', '--data', data], {
+      cwd: PACKAGE_DIR,
+      detached: true,
+      env: childEnv({ FLEETWIRE_PORT: '0', npm_config_update_notifier: 'false' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor('the start banner', () => stdout.includes('Fleetwire is running.'), 45_000);
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited).toBe(0);
+      expect(stderr).not.toMatch(/ELIFECYCLE|ERR!|Command failed/);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
   }, 60_000);
 });
 
