@@ -64,7 +64,7 @@ function newestMtime(path) {
 /** `vite build` of the dashboard unless dist/ is newer than everything it is built from. */
 function ensureDashboard(pnpmCmd) {
   const built = join(DASHBOARD, 'dist', 'site', 'index.html');
-  const sources = ['src', 'index.html', 'vite.config.ts', 'package.json']
+  const sources = ['src', 'public', 'index.html', 'vite.config.ts', 'package.json']
     .map((name) => join(DASHBOARD, name))
     .filter((path) => existsSync(path));
   if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newestMtime))) {
