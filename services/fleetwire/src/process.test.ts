@@ -153,7 +153,7 @@ describe('fleetwire start (the embedded default)', () => {
     const ids = Array.from({ length: 50 }, (_, i) => `k${i}`);
     for (const id of ids) device.send({ type: 'telemetry', id, data: { n: id } });
     const acks = [];
-    for (const _ of ids) acks.push(await device.next());
+    while (acks.length < ids.length) acks.push(await device.next());
     expect(acks).toEqual(ids.map((id) => ({ type: 'ack', id })));
     first.child.kill('SIGKILL');
     await first.exited;
