@@ -28,6 +28,12 @@ export const ErrorCode = {
   NotAllowed: 'not_allowed',
   /** The connection holds the maximum number of subscriptions. */
   TooManySubscriptions: 'too_many_subscriptions',
+  /** A gateway named a device its token does not list (or a non-gateway named another device). */
+  SubDeviceForbidden: 'subdevice_forbidden',
+  /** A gateway sent for a sub-device it has not attached (or attached too many). */
+  SubDeviceNotAttached: 'subdevice_not_attached',
+  /** A stream chunk or close named a channel this connection has not opened (or too many). */
+  UnknownStream: 'unknown_stream',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

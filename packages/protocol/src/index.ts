@@ -7,6 +7,7 @@ export {
   CommandRequestBody,
   type ClientMessageType,
   type DeliveryMessage,
+  type DetachedMessage,
   type ErrorMessage,
   type PongMessage,
   type ServerAckMessage,
@@ -45,3 +46,18 @@ export {
   type HttpErrorCode,
 } from './http-errors.js';
 export { firstIssue } from './zod-issue.js';
+export {
+  MAX_RELAY_HEADER_BYTES,
+  RELAY_FRAME_VERSION,
+  STREAM_FRAME_MARKER,
+  decodeRelayFrame,
+  decodeStreamChunk,
+  encodeRelayFrame,
+  encodeStreamChunk,
+  isStreamFrame,
+  relayHeader,
+  type RelayFrame,
+  type StreamChunk,
+} from './stream-frame.js';
+export { StreamChannel, StreamCloseMessage, StreamOpenMessage } from './stream-messages.js';
+export { AttachMessage, DetachMessage, DeviceId } from './subdevice-messages.js';

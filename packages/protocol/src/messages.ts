@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 import { NackReason } from './codes.js';
+import { StreamCloseMessage, StreamOpenMessage } from './stream-messages.js';
+import { AttachMessage, DetachMessage, DeviceId } from './subdevice-messages.js';
 
 /**
  * The envelope. Every message is an object with a `type`; clients send the ClientMessage kinds,
@@ -27,17 +29,21 @@ export const TelemetryMessage = z.object({
    * which is what lets the store recognise it (see telemetry-record.ts).
    */
   ts: z.number().int().nonnegative().optional(),
+  /** A gateway's sub-device this is sent for (see subdevice-messages.ts). */
+  device: DeviceId.optional(),
   data: Data,
 });
 export const EventMessage = z.object({
   type: z.literal('event'),
   id: MessageId.optional(),
   name: Name,
+  device: DeviceId.optional(),
   data: Data.optional(),
 });
 export const StatusMessage = z.object({
   type: z.literal('status'),
   id: MessageId.optional(),
+  device: DeviceId.optional(),
   data: Data,
 });
 export const PublishMessage = z.object({
@@ -68,11 +74,14 @@ export const CommandMessage = z.object({
 export const AckMessage = z.object({
   type: z.literal('ack'),
   id: MessageId,
+  /** A gateway answers for the sub-device the command was addressed to. */
+  device: DeviceId.optional(),
   result: z.unknown().optional(),
 });
 export const NackMessage = z.object({
   type: z.literal('nack'),
   id: MessageId,
+  device: DeviceId.optional(),
   reason: z.string().min(1).max(64).default(NackReason.Rejected),
   message: z.string().max(1024).optional(),
 });
@@ -94,6 +103,10 @@ export const ClientMessage = z.discriminatedUnion('type', [
   AckMessage,
   NackMessage,
   PingMessage,
+  AttachMessage,
+  DetachMessage,
+  StreamOpenMessage,
+  StreamCloseMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageType = ClientMessage['type'];
@@ -105,10 +118,12 @@ export const CLIENT_MESSAGE_TYPES: readonly string[] = ClientMessage.options.map
 export interface DeliveryMessage {
   type: 'message';
   /** The kind the publisher sent. */
-  kind: 'telemetry' | 'event' | 'status' | 'publish' | 'presence';
+  kind: 'telemetry' | 'event' | 'status' | 'publish' | 'presence' | 'stream';
   topic: string;
-  /** The publisher's id (token `sub`). */
+  /** The publisher's id (token `sub`), or the sub-device a gateway sent it for. */
   from: string;
+  /** The gateway that sent it for `from`, when one did. */
+  via?: string;
   id?: string;
   /** Server receive time, ms since the epoch. */
   ts: number;
@@ -130,6 +145,8 @@ export interface ServerCommandMessage {
   type: 'command';
   id: string;
   from: string;
+  /** To a gateway: the sub-device the command is for. */
+  device?: string;
   name: string;
   params?: unknown;
 }
@@ -161,7 +178,15 @@ export interface PongMessage {
   ts: number;
 }
 
+/** To a gateway: a sub-device is no longer its own (it connected elsewhere). */
+export interface DetachedMessage {
+  type: 'detached';
+  device: string;
+  reason: 'replaced';
+}
+
 export type ServerMessage =
+  | DetachedMessage
   | DeliveryMessage
   | WelcomeMessage
   | ServerCommandMessage
