@@ -45,6 +45,10 @@ const EdgeEnv = z.object({
   FLEETWIRE_COMMAND_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 300_000 }),
   FLEETWIRE_DRAIN_WINDOW_MS: envVar.int(10_000, { min: 0, max: 600_000 }),
   FLEETWIRE_PRESENCE_TTL_SEC: envVar.int(30, { min: 1, max: 3600 }),
+  FLEETWIRE_MAX_SUBDEVICES: envVar.int(256, { min: 1, max: 65_536 }),
+  FLEETWIRE_STREAM_BYTES_PER_SEC: envVar.int(64 * 1024, { min: 1024 }),
+  FLEETWIRE_STREAM_BURST_BYTES: envVar.int(128 * 1024, { min: 1024 }),
+  FLEETWIRE_STREAM_MAX_BUFFERED_BYTES: envVar.int(256 * 1024, { min: 16 * 1024 }),
 
   FLEETWIRE_MQTT_ENABLED: envVar.bool(true),
   FLEETWIRE_MQTT_PATH: z
@@ -135,6 +139,16 @@ export interface EdgeLimits {
   maxSubscriptions: number;
   compression: boolean;
   commandTimeoutMs: number;
+  /** Sub-devices one gateway connection may attach. */
+  maxSubDevices: number;
+  /** Binary stream bytes a second per device, and how many it may save up. */
+  streamBytesPerSec: number;
+  streamBurstBytes: number;
+  /**
+   * A listener with more than this queued gets no stream chunks until it catches up (dropped
+   * and counted); below the connection's backpressure limit, so streams never cut a listener.
+   */
+  streamMaxBufferedBytes: number;
 }
 
 export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
@@ -180,6 +194,10 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       maxSubscriptions: e.FLEETWIRE_MAX_SUBSCRIPTIONS,
       compression: e.FLEETWIRE_COMPRESSION,
       commandTimeoutMs: e.FLEETWIRE_COMMAND_TIMEOUT_MS,
+      maxSubDevices: e.FLEETWIRE_MAX_SUBDEVICES,
+      streamBytesPerSec: e.FLEETWIRE_STREAM_BYTES_PER_SEC,
+      streamBurstBytes: Math.max(e.FLEETWIRE_STREAM_BURST_BYTES, e.FLEETWIRE_STREAM_BYTES_PER_SEC),
+      streamMaxBufferedBytes: e.FLEETWIRE_STREAM_MAX_BUFFERED_BYTES,
     },
     ...(e.FLEETWIRE_MQTT_ENABLED
       ? {

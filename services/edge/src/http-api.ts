@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import {
   AuthError,
+  canSpeakFor,
   canSubscribe,
   deviceSubtree,
+  isDeviceRole,
   extractToken,
   type Identity,
   type TokenVerifier,
@@ -178,7 +180,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     });
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
-    if (identity.role === 'device') {
+    if (isDeviceRole(identity)) {
       sendError(res, 'role_not_allowed', 'only dashboard and service tokens may list devices');
       return;
     }
@@ -207,12 +209,17 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     });
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
-    if (identity.role === 'device' && identity.subject !== deviceId) {
-      sendError(res, 'forbidden', 'a device may only read its own presence');
+    const own = identity.subject === deviceId || canSpeakFor(identity, deviceId);
+    if (isDeviceRole(identity) && !own) {
+      sendError(
+        res,
+        'forbidden',
+        'a device may only read its own presence (a gateway, its sub-devices’)',
+      );
       return;
     }
     // The same reach as subscribing: a token narrowed to some devices sees only those.
-    if (identity.role !== 'device' && !canSubscribe(identity, deviceSubtree(deviceId))) {
+    if (!isDeviceRole(identity) && !canSubscribe(identity, deviceSubtree(deviceId))) {
       sendError(res, 'forbidden', `this token does not cover ${deviceId}`);
       return;
     }

@@ -30,6 +30,10 @@ export class EdgeMetrics {
   readonly commands: Counter<'outcome'>;
   readonly mqttConnectRefusals: Counter<'reason'>;
   readonly dependencyUp: DependencyUpGauge;
+  readonly subDevices: Gauge;
+  readonly streamsOpen: Gauge;
+  readonly streamChunksOut: Counter;
+  readonly streamDrops: Counter<'reason'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -148,6 +152,27 @@ export class EdgeMetrics {
     this.mqttConnectRefusals = new Counter({
       name: 'fleetwire_edge_mqtt_connect_refusals_total',
       help: 'MQTT CONNECTs answered with a refusing CONNACK, by reason (bad_credentials, not_authorized, client_id_rejected, unsupported_version, server_unavailable, server_busy, bad_auth_method, bad_will)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.subDevices = new Gauge({
+      name: 'fleetwire_edge_subdevices',
+      help: 'Sub-devices attached by the gateways connected to this node',
+      registers,
+    });
+    this.streamsOpen = new Gauge({
+      name: 'fleetwire_edge_streams_open',
+      help: 'Binary streams open on this node (devices and gateways sending)',
+      registers,
+    });
+    this.streamChunksOut = new Counter({
+      name: 'fleetwire_edge_stream_chunks_out_total',
+      help: 'Binary stream chunks written to listeners; one per receiving socket',
+      registers,
+    });
+    this.streamDrops = new Counter({
+      name: 'fleetwire_edge_stream_chunks_dropped_total',
+      help: 'Binary stream chunks dropped: rate_limited (the device over its byte rate), slow_listener (a listener behind by more than the stream budget)',
       labelNames: ['reason'],
       registers,
     });

@@ -1,7 +1,7 @@
 // Longer than the house limit on purpose: commands waited on here and commands forwarded for
 // senders on other nodes share the per-device maps that make an id unique cluster-wide, and
 // every exit (answer, timeout, device gone, device moved) must clear both in one place.
-import { deviceRefKey, parseDeviceRef, type Bus } from '@fleetwire/bus';
+import { deviceRefKey, parseDeviceRef, type Bus, type HeldDevice } from '@fleetwire/bus';
 import {
   CloseCode,
   CloseReason,
@@ -86,11 +86,12 @@ export class CommandRouter {
     return count;
   }
 
-  /** The devices connected here. */
-  localDevices(): { tenant: string; deviceId: string }[] {
-    return [...this.devices.values()].map((conn) => {
-      const { identity } = conn.session;
-      return { tenant: identity.tenant, deviceId: identity.subject };
+  /** The devices connected here, sub-devices with their gateway. */
+  localDevices(): HeldDevice[] {
+    return [...this.devices.entries()].map(([key, conn]) => {
+      const device = parseDeviceRef(key);
+      const { subject } = conn.session.identity;
+      return device.deviceId === subject ? device : { ...device, gateway: subject };
     });
   }
 
@@ -98,15 +99,17 @@ export class CommandRouter {
    * Registers a device's socket. A previous connection of the same device is closed (4002),
    * here or, through the device's inbox, on whichever node holds it. Resolves once this node
    * listens on the device's inbox, i.e. once commands from any node can reach the device.
+   * `deviceId`: a sub-device a gateway's connection speaks for (the connection's own by default).
    */
-  attachDevice(conn: Connection): Promise<void> {
+  attachDevice(conn: Connection, deviceId = conn.session.identity.subject): Promise<void> {
     const { identity } = conn.session;
-    const key = deviceRefKey({ tenant: identity.tenant, deviceId: identity.subject });
+    const key = deviceRefKey({ tenant: identity.tenant, deviceId });
     const previous = this.devices.get(key);
     this.devices.set(key, conn);
+    if (previous === conn) return Promise.resolve();
     if (previous) {
       // Replaced on this node: this node already listens on the device's inbox.
-      previous.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+      this.letGo(previous, deviceId);
       return Promise.resolve();
     }
     if (!this.bus) return Promise.resolve();
@@ -122,14 +125,33 @@ export class CommandRouter {
   }
 
   /** Returns false when the socket was no longer the device's (it had been replaced). */
-  detachDevice(conn: Connection): boolean {
-    const key = deviceRefKey({
-      tenant: conn.session.identity.tenant,
-      deviceId: conn.session.identity.subject,
-    });
+  detachDevice(conn: Connection, deviceId = conn.session.identity.subject): boolean {
+    const key = deviceRefKey({ tenant: conn.session.identity.tenant, deviceId });
     if (this.devices.get(key) !== conn) return false;
     this.release(key);
     return true;
+  }
+
+  /**
+   * A device's connection that another took over: closed (4002), unless it is a gateway that
+   * spoke for the device, which keeps its connection and its other sub-devices and is told.
+   */
+  private letGo(conn: Connection, deviceId: string): void {
+    if (conn.session.identity.subject === deviceId) {
+      conn.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+      return;
+    }
+    if (conn.session.subDevices?.delete(deviceId)) this.metrics.subDevices.dec();
+    this.send(conn, { type: 'detached', device: deviceId, reason: 'replaced' });
+  }
+
+  /** A command as the device's connection gets it: a gateway's names the sub-device. */
+  private forward(conn: Connection, key: string, command: ServerCommandMessage): void {
+    const { deviceId } = parseDeviceRef(key);
+    this.send(
+      conn,
+      deviceId === conn.session.identity.subject ? command : { ...command, device: deviceId },
+    );
   }
 
   /** Forgets the device's socket here and answers what waited on it with nack offline. */
@@ -189,7 +211,7 @@ export class CommandRouter {
     };
     if (device) {
       this.metrics.commands.inc({ outcome: 'delivered' });
-      this.send(device, forDevice);
+      this.forward(device, key, forDevice);
       return;
     }
     const bus = this.bus as Bus;
@@ -220,12 +242,12 @@ export class CommandRouter {
     );
   }
 
-  /** A device answers a command with ack or nack; late or unknown answers are dropped. */
-  answer(conn: Connection, answer: Answer): void {
-    const key = deviceRefKey({
-      tenant: conn.session.identity.tenant,
-      deviceId: conn.session.identity.subject,
-    });
+  /**
+   * A device answers a command with ack or nack; late or unknown answers are dropped. A gateway
+   * answers for `deviceId`, one of its sub-devices.
+   */
+  answer(conn: Connection, answer: Answer, deviceId = conn.session.identity.subject): void {
+    const key = deviceRefKey({ tenant: conn.session.identity.tenant, deviceId });
     const reply: CommandReply =
       answer.type === 'ack'
         ? {
@@ -340,7 +362,7 @@ export class CommandRouter {
     // The sender times out on its own; this only bounds how long this node remembers.
     const timer = setTimeout(() => this.remote.delete(remoteKey), timeoutMs + 1_000);
     this.remote.set(remoteKey, { replyTo, timer });
-    this.send(device, { ...command, type: 'command' });
+    this.forward(device, key, { ...command, type: 'command' });
   }
 
   /**
@@ -352,7 +374,7 @@ export class CommandRouter {
     const device = this.devices.get(key);
     if (!device) return;
     this.release(key);
-    device.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+    this.letGo(device, deviceId);
   }
 
   /** Hands a device's answer to the sender waiting on this node, if any still is. */

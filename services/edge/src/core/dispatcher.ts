@@ -1,3 +1,4 @@
+import { isDeviceRole } from '@fleetwire/auth';
 import { ErrorCode, ProtocolError, type ClientMessage } from '@fleetwire/protocol';
 
 import type { AbuseGuard } from './abuse-guard.js';
@@ -5,6 +6,8 @@ import type { CommandRouter, CommandSender } from './commands.js';
 import type { Connection } from './connection.js';
 import type { Outbound } from './outbound.js';
 import type { Publisher } from './publisher.js';
+import type { StreamRelay } from './streams.js';
+import type { SubDevices } from './sub-devices.js';
 import type { Subscriptions } from './subscriptions.js';
 
 /** Who may send what: each client message goes to its handler, or is refused for the role. */
@@ -15,6 +18,8 @@ export class Dispatcher {
     private readonly commands: CommandRouter,
     private readonly outbound: Outbound,
     private readonly guard: AbuseGuard,
+    private readonly subDevices: SubDevices,
+    private readonly streams: StreamRelay,
   ) {}
 
   dispatch(conn: Connection, message: ClientMessage, received: number): void {
@@ -22,11 +27,14 @@ export class Dispatcher {
     switch (message.type) {
       case 'telemetry':
       case 'event':
-      case 'status':
-        if (identity.role !== 'device') {
+      case 'status': {
+        if (!isDeviceRole(identity)) {
           return this.notAllowed(conn, `only devices send ${message.type}`, message.id);
         }
-        return this.publisher.publish(conn, message, received);
+        const speaker = this.subDevices.speaker(conn, message.device, message.id);
+        if (speaker === undefined) return;
+        return this.publisher.publish(conn, message, received, speaker);
+      }
       case 'publish':
         return this.publisher.publish(conn, message, received);
       case 'subscribe':
@@ -39,11 +47,22 @@ export class Dispatcher {
         }
         return this.commands.dispatch(this.senderOf(conn), message);
       case 'ack':
-      case 'nack':
-        if (identity.role !== 'device') {
+      case 'nack': {
+        if (!isDeviceRole(identity)) {
           return this.notAllowed(conn, 'only devices answer commands', message.id);
         }
-        return this.commands.answer(conn, message);
+        const speaker = this.subDevices.speaker(conn, message.device, message.id);
+        if (speaker === undefined) return;
+        return this.commands.answer(conn, message, speaker);
+      }
+      case 'attach':
+        return this.subDevices.attach(conn, message.device, message.id);
+      case 'detach':
+        return this.subDevices.detach(conn, message.device, message.id);
+      case 'stream_open':
+        return this.streams.open(conn, message);
+      case 'stream_close':
+        return this.streams.close(conn, message);
       case 'ping':
         return this.outbound.send(conn, {
           type: 'pong',

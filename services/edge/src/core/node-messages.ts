@@ -1,6 +1,7 @@
 import {
   WRAPPED_DECODE_LIMITS,
   decodeJson,
+  decodeRelayFrame,
   firstIssue,
   type DeliveryMessage,
   type ServerCommandMessage,
@@ -33,9 +34,10 @@ const Reply = z.discriminatedUnion('type', [
 export const Delivery = z.object({
   v: Version,
   type: z.literal('message'),
-  kind: z.enum(['telemetry', 'event', 'status', 'publish', 'presence']),
+  kind: z.enum(['telemetry', 'event', 'status', 'publish', 'presence', 'stream']),
   topic: z.string().min(1).max(256),
   from: z.string().min(1).max(128),
+  via: z.string().min(1).max(128).optional(),
   id: Id.optional(),
   ts: z.number(),
   data: z.unknown(),
@@ -114,6 +116,23 @@ export function decodeDelivery(payload: Uint8Array): DeliveryMessage {
 /** A message from a device or node inbox; throws NodeMessageError. */
 export function decodeInboxMessage(payload: Uint8Array): InboxMessage {
   return decodeWith(payload, InboxMessage, (t) => typeof t === 'string' && INBOX_KINDS.has(t));
+}
+
+/**
+ * A stream relay frame from another node (its first byte, 0xC1, tells it from a JSON delivery)
+ * on the bus channel `qualifiedTopic`; throws NodeMessageError. A node from before streams drops
+ * these as undecodable.
+ */
+export function checkRelayFrame(payload: Uint8Array, qualifiedTopic: string): void {
+  let topic: string;
+  try {
+    ({ topic } = decodeRelayFrame(payload));
+  } catch (error) {
+    throw new NodeMessageError('undecodable', (error as Error).message);
+  }
+  if (qualifiedTopic.slice(qualifiedTopic.indexOf('/') + 1) !== topic) {
+    throw new NodeMessageError('invalid', `relay frame for ${topic} on ${qualifiedTopic}`);
+  }
 }
 
 export function encodeDelivery(message: DeliveryMessage): Buffer {

@@ -1,3 +1,4 @@
+import { isDeviceRole } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
 import {
   CloseCode,
@@ -19,13 +20,17 @@ import { NodeMessageGate } from './node-message-gate.js';
 import { Outbound } from './outbound.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
+import { StreamRelay, type StreamLimits } from './streams.js';
+import { SubDevices } from './sub-devices.js';
 import { Subscriptions } from './subscriptions.js';
 
-export interface SessionCoreLimits {
+export interface SessionCoreLimits extends StreamLimits {
   rateCloseAfter: number;
   maxProtocolErrors: number;
   maxSubscriptions: number;
   commandTimeoutMs: number;
+  /** Sub-devices one gateway connection may attach. */
+  maxSubDevices: number;
 }
 
 export interface SessionCoreDeps {
@@ -58,6 +63,8 @@ export class SessionCore {
   readonly outbound: Outbound;
   private readonly guard: AbuseGuard;
   private readonly dispatcher: Dispatcher;
+  private readonly subDevices: SubDevices;
+  private readonly streams: StreamRelay;
   private readonly gate: NodeMessageGate;
   private readonly failures: DependencyFailures;
   private readonly connections = new Set<Connection>();
@@ -99,12 +106,30 @@ export class SessionCore {
       this.guard,
       limits.maxSubscriptions,
     );
+    this.subDevices = new SubDevices(
+      this.commands,
+      this.presence,
+      this.outbound,
+      this.guard,
+      metrics,
+      limits.maxSubDevices,
+    );
+    this.streams = new StreamRelay(
+      this.fanout,
+      this.subDevices,
+      this.outbound,
+      this.guard,
+      metrics,
+      limits,
+    );
     this.dispatcher = new Dispatcher(
       publisher,
       subscriptions,
       this.commands,
       this.outbound,
       this.guard,
+      this.subDevices,
+      this.streams,
     );
   }
 
@@ -133,9 +158,9 @@ export class SessionCore {
     // `welcome` waits until the device is reachable from every node: a client that has it can
     // be sent commands at once.
     let registered: Promise<void> = Promise.resolve();
-    if (identity.role === 'device') {
+    if (isDeviceRole(identity)) {
       registered = this.commands.attachDevice(conn);
-      this.presence.online(identity);
+      this.presence.online({ tenant: identity.tenant, deviceId: identity.subject });
     }
     if (identity.expiresAt !== undefined) {
       // The same skew the verifier allowed at connect time.
@@ -169,9 +194,12 @@ export class SessionCore {
     clearTimeout(session.expiryTimer);
     this.connections.delete(conn);
     this.fanout.release(conn);
+    this.streams.closed(conn);
+    this.subDevices.closed(conn);
     // A replaced connection leaves quietly: the device is still online elsewhere.
-    if (session.identity.role === 'device' && this.commands.detachDevice(conn)) {
-      this.presence.offline(session.identity);
+    const { identity } = session;
+    if (isDeviceRole(identity) && this.commands.detachDevice(conn)) {
+      this.presence.offline({ tenant: identity.tenant, deviceId: identity.subject });
     }
     this.commands.senderClosed(session);
     this.deps.metrics.connections.dec({ role: session.identity.role, transport: conn.transport });
@@ -187,6 +215,12 @@ export class SessionCore {
   received(conn: Connection, message: ClientMessage, received: number): void {
     this.deps.metrics.messagesIn.inc({ kind: message.type, transport: conn.transport });
     this.dispatcher.dispatch(conn, message, received);
+  }
+
+  /** A binary stream chunk (packages/protocol stream-frame.ts), valid only during the call. */
+  streamChunk(conn: Connection, frame: Uint8Array): void {
+    this.deps.metrics.messagesIn.inc({ kind: 'stream_chunk', transport: conn.transport });
+    this.streams.chunk(conn, frame);
   }
 
   /** A message the transport could not decode or validate. */

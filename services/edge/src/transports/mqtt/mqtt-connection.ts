@@ -193,6 +193,9 @@ export class MqttConnection implements Connection {
       case 'pong':
         // PINGREQ is answered by the transport; the core's pong has no MQTT form.
         return true;
+      case 'detached':
+        // Only for gateways with sub-devices, which MQTT does not carry (docs/mqtt.md).
+        return true;
     }
   }
 

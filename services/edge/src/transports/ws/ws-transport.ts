@@ -4,6 +4,7 @@ import {
   CloseReason,
   ProtocolError,
   decodeFrame,
+  isStreamFrame,
   parseClientMessage,
   type ClientMessage,
 } from '@fleetwire/protocol';
@@ -59,6 +60,11 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
       conn.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
       return;
     }
+    if (isBinary) {
+      const bytes = new Uint8Array(data);
+      // Stream chunks have their own (byte) rate, per device: see core/streams.ts.
+      if (isStreamFrame(bytes)) return core.streamChunk(conn, bytes);
+    }
     if (!core.admit(conn, received)) return;
     let message: ClientMessage;
     try {
@@ -79,7 +85,7 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     upgrade: (res, req, context) => void handleUpgrade(upgrades, res, req, context),
     open: (ws) => {
       const data = ws.getUserData();
-      data.connection = new WsConnection(ws, data.session, metrics);
+      data.connection = new WsConnection(ws, data.session, metrics, limits.streamMaxBufferedBytes);
       core.opened(data.connection);
     },
     message: onMessage,
