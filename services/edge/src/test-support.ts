@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
+import { decodeRelayFrame, isStreamFrame } from '@fleetwire/protocol';
 import { decode } from '@msgpack/msgpack';
 import jwt from 'jsonwebtoken';
 import { pino } from 'pino';
@@ -91,9 +92,10 @@ export async function startTestEdge(options: TestEdgeOptions = {}): Promise<Test
 
 export interface TokenClaims {
   sub: string;
-  role: 'device' | 'dashboard' | 'service';
+  role: 'device' | 'gateway' | 'dashboard' | 'service';
   tenant?: string;
   acl?: { pub?: string[]; sub?: string[] };
+  subdevices?: { ids?: string[]; pattern?: string };
 }
 
 export function mintToken(claims: TokenClaims, options: jwt.SignOptions = {}): string {
@@ -138,7 +140,14 @@ export class TestClient {
       this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     });
     this.ws.on('message', (data: Buffer, isBinary) => {
-      const message = (isBinary ? decode(data) : JSON.parse(data.toString())) as Received;
+      // Stream relay frames are queued as `{type: "stream_frame", topic, seq, payload}`.
+      const message = (
+        isBinary && isStreamFrame(data)
+          ? { type: 'stream_frame', ...decodeRelayFrame(data) }
+          : isBinary
+            ? decode(data)
+            : JSON.parse(data.toString())
+      ) as Received;
       const waiter = this.waiters.shift();
       if (waiter) waiter(message);
       else this.queue.push(message);
