@@ -1,5 +1,7 @@
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 export { FleetwireClient } from './client.js';
+export { DeviceStream, type StreamOptions } from './device-stream.js';
+export { SubDevice } from './sub-device.js';
 export type {
   ClientEvents,
   CommandHandler,

@@ -1,5 +1,6 @@
 import type {
   DeliveryMessage,
+  DetachedMessage,
   ErrorMessage,
   ServerCommandMessage,
   WelcomeMessage,
@@ -10,6 +11,8 @@ import type { BackoffOptions } from './backoff.js';
 /** The subset of the WebSocket API the client uses: the browser's, or the `ws` package's. */
 export interface WebSocketLike {
   readonly readyState: number;
+  /** Bytes queued and not yet sent (browsers and `ws` both have it). */
+  readonly bufferedAmount?: number;
   binaryType: string;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
@@ -51,6 +54,10 @@ export interface ClientEvents extends Record<string, unknown> {
   /** An `error` the server answered one of our messages with. */
   serverError: ErrorMessage;
   close: { code: number; reason: string };
+  /** A binary stream chunk for a subscription (see `openStream` for the sending side). */
+  chunk: { topic: string; seq: number; payload: Uint8Array };
+  /** To a gateway: a sub-device connected elsewhere and is no longer this connection's. */
+  detached: DetachedMessage;
 }
 
 export type CommandHandler = (command: ServerCommandMessage) => unknown | Promise<unknown>;
