@@ -48,6 +48,7 @@ function token(command: Extract<Command, { name: 'token' }>, env: Env): void {
     sub: command.sub,
     tenant: command.tenant ?? config.tenant,
     ttl: command.ttl,
+    ...(command.subdevices === undefined ? {} : { subdevices: command.subdevices }),
   };
   // A wrong request is reported before a missing key: it is the thing to fix first.
   tokenClaims(request);
@@ -78,12 +79,22 @@ async function runSimulation(
   const tty = process.stderr.isTTY;
   let lastPlain = 0;
   process.stderr.write(
-    `simulating ${command.devices} devices × ${command.rate} msg/s against ${command.url} (Ctrl-C to stop)\n`,
+    `simulating ${command.devices} devices${
+      command.gateways > 0
+        ? ` and ${command.gateways} gateways × ${command.perGateway} sub-devices`
+        : ''
+    } × ${command.rate} msg/s against ${command.url} (Ctrl-C to stop)\n`,
   );
   const summary = await simulate({
     url: command.url,
     tokenFor: (deviceId) => mintToken(key, { role: 'device', sub: deviceId, tenant, ttl: '1d' }),
     devices: Array.from({ length: command.devices }, (_, i) => `${command.prefix}-${i + 1}`),
+    gateways: {
+      ids: Array.from({ length: command.gateways }, (_, i) => `${command.prefix}-gw-${i + 1}`),
+      perGateway: command.perGateway,
+      tokenFor: (gatewayId, ids) =>
+        mintToken(key, { role: 'gateway', sub: gatewayId, tenant, ttl: '1d', subdevices: { ids } }),
+    },
     ratePerSec: command.rate,
     payloadBytes: command.payload,
     signal: stop.signal,
