@@ -262,7 +262,7 @@ describe('fleetwire token', () => {
   it.each([
     [
       ['--role', 'admin', '--sub', 'x'],
-      'fleetwire: --role admin: must be one of device, dashboard, service\n  → run `fleetwire help` for the commands and options\n',
+      'fleetwire: --role admin: must be one of device, gateway, dashboard, service\n  → run `fleetwire help` for the commands and options\n',
     ],
     [
       ['--role', 'device', '--sub', 'has space'],
