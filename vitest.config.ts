@@ -15,7 +15,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{packages,services,infra}/*/src/**/*.test.ts'],
+          // examples/: each example run against a real edge process, as a user would run it.
+          include: ['{packages,services,infra}/*/src/**/*.test.ts', 'examples/*/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/*.fuzz.test.ts', '**/node_modules/**', '**/dist/**'],
         },
       },
