@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
  * PGlite) as its own process on a free port, tokens from its CLI, and the examples themselves
  * run as their own processes, as a user would.
  */
-const FLEETWIRE_BIN = fileURLToPath(
-  new URL('../services/fleetwire/bin/fleetwire.mjs', import.meta.url),
-);
+// main.ts itself, not the bin (which runs it as a child of its own): killing what a test
+// started must end Fleetwire too.
+const FLEETWIRE_DIR = fileURLToPath(new URL('../services/fleetwire/', import.meta.url));
+const FLEETWIRE = ['--conditions=@fleetwire/source', '--import', 'tsx', 'src/main.ts'];
 const children: ChildProcess[] = [];
 
 export interface RunningEdge {
@@ -29,7 +30,8 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 
 export async function startEdge(): Promise<RunningEdge> {
   const data = mkdtempSync(join(tmpdir(), 'fleetwire-example-'));
-  const child = spawn(process.execPath, [FLEETWIRE_BIN, 'start', '--data', data], {
+  const child = spawn(process.execPath, [...FLEETWIRE, 'start', '--data', data], {
+    cwd: FLEETWIRE_DIR,
     env: env({ FLEETWIRE_PORT: '0' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -49,7 +51,7 @@ export async function startEdge(): Promise<RunningEdge> {
     data,
     token: async (role, sub, ...extra) => {
       const out = await run([
-        FLEETWIRE_BIN,
+        ...FLEETWIRE,
         'token',
         '--data',
         data,
@@ -117,7 +119,11 @@ export function runExample(dir: string, script: string, vars: Record<string, str
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: FLEETWIRE_DIR,
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

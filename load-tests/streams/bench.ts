@@ -86,6 +86,8 @@ interface WorkerJob {
   role: 'devices' | 'listeners';
   port: number;
   streams: number;
+  /** Stream numbers of this generator start here (several generators share a step). */
+  first: number;
   step: string;
   seconds: number;
 }
@@ -99,7 +101,8 @@ interface WorkerReport {
 
 async function runDevices(job: WorkerJob): Promise<WorkerReport> {
   const sockets = await Promise.all(
-    Array.from({ length: job.streams }, async (_, i) => {
+    Array.from({ length: job.streams }, async (_, k) => {
+      const i = job.first + k;
       const ws = await open(job.port, `${job.step}-mic-${i}`, 'device');
       await acked(ws, { type: 'stream_open', channel: 1, name: 'audio', meta: { rate: 16000 } });
       return ws;
@@ -134,7 +137,8 @@ async function runListeners(job: WorkerJob): Promise<WorkerReport> {
   let gaps = 0;
   const latencies: number[] = [];
   const sockets = await Promise.all(
-    Array.from({ length: job.streams }, async (_, i) => {
+    Array.from({ length: job.streams }, async (_, k) => {
+      const i = job.first + k;
       const ws = await open(job.port, `${job.step}-ear-${i}`, 'dashboard');
       await acked(ws, {
         type: 'subscribe',
@@ -257,6 +261,8 @@ interface StepResult {
   telemetryP99: number;
   telemetryDelivered: string;
   cpuPercent: number;
+  /** Edge CPU per chunk in (one in, one listener out), µs. */
+  cpuPerChunkUs: number;
   rssMb: number;
   slowDrops: number;
   rateDrops: number;
@@ -265,23 +271,31 @@ interface StepResult {
 async function step(
   edge: { port: number; pid: number },
   streams: number,
-  args: { seconds: number; telemetry: number },
+  args: { seconds: number; telemetry: number; perProcess: number },
 ): Promise<StepResult> {
   const name = `s${streams}`;
-  const devices = worker({
-    role: 'devices',
-    port: edge.port,
-    streams,
-    step: name,
-    seconds: args.seconds,
-  });
-  const listeners = worker({
-    role: 'listeners',
-    port: edge.port,
-    streams,
-    step: name,
-    seconds: args.seconds,
-  });
+  // One generator process per PER_PROCESS streams on each side.
+  const spawnSide = (role: WorkerJob['role']) => {
+    const all: ReturnType<typeof worker>[] = [];
+    for (let first = 0; first < streams; first += args.perProcess) {
+      const count = Math.min(args.perProcess, streams - first);
+      all.push(
+        worker({ role, port: edge.port, streams: count, first, step: name, seconds: args.seconds }),
+      );
+    }
+    return {
+      ready: Promise.all(all.map((w) => w.ready)).then(() => undefined),
+      go: () => all.forEach((w) => w.go()),
+      done: Promise.all(all.map((w) => w.done)).then((reports) => ({
+        sent: reports.reduce((n, r) => n + r.sent, 0),
+        received: reports.reduce((n, r) => n + r.received, 0),
+        gaps: reports.reduce((n, r) => n + r.gaps, 0),
+        latencies: reports.flatMap((r) => r.latencies),
+      })),
+    };
+  };
+  const devices = spawnSide('devices');
+  const listeners = spawnSide('listeners');
   // Plain telemetry in the same run: devices → one dashboard on devices/+/telemetry.
   const dashboard = await open(edge.port, `${name}-ops`, 'dashboard');
   await acked(dashboard, { type: 'subscribe', topics: ['devices/+/telemetry'] });
@@ -332,6 +346,7 @@ async function step(
     telemetryP99: percentile(telemetryLatency, 0.99),
     telemetryDelivered: `${telemetryReceived}/${telemetrySent}`,
     cpuPercent: (cpu / wall) * 100,
+    cpuPerChunkUs: sent.sent > 0 ? (cpu * 1000) / sent.sent : Number.NaN,
     rssMb: rss,
     slowDrops:
       (await metric(
@@ -355,49 +370,61 @@ if (isMainThread) {
       levels: { type: 'string', default: '0,50,100,200,400' },
       seconds: { type: 'string', default: '6' },
       telemetry: { type: 'string', default: '20' },
+      'per-process': { type: 'string', default: '200' },
       out: { type: 'string', default: fileURLToPath(new URL('./RESULTS.md', import.meta.url)) },
     },
   });
   const levels = values.levels.split(',').map(Number);
-  const args = { seconds: Number(values.seconds), telemetry: Number(values.telemetry) };
+  const args = {
+    seconds: Number(values.seconds),
+    telemetry: Number(values.telemetry),
+    perProcess: Number(values['per-process']),
+  };
   const { port, child } = await startEdge();
   // However the run ends, the edge ends with it.
   process.once('exit', () => child.kill('SIGKILL'));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(1));
   const edge = { port, pid: child.pid as number };
   const results: StepResult[] = [];
+  // The report is rewritten after every step, so a run cut short still leaves its figures.
+  const write = (): string => {
+    const base = results[0] as StepResult;
+    const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '–');
+    const ratio = (v: number, b: number): string =>
+      Number.isFinite(v) && b > 0 ? `×${(v / b).toFixed(2)}` : '–';
+    const kept = results.filter(
+      (r) => r.streams > 0 && r.received >= 0.999 * r.sent && r.chunkP99 < 100,
+    );
+    const best = kept.at(-1)?.streams ?? 0;
+    const rows = results.map(
+      (r) =>
+        `| ${r.streams} | ${((r.streams * CHUNK_BYTES * 1000) / CHUNK_MS / 1e6).toFixed(2)} | ${r.received}/${r.sent} | ${r.gaps} | ${fmt(r.chunkP50)} | ${fmt(r.chunkP99)} | ${r.telemetryDelivered} | ${fmt(r.telemetryP50)} (${ratio(r.telemetryP50, base.telemetryP50)}) | ${fmt(r.telemetryP99)} (${ratio(r.telemetryP99, base.telemetryP99)}) | ${fmt(r.cpuPercent)} | ${fmt(r.cpuPerChunkUs)} | ${fmt(r.rssMb)} | ${r.slowDrops} / ${r.rateDrops} |`,
+    );
+    const report = [
+      '# Binary streams relayed by one edge, with telemetry in the same run',
+      '',
+      `${new Date().toISOString()} · a stream: 16 kHz 16-bit mono, ${CHUNK_BYTES}-byte chunks every ${CHUNK_MS} ms (32,000 B/s), one listener each · telemetry: ${args.telemetry} devices × ${TELEMETRY_RATE} msg/s to one dashboard · ${args.seconds} s per step · generators: one process per ${args.perProcess} streams on each side · Node ${process.versions.node} · ${process.env['BENCH_NOTE'] ?? ''}`,
+      '',
+      '| streams | MB/s in | chunks received/sent | seq gaps | chunk p50 ms | chunk p99 ms | telemetry delivered | telemetry p50 ms (vs 0 streams) | telemetry p99 ms (vs 0 streams) | edge CPU % | edge CPU µs per chunk | edge RSS MB | drops slow / rate |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...rows,
+      '',
+      `Streams relayed with every chunk delivered (≥ 99.9 %) and chunk p99 under 100 ms: **${best}** (the highest step that met both).`,
+      '',
+    ].join('\n');
+    writeFileSync(values.out, report);
+    return report;
+  };
   try {
     for (const streams of levels) {
       const result = await step(edge, streams, args);
       results.push(result);
       process.stderr.write(`${JSON.stringify(result)}\n`);
+      write();
     }
   } finally {
     child.kill('SIGTERM');
   }
-  const base = results[0] as StepResult;
-  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '–');
-  const ratio = (v: number, b: number): string =>
-    Number.isFinite(v) && b > 0 ? `×${(v / b).toFixed(2)}` : '–';
-  const kept = results.filter(
-    (r) => r.streams > 0 && r.received >= 0.999 * r.sent && r.chunkP99 < 100,
-  );
-  const best = kept.at(-1)?.streams ?? 0;
-  const rows = results.map(
-    (r) =>
-      `| ${r.streams} | ${((r.streams * CHUNK_BYTES * 1000) / CHUNK_MS / 1e6).toFixed(2)} | ${r.received}/${r.sent} | ${r.gaps} | ${fmt(r.chunkP50)} | ${fmt(r.chunkP99)} | ${r.telemetryDelivered} | ${fmt(r.telemetryP50)} (${ratio(r.telemetryP50, base.telemetryP50)}) | ${fmt(r.telemetryP99)} (${ratio(r.telemetryP99, base.telemetryP99)}) | ${fmt(r.cpuPercent)} | ${fmt(r.rssMb)} | ${r.slowDrops} / ${r.rateDrops} |`,
-  );
-  const report = [
-    '# Binary streams relayed by one edge, with telemetry in the same run',
-    '',
-    `${new Date().toISOString()} · a stream: 16 kHz 16-bit mono, ${CHUNK_BYTES}-byte chunks every ${CHUNK_MS} ms (32,000 B/s), one listener each · telemetry: ${args.telemetry} devices × ${TELEMETRY_RATE} msg/s to one dashboard · ${args.seconds} s per step · Node ${process.versions.node} · ${process.env['BENCH_NOTE'] ?? ''}`,
-    '',
-    '| streams | MB/s in | chunks received/sent | seq gaps | chunk p50 ms | chunk p99 ms | telemetry delivered | telemetry p50 ms (vs 0 streams) | telemetry p99 ms (vs 0 streams) | edge CPU % | edge RSS MB | drops slow / rate |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-    `Streams relayed with every chunk delivered (≥ 99.9 %) and chunk p99 under 100 ms: **${best}** (the highest step that met both).`,
-    '',
-  ].join('\n');
-  writeFileSync(values.out, report);
+  const report = write();
   process.stdout.write(report);
 }
