@@ -125,6 +125,9 @@ async function runDevices(job: WorkerJob): Promise<WorkerReport> {
       sent += 1;
     }
     next += CHUNK_MS;
+    // A generator starved of CPU does not catch up in a burst (a microphone would not): the
+    // slots it missed are not sent, so what the edge sees stays at the stream's rate.
+    if (now() - next > 100) next = now();
     await sleep(Math.max(0, next - now()));
   }
   await sleep(500);
@@ -159,7 +162,8 @@ async function runListeners(job: WorkerJob): Promise<WorkerReport> {
   );
   parentPort?.postMessage({ ready: true });
   await new Promise<void>((resolve) => parentPort?.once('message', () => resolve()));
-  await sleep(job.seconds * 1000 + 1000);
+  // Room for chunks still in flight when the devices stop.
+  await sleep(job.seconds * 1000 + 3000);
   for (const ws of sockets) ws.terminate();
   return { sent: 0, received, latencies, gaps };
 }
