@@ -5,28 +5,40 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { runExample, startEdge, stopAll } from '../test-edge.js';
+import {
+  killChildren,
+  runExample,
+  startFleetwire,
+  token,
+  type Fleetwire,
+} from '../test-support.js';
 import { FORMAT, SAMPLES_PER_CHUNK, toneChunk } from './tone.js';
 import { readWav } from './wav.js';
 
 const DIR = fileURLToPath(new URL('.', import.meta.url));
 
-afterAll(() => stopAll());
+let fleetwire: Fleetwire | undefined;
 
-describe('examples/audio-stream against a real edge', () => {
+afterAll(async () => {
+  await fleetwire?.stop();
+  killChildren();
+});
+
+describe('examples/audio-stream against a real fleetwire', () => {
   it('the WAV the listener writes holds exactly the samples the device sent', async () => {
-    const edge = await startEdge();
+    fleetwire = await startFleetwire();
+    const url = `ws://127.0.0.1:${fleetwire.port}/ws`;
     const out = join(mkdtempSync(join(tmpdir(), 'fleetwire-wav-')), 'bell.wav');
     const listener = runExample(DIR, 'listener.ts', {
-      FLEETWIRE_URL: edge.url,
-      FLEETWIRE_TOKEN: await edge.token('dashboard', 'ops'),
+      FLEETWIRE_URL: url,
+      FLEETWIRE_TOKEN: await token(fleetwire, 'dashboard', 'ops'),
       DEVICE: 'bell-1',
       OUT: out,
     });
     await listener.printed((line) => line.startsWith('listening on'));
     const device = runExample(DIR, 'tone-device.ts', {
-      FLEETWIRE_URL: edge.url,
-      FLEETWIRE_TOKEN: await edge.token('device', 'bell-1'),
+      FLEETWIRE_URL: url,
+      FLEETWIRE_TOKEN: await token(fleetwire, 'device', 'bell-1'),
       SECONDS: '2',
     });
     const sent = await device.exited;

@@ -53,7 +53,14 @@ export class Dispatcher {
         }
         const speaker = this.subDevices.speaker(conn, message.device, message.id);
         if (speaker === undefined) return;
-        return this.commands.answer(conn, message, speaker);
+        if (!this.commands.answer(conn, message, speaker)) {
+          const refusal = new ProtocolError(
+            ErrorCode.NoPendingCommand,
+            `${message.type} without id: no command is waiting for this device's answer`,
+          );
+          this.guard.refuse(conn, refusal);
+        }
+        return;
       }
       case 'attach':
         return this.subDevices.attach(conn, message.device, message.id);

@@ -1,4 +1,4 @@
-import type { TokenVerifier } from '@fleetwire/auth';
+import { isDeviceRole, type TokenVerifier } from '@fleetwire/auth';
 import {
   CloseCode,
   CloseReason,
@@ -68,8 +68,12 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     if (!core.admit(conn, received)) return;
     let message: ClientMessage;
     try {
+      const { identity } = conn.session;
+      // A gateway's own frames follow the device rules; it speaks for others with `device`.
+      const device = isDeviceRole(identity);
       message = parseClientMessage(decodeFrame(data, isBinary, limits.decode), {
-        bareTelemetry: conn.session.identity.role === 'device',
+        bareTelemetry: device,
+        ...(device ? { deviceId: identity.subject } : {}),
       });
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
