@@ -4,7 +4,7 @@
  * stream closes (or after a gap it reports: a chunk that never came is silence in the file).
  *
  *   FLEETWIRE_URL=ws://127.0.0.1:8080/ws FLEETWIRE_TOKEN=<dashboard token> DEVICE=bell-1 \
- *     OUT=bell.wav pnpm listen
+ *     OUT=bell.wav node --conditions=@fleetwire/source --import tsx listener.ts
  */
 import { writeFileSync } from 'node:fs';
 

@@ -4,7 +4,8 @@
  * time. It announces the format as the stream's `meta`, closes the stream after SECONDS and
  * exits.
  *
- *   FLEETWIRE_URL=ws://127.0.0.1:8080/ws FLEETWIRE_TOKEN=<device token> SECONDS=3 pnpm device
+ *   FLEETWIRE_URL=ws://127.0.0.1:8080/ws FLEETWIRE_TOKEN=<device token> SECONDS=3 \
+ *     node --conditions=@fleetwire/source --import tsx tone-device.ts
  */
 import { FleetwireClient, type WebSocketConstructor } from '@fleetwire/client';
 import WebSocket from 'ws';

@@ -3,7 +3,8 @@
  * cannot reach the internet themselves (Zigbee, BLE, a serial bus behind the gateway). Each is
  * a device of its own to Fleetwire: its own presence, telemetry, status and commands.
  *
- *   FLEETWIRE_URL=ws://127.0.0.1:8080/ws FLEETWIRE_TOKEN=<gateway token> pnpm start
+ *   FLEETWIRE_URL=ws://127.0.0.1:8080/ws FLEETWIRE_TOKEN=<gateway token> \
+ *     node --conditions=@fleetwire/source --import tsx gateway.ts
  *
  * The token must name the three ids (see README.md).
  */
