@@ -18,7 +18,16 @@ const children: ChildProcess[] = [];
 
 /** Kills what a test left running (call from afterAll / afterEach). */
 export function killChildren(): void {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null || child.pid === undefined) continue;
+    // The bin wrapper runs `fleetwire start` as its own child: kill the whole process group, or
+    // the server outlives the test.
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
 }
 
 /** A child process's environment: nothing of this process's FLEETWIRE_* leaks in. */
@@ -41,6 +50,7 @@ export function startFleetwire(
 ): Promise<Fleetwire> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetwire-example-'));
   const child = spawn(process.execPath, [BIN, 'start', '--data', dataDir], {
+    detached: true,
     env: childEnv({
       FLEETWIRE_PORT: String(options.port ?? 0),
       FLEETWIRE_LOG_LEVEL: 'warn',
