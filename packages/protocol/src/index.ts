@@ -5,6 +5,7 @@ export {
   CLIENT_MESSAGE_TYPES,
   ClientMessage,
   CommandRequestBody,
+  StatePatchBody,
   type ClientMessageType,
   type DeliveryMessage,
   type ErrorMessage,
@@ -13,6 +14,7 @@ export {
   type ServerCommandMessage,
   type ServerMessage,
   type ServerNackMessage,
+  type StateMessage,
   type WelcomeMessage,
   type WireFormat,
 } from './messages.js';
@@ -45,3 +47,15 @@ export {
   type HttpErrorCode,
 } from './http-errors.js';
 export { firstIssue } from './zod-issue.js';
+export {
+  STATE_LIMITS,
+  applyStatePatch,
+  deltaOf,
+  emptyState,
+  stateDocument,
+  statePatchProblem,
+  stateSectionProblem,
+  type DeviceStateDocument,
+  type StateSection,
+  type StateValues,
+} from './device-state.js';
