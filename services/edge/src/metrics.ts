@@ -29,6 +29,9 @@ export class EdgeMetrics {
   readonly backpressureDrops: Counter;
   readonly commands: Counter<'outcome'>;
   readonly mqttConnectRefusals: Counter<'reason'>;
+  readonly telemetryAckLatency: Histogram;
+  readonly stateChanges: Counter<'section'>;
+  readonly stateConflicts: Counter;
   readonly dependencyUp: DependencyUpGauge;
 
   constructor(readonly registry: Registry) {
@@ -149,6 +152,23 @@ export class EdgeMetrics {
       name: 'fleetwire_edge_mqtt_connect_refusals_total',
       help: 'MQTT CONNECTs answered with a refusing CONNACK, by reason (bad_credentials, not_authorized, client_id_rejected, unsupported_version, server_unavailable, server_busy, bad_auth_method, bad_will)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.telemetryAckLatency = new Histogram({
+      name: 'fleetwire_edge_telemetry_ack_seconds',
+      help: 'From a telemetry frame with an id arriving to its ack being written (with a log: once the log kept it)',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.stateChanges = new Counter({
+      name: 'fleetwire_edge_state_changes_total',
+      help: 'Device state changes written, by section (desired: state.set and PATCH; reported: state.report)',
+      labelNames: ['section'],
+      registers,
+    });
+    this.stateConflicts = new Counter({
+      name: 'fleetwire_edge_state_conflicts_total',
+      help: 'Desired-state changes refused because the document was no longer at the version named (409/412, nack conflict)',
       registers,
     });
   }

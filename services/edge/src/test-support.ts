@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
+import type { DeviceStateStore } from '@fleetwire/store';
 import { createRegistry } from '@fleetwire/metrics';
 import { decode } from '@msgpack/msgpack';
 import jwt from 'jsonwebtoken';
@@ -38,6 +39,7 @@ export interface TestEdgeOptions {
   telemetrySink?: TelemetrySink;
   bus?: Bus;
   presence?: PresenceStore;
+  deviceState?: DeviceStateStore;
 }
 
 /** An edge node on a free port with HS256 test tokens, in this process. */
@@ -75,6 +77,7 @@ export async function startTestEdge(options: TestEdgeOptions = {}): Promise<Test
     ...(options.telemetrySink ? { telemetrySink: options.telemetrySink } : {}),
     ...(options.bus ? { bus: options.bus } : {}),
     ...(options.presence ? { presence: options.presence } : {}),
+    ...(options.deviceState ? { deviceState: options.deviceState } : {}),
   });
   const port = await server.listen();
   return {
@@ -231,12 +234,13 @@ export function rawExchange(port: number, text: string): Promise<string> {
   });
 }
 
-export function httpGet(
+export async function httpGet(
   port: number,
   path: string,
   token?: string,
 ): Promise<{ status: number; body: string; type: string }> {
-  return httpRequest(port, 'GET', path, token);
+  const { headers: _headers, ...answer } = await httpRequest(port, 'GET', path, token);
+  return answer;
 }
 
 export function httpRequest(
@@ -245,9 +249,13 @@ export function httpRequest(
   path: string,
   token?: string,
   body?: unknown,
-): Promise<{ status: number; body: string; type: string }> {
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; body: string; type: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const headers: Record<string, string> = {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...extraHeaders,
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
       let text = '';
@@ -257,6 +265,7 @@ export function httpRequest(
           status: res.statusCode ?? 0,
           body: text,
           type: String(res.headers['content-type']),
+          headers: res.headers,
         }),
       );
     });

@@ -1,8 +1,9 @@
-import { ErrorCode, ProtocolError, type ClientMessage } from '@fleetwire/protocol';
+import { ErrorCode, NackReason, ProtocolError, type ClientMessage } from '@fleetwire/protocol';
 
 import type { AbuseGuard } from './abuse-guard.js';
 import type { CommandRouter, CommandSender } from './commands.js';
 import type { Connection } from './connection.js';
+import type { DeviceStates } from './device-states.js';
 import type { Outbound } from './outbound.js';
 import type { Publisher } from './publisher.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -15,6 +16,8 @@ export class Dispatcher {
     private readonly commands: CommandRouter,
     private readonly outbound: Outbound,
     private readonly guard: AbuseGuard,
+    /** Absent when this node keeps no device state (no database configured). */
+    private readonly states?: DeviceStates,
   ) {}
 
   dispatch(conn: Connection, message: ClientMessage, received: number): void {
@@ -44,6 +47,18 @@ export class Dispatcher {
           return this.notAllowed(conn, 'only devices answer commands', message.id);
         }
         return this.commands.answer(conn, message);
+      case 'state.report':
+        if (identity.role !== 'device') {
+          return this.notAllowed(conn, 'only devices report state', message.id);
+        }
+        if (!this.states) return this.stateUnavailable(conn, message.id);
+        return this.states.report(conn, message);
+      case 'state.set':
+        if (!this.states) return this.stateUnavailable(conn, message.id);
+        return this.states.set(conn, message);
+      case 'state.get':
+        if (!this.states) return this.stateUnavailable(conn, message.id);
+        return this.states.get(conn, message);
       case 'ping':
         return this.outbound.send(conn, {
           type: 'pong',
@@ -64,6 +79,17 @@ export class Dispatcher {
       owner: conn.session,
       reply: (answer) => this.outbound.send(conn, answer),
     };
+  }
+
+  /** Not the client's fault and nothing it can fix by resending sooner: said once, not counted. */
+  private stateUnavailable(conn: Connection, ref: string | undefined): void {
+    if (!ref) return;
+    this.outbound.send(conn, {
+      type: 'nack',
+      id: ref,
+      reason: NackReason.Retry,
+      message: 'this node keeps no device state (no database configured)',
+    });
   }
 
   private notAllowed(conn: Connection, text: string, ref: string | undefined): void {

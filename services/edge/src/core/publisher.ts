@@ -94,10 +94,17 @@ export class Publisher {
     };
     this.fanout.publish(identity.tenant, delivery, received);
     if (message.type === 'telemetry' && this.sink) {
-      this.store(conn, message, topic, ts);
+      this.store(conn, message, topic, ts, received);
       return;
     }
-    if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id });
+    if (message.id) {
+      this.outbound.send(conn, { type: 'ack', id: message.id });
+      if (message.type === 'telemetry') this.observeAck(received);
+    }
+  }
+
+  private observeAck(received: number): void {
+    this.metrics.telemetryAckLatency.observe((performance.now() - received) / 1000);
   }
 
   private store(
@@ -105,6 +112,7 @@ export class Publisher {
     message: Extract<Publishable, { type: 'telemetry' }>,
     topic: string,
     ts: number,
+    received: number,
   ): void {
     const { identity } = conn.session;
     (this.sink as TelemetrySink)
@@ -120,7 +128,9 @@ export class Publisher {
       })
       .then(
         () => {
-          if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id });
+          if (!message.id) return;
+          this.outbound.send(conn, { type: 'ack', id: message.id });
+          this.observeAck(received);
         },
         (error: unknown) => {
           // Counted here; the batch failure itself is visible in the telemetry log's metrics.

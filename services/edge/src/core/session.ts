@@ -25,6 +25,8 @@ export interface Session {
    */
   beforeWelcome?: ServerMessage[] | undefined;
   expiryTimer?: NodeJS.Timeout | undefined;
+  /** The device state version this device was sent last (DeviceStates): never sent twice. */
+  stateVersion?: number;
 }
 
 export interface SessionLimits {
