@@ -2,6 +2,7 @@ import type {
   DeliveryMessage,
   ErrorMessage,
   ServerCommandMessage,
+  StateMessage,
   WelcomeMessage,
 } from '@fleetwire/protocol';
 
@@ -51,6 +52,15 @@ export interface ClientEvents extends Record<string, unknown> {
   /** An `error` the server answered one of our messages with. */
   serverError: ErrorMessage;
   close: { code: number; reason: string };
+  /** A desired-state change for this device (see `onDesired`). */
+  desired: StateMessage;
 }
 
 export type CommandHandler = (command: ServerCommandMessage) => unknown | Promise<unknown>;
+
+/** A device's handler of desired-state changes: `delta` is what it has not reported yet. */
+export type DesiredHandler = (
+  desired: Record<string, unknown>,
+  delta: Record<string, unknown>,
+  version: number,
+) => unknown | Promise<unknown>;
