@@ -15,7 +15,9 @@ const KEEP = 50;
 export class RecentErrors {
   private readonly items: RecentError[] = [];
 
-  constructor(private readonly list: HTMLOListElement) {}
+  constructor(private readonly list: HTMLOListElement) {
+    this.render();
+  }
 
   add(source: string, code: string, message: string): void {
     this.items.unshift({ ts: Date.now(), source, code, message });
@@ -28,6 +30,13 @@ export class RecentErrors {
   }
 
   private render(): void {
+    if (this.items.length === 0) {
+      const none = document.createElement('li');
+      none.className = 'none';
+      none.textContent = 'none since the page opened';
+      this.list.replaceChildren(none);
+      return;
+    }
     this.list.replaceChildren(
       ...this.items.slice(0, 12).map((error) => {
         const item = document.createElement('li');
