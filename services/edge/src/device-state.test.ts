@@ -1,9 +1,10 @@
 import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
 import { SqlDeviceStateStore, createPgliteClient, migrate, type SqlClient } from '@fleetwire/store';
-import { afterAll, afterEach, beforeAll, describe } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { stateScenarios } from './state-scenarios.js';
 import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+import { MqttTestClient } from './transports/mqtt/mqtt-test-client.js';
 
 const clients: TestClient[] = [];
 let a: TestEdge;
@@ -42,4 +43,20 @@ describe('device state on two edge nodes over the in-memory bus and PGlite', () 
   });
 
   stateScenarios(() => ({ a, b, connect }));
+
+  it('an MQTT device gets its desired-state changes on devices/<sub>/state/delta', async () => {
+    const device = await MqttTestClient.connect(a.port, { sub: 'mqtt-lamp', role: 'device' });
+    try {
+      const ops = await connect(b, { sub: 'ops', role: 'dashboard' });
+      ops.send({ type: 'state.set', id: 'm1', target: 'mqtt-lamp', desired: { led: true } });
+      expect(await ops.next()).toMatchObject({ type: 'ack', id: 'm1' });
+      expect(await device.next()).toEqual({
+        topic: 'devices/mqtt-lamp/state/delta',
+        data: { type: 'state', version: 1, desired: { led: true }, delta: { led: true } },
+        retain: false,
+      });
+    } finally {
+      await device.end();
+    }
+  });
 });
