@@ -55,12 +55,12 @@ let selected: string | undefined;
 let range = '1h';
 let fields = DEFAULT_FIELDS;
 
-onApiError((error, what) => errors.add('http', error.code, `${what}: ${error.message}`));
+onApiError((error, what) => errors.add('request', error.code, `${what}: ${error.message}`));
 
 function devicesChanged(): void {
   $('#device-count').textContent = String([...devices.values()].filter((d) => d.online).length);
   list.schedule();
-  overview.renderDevices();
+  overview.devicesChanged();
 }
 
 function showPresence(): void {
@@ -139,7 +139,9 @@ function onMessage(message: DeliveryMessage): void {
     return;
   }
   if (message.kind === 'state') {
-    statePanel.changed(message.data as DeviceStateDocument);
+    const doc = message.data as DeviceStateDocument;
+    statePanel.changed(doc);
+    overview.stateChanged(doc, message.from, message.ts);
     return;
   }
   if (message.kind === 'telemetry') {

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 
-import { metricsText, type DevicePresence } from './api.js';
+import { metricsText, type DevicePresence, type DeviceStateDocument } from './api.js';
 import { byLabel, histogramQuantile, parseMetrics, total, type Sample } from './prometheus.js';
 import type { RecentErrors } from './recent-errors.js';
 
@@ -12,7 +12,7 @@ const ACK_HISTOGRAM = 'fleetwire_edge_telemetry_ack_seconds';
 /** Counters whose increase is an error worth showing, and the label that says which. */
 const ERROR_COUNTERS: [metric: string, label: string | undefined, source: string][] = [
   ['fleetwire_edge_protocol_errors_total', 'code', 'protocol'],
-  ['fleetwire_edge_http_refusals_total', 'reason', 'http'],
+  ['fleetwire_edge_http_refusals_total', 'reason', 'http refusals'],
   ['fleetwire_edge_upgrade_refusals_total', 'reason', 'upgrade'],
   ['fleetwire_edge_auth_failures_total', 'reason', 'auth'],
   ['fleetwire_edge_telemetry_nacks_total', 'reason', 'telemetry nack'],
@@ -38,6 +38,7 @@ export class Overview {
   private readonly times: number[] = [];
   private readonly rates: number[] = [];
   private readonly p99s: (number | null)[] = [];
+  private readonly stateChanges: HTMLElement[] = [];
   private plot: uPlot | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
 
@@ -52,7 +53,18 @@ export class Overview {
     this.timer ??= setInterval(() => void this.poll(), POLL_MS);
   }
 
-  /** Device counts: cheap, redrawn whenever presence changes. */
+  private frame = 0;
+
+  /** Presence changed: the counts are redrawn once per frame however many events arrive. */
+  devicesChanged(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.renderDevices();
+    });
+  }
+
+  /** Device counts and devices per edge node (one pass over the devices). */
   renderDevices(): void {
     let online = 0;
     const perNode = new Map<string, number>();
@@ -78,6 +90,25 @@ export class Overview {
           return row;
         }),
     );
+  }
+
+  /** A device's state document changed (`devices/+/state`): listed, newest first. */
+  stateChanged(doc: DeviceStateDocument, from: string, ts: number): void {
+    const item = document.createElement('li');
+    const pending = Object.keys(doc.delta).length;
+    item.dataset['device'] = doc.deviceId;
+    item.dataset['pending'] = String(pending);
+    const time = document.createElement('time');
+    time.textContent = new Date(ts).toLocaleTimeString();
+    const link = document.createElement('a');
+    link.href = `#/device/${encodeURIComponent(doc.deviceId)}`;
+    link.textContent = doc.deviceId;
+    const by = from === doc.deviceId ? 'reported' : `set by ${from}`;
+    const delta = pending === 0 ? 'in sync' : `pending ${JSON.stringify(doc.delta)}`;
+    item.append(time, ' ', link, ` v${doc.version} ${by} · ${delta}`);
+    this.stateChanges.unshift(item);
+    this.stateChanges.length = Math.min(this.stateChanges.length, 12);
+    $(this.root, '#ov-state-changes').replaceChildren(...this.stateChanges);
   }
 
   private async poll(): Promise<void> {
@@ -144,11 +175,11 @@ export class Overview {
       {
         width: Math.max(320, element.clientWidth),
         height: 180,
-        // The last five minutes, from the first point on.
         scales: {
           x: {
             time: true,
-            range: (_u, min, max) => [Math.min(min, max - WINDOW_S), Math.max(max, min + 1)],
+            // What was polled, at most the last five minutes; a first lone point gets 10 s.
+            range: (_u, min, max) => [Math.min(Math.max(min, max - WINDOW_S), max - 10), max],
           },
         },
         series: [

@@ -41,6 +41,7 @@ export class RecentErrors {
       ...this.items.slice(0, 12).map((error) => {
         const item = document.createElement('li');
         item.dataset['code'] = error.code;
+        item.dataset['source'] = error.source;
         const time = document.createElement('time');
         time.textContent = new Date(error.ts).toLocaleTimeString();
         const code = document.createElement('code');
