@@ -101,10 +101,6 @@ describe('the dashboard in a real browser', () => {
     await page.waitForFunction(`/ ms$/.test(document.querySelector('#ov-p99').textContent)`);
     expect(await page.textContent('#ov-p50')).toMatch(/^\d+(\.\d+)? ms$/);
     await page.waitForSelector('#ov-chart canvas');
-    // A few points of history for the picture.
-    await page.waitForFunction(`Number(document.querySelector('#ov-chart').dataset.points) >= 4`);
-    mkdirSync(dirname(OVERVIEW_SHOT), { recursive: true });
-    await page.screenshot({ path: OVERVIEW_SHOT });
 
     // Search narrows the list.
     await page.fill('#device-search', 'sim-2');
@@ -184,6 +180,7 @@ describe('the dashboard in a real browser', () => {
     expect(await acked.first().textContent()).toMatch(
       /^forward → sim-\d: ack in \d+ ms \{"done":"forward","at":\d+\}$/,
     );
+    mkdirSync(dirname(DEVICE_SHOT), { recursive: true });
     await page.screenshot({ path: DEVICE_SHOT, fullPage: true });
 
     // Back on the overview, the state changes seen meanwhile are listed, newest first.
@@ -202,6 +199,10 @@ describe('the dashboard in a real browser', () => {
       '0',
       expect.stringMatching(/ sim-1 v\d+ reported · in sync$/),
     ]);
+    // The picture of the overview, once it has some history, changes and an error to show.
+    await page.waitForFunction(`Number(document.querySelector('#ov-chart').dataset.points) >= 4`);
+    mkdirSync(dirname(OVERVIEW_SHOT), { recursive: true });
+    await page.screenshot({ path: OVERVIEW_SHOT });
     expect(problems).toEqual([]);
     running.child.kill('SIGTERM');
     expect((await running.exited).code).toBe(0);
