@@ -162,6 +162,8 @@ export class EdgeServer {
       const name = telemetrySink.gatesReadiness ? 'store' : 'kafka';
       result[name] = state(telemetrySink.ready ?? true, telemetrySink.notReadyBecause);
     }
+    const states = this.core.states?.health();
+    if (states) result['state_store'] = state(states.up, states.reason);
     return result;
   }
 

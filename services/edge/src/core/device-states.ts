@@ -50,6 +50,9 @@ export function stateTopic(deviceId: string): string {
  * connect is never sent twice or rolled back.
  */
 export class DeviceStates {
+  /** What the last store operation said about the database (readiness does not follow it). */
+  private storeFailure: string | undefined;
+
   constructor(
     private readonly store: DeviceStateStore,
     private readonly outbound: Outbound,
@@ -63,10 +66,17 @@ export class DeviceStates {
     commands.onDeviceState((device, state) => this.toConnection(device, state));
   }
 
+  /** The state database as the last operation found it: /health and fleetwire_dependency_up. */
+  health(): { up: boolean; reason?: string } {
+    return this.storeFailure === undefined
+      ? { up: true }
+      : { up: false, reason: `device state store: ${this.storeFailure}` };
+  }
+
   /** A device is registered (reachable from every node): send it what it should change. */
   connected(conn: Connection): void {
     const { identity } = conn.session;
-    this.store.get(identity.tenant, identity.subject).then(
+    this.observed(this.store.get(identity.tenant, identity.subject)).then(
       (doc) => {
         if (Object.keys(doc.delta).length > 0) this.toConnection(conn, doc);
       },
@@ -74,10 +84,32 @@ export class DeviceStates {
     );
   }
 
+  /**
+   * Notes whether the database answered: any answer (a conflict, a refused patch included) means
+   * it is up; an unexpected failure means it is not, until the next answer.
+   */
+  private observed<T>(work: Promise<T>): Promise<T> {
+    return work.then(
+      (result) => {
+        this.storeFailure = undefined;
+        return result;
+      },
+      (error: unknown) => {
+        const answered =
+          error instanceof StateVersionConflict ||
+          error instanceof ProtocolError ||
+          error instanceof StateAccessError;
+        if (answered) this.storeFailure = undefined;
+        else this.storeFailure = (error as Error)?.message ?? String(error);
+        throw error;
+      },
+    );
+  }
+
   /** `state.report` from a device: its own document only. */
   report(conn: Connection, message: StateReport): void {
     const { identity } = conn.session;
-    this.store.report(identity.tenant, identity.subject, message.reported).then(
+    this.observed(this.store.report(identity.tenant, identity.subject, message.reported)).then(
       (doc) => {
         this.metrics.stateChanges.inc({ section: 'reported' });
         if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id });
@@ -109,7 +141,7 @@ export class DeviceStates {
   async read(identity: Identity, deviceId: string): Promise<DeviceStateDocument> {
     const own = identity.role === 'device' && identity.subject === deviceId;
     if (!own) this.mayManage(identity, deviceId, 'read');
-    return this.store.get(identity.tenant, deviceId);
+    return this.observed(this.store.get(identity.tenant, deviceId));
   }
 
   /**
@@ -124,9 +156,11 @@ export class DeviceStates {
     expectedVersion: number | undefined,
   ): Promise<DeviceStateDocument> {
     this.mayManage(identity, deviceId, 'set');
-    const doc = await this.store.setDesired(identity.tenant, deviceId, patch, {
-      ...(expectedVersion === undefined ? {} : { expectedVersion }),
-    });
+    const doc = await this.observed(
+      this.store.setDesired(identity.tenant, deviceId, patch, {
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      }),
+    );
     this.metrics.stateChanges.inc({ section: 'desired' });
     this.publish(identity.tenant, identity.subject, doc);
     this.toDevice(identity.tenant, doc);
