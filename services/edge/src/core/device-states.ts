@@ -35,6 +35,10 @@ export class StateAccessError extends Error {
   }
 }
 
+const PROBE_EVERY_MS = 2_000;
+/** A read of a document no tenant can have (tenants start with a letter or digit). */
+const PROBE = { tenant: '-probe', deviceId: '-probe' };
+
 /** The topic on which subscribers see a device's state document change. */
 export function stateTopic(deviceId: string): string {
   return `devices/${deviceId}/state`;
@@ -52,6 +56,7 @@ export function stateTopic(deviceId: string): string {
 export class DeviceStates {
   /** What the last store operation said about the database (readiness does not follow it). */
   private storeFailure: string | undefined;
+  private lastProbe = -Infinity;
 
   constructor(
     private readonly store: DeviceStateStore,
@@ -68,9 +73,15 @@ export class DeviceStates {
 
   /** The state database as the last operation found it: /health and fleetwire_dependency_up. */
   health(): { up: boolean; reason?: string } {
-    return this.storeFailure === undefined
-      ? { up: true }
-      : { up: false, reason: `device state store: ${this.storeFailure}` };
+    if (this.storeFailure === undefined) return { up: true };
+    // Down stays down only until an answer: without traffic, a read at most every 2 s (on the
+    // scrape or /health that asks) finds out that it is back.
+    const now = performance.now();
+    if (now - this.lastProbe >= PROBE_EVERY_MS) {
+      this.lastProbe = now;
+      this.observed(this.store.get(PROBE.tenant, PROBE.deviceId)).catch(() => undefined);
+    }
+    return { up: false, reason: `device state store: ${this.storeFailure}` };
   }
 
   /** A device is registered (reachable from every node): send it what it should change. */
