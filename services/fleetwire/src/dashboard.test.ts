@@ -76,7 +76,19 @@ describe('the dashboard in a real browser', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
+    // Refusals the test provokes on purpose, each expected once; any other 4xx/5xx is a problem.
+    const provoked = new Set<string>();
+    page.on('response', (response) => {
+      if (response.status() < 400) return;
+      const seen = `${response.status()} ${response.url()}`;
+      if (!provoked.delete(seen)) problems.push(seen);
+    });
     await page.goto(`${base}/?token=${dashboardToken}`);
+    // The page names its icon, and the edge serves it (no /favicon.ico 404 in the console).
+    const icon = await page.getAttribute('link[rel="icon"]', 'href');
+    expect(icon).toBe('/favicon.svg');
+    const served = await page.request.get(`${base}${icon}`);
+    expect([served.status(), served.headers()['content-type']]).toEqual([200, 'image/svg+xml']);
 
     await page.waitForSelector('#connection[data-state="connected"]');
     // The token left the address bar once read.
@@ -158,6 +170,7 @@ describe('the dashboard in a real browser', () => {
           })
         : route.continue(),
     );
+    provoked.add(`412 ${base}/v1/devices/sim-1/state`);
     await page.fill('#desired-key', 'colour');
     await page.fill('#desired-value', '"blue"');
     await page.click('#desired-form button');
@@ -204,6 +217,7 @@ describe('the dashboard in a real browser', () => {
     mkdirSync(dirname(OVERVIEW_SHOT), { recursive: true });
     await page.screenshot({ path: OVERVIEW_SHOT });
     expect(problems).toEqual([]);
+    expect([...provoked]).toEqual([]);
     running.child.kill('SIGTERM');
     expect((await running.exited).code).toBe(0);
   }, 120_000);
