@@ -23,7 +23,8 @@ export function describeDeviceStateContract(
       db = await open();
       await migrate(db.client);
       store = new SqlDeviceStateStore(db.client);
-    });
+      // PGlite takes seconds to start on a busy machine.
+    }, 60_000);
     afterAll(() => db?.close());
 
     it('gives a device that never had state an empty document at version 0', async () => {

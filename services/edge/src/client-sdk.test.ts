@@ -212,5 +212,6 @@ describe('FleetwireClient against an edge node', () => {
     } finally {
       await db.close();
     }
-  });
+    // PGlite takes seconds to start on a busy machine.
+  }, 60_000);
 });

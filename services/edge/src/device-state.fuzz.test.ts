@@ -78,7 +78,7 @@ describe(`device state under hostile input (seed ${SEED})`, () => {
       limits: { maxProtocolErrors: 1_000_000, ratePerSec: 100_000, rateBurst: 100_000 },
     });
     honest = await TestClient.open(edge.url, mintToken({ sub: 'honest', role: 'device' }));
-  });
+  }, 60_000);
   afterAll(async () => {
     honest?.ws.terminate();
     edge?.close();

@@ -32,7 +32,8 @@ describe('device state on two edge nodes over the in-memory bus and PGlite', () 
       });
     a = await node('node-a');
     b = await node('node-b');
-  });
+    // PGlite takes seconds to start on a busy machine.
+  }, 60_000);
   afterEach(() => {
     for (const c of clients.splice(0)) c.ws.terminate();
   });
