@@ -2,8 +2,14 @@
 // connection's state (socket, awaiting acks, queue, attempt count), and splitting them would pass
 // that state around. The parts that stand alone live beside it (backoff, heartbeat, ids, types).
 import { decode, encode } from '@msgpack/msgpack';
-import type { ServerCommandMessage, ServerMessage, WelcomeMessage } from '@fleetwire/protocol';
 import { decodeRelayFrame, isStreamFrame } from '@fleetwire/protocol/stream-frame';
+import type {
+  DeviceStateDocument,
+  ServerCommandMessage,
+  ServerMessage,
+  StateMessage,
+  WelcomeMessage,
+} from '@fleetwire/protocol';
 
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
@@ -17,6 +23,7 @@ import type {
   ClientEvents,
   CommandHandler,
   ConnectionState,
+  DesiredHandler,
   FleetwireClientOptions,
   WebSocketConstructor,
   WebSocketLike,
@@ -54,6 +61,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   private readonly subDevices = new Map<string, SubDevice>();
   /** Streams this connection sends, by channel; opened again after every reconnect. */
   private readonly streams = new Map<number, DeviceStream>();
+  private readonly desiredHandlers: DesiredHandler[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly heartbeat: Heartbeat;
   /** The token a 4001 close said is expired: the same one again means wait, not retry at once. */
@@ -257,6 +265,47 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     };
   }
 
+  /**
+   * Device: called with every desired-state change the server sends (on connect when something is
+   * pending, and whenever `desired` changes). `delta` is what differs from what was reported; do
+   * it, then `report` what the device now has, which closes the delta.
+   */
+  onDesired(handler: DesiredHandler): void {
+    this.desiredHandlers.push(handler);
+  }
+
+  /** Device: reports state it has (a patch: named keys replaced, `null` removes one). Resent until acked. */
+  report(reported: Record<string, unknown>): Promise<void> {
+    return this.request({ type: 'state.report', reported }, true).then(() => undefined);
+  }
+
+  /**
+   * Dashboard or service: sets desired state of a device (a patch). With `version`, only if the
+   * document is still at it: otherwise rejects with a NACKED error whose reason is `conflict`.
+   * Resolves with the document after the change.
+   */
+  async setDesired(
+    deviceId: string,
+    desired: Record<string, unknown>,
+    options: { version?: number } = {},
+  ): Promise<DeviceStateDocument> {
+    const frame = {
+      type: 'state.set',
+      target: deviceId,
+      desired,
+      ...(options.version === undefined ? {} : { version: options.version }),
+    };
+    return (await this.request(frame, false)) as DeviceStateDocument;
+  }
+
+  /** Dashboard or service: a device's state document. */
+  async getState(deviceId: string): Promise<DeviceStateDocument> {
+    return (await this.request(
+      { type: 'state.get', target: deviceId },
+      false,
+    )) as DeviceStateDocument;
+  }
+
   private request(frame: Record<string, unknown>, resend: boolean): Promise<unknown> {
     if (this.state_ === 'closed')
       return Promise.reject(new FleetwireClientError('CLIENT_CLOSED', 'client closed'));
@@ -383,7 +432,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
       case 'nack': {
         const out = this.awaiting.get(message.id);
         if (!out) return;
-        if (message.type === 'nack' && message.reason === 'retry') {
+        if (message.type === 'nack' && message.reason === 'retry' && out.resend) {
           // The server could not keep it yet: the ack timer sends it again.
           return;
         }
@@ -416,6 +465,22 @@ export class FleetwireClient extends Emitter<ClientEvents> {
         return;
       case 'pong':
         return;
+      case 'state':
+        this.emit('desired', message);
+        this.desired(message);
+        return;
+    }
+  }
+
+  private desired(message: StateMessage): void {
+    for (const handler of this.desiredHandlers) {
+      try {
+        void Promise.resolve(handler(message.desired, message.delta, message.version)).catch(
+          () => undefined,
+        );
+      } catch {
+        // A throwing handler must not stop the others or the connection.
+      }
     }
   }
 

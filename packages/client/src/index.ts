@@ -6,6 +6,7 @@ export type {
   ClientEvents,
   CommandHandler,
   ConnectionState,
+  DesiredHandler,
   FleetwireClientOptions,
   WebSocketConstructor,
   WebSocketLike,

@@ -3,6 +3,7 @@ import type {
   DetachedMessage,
   ErrorMessage,
   ServerCommandMessage,
+  StateMessage,
   WelcomeMessage,
 } from '@fleetwire/protocol';
 
@@ -58,6 +59,15 @@ export interface ClientEvents extends Record<string, unknown> {
   chunk: { topic: string; seq: number; payload: Uint8Array };
   /** To a gateway: a sub-device connected elsewhere and is no longer this connection's. */
   detached: DetachedMessage;
+  /** A desired-state change for this device (see `onDesired`). */
+  desired: StateMessage;
 }
 
 export type CommandHandler = (command: ServerCommandMessage) => unknown | Promise<unknown>;
+
+/** A device's handler of desired-state changes: `delta` is what it has not reported yet. */
+export type DesiredHandler = (
+  desired: Record<string, unknown>,
+  delta: Record<string, unknown>,
+  version: number,
+) => unknown | Promise<unknown>;

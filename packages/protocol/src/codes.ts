@@ -55,6 +55,8 @@ export const NackReason = {
   Forbidden: 'forbidden',
   /** The message was invalid (e.g. a command id already pending for that device). */
   Invalid: 'invalid',
+  /** `state.set` named a version the document is no longer at: read it again, then retry. */
+  Conflict: 'conflict',
 } as const;
 export type NackReason = (typeof NackReason)[keyof typeof NackReason];
 

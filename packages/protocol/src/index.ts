@@ -5,6 +5,7 @@ export {
   CLIENT_MESSAGE_TYPES,
   ClientMessage,
   CommandRequestBody,
+  StatePatchBody,
   type ClientMessageType,
   type DeliveryMessage,
   type DetachedMessage,
@@ -14,6 +15,7 @@ export {
   type ServerCommandMessage,
   type ServerMessage,
   type ServerNackMessage,
+  type StateMessage,
   type WelcomeMessage,
   type WireFormat,
 } from './messages.js';
@@ -61,3 +63,15 @@ export {
 } from './stream-frame.js';
 export { StreamChannel, StreamCloseMessage, StreamOpenMessage } from './stream-messages.js';
 export { AttachMessage, DetachMessage, DeviceId } from './subdevice-messages.js';
+export {
+  STATE_LIMITS,
+  applyStatePatch,
+  deltaOf,
+  emptyState,
+  stateDocument,
+  statePatchProblem,
+  stateSectionProblem,
+  type DeviceStateDocument,
+  type StateSection,
+  type StateValues,
+} from './device-state.js';

@@ -90,6 +90,33 @@ export const NackMessage = z.object({
   message: z.string().max(1024).optional(),
 });
 export const PingMessage = z.object({ type: z.literal('ping'), id: MessageId.optional() });
+/** A device reports the state it has (a patch of `reported`; `null` removes a key). */
+export const StateReportMessage = z.object({
+  type: z.literal('state.report'),
+  id: MessageId.optional(),
+  reported: Data,
+});
+/** A dashboard or service sets what a device should have (a patch of `desired`). */
+export const StateSetMessage = z.object({
+  type: z.literal('state.set'),
+  id: MessageId.optional(),
+  target: z.string().min(1).max(128),
+  desired: Data,
+  /** Applied only if the document is still at this version (optimistic concurrency). */
+  version: z.number().int().nonnegative().optional(),
+});
+/** A dashboard or service asks for a device's state document (answered in the ack's result). */
+export const StateGetMessage = z.object({
+  type: z.literal('state.get'),
+  id: MessageId,
+  target: z.string().min(1).max(128),
+});
+
+/** `PATCH /v1/devices/{deviceId}/state`: a patch of `desired`, optionally at a version. */
+export const StatePatchBody = z.object({
+  desired: Data,
+  version: z.number().int().nonnegative().optional(),
+});
 
 /** `POST /api/commands`: a command without the envelope's `type`; the id is optional there. */
 export const CommandRequestBody = CommandMessage.omit({ type: true }).extend({
@@ -111,6 +138,9 @@ export const ClientMessage = z.discriminatedUnion('type', [
   DetachMessage,
   StreamOpenMessage,
   StreamCloseMessage,
+  StateReportMessage,
+  StateSetMessage,
+  StateGetMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageType = ClientMessage['type'];
@@ -122,7 +152,7 @@ export const CLIENT_MESSAGE_TYPES: readonly string[] = ClientMessage.options.map
 export interface DeliveryMessage {
   type: 'message';
   /** The kind the publisher sent. */
-  kind: 'telemetry' | 'event' | 'status' | 'publish' | 'presence' | 'stream';
+  kind: 'telemetry' | 'event' | 'status' | 'publish' | 'presence' | 'stream' | 'state';
   topic: string;
   /** The publisher's id (token `sub`), or the sub-device a gateway sent it for. */
   from: string;
@@ -176,6 +206,17 @@ export interface ErrorMessage {
   ref?: string;
 }
 
+/**
+ * To a device: what it should change. Sent on connect when `delta` is not empty, and whenever
+ * `desired` changes. A device may see a version twice after a reconnect; it never goes back.
+ */
+export interface StateMessage {
+  type: 'state';
+  version: number;
+  desired: Record<string, unknown>;
+  delta: Record<string, unknown>;
+}
+
 export interface PongMessage {
   type: 'pong';
   id?: string;
@@ -197,7 +238,8 @@ export type ServerMessage =
   | ServerAckMessage
   | ServerNackMessage
   | ErrorMessage
-  | PongMessage;
+  | PongMessage
+  | StateMessage;
 
 /** `json` travels in text frames, `msgpack` in binary frames. */
 export type WireFormat = 'json' | 'msgpack';

@@ -63,6 +63,13 @@ const EdgeEnv = z.object({
 
   FLEETWIRE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
+  // Device state documents (desired/reported) live in the telemetry database; every edge reads
+  // and writes them (docs/architecture.md, "Device state"). Unset: no device state on this node.
+  FLEETWIRE_DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|pglite:)/, 'must start with postgres://, postgresql:// or pglite:')
+    .optional(),
+  FLEETWIRE_DB_POOL_SIZE: envVar.int(4, { min: 1, max: 100 }),
   FLEETWIRE_KAFKA_BROKERS: envVar.list(),
   FLEETWIRE_KAFKA_TOPIC: z.string().default('telemetry'),
   FLEETWIRE_KAFKA_BATCH_MAX: envVar.int(500, { min: 1, max: 10_000 }),
@@ -91,6 +98,8 @@ export interface EdgeConfig {
   presenceTtlMs: number;
   /** Redis for cross-node delivery and presence; absent: a single node. */
   redis?: { url: string; prefix: string };
+  /** PostgreSQL for device state documents; absent: `state.*` is nacked, no state routes. */
+  database?: { url: string; poolSize: number };
   /** Kafka for telemetry; absent: telemetry is acked once delivered (no durable log). */
   kafka?: {
     brokers: string[];
@@ -214,6 +223,9 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
     presenceTtlMs: e.FLEETWIRE_PRESENCE_TTL_SEC * 1000,
     ...(e.FLEETWIRE_REDIS_URL
       ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
+      : {}),
+    ...(e.FLEETWIRE_DATABASE_URL
+      ? { database: { url: e.FLEETWIRE_DATABASE_URL, poolSize: e.FLEETWIRE_DB_POOL_SIZE } }
       : {}),
     ...(e.FLEETWIRE_KAFKA_BROKERS && e.FLEETWIRE_KAFKA_BROKERS.length > 0
       ? {

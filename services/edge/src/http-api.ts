@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
 import {
-  AuthError,
   canSpeakFor,
   canSubscribe,
   deviceSubtree,
   isDeviceRole,
-  extractToken,
-  type Identity,
   type TokenVerifier,
 } from '@fleetwire/auth';
 import {
@@ -23,6 +20,7 @@ import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 
 import type { CommandReply, CommandRouter } from './core/commands.js';
+import { authenticateRequest } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
@@ -60,42 +58,10 @@ function statusOf(answer: CommandReply): string {
  * `GET /api/devices/:id/presence`, for services and dashboards with a bearer token.
  */
 export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
-  const { verifier, metrics, logger } = deps;
+  const { metrics, logger } = deps;
 
-  /**
-   * Verifies the bearer token, which may wait for its issuer's keys: reads `req` at once (it is
-   * gone after the first await), so the caller registers onAborted before calling and passes
-   * what it sees. Answers 401/403/503 itself; undefined when refused or the client went away.
-   */
-  const authenticate = async (
-    res: HttpResponse,
-    req: HttpRequest,
-    aborted: () => boolean,
-  ): Promise<Identity | undefined> => {
-    const path = req.getUrl();
-    const token = extractToken({
-      authorization: req.getHeader('authorization'),
-      protocols: '',
-      query: req.getQuery() ?? '',
-    });
-    try {
-      if (token === undefined) throw new AuthError('token_missing', 'no bearer token');
-      const identity = await verifier.verify(token);
-      return aborted() ? undefined : identity;
-    } catch (error) {
-      if (!(error instanceof AuthError)) {
-        logger.error({ err: error, path }, 'api request failed');
-        if (!aborted()) sendError(res, 'internal', 'internal error');
-        return undefined;
-      }
-      metrics.authFailures.inc({ reason: error.code });
-      logger.warn({ reason: error.code, path }, `api request refused: ${error.message}`);
-      if (!aborted()) {
-        sendError(res, error.code, error.message);
-      }
-      return undefined;
-    }
-  };
+  const authenticate = (res: HttpResponse, req: HttpRequest, aborted: () => boolean) =>
+    authenticateRequest(deps, res, req, aborted);
 
   app.post('/api/commands', async (res, req) => {
     const owner = {};

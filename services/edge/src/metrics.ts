@@ -29,6 +29,9 @@ export class EdgeMetrics {
   readonly backpressureDrops: Counter;
   readonly commands: Counter<'outcome'>;
   readonly mqttConnectRefusals: Counter<'reason'>;
+  readonly telemetryAckLatency: Histogram;
+  readonly stateChanges: Counter<'section'>;
+  readonly stateConflicts: Counter;
   readonly dependencyUp: DependencyUpGauge;
   readonly subDevices: Gauge;
   readonly streamsOpen: Gauge;
@@ -174,6 +177,23 @@ export class EdgeMetrics {
       name: 'fleetwire_edge_stream_chunks_dropped_total',
       help: 'Binary stream chunks dropped: rate_limited (the device over its byte rate), slow_listener (a listener behind by more than the stream budget)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.telemetryAckLatency = new Histogram({
+      name: 'fleetwire_edge_telemetry_ack_seconds',
+      help: 'From a telemetry frame with an id arriving to its ack being written (with a log: once the log kept it)',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.stateChanges = new Counter({
+      name: 'fleetwire_edge_state_changes_total',
+      help: 'Device state changes written, by section (desired: state.set and PATCH; reported: state.report)',
+      labelNames: ['section'],
+      registers,
+    });
+    this.stateConflicts = new Counter({
+      name: 'fleetwire_edge_state_conflicts_total',
+      help: 'Desired-state changes refused because the document was no longer at the version named (409/412, nack conflict)',
       registers,
     });
   }

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
+import type { DeviceStateStore } from '@fleetwire/store';
 import { createRegistry } from '@fleetwire/metrics';
 import { decodeRelayFrame, isStreamFrame } from '@fleetwire/protocol';
 import { decode } from '@msgpack/msgpack';
@@ -39,6 +40,7 @@ export interface TestEdgeOptions {
   telemetrySink?: TelemetrySink;
   bus?: Bus;
   presence?: PresenceStore;
+  deviceState?: DeviceStateStore;
 }
 
 /** An edge node on a free port with HS256 test tokens, in this process. */
@@ -76,6 +78,7 @@ export async function startTestEdge(options: TestEdgeOptions = {}): Promise<Test
     ...(options.telemetrySink ? { telemetrySink: options.telemetrySink } : {}),
     ...(options.bus ? { bus: options.bus } : {}),
     ...(options.presence ? { presence: options.presence } : {}),
+    ...(options.deviceState ? { deviceState: options.deviceState } : {}),
   });
   const port = await server.listen();
   return {
@@ -240,12 +243,13 @@ export function rawExchange(port: number, text: string): Promise<string> {
   });
 }
 
-export function httpGet(
+export async function httpGet(
   port: number,
   path: string,
   token?: string,
 ): Promise<{ status: number; body: string; type: string }> {
-  return httpRequest(port, 'GET', path, token);
+  const { headers: _headers, ...answer } = await httpRequest(port, 'GET', path, token);
+  return answer;
 }
 
 export function httpRequest(
@@ -254,9 +258,13 @@ export function httpRequest(
   path: string,
   token?: string,
   body?: unknown,
-): Promise<{ status: number; body: string; type: string }> {
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; body: string; type: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const headers: Record<string, string> = {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...extraHeaders,
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
       let text = '';
@@ -266,6 +274,7 @@ export function httpRequest(
           status: res.statusCode ?? 0,
           body: text,
           type: String(res.headers['content-type']),
+          headers: res.headers,
         }),
       );
     });

@@ -106,6 +106,20 @@ export const simulate: SimulateFn = async (options) => {
       });
     }
   }
+  // Every sender drifts around its own target; the directly connected devices also keep their
+  // state document (the SDK's sub-device handle does not report state).
+  const states = senders.map((_, index) => new SimulatedState(20 + (index % 10)));
+  devices.forEach((_, index) => {
+    const client = clients[index]!;
+    const state = states[index]!;
+    // What the device has, once per connection (the server may have lost nothing, but a
+    // device cannot know), then whatever it is asked to change.
+    client.on('welcome', () => void client.report(state.reported()).catch(() => undefined));
+    client.onDesired((_desired, delta) => {
+      const done = state.apply(delta);
+      if (Object.keys(done).length > 0) void client.report(done).catch(() => undefined);
+    });
+  });
   const summary = (): SimulateSummary => {
     const sorted = [...latencies].sort((a, b) => a - b);
     const p50 = percentile(sorted, 0.5);
@@ -122,8 +136,8 @@ export const simulate: SimulateFn = async (options) => {
   const padding = 'x'.repeat(options.payloadBytes ?? 0);
   for (const client of clients) void client.connect().catch(() => undefined);
   const timers = senders.map((sender, index) => {
-    // A slow drift per device, so charts of several devices are told apart.
-    const base = 20 + (index % 10);
+    // A slow drift per device around its target, so charts of several devices are told apart.
+    const state = states[index]!;
     let seq = 0;
     return setInterval(
       () => {
@@ -134,7 +148,7 @@ export const simulate: SimulateFn = async (options) => {
         totals.sent += 1;
         sender
           .telemetry({
-            temperature: Math.round((base + 2 * Math.sin(t)) * 10) / 10,
+            temperature: Math.round((state.temperature() + 2 * Math.sin(t)) * 10) / 10,
             humidity: Math.round((45 + 10 * Math.cos(t / 2)) * 10) / 10,
             ...(padding ? { padding } : {}),
           })
@@ -166,6 +180,47 @@ export const simulate: SimulateFn = async (options) => {
   for (const client of clients) client.close();
   return final;
 };
+
+/**
+ * A simulated device's own state: an LED and a thermostat. It honours `led` (a boolean) and
+ * `target_temperature` (5–35 °C), which its temperature then drifts towards; other keys stay in
+ * the delta, as on a device that does not know them.
+ */
+export class SimulatedState {
+  private led = false;
+  private target: number;
+  private current: number;
+
+  constructor(initialTemperature: number) {
+    this.target = initialTemperature;
+    this.current = initialTemperature;
+  }
+
+  reported(): Record<string, unknown> {
+    return { led: this.led, target_temperature: this.target };
+  }
+
+  /** Applies what it can of a delta; returns what it did, to report. */
+  apply(delta: Record<string, unknown>): Record<string, unknown> {
+    const done: Record<string, unknown> = {};
+    if (typeof delta['led'] === 'boolean') {
+      this.led = delta['led'];
+      done['led'] = this.led;
+    }
+    const target = delta['target_temperature'];
+    if (typeof target === 'number' && target >= 5 && target <= 35) {
+      this.target = target;
+      done['target_temperature'] = target;
+    }
+    return done;
+  }
+
+  /** One step of the room towards the target. */
+  temperature(): number {
+    this.current += (this.target - this.current) * 0.1;
+    return this.current;
+  }
+}
 
 /** One line of progress or summary, for people. */
 export function formatSummary(s: SimulateSummary): string {

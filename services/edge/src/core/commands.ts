@@ -23,6 +23,7 @@ import {
   type CommandReply,
   type InboxMessage,
   type RemoteCommand,
+  type RemoteState,
 } from './node-messages.js';
 
 export type { CommandReply } from './node-messages.js';
@@ -64,6 +65,8 @@ export class CommandRouter {
   private readonly pending = new Map<string, Map<string, PendingCommand>>();
   /** `${device key}|${id}` → the node waiting for the device's answer. */
   private readonly remote = new Map<string, ForwardedCommand>();
+  /** Where desired-state changes for a device held here go (DeviceStates). */
+  private stateHandler: ((device: Connection, state: RemoteState) => void) | undefined;
   /** Orders commands handed to devices here: an answer without id takes the oldest. */
   private deliveries = 0;
 
@@ -98,6 +101,16 @@ export class CommandRouter {
       const { subject } = conn.session.identity;
       return device.deviceId === subject ? device : { ...device, gateway: subject };
     });
+  }
+
+  /** The connection of a device held by this node, by device key (`tenant/id`). */
+  localDevice(key: string): Connection | undefined {
+    return this.devices.get(key);
+  }
+
+  /** Desired-state changes that arrive on a device inbox are handed to `handler`. */
+  onDeviceState(handler: (device: Connection, state: RemoteState) => void): void {
+    this.stateHandler = handler;
   }
 
   /**
@@ -365,6 +378,11 @@ export class CommandRouter {
       case 'answer':
         this.deliverAnswer(message.device, message.answer);
         return;
+      case 'state': {
+        const held = device === undefined ? undefined : this.devices.get(device);
+        if (held) this.stateHandler?.(held, message);
+        return;
+      }
       default:
         // Unreachable: decodeInboxMessage drops unknown kinds (they are counted there).
         return;

@@ -1,9 +1,10 @@
 import { isDeviceRole } from '@fleetwire/auth';
-import { ErrorCode, ProtocolError, type ClientMessage } from '@fleetwire/protocol';
+import { ErrorCode, NackReason, ProtocolError, type ClientMessage } from '@fleetwire/protocol';
 
 import type { AbuseGuard } from './abuse-guard.js';
 import type { CommandRouter, CommandSender } from './commands.js';
 import type { Connection } from './connection.js';
+import type { DeviceStates } from './device-states.js';
 import type { Outbound } from './outbound.js';
 import type { Publisher } from './publisher.js';
 import type { StreamRelay } from './streams.js';
@@ -20,6 +21,8 @@ export class Dispatcher {
     private readonly guard: AbuseGuard,
     private readonly subDevices: SubDevices,
     private readonly streams: StreamRelay,
+    /** Absent when this node keeps no device state (no database configured). */
+    private readonly states?: DeviceStates,
   ) {}
 
   dispatch(conn: Connection, message: ClientMessage, received: number): void {
@@ -70,6 +73,18 @@ export class Dispatcher {
         return this.streams.open(conn, message);
       case 'stream_close':
         return this.streams.close(conn, message);
+      case 'state.report':
+        if (!isDeviceRole(identity)) {
+          return this.notAllowed(conn, 'only devices report state', message.id);
+        }
+        if (!this.states) return this.stateUnavailable(conn, message.id);
+        return this.states.report(conn, message);
+      case 'state.set':
+        if (!this.states) return this.stateUnavailable(conn, message.id);
+        return this.states.set(conn, message);
+      case 'state.get':
+        if (!this.states) return this.stateUnavailable(conn, message.id);
+        return this.states.get(conn, message);
       case 'ping':
         return this.outbound.send(conn, {
           type: 'pong',
@@ -90,6 +105,17 @@ export class Dispatcher {
       owner: conn.session,
       reply: (answer) => this.outbound.send(conn, answer),
     };
+  }
+
+  /** Not the client's fault and nothing it can fix by resending sooner: said once, not counted. */
+  private stateUnavailable(conn: Connection, ref: string | undefined): void {
+    if (!ref) return;
+    this.outbound.send(conn, {
+      type: 'nack',
+      id: ref,
+      reason: NackReason.Retry,
+      message: 'this node keeps no device state (no database configured)',
+    });
   }
 
   private notAllowed(conn: Connection, text: string, ref: string | undefined): void {

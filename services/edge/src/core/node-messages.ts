@@ -10,7 +10,8 @@ import { z } from 'zod';
 
 /**
  * Everything edge nodes send each other over the bus, in one place: deliveries on topic
- * channels, commands and takeovers on device inboxes, command answers on node inboxes.
+ * channels, commands, takeovers and desired-state changes on device inboxes, command answers on
+ * node inboxes.
  *
  * Versioning for rolling deploys: a message carries `v` only when it is newer than version 1
  * (nodes from before versioning send none, and are version 1). A node drops, and counts, a
@@ -34,7 +35,7 @@ const Reply = z.discriminatedUnion('type', [
 export const Delivery = z.object({
   v: Version,
   type: z.literal('message'),
-  kind: z.enum(['telemetry', 'event', 'status', 'publish', 'presence', 'stream']),
+  kind: z.enum(['telemetry', 'event', 'status', 'publish', 'presence', 'stream', 'state']),
   topic: z.string().min(1).max(256),
   from: z.string().min(1).max(128),
   via: z.string().min(1).max(128).optional(),
@@ -61,10 +62,19 @@ const InboxMessage = z.discriminatedUnion('type', [
     device: z.string().min(1).max(256),
     answer: Reply,
   }),
+  // A device's desired state changed: whichever node holds the device sends it on.
+  z.object({
+    v: Version,
+    type: z.literal('state'),
+    version: z.number().int().nonnegative(),
+    desired: z.record(z.string(), z.unknown()),
+    delta: z.record(z.string(), z.unknown()),
+  }),
 ]);
 export type InboxMessage = z.infer<typeof InboxMessage>;
 export type CommandReply = z.infer<typeof Reply>;
 export type RemoteCommand = Extract<InboxMessage, { type: 'command' }>;
+export type RemoteState = Extract<InboxMessage, { type: 'state' }>;
 
 /** Why a message from another node was dropped (metric label). */
 export type NodeMessageProblem = 'undecodable' | 'invalid' | 'unknown_kind' | 'newer_version';
@@ -79,7 +89,7 @@ export class NodeMessageError extends Error {
   }
 }
 
-const INBOX_KINDS = new Set(['command', 'takeover', 'answer']);
+const INBOX_KINDS = new Set(['command', 'takeover', 'answer', 'state']);
 
 function decodeWith<T>(
   payload: Uint8Array,

@@ -101,10 +101,17 @@ export class Publisher {
     };
     this.fanout.publish(identity.tenant, delivery, received);
     if (message.type === 'telemetry' && this.sink) {
-      this.store(conn, message, topic, ts, speaker);
+      this.store(conn, message, topic, ts, speaker, received);
       return;
     }
-    if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id });
+    if (message.id) {
+      this.outbound.send(conn, { type: 'ack', id: message.id });
+      if (message.type === 'telemetry') this.observeAck(received);
+    }
+  }
+
+  private observeAck(received: number): void {
+    this.metrics.telemetryAckLatency.observe((performance.now() - received) / 1000);
   }
 
   private store(
@@ -113,6 +120,7 @@ export class Publisher {
     topic: string,
     ts: number,
     deviceId: string,
+    received: number,
   ): void {
     const { identity } = conn.session;
     (this.sink as TelemetrySink)
@@ -128,7 +136,9 @@ export class Publisher {
       })
       .then(
         () => {
-          if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id });
+          if (!message.id) return;
+          this.outbound.send(conn, { type: 'ack', id: message.id });
+          this.observeAck(received);
         },
         (error: unknown) => {
           // Counted here; the batch failure itself is visible in the telemetry log's metrics.

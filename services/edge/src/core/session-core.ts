@@ -6,6 +6,7 @@ import {
   type ClientMessage,
   type ProtocolError,
 } from '@fleetwire/protocol';
+import type { DeviceStateStore } from '@fleetwire/store';
 import type { Logger } from 'pino';
 
 import type { EdgeMetrics } from '../metrics.js';
@@ -14,6 +15,7 @@ import { AbuseGuard } from './abuse-guard.js';
 import { CommandRouter } from './commands.js';
 import type { Connection, LocalDelivery } from './connection.js';
 import { DependencyFailures } from './dependency-failures.js';
+import { DeviceStates } from './device-states.js';
 import { Dispatcher } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { NodeMessageGate } from './node-message-gate.js';
@@ -46,6 +48,8 @@ export interface SessionCoreDeps {
   local: LocalDelivery;
   bus?: Bus | undefined;
   telemetrySink?: TelemetrySink | undefined;
+  /** Where device state documents live; without it, `state.*` messages are nacked `retry`. */
+  deviceState?: DeviceStateStore | undefined;
 }
 
 /** Longest timer Node accepts; tokens expiring later get no expiry timer. */
@@ -61,6 +65,7 @@ export class SessionCore {
   readonly commands: CommandRouter;
   readonly presence: PresenceTracker;
   readonly outbound: Outbound;
+  readonly states: DeviceStates | undefined;
   private readonly guard: AbuseGuard;
   private readonly dispatcher: Dispatcher;
   private readonly subDevices: SubDevices;
@@ -122,6 +127,18 @@ export class SessionCore {
       metrics,
       limits,
     );
+    this.states = deps.deviceState
+      ? new DeviceStates(
+          deps.deviceState,
+          this.outbound,
+          this.guard,
+          this.fanout,
+          this.commands,
+          metrics,
+          this.failures,
+          bus,
+        )
+      : undefined;
     this.dispatcher = new Dispatcher(
       publisher,
       subscriptions,
@@ -130,6 +147,7 @@ export class SessionCore {
       this.guard,
       this.subDevices,
       this.streams,
+      this.states,
     );
   }
 
@@ -176,7 +194,7 @@ export class SessionCore {
       { session: session.id, sub: identity.subject, role: identity.role, tenant: identity.tenant },
       'connected',
     );
-    void registered.then(() =>
+    void registered.then(() => {
       this.outbound.send(conn, {
         type: 'welcome',
         sub: identity.subject,
@@ -184,8 +202,10 @@ export class SessionCore {
         tenant: identity.tenant,
         node: this.deps.nodeId,
         ...(session.format === undefined ? {} : { format: session.format }),
-      }),
-    );
+      });
+      // Registered first, so a change made from now on reaches this connection through its inbox.
+      if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
+    });
   }
 
   closed(conn: Connection, code: number): void {

@@ -31,6 +31,8 @@ export interface Session {
   streams?: Map<number, OpenStream>;
   /** Stream bytes each speaking device may still send (per-device byte rate). */
   streamBudgets?: Map<string, TokenBucket>;
+  /** The device state version this device was sent last (DeviceStates): never sent twice. */
+  stateVersion?: number;
 }
 
 /** A stream a device opened: where its chunks go and how many went. */
