@@ -1,10 +1,13 @@
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 export { FleetwireClient } from './client.js';
+export { DeviceStream, type StreamOptions } from './device-stream.js';
 export { topicMatches } from './positions.js';
+export { SubDevice } from './sub-device.js';
 export type {
   ClientEvents,
   CommandHandler,
   ConnectionState,
+  DesiredHandler,
   FleetwireClientOptions,
   WebSocketConstructor,
   WebSocketLike,

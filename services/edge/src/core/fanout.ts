@@ -1,6 +1,7 @@
 import type { Bus, Position } from '@fleetwire/bus';
 import {
   PatternIndex,
+  isStreamFrame,
   topicMatches,
   type DeliveryMessage,
   type GapMessage,
@@ -13,6 +14,7 @@ import type { DependencyFailures } from './dependency-failures.js';
 import type { HistoryPolicy } from './history-policy.js';
 import type { NodeMessageGate } from './node-message-gate.js';
 import {
+  checkRelayFrame,
   decodeDelivery,
   decodeTopicMessage,
   decodeWideGap,
@@ -56,7 +58,9 @@ const GAP_MARGIN_MS = 1000;
  * In history mode every publish goes through the bus outbox and is delivered when it comes back
  * from the bus with its position, on this node too, so every subscriber of a node sees a
  * tenant's messages in position order. A node that lost the bus tells each subscriber the time
- * range it may have missed (`gap`), as it does for a gap another node announced.
+ * range it may have missed (`gap`), as it does for a gap another node announced. Stream chunks
+ * (publishStream) stay live relays in both modes: published, never appended, without position,
+ * so they are neither recovered nor covered by a gap (a listener that missed chunks missed them).
  */
 export class Fanout {
   private readonly indexes = new Map<string, PatternIndex>();
@@ -64,6 +68,11 @@ export class Fanout {
   private readonly holds = new Set<Hold>();
   /** When this node lost the bus (history mode), until it is back. */
   private busLostAt: number | undefined;
+  /**
+   * Connections by qualified pattern, for stream chunks: they are written per connection (not
+   * through the transport's topics) so a slow listener's chunks can be dropped and counted.
+   */
+  private readonly members = new Map<string, Set<Connection>>();
 
   constructor(
     private readonly local: LocalDelivery,
@@ -140,6 +149,9 @@ export class Fanout {
     if (held) this.holds.delete(held);
     else if (joined) conn.leave(key);
     if (session.patterns.size === 0) this.subscribers.delete(conn);
+    const members = this.members.get(key);
+    members?.delete(conn);
+    if (members?.size === 0) this.members.delete(key);
     this.bus?.removePattern(key).catch((error: unknown) => this.busFailed(error, 'unsubscribe'));
   }
 
@@ -183,7 +195,43 @@ export class Fanout {
     }
   }
 
+  /**
+   * A stream relay frame (header + payload, see packages/protocol stream-frame.ts) to every
+   * subscriber of the topic here, once per connection however many of its patterns match, and
+   * through the bus to the other nodes as the same bytes.
+   */
+  publishStream(tenant: string, topic: string, frame: Uint8Array): void {
+    this.deliverStream(`${tenant}/${topic}`, frame);
+    this.bus?.publish(`${tenant}/${topic}`, frame).catch((error: unknown) => {
+      this.metrics.busUndelivered.inc();
+      this.busFailed(error, 'publish');
+    });
+  }
+
+  private deliverStream(key: string, frame: Uint8Array): void {
+    const reached = new Set<Connection>();
+    for (const index of this.indexes.values()) {
+      for (const pattern of index.match(key)) {
+        for (const conn of this.members.get(pattern) ?? []) reached.add(conn);
+      }
+    }
+    for (const conn of reached) {
+      if (!conn.writeStream) continue;
+      if (conn.writeStream(frame)) this.metrics.streamChunksOut.inc();
+      else this.metrics.streamDrops.inc({ reason: 'slow_listener' });
+    }
+  }
+
   private fromBus(qualifiedTopic: string, payload: Buffer, position?: Position): void {
+    if (isStreamFrame(payload)) {
+      // Checked as any node message: a relay frame whose topic is not the channel's is dropped.
+      const checked = this.gate.accept(() => {
+        checkRelayFrame(payload, qualifiedTopic);
+        return true;
+      }, qualifiedTopic);
+      if (checked) this.deliverStream(qualifiedTopic, payload);
+      return;
+    }
     const tenant = qualifiedTopic.slice(0, qualifiedTopic.indexOf('/'));
     if (!this.history) {
       const message = this.gate.accept(() => decodeDelivery(payload), qualifiedTopic);
@@ -259,6 +307,13 @@ export class Fanout {
     const key = `${session.identity.tenant}/${pattern}`;
     this.indexOf(conn.lane).add(key);
     if (join) conn.join(key);
+    // Stream chunks are live relays, not history: a held subscription gets them at once.
+    let members = this.members.get(key);
+    if (!members) {
+      members = new Set();
+      this.members.set(key, members);
+    }
+    members.add(conn);
     if (!this.bus) return Promise.resolve();
     return this.bus.addPattern(key).catch((error: unknown) => this.busFailed(error, 'subscribe'));
   }

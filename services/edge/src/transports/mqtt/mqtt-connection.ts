@@ -197,6 +197,15 @@ export class MqttConnection implements Connection {
       case 'gap':
         // History recovery is a /ws feature (docs/protocol.md); MQTT has no packet for these.
         return true;
+      case 'detached':
+        // Only for gateways with sub-devices, which MQTT does not carry (docs/mqtt.md).
+        return true;
+      case 'state':
+        // Desired-state changes reach an MQTT device on its own state topic.
+        return this.sendPublish(
+          `devices/${this.session.identity.subject}/state/delta`,
+          JSON.stringify(message),
+        );
     }
   }
 
