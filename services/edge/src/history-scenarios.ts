@@ -1,3 +1,4 @@
+import { encodeStreamChunk } from '@fleetwire/protocol';
 import { waitFor } from '@fleetwire/testkit';
 import { expect, it } from 'vitest';
 
@@ -184,5 +185,32 @@ export function historyScenarios(cluster: () => HistoryCluster): void {
     });
     expect(await other.next()).toMatchObject({ recovered: false, reason: 'epoch_changed' });
     expect(await other.next()).toEqual({ type: 'ack', id: 's' });
+  }, 30_000);
+
+  it('a binary stream stays a live relay: its opening before its chunks and its end after them, on both nodes, without positions', async () => {
+    const { a, b, connect } = cluster();
+    const listeners = [
+      await connect(a, { sub: 'h6-ops-a', role: 'dashboard' }),
+      await connect(b, { sub: 'h6-ops-b', role: 'dashboard' }),
+    ];
+    for (const listener of listeners) {
+      await subscribed(listener, ['devices/h6-mic/streams/#']);
+      expect(await listener.next()).toEqual({ type: 'ack', id: 's' });
+    }
+    const seen = listeners.map(record);
+    const device = await connect(a, { sub: 'h6-mic', role: 'device' });
+    // Chunks right behind the opening, without waiting for its ack: the edge handles them in
+    // order, so listeners must see them in that order too.
+    device.send({ type: 'stream_open', channel: 1, name: 'audio' });
+    for (let n = 0; n < 20; n++) device.ws.send(encodeStreamChunk(1, Uint8Array.of(n)));
+    device.send({ type: 'stream_close', channel: 1 });
+    for (const got of seen) {
+      await waitFor('the end', () => got.filter((m) => m.type === 'message').length === 2, 10_000);
+      const order = got.map((m) =>
+        m.type === 'stream_frame' ? m['seq'] : (m['data'] as { state: string }).state,
+      );
+      expect(order).toEqual(['open', ...Array(20).keys(), 'closed']);
+      for (const m of got) expect(m['pos']).toBeUndefined();
+    }
   }, 30_000);
 }

@@ -59,8 +59,10 @@ const GAP_MARGIN_MS = 1000;
  * from the bus with its position, on this node too, so every subscriber of a node sees a
  * tenant's messages in position order. A node that lost the bus tells each subscriber the time
  * range it may have missed (`gap`), as it does for a gap another node announced. Stream chunks
- * (publishStream) stay live relays in both modes: published, never appended, without position,
- * so they are neither recovered nor covered by a gap (a listener that missed chunks missed them).
+ * (publishStream) and a stream's opening and end (publishLive) stay live relays in both modes:
+ * published, never appended, without position, so they are neither recovered nor covered by a
+ * gap (a listener that missed chunks missed them), and the announcements keep their place around
+ * the chunks.
  */
 export class Fanout {
   private readonly indexes = new Map<string, PatternIndex>();
@@ -162,12 +164,32 @@ export class Fanout {
 
   /** Delivers on this node and, through the bus, on every other node. */
   publish(tenant: string, message: DeliveryMessage, received: number): void {
-    const topic = `${tenant}/${message.topic}`;
     if (this.history) {
       const retention = this.history.policy.retentionOf(message.topic);
-      this.history.outbox.push(topic, encodeDelivery(message), retention, message.ts);
+      this.history.outbox.push(
+        `${tenant}/${message.topic}`,
+        encodeDelivery(message),
+        retention,
+        message.ts,
+      );
       return;
     }
+    this.relay(tenant, message, received);
+  }
+
+  /**
+   * A message that travels with a stream's chunks, outside history in either mode (a stream's
+   * opening and end): delivered here at once and published to the other nodes as the chunks are,
+   * so every listener gets the opening before the chunks and the end after them. It has no
+   * position, is not recovered and no gap covers it.
+   */
+  publishLive(tenant: string, message: DeliveryMessage, received: number): void {
+    if (this.history) this.keepHeld(`${tenant}/${message.topic}`, message);
+    this.relay(tenant, message, received);
+  }
+
+  private relay(tenant: string, message: DeliveryMessage, received: number): void {
+    const topic = `${tenant}/${message.topic}`;
     if (this.deliverLocally(tenant, message) > 0) {
       this.metrics.deliverLatency.observe({ path: 'local' }, (performance.now() - received) / 1000);
     }
@@ -246,13 +268,17 @@ export class Fanout {
       return;
     }
     const delivery: DeliveryMessage = { ...message, ...pos };
-    if (this.holds.size > 0) {
-      for (const held of this.holds) {
-        if (topicMatches(held.key, qualifiedTopic))
-          this.keep(held, { ...delivery, sub: held.pattern });
-      }
-    }
+    this.keepHeld(qualifiedTopic, delivery);
     this.deliverRemote(tenant, delivery);
+  }
+
+  /** A delivery to the subscriptions waiting for their recovery that it is for. */
+  private keepHeld(qualifiedTopic: string, delivery: DeliveryMessage): void {
+    if (this.holds.size === 0) return;
+    for (const held of this.holds) {
+      if (topicMatches(held.key, qualifiedTopic))
+        this.keep(held, { ...delivery, sub: held.pattern });
+    }
   }
 
   private deliverRemote(tenant: string, message: DeliveryMessage): void {

@@ -165,7 +165,8 @@ export class StreamRelay {
       ts: Date.now(),
       data,
     };
-    this.fanout.publish(tenant, delivery, performance.now());
+    // With the chunks, outside history: ordered around them on every node (fanout.publishLive).
+    this.fanout.publishLive(tenant, delivery, performance.now());
   }
 
   private budgetOf(conn: Connection, device: string): TokenBucket {
