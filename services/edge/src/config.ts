@@ -3,6 +3,8 @@ import { envVar, loadConfig, type Env, optional } from '@fleetwire/config';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '@fleetwire/protocol';
 import { z } from 'zod';
 
+import type { RebalanceSettings } from './core/rebalance-plan.js';
+
 /** Every FLEETWIRE_* variable the edge reads, with its default. README of services/edge lists them. */
 const EdgeEnv = z.object({
   FLEETWIRE_HOST: z.string().default('0.0.0.0'),
@@ -45,6 +47,10 @@ const EdgeEnv = z.object({
   FLEETWIRE_COMMAND_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 300_000 }),
   FLEETWIRE_DRAIN_WINDOW_MS: envVar.int(10_000, { min: 0, max: 600_000 }),
   FLEETWIRE_PRESENCE_TTL_SEC: envVar.int(30, { min: 1, max: 3600 }),
+  FLEETWIRE_REBALANCE: envVar.bool(false),
+  FLEETWIRE_REBALANCE_TOLERANCE: z.coerce.number().min(0.05).max(10).default(0.2),
+  FLEETWIRE_REBALANCE_FRACTION: z.coerce.number().min(0.001).max(0.5).default(0.05),
+  FLEETWIRE_REBALANCE_INTERVAL_MS: envVar.int(15_000, { min: 100, max: 3_600_000 }),
 
   FLEETWIRE_MQTT_ENABLED: envVar.bool(true),
   FLEETWIRE_MQTT_PATH: z
@@ -85,6 +91,8 @@ export interface EdgeConfig {
   mqtt?: MqttSettings;
   drainWindowMs: number;
   presenceTtlMs: number;
+  /** Opt-in connection rebalance (FLEETWIRE_REBALANCE=on); absent: never sheds. */
+  rebalance?: RebalanceSettings;
   /** Redis for cross-node delivery and presence; absent: a single node. */
   redis?: { url: string; prefix: string };
   /** Kafka for telemetry; absent: telemetry is acked once delivered (no durable log). */
@@ -194,6 +202,15 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       : {}),
     drainWindowMs: e.FLEETWIRE_DRAIN_WINDOW_MS,
     presenceTtlMs: e.FLEETWIRE_PRESENCE_TTL_SEC * 1000,
+    ...(e.FLEETWIRE_REBALANCE
+      ? {
+          rebalance: {
+            tolerance: e.FLEETWIRE_REBALANCE_TOLERANCE,
+            fraction: e.FLEETWIRE_REBALANCE_FRACTION,
+            intervalMs: e.FLEETWIRE_REBALANCE_INTERVAL_MS,
+          },
+        }
+      : {}),
     ...(e.FLEETWIRE_REDIS_URL
       ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
       : {}),

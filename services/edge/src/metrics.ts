@@ -30,6 +30,7 @@ export class EdgeMetrics {
   readonly commands: Counter<'outcome'>;
   readonly mqttConnectRefusals: Counter<'reason'>;
   readonly dependencyUp: DependencyUpGauge;
+  readonly rebalanceShed: Counter;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -143,6 +144,11 @@ export class EdgeMetrics {
       name: 'fleetwire_edge_commands_total',
       help: 'Commands by outcome: delivered, acked, nacked, offline, timeout, duplicate',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.rebalanceShed = new Counter({
+      name: 'fleetwire_edge_rebalance_shed_total',
+      help: 'Connections closed with 1012 because this node held far more than its share (FLEETWIRE_REBALANCE)',
       registers,
     });
     this.mqttConnectRefusals = new Counter({

@@ -8,6 +8,7 @@ import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
 import type { EdgeConfig } from './config.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
+import type { Rebalancer } from './core/rebalancer.js';
 import { SessionCore } from './core/session-core.js';
 import { registerHttpApi } from './http-api.js';
 import { sendError } from './http-json.js';
@@ -86,6 +87,8 @@ export class EdgeServer {
       }),
       bus,
       telemetrySink: deps.telemetrySink,
+      accepting: () => !this.draining,
+      rebalance: config.rebalance,
     });
     metrics.busReady.set(bus?.ready === false ? 0 : 1);
     bus?.onStatus((ready) => {
@@ -155,6 +158,11 @@ export class EdgeServer {
       result[name] = state(telemetrySink.ready ?? true, telemetrySink.notReadyBecause);
     }
     return result;
+  }
+
+  /** The rebalancer when FLEETWIRE_REBALANCE is on, for tests that drive it by hand. */
+  get rebalancer(): Rebalancer | undefined {
+    return this.core.rebalancer;
   }
 
   /** The presence tracker, for tests that drive its renewal by hand. */

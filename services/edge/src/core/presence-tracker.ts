@@ -23,10 +23,17 @@ export class PresenceTracker {
     private readonly fanout: Fanout,
     private readonly commands: CommandRouter,
     private readonly failures: DependencyFailures,
+    /** This node's connections for its heartbeat; undefined while it takes no part (draining). */
+    private readonly load: () => number | undefined = () => undefined,
   ) {}
 
+  /** How often this node renews its records and heartbeat. */
+  get heartbeatMs(): number {
+    return heartbeatInterval(this.ttlMs);
+  }
+
   start(): void {
-    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
   }
 
@@ -66,6 +73,7 @@ export class PresenceTracker {
         this.commands.localDevices(),
         this.nodeId,
         now,
+        this.load(),
       );
       // A device that reconnected elsewhere before this node heard the takeover is let go here.
       for (const device of moved) this.commands.moved(device.tenant, device.deviceId);
@@ -103,4 +111,9 @@ export class PresenceTracker {
   private failed(error: unknown, operation: string): void {
     this.failures.failed('presence', operation, error);
   }
+}
+
+/** Renewals come three times per TTL, so one missed renewal never lets a record expire. */
+export function heartbeatInterval(ttlMs: number): number {
+  return Math.max(100, Math.floor(ttlMs / 3));
 }
