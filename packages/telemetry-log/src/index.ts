@@ -1,6 +1,10 @@
 export { KafkaLagProbe, type KafkaLagProbeOptions } from './kafka-lag-probe.js';
 export { kafkaLogCreator, type KafkaLogSink } from './kafka-logging.js';
-export { KafkaLogReader, type KafkaLogReaderOptions } from './kafka-log-reader.js';
+export {
+  DEFAULT_REBALANCE_TIMEOUT_MS,
+  KafkaLogReader,
+  type KafkaLogReaderOptions,
+} from './kafka-log-reader.js';
 export { KafkaTelemetryLog, type KafkaTelemetryLogOptions } from './kafka-telemetry-log.js';
 export {
   LogReaderError,

@@ -17,6 +17,12 @@ export interface KafkaLogReaderOptions {
   groupId: string;
   /** Group session timeout; heartbeats go at a tenth of it. */
   sessionTimeoutMs: number;
+  /**
+   * How long a rebalance waits for the group's members to join again (default 3000 ms). It also
+   * bounds how long the group waits for members that crashed while the broker was away: see
+   * DEFAULT_REBALANCE_TIMEOUT_MS.
+   */
+  rebalanceTimeoutMs?: number;
   /** The broker answers a fetch once this much is there, or after `maxWaitMs`. */
   fetchMinBytes: number;
   maxWaitMs: number;
@@ -31,6 +37,28 @@ export interface KafkaLogReaderOptions {
    */
   probeIntervalMs?: number;
 }
+
+/**
+ * After a broker restart the group coordinator loads the group with the members it had, and a
+ * consumer that crashed meanwhile (kafkajs crashes at once when the broker goes, and restarts as
+ * a new member) is let in only when those old members rejoined, which they never will, or were
+ * dropped: after the session timeout or the rebalance timeout, whichever comes first. With
+ * kafkajs's 60 s rebalance timeout the session timeout (10 s) decided: consumption came back
+ * 10–14 s after the broker. In a real rebalance a member of this reader rejoins within about a
+ * second (a heartbeat every second sees it, the batch in hand is revoked at once), so 3 s is
+ * enough for it and brings the wait after a broker restart to 3–5 s. A member that misses it
+ * (an event loop blocked for seconds) is dropped from that generation and joins again: one more
+ * rebalance, nothing lost (its uncommitted records are read again).
+ */
+export const DEFAULT_REBALANCE_TIMEOUT_MS = 3_000;
+
+/**
+ * kafkajs restarts a crashed consumer after the last retry's delay, up to 30 s with its defaults
+ * (in practice ~10 s): the broker could be back for that long before anyone tried. Retries capped
+ * at 1 s try at least once a second; 8 of them give up (crash, restart) after ~7 s of failures,
+ * about as long as the defaults' 5 before the long waits.
+ */
+const CONSUMER_RETRY = { initialRetryTime: 250, maxRetryTime: 1_000, retries: 8 };
 
 /** A batch in hand: how to commit it, and how to revoke it. */
 interface InHand {
@@ -74,6 +102,8 @@ export class KafkaLogReader implements TelemetryLogReader {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? DEFAULT_REBALANCE_TIMEOUT_MS,
+      retry: CONSUMER_RETRY,
       heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
       // The broker holds a fetch until this much data is there or the wait is over: batching by
       // size and time starts at the source.

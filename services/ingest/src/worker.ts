@@ -118,6 +118,7 @@ export class IngestWorker {
         topic: consumerConfig.topic,
         groupId: consumerConfig.groupId,
         sessionTimeoutMs: consumerConfig.sessionTimeoutMs,
+        rebalanceTimeoutMs: consumerConfig.rebalanceTimeoutMs,
         fetchMinBytes: consumerConfig.fetchMinBytes,
         maxWaitMs: consumerConfig.batchMaxWaitMs,
         partitionsConcurrency: consumerConfig.partitionsConcurrency,
