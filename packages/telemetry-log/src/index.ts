@@ -3,6 +3,7 @@ export { kafkaLogCreator, type KafkaLogSink } from './kafka-logging.js';
 export {
   DEFAULT_REBALANCE_TIMEOUT_MS,
   KafkaLogReader,
+  LOG_READER_RETRY,
   type KafkaLogReaderOptions,
 } from './kafka-log-reader.js';
 export { KafkaTelemetryLog, type KafkaTelemetryLogOptions } from './kafka-telemetry-log.js';

@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { KafkaLagProbe } from './kafka-lag-probe.js';
-import { KafkaLogReader } from './kafka-log-reader.js';
+import { KafkaLogReader, LOG_READER_RETRY } from './kafka-log-reader.js';
 
 // A private broker: this suite stops and restarts it.
 let kafka: LocalKafka;
@@ -57,10 +57,12 @@ describe('KafkaLogReader after a broker crash and restart', () => {
     const readers = [0, 1].map(
       (i) =>
         new KafkaLogReader({
+          // As the ingest worker builds it (vitest's NODE_ENV=test has faster kafkajs defaults).
           kafka: new Kafka({
             clientId: `crash-${i}`,
             brokers: kafka.brokers,
             logLevel: logLevel.NOTHING,
+            retry: LOG_READER_RETRY,
           }),
           topic: 'outage',
           groupId: 'crash-group',

@@ -11,7 +11,10 @@ import {
 } from './log-reader.js';
 
 export interface KafkaLogReaderOptions {
-  /** The kafkajs client (its logging is the caller's). */
+  /**
+   * The kafkajs client (its logging is the caller's). Give it `retry: LOG_READER_RETRY`: its
+   * retry decides how soon a consumer that crashed while the broker was away tries again.
+   */
   kafka: Kafka;
   topic: string;
   groupId: string;
@@ -53,12 +56,14 @@ export interface KafkaLogReaderOptions {
 export const DEFAULT_REBALANCE_TIMEOUT_MS = 3_000;
 
 /**
- * kafkajs restarts a crashed consumer after the last retry's delay, up to 30 s with its defaults
- * (in practice ~10 s): the broker could be back for that long before anyone tried. Retries capped
- * at 1 s try at least once a second; 8 of them give up (crash, restart) after ~7 s of failures,
- * about as long as the defaults' 5 before the long waits.
+ * The retry of the reader's consumer, and the one to give the `Kafka` client it is built on:
+ * kafkajs connects to the brokers with the client's retry and restarts a crashed consumer after
+ * the last retry's delay, up to 30 s with its defaults (seen: 10.6 s), so the broker could be back
+ * for that long before anyone tried. Capped at 1 s, a consumer tries at least once a second; 8
+ * retries give up (crash, restart) after ~7 s of failures, about as long as the defaults' 5
+ * before their long waits.
  */
-const CONSUMER_RETRY = { initialRetryTime: 250, maxRetryTime: 1_000, retries: 8 };
+export const LOG_READER_RETRY = { initialRetryTime: 250, maxRetryTime: 1_000, retries: 8 };
 
 /** A batch in hand: how to commit it, and how to revoke it. */
 interface InHand {
@@ -103,7 +108,7 @@ export class KafkaLogReader implements TelemetryLogReader {
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
       rebalanceTimeout: options.rebalanceTimeoutMs ?? DEFAULT_REBALANCE_TIMEOUT_MS,
-      retry: CONSUMER_RETRY,
+      retry: LOG_READER_RETRY,
       heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
       // The broker holds a fetch until this much data is there or the wait is over: batching by
       // size and time starts at the source.
