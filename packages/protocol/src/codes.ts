@@ -28,6 +28,10 @@ export const ErrorCode = {
   NotAllowed: 'not_allowed',
   /** The connection holds the maximum number of subscriptions. */
   TooManySubscriptions: 'too_many_subscriptions',
+  /** A device message's `device_id` is not the connection's device (its token's `sub`). */
+  DeviceMismatch: 'device_mismatch',
+  /** An `ack`/`nack` without an `id` came while no command was pending for the device. */
+  NoPendingCommand: 'no_pending_command',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -65,14 +65,18 @@ export const CommandMessage = z.object({
   params: z.unknown().optional(),
   timeoutMs: z.number().int().min(100).max(300_000).optional(),
 });
+/**
+ * A device's answer to a command. Without an `id` it answers the device's oldest pending command
+ * (the edge resolves it; see CommandRouter.answer).
+ */
 export const AckMessage = z.object({
   type: z.literal('ack'),
-  id: MessageId,
+  id: MessageId.optional(),
   result: z.unknown().optional(),
 });
 export const NackMessage = z.object({
   type: z.literal('nack'),
-  id: MessageId,
+  id: MessageId.optional(),
   reason: z.string().min(1).max(64).default(NackReason.Rejected),
   message: z.string().max(1024).optional(),
 });

@@ -12,10 +12,11 @@ Usage:
       Prints one token signed with the key of <dir> (or FLEETWIRE_JWT_HS256_SECRET).
   fleetwire simulate [--url <ws url>] [--devices 10] [--rate 1] [--payload 0] [--seconds 0]
                      [--prefix sim] [--tenant <t>] [--data <dir>]
-      Runs simulated devices against an edge (default ws://127.0.0.1:8080/ws) with tokens from the
-      same key as \`token\`; they send telemetry and answer commands. A progress line while it
-      runs; a summary (connected, sent, acked, nacked, errors, ack latency p50/p99) when stopped
-      with Ctrl-C or after --seconds.
+      Runs simulated devices against an edge (default ws://127.0.0.1:$FLEETWIRE_PORT/ws, 8080
+      when unset) with tokens from the same key as \`token\`; they send telemetry and answer
+      commands. Exits 1 at once, saying why, when nothing answers there or the server refuses the
+      tokens. A progress line while it runs; a summary (connected, sent, acked, nacked, errors,
+      ack latency p50/p99) when stopped with Ctrl-C or after --seconds.
   fleetwire help
 
 Environment: see services/fleetwire/README.md (FLEETWIRE_PORT, FLEETWIRE_HOST, FLEETWIRE_DATA_DIR, …).`;
@@ -28,7 +29,8 @@ export type Command =
       name: 'simulate';
       data?: string;
       tenant?: string;
-      url: string;
+      /** Absent: the server `start` would run (FLEETWIRE_HOST, FLEETWIRE_PORT). */
+      url?: string;
       devices: number;
       rate: number;
       payload: number;
@@ -102,15 +104,15 @@ export function parseCommand(argv: string[]): Command {
     const rate = number('rate', 1, 1_000);
     if (devices < 1 || rate <= 0)
       throw new UsageError('simulate: --devices and --rate must be above 0');
-    const url = str('url') ?? 'ws://127.0.0.1:8080/ws';
-    if (!/^wss?:\/\//.test(url))
+    const url = str('url');
+    if (url !== undefined && !/^wss?:\/\//.test(url))
       throw new UsageError(`simulate: --url ${url}: a ws:// or wss:// URL`);
     const prefix = str('prefix') ?? 'sim';
     if (!/^[A-Za-z0-9_.:@-]{1,64}$/.test(prefix))
       throw new UsageError(`simulate: --prefix ${prefix}: letters, digits, _ . : @ -`);
     return {
       name,
-      url,
+      ...optional('url', url),
       devices,
       rate,
       payload: number('payload', 0, 65_536),

@@ -65,7 +65,15 @@ describe('the dashboard in a real browser', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
+    page.on('response', (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+    });
     await page.goto(`http://127.0.0.1:${port}/?token=${dashboardToken}`);
+    // The page names its icon, and the edge serves it (no /favicon.ico 404 in the console).
+    const icon = await page.getAttribute('link[rel="icon"]', 'href');
+    expect(icon).toBe('/favicon.svg');
+    const served = await page.request.get(`http://127.0.0.1:${port}${icon}`);
+    expect([served.status(), served.headers()['content-type']]).toEqual([200, 'image/svg+xml']);
 
     await page.waitForSelector('#connection[data-state="connected"]');
     // The token left the address bar once read.

@@ -42,12 +42,15 @@ export interface CommandSender {
 interface PendingCommand {
   sender: CommandSender;
   timer: NodeJS.Timeout;
+  /** When it was handed to the device's socket on this node (a delivery sequence number). */
+  delivered?: number;
 }
 
 /** A command this node delivered to its device for a sender on another node. */
 interface ForwardedCommand {
   replyTo: string;
   timer: NodeJS.Timeout;
+  delivered: number;
 }
 
 /**
@@ -61,6 +64,8 @@ export class CommandRouter {
   private readonly pending = new Map<string, Map<string, PendingCommand>>();
   /** `${device key}|${id}` → the node waiting for the device's answer. */
   private readonly remote = new Map<string, ForwardedCommand>();
+  /** Orders commands handed to devices here: an answer without id takes the oldest. */
+  private deliveries = 0;
 
   constructor(
     private readonly send: SendFn,
@@ -179,7 +184,7 @@ export class CommandRouter {
       return;
     }
     const timeoutMs = command.timeoutMs ?? this.defaultTimeoutMs;
-    this.wait(key, command.id, sender, timeoutMs);
+    this.wait(key, command.id, sender, timeoutMs, device ? ++this.deliveries : undefined);
     const forDevice: ServerCommandMessage = {
       type: 'command',
       id: command.id,
@@ -220,33 +225,56 @@ export class CommandRouter {
     );
   }
 
-  /** A device answers a command with ack or nack; late or unknown answers are dropped. */
-  answer(conn: Connection, answer: Answer): void {
+  /**
+   * A device answers a command with ack or nack; late or unknown answers are dropped. An answer
+   * without id answers the oldest command handed to the device on this node and not yet
+   * answered; false when there is none (the caller tells the device).
+   */
+  answer(conn: Connection, answer: Answer): boolean {
     const key = deviceRefKey({
       tenant: conn.session.identity.tenant,
       deviceId: conn.session.identity.subject,
     });
+    const id = answer.id ?? this.oldestDelivered(key);
+    if (id === undefined) return false;
     const reply: CommandReply =
       answer.type === 'ack'
         ? {
             type: 'ack',
-            id: answer.id,
+            id,
             ...(answer.result === undefined ? {} : { result: answer.result }),
           }
         : {
             type: 'nack',
-            id: answer.id,
+            id,
             reason: answer.reason,
             ...(answer.message === undefined ? {} : { message: answer.message }),
           };
-    const remote = this.remote.get(`${key}|${answer.id}`);
+    const remote = this.remote.get(`${key}|${id}`);
     if (remote) {
-      this.remote.delete(`${key}|${answer.id}`);
+      this.remote.delete(`${key}|${id}`);
       clearTimeout(remote.timer);
       this.answerRemote(remote.replyTo, key, reply);
-      return;
+      return true;
     }
     this.deliverAnswer(key, reply);
+    return true;
+  }
+
+  /** The id of the command the device got first of those still waiting for its answer. */
+  private oldestDelivered(key: string): string | undefined {
+    let oldest: { id: string; delivered: number } | undefined;
+    const consider = (id: string, delivered: number | undefined): void => {
+      if (delivered !== undefined && (!oldest || delivered < oldest.delivered)) {
+        oldest = { id, delivered };
+      }
+    };
+    for (const [id, command] of this.pending.get(key) ?? []) consider(id, command.delivered);
+    const prefix = `${key}|`;
+    for (const [remoteKey, command] of this.remote) {
+      if (remoteKey.startsWith(prefix)) consider(remoteKey.slice(prefix.length), command.delivered);
+    }
+    return oldest?.id;
   }
 
   /** Drops the waits of a sender that went away. */
@@ -270,7 +298,13 @@ export class CommandRouter {
     this.remote.clear();
   }
 
-  private wait(key: string, id: string, sender: CommandSender, timeoutMs: number): void {
+  private wait(
+    key: string,
+    id: string,
+    sender: CommandSender,
+    timeoutMs: number,
+    delivered: number | undefined,
+  ): void {
     let waiting = this.pending.get(key);
     if (!waiting) {
       waiting = new Map();
@@ -281,7 +315,7 @@ export class CommandRouter {
       this.metrics.commands.inc({ outcome: 'timeout' });
       sender.reply({ type: 'nack', id, reason: NackReason.Timeout });
     }, timeoutMs);
-    waiting.set(id, { sender, timer });
+    waiting.set(id, { sender, timer, ...(delivered === undefined ? {} : { delivered }) });
   }
 
   private take(key: string, id: string): PendingCommand | undefined {
@@ -339,7 +373,7 @@ export class CommandRouter {
     }
     // The sender times out on its own; this only bounds how long this node remembers.
     const timer = setTimeout(() => this.remote.delete(remoteKey), timeoutMs + 1_000);
-    this.remote.set(remoteKey, { replyTo, timer });
+    this.remote.set(remoteKey, { replyTo, timer, delivered: ++this.deliveries });
     this.send(device, { ...command, type: 'command' });
   }
 

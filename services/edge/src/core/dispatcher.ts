@@ -43,7 +43,14 @@ export class Dispatcher {
         if (identity.role !== 'device') {
           return this.notAllowed(conn, 'only devices answer commands', message.id);
         }
-        return this.commands.answer(conn, message);
+        if (!this.commands.answer(conn, message)) {
+          const refusal = new ProtocolError(
+            ErrorCode.NoPendingCommand,
+            `${message.type} without id: no command is waiting for this device's answer`,
+          );
+          this.guard.refuse(conn, refusal);
+        }
+        return;
       case 'ping':
         return this.outbound.send(conn, {
           type: 'pong',

@@ -62,8 +62,11 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     if (!core.admit(conn, received)) return;
     let message: ClientMessage;
     try {
+      const { identity } = conn.session;
+      const device = identity.role === 'device';
       message = parseClientMessage(decodeFrame(data, isBinary, limits.decode), {
-        bareTelemetry: conn.session.identity.role === 'device',
+        bareTelemetry: device,
+        ...(device ? { deviceId: identity.subject } : {}),
       });
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
