@@ -1,6 +1,7 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
 
 import { KafkaHealthProbe } from './kafka-health-probe.js';
+import { isOutageCrash } from './kafka-transient-crash.js';
 import {
   LogReaderError,
   partitionKey,
@@ -65,6 +66,9 @@ export const DEFAULT_REBALANCE_TIMEOUT_MS = 3_000;
  */
 export const LOG_READER_RETRY = { initialRetryTime: 250, maxRetryTime: 1_000, retries: 8 };
 
+/** How long after a crash kafkajs gave up on (an outage) the reader runs its consumer again. */
+const OUTAGE_RESTART_MS = 1_000;
+
 /** A batch in hand: how to commit it, and how to revoke it. */
 interface InHand {
   payload: EachBatchPayload;
@@ -102,6 +106,8 @@ export class KafkaLogReader implements TelemetryLogReader {
   private stopped = false;
   private aborted = false;
   private readonly probe: KafkaHealthProbe;
+  private runConfig: ConsumerRunConfig | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: KafkaLogReaderOptions) {
     this.consumer = options.kafka.consumer({
@@ -143,9 +149,13 @@ export class KafkaLogReader implements TelemetryLogReader {
     // kafkajs restarts a crashed consumer by itself, which can take a long time with the broker
     // gone: until it joins again it consumes nothing, so it is not ready, whatever the restart.
     this.consumer.on(events.CRASH, ({ payload }) => {
-      this.outOfGroup = `consumer crashed (${payload.error.message}); ${payload.restart ? 'restarting' : 'not restarting'}`;
-      if (!payload.restart) this.failure = payload.error;
-      this.handler?.crashed?.(payload.error, payload.restart);
+      // An outage kafkajs gives up on (isOutageCrash) is restarted here, a second later.
+      const ours = !payload.restart && !this.stopped && isOutageCrash(payload.error);
+      const restarting = payload.restart || ours;
+      this.outOfGroup = `consumer crashed (${payload.error.message}); ${restarting ? 'restarting' : 'not restarting'}`;
+      if (!restarting) this.failure = payload.error;
+      if (ours) this.restartLater();
+      this.handler?.crashed?.(payload.error, restarting);
     });
   }
 
@@ -174,12 +184,23 @@ export class KafkaLogReader implements TelemetryLogReader {
     await this.consumer.connect();
     // From the beginning for a new group: records produced before the group existed are kept too.
     await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
-    await this.consumer.run({
+    this.runConfig = {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConcurrency,
       eachBatch: (payload) => this.handle(payload, handler),
-    });
+    };
+    await this.consumer.run(this.runConfig);
+  }
+
+  /** Runs the consumer again after a crash kafkajs does not restart (it disconnected already). */
+  private restartLater(): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped || !this.runConfig) return;
+      // A failure to start is a crash event again, and comes back here.
+      this.consumer.run(this.runConfig).catch(() => this.restartLater());
+    }, OUTAGE_RESTART_MS);
   }
 
   async commit(position: LogPosition): Promise<void> {
@@ -206,6 +227,7 @@ export class KafkaLogReader implements TelemetryLogReader {
   /** Finishes the batches in hand (handled, committed), then leaves the group. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.restartTimer);
     await this.probe.stop();
     await this.consumer.disconnect();
     this.assigned = [];
