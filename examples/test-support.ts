@@ -18,7 +18,16 @@ const children: ChildProcess[] = [];
 
 /** Kills what a test left running (call from afterAll / afterEach). */
 export function killChildren(): void {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null || child.pid === undefined) continue;
+    // The bin wrapper runs `fleetwire start` as its own child: kill the whole process group, or
+    // the server outlives the test.
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
 }
 
 /** A child process's environment: nothing of this process's FLEETWIRE_* leaks in. */
@@ -41,6 +50,7 @@ export function startFleetwire(
 ): Promise<Fleetwire> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetwire-example-'));
   const child = spawn(process.execPath, [BIN, 'start', '--data', dataDir], {
+    detached: true,
     env: childEnv({
       FLEETWIRE_PORT: String(options.port ?? 0),
       FLEETWIRE_LOG_LEVEL: 'warn',
@@ -220,4 +230,71 @@ export async function frontDoor(target: number): Promise<FrontDoor> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   door.port = (server.address() as AddressInfo).port;
   return door;
+}
+
+export interface Example {
+  child: ChildProcess;
+  /** Resolves with the first stdout line that passes the test. */
+  printed(test: (line: string) => boolean): Promise<string>;
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** A TypeScript example (`node --import tsx <script>`) as its own process, from its directory. */
+export function runExample(dir: string, script: string, env: Record<string, string>): Example {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@fleetwire/source', '--import', 'tsx', script],
+    { cwd: dir, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  const lines: string[] = [];
+  const watchers: { test: (l: string) => boolean; resolve: (l: string) => void }[] = [];
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    stdout += `${line}\n`;
+    lines.push(line);
+    for (const watcher of [...watchers]) {
+      if (!watcher.test(line)) continue;
+      watchers.splice(watchers.indexOf(watcher), 1);
+      watcher.resolve(line);
+    }
+  });
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  return {
+    child,
+    exited,
+    printed: (test) => {
+      const seen = lines.find(test);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        watchers.push({ test, resolve });
+        void exited.then((out) => reject(new Error(`exited (${out.code}) first: ${out.stderr}`)));
+      });
+    },
+  };
+}
+
+/** A token of any role from `fleetwire token`, with extra options (e.g. `--subdevices`). */
+export async function token(
+  fleetwire: Fleetwire,
+  role: string,
+  sub: string,
+  ...extra: string[]
+): Promise<string> {
+  const minted = await fleetwireCli([
+    'token',
+    '--role',
+    role,
+    '--sub',
+    sub,
+    '--data',
+    fleetwire.dataDir,
+    ...extra,
+  ]);
+  if (minted.code !== 0) throw new Error(`fleetwire token failed: ${minted.stderr}`);
+  return minted.stdout.trim();
 }

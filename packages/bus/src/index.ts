@@ -8,6 +8,7 @@ export {
   parseDeviceRef,
   type DeviceRef,
   type NodeLoad,
+  type HeldDevice,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,

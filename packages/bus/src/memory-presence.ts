@@ -5,6 +5,7 @@ import {
   parseDeviceRef,
   type DeviceRef,
   type NodeLoad,
+  type HeldDevice,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,
@@ -20,14 +21,17 @@ interface Entry {
 export class MemoryPresence implements PresenceStore {
   private readonly online = new Map<string, Entry>();
   private readonly lastSeen = new Map<string, number>();
+  private readonly gateways = new Map<string, string>();
   private readonly heartbeats = new Map<string, number>();
   private readonly nodeDevices = new Map<string, Set<string>>();
   private readonly loads = new Map<string, number>();
 
   constructor(private readonly ttlMs: number) {}
 
-  async markOnline(device: DeviceRef, node: string, now: number): Promise<void> {
+  async markOnline(device: HeldDevice, node: string, now: number): Promise<void> {
     const key = deviceRefKey(device);
+    if (device.gateway === undefined) this.gateways.delete(key);
+    else this.gateways.set(key, device.gateway);
     this.online.set(key, { node, connectedAt: now, expiresAt: now + this.ttlMs });
     this.lastSeen.set(key, now);
     this.heartbeats.set(node, now);
@@ -43,7 +47,7 @@ export class MemoryPresence implements PresenceStore {
   }
 
   async renew(
-    devices: DeviceRef[],
+    devices: HeldDevice[],
     node: string,
     now: number,
     connections?: number,
@@ -57,10 +61,11 @@ export class MemoryPresence implements PresenceStore {
       const entry = this.online.get(key);
       const live = entry !== undefined && entry.expiresAt > now;
       if (live && entry.node !== node) {
-        result.moved.push(device);
+        result.moved.push(refOf(device));
         continue;
       }
-      if (!live) result.restored.push(device);
+      if (device.gateway !== undefined) this.gateways.set(key, device.gateway);
+      if (!live) result.restored.push(refOf(device));
       this.online.set(key, {
         node,
         connectedAt: live ? entry.connectedAt : now,
@@ -76,7 +81,12 @@ export class MemoryPresence implements PresenceStore {
     const key = deviceRefKey(device);
     const entry = this.online.get(key);
     const lastSeen = this.lastSeen.get(key);
-    const base = { ...device, ...(lastSeen === undefined ? {} : { lastSeen }) };
+    const gateway = this.gateways.get(key);
+    const base = {
+      ...refOf(device),
+      ...(lastSeen === undefined ? {} : { lastSeen }),
+      ...(gateway === undefined ? {} : { gateway }),
+    };
     if (!entry || entry.expiresAt <= now) return { ...base, online: false };
     return { ...base, online: true, node: entry.node, connectedAt: entry.connectedAt };
   }
@@ -128,4 +138,8 @@ export class MemoryPresence implements PresenceStore {
     }
     return set;
   }
+}
+
+function refOf({ tenant, deviceId }: DeviceRef): DeviceRef {
+  return { tenant, deviceId };
 }

@@ -9,6 +9,11 @@ export interface PresenceRecord {
   connectedAt?: number;
   /** Last time the device was known connected (renewals while online, the disconnect after). */
   lastSeen?: number;
+  /**
+   * The gateway that last announced this device (a sub-device), kept after it goes offline;
+   * absent for a device that connected by itself last.
+   */
+  gateway?: string;
 }
 
 export interface RenewResult {
@@ -29,13 +34,19 @@ export interface DeviceRef {
   deviceId: string;
 }
 
+/** A device a node holds: on its own connection, or through a gateway's. */
+export interface HeldDevice extends DeviceRef {
+  gateway?: string;
+}
+
 /**
  * Presence records with a time-to-live renewed by the owning node: if a node dies, its devices
  * read as offline within one TTL, and `reapDeadNodes` (run by any live node) reports them so
  * their offline events are still published.
  */
 export interface PresenceStore {
-  markOnline(device: DeviceRef, node: string, now: number): Promise<void>;
+  /** `gateway`: the gateway the device is attached to; none for a device connected itself. */
+  markOnline(device: HeldDevice, node: string, now: number): Promise<void>;
   /** Marks the device offline unless another node holds it by now. */
   markOffline(device: DeviceRef, node: string, now: number): Promise<void>;
   /**
@@ -47,7 +58,7 @@ export interface PresenceStore {
    * node reports no load (a draining node, which takes no part in spreading connections).
    */
   renew(
-    devices: DeviceRef[],
+    devices: HeldDevice[],
     node: string,
     now: number,
     connections?: number,

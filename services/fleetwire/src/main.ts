@@ -49,6 +49,7 @@ function token(command: Extract<Command, { name: 'token' }>, env: Env): void {
     sub: command.sub,
     tenant: command.tenant ?? config.tenant,
     ttl: command.ttl,
+    ...(command.subdevices === undefined ? {} : { subdevices: command.subdevices }),
   };
   // A wrong request is reported before a missing key: it is the thing to fix first.
   tokenClaims(request);
@@ -82,7 +83,19 @@ async function runSimulation(
   const devices = Array.from({ length: command.devices }, (_, i) => `${command.prefix}-${i + 1}`);
   const tokenFor = (deviceId: string): string =>
     mintToken(key, { role: 'device', sub: deviceId, tenant, ttl: '1d' });
-  await probeEdge(url, tokenFor(devices[0]!));
+  const gateways = {
+    ids: Array.from({ length: command.gateways }, (_, i) => `${command.prefix}-gw-${i + 1}`),
+    perGateway: command.perGateway,
+    tokenFor: (gatewayId: string, ids: string[]): string =>
+      mintToken(key, { role: 'gateway', sub: gatewayId, tenant, ttl: '1d', subdevices: { ids } }),
+  };
+  // The first simulated connection's own token: a device's, or (gateways only) a gateway's.
+  await probeEdge(
+    url,
+    devices[0] === undefined
+      ? gateways.tokenFor(gateways.ids[0]!, [`${gateways.ids[0]}-dev-1`])
+      : tokenFor(devices[0]),
+  );
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
@@ -90,12 +103,17 @@ async function runSimulation(
   const tty = process.stderr.isTTY;
   let lastPlain = 0;
   process.stderr.write(
-    `simulating ${command.devices} devices × ${command.rate} msg/s against ${url} (Ctrl-C to stop)\n`,
+    `simulating ${command.devices} devices${
+      command.gateways > 0
+        ? ` and ${command.gateways} gateways × ${command.perGateway} sub-devices`
+        : ''
+    } × ${command.rate} msg/s against ${url} (Ctrl-C to stop)\n`,
   );
   const summary = await simulate({
     url,
     tokenFor,
     devices,
+    gateways,
     ratePerSec: command.rate,
     payloadBytes: command.payload,
     signal: stop.signal,

@@ -57,7 +57,7 @@ describe('fleetwire start (the embedded default)', () => {
       `  devices connect to   ws://127.0.0.1:${port}/ws?token=<device token>`,
     );
     expect(first.logs.find((l) => l['msg'] === 'migrations applied')).toMatchObject({
-      applied: ['0001'],
+      applied: ['0001', '0002'],
     });
 
     // A device token from the CLI, signed with the same kept key.
@@ -369,7 +369,7 @@ describe('fleetwire token', () => {
   it.each([
     [
       ['--role', 'admin', '--sub', 'x'],
-      'fleetwire: --role admin: must be one of device, dashboard, service\n  → run `fleetwire help` for the commands and options\n',
+      'fleetwire: --role admin: must be one of device, gateway, dashboard, service\n  → run `fleetwire help` for the commands and options\n',
     ],
     [
       ['--role', 'device', '--sub', 'has space'],
