@@ -1,0 +1,53 @@
+/** One publish to a uWS topic, held until the end of the event-loop tick. */
+interface HeldPublish {
+  topic: string;
+  frame: string | Uint8Array;
+  binary: boolean;
+  /** Counted (deliveries, bytes) once published, against the subscribers it reached then. */
+  transport: string;
+}
+
+export type PublishNow = (held: HeldPublish) => void;
+
+/**
+ * Holds the publishes of one event-loop tick and makes them at its end (setImmediate), outside
+ * every uWS callback, in the order they came.
+ *
+ * Why: uWS corks the socket whose data it is handling, and only one socket can be corked at a
+ * time. uWS 20.30 queues a topic's messages per subscriber and drains a subscriber inline once
+ * it has 32 pending; a drain that runs while the publisher's socket holds the cork cannot cork
+ * the subscriber, so each message becomes its own send() (1.66 M sendto for 2 M deliveries in
+ * load-tests/peers). Published outside any callback, uWS corks each subscriber while draining
+ * it: one send() per subscriber per 32 messages (66 k for the same 2 M), and the tail is drained
+ * the same way by uWS's loop handler right after.
+ *
+ * Ordering holds: publishes keep their order, and a direct send to a socket (ack, command)
+ * still drains that socket's published messages first, since publishing happens before any
+ * later send of the next tick. A connection that leaves a topic, or closes, before the tick
+ * ends does not get what was held for it, as if it had left a moment earlier.
+ */
+export class TickPublisher {
+  private held: HeldPublish[] = [];
+  private scheduled = false;
+
+  constructor(private readonly publishNow: PublishNow) {}
+
+  get pending(): number {
+    return this.held.length;
+  }
+
+  publish(held: HeldPublish): void {
+    this.held.push(held);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Makes every held publish now (also what the end of the tick does). */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.held;
+    this.held = [];
+    for (const held of batch) this.publishNow(held);
+  }
+}
