@@ -16,10 +16,14 @@ import { SECRET } from './protocols.js';
 import { HOST } from './servers.js';
 
 export interface EndToEndStep {
+  /** Offered rate, messages/s. */
   offered: number;
+  sent: number;
   acked: number;
   nacked: number;
+  /** Distinct acked-run ids found in PostgreSQL. */
   stored: number;
+  /** Acked but not in PostgreSQL. */
   lost: number;
 }
 export interface EndToEndResult {
@@ -134,7 +138,8 @@ export async function endToEnd(quick: boolean): Promise<EndToEndResult> {
         ).catch(() => undefined);
         const step: EndToEndStep = {
           offered: rate,
-          acked: answered.acked / seconds,
+          sent: answered.sent,
+          acked: answered.acked,
           nacked: answered.nacked,
           stored,
           lost: Math.max(0, answered.acked - stored),

@@ -9,6 +9,8 @@ export interface Measure {
   format(value: number): string;
   /** Which way is better, for reading the ratio. */
   better: 'higher' | 'lower';
+  /** No ratio: the baseline is about zero (Redis bytes of servers that keep nothing there). */
+  noRatio?: boolean;
 }
 
 export const COLUMNS: readonly PeerName[] = [
@@ -46,6 +48,7 @@ function cell(measure: Measure, peer: PeerName): string {
 
 /** Fleetwire ÷ raw uWS per repetition (both measured in the same round), median and range. */
 function ratio(measure: Measure): string {
+  if (measure.noRatio) return '—';
   const ours = measure.values.fleetwire?.samples ?? [];
   const base = measure.values['raw-uws']?.samples ?? [];
   const ratios = ours.slice(0, base.length).map((value, i) => value / base[i]!);
@@ -67,8 +70,13 @@ export function table(measures: Measure[]): string {
 }
 
 export const fmt = {
+  // Redis grows by a few bytes at random (its own bookkeeping): under 50 B is nothing.
   bytes: (value: number): string =>
-    value >= 1024 ? `${(value / 1024).toFixed(2)} KB` : `${Math.round(value)} B`,
+    Math.abs(value) < 50
+      ? '≈ 0 B'
+      : value >= 1024
+        ? `${(value / 1024).toFixed(2)} KB`
+        : `${Math.round(value)} B`,
   perSec: (value: number): string =>
     value >= 1e6
       ? `${(value / 1e6).toFixed(2)} M/s`
