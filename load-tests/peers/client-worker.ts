@@ -179,12 +179,15 @@ async function telemetryTask(task: Extract<Task, { kind: 'telemetry' }>): Promis
   let acked = 0;
   let nacked = 0;
   let sent = 0;
+  let lastAnswerAt = 0;
   const sessions = Array.from({ length: task.devices }, (_, i) => {
     const jwt = token(`${task.subPrefix}-${i}`, 'device');
     const session = open(task, protocol, jwt, () => undefined);
     session.socket.onText = (frame) => {
       if (frame.includes('"type":"ack"')) acked += 1;
       else if (frame.includes('"type":"nack"')) nacked += 1;
+      else return;
+      lastAnswerAt = now();
     };
     return session;
   });
@@ -215,7 +218,7 @@ async function telemetryTask(task: Extract<Task, { kind: 'telemetry' }>): Promis
   while (acked + nacked < sent && now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  report({ kind: 'answered', sent, acked, nacked });
+  report({ kind: 'answered', sent, acked, nacked, elapsedMs: lastAnswerAt - startedAt });
   for (const session of sessions) session.socket.close();
 }
 

@@ -46,6 +46,13 @@ export type WorkerReport =
   | { kind: 'delivered'; delivered: number; lastAt: number }
   | { kind: 'stats'; delivered: number; lastAt: number; latencies: number[] }
   | { kind: 'published'; startedAt: number; endedAt: number }
-  | { kind: 'answered'; sent: number; acked: number; nacked: number }
+  | {
+      kind: 'answered';
+      sent: number;
+      acked: number;
+      nacked: number;
+      /** From the first send to the last answer. */
+      elapsedMs: number;
+    }
   | { kind: 'closed' }
   | { kind: 'error'; message: string };
