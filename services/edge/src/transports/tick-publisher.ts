@@ -1,6 +1,7 @@
 /** One publish to a uWS topic, held until the end of the event-loop tick. */
 interface HeldPublish {
   topic: string;
+  /** Held until the end of the tick: not to be reused by whoever encoded it (lanes encode afresh). */
   frame: string | Uint8Array;
   binary: boolean;
   /** Counted (deliveries, bytes) once published, against the subscribers it reached then. */
