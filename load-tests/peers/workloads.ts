@@ -99,38 +99,47 @@ async function stopAll(clients: ClientProcess[]): Promise<void> {
   await Promise.all(clients.map((client) => client.stop()));
 }
 
+/**
+ * The marginal cost of a socket: RSS and Redis bytes after the first third of the sockets and
+ * after all of them, divided by the sockets in between. A process's size right after start
+ * still holds its startup garbage (tsx's compile, a first GC not yet run), which would swamp
+ * ~1 KB per socket; two readings with sockets already open cancel it.
+ */
 export async function idle(peer: Peer, sizes: Sizes, redisUrl: string): Promise<IdleResult> {
   const redis = new Redis(redisUrl);
   const server = await peer.start({ nodes: 1, redisUrl });
   const clients: ClientProcess[] = [];
-  try {
-    await settle(1_000);
-    const rssBefore = rssBytes(server.pids);
-    const redisBefore = await redisUsedBytes(redis);
-    split(sizes.idleSockets, PROCESSES).forEach((count, i) =>
-      clients.push(
+  const connect = async (counts: number[], first: number): Promise<number> => {
+    const started = counts.map(
+      (count, i) =>
         new ClientProcess({
           kind: 'connect',
           protocol: peer.protocol,
           host: HOST,
           port: server.ports[0]!,
-          localAddress: sourceAddress(i),
+          localAddress: sourceAddress(first + i),
           role: peer.role,
           count,
           concurrency: 100,
-          subPrefix: `idle-${i}`,
+          subPrefix: `idle-${first + i}`,
         }),
-      ),
     );
-    const connected = await Promise.all(clients.map((c) => c.next('connected', 120_000)));
-    const failed = connected.reduce((sum, r) => sum + r.failed, 0);
-    const held = sizes.idleSockets - failed;
+    clients.push(...started);
+    const connected = await Promise.all(started.map((c) => c.next('connected', 120_000)));
     // Let the connect burst's garbage be collected before reading the resident size.
     await settle(3_000);
+    return connected.reduce((sum, r) => sum + r.ok, 0);
+  };
+  try {
+    const [firstThird, ...rest] = split(sizes.idleSockets, PROCESSES);
+    const heldBefore = await connect([firstThird!], 0);
+    const rssBefore = rssBytes(server.pids);
+    const redisBefore = await redisUsedBytes(redis);
+    const added = await connect(rest, 1);
     return {
-      rssBytesPerSocket: (rssBytes(server.pids) - rssBefore) / held,
-      redisBytesPerSocket: ((await redisUsedBytes(redis)) - redisBefore) / held,
-      failed,
+      rssBytesPerSocket: (rssBytes(server.pids) - rssBefore) / added,
+      redisBytesPerSocket: ((await redisUsedBytes(redis)) - redisBefore) / added,
+      failed: sizes.idleSockets - heldBefore - added,
     };
   } finally {
     await stopAll(clients);
