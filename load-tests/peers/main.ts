@@ -2,7 +2,9 @@
  * Fleetwire against its peers, one server after another with the same client processes:
  *
  *   bash load-tests/peers/run.sh [--quick] [--peers raw-uws,fleetwire] [--workloads fanout,idle]
- *     [--no-e2e] [--out RESULTS.md]
+ *     [--repeat N] [--syscalls] [--edge dist/main.js] [--out RESULTS.md]
+ *
+ * Workloads: idle, fanout, storm, cross (every server) and e2e (Fleetwire only); all by default.
  *
  * Prints the table and writes RESULTS.md (machine, date, HEAD). Redis comes from
  * @fleetwire/testkit (a local redis-server); the end-to-end row also starts Kafka and PostgreSQL.
@@ -21,7 +23,7 @@ import { fmt, table, type Measure } from './report.js';
 import { EDGE_MAIN, peers, type PeerName } from './servers.js';
 import { FULL, QUICK, cross, fanout, idle, storm } from './workloads.js';
 
-const WORKLOADS = ['idle', 'fanout', 'storm', 'cross'] as const;
+const WORKLOADS = ['idle', 'fanout', 'storm', 'cross', 'e2e'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values } = parseArgs({
@@ -30,7 +32,6 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     peers: { type: 'string' },
     workloads: { type: 'string' },
-    'no-e2e': { type: 'boolean', default: false },
     centrifugo: { type: 'string' },
     /** Another build of the edge, e.g. an older commit's services/edge/dist/main.js. */
     edge: { type: 'string' },
@@ -46,7 +47,10 @@ const { values } = parseArgs({
 });
 
 const sizes = values.quick ? QUICK : FULL;
-const wanted = (values.workloads?.split(',') ?? WORKLOADS) as Workload[];
+const wanted = (values.workloads?.split(',') ?? [...WORKLOADS]) as Workload[];
+const unknown = wanted.filter((w) => !(WORKLOADS as readonly string[]).includes(w));
+if (unknown.length > 0)
+  throw new Error(`unknown workloads ${unknown.join(', ')}: ${WORKLOADS.join(', ')}`);
 const centrifugoBinary =
   values.centrifugo && existsSync(values.centrifugo) ? values.centrifugo : undefined;
 const rounds = Math.max(1, Number(values.repeat));
@@ -97,6 +101,7 @@ const started = Date.now();
 let e2e: EndToEndResult | undefined;
 try {
   for (const workload of wanted) {
+    if (workload === 'e2e') continue;
     for (let round = 0; round < rounds; round++) {
       for (const peer of chosen) {
         console.log(`${workload}: ${peer.name}${rounds > 1 ? ` (round ${round + 1})` : ''}`);
@@ -112,7 +117,7 @@ try {
           } else if (workload === 'storm') {
             const r = await storm(peer, sizes, redis.url);
             record('storm', peer.name, r.upgradesPerSec, failedNote(r.failed));
-          } else {
+          } else if (workload === 'cross') {
             const r = await cross(peer, sizes, redis.url);
             record('crossP50', peer.name, r.p50Ms, lostNote(r.lost));
             record('crossP99', peer.name, r.p99Ms);
@@ -130,7 +135,7 @@ try {
       }
     }
   }
-  if (!values['no-e2e'] && chosen.some((p) => p.name === 'fleetwire')) {
+  if (wanted.includes('e2e') && chosen.some((p) => p.name === 'fleetwire')) {
     console.log('end-to-end telemetry: fleetwire');
     e2e = await endToEnd(values.quick);
   }

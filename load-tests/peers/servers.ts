@@ -101,7 +101,10 @@ async function startNodes(
   };
 }
 
-/** A server program of servers/, run with tsx. */
+/**
+ * A server program of servers/, run from its build (`tsc -b` → dist/servers/), as Fleetwire
+ * runs from its own: under tsx the compiler's garbage would be in the idle row's RSS.
+ */
 function nodeServer(name: PeerName, file: string, protocol: ProtocolName): Peer {
   return {
     name,
@@ -111,7 +114,7 @@ function nodeServer(name: PeerName, file: string, protocol: ProtocolName): Peer 
       startNodes(nodes, (port) =>
         startProcess(
           process.execPath,
-          ['--import', 'tsx', join(HERE, 'servers', file)],
+          [join(HERE, 'dist', 'servers', file.replace(/\.ts$/, '.js'))],
           {
             BENCH_HOST: HOST,
             BENCH_PORT: String(port),
