@@ -73,10 +73,15 @@ const PROCESSES = 3;
 
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Resident anonymous memory (RssAnon): what sockets cost. VmRSS also counts mapped files (the
+ * binary, its libraries), which the kernel evicts under the shared machine's memory pressure and
+ * which made a server shrink while it took sockets.
+ */
 function rssBytes(pids: number[]): number {
   let total = 0;
   for (const pid of pids) {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^RssAnon:\s+(\d+) kB/m);
     total += Number(line?.[1] ?? 0) * 1024;
   }
   return total;
