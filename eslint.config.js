@@ -29,6 +29,8 @@ export default tseslint.config(
       '**/*.test.ts',
       '**/test-support.ts',
       'load-tests/**',
+      // Examples are programs a user runs as they are: they read their settings at the top.
+      'examples/**',
       '**/main.ts',
       // The test kit is test tooling: finding services in the environment is its job.
       'packages/testkit/src/**',

@@ -15,7 +15,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{packages,services,infra}/*/src/**/*.test.ts'],
+          include: ['{packages,services,infra}/*/src/**/*.test.ts', 'examples/*/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/*.fuzz.test.ts', '**/node_modules/**', '**/dist/**'],
         },
       },
@@ -35,7 +35,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['{packages,services,infra}/*/src/**/*.int.test.ts'],
+          include: [
+            '{packages,services,infra}/*/src/**/*.int.test.ts',
+            'examples/*/**/*.int.test.ts',
+          ],
           exclude: ['**/node_modules/**', '**/dist/**'],
           globalSetup: ['./packages/testkit/src/global-setup.ts'],
           testTimeout: 60_000,

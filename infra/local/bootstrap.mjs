@@ -64,7 +64,7 @@ function newestMtime(path) {
 /** `vite build` of the dashboard unless dist/ is newer than everything it is built from. */
 function ensureDashboard(pnpmCmd) {
   const built = join(DASHBOARD, 'dist', 'site', 'index.html');
-  const sources = ['src', 'index.html', 'vite.config.ts', 'package.json']
+  const sources = ['src', 'public', 'index.html', 'vite.config.ts', 'package.json']
     .map((name) => join(DASHBOARD, name))
     .filter((path) => existsSync(path));
   if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newestMtime))) {
@@ -81,7 +81,9 @@ function foreground(command, args, cwd = process.cwd()) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 }
 
-const [task, ...rest] = process.argv.slice(2);
+const [task, ...args] = process.argv.slice(2);
+// `pnpm start -- --simulate 5` passes the `--` on (npm drops it): options follow it either way.
+const rest = args[0] === '--' ? args.slice(1) : args;
 const pnpmCmd = pnpmCommand();
 if (task === 'start') {
   ensureWorkspace(pnpmCmd);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local services and the tests need, skipping what is already there.
-#   bash infra/local/install.sh [all|services|pnpm|redis|postgres|haproxy|iproute2|chromium|kafka|kustomize|prometheus]...
+#   bash infra/local/install.sh [all|services|pnpm|redis|postgres|haproxy|iproute2|chromium|kafka|kustomize|prometheus|gxx]...
 # `services` is what the tests need besides the workspace (`npm test` runs it); `all` adds pnpm.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -38,6 +38,9 @@ install_iproute2() { command -v ss >/dev/null 2>&1 || apt_install iproute2; }
 
 # promtool (from Debian's prometheus) checks the alert rules and the dashboard's queries.
 install_prometheus() { command -v promtool >/dev/null 2>&1 || apt_install prometheus; }
+
+# g++ builds the ESP32 example sketch for the host (examples/esp32-robot-car/sketch.test.ts).
+install_gxx() { command -v g++ >/dev/null 2>&1 || apt_install g++; }
 
 # Debian's Chromium for the dashboard's browser test (playwright-core drives it; no browser download).
 install_chromium() { [ -x /usr/bin/chromium ] || apt_install chromium; }
@@ -91,10 +94,10 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(all)
 for target in "${targets[@]}"; do
   case "$target" in
-  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_iproute2; install_chromium; install_kafka; install_kustomize; install_prometheus ;;
-  services) install_redis; install_postgres; install_haproxy; install_iproute2; install_chromium; install_kafka; install_kustomize; install_prometheus ;;
-  pnpm | redis | postgres | haproxy | iproute2 | chromium | kafka | kustomize | prometheus) "install_$target" ;;
-  *) die "unknown target '$target' (all|services|pnpm|redis|postgres|haproxy|iproute2|chromium|kafka|kustomize|prometheus)" ;;
+  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_iproute2; install_chromium; install_kafka; install_kustomize; install_prometheus; install_gxx ;;
+  services) install_redis; install_postgres; install_haproxy; install_iproute2; install_chromium; install_kafka; install_kustomize; install_prometheus; install_gxx ;;
+  pnpm | redis | postgres | haproxy | iproute2 | chromium | kafka | kustomize | prometheus | gxx) "install_$target" ;;
+  *) die "unknown target '$target' (all|services|pnpm|redis|postgres|haproxy|iproute2|chromium|kafka|kustomize|prometheus|gxx)" ;;
   esac
 done
 log "install: done (${targets[*]})"

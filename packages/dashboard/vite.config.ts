@@ -9,6 +9,7 @@ export default defineConfig({
       '/ws': { target: 'ws://127.0.0.1:8080', ws: true },
       '/api': 'http://127.0.0.1:8080',
       '/v1': 'http://127.0.0.1:8080',
+      '/metrics': 'http://127.0.0.1:8080',
     },
   },
 });

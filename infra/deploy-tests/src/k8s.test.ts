@@ -68,7 +68,10 @@ const EXTERNAL_SECRETS: Record<string, string[]> = {
  */
 const ASSUMED_SECRET_ENV: EgressAssumptions = {
   secrets: {
-    'fleetwire-edge-secrets': { FLEETWIRE_REDIS_URL: 'rediss://user:pass@fleetwire-redis:6379' },
+    'fleetwire-edge-secrets': {
+      FLEETWIRE_REDIS_URL: 'rediss://user:pass@fleetwire-redis:6379',
+      FLEETWIRE_DATABASE_URL: 'postgres://user:pass@fleetwire-postgres:5432/fleetwire',
+    },
     'fleetwire-ingest-secrets': {
       FLEETWIRE_DATABASE_URL: 'postgres://user:pass@fleetwire-postgres:5432/fleetwire',
     },
@@ -439,7 +442,7 @@ describe('the way in', () => {
             expect(rule.timeouts?.request).toBe('0s');
         }
       }
-      expect(paths.sort()).toEqual(['/api', '/mqtt', '/v1', '/ws']);
+      expect(paths.sort()).toEqual(['/api', '/mqtt', '/v1', '/v1/devices/[^/]+/state', '/ws']);
       const policy = r.get('BackendTrafficPolicy', 'fleetwire-edge')['spec'] as {
         loadBalancer: { type: string };
       };
@@ -558,6 +561,13 @@ describe('the way in', () => {
     });
     expect(networkPolicies(noKafkaTls, ASSUMED_SECRET_ENV)).toEqual([
       'Deployment/fleetwire-ingest: egress to PostgreSQL (port 5432) not allowed',
+    ]);
+    const edgeWithoutState = prod.with('NetworkPolicy', 'fleetwire-edge', (p) => {
+      const egress = (p['spec'] as { egress: { ports?: { port: number }[] }[] }).egress;
+      egress[1]!.ports = egress[1]!.ports!.filter((port) => port.port !== 5432);
+    });
+    expect(networkPolicies(edgeWithoutState, ASSUMED_SECRET_ENV)).toEqual([
+      'Deployment/fleetwire-edge: egress to PostgreSQL (port 5432) not allowed',
     ]);
     const bigBackpressure = prod.with('Deployment', 'fleetwire-edge', (d) => {
       const c = (

@@ -3,12 +3,21 @@ export {
   FleetwireClaims,
   ROLES,
   canPublish,
+  canPublishAs,
+  canSpeakFor,
   canSubscribe,
+  isDeviceRole,
   deviceSubtree,
   identityFromClaims,
   type Identity,
   type Role,
 } from './identity.js';
+export {
+  MAX_SUBDEVICE_IDS,
+  SubDeviceClaim,
+  idGlobMatches,
+  type SubDeviceScope,
+} from './subdevices.js';
 export {
   KeyLoadError,
   MAX_JWKS_KEYS,

@@ -7,6 +7,7 @@ export {
   deviceRefKey,
   parseDeviceRef,
   type DeviceRef,
+  type HeldDevice,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,

@@ -3,6 +3,7 @@ import {
   deviceRefKey,
   parseDeviceRef,
   type DeviceRef,
+  type HeldDevice,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,
@@ -18,13 +19,16 @@ interface Entry {
 export class MemoryPresence implements PresenceStore {
   private readonly online = new Map<string, Entry>();
   private readonly lastSeen = new Map<string, number>();
+  private readonly gateways = new Map<string, string>();
   private readonly heartbeats = new Map<string, number>();
   private readonly nodeDevices = new Map<string, Set<string>>();
 
   constructor(private readonly ttlMs: number) {}
 
-  async markOnline(device: DeviceRef, node: string, now: number): Promise<void> {
+  async markOnline(device: HeldDevice, node: string, now: number): Promise<void> {
     const key = deviceRefKey(device);
+    if (device.gateway === undefined) this.gateways.delete(key);
+    else this.gateways.set(key, device.gateway);
     this.online.set(key, { node, connectedAt: now, expiresAt: now + this.ttlMs });
     this.lastSeen.set(key, now);
     this.heartbeats.set(node, now);
@@ -39,7 +43,7 @@ export class MemoryPresence implements PresenceStore {
     this.lastSeen.set(key, now);
   }
 
-  async renew(devices: DeviceRef[], node: string, now: number): Promise<RenewResult> {
+  async renew(devices: HeldDevice[], node: string, now: number): Promise<RenewResult> {
     this.heartbeats.set(node, now);
     const result: RenewResult = { moved: [], restored: [] };
     for (const device of devices) {
@@ -47,10 +51,11 @@ export class MemoryPresence implements PresenceStore {
       const entry = this.online.get(key);
       const live = entry !== undefined && entry.expiresAt > now;
       if (live && entry.node !== node) {
-        result.moved.push(device);
+        result.moved.push(refOf(device));
         continue;
       }
-      if (!live) result.restored.push(device);
+      if (device.gateway !== undefined) this.gateways.set(key, device.gateway);
+      if (!live) result.restored.push(refOf(device));
       this.online.set(key, {
         node,
         connectedAt: live ? entry.connectedAt : now,
@@ -66,7 +71,12 @@ export class MemoryPresence implements PresenceStore {
     const key = deviceRefKey(device);
     const entry = this.online.get(key);
     const lastSeen = this.lastSeen.get(key);
-    const base = { ...device, ...(lastSeen === undefined ? {} : { lastSeen }) };
+    const gateway = this.gateways.get(key);
+    const base = {
+      ...refOf(device),
+      ...(lastSeen === undefined ? {} : { lastSeen }),
+      ...(gateway === undefined ? {} : { gateway }),
+    };
     if (!entry || entry.expiresAt <= now) return { ...base, online: false };
     return { ...base, online: true, node: entry.node, connectedAt: entry.connectedAt };
   }
@@ -104,4 +114,8 @@ export class MemoryPresence implements PresenceStore {
     }
     return set;
   }
+}
+
+function refOf({ tenant, deviceId }: DeviceRef): DeviceRef {
+  return { tenant, deviceId };
 }

@@ -72,6 +72,30 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       });
     });
 
+    it('a sub-device carries the gateway that last announced it, online and after; a direct connection clears it', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      await store.markOnline({ ...d1, gateway: 'gw-1' }, 'node-a', now);
+      expect(await store.get(d1, now)).toMatchObject({ online: true, gateway: 'gw-1' });
+      // Renewal keeps it, and a record that vanished comes back with it.
+      await store.markOffline(d1, 'node-a', now + 1);
+      expect(await store.get(d1, now + 1)).toEqual({
+        ...d1,
+        online: false,
+        lastSeen: now + 1,
+        gateway: 'gw-1',
+      });
+      expect(await store.renew([{ ...d1, gateway: 'gw-1' }], 'node-a', now + 2)).toEqual({
+        moved: [],
+        restored: [d1],
+      });
+      expect((await store.list('acme', now + 2)).map((r) => [r.deviceId, r.gateway])).toEqual([
+        ['d1', 'gw-1'],
+      ]);
+      await store.markOnline(d1, 'node-b', now + 3);
+      expect(await store.get(d1, now + 3)).not.toHaveProperty('gateway');
+    });
+
     it('a dead node’s devices are reaped once, except those another node holds', async () => {
       const { store, ttlMs } = subject;
       const now = Date.now();

@@ -9,6 +9,11 @@ export interface PresenceRecord {
   connectedAt?: number;
   /** Last time the device was known connected (renewals while online, the disconnect after). */
   lastSeen?: number;
+  /**
+   * The gateway that last announced this device (a sub-device), kept after it goes offline;
+   * absent for a device that connected by itself last.
+   */
+  gateway?: string;
 }
 
 export interface RenewResult {
@@ -21,13 +26,19 @@ export interface DeviceRef {
   deviceId: string;
 }
 
+/** A device a node holds: on its own connection, or through a gateway's. */
+export interface HeldDevice extends DeviceRef {
+  gateway?: string;
+}
+
 /**
  * Presence records with a time-to-live renewed by the owning node: if a node dies, its devices
  * read as offline within one TTL, and `reapDeadNodes` (run by any live node) reports them so
  * their offline events are still published.
  */
 export interface PresenceStore {
-  markOnline(device: DeviceRef, node: string, now: number): Promise<void>;
+  /** `gateway`: the gateway the device is attached to; none for a device connected itself. */
+  markOnline(device: HeldDevice, node: string, now: number): Promise<void>;
   /** Marks the device offline unless another node holds it by now. */
   markOffline(device: DeviceRef, node: string, now: number): Promise<void>;
   /**
@@ -36,7 +47,7 @@ export interface PresenceStore {
    * lets go of them); `restored`: records that had vanished (expired, reaped, lost with a Redis
    * restart) and are back (the caller says the device is online again).
    */
-  renew(devices: DeviceRef[], node: string, now: number): Promise<RenewResult>;
+  renew(devices: HeldDevice[], node: string, now: number): Promise<RenewResult>;
   get(device: DeviceRef, now: number): Promise<PresenceRecord>;
   /**
    * Every device of the tenant the store knows (online now, or seen before), sorted by device

@@ -5,6 +5,7 @@ import {
   deviceRefKey,
   parseDeviceRef,
   type DeviceRef,
+  type HeldDevice,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,
@@ -33,6 +34,7 @@ end
 redis.call('SET', KEYS[1], cjson.encode({ node = ARGV[1], connectedAt = connectedAt }), 'PX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[4])
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5]) end
 if current then return 0 end
 return 2`;
 
@@ -45,7 +47,8 @@ return 0`;
 
 /**
  * Redis keys (under the prefix): `p:<tenant>/<device>` the online record with a TTL,
- * `ls:<tenant>/<device>` last seen, `nodes` a sorted set of node heartbeats, `nd:<node>` the
+ * `ls:<tenant>/<device>` last seen, `gw:<tenant>/<device>` the gateway that last announced a
+ * sub-device (no TTL, like last seen), `nodes` a sorted set of node heartbeats, `nd:<node>` the
  * devices a node holds, `reap:<node>` the lock of whoever reaps a dead node.
  */
 export class RedisPresence implements PresenceStore {
@@ -69,10 +72,12 @@ export class RedisPresence implements PresenceStore {
     return new RedisPresence(redis, options);
   }
 
-  async markOnline(device: DeviceRef, node: string, now: number): Promise<void> {
+  async markOnline(device: HeldDevice, node: string, now: number): Promise<void> {
     const key = deviceRefKey(device);
-    await this.redis
-      .multi()
+    const batch = this.redis.multi();
+    if (device.gateway === undefined) batch.del(this.k(`gw:${key}`));
+    else batch.set(this.k(`gw:${key}`), device.gateway);
+    await batch
       .set(this.k(`p:${key}`), JSON.stringify({ node, connectedAt: now }), 'PX', this.options.ttlMs)
       .set(this.k(`ls:${key}`), String(now))
       .sadd(this.k(`nd:${node}`), key)
@@ -86,7 +91,7 @@ export class RedisPresence implements PresenceStore {
     await this.redis.eval(RELEASE, 2, this.k(`p:${key}`), this.k(`ls:${key}`), node, String(now));
   }
 
-  async renew(devices: DeviceRef[], node: string, now: number): Promise<RenewResult> {
+  async renew(devices: HeldDevice[], node: string, now: number): Promise<RenewResult> {
     await this.redis.zadd(this.k('nodes'), now, node);
     const result: RenewResult = { moved: [], restored: [] };
     if (devices.length === 0) return result;
@@ -95,38 +100,50 @@ export class RedisPresence implements PresenceStore {
       const key = deviceRefKey(device);
       batch.eval(
         RENEW,
-        3,
+        4,
         this.k(`p:${key}`),
         this.k(`ls:${key}`),
         this.k(`nd:${node}`),
+        this.k(`gw:${key}`),
         node,
         String(now),
         String(this.options.ttlMs),
         key,
+        device.gateway ?? '',
       );
     }
     const answers = (await batch.exec()) ?? [];
     answers.forEach(([error, outcome], i) => {
       if (error) throw error;
-      const device = devices[i] as DeviceRef;
-      if (outcome === 1) result.moved.push(device);
-      else if (outcome === 2) result.restored.push(device);
+      const { tenant, deviceId } = devices[i] as HeldDevice;
+      if (outcome === 1) result.moved.push({ tenant, deviceId });
+      else if (outcome === 2) result.restored.push({ tenant, deviceId });
     });
     return result;
   }
 
   async get(device: DeviceRef): Promise<PresenceRecord> {
     const key = deviceRefKey(device);
-    const [record, lastSeen] = await this.redis.mget(this.k(`p:${key}`), this.k(`ls:${key}`));
-    return this.toRecord(device, record ?? null, lastSeen ?? null);
+    const [record, lastSeen, gateway] = await this.redis.mget(
+      this.k(`p:${key}`),
+      this.k(`ls:${key}`),
+      this.k(`gw:${key}`),
+    );
+    return this.toRecord(device, record ?? null, lastSeen ?? null, gateway ?? null);
   }
 
   private toRecord(
     device: DeviceRef,
     record: string | null,
     lastSeen: string | null,
+    gateway: string | null,
   ): PresenceRecord {
-    const base = { ...device, ...(lastSeen ? { lastSeen: Number(lastSeen) } : {}) };
+    const base = {
+      tenant: device.tenant,
+      deviceId: device.deviceId,
+      ...(lastSeen ? { lastSeen: Number(lastSeen) } : {}),
+      ...(gateway ? { gateway } : {}),
+    };
     if (!record) return { ...base, online: false };
     const { node, connectedAt } = JSON.parse(record) as { node: string; connectedAt: number };
     return { ...base, online: true, node, connectedAt };
@@ -151,10 +168,12 @@ export class RedisPresence implements PresenceStore {
         slice.flatMap((ref) => [
           this.k(`p:${deviceRefKey(ref)}`),
           this.k(`ls:${deviceRefKey(ref)}`),
+          this.k(`gw:${deviceRefKey(ref)}`),
         ]),
       );
       slice.forEach((ref, j) => {
-        records.push(this.toRecord(ref, values[2 * j] ?? null, values[2 * j + 1] ?? null));
+        const [record, lastSeen, gateway] = values.slice(3 * j, 3 * j + 3);
+        records.push(this.toRecord(ref, record ?? null, lastSeen ?? null, gateway ?? null));
       });
     }
     return records;

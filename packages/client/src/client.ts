@@ -2,17 +2,28 @@
 // connection's state (socket, awaiting acks, queue, attempt count), and splitting them would pass
 // that state around. The parts that stand alone live beside it (backoff, heartbeat, ids, types).
 import { decode, encode } from '@msgpack/msgpack';
-import type { ServerCommandMessage, ServerMessage, WelcomeMessage } from '@fleetwire/protocol';
+import { decodeRelayFrame, isStreamFrame } from '@fleetwire/protocol/stream-frame';
+import type {
+  DeviceStateDocument,
+  ServerCommandMessage,
+  ServerMessage,
+  StateMessage,
+  WelcomeMessage,
+} from '@fleetwire/protocol';
 
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { FleetwireClientError } from './errors.js';
+import type { ClientChannel } from './channel.js';
+import { DeviceStream, type StreamOptions } from './device-stream.js';
 import { Heartbeat } from './heartbeat.js';
 import { newId } from './message-id.js';
+import { SubDevice } from './sub-device.js';
 import type {
   ClientEvents,
   CommandHandler,
   ConnectionState,
+  DesiredHandler,
   FleetwireClientOptions,
   WebSocketConstructor,
   WebSocketLike,
@@ -46,6 +57,11 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   /** Fire-and-forget frames written while offline. */
   private offline: Record<string, unknown>[] = [];
   private readonly commandHandlers = new Map<string, CommandHandler>();
+  /** A gateway's sub-devices, by id; attached again after every reconnect. */
+  private readonly subDevices = new Map<string, SubDevice>();
+  /** Streams this connection sends, by channel; opened again after every reconnect. */
+  private readonly streams = new Map<number, DeviceStream>();
+  private readonly desiredHandlers: DesiredHandler[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly heartbeat: Heartbeat;
   /** The token a 4001 close said is expired: the same one again means wait, not retry at once. */
@@ -186,6 +202,110 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     this.commandHandlers.set(name, handler);
   }
 
+  /**
+   * A gateway speaks for one of the devices its token names: attaches it (see
+   * `SubDevice.attached`) and returns the handle its messages and commands go through.
+   */
+  subDevice(id: string): SubDevice {
+    const existing = this.subDevices.get(id);
+    if (existing?.isAttached) return existing;
+    const device = new SubDevice(
+      this.channel(),
+      id,
+      (options) => this.openStream(options.name, options),
+      () => this.subDevices.delete(id),
+    );
+    this.subDevices.set(id, device);
+    return device;
+  }
+
+  /**
+   * Opens a binary stream `devices/<id>/streams/<name>` of this device (or of `device`, a
+   * gateway's attached sub-device). Resolves once the edge opened it. Listeners get its chunks
+   * through the `chunk` event.
+   */
+  async openStream(
+    name: string,
+    options: StreamOptions & { device?: string } = {},
+  ): Promise<DeviceStream> {
+    let id = 1;
+    while (this.streams.has(id)) id += 1;
+    if (id > 255) throw new FleetwireClientError('QUEUE_FULL', 'at most 255 streams');
+    const opening = {
+      type: 'stream_open',
+      channel: id,
+      name,
+      ...(options.device === undefined ? {} : { device: options.device }),
+      ...(options.meta === undefined ? {} : { meta: options.meta }),
+    };
+    const stream = new DeviceStream(this.channel(), id, name, opening, () =>
+      this.streams.delete(id),
+    );
+    this.streams.set(id, stream);
+    try {
+      await this.request(opening, false);
+    } catch (error) {
+      this.streams.delete(id);
+      throw error;
+    }
+    return stream;
+  }
+
+  private channel(): ClientChannel {
+    return {
+      request: (frame, resend) => this.request(frame, resend),
+      fireAndForget: (frame) => this.fireAndForget(frame),
+      sendBinary: (bytes) => {
+        const ws = this.ws;
+        if (this.state_ !== 'connected' || !ws || ws.readyState !== OPEN) return false;
+        ws.send(bytes);
+        return true;
+      },
+      bufferedAmount: () => this.ws?.bufferedAmount ?? 0,
+    };
+  }
+
+  /**
+   * Device: called with every desired-state change the server sends (on connect when something is
+   * pending, and whenever `desired` changes). `delta` is what differs from what was reported; do
+   * it, then `report` what the device now has, which closes the delta.
+   */
+  onDesired(handler: DesiredHandler): void {
+    this.desiredHandlers.push(handler);
+  }
+
+  /** Device: reports state it has (a patch: named keys replaced, `null` removes one). Resent until acked. */
+  report(reported: Record<string, unknown>): Promise<void> {
+    return this.request({ type: 'state.report', reported }, true).then(() => undefined);
+  }
+
+  /**
+   * Dashboard or service: sets desired state of a device (a patch). With `version`, only if the
+   * document is still at it: otherwise rejects with a NACKED error whose reason is `conflict`.
+   * Resolves with the document after the change.
+   */
+  async setDesired(
+    deviceId: string,
+    desired: Record<string, unknown>,
+    options: { version?: number } = {},
+  ): Promise<DeviceStateDocument> {
+    const frame = {
+      type: 'state.set',
+      target: deviceId,
+      desired,
+      ...(options.version === undefined ? {} : { version: options.version }),
+    };
+    return (await this.request(frame, false)) as DeviceStateDocument;
+  }
+
+  /** Dashboard or service: a device's state document. */
+  async getState(deviceId: string): Promise<DeviceStateDocument> {
+    return (await this.request(
+      { type: 'state.get', target: deviceId },
+      false,
+    )) as DeviceStateDocument;
+  }
+
   private request(frame: Record<string, unknown>, resend: boolean): Promise<unknown> {
     if (this.state_ === 'closed')
       return Promise.reject(new FleetwireClientError('CLIENT_CLOSED', 'client closed'));
@@ -270,6 +390,18 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   }
 
   private receive(data: unknown): void {
+    if (typeof data !== 'string') {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
+      if (isStreamFrame(bytes)) {
+        this.heartbeat.heard();
+        try {
+          this.emit('chunk', decodeRelayFrame(bytes));
+        } catch {
+          // Not a frame this SDK reads (a newer relay version): ignored, as unknown kinds are.
+        }
+        return;
+      }
+    }
     let message: ServerMessage;
     try {
       message = (
@@ -300,7 +432,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
       case 'nack': {
         const out = this.awaiting.get(message.id);
         if (!out) return;
-        if (message.type === 'nack' && message.reason === 'retry') {
+        if (message.type === 'nack' && message.reason === 'retry' && out.resend) {
           // The server could not keep it yet: the ack timer sends it again.
           return;
         }
@@ -327,14 +459,39 @@ export class FleetwireClient extends Emitter<ClientEvents> {
         }
         return;
       }
+      case 'detached':
+        this.subDevices.get(message.device)?.markDetached();
+        this.emit('detached', message);
+        return;
       case 'pong':
         return;
+      case 'state':
+        this.emit('desired', message);
+        this.desired(message);
+        return;
+    }
+  }
+
+  private desired(message: StateMessage): void {
+    for (const handler of this.desiredHandlers) {
+      try {
+        void Promise.resolve(handler(message.desired, message.delta, message.version)).catch(
+          () => undefined,
+        );
+      } catch {
+        // A throwing handler must not stop the others or the connection.
+      }
     }
   }
 
   /** After a (re)connect: subscriptions first, then everything unacked in order, then the rest. */
   private resume(): void {
     if (this.patterns.size > 0) this.write({ type: 'subscribe', topics: [...this.patterns] });
+    // Sub-devices and streams before anything that may speak for them.
+    for (const device of this.subDevices.values()) {
+      this.write({ type: 'attach', device: device.id });
+    }
+    for (const stream of this.streams.values()) this.write(stream.opening);
     for (const out of this.awaiting.values()) this.transmit(out);
     const offline = this.offline;
     this.offline = [];
@@ -342,15 +499,27 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   }
 
   private async answer(command: ServerCommandMessage): Promise<void> {
-    const handler = this.commandHandlers.get(command.name) ?? this.commandHandlers.get('*');
+    // A gateway's command for a sub-device goes to that sub-device's handlers, answered for it.
+    const handlers =
+      command.device === undefined
+        ? this.commandHandlers
+        : this.subDevices.get(command.device)?.handlers;
+    const handler = handlers?.get(command.name) ?? handlers?.get('*');
     if (!handler) return;
+    const device = command.device === undefined ? {} : { device: command.device };
     try {
       const result = await handler(command);
-      this.write({ type: 'ack', id: command.id, ...(result === undefined ? {} : { result }) });
+      this.write({
+        type: 'ack',
+        id: command.id,
+        ...device,
+        ...(result === undefined ? {} : { result }),
+      });
     } catch (error) {
       this.write({
         type: 'nack',
         id: command.id,
+        ...device,
         reason: 'rejected',
         message: (error as Error).message,
       });

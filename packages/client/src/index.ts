@@ -1,9 +1,12 @@
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 export { FleetwireClient } from './client.js';
+export { DeviceStream, type StreamOptions } from './device-stream.js';
+export { SubDevice } from './sub-device.js';
 export type {
   ClientEvents,
   CommandHandler,
   ConnectionState,
+  DesiredHandler,
   FleetwireClientOptions,
   WebSocketConstructor,
   WebSocketLike,

@@ -1,7 +1,9 @@
 import type {
   DeliveryMessage,
+  DetachedMessage,
   ErrorMessage,
   ServerCommandMessage,
+  StateMessage,
   WelcomeMessage,
 } from '@fleetwire/protocol';
 
@@ -10,6 +12,8 @@ import type { BackoffOptions } from './backoff.js';
 /** The subset of the WebSocket API the client uses: the browser's, or the `ws` package's. */
 export interface WebSocketLike {
   readonly readyState: number;
+  /** Bytes queued and not yet sent (browsers and `ws` both have it). */
+  readonly bufferedAmount?: number;
   binaryType: string;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
@@ -51,6 +55,19 @@ export interface ClientEvents extends Record<string, unknown> {
   /** An `error` the server answered one of our messages with. */
   serverError: ErrorMessage;
   close: { code: number; reason: string };
+  /** A binary stream chunk for a subscription (see `openStream` for the sending side). */
+  chunk: { topic: string; seq: number; payload: Uint8Array };
+  /** To a gateway: a sub-device connected elsewhere and is no longer this connection's. */
+  detached: DetachedMessage;
+  /** A desired-state change for this device (see `onDesired`). */
+  desired: StateMessage;
 }
 
 export type CommandHandler = (command: ServerCommandMessage) => unknown | Promise<unknown>;
+
+/** A device's handler of desired-state changes: `delta` is what it has not reported yet. */
+export type DesiredHandler = (
+  desired: Record<string, unknown>,
+  delta: Record<string, unknown>,
+  version: number,
+) => unknown | Promise<unknown>;

@@ -67,7 +67,7 @@ export class LiveChart {
     this.plot = new uPlot(
       {
         width: Math.max(320, this.element.clientWidth),
-        height: 280,
+        height: 200,
         series: [
           {},
           ...this.fields.map((field, i) => ({

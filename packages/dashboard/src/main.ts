@@ -1,170 +1,201 @@
-import { FleetwireClient, type ConnectionState } from '@fleetwire/client';
-import type { DeliveryMessage } from '@fleetwire/protocol';
+import { FleetwireClient } from '@fleetwire/client';
+import type { DeliveryMessage, DeviceStateDocument } from '@fleetwire/protocol';
 
-import { ApiError, listDevices, recentTelemetry, type DevicePresence } from './api.js';
-import { LiveChart } from './live-chart.js';
+import {
+  ApiError,
+  devicePresence,
+  listDevices,
+  onApiError,
+  recentTelemetry,
+  type DevicePresence,
+} from './api.js';
+import { CommandPanel } from './command-panel.js';
+import { ConnectionStatus } from './connection-status.js';
+import { DeviceList, type StatusFilter } from './device-list.js';
+import { LiveChart, numericFields } from './live-chart.js';
+import { Overview } from './overview.js';
+import { PresenceTimeline } from './presence-timeline.js';
+import { RecentErrors } from './recent-errors.js';
+import { RANGES, SeriesChart } from './series-chart.js';
 import { takeToken, webSocketUrl } from './session.js';
+import { StatePanel } from './state-panel.js';
 import './style.css';
 
-const HISTORY_MS = 15 * 60 * 1000;
+const LIVE_WINDOW_MS = 15 * 60 * 1000;
+const DEFAULT_FIELDS = ['temperature', 'humidity'];
 
 const $ = <T extends HTMLElement>(selector: string): T => document.querySelector(selector) as T;
-const connection = $('#connection');
-const deviceList = $<HTMLUListElement>('#devices');
-const deviceCount = $('#device-count');
-const chartTitle = $('#chart-title');
-const chartStatus = $('#chart-status');
-const commandLog = $<HTMLOListElement>('#command-log');
+
+const status = new ConnectionStatus($('#connection'));
+const maybeToken = takeToken();
+if (!maybeToken) {
+  status.state('no-token');
+  throw new Error('no token');
+}
+const token: string = maybeToken;
 
 const devices = new Map<string, DevicePresence>();
-const chart = new LiveChart($('#chart'));
+const errors = new RecentErrors($<HTMLOListElement>('#errors'));
+const overview = new Overview($('#overview-view'), devices, errors);
+const list = new DeviceList(
+  devices,
+  $('#device-scroll'),
+  $('#device-spacer'),
+  $<HTMLUListElement>('#devices'),
+  $('#device-summary'),
+  (deviceId) => {
+    window.location.hash = `#/device/${encodeURIComponent(deviceId)}`;
+  },
+);
+const liveChart = new LiveChart($('#chart'));
+const seriesChart = new SeriesChart($('#series-chart'), $('#series-status'));
+const timeline = new PresenceTimeline($('#presence-bar'), $('#presence-caption'));
+const statePanel = new StatePanel($('#state-panel'), token);
 let selected: string | undefined;
+let range = '1h';
+let fields = DEFAULT_FIELDS;
 
-function showConnection(state: ConnectionState | 'no-token'): void {
-  connection.dataset['state'] = state;
-  connection.textContent =
-    state === 'no-token' ? 'no token: open the link `fleetwire start` printed' : state;
+onApiError((error, what) => errors.add('request', error.code, `${what}: ${error.message}`));
+
+function devicesChanged(): void {
+  $('#device-count').textContent = String([...devices.values()].filter((d) => d.online).length);
+  list.schedule();
+  overview.devicesChanged();
 }
 
-function ago(ts: number | undefined): string {
-  if (ts === undefined) return 'never';
-  const s = Math.max(0, Math.round((Date.now() - ts) / 1000));
-  return s < 60
-    ? `${s}s ago`
-    : s < 3600
-      ? `${Math.round(s / 60)}m ago`
-      : new Date(ts).toLocaleString();
+function showPresence(): void {
+  const device = selected === undefined ? undefined : devices.get(selected);
+  const element = $('#device-presence');
+  element.dataset['online'] = String(device?.online ?? false);
+  element.textContent = device
+    ? device.online
+      ? `online on ${device.node ?? 'an edge'}${device.gateway ? ` via ${device.gateway}` : ''}`
+      : 'offline'
+    : '';
 }
 
-function renderDevices(): void {
-  const sorted = [...devices.values()].sort(
-    (a, b) => Number(b.online) - Number(a.online) || a.deviceId.localeCompare(b.deviceId),
-  );
-  deviceCount.textContent = String(sorted.filter((d) => d.online).length);
-  deviceList.replaceChildren(
-    ...sorted.map((device) => {
-      const item = document.createElement('li');
-      item.dataset['device'] = device.deviceId;
-      item.dataset['online'] = String(device.online);
-      item.className = device.deviceId === selected ? 'selected' : '';
-      item.innerHTML = `<span class="dot"></span><span class="name"></span><small></small>`;
-      (item.querySelector('.name') as HTMLElement).textContent = device.deviceId;
-      (item.querySelector('small') as HTMLElement).textContent = device.online
-        ? 'online'
-        : `last seen ${ago(device.lastSeen)}`;
-      item.addEventListener('click', () => void select(device.deviceId));
-      return item;
-    }),
-  );
-}
-
-function logCommand(text: string, outcome: 'pending' | 'ack' | 'nack'): HTMLLIElement {
-  const item = document.createElement('li');
-  item.dataset['outcome'] = outcome;
-  item.textContent = text;
-  commandLog.prepend(item);
-  while (commandLog.children.length > 20) commandLog.lastElementChild?.remove();
-  return item;
-}
-
-async function select(deviceId: string): Promise<void> {
+async function openDevice(deviceId: string): Promise<void> {
   selected = deviceId;
-  chart.reset();
-  chartTitle.textContent = deviceId;
-  renderDevices();
+  list.selected = deviceId;
+  list.schedule(false);
+  $('#overview-view').hidden = true;
+  $('#device-view').hidden = false;
+  $('#chart-title').textContent = deviceId;
+  showPresence();
+  liveChart.reset();
+  $('#chart-status').textContent = '';
+  void statePanel.open(deviceId);
+  void devicePresence(token, deviceId).then(
+    (record) => selected === deviceId && timeline.reset(record),
+    () => selected === deviceId && timeline.reset(devices.get(deviceId)),
+  );
   try {
-    for (const point of await recentTelemetry(token, deviceId, HISTORY_MS)) {
-      if (selected === deviceId) chart.add(point.ts, point.data);
-    }
-    chartStatus.textContent = `${chart.points} points`;
+    const points = await recentTelemetry(token, deviceId, LIVE_WINDOW_MS);
+    if (selected !== deviceId) return;
+    for (const point of points) liveChart.add(point.ts, point.data);
+    $('#chart-status').textContent = `${liveChart.points} points`;
+    const latest = points[points.length - 1];
+    const found = latest ? Object.keys(numericFields(latest.data)) : [];
+    fields = found.length > 0 ? found.slice(0, 6) : DEFAULT_FIELDS;
   } catch (error) {
-    chartStatus.textContent =
+    $('#chart-status').textContent =
       error instanceof ApiError ? `history unavailable: ${error.message}` : 'history unavailable';
   }
+  if (selected === deviceId) void seriesChart.load(token, deviceId, fields, range);
 }
 
-async function sendCommand(name: string, params?: unknown): Promise<void> {
-  if (!selected) {
-    logCommand(`${name}: select a device first`, 'nack');
-    return;
-  }
-  const target = selected;
-  const entry = logCommand(`${name} → ${target}…`, 'pending');
-  const started = performance.now();
-  try {
-    const result = await client.command(target, name, params, { timeoutMs: 5_000 });
-    const rtt = Math.round(performance.now() - started);
-    entry.dataset['outcome'] = 'ack';
-    entry.textContent = `${name} → ${target}: ack in ${rtt} ms${result === undefined ? '' : ` ${JSON.stringify(result)}`}`;
-  } catch (error) {
-    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-    entry.dataset['outcome'] = 'nack';
-    entry.textContent = `${name} → ${target}: nack ${reason}`;
-  }
+function showOverview(): void {
+  selected = undefined;
+  list.selected = undefined;
+  list.schedule(false);
+  $('#device-view').hidden = true;
+  $('#overview-view').hidden = false;
+  overview.start();
+}
+
+function route(): void {
+  const match = /^#\/device\/(.+)$/.exec(window.location.hash);
+  if (match) void openDevice(decodeURIComponent(match[1]!));
+  else showOverview();
 }
 
 function onMessage(message: DeliveryMessage): void {
   if (message.kind === 'presence') {
     const data = message.data as { online: boolean; node?: string };
     const known = devices.get(message.from) ?? { deviceId: message.from, online: false };
+    const { node: _node, ...rest } = known;
     devices.set(message.from, {
-      ...known,
+      ...rest,
       online: data.online,
-      ...(data.node ? { node: data.node } : {}),
+      ...(data.online && data.node ? { node: data.node } : {}),
+      ...(data.online ? { connectedAt: message.ts } : {}),
       lastSeen: message.ts,
     });
-    renderDevices();
+    devicesChanged();
+    if (message.from === selected) {
+      timeline.add(message.ts, data.online);
+      showPresence();
+    }
+    return;
+  }
+  if (message.kind === 'state') {
+    const doc = message.data as DeviceStateDocument;
+    statePanel.changed(doc);
+    overview.stateChanged(doc, message.from, message.ts);
     return;
   }
   if (message.kind === 'telemetry') {
-    const known = devices.get(message.from);
-    if (!known) {
+    if (!devices.has(message.from)) {
       devices.set(message.from, { deviceId: message.from, online: true, lastSeen: message.ts });
-      renderDevices();
+      devicesChanged();
     }
     if (message.from === selected) {
-      chart.add(message.ts, message.data as Record<string, unknown>);
-      chartStatus.textContent = `${chart.points} points`;
+      liveChart.add(message.ts, message.data as Record<string, unknown>);
+      $('#chart-status').textContent = `${liveChart.points} points`;
     }
   }
 }
 
-const maybeToken = takeToken();
-if (!maybeToken) {
-  showConnection('no-token');
-  throw new Error('no token');
-}
-const token: string = maybeToken;
 const client = new FleetwireClient({ url: webSocketUrl(), token });
-client.on('state', showConnection);
+status.watch(client);
 client.on('message', onMessage);
+client.on('serverError', (error) => errors.add('websocket', error.code, error.message));
 client.on('welcome', () => {
   void listDevices(token).then(
-    (list) => {
-      for (const device of list) devices.set(device.deviceId, device);
-      renderDevices();
-      if (!selected && list[0])
-        void select(list.find((d) => d.online)?.deviceId ?? list[0].deviceId);
+    (found) => {
+      for (const device of found) devices.set(device.deviceId, device);
+      devicesChanged();
+      showPresence();
     },
     () => undefined,
   );
 });
-void client.connect().then(() => client.subscribe(['devices/+/telemetry', 'devices/+/presence']));
+void client
+  .connect()
+  .then(() => client.subscribe(['devices/+/telemetry', 'devices/+/presence', 'devices/+/state']));
+new CommandPanel($('#command-panel'), client, () => selected);
 
-for (const button of document.querySelectorAll<HTMLButtonElement>('#drive button')) {
-  button.addEventListener('click', () => void sendCommand(button.dataset['command'] as string));
+const search = $<HTMLInputElement>('#device-search');
+const statusFilter = $<HTMLSelectElement>('#device-status');
+const refilter = (): void => list.filter(search.value, statusFilter.value as StatusFilter);
+search.addEventListener('input', refilter);
+statusFilter.addEventListener('change', refilter);
+
+for (const button of document.querySelectorAll<HTMLButtonElement>('#range-picker button')) {
+  button.addEventListener('click', () => {
+    range = button.dataset['range'] ?? '1h';
+    for (const other of document.querySelectorAll('#range-picker button')) {
+      other.classList.toggle('active', other === button);
+    }
+    timeline.setRange(RANGES[range]?.ms ?? 3_600_000);
+    if (selected) void seriesChart.load(token, selected, fields, range);
+  });
 }
-$<HTMLFormElement>('#custom-command').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target as HTMLFormElement);
-  const raw = String(form.get('params') ?? '').trim();
-  let params: unknown;
-  try {
-    params = raw ? JSON.parse(raw) : undefined;
-  } catch {
-    logCommand('params must be JSON', 'nack');
-    return;
-  }
-  void sendCommand(String(form.get('name')), params);
-});
-setInterval(renderDevices, 10_000);
+
+window.addEventListener('hashchange', route);
+route();
+// "last seen 3m ago" and the presence bar move with the clock.
+setInterval(() => {
+  list.schedule(false);
+  timeline.render();
+}, 10_000);

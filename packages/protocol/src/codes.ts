@@ -28,6 +28,16 @@ export const ErrorCode = {
   NotAllowed: 'not_allowed',
   /** The connection holds the maximum number of subscriptions. */
   TooManySubscriptions: 'too_many_subscriptions',
+  /** A device message's `device_id` is not the connection's device (its token's `sub`). */
+  DeviceMismatch: 'device_mismatch',
+  /** An `ack`/`nack` without an `id` came while no command was pending for the device. */
+  NoPendingCommand: 'no_pending_command',
+  /** A gateway named a device its token does not list (or a non-gateway named another device). */
+  SubDeviceForbidden: 'subdevice_forbidden',
+  /** A gateway sent for a sub-device it has not attached (or attached too many). */
+  SubDeviceNotAttached: 'subdevice_not_attached',
+  /** A stream chunk or close named a channel this connection has not opened (or too many). */
+  UnknownStream: 'unknown_stream',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -45,6 +55,8 @@ export const NackReason = {
   Forbidden: 'forbidden',
   /** The message was invalid (e.g. a command id already pending for that device). */
   Invalid: 'invalid',
+  /** `state.set` named a version the document is no longer at: read it again, then retry. */
+  Conflict: 'conflict',
 } as const;
 export type NackReason = (typeof NackReason)[keyof typeof NackReason];
 

@@ -17,6 +17,8 @@ export const HTTP_ERRORS = {
   bad_handshake: { status: 400, meaning: 'a WebSocket upgrade without a valid Sec-WebSocket-Key' },
   not_found: { status: 404, meaning: 'no such route or file' },
   method_not_allowed: { status: 405, meaning: 'the route does not take this method' },
+  version_conflict: { status: 409, meaning: 'the body’s version is not the document’s any more' },
+  precondition_failed: { status: 412, meaning: 'If-Match does not name the current version' },
   body_too_large: { status: 413, meaning: 'the body is over the size limit' },
   bad_version: { status: 426, meaning: 'Sec-WebSocket-Version is not 13' },
   not_an_upgrade: { status: 426, meaning: 'a plain GET on the WebSocket path' },
@@ -44,6 +46,7 @@ export const HTTP_ERRORS = {
   token_keys_unavailable: { status: 503, meaning: 'the issuer’s keys could not be fetched yet' },
   store_unavailable: { status: 503, meaning: 'the telemetry store is not reachable' },
   presence_unavailable: { status: 503, meaning: 'the presence store is not reachable' },
+  state_unavailable: { status: 503, meaning: 'the device state store is not reachable' },
   internal: { status: 500, meaning: 'a bug: the error is logged with the request' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

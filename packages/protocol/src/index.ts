@@ -5,14 +5,17 @@ export {
   CLIENT_MESSAGE_TYPES,
   ClientMessage,
   CommandRequestBody,
+  StatePatchBody,
   type ClientMessageType,
   type DeliveryMessage,
+  type DetachedMessage,
   type ErrorMessage,
   type PongMessage,
   type ServerAckMessage,
   type ServerCommandMessage,
   type ServerMessage,
   type ServerNackMessage,
+  type StateMessage,
   type WelcomeMessage,
   type WireFormat,
 } from './messages.js';
@@ -45,3 +48,30 @@ export {
   type HttpErrorCode,
 } from './http-errors.js';
 export { firstIssue } from './zod-issue.js';
+export {
+  MAX_RELAY_HEADER_BYTES,
+  RELAY_FRAME_VERSION,
+  STREAM_FRAME_MARKER,
+  decodeRelayFrame,
+  decodeStreamChunk,
+  encodeRelayFrame,
+  encodeStreamChunk,
+  isStreamFrame,
+  relayHeader,
+  type RelayFrame,
+  type StreamChunk,
+} from './stream-frame.js';
+export { StreamChannel, StreamCloseMessage, StreamOpenMessage } from './stream-messages.js';
+export { AttachMessage, DetachMessage, DeviceId } from './subdevice-messages.js';
+export {
+  STATE_LIMITS,
+  applyStatePatch,
+  deltaOf,
+  emptyState,
+  stateDocument,
+  statePatchProblem,
+  stateSectionProblem,
+  type DeviceStateDocument,
+  type StateSection,
+  type StateValues,
+} from './device-state.js';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 import { NackReason } from './codes.js';
+import { StreamCloseMessage, StreamOpenMessage } from './stream-messages.js';
+import { AttachMessage, DetachMessage, DeviceId } from './subdevice-messages.js';
 
 /**
  * The envelope. Every message is an object with a `type`; clients send the ClientMessage kinds,
@@ -27,17 +29,21 @@ export const TelemetryMessage = z.object({
    * which is what lets the store recognise it (see telemetry-record.ts).
    */
   ts: z.number().int().nonnegative().optional(),
+  /** A gateway's sub-device this is sent for (see subdevice-messages.ts). */
+  device: DeviceId.optional(),
   data: Data,
 });
 export const EventMessage = z.object({
   type: z.literal('event'),
   id: MessageId.optional(),
   name: Name,
+  device: DeviceId.optional(),
   data: Data.optional(),
 });
 export const StatusMessage = z.object({
   type: z.literal('status'),
   id: MessageId.optional(),
+  device: DeviceId.optional(),
   data: Data,
 });
 export const PublishMessage = z.object({
@@ -65,18 +71,52 @@ export const CommandMessage = z.object({
   params: z.unknown().optional(),
   timeoutMs: z.number().int().min(100).max(300_000).optional(),
 });
+/**
+ * A device's answer to a command. Without an `id` it answers the device's oldest pending command
+ * (the edge resolves it; see CommandRouter.answer).
+ */
 export const AckMessage = z.object({
   type: z.literal('ack'),
-  id: MessageId,
+  id: MessageId.optional(),
+  /** A gateway answers for the sub-device the command was addressed to. */
+  device: DeviceId.optional(),
   result: z.unknown().optional(),
 });
 export const NackMessage = z.object({
   type: z.literal('nack'),
-  id: MessageId,
+  id: MessageId.optional(),
+  device: DeviceId.optional(),
   reason: z.string().min(1).max(64).default(NackReason.Rejected),
   message: z.string().max(1024).optional(),
 });
 export const PingMessage = z.object({ type: z.literal('ping'), id: MessageId.optional() });
+/** A device reports the state it has (a patch of `reported`; `null` removes a key). */
+export const StateReportMessage = z.object({
+  type: z.literal('state.report'),
+  id: MessageId.optional(),
+  reported: Data,
+});
+/** A dashboard or service sets what a device should have (a patch of `desired`). */
+export const StateSetMessage = z.object({
+  type: z.literal('state.set'),
+  id: MessageId.optional(),
+  target: z.string().min(1).max(128),
+  desired: Data,
+  /** Applied only if the document is still at this version (optimistic concurrency). */
+  version: z.number().int().nonnegative().optional(),
+});
+/** A dashboard or service asks for a device's state document (answered in the ack's result). */
+export const StateGetMessage = z.object({
+  type: z.literal('state.get'),
+  id: MessageId,
+  target: z.string().min(1).max(128),
+});
+
+/** `PATCH /v1/devices/{deviceId}/state`: a patch of `desired`, optionally at a version. */
+export const StatePatchBody = z.object({
+  desired: Data,
+  version: z.number().int().nonnegative().optional(),
+});
 
 /** `POST /api/commands`: a command without the envelope's `type`; the id is optional there. */
 export const CommandRequestBody = CommandMessage.omit({ type: true }).extend({
@@ -94,6 +134,13 @@ export const ClientMessage = z.discriminatedUnion('type', [
   AckMessage,
   NackMessage,
   PingMessage,
+  AttachMessage,
+  DetachMessage,
+  StreamOpenMessage,
+  StreamCloseMessage,
+  StateReportMessage,
+  StateSetMessage,
+  StateGetMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageType = ClientMessage['type'];
@@ -105,10 +152,12 @@ export const CLIENT_MESSAGE_TYPES: readonly string[] = ClientMessage.options.map
 export interface DeliveryMessage {
   type: 'message';
   /** The kind the publisher sent. */
-  kind: 'telemetry' | 'event' | 'status' | 'publish' | 'presence';
+  kind: 'telemetry' | 'event' | 'status' | 'publish' | 'presence' | 'stream' | 'state';
   topic: string;
-  /** The publisher's id (token `sub`). */
+  /** The publisher's id (token `sub`), or the sub-device a gateway sent it for. */
   from: string;
+  /** The gateway that sent it for `from`, when one did. */
+  via?: string;
   id?: string;
   /** Server receive time, ms since the epoch. */
   ts: number;
@@ -130,6 +179,8 @@ export interface ServerCommandMessage {
   type: 'command';
   id: string;
   from: string;
+  /** To a gateway: the sub-device the command is for. */
+  device?: string;
   name: string;
   params?: unknown;
 }
@@ -155,20 +206,40 @@ export interface ErrorMessage {
   ref?: string;
 }
 
+/**
+ * To a device: what it should change. Sent on connect when `delta` is not empty, and whenever
+ * `desired` changes. A device may see a version twice after a reconnect; it never goes back.
+ */
+export interface StateMessage {
+  type: 'state';
+  version: number;
+  desired: Record<string, unknown>;
+  delta: Record<string, unknown>;
+}
+
 export interface PongMessage {
   type: 'pong';
   id?: string;
   ts: number;
 }
 
+/** To a gateway: a sub-device is no longer its own (it connected elsewhere). */
+export interface DetachedMessage {
+  type: 'detached';
+  device: string;
+  reason: 'replaced';
+}
+
 export type ServerMessage =
+  | DetachedMessage
   | DeliveryMessage
   | WelcomeMessage
   | ServerCommandMessage
   | ServerAckMessage
   | ServerNackMessage
   | ErrorMessage
-  | PongMessage;
+  | PongMessage
+  | StateMessage;
 
 /** `json` travels in text frames, `msgpack` in binary frames. */
 export type WireFormat = 'json' | 'msgpack';

@@ -8,6 +8,11 @@ export {
   type StoreErrorOptions,
   type WriteFailureKind,
 } from './errors.js';
+export {
+  SqlDeviceStateStore,
+  StateVersionConflict,
+  type DeviceStateStore,
+} from './device-state-store.js';
 export { MIGRATIONS_DIR, loadMigrations, migrate, type Migration } from './migrate.js';
 export { openSqlClient, type OpenOptions } from './open.js';
 export { DAY_MS, dayStart, partitionName } from './partitions.js';

@@ -52,19 +52,22 @@ export function describeStoreContract(driver: string, open: () => Promise<TestDa
     afterAll(() => db?.close());
 
     it('applies each migration once and records it', async () => {
-      expect(firstMigration).toEqual(['0001']);
+      expect(firstMigration).toEqual(['0001', '0002']);
       expect(await migrate(db.client)).toEqual([]);
       const { rows } = await db.client.query<{ version: string; name: string }>(
         'select version, name from schema_migrations order by version',
       );
-      expect(rows).toEqual([{ version: '0001', name: 'telemetry' }]);
+      expect(rows).toEqual([
+        { version: '0001', name: 'telemetry' },
+        { version: '0002', name: 'device_state' },
+      ]);
     });
 
     it('serialises concurrent migrators: each migration is applied exactly once', async () => {
       const fresh = await open();
       try {
         const results = await Promise.all([migrate(fresh.client), migrate(fresh.client)]);
-        expect(results.flat()).toEqual(['0001']);
+        expect(results.flat()).toEqual(['0001', '0002']);
       } finally {
         await fresh.close();
       }

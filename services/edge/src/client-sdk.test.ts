@@ -1,7 +1,14 @@
 import { FleetwireClient, type WebSocketConstructor } from '@fleetwire/client';
 import type { TelemetryRecord } from '@fleetwire/protocol';
-import { TelemetryStore, migrate, openSqlClient } from '@fleetwire/store';
+import {
+  SqlDeviceStateStore,
+  TelemetryStore,
+  createPgliteClient,
+  migrate,
+  openSqlClient,
+} from '@fleetwire/store';
 import { MemoryTelemetryLog } from '@fleetwire/telemetry-log';
+import { waitFor } from '@fleetwire/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -166,4 +173,45 @@ describe('FleetwireClient against an edge node', () => {
     expect(await store.insertBatch(appended)).toBe(1);
     await sql.close();
   }, 20_000);
+
+  it('device state: setDesired reaches onDesired, report closes the delta, a stale version is a conflict', async () => {
+    const db = await createPgliteClient();
+    await migrate(db);
+    const edge = await edgeOn({ deviceState: new SqlDeviceStateStore(db) });
+    try {
+      const ops = client(edge, { sub: 'ops', role: 'dashboard' });
+      await ops.connect();
+      // Set while the device is offline: it gets the delta when it connects.
+      const first = await ops.setDesired('heater', { target_temperature: 19 });
+      expect(first).toMatchObject({ version: 1, delta: { target_temperature: 19 } });
+
+      const heater = client(edge, { sub: 'heater', role: 'device' });
+      const seen: Record<string, unknown>[] = [];
+      heater.onDesired(async (_desired, delta) => {
+        seen.push(delta);
+        await heater.report(delta);
+      });
+      await heater.connect();
+      await waitFor('the first report', async () => (await ops.getState('heater')).version === 2);
+      expect(seen).toEqual([{ target_temperature: 19 }]);
+      expect((await ops.getState('heater')).delta).toEqual({});
+
+      await ops.setDesired('heater', { target_temperature: 22 }, { version: 2 });
+      await waitFor('the second report', async () => (await ops.getState('heater')).version === 4);
+      expect(seen).toEqual([{ target_temperature: 19 }, { target_temperature: 22 }]);
+      expect(await ops.getState('heater')).toMatchObject({
+        reported: { target_temperature: 22 },
+        delta: {},
+      });
+      await expect(
+        ops.setDesired('heater', { target_temperature: 5 }, { version: 2 }),
+      ).rejects.toMatchObject({
+        code: 'NACKED',
+        reason: 'conflict',
+      });
+    } finally {
+      await db.close();
+    }
+    // PGlite takes seconds to start on a busy machine.
+  }, 60_000);
 });

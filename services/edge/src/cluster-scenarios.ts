@@ -122,6 +122,24 @@ export function clusterScenarios(cluster: () => ClusterUnderTest): void {
     expect(cluster().a.server.stateSizes().pendingCommands).toBe(0);
   });
 
+  it('answers without id take the oldest pending command, whichever node its sender is on', async () => {
+    const device = await cluster().connect(cluster().a, { sub: 'car-5', role: 'device' });
+    const far = await cluster().connect(cluster().b, { sub: 'ops-b', role: 'dashboard' });
+    const near = await cluster().connect(cluster().a, { sub: 'ops-a', role: 'dashboard' });
+    far.send({ type: 'command', id: 'f1', target: 'car-5', name: 'forward' });
+    expect(await device.next()).toMatchObject({ type: 'command', id: 'f1' });
+    near.send({ type: 'command', id: 'n1', target: 'car-5', name: 'stop' });
+    expect(await device.next()).toMatchObject({ type: 'command', id: 'n1' });
+    device.send({ type: 'ack', result: 'moving' });
+    expect(await far.next()).toEqual({ type: 'ack', id: 'f1', result: 'moving' });
+    device.send({ type: 'nack', reason: 'busy' });
+    expect(await near.next()).toEqual({ type: 'nack', id: 'n1', reason: 'busy' });
+    device.send({ type: 'ack' });
+    expect(await device.next()).toMatchObject({ type: 'error', code: 'no_pending_command' });
+    expect(cluster().a.server.stateSizes().pendingCommands).toBe(0);
+    expect(cluster().b.server.stateSizes().pendingCommands).toBe(0);
+  });
+
   it('two senders on different nodes cannot share a pending command id: the second is refused', async () => {
     const { a, b } = cluster();
     const device = await cluster().connect(a, { sub: 'car-6', role: 'device' });

@@ -45,6 +45,10 @@ const EdgeEnv = z.object({
   FLEETWIRE_COMMAND_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 300_000 }),
   FLEETWIRE_DRAIN_WINDOW_MS: envVar.int(10_000, { min: 0, max: 600_000 }),
   FLEETWIRE_PRESENCE_TTL_SEC: envVar.int(30, { min: 1, max: 3600 }),
+  FLEETWIRE_MAX_SUBDEVICES: envVar.int(256, { min: 1, max: 65_536 }),
+  FLEETWIRE_STREAM_BYTES_PER_SEC: envVar.int(64 * 1024, { min: 1024 }),
+  FLEETWIRE_STREAM_BURST_BYTES: envVar.int(128 * 1024, { min: 1024 }),
+  FLEETWIRE_STREAM_MAX_BUFFERED_BYTES: envVar.int(256 * 1024, { min: 16 * 1024 }),
 
   FLEETWIRE_MQTT_ENABLED: envVar.bool(true),
   FLEETWIRE_MQTT_PATH: z
@@ -59,6 +63,13 @@ const EdgeEnv = z.object({
 
   FLEETWIRE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
+  // Device state documents (desired/reported) live in the telemetry database; every edge reads
+  // and writes them (docs/architecture.md, "Device state"). Unset: no device state on this node.
+  FLEETWIRE_DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|pglite:)/, 'must start with postgres://, postgresql:// or pglite:')
+    .optional(),
+  FLEETWIRE_DB_POOL_SIZE: envVar.int(4, { min: 1, max: 100 }),
   FLEETWIRE_KAFKA_BROKERS: envVar.list(),
   FLEETWIRE_KAFKA_TOPIC: z.string().default('telemetry'),
   FLEETWIRE_KAFKA_BATCH_MAX: envVar.int(500, { min: 1, max: 10_000 }),
@@ -87,6 +98,8 @@ export interface EdgeConfig {
   presenceTtlMs: number;
   /** Redis for cross-node delivery and presence; absent: a single node. */
   redis?: { url: string; prefix: string };
+  /** PostgreSQL for device state documents; absent: `state.*` is nacked, no state routes. */
+  database?: { url: string; poolSize: number };
   /** Kafka for telemetry; absent: telemetry is acked once delivered (no durable log). */
   kafka?: {
     brokers: string[];
@@ -135,6 +148,16 @@ export interface EdgeLimits {
   maxSubscriptions: number;
   compression: boolean;
   commandTimeoutMs: number;
+  /** Sub-devices one gateway connection may attach. */
+  maxSubDevices: number;
+  /** Binary stream bytes a second per device, and how many it may save up. */
+  streamBytesPerSec: number;
+  streamBurstBytes: number;
+  /**
+   * A listener with more than this queued gets no stream chunks until it catches up (dropped
+   * and counted); below the connection's backpressure limit, so streams never cut a listener.
+   */
+  streamMaxBufferedBytes: number;
 }
 
 export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
@@ -180,6 +203,10 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       maxSubscriptions: e.FLEETWIRE_MAX_SUBSCRIPTIONS,
       compression: e.FLEETWIRE_COMPRESSION,
       commandTimeoutMs: e.FLEETWIRE_COMMAND_TIMEOUT_MS,
+      maxSubDevices: e.FLEETWIRE_MAX_SUBDEVICES,
+      streamBytesPerSec: e.FLEETWIRE_STREAM_BYTES_PER_SEC,
+      streamBurstBytes: Math.max(e.FLEETWIRE_STREAM_BURST_BYTES, e.FLEETWIRE_STREAM_BYTES_PER_SEC),
+      streamMaxBufferedBytes: e.FLEETWIRE_STREAM_MAX_BUFFERED_BYTES,
     },
     ...(e.FLEETWIRE_MQTT_ENABLED
       ? {
@@ -196,6 +223,9 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
     presenceTtlMs: e.FLEETWIRE_PRESENCE_TTL_SEC * 1000,
     ...(e.FLEETWIRE_REDIS_URL
       ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
+      : {}),
+    ...(e.FLEETWIRE_DATABASE_URL
+      ? { database: { url: e.FLEETWIRE_DATABASE_URL, poolSize: e.FLEETWIRE_DB_POOL_SIZE } }
       : {}),
     ...(e.FLEETWIRE_KAFKA_BROKERS && e.FLEETWIRE_KAFKA_BROKERS.length > 0
       ? {

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
 import {
-  AuthError,
+  canSpeakFor,
   canSubscribe,
   deviceSubtree,
-  extractToken,
-  type Identity,
+  isDeviceRole,
   type TokenVerifier,
 } from '@fleetwire/auth';
 import {
@@ -21,6 +20,7 @@ import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 
 import type { CommandReply, CommandRouter } from './core/commands.js';
+import { authenticateRequest } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
@@ -58,42 +58,10 @@ function statusOf(answer: CommandReply): string {
  * `GET /api/devices/:id/presence`, for services and dashboards with a bearer token.
  */
 export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
-  const { verifier, metrics, logger } = deps;
+  const { metrics, logger } = deps;
 
-  /**
-   * Verifies the bearer token, which may wait for its issuer's keys: reads `req` at once (it is
-   * gone after the first await), so the caller registers onAborted before calling and passes
-   * what it sees. Answers 401/403/503 itself; undefined when refused or the client went away.
-   */
-  const authenticate = async (
-    res: HttpResponse,
-    req: HttpRequest,
-    aborted: () => boolean,
-  ): Promise<Identity | undefined> => {
-    const path = req.getUrl();
-    const token = extractToken({
-      authorization: req.getHeader('authorization'),
-      protocols: '',
-      query: req.getQuery() ?? '',
-    });
-    try {
-      if (token === undefined) throw new AuthError('token_missing', 'no bearer token');
-      const identity = await verifier.verify(token);
-      return aborted() ? undefined : identity;
-    } catch (error) {
-      if (!(error instanceof AuthError)) {
-        logger.error({ err: error, path }, 'api request failed');
-        if (!aborted()) sendError(res, 'internal', 'internal error');
-        return undefined;
-      }
-      metrics.authFailures.inc({ reason: error.code });
-      logger.warn({ reason: error.code, path }, `api request refused: ${error.message}`);
-      if (!aborted()) {
-        sendError(res, error.code, error.message);
-      }
-      return undefined;
-    }
-  };
+  const authenticate = (res: HttpResponse, req: HttpRequest, aborted: () => boolean) =>
+    authenticateRequest(deps, res, req, aborted);
 
   app.post('/api/commands', async (res, req) => {
     const owner = {};
@@ -178,7 +146,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     });
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
-    if (identity.role === 'device') {
+    if (isDeviceRole(identity)) {
       sendError(res, 'role_not_allowed', 'only dashboard and service tokens may list devices');
       return;
     }
@@ -207,12 +175,17 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     });
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
-    if (identity.role === 'device' && identity.subject !== deviceId) {
-      sendError(res, 'forbidden', 'a device may only read its own presence');
+    const own = identity.subject === deviceId || canSpeakFor(identity, deviceId);
+    if (isDeviceRole(identity) && !own) {
+      sendError(
+        res,
+        'forbidden',
+        'a device may only read its own presence (a gateway, its sub-devices’)',
+      );
       return;
     }
     // The same reach as subscribing: a token narrowed to some devices sees only those.
-    if (identity.role !== 'device' && !canSubscribe(identity, deviceSubtree(deviceId))) {
+    if (!isDeviceRole(identity) && !canSubscribe(identity, deviceSubtree(deviceId))) {
       sendError(res, 'forbidden', `this token does not cover ${deviceId}`);
       return;
     }

@@ -5,6 +5,7 @@ import { createTokenVerifier } from '@fleetwire/auth';
 import { exitOnStartupFailure, stopOnSignals } from '@fleetwire/config';
 import { RedisBus, RedisPresence } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
+import { SqlDeviceStateStore, openSqlClient } from '@fleetwire/store';
 import { KafkaTelemetryLog, TelemetryLogMetrics } from '@fleetwire/telemetry-log';
 import { pino } from 'pino';
 
@@ -61,6 +62,17 @@ async function main(): Promise<void> {
   if (!telemetryLog)
     logger.warn('no FLEETWIRE_KAFKA_BROKERS: telemetry is acked without a durable log');
 
+  // The migrations are the ingest's job (its migrate command): the edge only reads and writes.
+  const database = config.database
+    ? await openSqlClient(config.database.url, {
+        poolSize: config.database.poolSize,
+        applicationName: `fleetwire-edge-${config.nodeId}`,
+        // A state read or write is one row: a database that takes longer is answered 503.
+        statementTimeoutMs: 5_000,
+      })
+    : undefined;
+  if (!database) logger.warn('no FLEETWIRE_DATABASE_URL: this node keeps no device state');
+
   const server = new EdgeServer({
     config,
     uws,
@@ -70,6 +82,7 @@ async function main(): Promise<void> {
     ...(bus ? { bus } : {}),
     ...(presence ? { presence } : {}),
     ...(telemetryLog ? { telemetrySink: telemetryLog } : {}),
+    ...(database ? { deviceState: new SqlDeviceStateStore(database) } : {}),
   });
   const port = await server.listen();
   logger.info(
@@ -79,6 +92,7 @@ async function main(): Promise<void> {
       tls: config.tls !== undefined,
       redis: Boolean(bus),
       kafka: Boolean(telemetryLog),
+      deviceState: Boolean(database),
     },
     'listening',
   );
@@ -87,7 +101,12 @@ async function main(): Promise<void> {
     logger.info({ drainWindowMs: config.drainWindowMs }, 'stopping');
     await server.drain();
     verifier.close();
-    await Promise.allSettled([telemetryLog?.close(), bus?.close(), presence?.close()]);
+    await Promise.allSettled([
+      telemetryLog?.close(),
+      bus?.close(),
+      presence?.close(),
+      database?.close(),
+    ]);
   });
 }
 

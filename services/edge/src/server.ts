@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { TokenVerifier } from '@fleetwire/auth';
 import { MemoryPresence, type Bus, type PresenceStore } from '@fleetwire/bus';
 import { CloseCode, CloseReason } from '@fleetwire/protocol';
+import type { DeviceStateStore } from '@fleetwire/store';
 import type { Logger } from 'pino';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
@@ -13,6 +14,7 @@ import { registerHttpApi } from './http-api.js';
 import { sendError } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { registerStateRoutes } from './state-routes.js';
 import { registerStaticFiles } from './static-files.js';
 import type { TelemetrySink } from './telemetry-sink.js';
 import { MQTT_DELIVERY_LANES } from './transports/mqtt/mqtt-delivery.js';
@@ -40,6 +42,11 @@ export interface EdgeServerDeps {
   telemetrySink?: TelemetrySink;
   /** Cross-node delivery; without it, this node serves alone. */
   bus?: Bus;
+  /**
+   * Device state documents (PostgreSQL, PGlite embedded); without them `state.*` messages are
+   * nacked and `/v1/devices/{id}/state` is not served.
+   */
+  deviceState?: DeviceStateStore;
   /** Shared presence records; defaults to an in-process store (single node). */
   presence?: PresenceStore;
   /**
@@ -86,6 +93,7 @@ export class EdgeServer {
       }),
       bus,
       telemetrySink: deps.telemetrySink,
+      deviceState: deps.deviceState,
     });
     metrics.busReady.set(bus?.ready === false ? 0 : 1);
     bus?.onStatus((ready) => {
@@ -154,6 +162,8 @@ export class EdgeServer {
       const name = telemetrySink.gatesReadiness ? 'store' : 'kafka';
       result[name] = state(telemetrySink.ready ?? true, telemetrySink.notReadyBecause);
     }
+    const states = this.core.states?.health();
+    if (states) result['state_store'] = state(states.up, states.reason);
     return result;
   }
 
@@ -267,6 +277,15 @@ export class EdgeServer {
       logger,
       decodeLimits: config.limits.decode,
     });
+    if (this.core.states) {
+      registerStateRoutes(this.app, {
+        verifier: this.deps.verifier,
+        states: this.core.states,
+        metrics,
+        logger,
+        decodeLimits: config.limits.decode,
+      });
+    }
     this.deps.routes?.(this.app);
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
     this.app.any('/*', (res, req) => sendError(res, 'not_found', `no route ${req.getUrl()}`));

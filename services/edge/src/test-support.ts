@@ -4,7 +4,9 @@ import { Writable } from 'node:stream';
 
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
+import type { DeviceStateStore } from '@fleetwire/store';
 import { createRegistry } from '@fleetwire/metrics';
+import { decodeRelayFrame, isStreamFrame } from '@fleetwire/protocol';
 import { decode } from '@msgpack/msgpack';
 import jwt from 'jsonwebtoken';
 import { pino } from 'pino';
@@ -38,6 +40,7 @@ export interface TestEdgeOptions {
   telemetrySink?: TelemetrySink;
   bus?: Bus;
   presence?: PresenceStore;
+  deviceState?: DeviceStateStore;
 }
 
 /** An edge node on a free port with HS256 test tokens, in this process. */
@@ -75,6 +78,7 @@ export async function startTestEdge(options: TestEdgeOptions = {}): Promise<Test
     ...(options.telemetrySink ? { telemetrySink: options.telemetrySink } : {}),
     ...(options.bus ? { bus: options.bus } : {}),
     ...(options.presence ? { presence: options.presence } : {}),
+    ...(options.deviceState ? { deviceState: options.deviceState } : {}),
   });
   const port = await server.listen();
   return {
@@ -91,9 +95,10 @@ export async function startTestEdge(options: TestEdgeOptions = {}): Promise<Test
 
 export interface TokenClaims {
   sub: string;
-  role: 'device' | 'dashboard' | 'service';
+  role: 'device' | 'gateway' | 'dashboard' | 'service';
   tenant?: string;
   acl?: { pub?: string[]; sub?: string[] };
+  subdevices?: { ids?: string[]; pattern?: string };
 }
 
 export function mintToken(claims: TokenClaims, options: jwt.SignOptions = {}): string {
@@ -138,7 +143,14 @@ export class TestClient {
       this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     });
     this.ws.on('message', (data: Buffer, isBinary) => {
-      const message = (isBinary ? decode(data) : JSON.parse(data.toString())) as Received;
+      // Stream relay frames are queued as `{type: "stream_frame", topic, seq, payload}`.
+      const message = (
+        isBinary && isStreamFrame(data)
+          ? { type: 'stream_frame', ...decodeRelayFrame(data) }
+          : isBinary
+            ? decode(data)
+            : JSON.parse(data.toString())
+      ) as Received;
       const waiter = this.waiters.shift();
       if (waiter) waiter(message);
       else this.queue.push(message);
@@ -231,12 +243,13 @@ export function rawExchange(port: number, text: string): Promise<string> {
   });
 }
 
-export function httpGet(
+export async function httpGet(
   port: number,
   path: string,
   token?: string,
 ): Promise<{ status: number; body: string; type: string }> {
-  return httpRequest(port, 'GET', path, token);
+  const { headers: _headers, ...answer } = await httpRequest(port, 'GET', path, token);
+  return answer;
 }
 
 export function httpRequest(
@@ -245,9 +258,13 @@ export function httpRequest(
   path: string,
   token?: string,
   body?: unknown,
-): Promise<{ status: number; body: string; type: string }> {
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; body: string; type: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const headers: Record<string, string> = {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...extraHeaders,
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
       let text = '';
@@ -257,6 +274,7 @@ export function httpRequest(
           status: res.statusCode ?? 0,
           body: text,
           type: String(res.headers['content-type']),
+          headers: res.headers,
         }),
       );
     });

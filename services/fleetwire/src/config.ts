@@ -85,7 +85,8 @@ export function loadEmbeddedConfig(env: Env, options: LoadEmbeddedOptions): Embe
   const own = loadConfig(EmbeddedEnv, merged);
   const nodeId = options.defaultNodeId ?? 'embedded';
   // The embedded process composes the in-memory bus and log itself: Redis and Kafka are dropped.
-  const { redis, kafka, ...edge } = loadEdgeConfig(merged, nodeId);
+  // Its device state lives in the same PGlite, opened once (embedded.ts).
+  const { redis, kafka, database: _database, ...edge } = loadEdgeConfig(merged, nodeId);
   const ingest = loadIngestConfig(merged, nodeId);
   return {
     dataDir: options.dataDir,

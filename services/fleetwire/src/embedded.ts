@@ -6,7 +6,13 @@ import { MemoryBusHub, MemoryPresence, type MemoryBus } from '@fleetwire/bus';
 import { EdgeMetrics, EdgeServer, type Uws } from '@fleetwire/edge';
 import { BatchWriter, IngestMetrics, PartitionMaintenance, ReadApi } from '@fleetwire/ingest';
 import { createRegistry } from '@fleetwire/metrics';
-import { TelemetryStore, migrate, openSqlClient, type SqlClient } from '@fleetwire/store';
+import {
+  SqlDeviceStateStore,
+  TelemetryStore,
+  migrate,
+  openSqlClient,
+  type SqlClient,
+} from '@fleetwire/store';
 import { MemoryTelemetryLog } from '@fleetwire/telemetry-log';
 import type { Logger } from 'pino';
 
@@ -128,6 +134,8 @@ export class EmbeddedFleetwire {
         bus,
         presence: new MemoryPresence(config.edge.presenceTtlMs),
         telemetrySink: new StoredTelemetrySink(log, ingest, client),
+        // Device state in the same PGlite: the edge reads and writes it, as edges do in a cluster.
+        deviceState: new SqlDeviceStateStore(client),
         routes: (app) => mountReadApi(app, { api, metrics: ingestMetrics, logger: ingestLogger }),
       });
       const port = await server.listen();

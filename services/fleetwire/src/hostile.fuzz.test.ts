@@ -189,6 +189,48 @@ const hugeDeclaredLength = fc
     return frame;
   });
 
+/** ISO 8601 look-alikes with any component out of range, and odd offsets and fractions. */
+const isoLike = fc
+  .record({
+    year: fc.integer({ min: 0, max: 99_999 }),
+    rest: fc.array(fc.integer({ min: 0, max: 99 }), { minLength: 5, maxLength: 5 }),
+    separator: fc.constantFrom('T', ' ', 't', '_'),
+    fraction: fc.constantFrom('', '.5', ',123', '.1234567890123', '.'),
+    zone: fc.constantFrom('', 'Z', '+02:00', '-0530', '+24:00', '+99', '-00:60', 'Zulu'),
+  })
+  .map(({ year, rest, separator, fraction, zone }) => {
+    const [mo, d, h, mi, s] = rest.map((n) => String(n).padStart(2, '0'));
+    return `${String(year).padStart(4, '0')}-${mo}-${d}${separator}${h}:${mi}:${s}${fraction}${zone}`;
+  });
+
+const timestampValue = fc.oneof(
+  isoLike,
+  fc.string({ unit: 'binary', maxLength: 64 }),
+  fc.integer({ min: 0, max: 99 }).map((n) => `2025-05-29T12:45:00Z${'9'.repeat(n * 100)}`),
+  fc.double(),
+  fc.integer(),
+  fc.constantFrom(1e11 - 1, 1e11, 8.64e15, 8.64e15 + 1, -0, 1e308),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+
+/** Messages as IoT tutorials shape them, with every seed-style field hostile. */
+const seedStyle = fc.record(
+  {
+    type: fc.oneof(
+      fc.constantFrom('status', 'update', 'ack', 'nack', 'telemetry', 'temperature_update'),
+      fc.string({ maxLength: 20 }),
+    ),
+    device_id: fc.oneof(fc.constant('mallory'), fc.string({ maxLength: 200 }), fc.jsonValue()),
+    timestamp: timestampValue,
+    id: fc.oneof(fc.string({ maxLength: 70 }), fc.jsonValue({ maxDepth: 1 })),
+    ref: fc.oneof(fc.string({ maxLength: 70 }), fc.jsonValue({ maxDepth: 1 })),
+    data: fc.jsonValue({ maxDepth: 3 }),
+    value: fc.jsonValue({ maxDepth: 2 }),
+    status: fc.jsonValue({ maxDepth: 2 }),
+  },
+  { requiredKeys: ['type'] },
+);
+
 type Frame = { data: string | Uint8Array; binary: boolean };
 const text = (data: string): Frame => ({ data, binary: false });
 const binary = (data: Uint8Array): Frame => ({ data, binary: true });
@@ -201,6 +243,8 @@ const hostileFrame: fc.Arbitrary<Frame> = fc.oneof(
   wrongTypes.map((m) => binary(encode(m))),
   validTelemetry.map((m) => text(JSON.stringify(m))),
   validTelemetry.map((m) => binary(encode(m))),
+  seedStyle.map((m) => text(JSON.stringify(m))),
+  seedStyle.map((m) => binary(encode(m))),
   truncatedMsgpack.map(binary),
   hugeDeclaredLength.map(binary),
   fc.uint8Array({ maxLength: 512 }).map(binary),

@@ -10,6 +10,7 @@ import { startBanner } from './banner.js';
 import { USAGE, UsageError, parseCommand, type Command } from './cli.js';
 import { dataDirOf, loadEmbeddedConfig } from './config.js';
 import { EmbeddedFleetwire } from './embedded.js';
+import { UnreachableError, probeEdge } from './reach.js';
 import { NoKeyError, keptSecret, readKeptSecret } from './secret.js';
 import { formatSummary, simulate } from './simulate.js';
 import { TokenRequestError, mintToken, tokenClaims } from './token.js';
@@ -48,6 +49,7 @@ function token(command: Extract<Command, { name: 'token' }>, env: Env): void {
     sub: command.sub,
     tenant: command.tenant ?? config.tenant,
     ttl: command.ttl,
+    ...(command.subdevices === undefined ? {} : { subdevices: command.subdevices }),
   };
   // A wrong request is reported before a missing key: it is the thing to fix first.
   tokenClaims(request);
@@ -71,6 +73,29 @@ async function runSimulation(
   if (secret === undefined) throw new NoKeyError(dataDir);
   const key = { secret, issuer: config.edge.auth.issuer, audience: config.edge.auth.audience };
   const tenant = command.tenant ?? config.tenant;
+  // The server `fleetwire start` would run with the same environment (FLEETWIRE_PORT, _HOST).
+  if (command.url === undefined && config.edge.port === 0) {
+    throw new UsageError(
+      'simulate: FLEETWIRE_PORT=0 names no server: give --url ws://host:port/ws',
+    );
+  }
+  const url = command.url ?? `ws://${hostForUrls(config.edge.host)}:${config.edge.port}/ws`;
+  const devices = Array.from({ length: command.devices }, (_, i) => `${command.prefix}-${i + 1}`);
+  const tokenFor = (deviceId: string): string =>
+    mintToken(key, { role: 'device', sub: deviceId, tenant, ttl: '1d' });
+  const gateways = {
+    ids: Array.from({ length: command.gateways }, (_, i) => `${command.prefix}-gw-${i + 1}`),
+    perGateway: command.perGateway,
+    tokenFor: (gatewayId: string, ids: string[]): string =>
+      mintToken(key, { role: 'gateway', sub: gatewayId, tenant, ttl: '1d', subdevices: { ids } }),
+  };
+  // The first simulated connection's own token: a device's, or (gateways only) a gateway's.
+  await probeEdge(
+    url,
+    devices[0] === undefined
+      ? gateways.tokenFor(gateways.ids[0]!, [`${gateways.ids[0]}-dev-1`])
+      : tokenFor(devices[0]),
+  );
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
@@ -78,12 +103,17 @@ async function runSimulation(
   const tty = process.stderr.isTTY;
   let lastPlain = 0;
   process.stderr.write(
-    `simulating ${command.devices} devices × ${command.rate} msg/s against ${command.url} (Ctrl-C to stop)\n`,
+    `simulating ${command.devices} devices${
+      command.gateways > 0
+        ? ` and ${command.gateways} gateways × ${command.perGateway} sub-devices`
+        : ''
+    } × ${command.rate} msg/s against ${url} (Ctrl-C to stop)\n`,
   );
   const summary = await simulate({
-    url: command.url,
-    tokenFor: (deviceId) => mintToken(key, { role: 'device', sub: deviceId, tenant, ttl: '1d' }),
-    devices: Array.from({ length: command.devices }, (_, i) => `${command.prefix}-${i + 1}`),
+    url,
+    tokenFor,
+    devices,
+    gateways,
     ratePerSec: command.rate,
     payloadBytes: command.payload,
     signal: stop.signal,
@@ -170,6 +200,11 @@ function hintFor(error: Error & { code?: string }, env: Env): string | undefined
   if (error instanceof UsageError || error instanceof TokenRequestError)
     return `run \`${cliName(env)} help\` for the commands and options`;
   if (error instanceof ConfigError) return 'fix the variables above and run again';
+  if (error instanceof UnreachableError) {
+    return error.code === 'FLEETWIRE_TOKEN_REFUSED'
+      ? 'mint with the key of the server you simulate against: --data <its data dir>, or its FLEETWIRE_JWT_HS256_SECRET'
+      : 'is Fleetwire running there? Start it with `npm start`, or point --url (or FLEETWIRE_PORT) at it';
+  }
   if (error.code === EDGE_LISTEN_FAILED) {
     return 'another process may hold the port: stop it, or set FLEETWIRE_PORT (0 picks a free one)';
   }

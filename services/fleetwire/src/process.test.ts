@@ -1,13 +1,15 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { freePort, waitFor } from '@fleetwire/testkit';
 import jwt from 'jsonwebtoken';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
-import { get, killChildren, runCli, runStart } from './test-support.js';
+import { PACKAGE_DIR, childEnv, get, killChildren, runCli, runStart } from './test-support.js';
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 afterEach(killChildren);
@@ -55,7 +57,7 @@ describe('fleetwire start (the embedded default)', () => {
       `  devices connect to   ws://127.0.0.1:${port}/ws?token=<device token>`,
     );
     expect(first.logs.find((l) => l['msg'] === 'migrations applied')).toMatchObject({
-      applied: ['0001'],
+      applied: ['0001', '0002'],
     });
 
     // A device token from the CLI, signed with the same kept key.
@@ -142,6 +144,36 @@ describe('fleetwire start (the embedded default)', () => {
     expect((await second.exited).code).toBe(0);
   }, 60_000);
 
+  it('a crash (SIGKILL) loses nothing that was acked: acks wait for PGlite', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const first = runStart(['--data', data]);
+    const { port, dashboardToken } = await first.started;
+    const minted = await runCli(['token', '--role', 'device', '--sub', 'dev-1', '--data', data]);
+    const device = await connectDevice(port, minted.stdout.trim());
+    const ids = Array.from({ length: 50 }, (_, i) => `k${i}`);
+    for (const id of ids) device.send({ type: 'telemetry', id, data: { n: id } });
+    const acks = [];
+    while (acks.length < ids.length) acks.push(await device.next());
+    expect(acks).toEqual(ids.map((id) => ({ type: 'ack', id })));
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = runStart(['--data', data]);
+    const again = await second.started;
+    const kept = await get(
+      again.port,
+      `/v1/devices/dev-1/telemetry?from=0&to=${Date.now() + 60_000}&limit=1000`,
+      dashboardToken,
+    );
+    expect(
+      JSON.parse(kept.body)
+        .items.map((i: { msgId: string }) => i.msgId)
+        .sort(),
+    ).toEqual([...ids].sort());
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 60_000);
+
   it('refuses a data dir another running fleetwire holds, saying what to do', async () => {
     const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
     const first = runStart(['--data', data]);
@@ -191,6 +223,32 @@ describe('fleetwire start (the embedded default)', () => {
   }, 60_000);
 });
 
+describe('Ctrl-C', () => {
+  it('on `npm start` (SIGINT to the whole process group, as a terminal sends it) exits 0 quietly', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    // The package's start script, run by npm through `sh -c` as `npm start` runs the root's.
+    const child = spawn('npm', ['start', '--silent', '--', '--data', data], {
+      cwd: PACKAGE_DIR,
+      detached: true,
+      env: childEnv({ FLEETWIRE_PORT: '0', npm_config_update_notifier: 'false' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor('the start banner', () => stdout.includes('Fleetwire is running.'), 45_000);
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited).toBe(0);
+      expect(stderr).not.toMatch(/ELIFECYCLE|ERR!|Command failed/);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+  }, 60_000);
+});
+
 describe('fleetwire simulate', () => {
   it('drives devices against a running edge and prints a summary with ack latency', async () => {
     const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
@@ -222,6 +280,55 @@ describe('fleetwire simulate', () => {
     expect([connected, nacked, errors]).toEqual([3, 0, 0]);
     expect(acked).toBeGreaterThan(0);
     expect(acked).toBeLessThanOrEqual(sent as number);
+    running.child.kill('SIGTERM');
+    expect((await running.exited).code).toBe(0);
+  }, 60_000);
+
+  it('finds the server on FLEETWIRE_PORT when no --url is given', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const running = runStart(['--data', data]);
+    const { port } = await running.started;
+    const result = await runCli(
+      ['simulate', '--data', data, '--devices', '1', '--rate', '5', '--seconds', '1'],
+      { FLEETWIRE_PORT: String(port) },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`against ws://127.0.0.1:${port}/ws`);
+    expect(result.stdout).toMatch(/^summary: devices 1\/1 connected · sent [1-9]/m);
+    running.child.kill('SIGTERM');
+    expect((await running.exited).code).toBe(0);
+  }, 60_000);
+
+  it('exits 1 at once, saying so, when nothing listens there', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const free = await freePort();
+    const result = await runCli(['simulate', '--data', data, '--devices', '2'], {
+      FLEETWIRE_PORT: String(free),
+      FLEETWIRE_JWT_HS256_SECRET: 'a-test-secret-that-is-at-least-32-bytes',
+      FLEETWIRE_CLI: 'fleetwire',
+    });
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `fleetwire: cannot reach the server at ws://127.0.0.1:${free}/ws: connect ECONNREFUSED 127.0.0.1:${free}\n` +
+        '  → is Fleetwire running there? Start it with `npm start`, or point --url (or FLEETWIRE_PORT) at it\n',
+    });
+  }, 30_000);
+
+  it('exits 1 saying the server refused the tokens when they are signed with another key', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'fleetwire-data-'));
+    const running = runStart(['--data', data]);
+    const { port } = await running.started;
+    const result = await runCli(['simulate', '--url', `ws://127.0.0.1:${port}/ws`], {
+      FLEETWIRE_JWT_HS256_SECRET: 'another-secret-that-is-at-least-32-bytes',
+      FLEETWIRE_CLI: 'fleetwire',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `fleetwire: the server at ws://127.0.0.1:${port}/ws refused the device token: HTTP 401 token_bad_signature (invalid signature)\n` +
+        '  → mint with the key of the server you simulate against: --data <its data dir>, or its FLEETWIRE_JWT_HS256_SECRET\n',
+    );
     running.child.kill('SIGTERM');
     expect((await running.exited).code).toBe(0);
   }, 60_000);
@@ -262,7 +369,7 @@ describe('fleetwire token', () => {
   it.each([
     [
       ['--role', 'admin', '--sub', 'x'],
-      'fleetwire: --role admin: must be one of device, dashboard, service\n  → run `fleetwire help` for the commands and options\n',
+      'fleetwire: --role admin: must be one of device, gateway, dashboard, service\n  → run `fleetwire help` for the commands and options\n',
     ],
     [
       ['--role', 'device', '--sub', 'has space'],

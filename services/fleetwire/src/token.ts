@@ -18,6 +18,8 @@ export interface TokenRequest {
   sub: string;
   tenant: string;
   ttl: string;
+  /** A gateway's sub-devices (`--subdevices`, `--subdevice-pattern`). */
+  subdevices?: { ids?: string[]; pattern?: string };
 }
 
 export interface SigningKey {
@@ -48,10 +50,12 @@ export function tokenClaims(request: TokenRequest): {
     sub: request.sub,
     role: request.role as Role,
     tenant: request.tenant,
+    ...(request.subdevices === undefined ? {} : { subdevices: request.subdevices }),
   });
   if (!claims.success) {
     const issue = claims.error.issues[0];
-    const flag = `--${String(issue?.path[0] ?? 'sub')}`;
+    const flag =
+      issue?.path[0] === 'subdevices' ? '--subdevices' : `--${String(issue?.path[0] ?? 'sub')}`;
     throw new TokenRequestError(
       `${flag} ${JSON.stringify(request[flag.slice(2) as 'sub'])}: ${issue?.message}`,
     );

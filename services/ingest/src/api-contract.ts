@@ -170,7 +170,8 @@ export function describeReadApi(driver: string, open: () => Promise<ApiTestDatab
 
     it('answers invalid parameters with 400 and the parameter named', async () => {
       const cases: [string, string][] = [
-        [`/v1/devices/d1/telemetry?from=${T0}`, 'to: required (ISO 8601 or epoch ms)'],
+        [`/v1/devices/d1/telemetry?from=${T0}&to=soon`, 'to: not a time (ISO 8601 or epoch ms)'],
+        [`/v1/devices/d1/telemetry?from=yesterday`, 'from: not a time (ISO 8601 or epoch ms)'],
         [`/v1/devices/d1/telemetry?from=${T0}&to=${T0}`, 'to: must be after from'],
         [`/v1/devices/d1/telemetry?${range}&limit=0`, 'limit: an integer from 1 to 1000'],
         [`/v1/devices/d1/telemetry?${range}&order=up`, 'order: asc or desc'],
@@ -218,6 +219,30 @@ export function describeReadApi(driver: string, open: () => Promise<ApiTestDatab
       expect((await api.get('/metrics')).body).toMatch(
         /fleetwire_ingest_api_requests_total\{route="\/v1\/latest",status="200"/,
       );
+    });
+
+    it('without from/to: the last 24 hours up to 5 minutes ahead; either alone sets its end', async () => {
+      const now = Date.now();
+      const HOUR = 60 * MIN;
+      await new TelemetryStore(db.client).insertBatch([
+        row('acme', 'd9', now - 25 * HOUR, 'old'),
+        row('acme', 'd9', now - 23 * HOUR, 'day'),
+        row('acme', 'd9', now - MIN, 'recent'),
+        row('acme', 'd9', now + 2 * MIN, 'ahead'), // a device clock a little fast
+        row('acme', 'd9', now + 10 * MIN, 'future'),
+      ]);
+      const ids = async (query: string): Promise<string[]> => {
+        const res = await api.get(`/v1/devices/d9/telemetry${query}`, dashboard);
+        expect(res.status).toBe(200);
+        return res.body.items.map((p: { msgId: string }) => p.msgId);
+      };
+      expect(await ids('')).toEqual(['day', 'recent', 'ahead']);
+      expect(await ids(`?from=${now - 26 * HOUR}`)).toEqual(['old', 'day', 'recent', 'ahead']);
+      expect(await ids(`?to=${now}`)).toEqual(['day', 'recent']);
+      expect(await ids(`?to=${now - 22 * HOUR}`)).toEqual(['old', 'day']);
+      const series = await api.get('/v1/devices/d9/series?field=temp&bucket=1h', dashboard);
+      expect(series.status).toBe(200);
+      expect(series.body.to - series.body.from).toBe(24 * HOUR);
     });
   });
 }

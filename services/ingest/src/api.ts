@@ -135,7 +135,7 @@ export class ReadApi {
       throw new HttpError('forbidden', `this token may not read device ${deviceId}`);
     }
     const { config, store } = this.deps;
-    const { from, to } = params.timeRange();
+    const { from, to } = params.timeRange(Date.now());
     const topic = params.optionalString('topic', 256);
     if (route === '/v1/devices/{deviceId}/series') {
       const bucketMs = params.bucketMs();

@@ -10,6 +10,13 @@ const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as c
 const CURSOR_LIMITS: DecodeLimits = { maxDepth: 1, maxKeys: 0, maxItems: 8, maxStringBytes: 1024 };
 
 export const MIN_BUCKET_MS = 1_000;
+/**
+ * Without `to`: now, plus the most a device's clock may stamp a record ahead of the edge's (the
+ * edge's plausibility window), so what was just stored is in.
+ */
+export const DEFAULT_TO_AHEAD_MS = 5 * 60_000;
+/** Without `from`: a day before `to`. */
+export const DEFAULT_SPAN_MS = 24 * 3_600_000;
 export const MAX_BUCKET_MS = 31 * 86_400_000;
 
 function invalid(name: string, message: string): HttpError {
@@ -27,10 +34,10 @@ export class Params {
     return value;
   }
 
-  /** ISO 8601 (`2025-01-31T12:00:00Z`) or milliseconds since the epoch. */
-  time(name: string): number {
+  /** ISO 8601 (`2025-01-31T12:00:00Z`) or milliseconds since the epoch; undefined when absent. */
+  time(name: string): number | undefined {
     const raw = this.query.get(name);
-    if (raw === null || raw === '') throw invalid(name, 'required (ISO 8601 or epoch ms)');
+    if (raw === null || raw === '') return undefined;
     const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : Date.parse(raw);
     if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
       throw invalid(name, 'not a time (ISO 8601 or epoch ms)');
@@ -38,9 +45,10 @@ export class Params {
     return ms;
   }
 
-  timeRange(): { from: number; to: number } {
-    const from = this.time('from');
-    const to = this.time('to');
+  /** `[from, to)`; without `to` it ends a little after `now`, without `from` it spans a day. */
+  timeRange(now: number): { from: number; to: number } {
+    const to = this.time('to') ?? now + DEFAULT_TO_AHEAD_MS;
+    const from = this.time('from') ?? Math.max(0, to - DEFAULT_SPAN_MS);
     if (to <= from) throw invalid('to', 'must be after from');
     return { from, to };
   }

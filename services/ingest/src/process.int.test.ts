@@ -115,6 +115,7 @@ describe('ingest process', () => {
       expect((await once.exited).code).toBe(0);
       expect(once.lines.find((l) => l['msg'] === 'migrations applied')?.['applied']).toEqual([
         '0001',
+        '0002',
       ]);
       const again = runWorker(env, ['migrate']);
       expect((await again.exited).code).toBe(0);

@@ -1,7 +1,7 @@
 // Longer than the house limit on purpose: commands waited on here and commands forwarded for
 // senders on other nodes share the per-device maps that make an id unique cluster-wide, and
 // every exit (answer, timeout, device gone, device moved) must clear both in one place.
-import { deviceRefKey, parseDeviceRef, type Bus } from '@fleetwire/bus';
+import { deviceRefKey, parseDeviceRef, type Bus, type HeldDevice } from '@fleetwire/bus';
 import {
   CloseCode,
   CloseReason,
@@ -23,6 +23,7 @@ import {
   type CommandReply,
   type InboxMessage,
   type RemoteCommand,
+  type RemoteState,
 } from './node-messages.js';
 
 export type { CommandReply } from './node-messages.js';
@@ -42,12 +43,15 @@ export interface CommandSender {
 interface PendingCommand {
   sender: CommandSender;
   timer: NodeJS.Timeout;
+  /** When it was handed to the device's socket on this node (a delivery sequence number). */
+  delivered?: number;
 }
 
 /** A command this node delivered to its device for a sender on another node. */
 interface ForwardedCommand {
   replyTo: string;
   timer: NodeJS.Timeout;
+  delivered: number;
 }
 
 /**
@@ -61,6 +65,10 @@ export class CommandRouter {
   private readonly pending = new Map<string, Map<string, PendingCommand>>();
   /** `${device key}|${id}` → the node waiting for the device's answer. */
   private readonly remote = new Map<string, ForwardedCommand>();
+  /** Where desired-state changes for a device held here go (DeviceStates). */
+  private stateHandler: ((device: Connection, state: RemoteState) => void) | undefined;
+  /** Orders commands handed to devices here: an answer without id takes the oldest. */
+  private deliveries = 0;
 
   constructor(
     private readonly send: SendFn,
@@ -86,27 +94,40 @@ export class CommandRouter {
     return count;
   }
 
-  /** The devices connected here. */
-  localDevices(): { tenant: string; deviceId: string }[] {
-    return [...this.devices.values()].map((conn) => {
-      const { identity } = conn.session;
-      return { tenant: identity.tenant, deviceId: identity.subject };
+  /** The devices connected here, sub-devices with their gateway. */
+  localDevices(): HeldDevice[] {
+    return [...this.devices.entries()].map(([key, conn]) => {
+      const device = parseDeviceRef(key);
+      const { subject } = conn.session.identity;
+      return device.deviceId === subject ? device : { ...device, gateway: subject };
     });
+  }
+
+  /** The connection of a device held by this node, by device key (`tenant/id`). */
+  localDevice(key: string): Connection | undefined {
+    return this.devices.get(key);
+  }
+
+  /** Desired-state changes that arrive on a device inbox are handed to `handler`. */
+  onDeviceState(handler: (device: Connection, state: RemoteState) => void): void {
+    this.stateHandler = handler;
   }
 
   /**
    * Registers a device's socket. A previous connection of the same device is closed (4002),
    * here or, through the device's inbox, on whichever node holds it. Resolves once this node
    * listens on the device's inbox, i.e. once commands from any node can reach the device.
+   * `deviceId`: a sub-device a gateway's connection speaks for (the connection's own by default).
    */
-  attachDevice(conn: Connection): Promise<void> {
+  attachDevice(conn: Connection, deviceId = conn.session.identity.subject): Promise<void> {
     const { identity } = conn.session;
-    const key = deviceRefKey({ tenant: identity.tenant, deviceId: identity.subject });
+    const key = deviceRefKey({ tenant: identity.tenant, deviceId });
     const previous = this.devices.get(key);
     this.devices.set(key, conn);
+    if (previous === conn) return Promise.resolve();
     if (previous) {
       // Replaced on this node: this node already listens on the device's inbox.
-      previous.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+      this.letGo(previous, deviceId);
       return Promise.resolve();
     }
     if (!this.bus) return Promise.resolve();
@@ -122,14 +143,33 @@ export class CommandRouter {
   }
 
   /** Returns false when the socket was no longer the device's (it had been replaced). */
-  detachDevice(conn: Connection): boolean {
-    const key = deviceRefKey({
-      tenant: conn.session.identity.tenant,
-      deviceId: conn.session.identity.subject,
-    });
+  detachDevice(conn: Connection, deviceId = conn.session.identity.subject): boolean {
+    const key = deviceRefKey({ tenant: conn.session.identity.tenant, deviceId });
     if (this.devices.get(key) !== conn) return false;
     this.release(key);
     return true;
+  }
+
+  /**
+   * A device's connection that another took over: closed (4002), unless it is a gateway that
+   * spoke for the device, which keeps its connection and its other sub-devices and is told.
+   */
+  private letGo(conn: Connection, deviceId: string): void {
+    if (conn.session.identity.subject === deviceId) {
+      conn.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+      return;
+    }
+    if (conn.session.subDevices?.delete(deviceId)) this.metrics.subDevices.dec();
+    this.send(conn, { type: 'detached', device: deviceId, reason: 'replaced' });
+  }
+
+  /** A command as the device's connection gets it: a gateway's names the sub-device. */
+  private forward(conn: Connection, key: string, command: ServerCommandMessage): void {
+    const { deviceId } = parseDeviceRef(key);
+    this.send(
+      conn,
+      deviceId === conn.session.identity.subject ? command : { ...command, device: deviceId },
+    );
   }
 
   /** Forgets the device's socket here and answers what waited on it with nack offline. */
@@ -179,7 +219,7 @@ export class CommandRouter {
       return;
     }
     const timeoutMs = command.timeoutMs ?? this.defaultTimeoutMs;
-    this.wait(key, command.id, sender, timeoutMs);
+    this.wait(key, command.id, sender, timeoutMs, device ? ++this.deliveries : undefined);
     const forDevice: ServerCommandMessage = {
       type: 'command',
       id: command.id,
@@ -189,7 +229,7 @@ export class CommandRouter {
     };
     if (device) {
       this.metrics.commands.inc({ outcome: 'delivered' });
-      this.send(device, forDevice);
+      this.forward(device, key, forDevice);
       return;
     }
     const bus = this.bus as Bus;
@@ -220,33 +260,54 @@ export class CommandRouter {
     );
   }
 
-  /** A device answers a command with ack or nack; late or unknown answers are dropped. */
-  answer(conn: Connection, answer: Answer): void {
-    const key = deviceRefKey({
-      tenant: conn.session.identity.tenant,
-      deviceId: conn.session.identity.subject,
-    });
+  /**
+   * A device answers a command with ack or nack; late or unknown answers are dropped. An answer
+   * without id answers the oldest command handed to the device on this node and not yet
+   * answered; false when there is none (the caller tells the device). A gateway answers for
+   * `deviceId`, one of its sub-devices.
+   */
+  answer(conn: Connection, answer: Answer, deviceId = conn.session.identity.subject): boolean {
+    const key = deviceRefKey({ tenant: conn.session.identity.tenant, deviceId });
+    const id = answer.id ?? this.oldestDelivered(key);
+    if (id === undefined) return false;
     const reply: CommandReply =
       answer.type === 'ack'
         ? {
             type: 'ack',
-            id: answer.id,
+            id,
             ...(answer.result === undefined ? {} : { result: answer.result }),
           }
         : {
             type: 'nack',
-            id: answer.id,
+            id,
             reason: answer.reason,
             ...(answer.message === undefined ? {} : { message: answer.message }),
           };
-    const remote = this.remote.get(`${key}|${answer.id}`);
+    const remote = this.remote.get(`${key}|${id}`);
     if (remote) {
-      this.remote.delete(`${key}|${answer.id}`);
+      this.remote.delete(`${key}|${id}`);
       clearTimeout(remote.timer);
       this.answerRemote(remote.replyTo, key, reply);
-      return;
+      return true;
     }
     this.deliverAnswer(key, reply);
+    return true;
+  }
+
+  /** The id of the command the device got first of those still waiting for its answer. */
+  private oldestDelivered(key: string): string | undefined {
+    let oldest: { id: string; delivered: number } | undefined;
+    const consider = (id: string, delivered: number | undefined): void => {
+      if (delivered !== undefined && (!oldest || delivered < oldest.delivered)) {
+        oldest = { id, delivered };
+      }
+    };
+    for (const [id, command] of this.pending.get(key) ?? []) consider(id, command.delivered);
+    const prefix = `${key}|`;
+    for (const [remoteKey, command] of this.remote) {
+      if (remoteKey.startsWith(prefix)) consider(remoteKey.slice(prefix.length), command.delivered);
+    }
+    return oldest?.id;
   }
 
   /** Drops the waits of a sender that went away. */
@@ -270,7 +331,13 @@ export class CommandRouter {
     this.remote.clear();
   }
 
-  private wait(key: string, id: string, sender: CommandSender, timeoutMs: number): void {
+  private wait(
+    key: string,
+    id: string,
+    sender: CommandSender,
+    timeoutMs: number,
+    delivered: number | undefined,
+  ): void {
     let waiting = this.pending.get(key);
     if (!waiting) {
       waiting = new Map();
@@ -281,7 +348,7 @@ export class CommandRouter {
       this.metrics.commands.inc({ outcome: 'timeout' });
       sender.reply({ type: 'nack', id, reason: NackReason.Timeout });
     }, timeoutMs);
-    waiting.set(id, { sender, timer });
+    waiting.set(id, { sender, timer, ...(delivered === undefined ? {} : { delivered }) });
   }
 
   private take(key: string, id: string): PendingCommand | undefined {
@@ -311,6 +378,11 @@ export class CommandRouter {
       case 'answer':
         this.deliverAnswer(message.device, message.answer);
         return;
+      case 'state': {
+        const held = device === undefined ? undefined : this.devices.get(device);
+        if (held) this.stateHandler?.(held, message);
+        return;
+      }
       default:
         // Unreachable: decodeInboxMessage drops unknown kinds (they are counted there).
         return;
@@ -339,8 +411,8 @@ export class CommandRouter {
     }
     // The sender times out on its own; this only bounds how long this node remembers.
     const timer = setTimeout(() => this.remote.delete(remoteKey), timeoutMs + 1_000);
-    this.remote.set(remoteKey, { replyTo, timer });
-    this.send(device, { ...command, type: 'command' });
+    this.remote.set(remoteKey, { replyTo, timer, delivered: ++this.deliveries });
+    this.forward(device, key, { ...command, type: 'command' });
   }
 
   /**
@@ -352,7 +424,7 @@ export class CommandRouter {
     const device = this.devices.get(key);
     if (!device) return;
     this.release(key);
-    device.end(CloseCode.SessionReplaced, CloseReason.SessionReplaced);
+    this.letGo(device, deviceId);
   }
 
   /** Hands a device's answer to the sender waiting on this node, if any still is. */

@@ -17,6 +17,11 @@ export interface Connection {
   readonly transport: string;
   /** Writes one message; false when it was dropped (the reader is over its backpressure limit). */
   write(message: ServerMessage): boolean;
+  /**
+   * Writes one binary stream relay frame as it is, unless the reader is behind by more than the
+   * stream budget: false when dropped. Absent on transports that do not carry streams (MQTT).
+   */
+  writeStream?(frame: Uint8Array): boolean;
   /** Closes with a code and reason; nothing happens if it is closed already. */
   end(code: number, reason: string): void;
   /** Starts / stops receiving deliveries published to a lane topic (see LocalDelivery). */

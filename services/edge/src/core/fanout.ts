@@ -1,11 +1,11 @@
 import type { Bus } from '@fleetwire/bus';
-import { PatternIndex, type DeliveryMessage } from '@fleetwire/protocol';
+import { PatternIndex, isStreamFrame, type DeliveryMessage } from '@fleetwire/protocol';
 
 import type { EdgeMetrics } from '../metrics.js';
 import type { Connection, LocalDelivery } from './connection.js';
 import type { DependencyFailures } from './dependency-failures.js';
 import type { NodeMessageGate } from './node-message-gate.js';
-import { decodeDelivery, encodeDelivery } from './node-messages.js';
+import { checkRelayFrame, decodeDelivery, encodeDelivery } from './node-messages.js';
 
 /**
  * Delivery to subscribers wherever they are connected.
@@ -21,6 +21,11 @@ import { decodeDelivery, encodeDelivery } from './node-messages.js';
  */
 export class Fanout {
   private readonly indexes = new Map<string, PatternIndex>();
+  /**
+   * Connections by qualified pattern, for stream chunks: they are written per connection (not
+   * through the transport's topics) so a slow listener's chunks can be dropped and counted.
+   */
+  private readonly members = new Map<string, Set<Connection>>();
 
   constructor(
     private readonly local: LocalDelivery,
@@ -52,6 +57,12 @@ export class Fanout {
     const key = `${session.identity.tenant}/${pattern}`;
     this.indexOf(conn.lane).add(key);
     conn.join(key);
+    let members = this.members.get(key);
+    if (!members) {
+      members = new Set();
+      this.members.set(key, members);
+    }
+    members.add(conn);
     if (!this.bus) return Promise.resolve();
     return this.bus.addPattern(key).catch((error: unknown) => this.busFailed(error, 'subscribe'));
   }
@@ -63,6 +74,9 @@ export class Fanout {
     const key = `${session.identity.tenant}/${pattern}`;
     this.indexOf(conn.lane).remove(key);
     if (joined) conn.leave(key);
+    const members = this.members.get(key);
+    members?.delete(conn);
+    if (members?.size === 0) this.members.delete(key);
     this.bus?.removePattern(key).catch((error: unknown) => this.busFailed(error, 'unsubscribe'));
   }
 
@@ -85,7 +99,43 @@ export class Fanout {
       });
   }
 
+  /**
+   * A stream relay frame (header + payload, see packages/protocol stream-frame.ts) to every
+   * subscriber of the topic here, once per connection however many of its patterns match, and
+   * through the bus to the other nodes as the same bytes.
+   */
+  publishStream(tenant: string, topic: string, frame: Uint8Array): void {
+    this.deliverStream(`${tenant}/${topic}`, frame);
+    this.bus?.publish(`${tenant}/${topic}`, frame).catch((error: unknown) => {
+      this.metrics.busUndelivered.inc();
+      this.busFailed(error, 'publish');
+    });
+  }
+
+  private deliverStream(key: string, frame: Uint8Array): void {
+    const reached = new Set<Connection>();
+    for (const index of this.indexes.values()) {
+      for (const pattern of index.match(key)) {
+        for (const conn of this.members.get(pattern) ?? []) reached.add(conn);
+      }
+    }
+    for (const conn of reached) {
+      if (!conn.writeStream) continue;
+      if (conn.writeStream(frame)) this.metrics.streamChunksOut.inc();
+      else this.metrics.streamDrops.inc({ reason: 'slow_listener' });
+    }
+  }
+
   private fromBus(qualifiedTopic: string, payload: Buffer): void {
+    if (isStreamFrame(payload)) {
+      // Checked as any node message: a relay frame whose topic is not the channel's is dropped.
+      const checked = this.gate.accept(() => {
+        checkRelayFrame(payload, qualifiedTopic);
+        return true;
+      }, qualifiedTopic);
+      if (checked) this.deliverStream(qualifiedTopic, payload);
+      return;
+    }
     const tenant = qualifiedTopic.slice(0, qualifiedTopic.indexOf('/'));
     const message = this.gate.accept(() => decodeDelivery(payload), qualifiedTopic);
     if (!message) return;

@@ -1,6 +1,7 @@
 import {
   WRAPPED_DECODE_LIMITS,
   decodeJson,
+  decodeRelayFrame,
   firstIssue,
   type DeliveryMessage,
   type ServerCommandMessage,
@@ -9,7 +10,8 @@ import { z } from 'zod';
 
 /**
  * Everything edge nodes send each other over the bus, in one place: deliveries on topic
- * channels, commands and takeovers on device inboxes, command answers on node inboxes.
+ * channels, commands, takeovers and desired-state changes on device inboxes, command answers on
+ * node inboxes.
  *
  * Versioning for rolling deploys: a message carries `v` only when it is newer than version 1
  * (nodes from before versioning send none, and are version 1). A node drops, and counts, a
@@ -33,9 +35,10 @@ const Reply = z.discriminatedUnion('type', [
 export const Delivery = z.object({
   v: Version,
   type: z.literal('message'),
-  kind: z.enum(['telemetry', 'event', 'status', 'publish', 'presence']),
+  kind: z.enum(['telemetry', 'event', 'status', 'publish', 'presence', 'stream', 'state']),
   topic: z.string().min(1).max(256),
   from: z.string().min(1).max(128),
+  via: z.string().min(1).max(128).optional(),
   id: Id.optional(),
   ts: z.number(),
   data: z.unknown(),
@@ -59,10 +62,19 @@ const InboxMessage = z.discriminatedUnion('type', [
     device: z.string().min(1).max(256),
     answer: Reply,
   }),
+  // A device's desired state changed: whichever node holds the device sends it on.
+  z.object({
+    v: Version,
+    type: z.literal('state'),
+    version: z.number().int().nonnegative(),
+    desired: z.record(z.string(), z.unknown()),
+    delta: z.record(z.string(), z.unknown()),
+  }),
 ]);
 export type InboxMessage = z.infer<typeof InboxMessage>;
 export type CommandReply = z.infer<typeof Reply>;
 export type RemoteCommand = Extract<InboxMessage, { type: 'command' }>;
+export type RemoteState = Extract<InboxMessage, { type: 'state' }>;
 
 /** Why a message from another node was dropped (metric label). */
 export type NodeMessageProblem = 'undecodable' | 'invalid' | 'unknown_kind' | 'newer_version';
@@ -77,7 +89,7 @@ export class NodeMessageError extends Error {
   }
 }
 
-const INBOX_KINDS = new Set(['command', 'takeover', 'answer']);
+const INBOX_KINDS = new Set(['command', 'takeover', 'answer', 'state']);
 
 function decodeWith<T>(
   payload: Uint8Array,
@@ -114,6 +126,23 @@ export function decodeDelivery(payload: Uint8Array): DeliveryMessage {
 /** A message from a device or node inbox; throws NodeMessageError. */
 export function decodeInboxMessage(payload: Uint8Array): InboxMessage {
   return decodeWith(payload, InboxMessage, (t) => typeof t === 'string' && INBOX_KINDS.has(t));
+}
+
+/**
+ * A stream relay frame from another node (its first byte, 0xC1, tells it from a JSON delivery)
+ * on the bus channel `qualifiedTopic`; throws NodeMessageError. A node from before streams drops
+ * these as undecodable.
+ */
+export function checkRelayFrame(payload: Uint8Array, qualifiedTopic: string): void {
+  let topic: string;
+  try {
+    ({ topic } = decodeRelayFrame(payload));
+  } catch (error) {
+    throw new NodeMessageError('undecodable', (error as Error).message);
+  }
+  if (qualifiedTopic.slice(qualifiedTopic.indexOf('/') + 1) !== topic) {
+    throw new NodeMessageError('invalid', `relay frame for ${topic} on ${qualifiedTopic}`);
+  }
 }
 
 export function encodeDelivery(message: DeliveryMessage): Buffer {

@@ -1,5 +1,9 @@
-import type { PresenceRecord, PresenceStore } from '@fleetwire/bus';
-import type { Identity } from '@fleetwire/auth';
+import {
+  deviceRefKey,
+  type HeldDevice,
+  type PresenceRecord,
+  type PresenceStore,
+} from '@fleetwire/bus';
 
 import type { CommandRouter } from './commands.js';
 import type { DependencyFailures } from './dependency-failures.js';
@@ -34,19 +38,20 @@ export class PresenceTracker {
     clearInterval(this.timer);
   }
 
-  online(identity: Identity): void {
+  /** A device connected, or a gateway attached it (`gateway`). */
+  online(device: HeldDevice): void {
     const now = Date.now();
-    this.publish(identity.tenant, identity.subject, true, now);
+    this.publish(device.tenant, device.deviceId, true, now, device.gateway);
     this.store
-      .markOnline({ tenant: identity.tenant, deviceId: identity.subject }, this.nodeId, now)
+      .markOnline(device, this.nodeId, now)
       .catch((error: unknown) => this.failed(error, 'markOnline'));
   }
 
-  offline(identity: Identity): void {
+  offline(device: HeldDevice): void {
     const now = Date.now();
-    this.publish(identity.tenant, identity.subject, false, now);
+    this.publish(device.tenant, device.deviceId, false, now, device.gateway);
     this.store
-      .markOffline({ tenant: identity.tenant, deviceId: identity.subject }, this.nodeId, now)
+      .markOffline({ tenant: device.tenant, deviceId: device.deviceId }, this.nodeId, now)
       .catch((error: unknown) => this.failed(error, 'markOffline'));
   }
 
@@ -62,15 +67,18 @@ export class PresenceTracker {
   /** Renews this node's records and reaps dead nodes; exposed for tests. */
   async tick(now = Date.now()): Promise<void> {
     try {
-      const { moved, restored } = await this.store.renew(
-        this.commands.localDevices(),
-        this.nodeId,
-        now,
-      );
+      const held = this.commands.localDevices();
+      const { moved, restored } = await this.store.renew(held, this.nodeId, now);
       // A device that reconnected elsewhere before this node heard the takeover is let go here.
       for (const device of moved) this.commands.moved(device.tenant, device.deviceId);
       // A record that vanished (reaped during an outage, lost with Redis) is back: say so.
-      for (const device of restored) this.publish(device.tenant, device.deviceId, true, now);
+      const gateways = new Map(
+        restored.length === 0 ? [] : held.map((d) => [deviceRefKey(d), d.gateway]),
+      );
+      for (const device of restored) {
+        const gateway = gateways.get(deviceRefKey(device));
+        this.publish(device.tenant, device.deviceId, true, now, gateway);
+      }
       this.healthySince ??= now;
       // After this node could not reach the store, every other node's heartbeat looks stale
       // too: reap only once all of them had a full TTL to renew.
@@ -85,7 +93,14 @@ export class PresenceTracker {
     }
   }
 
-  private publish(tenant: string, deviceId: string, online: boolean, ts: number): void {
+  private publish(
+    tenant: string,
+    deviceId: string,
+    online: boolean,
+    ts: number,
+    gateway?: string,
+  ): void {
+    const via = gateway === undefined ? {} : { gateway };
     this.fanout.publish(
       tenant,
       {
@@ -94,7 +109,7 @@ export class PresenceTracker {
         topic: `devices/${deviceId}/presence`,
         from: deviceId,
         ts,
-        data: online ? { online, node: this.nodeId } : { online },
+        data: online ? { online, node: this.nodeId, ...via } : { online, ...via },
       },
       performance.now(),
     );

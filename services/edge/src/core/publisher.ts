@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { canPublish } from '@fleetwire/auth';
+import { canPublishAs } from '@fleetwire/auth';
 import {
   ErrorCode,
   NackReason,
@@ -65,15 +65,21 @@ export class Publisher {
     private readonly sink?: TelemetrySink,
   ) {}
 
-  publish(conn: Connection, message: Publishable, received: number): void {
+  /** `speaker`: the sender, or the sub-device a gateway sends it for (checked by the caller). */
+  publish(
+    conn: Connection,
+    message: Publishable,
+    received: number,
+    speaker = conn.session.identity.subject,
+  ): void {
     const { identity } = conn.session;
-    const topic = topicOf(identity.subject, message);
+    const topic = topicOf(speaker, message);
     const problem = topicProblem(topic);
     if (problem) {
       this.guard.refuse(conn, new ProtocolError(ErrorCode.BadTopic, problem, message.id));
       return;
     }
-    if (!canPublish(identity, topic)) {
+    if (!canPublishAs(identity, speaker, topic)) {
       const refusal = new ProtocolError(
         ErrorCode.Forbidden,
         `may not publish to ${topic}`,
@@ -87,17 +93,25 @@ export class Publisher {
       type: 'message',
       kind: message.type,
       topic,
-      from: identity.subject,
+      from: speaker,
+      ...(speaker === identity.subject ? {} : { via: identity.subject }),
       ...(message.id === undefined ? {} : { id: message.id }),
       ts,
       data: message.data ?? {},
     };
     this.fanout.publish(identity.tenant, delivery, received);
     if (message.type === 'telemetry' && this.sink) {
-      this.store(conn, message, topic, ts);
+      this.store(conn, message, topic, ts, speaker, received);
       return;
     }
-    if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id });
+    if (message.id) {
+      this.outbound.send(conn, { type: 'ack', id: message.id });
+      if (message.type === 'telemetry') this.observeAck(received);
+    }
+  }
+
+  private observeAck(received: number): void {
+    this.metrics.telemetryAckLatency.observe((performance.now() - received) / 1000);
   }
 
   private store(
@@ -105,13 +119,15 @@ export class Publisher {
     message: Extract<Publishable, { type: 'telemetry' }>,
     topic: string,
     ts: number,
+    deviceId: string,
+    received: number,
   ): void {
     const { identity } = conn.session;
     (this.sink as TelemetrySink)
       .append({
         v: 1,
         tenant: identity.tenant,
-        deviceId: identity.subject,
+        deviceId,
         // Every record gets an id, so the store can recognise a replay after a crash.
         msgId: message.id ?? randomUUID(),
         topic,
@@ -120,7 +136,9 @@ export class Publisher {
       })
       .then(
         () => {
-          if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id });
+          if (!message.id) return;
+          this.outbound.send(conn, { type: 'ack', id: message.id });
+          this.observeAck(received);
         },
         (error: unknown) => {
           // Counted here; the batch failure itself is visible in the telemetry log's metrics.

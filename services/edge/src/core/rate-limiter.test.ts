@@ -22,4 +22,14 @@ describe('TokenBucket', () => {
       false,
     ]);
   });
+
+  it('takes a cost at once (stream bytes): all of it or nothing', () => {
+    let now = 0;
+    const bytes = new TokenBucket(1000, 1000, () => now);
+    expect(bytes.take(600)).toBe(true);
+    expect(bytes.take(600)).toBe(false);
+    expect(bytes.take(400)).toBe(true);
+    now += 500; // 500 bytes at 1000/s
+    expect([bytes.take(501), bytes.take(500)]).toEqual([false, true]);
+  });
 });

@@ -1,3 +1,4 @@
+import { isDeviceRole } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
 import {
   CloseCode,
@@ -5,6 +6,7 @@ import {
   type ClientMessage,
   type ProtocolError,
 } from '@fleetwire/protocol';
+import type { DeviceStateStore } from '@fleetwire/store';
 import type { Logger } from 'pino';
 
 import type { EdgeMetrics } from '../metrics.js';
@@ -13,19 +15,24 @@ import { AbuseGuard } from './abuse-guard.js';
 import { CommandRouter } from './commands.js';
 import type { Connection, LocalDelivery } from './connection.js';
 import { DependencyFailures } from './dependency-failures.js';
+import { DeviceStates } from './device-states.js';
 import { Dispatcher } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { NodeMessageGate } from './node-message-gate.js';
 import { Outbound } from './outbound.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
+import { StreamRelay, type StreamLimits } from './streams.js';
+import { SubDevices } from './sub-devices.js';
 import { Subscriptions } from './subscriptions.js';
 
-export interface SessionCoreLimits {
+export interface SessionCoreLimits extends StreamLimits {
   rateCloseAfter: number;
   maxProtocolErrors: number;
   maxSubscriptions: number;
   commandTimeoutMs: number;
+  /** Sub-devices one gateway connection may attach. */
+  maxSubDevices: number;
 }
 
 export interface SessionCoreDeps {
@@ -41,6 +48,8 @@ export interface SessionCoreDeps {
   local: LocalDelivery;
   bus?: Bus | undefined;
   telemetrySink?: TelemetrySink | undefined;
+  /** Where device state documents live; without it, `state.*` messages are nacked `retry`. */
+  deviceState?: DeviceStateStore | undefined;
 }
 
 /** Longest timer Node accepts; tokens expiring later get no expiry timer. */
@@ -56,8 +65,11 @@ export class SessionCore {
   readonly commands: CommandRouter;
   readonly presence: PresenceTracker;
   readonly outbound: Outbound;
+  readonly states: DeviceStates | undefined;
   private readonly guard: AbuseGuard;
   private readonly dispatcher: Dispatcher;
+  private readonly subDevices: SubDevices;
+  private readonly streams: StreamRelay;
   private readonly gate: NodeMessageGate;
   private readonly failures: DependencyFailures;
   private readonly connections = new Set<Connection>();
@@ -99,12 +111,43 @@ export class SessionCore {
       this.guard,
       limits.maxSubscriptions,
     );
+    this.subDevices = new SubDevices(
+      this.commands,
+      this.presence,
+      this.outbound,
+      this.guard,
+      metrics,
+      limits.maxSubDevices,
+    );
+    this.streams = new StreamRelay(
+      this.fanout,
+      this.subDevices,
+      this.outbound,
+      this.guard,
+      metrics,
+      limits,
+    );
+    this.states = deps.deviceState
+      ? new DeviceStates(
+          deps.deviceState,
+          this.outbound,
+          this.guard,
+          this.fanout,
+          this.commands,
+          metrics,
+          this.failures,
+          bus,
+        )
+      : undefined;
     this.dispatcher = new Dispatcher(
       publisher,
       subscriptions,
       this.commands,
       this.outbound,
       this.guard,
+      this.subDevices,
+      this.streams,
+      this.states,
     );
   }
 
@@ -133,9 +176,9 @@ export class SessionCore {
     // `welcome` waits until the device is reachable from every node: a client that has it can
     // be sent commands at once.
     let registered: Promise<void> = Promise.resolve();
-    if (identity.role === 'device') {
+    if (isDeviceRole(identity)) {
       registered = this.commands.attachDevice(conn);
-      this.presence.online(identity);
+      this.presence.online({ tenant: identity.tenant, deviceId: identity.subject });
     }
     if (identity.expiresAt !== undefined) {
       // The same skew the verifier allowed at connect time.
@@ -151,7 +194,7 @@ export class SessionCore {
       { session: session.id, sub: identity.subject, role: identity.role, tenant: identity.tenant },
       'connected',
     );
-    void registered.then(() =>
+    void registered.then(() => {
       this.outbound.send(conn, {
         type: 'welcome',
         sub: identity.subject,
@@ -159,8 +202,10 @@ export class SessionCore {
         tenant: identity.tenant,
         node: this.deps.nodeId,
         ...(session.format === undefined ? {} : { format: session.format }),
-      }),
-    );
+      });
+      // Registered first, so a change made from now on reaches this connection through its inbox.
+      if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
+    });
   }
 
   closed(conn: Connection, code: number): void {
@@ -169,9 +214,12 @@ export class SessionCore {
     clearTimeout(session.expiryTimer);
     this.connections.delete(conn);
     this.fanout.release(conn);
+    this.streams.closed(conn);
+    this.subDevices.closed(conn);
     // A replaced connection leaves quietly: the device is still online elsewhere.
-    if (session.identity.role === 'device' && this.commands.detachDevice(conn)) {
-      this.presence.offline(session.identity);
+    const { identity } = session;
+    if (isDeviceRole(identity) && this.commands.detachDevice(conn)) {
+      this.presence.offline({ tenant: identity.tenant, deviceId: identity.subject });
     }
     this.commands.senderClosed(session);
     this.deps.metrics.connections.dec({ role: session.identity.role, transport: conn.transport });
@@ -187,6 +235,12 @@ export class SessionCore {
   received(conn: Connection, message: ClientMessage, received: number): void {
     this.deps.metrics.messagesIn.inc({ kind: message.type, transport: conn.transport });
     this.dispatcher.dispatch(conn, message, received);
+  }
+
+  /** A binary stream chunk (packages/protocol stream-frame.ts), valid only during the call. */
+  streamChunk(conn: Connection, frame: Uint8Array): void {
+    this.deps.metrics.messagesIn.inc({ kind: 'stream_chunk', transport: conn.transport });
+    this.streams.chunk(conn, frame);
   }
 
   /** A message the transport could not decode or validate. */

@@ -25,6 +25,27 @@ export interface Session {
    */
   beforeWelcome?: ServerMessage[] | undefined;
   expiryTimer?: NodeJS.Timeout | undefined;
+  /** A gateway's attached sub-devices (core/sub-devices.ts). */
+  subDevices?: Set<string>;
+  /** Binary streams this connection opened, by channel (core/streams.ts). */
+  streams?: Map<number, OpenStream>;
+  /** Stream bytes each speaking device may still send (per-device byte rate). */
+  streamBudgets?: Map<string, TokenBucket>;
+  /** The device state version this device was sent last (DeviceStates): never sent twice. */
+  stateVersion?: number;
+}
+
+/** A stream a device opened: where its chunks go and how many went. */
+export interface OpenStream {
+  topic: string;
+  /** The device whose stream it is (a gateway's sub-device, or the sender). */
+  device: string;
+  /** The relay header for `topic`, built once (packages/protocol stream-frame.ts). */
+  header: Uint8Array;
+  /** The next chunk's sequence number. */
+  seq: number;
+  /** Set while chunks are dropped for the byte rate: the device is told once per episode. */
+  throttled: boolean;
 }
 
 export interface SessionLimits {

@@ -1,4 +1,10 @@
-import { AuthError, canPublish, type Identity, type TokenVerifier } from '@fleetwire/auth';
+import {
+  AuthError,
+  canPublish,
+  isDeviceRole,
+  type Identity,
+  type TokenVerifier,
+} from '@fleetwire/auth';
 import { ProtocolError, type DecodeLimits } from '@fleetwire/protocol';
 import type { IConnectPacket } from 'mqtt-packet';
 
@@ -86,10 +92,9 @@ export async function admitConnect(
     if (version === 4 && !clean) {
       return refuse('client_id_rejected', 'an empty client id needs a clean session');
     }
-    clientId =
-      identity.role === 'device' ? identity.subject : `${identity.subject}:${ctx.sessionId}`;
+    clientId = isDeviceRole(identity) ? identity.subject : `${identity.subject}:${ctx.sessionId}`;
     assignedClientId = clientId;
-  } else if (identity.role === 'device' && clientId !== identity.subject) {
+  } else if (isDeviceRole(identity) && clientId !== identity.subject) {
     return refuse('client_id_rejected', 'a device’s client id is its token’s sub');
   }
   let will: Will | undefined;

@@ -193,6 +193,15 @@ export class MqttConnection implements Connection {
       case 'pong':
         // PINGREQ is answered by the transport; the core's pong has no MQTT form.
         return true;
+      case 'detached':
+        // Only for gateways with sub-devices, which MQTT does not carry (docs/mqtt.md).
+        return true;
+      case 'state':
+        // Desired-state changes reach an MQTT device on its own state topic.
+        return this.sendPublish(
+          `devices/${this.session.identity.subject}/state/delta`,
+          JSON.stringify(message),
+        );
     }
   }
 

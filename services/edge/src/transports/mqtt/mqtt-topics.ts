@@ -1,4 +1,4 @@
-import type { Identity } from '@fleetwire/auth';
+import { isDeviceRole, type Identity } from '@fleetwire/auth';
 import {
   ErrorCode,
   ProtocolError,
@@ -82,7 +82,7 @@ export function messageOfPublish(
   const levels = topic.split('/');
   const own = levels[0] === 'devices' && levels[1] === identity.subject;
   let candidate: Record<string, unknown>;
-  if (identity.role === 'device' && own && levels[2] === 'telemetry' && levels.length <= 4) {
+  if (isDeviceRole(identity) && own && levels[2] === 'telemetry' && levels.length <= 4) {
     const assigned = id ?? publish.assignId?.();
     const ts = tsOf(value);
     candidate = {
@@ -92,11 +92,11 @@ export function messageOfPublish(
       ...(ts === undefined ? {} : { ts }),
       data: value,
     };
-  } else if (identity.role === 'device' && own && levels[2] === 'events' && levels.length === 4) {
+  } else if (isDeviceRole(identity) && own && levels[2] === 'events' && levels.length === 4) {
     candidate = { type: 'event', ...withId, name: levels[3], data: value };
-  } else if (identity.role === 'device' && own && levels[2] === 'status' && levels.length === 3) {
+  } else if (isDeviceRole(identity) && own && levels[2] === 'status' && levels.length === 3) {
     candidate = { type: 'status', ...withId, data: value };
-  } else if (identity.role === 'device' && own && levels[2] === 'answers' && levels.length === 3) {
+  } else if (isDeviceRole(identity) && own && levels[2] === 'answers' && levels.length === 3) {
     if (!isObject(value)) {
       throw new ProtocolError(ErrorCode.BadMessage, 'an answer must be a JSON object', id);
     }
@@ -105,7 +105,7 @@ export function messageOfPublish(
       throw new ProtocolError(ErrorCode.BadMessage, 'an answer is an ack or a nack', id);
     }
   } else if (
-    identity.role !== 'device' &&
+    !isDeviceRole(identity) &&
     levels[0] === 'devices' &&
     levels[2] === 'commands' &&
     levels.length === 4

@@ -25,8 +25,23 @@ export class WsConnection implements Connection {
     private readonly ws: EdgeSocket,
     readonly session: Session,
     private readonly metrics: EdgeMetrics,
+    private readonly streamMaxBufferedBytes: number,
   ) {
     this.lane = session.format ?? 'json';
+  }
+
+  /** Stream frames are binary on either format: a JSON connection's messages stay text. */
+  writeStream(frame: Uint8Array): boolean {
+    if (this.session.closed || this.ws.getBufferedAmount() > this.streamMaxBufferedBytes) {
+      return false;
+    }
+    let status = 0;
+    this.ws.cork(() => {
+      status = this.ws.send(frame, true);
+    });
+    if (status === 2) return false;
+    this.metrics.bytesOut.inc({ transport: 'ws' }, frame.byteLength);
+    return true;
   }
 
   write(message: ServerMessage): boolean {

@@ -1,9 +1,10 @@
-import type { TokenVerifier } from '@fleetwire/auth';
+import { isDeviceRole, type TokenVerifier } from '@fleetwire/auth';
 import {
   CloseCode,
   CloseReason,
   ProtocolError,
   decodeFrame,
+  isStreamFrame,
   parseClientMessage,
   type ClientMessage,
 } from '@fleetwire/protocol';
@@ -59,11 +60,20 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
       conn.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
       return;
     }
+    if (isBinary) {
+      const bytes = new Uint8Array(data);
+      // Stream chunks have their own (byte) rate, per device: see core/streams.ts.
+      if (isStreamFrame(bytes)) return core.streamChunk(conn, bytes);
+    }
     if (!core.admit(conn, received)) return;
     let message: ClientMessage;
     try {
+      const { identity } = conn.session;
+      // A gateway's own frames follow the device rules; it speaks for others with `device`.
+      const device = isDeviceRole(identity);
       message = parseClientMessage(decodeFrame(data, isBinary, limits.decode), {
-        bareTelemetry: conn.session.identity.role === 'device',
+        bareTelemetry: device,
+        ...(device ? { deviceId: identity.subject } : {}),
       });
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
@@ -79,7 +89,7 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     upgrade: (res, req, context) => void handleUpgrade(upgrades, res, req, context),
     open: (ws) => {
       const data = ws.getUserData();
-      data.connection = new WsConnection(ws, data.session, metrics);
+      data.connection = new WsConnection(ws, data.session, metrics, limits.streamMaxBufferedBytes);
       core.opened(data.connection);
     },
     message: onMessage,

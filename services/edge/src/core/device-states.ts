@@ -1,0 +1,276 @@
+import { canSubscribe, deviceSubtree, type Identity } from '@fleetwire/auth';
+import { deviceRefKey, type Bus } from '@fleetwire/bus';
+import {
+  ErrorCode,
+  NackReason,
+  ProtocolError,
+  type ClientMessage,
+  type DeviceStateDocument,
+  type StateMessage,
+  type StateValues,
+} from '@fleetwire/protocol';
+import { StateVersionConflict, type DeviceStateStore } from '@fleetwire/store';
+
+import type { EdgeMetrics } from '../metrics.js';
+import type { AbuseGuard } from './abuse-guard.js';
+import type { CommandRouter } from './commands.js';
+import type { Connection } from './connection.js';
+import type { DependencyFailures } from './dependency-failures.js';
+import type { Fanout } from './fanout.js';
+import { encodeInboxMessage, inbox, type RemoteState } from './node-messages.js';
+import type { Outbound } from './outbound.js';
+
+type StateReport = Extract<ClientMessage, { type: 'state.report' }>;
+type StateSet = Extract<ClientMessage, { type: 'state.set' }>;
+type StateGet = Extract<ClientMessage, { type: 'state.get' }>;
+
+/** Why a state request was refused: the caller's transport answers it in its own terms. */
+export class StateAccessError extends Error {
+  override readonly name = 'StateAccessError';
+  constructor(
+    readonly code: 'forbidden' | 'role_not_allowed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const PROBE_EVERY_MS = 2_000;
+/** A read of a document no tenant can have (tenants start with a letter or digit). */
+const PROBE = { tenant: '-probe', deviceId: '-probe' };
+
+/** The topic on which subscribers see a device's state document change. */
+export function stateTopic(deviceId: string): string {
+  return `devices/${deviceId}/state`;
+}
+
+/**
+ * Device state (desired / reported / delta), wherever its parties are connected. The document
+ * lives in the store (PostgreSQL, PGlite embedded); every edge reads and writes it there, so no
+ * node holds state another needs. A change is published on `devices/<id>/state` (subscribers on
+ * every node) and, when `desired` changed, sent to the device: directly when this node holds it,
+ * else on its inbox through the bus. A device that is offline gets the delta when it connects.
+ * Each connection remembers the version it was sent last, so a change that raced the read on
+ * connect is never sent twice or rolled back.
+ */
+export class DeviceStates {
+  /** What the last store operation said about the database (readiness does not follow it). */
+  private storeFailure: string | undefined;
+  private lastProbe = -Infinity;
+
+  constructor(
+    private readonly store: DeviceStateStore,
+    private readonly outbound: Outbound,
+    private readonly guard: AbuseGuard,
+    private readonly fanout: Fanout,
+    private readonly commands: CommandRouter,
+    private readonly metrics: EdgeMetrics,
+    private readonly failures: DependencyFailures,
+    private readonly bus?: Bus,
+  ) {
+    commands.onDeviceState((device, state) => this.toConnection(device, state));
+  }
+
+  /** The state database as the last operation found it: /health and fleetwire_dependency_up. */
+  health(): { up: boolean; reason?: string } {
+    if (this.storeFailure === undefined) return { up: true };
+    // Down stays down only until an answer: without traffic, a read at most every 2 s (on the
+    // scrape or /health that asks) finds out that it is back.
+    const now = performance.now();
+    if (now - this.lastProbe >= PROBE_EVERY_MS) {
+      this.lastProbe = now;
+      this.observed(this.store.get(PROBE.tenant, PROBE.deviceId)).catch(() => undefined);
+    }
+    return { up: false, reason: `device state store: ${this.storeFailure}` };
+  }
+
+  /** A device is registered (reachable from every node): send it what it should change. */
+  connected(conn: Connection): void {
+    const { identity } = conn.session;
+    this.observed(this.store.get(identity.tenant, identity.subject)).then(
+      (doc) => {
+        if (Object.keys(doc.delta).length > 0) this.toConnection(conn, doc);
+      },
+      (error: unknown) => this.failures.failed('store', 'read device state', error),
+    );
+  }
+
+  /**
+   * Notes whether the database answered: any answer (a conflict, a refused patch included) means
+   * it is up; an unexpected failure means it is not, until the next answer.
+   */
+  private observed<T>(work: Promise<T>): Promise<T> {
+    return work.then(
+      (result) => {
+        this.storeFailure = undefined;
+        return result;
+      },
+      (error: unknown) => {
+        const answered =
+          error instanceof StateVersionConflict ||
+          error instanceof ProtocolError ||
+          error instanceof StateAccessError;
+        if (answered) this.storeFailure = undefined;
+        else this.storeFailure = (error as Error)?.message ?? String(error);
+        throw error;
+      },
+    );
+  }
+
+  /** `state.report` from a device: its own document only. */
+  report(conn: Connection, message: StateReport): void {
+    const { identity } = conn.session;
+    this.observed(this.store.report(identity.tenant, identity.subject, message.reported)).then(
+      (doc) => {
+        this.metrics.stateChanges.inc({ section: 'reported' });
+        if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id });
+        this.publish(identity.tenant, identity.subject, doc);
+      },
+      (error: unknown) => this.refused(conn, message.id, error),
+    );
+  }
+
+  /** `state.set` from a dashboard or service. */
+  set(conn: Connection, message: StateSet): void {
+    this.setDesired(conn.session.identity, message.target, message.desired, message.version).then(
+      (doc) => {
+        if (message.id) this.outbound.send(conn, { type: 'ack', id: message.id, result: doc });
+      },
+      (error: unknown) => this.refused(conn, message.id, error),
+    );
+  }
+
+  /** `state.get` from a dashboard or service: the document in the ack's result. */
+  get(conn: Connection, message: StateGet): void {
+    this.read(conn.session.identity, message.target).then(
+      (doc) => this.outbound.send(conn, { type: 'ack', id: message.id, result: doc }),
+      (error: unknown) => this.refused(conn, message.id, error),
+    );
+  }
+
+  /** The document, if `identity` may see it: its own device, or a device its ACL covers. */
+  async read(identity: Identity, deviceId: string): Promise<DeviceStateDocument> {
+    const own = identity.role === 'device' && identity.subject === deviceId;
+    if (!own) this.mayManage(identity, deviceId, 'read');
+    return this.observed(this.store.get(identity.tenant, deviceId));
+  }
+
+  /**
+   * Applies a patch of `desired` for a dashboard or service (WebSocket and HTTP alike) and sends
+   * the change on. Throws StateAccessError, StateVersionConflict, ProtocolError(limit_exceeded)
+   * or the store's error.
+   */
+  async setDesired(
+    identity: Identity,
+    deviceId: string,
+    patch: StateValues,
+    expectedVersion: number | undefined,
+  ): Promise<DeviceStateDocument> {
+    this.mayManage(identity, deviceId, 'set');
+    const doc = await this.observed(
+      this.store.setDesired(identity.tenant, deviceId, patch, {
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      }),
+    );
+    this.metrics.stateChanges.inc({ section: 'desired' });
+    this.publish(identity.tenant, identity.subject, doc);
+    this.toDevice(identity.tenant, doc);
+    return doc;
+  }
+
+  /** Commands and state share one rule: dashboards and services, on devices their ACL covers. */
+  private mayManage(identity: Identity, deviceId: string, what: string): void {
+    if (!identity.command) {
+      throw new StateAccessError(
+        'role_not_allowed',
+        `role ${identity.role} may not ${what} device state`,
+      );
+    }
+    if (!canSubscribe(identity, deviceSubtree(deviceId))) {
+      throw new StateAccessError('forbidden', `this token does not cover ${deviceId}`);
+    }
+  }
+
+  private publish(tenant: string, from: string, doc: DeviceStateDocument): void {
+    this.fanout.publish(
+      tenant,
+      {
+        type: 'message',
+        kind: 'state',
+        topic: stateTopic(doc.deviceId),
+        from,
+        ts: Date.now(),
+        data: doc,
+      },
+      performance.now(),
+    );
+  }
+
+  private toDevice(tenant: string, doc: DeviceStateDocument): void {
+    const key = deviceRefKey({ tenant, deviceId: doc.deviceId });
+    const held = this.commands.localDevice(key);
+    if (held) {
+      this.toConnection(held, doc);
+      return;
+    }
+    if (!this.bus) return;
+    const message: RemoteState = {
+      type: 'state',
+      version: doc.version,
+      desired: doc.desired,
+      delta: doc.delta,
+    };
+    // Nobody listening means the device is offline: it reads the delta when it connects.
+    this.bus
+      .send(inbox.device(key), encodeInboxMessage(message))
+      .catch((error: unknown) => this.failures.failed('bus', 'device state', error));
+  }
+
+  private toConnection(
+    conn: Connection,
+    state: Pick<StateMessage, 'version' | 'desired' | 'delta'>,
+  ): void {
+    const { session } = conn;
+    if ((session.stateVersion ?? -1) >= state.version) return;
+    session.stateVersion = state.version;
+    this.outbound.send(conn, {
+      type: 'state',
+      version: state.version,
+      desired: state.desired,
+      delta: state.delta,
+    });
+  }
+
+  private refused(conn: Connection, ref: string | undefined, error: unknown): void {
+    if (error instanceof ProtocolError) {
+      this.guard.refuse(conn, new ProtocolError(error.code, error.message, ref));
+      return;
+    }
+    if (error instanceof StateAccessError) {
+      const code = error.code === 'forbidden' ? ErrorCode.Forbidden : ErrorCode.NotAllowed;
+      this.guard.refuse(conn, new ProtocolError(code, error.message, ref));
+      return;
+    }
+    if (error instanceof StateVersionConflict) {
+      this.metrics.stateConflicts.inc();
+      if (ref) {
+        this.outbound.send(conn, {
+          type: 'nack',
+          id: ref,
+          reason: NackReason.Conflict,
+          message: error.message,
+        });
+      }
+      return;
+    }
+    this.failures.failed('store', 'device state', error);
+    if (ref) {
+      this.outbound.send(conn, {
+        type: 'nack',
+        id: ref,
+        reason: NackReason.Retry,
+        message: 'the device state store is unavailable',
+      });
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { canSpeakFor } from '@fleetwire/auth';
+import { ErrorCode, ProtocolError } from '@fleetwire/protocol';
+
+import type { EdgeMetrics } from '../metrics.js';
+import type { AbuseGuard } from './abuse-guard.js';
+import type { CommandRouter } from './commands.js';
+import type { Connection } from './connection.js';
+import type { Outbound } from './outbound.js';
+import type { PresenceTracker } from './presence-tracker.js';
+
+/**
+ * A gateway's sub-devices: each one it attaches is a device of its own to the rest of the
+ * cluster (presence record and events, a command inbox, a subtree it publishes in), carried by
+ * the gateway's connection. Detaching, or the gateway leaving, takes it offline; a node that dies
+ * takes its gateways' sub-devices with it through the presence reaper, as any device.
+ */
+export class SubDevices {
+  constructor(
+    private readonly commands: CommandRouter,
+    private readonly presence: PresenceTracker,
+    private readonly outbound: Outbound,
+    private readonly guard: AbuseGuard,
+    private readonly metrics: EdgeMetrics,
+    private readonly maxPerGateway: number,
+  ) {}
+
+  attach(conn: Connection, device: string, id: string | undefined): void {
+    const { session } = conn;
+    const { identity } = session;
+    if (identity.role !== 'gateway') {
+      return this.refuse(conn, ErrorCode.NotAllowed, 'only gateways attach devices', id);
+    }
+    if (device === identity.subject || !canSpeakFor(identity, device)) {
+      return this.refuse(
+        conn,
+        ErrorCode.SubDeviceForbidden,
+        `this gateway's token does not name ${device}`,
+        id,
+      );
+    }
+    const attached = (session.subDevices ??= new Set());
+    if (attached.has(device)) {
+      if (id) this.outbound.send(conn, { type: 'ack', id });
+      return;
+    }
+    if (attached.size >= this.maxPerGateway) {
+      return this.refuse(
+        conn,
+        ErrorCode.SubDeviceNotAttached,
+        `at most ${this.maxPerGateway} sub-devices per gateway connection`,
+        id,
+      );
+    }
+    attached.add(device);
+    this.metrics.subDevices.inc();
+    const registered = this.commands.attachDevice(conn, device);
+    this.presence.online({ tenant: identity.tenant, deviceId: device, gateway: identity.subject });
+    // Acked once commands from any node reach the sub-device, as `welcome` is for a device.
+    void registered.then(() => {
+      if (id) this.outbound.send(conn, { type: 'ack', id });
+    });
+  }
+
+  detach(conn: Connection, device: string, id: string | undefined): void {
+    if (!conn.session.subDevices?.has(device)) {
+      return this.refuse(conn, ErrorCode.SubDeviceNotAttached, `${device} is not attached`, id);
+    }
+    this.leave(conn, device);
+    if (id) this.outbound.send(conn, { type: 'ack', id });
+  }
+
+  /** The gateway's connection closed: every sub-device goes offline with it. */
+  closed(conn: Connection): void {
+    for (const device of [...(conn.session.subDevices ?? [])]) this.leave(conn, device);
+  }
+
+  /**
+   * Who a device message speaks for: the sender, or (`device` given) an attached sub-device of
+   * a gateway. Undefined when refused (the sender was answered).
+   */
+  speaker(
+    conn: Connection,
+    device: string | undefined,
+    ref: string | undefined,
+  ): string | undefined {
+    const { identity } = conn.session;
+    if (device === undefined || device === identity.subject) return identity.subject;
+    if (conn.session.subDevices?.has(device)) return device;
+    if (identity.role === 'gateway' && canSpeakFor(identity, device)) {
+      this.refuse(conn, ErrorCode.SubDeviceNotAttached, `attach ${device} first`, ref);
+    } else {
+      this.refuse(conn, ErrorCode.SubDeviceForbidden, `may not speak for ${device}`, ref);
+    }
+    return undefined;
+  }
+
+  private leave(conn: Connection, device: string): void {
+    const { identity } = conn.session;
+    conn.session.subDevices?.delete(device);
+    this.metrics.subDevices.dec();
+    // Quiet when another connection took the device over meanwhile: it is not offline.
+    if (this.commands.detachDevice(conn, device)) {
+      this.presence.offline({
+        tenant: identity.tenant,
+        deviceId: device,
+        gateway: identity.subject,
+      });
+    }
+  }
+
+  private refuse(conn: Connection, code: ErrorCode, text: string, ref: string | undefined): void {
+    this.guard.refuse(conn, new ProtocolError(code, text, ref));
+  }
+}

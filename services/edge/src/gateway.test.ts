@@ -1,0 +1,48 @@
+import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
+import { afterAll, afterEach, beforeAll, describe } from 'vitest';
+
+import { gatewayScenarios } from './gateway-scenarios.js';
+import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+
+const TTL_MS = 30_000;
+const clients: TestClient[] = [];
+const edges: TestEdge[] = [];
+
+async function connect(
+  edge: TestEdge,
+  claims: Parameters<typeof mintToken>[0],
+  format: 'json' | 'msgpack' = 'json',
+) {
+  const client = await TestClient.open(edge.url, mintToken(claims), { format });
+  clients.push(client);
+  return client;
+}
+
+describe('gateways across edge nodes over the in-memory bus', () => {
+  const hub = new MemoryBusHub();
+  const presence = new MemoryPresence(TTL_MS);
+  const node = async (name: string): Promise<TestEdge> => {
+    const edge = await startTestEdge({
+      env: { FLEETWIRE_NODE_ID: name },
+      limits: { commandTimeoutMs: 2_000 },
+      bus: hub.connect(name),
+      presence,
+    });
+    edges.push(edge);
+    return edge;
+  };
+  let a: TestEdge;
+  let b: TestEdge;
+  let c: TestEdge;
+  beforeAll(async () => {
+    [a, b, c] = [await node('node-a'), await node('node-b'), await node('node-c')];
+  });
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.ws.terminate();
+  });
+  afterAll(() => {
+    for (const edge of edges) edge.close();
+  });
+
+  gatewayScenarios(() => ({ a, b, c, ttlMs: TTL_MS, connect }));
+});
