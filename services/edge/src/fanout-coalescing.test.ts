@@ -108,4 +108,19 @@ describe('fan-out coalescing', () => {
     // are coalesced, and ~256 when each delivery is its own send(). Slack for a split read.
     for (const count of segments) expect(count).toBeLessThanOrEqual(BURST / 32 + 8);
   });
+
+  it('a direct message to a subscriber never overtakes a delivery published before it', async () => {
+    const edge = await startTestEdge();
+    edges.push(edge);
+    const device = await TestClient.open(edge.url, mintToken({ sub: 'd1', role: 'device' }));
+    clients.push(device);
+    device.send({ type: 'subscribe', id: 's', topics: ['devices/d1/telemetry'] });
+    expect(await device.next()).toMatchObject({ type: 'ack', id: 's' });
+    // Without a sink the ack goes out in the same callback as the publish it answers.
+    for (let i = 0; i < 5; i++) {
+      device.send({ type: 'telemetry', id: `t${i}`, data: { i } });
+      expect(await device.next()).toMatchObject({ type: 'message', data: { i } });
+      expect(await device.next()).toMatchObject({ type: 'ack', id: `t${i}` });
+    }
+  });
 });

@@ -64,6 +64,8 @@ export interface EdgeServerDeps {
 export class EdgeServer {
   readonly app: TemplatedApp;
   private readonly core: SessionCore;
+  /** One lane per encoding on the same uWS app: JSON and MessagePack (/ws), MQTT 3.1.1 and 5. */
+  private readonly delivery: UwsTopicDelivery;
   private mqtt: MqttTransport | undefined;
   private listenSocket: us_listen_socket | undefined;
   private listeningPort = 0;
@@ -78,6 +80,10 @@ export class EdgeServer {
           ...(config.tls.passphrase ? { passphrase: config.tls.passphrase } : {}),
         })
       : uws.App();
+    this.delivery = new UwsTopicDelivery(this.app, metrics, {
+      ...WS_DELIVERY_LANES,
+      ...(config.mqtt ? MQTT_DELIVERY_LANES : {}),
+    });
     this.core = new SessionCore({
       nodeId: config.nodeId,
       limits: config.limits,
@@ -86,11 +92,7 @@ export class EdgeServer {
       presence: deps.presence ?? new MemoryPresence(config.presenceTtlMs),
       metrics,
       logger,
-      // One lane per encoding on the same uWS app: JSON and MessagePack (/ws), MQTT 3.1.1 and 5.
-      local: new UwsTopicDelivery(this.app, metrics, {
-        ...WS_DELIVERY_LANES,
-        ...(config.mqtt ? MQTT_DELIVERY_LANES : {}),
-      }),
+      local: this.delivery,
       bus,
       telemetrySink: deps.telemetrySink,
       deviceState: deps.deviceState,
@@ -243,6 +245,7 @@ export class EdgeServer {
     registerWsTransport(this.app, {
       uws,
       core: this.core,
+      held: this.delivery,
       verifier: this.deps.verifier,
       limits: config.limits,
       metrics,
@@ -253,6 +256,7 @@ export class EdgeServer {
       this.mqtt = registerMqttTransport(this.app, {
         uws,
         core: this.core,
+        held: this.delivery,
         verifier: this.deps.verifier,
         limits: config.limits,
         settings: config.mqtt,

@@ -11,6 +11,15 @@ interface HeldPublish {
 export type PublishNow = (held: HeldPublish) => void;
 
 /**
+ * What a connection calls before a direct send (ack, command, stream chunk, close): publishes
+ * held for the end of the tick go first, so a socket never gets a direct message ahead of a
+ * delivery published before it (uWS itself drains a socket's topic queue before a send).
+ */
+export interface HeldPublishes {
+  flush(): void;
+}
+
+/**
  * Holds the publishes of one event-loop tick and makes them at its end (setImmediate), outside
  * every uWS callback, in the order they came.
  *
@@ -22,12 +31,12 @@ export type PublishNow = (held: HeldPublish) => void;
  * it: one send() per subscriber per 32 messages (66 k for the same 2 M), and the tail is drained
  * the same way by uWS's loop handler right after.
  *
- * Ordering holds: publishes keep their order, and a direct send to a socket (ack, command)
- * still drains that socket's published messages first, since publishing happens before any
- * later send of the next tick. A connection that leaves a topic, or closes, before the tick
- * ends does not get what was held for it, as if it had left a moment earlier.
+ * Ordering holds: publishes keep their order, and a connection calls flush() (HeldPublishes)
+ * before a direct send to a subscribed socket, after which uWS drains that socket's queue before
+ * the send, as it always does. A connection that leaves a topic before the tick ends does not
+ * get what was held for it, as if it had left a moment earlier.
  */
-export class TickPublisher {
+export class TickPublisher implements HeldPublishes {
   private held: HeldPublish[] = [];
   private scheduled = false;
 
@@ -46,6 +55,7 @@ export class TickPublisher {
 
   /** Makes every held publish now (also what the end of the tick does). */
   flush(): void {
+    if (this.held.length === 0) return;
     this.scheduled = false;
     const batch = this.held;
     this.held = [];

@@ -3,7 +3,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 
 import type { LocalDelivery } from '../core/connection.js';
 import type { EdgeMetrics } from '../metrics.js';
-import { TickPublisher } from './tick-publisher.js';
+import { TickPublisher, type HeldPublishes } from './tick-publisher.js';
 
 /** One fan-out lane: the transport it belongs to, and how a delivery is encoded for it. */
 export interface DeliveryLane {
@@ -19,7 +19,7 @@ export interface DeliveryLane {
  * where uWS writes each subscriber's messages together; deliveries and bytes are counted then,
  * against the subscribers each publish reached.
  */
-export class UwsTopicDelivery implements LocalDelivery {
+export class UwsTopicDelivery implements LocalDelivery, HeldPublishes {
   readonly lanes: readonly string[];
   private readonly byLane: ReadonlyMap<string, DeliveryLane>;
   private readonly publisher: TickPublisher;
@@ -39,6 +39,11 @@ export class UwsTopicDelivery implements LocalDelivery {
       this.metrics.messagesOut.inc({ kind: 'message', transport }, subscribers);
       this.metrics.bytesOut.inc({ transport }, bytes * subscribers);
     });
+  }
+
+  /** Makes the publishes held for the end of this tick now (see HeldPublishes). */
+  flush(): void {
+    this.publisher.flush();
   }
 
   /** Publishes held for the end of this tick (tests read it to see a batch form). */
