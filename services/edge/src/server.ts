@@ -65,6 +65,8 @@ export interface EdgeServerDeps {
 export class EdgeServer {
   readonly app: TemplatedApp;
   private readonly core: SessionCore;
+  /** One lane per encoding on the same uWS app: JSON and MessagePack (/ws), MQTT 3.1.1 and 5. */
+  private readonly delivery: UwsTopicDelivery;
   private mqtt: MqttTransport | undefined;
   private listenSocket: us_listen_socket | undefined;
   private listeningPort = 0;
@@ -79,6 +81,10 @@ export class EdgeServer {
           ...(config.tls.passphrase ? { passphrase: config.tls.passphrase } : {}),
         })
       : uws.App();
+    this.delivery = new UwsTopicDelivery(this.app, metrics, {
+      ...WS_DELIVERY_LANES,
+      ...(config.mqtt ? MQTT_DELIVERY_LANES : {}),
+    });
     this.core = new SessionCore({
       nodeId: config.nodeId,
       limits: config.limits,
@@ -87,11 +93,7 @@ export class EdgeServer {
       presence: deps.presence ?? new MemoryPresence(config.presenceTtlMs),
       metrics,
       logger,
-      // One lane per encoding on the same uWS app: JSON and MessagePack (/ws), MQTT 3.1.1 and 5.
-      local: new UwsTopicDelivery(this.app, metrics, {
-        ...WS_DELIVERY_LANES,
-        ...(config.mqtt ? MQTT_DELIVERY_LANES : {}),
-      }),
+      local: this.delivery,
       bus,
       telemetrySink: deps.telemetrySink,
       deviceState: deps.deviceState,
@@ -251,6 +253,7 @@ export class EdgeServer {
     registerWsTransport(this.app, {
       uws,
       core: this.core,
+      held: this.delivery,
       verifier: this.deps.verifier,
       limits: config.limits,
       metrics,
@@ -261,6 +264,7 @@ export class EdgeServer {
       this.mqtt = registerMqttTransport(this.app, {
         uws,
         core: this.core,
+        held: this.delivery,
         verifier: this.deps.verifier,
         limits: config.limits,
         settings: config.mqtt,
