@@ -3,7 +3,8 @@
 //   npm start   → the workspace installed (once), the dashboard built (when its sources changed),
 //                 then `fleetwire start` (embedded mode) with whatever arguments follow `--`;
 //   npm test    → what the tests need installed (Debian packages, Kafka jars, kustomize, the
-//                 workspace; each skipped when present), then the whole test suite.
+//                 workspace; each skipped when present), then the whole test suite;
+//   install     → what `test` installs, without running anything.
 // pnpm comes from the project's pinned version through npx when it is not on PATH: no global
 // install. Plain JavaScript on purpose: it runs before anything is installed.
 import { spawn, spawnSync } from 'node:child_process';
@@ -99,7 +100,13 @@ if (task === 'start') {
   ensureWorkspace(pnpmCmd);
   const [command, ...prefix] = pnpmCmd;
   foreground(command, [...prefix, 'exec', 'vitest', 'run', ...rest], ROOT);
+} else if (task === 'install') {
+  // What `test` installs, and nothing run: for suites outside vitest (the chaos suite in CI).
+  run('bash', [join(ROOT, 'infra/local/install.sh'), 'services']);
+  ensureWorkspace(pnpmCmd);
 } else {
-  log('usage: node infra/local/bootstrap.mjs start [fleetwire options] | test [vitest options]');
+  log(
+    'usage: node infra/local/bootstrap.mjs start [fleetwire options] | test [vitest options] | install',
+  );
   process.exit(2);
 }

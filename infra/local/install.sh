@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local services and the tests need, skipping what is already there.
-#   bash infra/local/install.sh [all|services|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize|prometheus|gxx]...
+#   bash infra/local/install.sh [all|services|pnpm|redis|postgres|haproxy|iproute2|chromium|kafka|kustomize|prometheus|gxx]...
 # `services` is what the tests need besides the workspace (`npm test` runs it); `all` adds pnpm.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -32,6 +32,9 @@ install_redis() { command -v redis-server >/dev/null 2>&1 || apt_install redis-s
 install_postgres() { [ -x "$PG_BIN/postgres" ] || apt_install postgresql; }
 
 install_haproxy() { command -v haproxy >/dev/null 2>&1 || apt_install haproxy; }
+
+# ss (iproute2): the fan-out coalescing test reads TCP segment counts from it.
+install_iproute2() { command -v ss >/dev/null 2>&1 || apt_install iproute2; }
 
 # promtool (from Debian's prometheus) checks the alert rules and the dashboard's queries.
 install_prometheus() { command -v promtool >/dev/null 2>&1 || apt_install prometheus; }
@@ -91,10 +94,10 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(all)
 for target in "${targets[@]}"; do
   case "$target" in
-  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_chromium; install_kafka; install_kustomize; install_prometheus; install_gxx ;;
-  services) install_redis; install_postgres; install_haproxy; install_chromium; install_kafka; install_kustomize; install_prometheus; install_gxx ;;
-  pnpm | redis | postgres | haproxy | chromium | kafka | kustomize | prometheus | gxx) "install_$target" ;;
-  *) die "unknown target '$target' (all|services|pnpm|redis|postgres|haproxy|chromium|kafka|kustomize|prometheus|gxx)" ;;
+  all) install_pnpm; install_redis; install_postgres; install_haproxy; install_iproute2; install_chromium; install_kafka; install_kustomize; install_prometheus; install_gxx ;;
+  services) install_redis; install_postgres; install_haproxy; install_iproute2; install_chromium; install_kafka; install_kustomize; install_prometheus; install_gxx ;;
+  pnpm | redis | postgres | haproxy | iproute2 | chromium | kafka | kustomize | prometheus | gxx) "install_$target" ;;
+  *) die "unknown target '$target' (all|services|pnpm|redis|postgres|haproxy|iproute2|chromium|kafka|kustomize|prometheus|gxx)" ;;
   esac
 done
 log "install: done (${targets[*]})"

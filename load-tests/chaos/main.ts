@@ -4,7 +4,9 @@
  * `--out`). Exits 1 on any loss, duplicate or failed check, 2 when cut by its deadline or Ctrl-C
  * (the cluster is stopped either way; its watchdog stops it if this process dies).
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -98,6 +100,7 @@ async function main(): Promise<number> {
     log: (line) => console.log(line),
     signal: controller.signal,
   };
+  const loadAtStart = loadavg()[0] ?? 0;
   const { results } = await runChaos(options);
   const seconds = (Date.now() - started) / 1000;
   const lost = results.reduce((n, r) => n + r.lost, 0);
@@ -111,6 +114,8 @@ async function main(): Promise<number> {
     `# Chaos suite${short ? ' (short)' : ''}`,
     '',
     `\`bash load-tests/chaos/run.sh${short ? ' --short' : ''}\` · ${new Date().toISOString()} · 2 edges, ${options.ingests} ingest workers, Redis, Kafka, PostgreSQL, HAProxy (wss) · ${devices} SDK devices, reliable telemetry every ${telemetryMs} ms each · outage ${outageMs / 1000} s per fault · ${seconds.toFixed(0)} s in all · Node ${process.versions.node}${interrupted ? ` · **cut short: ${interrupted}**` : ''}`,
+    '',
+    machine(loadAtStart),
     '',
     table(results),
     '',
@@ -130,6 +135,22 @@ async function main(): Promise<number> {
   if (out && results.length > 0) writeFileSync(out, `${report}\n`);
   if (interrupted) return 2;
   return lost > 0 || dup > 0 || failed > 0 ? 1 : 0;
+}
+
+/**
+ * What the run shares its machine with says how to read its times: the load average (runnable
+ * processes per minute) next to the core count, and the commit that was run.
+ */
+function machine(loadAtStart: number): string {
+  const cores = cpus();
+  let head = 'unknown';
+  try {
+    head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // Not a git checkout: the line says so.
+  }
+  const load = (n: number) => n.toFixed(1);
+  return `Machine: ${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB · load average ${load(loadAtStart)} at the start, ${load(loadavg()[0] ?? 0)} at the end · HEAD ${head}`;
 }
 
 main().then(

@@ -12,7 +12,8 @@ k6="${K6:-$cache/bin/k6}"
 if [ ! -x "$k6" ]; then
   k6="$(command -v k6 || true)"
   [ -n "$k6" ] || {
-    echo "k6 not found: GOBIN=$cache/bin go install go.k6.io/k6@latest" >&2
+    # k6 is AGPL-licensed: the project never installs it. load-tests/fleet runs the same scenarios.
+    echo "k6 not found: bring your own (K6=/path/to/k6), or run load-tests/fleet/run.sh" >&2
     exit 1
   }
 fi

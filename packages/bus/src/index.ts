@@ -21,6 +21,7 @@ export {
   deviceRefKey,
   parseDeviceRef,
   type DeviceRef,
+  type NodeLoad,
   type HeldDevice,
   type PresenceRecord,
   type PresenceStore,

@@ -1,8 +1,10 @@
 import {
+  MAX_NODE_LOADS,
   byDeviceId,
   deviceRefKey,
   parseDeviceRef,
   type DeviceRef,
+  type NodeLoad,
   type HeldDevice,
   type PresenceRecord,
   type PresenceStore,
@@ -22,6 +24,7 @@ export class MemoryPresence implements PresenceStore {
   private readonly gateways = new Map<string, string>();
   private readonly heartbeats = new Map<string, number>();
   private readonly nodeDevices = new Map<string, Set<string>>();
+  private readonly loads = new Map<string, number>();
 
   constructor(private readonly ttlMs: number) {}
 
@@ -43,8 +46,15 @@ export class MemoryPresence implements PresenceStore {
     this.lastSeen.set(key, now);
   }
 
-  async renew(devices: HeldDevice[], node: string, now: number): Promise<RenewResult> {
+  async renew(
+    devices: HeldDevice[],
+    node: string,
+    now: number,
+    connections?: number,
+  ): Promise<RenewResult> {
     this.heartbeats.set(node, now);
+    if (connections === undefined) this.loads.delete(node);
+    else this.loads.set(node, connections);
     const result: RenewResult = { moved: [], restored: [] };
     for (const device of devices) {
       const key = deviceRefKey(device);
@@ -90,11 +100,25 @@ export class MemoryPresence implements PresenceStore {
     return records.sort(byDeviceId);
   }
 
+  async nodeLoads(now: number): Promise<NodeLoad[]> {
+    const loads: NodeLoad[] = [];
+    for (const [node, at] of this.heartbeats) {
+      const connections = this.loads.get(node);
+      if (at > now - this.ttlMs && connections !== undefined) {
+        loads.push({ node, connections, at });
+      }
+    }
+    return loads
+      .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
+      .slice(0, MAX_NODE_LOADS);
+  }
+
   async reapDeadNodes(now: number): Promise<DeviceRef[]> {
     const reaped: DeviceRef[] = [];
     for (const [node, beat] of this.heartbeats) {
       if (beat > now - this.ttlMs) continue;
       this.heartbeats.delete(node);
+      this.loads.delete(node);
       for (const key of this.devicesOf(node)) {
         const entry = this.online.get(key);
         if (entry && entry.node !== node) continue;

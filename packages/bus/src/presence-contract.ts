@@ -109,5 +109,36 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.get(d1, later)).toMatchObject({ online: false });
       expect(await store.get(d2, later)).toMatchObject({ online: true, node: 'alive' });
     });
+
+    it('node loads: the count of each node with a live heartbeat that reported one, dropped on leaving or reaping', async () => {
+      const { store, ttlMs } = subject;
+      const now = Date.now();
+      expect(await store.nodeLoads(now)).toEqual([]);
+      await store.renew([], 'node-b', now, 7);
+      await store.renew([d1], 'node-a', now + 1, 120);
+      // A node that renews without a count (draining, or an older version) takes no part.
+      await store.renew([], 'node-c', now + 1);
+      expect(await store.nodeLoads(now + 2)).toEqual([
+        { node: 'node-a', connections: 120, at: now + 1 },
+        { node: 'node-b', connections: 7, at: now },
+      ]);
+      await store.renew([], 'node-b', now + 3, 9);
+      await store.renew([d1], 'node-a', now + 3);
+      expect(await store.nodeLoads(now + 3)).toEqual([
+        { node: 'node-b', connections: 9, at: now + 3 },
+      ]);
+      // A heartbeat older than the TTL is a dead node's: not listed, and gone once reaped.
+      await store.renew([], 'node-a', now + ttlMs, 5);
+      const later = now + 3 + ttlMs;
+      expect(await store.nodeLoads(later)).toEqual([
+        { node: 'node-a', connections: 5, at: now + ttlMs },
+      ]);
+      await store.reapDeadNodes(later);
+      // Back with a heartbeat but no count yet: its old count was dropped with it.
+      await store.markOnline(d2, 'node-b', later);
+      expect(await store.nodeLoads(later)).toEqual([
+        { node: 'node-a', connections: 5, at: now + ttlMs },
+      ]);
+    });
   });
 }

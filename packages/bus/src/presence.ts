@@ -21,6 +21,14 @@ export interface RenewResult {
   restored: DeviceRef[];
 }
 
+/** A node's heartbeat as its peers see it: how many connections it held when it last renewed. */
+export interface NodeLoad {
+  node: string;
+  connections: number;
+  /** When the node last renewed (ms since the epoch). */
+  at: number;
+}
+
 export interface DeviceRef {
   tenant: string;
   deviceId: string;
@@ -45,9 +53,21 @@ export interface PresenceStore {
    * Renews the records of a node's devices and the node's own heartbeat, never overwriting a
    * record another node wrote meanwhile. `moved`: devices another node holds by now (the caller
    * lets go of them); `restored`: records that had vanished (expired, reaped, lost with a Redis
-   * restart) and are back (the caller says the device is online again).
+   * restart) and are back (the caller says the device is online again). `connections`: how many
+   * connections the node holds, kept with its heartbeat for its peers (`nodeLoads`); left out, the
+   * node reports no load (a draining node, which takes no part in spreading connections).
    */
-  renew(devices: HeldDevice[], node: string, now: number): Promise<RenewResult>;
+  renew(
+    devices: HeldDevice[],
+    node: string,
+    now: number,
+    connections?: number,
+  ): Promise<RenewResult>;
+  /**
+   * The loads of the nodes whose heartbeat is younger than the TTL and that reported one, sorted
+   * by node: O(nodes), for a node to compare itself with its peers.
+   */
+  nodeLoads(now: number): Promise<NodeLoad[]>;
   get(device: DeviceRef, now: number): Promise<PresenceRecord>;
   /**
    * Every device of the tenant the store knows (online now, or seen before), sorted by device
@@ -68,6 +88,15 @@ export function deviceRefKey({ tenant, deviceId }: DeviceRef): string {
 export function parseDeviceRef(key: string): DeviceRef {
   const slash = key.indexOf('/');
   return { tenant: key.slice(0, slash), deviceId: key.slice(slash + 1) };
+}
+
+/** Most nodes `nodeLoads` answers: a bound on one read, far above any cluster's size. */
+export const MAX_NODE_LOADS = 1024;
+
+/** A stored connection count, or undefined when it is not a sane one (written by any Redis user). */
+export function parseConnections(value: string | null | undefined): number | undefined {
+  if (value === null || value === undefined || !/^\d{1,9}$/.test(value)) return undefined;
+  return Number(value);
 }
 
 /** Sort order of `PresenceStore.list`: by device id, code unit order (as Redis sorts keys). */

@@ -1,10 +1,13 @@
 import { Redis } from 'ioredis';
 
 import {
+  MAX_NODE_LOADS,
   byDeviceId,
   deviceRefKey,
   parseDeviceRef,
+  parseConnections,
   type DeviceRef,
+  type NodeLoad,
   type HeldDevice,
   type PresenceRecord,
   type PresenceStore,
@@ -48,8 +51,9 @@ return 0`;
 /**
  * Redis keys (under the prefix): `p:<tenant>/<device>` the online record with a TTL,
  * `ls:<tenant>/<device>` last seen, `gw:<tenant>/<device>` the gateway that last announced a
- * sub-device (no TTL, like last seen), `nodes` a sorted set of node heartbeats, `nd:<node>` the
- * devices a node holds, `reap:<node>` the lock of whoever reaps a dead node.
+ * sub-device (no TTL, like last seen), `nodes` a sorted set of node heartbeats, `load` a hash of
+ * each node's connection count at its last heartbeat, `nd:<node>` the devices a node holds,
+ * `reap:<node>` the lock of whoever reaps a dead node.
  */
 export class RedisPresence implements PresenceStore {
   private readonly prefix: string;
@@ -91,8 +95,16 @@ export class RedisPresence implements PresenceStore {
     await this.redis.eval(RELEASE, 2, this.k(`p:${key}`), this.k(`ls:${key}`), node, String(now));
   }
 
-  async renew(devices: HeldDevice[], node: string, now: number): Promise<RenewResult> {
-    await this.redis.zadd(this.k('nodes'), now, node);
+  async renew(
+    devices: HeldDevice[],
+    node: string,
+    now: number,
+    connections?: number,
+  ): Promise<RenewResult> {
+    const beat = this.redis.multi().zadd(this.k('nodes'), now, node);
+    if (connections === undefined) beat.hdel(this.k('load'), node);
+    else beat.hset(this.k('load'), node, String(connections));
+    await beat.exec();
     const result: RenewResult = { moved: [], restored: [] };
     if (devices.length === 0) return result;
     const batch = this.redis.pipeline();
@@ -179,6 +191,30 @@ export class RedisPresence implements PresenceStore {
     return records;
   }
 
+  async nodeLoads(now: number): Promise<NodeLoad[]> {
+    const beats = await this.redis.zrangebyscore(
+      this.k('nodes'),
+      `(${now - this.options.ttlMs}`,
+      '+inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      MAX_NODE_LOADS,
+    );
+    const nodes: { node: string; at: number }[] = [];
+    for (let i = 0; i + 1 < beats.length; i += 2) {
+      nodes.push({ node: beats[i] as string, at: Number(beats[i + 1]) });
+    }
+    if (nodes.length === 0) return [];
+    const counts = await this.redis.hmget(this.k('load'), ...nodes.map(({ node }) => node));
+    const loads: NodeLoad[] = [];
+    nodes.forEach(({ node, at }, i) => {
+      const connections = parseConnections(counts[i]);
+      if (connections !== undefined) loads.push({ node, connections, at });
+    });
+    return loads.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  }
+
   async reapDeadNodes(now: number): Promise<DeviceRef[]> {
     const dead = await this.redis.zrangebyscore(this.k('nodes'), '-inf', now - this.options.ttlMs);
     const reaped: DeviceRef[] = [];
@@ -208,6 +244,7 @@ export class RedisPresence implements PresenceStore {
         .multi()
         .del(this.k(`nd:${node}`))
         .zrem(this.k('nodes'), node)
+        .hdel(this.k('load'), node)
         .exec();
     }
     return reaped;

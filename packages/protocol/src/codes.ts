@@ -70,7 +70,7 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** Server error. Reconnect with backoff. */
   InternalError: 1011,
-  /** The node is restarting or draining. Reconnect (any node) with backoff. */
+  /** The node is restarting, draining or rebalancing. Reconnect (any node) with backoff. */
   ServiceRestart: 1012,
   /** The token expired while connected. Get a fresh token, then reconnect. */
   TokenExpired: 4001,
@@ -85,6 +85,8 @@ export const CloseReason = {
   MessageTooBig: 'message too big',
   TooManyErrors: 'too many invalid messages',
   Draining: 'server draining',
+  /** The node holds far more than its share of connections (opt-in rebalance): reconnect. */
+  Rebalance: 'rebalancing',
   TokenExpired: 'token expired',
   SessionReplaced: 'replaced by a newer connection',
 } as const;

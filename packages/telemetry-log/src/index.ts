@@ -1,6 +1,11 @@
 export { KafkaLagProbe, type KafkaLagProbeOptions } from './kafka-lag-probe.js';
 export { kafkaLogCreator, type KafkaLogSink } from './kafka-logging.js';
-export { KafkaLogReader, type KafkaLogReaderOptions } from './kafka-log-reader.js';
+export {
+  DEFAULT_REBALANCE_TIMEOUT_MS,
+  KafkaLogReader,
+  LOG_READER_RETRY,
+  type KafkaLogReaderOptions,
+} from './kafka-log-reader.js';
 export { KafkaTelemetryLog, type KafkaTelemetryLogOptions } from './kafka-telemetry-log.js';
 export {
   LogReaderError,

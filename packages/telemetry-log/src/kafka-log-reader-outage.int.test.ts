@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { KafkaLagProbe } from './kafka-lag-probe.js';
-import { KafkaLogReader } from './kafka-log-reader.js';
+import { KafkaLogReader, LOG_READER_RETRY } from './kafka-log-reader.js';
 
 // A private broker: this suite stops and restarts it.
 let kafka: LocalKafka;
@@ -44,6 +44,63 @@ describe('KafkaLogReader when the broker goes away', () => {
     } finally {
       reader.abort();
       await reader.stop().catch(() => undefined);
+    }
+  }, 120_000);
+});
+
+describe('KafkaLogReader after a broker crash and restart', () => {
+  it('two readers of one group are back in it and consuming within seconds, whatever the session timeout', async () => {
+    // A long session timeout: the group's old members (the readers before they crashed) would
+    // hold the group for that long after the broker's restart if the rebalance timeout did not
+    // end the wait sooner (DEFAULT_REBALANCE_TIMEOUT_MS).
+    const consumed: string[] = [];
+    const readers = [0, 1].map(
+      (i) =>
+        new KafkaLogReader({
+          // As the ingest worker builds it (vitest's NODE_ENV=test has faster kafkajs defaults).
+          kafka: new Kafka({
+            clientId: `crash-${i}`,
+            brokers: kafka.brokers,
+            logLevel: logLevel.NOTHING,
+            retry: LOG_READER_RETRY,
+          }),
+          topic: 'outage',
+          groupId: 'crash-group',
+          sessionTimeoutMs: 30_000,
+          fetchMinBytes: 1,
+          maxWaitMs: 50,
+          partitionsConcurrency: 1,
+        }),
+    );
+    const producer = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer();
+    try {
+      await Promise.all(
+        readers.map((reader) =>
+          reader.start({
+            batch: async (batch) => {
+              for (const record of batch.records) consumed.push(String(record.value));
+              await reader.commit(batch.next);
+            },
+          }),
+        ),
+      );
+      await waitFor('both readers ready', () => readers.every((r) => r.ready), 30_000);
+      await kafka.kill();
+      await waitFor('both readers not ready', () => readers.every((r) => !r.ready), 10_000);
+      await kafka.start();
+      const back = await waitFor(
+        'both readers ready again',
+        () => readers.every((r) => r.ready),
+        15_000,
+      );
+      console.log(`both readers back in their group ${Math.round(back)} ms after the broker`);
+      await producer.connect();
+      await producer.send({ topic: 'outage', messages: [{ value: 'after-restart' }] });
+      await waitFor('the record consumed', () => consumed.includes('after-restart'), 15_000);
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+      for (const reader of readers) reader.abort();
+      await Promise.all(readers.map((reader) => reader.stop().catch(() => undefined)));
     }
   }, 120_000);
 });

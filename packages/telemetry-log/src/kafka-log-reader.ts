@@ -1,6 +1,7 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
 
 import { KafkaHealthProbe } from './kafka-health-probe.js';
+import { isOutageCrash } from './kafka-transient-crash.js';
 import {
   LogReaderError,
   partitionKey,
@@ -11,12 +12,21 @@ import {
 } from './log-reader.js';
 
 export interface KafkaLogReaderOptions {
-  /** The kafkajs client (its logging is the caller's). */
+  /**
+   * The kafkajs client (its logging is the caller's). Give it `retry: LOG_READER_RETRY`: its
+   * retry decides how soon a consumer that crashed while the broker was away tries again.
+   */
   kafka: Kafka;
   topic: string;
   groupId: string;
   /** Group session timeout; heartbeats go at a tenth of it. */
   sessionTimeoutMs: number;
+  /**
+   * How long a rebalance waits for the group's members to join again (default 3000 ms). It also
+   * bounds how long the group waits for members that crashed while the broker was away: see
+   * DEFAULT_REBALANCE_TIMEOUT_MS.
+   */
+  rebalanceTimeoutMs?: number;
   /** The broker answers a fetch once this much is there, or after `maxWaitMs`. */
   fetchMinBytes: number;
   maxWaitMs: number;
@@ -31,6 +41,33 @@ export interface KafkaLogReaderOptions {
    */
   probeIntervalMs?: number;
 }
+
+/**
+ * After a broker restart the group coordinator loads the group with the members it had, and a
+ * consumer that crashed meanwhile (kafkajs crashes at once when the broker goes, and restarts as
+ * a new member) is let in only when those old members rejoined, which they never will, or were
+ * dropped: after the session timeout or the rebalance timeout, whichever comes first. With
+ * kafkajs's 60 s rebalance timeout the session timeout (10 s) decided: consumption came back
+ * 10–14 s after the broker. In a real rebalance a member of this reader rejoins within about a
+ * second (a heartbeat every second sees it, the batch in hand is revoked at once), so 3 s is
+ * enough for it and brings the wait after a broker restart to 3–5 s. A member that misses it
+ * (an event loop blocked for seconds) is dropped from that generation and joins again: one more
+ * rebalance, nothing lost (its uncommitted records are read again).
+ */
+export const DEFAULT_REBALANCE_TIMEOUT_MS = 3_000;
+
+/**
+ * The retry of the reader's consumer, and the one to give the `Kafka` client it is built on:
+ * kafkajs connects to the brokers with the client's retry and restarts a crashed consumer after
+ * the last retry's delay, up to 30 s with its defaults (seen: 10.6 s), so the broker could be back
+ * for that long before anyone tried. Capped at 1 s, a consumer tries at least once a second; 8
+ * retries give up (crash, restart) after ~7 s of failures, about as long as the defaults' 5
+ * before their long waits.
+ */
+export const LOG_READER_RETRY = { initialRetryTime: 250, maxRetryTime: 1_000, retries: 8 };
+
+/** How long after a crash kafkajs gave up on (an outage) the reader runs its consumer again. */
+const OUTAGE_RESTART_MS = 1_000;
 
 /** A batch in hand: how to commit it, and how to revoke it. */
 interface InHand {
@@ -69,11 +106,15 @@ export class KafkaLogReader implements TelemetryLogReader {
   private stopped = false;
   private aborted = false;
   private readonly probe: KafkaHealthProbe;
+  private runConfig: ConsumerRunConfig | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: KafkaLogReaderOptions) {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? DEFAULT_REBALANCE_TIMEOUT_MS,
+      retry: LOG_READER_RETRY,
       heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
       // The broker holds a fetch until this much data is there or the wait is over: batching by
       // size and time starts at the source.
@@ -108,9 +149,13 @@ export class KafkaLogReader implements TelemetryLogReader {
     // kafkajs restarts a crashed consumer by itself, which can take a long time with the broker
     // gone: until it joins again it consumes nothing, so it is not ready, whatever the restart.
     this.consumer.on(events.CRASH, ({ payload }) => {
-      this.outOfGroup = `consumer crashed (${payload.error.message}); ${payload.restart ? 'restarting' : 'not restarting'}`;
-      if (!payload.restart) this.failure = payload.error;
-      this.handler?.crashed?.(payload.error, payload.restart);
+      // An outage kafkajs gives up on (isOutageCrash) is restarted here, a second later.
+      const ours = !payload.restart && !this.stopped && isOutageCrash(payload.error);
+      const restarting = payload.restart || ours;
+      this.outOfGroup = `consumer crashed (${payload.error.message}); ${restarting ? 'restarting' : 'not restarting'}`;
+      if (!restarting) this.failure = payload.error;
+      if (ours) this.restartLater();
+      this.handler?.crashed?.(payload.error, restarting);
     });
   }
 
@@ -139,12 +184,23 @@ export class KafkaLogReader implements TelemetryLogReader {
     await this.consumer.connect();
     // From the beginning for a new group: records produced before the group existed are kept too.
     await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
-    await this.consumer.run({
+    this.runConfig = {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConcurrency,
       eachBatch: (payload) => this.handle(payload, handler),
-    });
+    };
+    await this.consumer.run(this.runConfig);
+  }
+
+  /** Runs the consumer again after a crash kafkajs does not restart (it disconnected already). */
+  private restartLater(): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped || !this.runConfig) return;
+      // A failure to start is a crash event again, and comes back here.
+      this.consumer.run(this.runConfig).catch(() => this.restartLater());
+    }, OUTAGE_RESTART_MS);
   }
 
   async commit(position: LogPosition): Promise<void> {
@@ -171,6 +227,7 @@ export class KafkaLogReader implements TelemetryLogReader {
   /** Finishes the batches in hand (handled, committed), then leaves the group. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.restartTimer);
     await this.probe.stop();
     await this.consumer.disconnect();
     this.assigned = [];

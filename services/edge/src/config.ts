@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 import type { HistorySettings } from './core/history-policy.js';
 import { HISTORY_ENV, historySettings } from './history-config.js';
+import type { RebalanceSettings } from './core/rebalance-plan.js';
 
 /** Every FLEETWIRE_* variable the edge reads, with its default. README of services/edge lists them. */
 const EdgeEnv = z.object({
@@ -52,6 +53,10 @@ const EdgeEnv = z.object({
   FLEETWIRE_STREAM_BYTES_PER_SEC: envVar.int(64 * 1024, { min: 1024 }),
   FLEETWIRE_STREAM_BURST_BYTES: envVar.int(128 * 1024, { min: 1024 }),
   FLEETWIRE_STREAM_MAX_BUFFERED_BYTES: envVar.int(256 * 1024, { min: 16 * 1024 }),
+  FLEETWIRE_REBALANCE: envVar.bool(false),
+  FLEETWIRE_REBALANCE_TOLERANCE: z.coerce.number().min(0.05).max(10).default(0.2),
+  FLEETWIRE_REBALANCE_FRACTION: z.coerce.number().min(0.001).max(0.5).default(0.05),
+  FLEETWIRE_REBALANCE_INTERVAL_MS: envVar.int(15_000, { min: 100, max: 3_600_000 }),
 
   FLEETWIRE_MQTT_ENABLED: envVar.bool(true),
   FLEETWIRE_MQTT_PATH: z
@@ -103,6 +108,8 @@ export interface EdgeConfig {
   presenceTtlMs: number;
   /** Message history and recovery (needs a bus: Redis, or the embedded in-memory one). */
   history?: HistorySettings;
+  /** Opt-in connection rebalance (FLEETWIRE_REBALANCE=on); absent: never sheds. */
+  rebalance?: RebalanceSettings;
   /** Redis for cross-node delivery and presence; absent: a single node. */
   redis?: { url: string; prefix: string };
   /** PostgreSQL for device state documents; absent: `state.*` is nacked, no state routes. */
@@ -229,6 +236,15 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
     drainWindowMs: e.FLEETWIRE_DRAIN_WINDOW_MS,
     presenceTtlMs: e.FLEETWIRE_PRESENCE_TTL_SEC * 1000,
     ...optional('history', historySettings(e)),
+    ...(e.FLEETWIRE_REBALANCE
+      ? {
+          rebalance: {
+            tolerance: e.FLEETWIRE_REBALANCE_TOLERANCE,
+            fraction: e.FLEETWIRE_REBALANCE_FRACTION,
+            intervalMs: e.FLEETWIRE_REBALANCE_INTERVAL_MS,
+          },
+        }
+      : {}),
     ...(e.FLEETWIRE_REDIS_URL
       ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
       : {}),

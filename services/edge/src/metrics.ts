@@ -38,6 +38,7 @@ export class EdgeMetrics {
   readonly stateChanges: Counter<'section'>;
   readonly stateConflicts: Counter;
   readonly dependencyUp: DependencyUpGauge;
+  readonly rebalanceShed: Counter;
   readonly subDevices: Gauge;
   readonly streamsOpen: Gauge;
   readonly streamChunksOut: Counter;
@@ -182,6 +183,11 @@ export class EdgeMetrics {
       name: 'fleetwire_edge_commands_total',
       help: 'Commands by outcome: delivered, acked, nacked, offline, timeout, duplicate',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.rebalanceShed = new Counter({
+      name: 'fleetwire_edge_rebalance_shed_total',
+      help: 'Connections closed with 1012 because this node held far more than its share (FLEETWIRE_REBALANCE)',
       registers,
     });
     this.mqttConnectRefusals = new Counter({

@@ -9,6 +9,7 @@ import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
 import type { EdgeConfig } from './config.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
+import type { Rebalancer } from './core/rebalancer.js';
 import { SessionCore } from './core/session-core.js';
 import { registerHttpApi } from './http-api.js';
 import { sendError } from './http-json.js';
@@ -64,6 +65,8 @@ export interface EdgeServerDeps {
 export class EdgeServer {
   readonly app: TemplatedApp;
   private readonly core: SessionCore;
+  /** One lane per encoding on the same uWS app: JSON and MessagePack (/ws), MQTT 3.1.1 and 5. */
+  private readonly delivery: UwsTopicDelivery;
   private mqtt: MqttTransport | undefined;
   private listenSocket: us_listen_socket | undefined;
   private listeningPort = 0;
@@ -78,6 +81,10 @@ export class EdgeServer {
           ...(config.tls.passphrase ? { passphrase: config.tls.passphrase } : {}),
         })
       : uws.App();
+    this.delivery = new UwsTopicDelivery(this.app, metrics, {
+      ...WS_DELIVERY_LANES,
+      ...(config.mqtt ? MQTT_DELIVERY_LANES : {}),
+    });
     this.core = new SessionCore({
       nodeId: config.nodeId,
       limits: config.limits,
@@ -86,15 +93,13 @@ export class EdgeServer {
       presence: deps.presence ?? new MemoryPresence(config.presenceTtlMs),
       metrics,
       logger,
-      // One lane per encoding on the same uWS app: JSON and MessagePack (/ws), MQTT 3.1.1 and 5.
-      local: new UwsTopicDelivery(this.app, metrics, {
-        ...WS_DELIVERY_LANES,
-        ...(config.mqtt ? MQTT_DELIVERY_LANES : {}),
-      }),
+      local: this.delivery,
       bus,
       history: config.history,
       telemetrySink: deps.telemetrySink,
       deviceState: deps.deviceState,
+      accepting: () => !this.draining,
+      rebalance: config.rebalance,
     });
     metrics.busReady.set(bus?.ready === false ? 0 : 1);
     bus?.onStatus((ready) => {
@@ -166,6 +171,11 @@ export class EdgeServer {
     const states = this.core.states?.health();
     if (states) result['state_store'] = state(states.up, states.reason);
     return result;
+  }
+
+  /** The rebalancer when FLEETWIRE_REBALANCE is on, for tests that drive it by hand. */
+  get rebalancer(): Rebalancer | undefined {
+    return this.core.rebalancer;
   }
 
   /** The presence tracker, for tests that drive its renewal by hand. */
@@ -244,6 +254,7 @@ export class EdgeServer {
     registerWsTransport(this.app, {
       uws,
       core: this.core,
+      held: this.delivery,
       verifier: this.deps.verifier,
       limits: config.limits,
       metrics,
@@ -254,6 +265,7 @@ export class EdgeServer {
       this.mqtt = registerMqttTransport(this.app, {
         uws,
         core: this.core,
+        held: this.delivery,
         verifier: this.deps.verifier,
         limits: config.limits,
         settings: config.mqtt,

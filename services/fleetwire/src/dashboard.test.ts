@@ -11,11 +11,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { killChildren, runStart } from './test-support.js';
 
 const DASHBOARD_DIR = fileURLToPath(new URL('../../../packages/dashboard/', import.meta.url));
-// Committed under docs/ (the README of the dashboard shows them); every run refreshes them.
+// The screenshots committed under docs/ (the dashboard's README shows them) are refreshed with
+// FLEETWIRE_UPDATE_SCREENSHOTS=1; other runs write to test-output/, so a test run never changes
+// tracked files.
+const SHOT_DIR = process.env['FLEETWIRE_UPDATE_SCREENSHOTS'] === '1' ? 'docs' : 'test-output';
 const OVERVIEW_SHOT = fileURLToPath(
-  new URL('../../../docs/dashboard-overview.png', import.meta.url),
+  new URL(`../../../${SHOT_DIR}/dashboard-overview.png`, import.meta.url),
 );
-const DEVICE_SHOT = fileURLToPath(new URL('../../../docs/dashboard-device.png', import.meta.url));
+const DEVICE_SHOT = fileURLToPath(
+  new URL(`../../../${SHOT_DIR}/dashboard-device.png`, import.meta.url),
+);
 let browser: Browser | undefined;
 
 afterEach(async () => {

@@ -1,5 +1,6 @@
 import { AUTH_ENV, authSettings, type AuthSettings } from '@fleetwire/auth';
 import { envVar, loadConfig, type Env } from '@fleetwire/config';
+import { DEFAULT_REBALANCE_TIMEOUT_MS } from '@fleetwire/telemetry-log';
 import { z } from 'zod';
 
 /** Every FLEETWIRE_* variable the ingest worker reads; services/ingest/README.md lists them. */
@@ -31,6 +32,12 @@ const IngestEnv = z.object({
   // the group at once. The reader heartbeats while a slow write is in hand, so a long write does
   // not cost the partition.
   FLEETWIRE_KAFKA_SESSION_TIMEOUT_MS: envVar.int(10_000, { min: 6_000, max: 300_000 }),
+  // Short, so the group lets a restarted consumer in soon after a broker restart (see
+  // DEFAULT_REBALANCE_TIMEOUT_MS in @fleetwire/telemetry-log).
+  FLEETWIRE_KAFKA_REBALANCE_TIMEOUT_MS: envVar.int(DEFAULT_REBALANCE_TIMEOUT_MS, {
+    min: 1_000,
+    max: 300_000,
+  }),
   FLEETWIRE_BATCH_MAX_ROWS: envVar.int(5000, { min: 1, max: 50_000 }),
   FLEETWIRE_BATCH_MAX_WAIT_MS: envVar.int(200, { min: 1, max: 60_000 }),
   FLEETWIRE_FETCH_MIN_BYTES: envVar.int(65_536, { min: 1, max: 64 * 1024 * 1024 }),
@@ -68,6 +75,8 @@ export interface ConsumerConfig {
   dlqMaxSendBytes: number;
   groupId: string;
   sessionTimeoutMs: number;
+  /** How long a rebalance waits for members to join again (and for members lost to a crash). */
+  rebalanceTimeoutMs: number;
   batchMaxRows: number;
   batchMaxWaitMs: number;
   fetchMinBytes: number;
@@ -125,6 +134,7 @@ export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig 
             dlqMaxSendBytes: e.FLEETWIRE_DLQ_MAX_SEND_BYTES,
             groupId: e.FLEETWIRE_CONSUMER_GROUP,
             sessionTimeoutMs: e.FLEETWIRE_KAFKA_SESSION_TIMEOUT_MS,
+            rebalanceTimeoutMs: e.FLEETWIRE_KAFKA_REBALANCE_TIMEOUT_MS,
             batchMaxRows: e.FLEETWIRE_BATCH_MAX_ROWS,
             batchMaxWaitMs: e.FLEETWIRE_BATCH_MAX_WAIT_MS,
             fetchMinBytes: e.FLEETWIRE_FETCH_MIN_BYTES,

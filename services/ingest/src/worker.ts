@@ -1,7 +1,12 @@
 import type { TokenVerifier } from '@fleetwire/auth';
 import type { Registry } from '@fleetwire/metrics';
 import { TelemetryStore, migrate, openSqlClient, type SqlClient } from '@fleetwire/store';
-import { KafkaLagProbe, KafkaLogReader, kafkaLogCreator } from '@fleetwire/telemetry-log';
+import {
+  KafkaLagProbe,
+  KafkaLogReader,
+  LOG_READER_RETRY,
+  kafkaLogCreator,
+} from '@fleetwire/telemetry-log';
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
@@ -100,11 +105,18 @@ export class IngestWorker {
       );
       await maintenance.runOnce();
 
-      const kafka = new Kafka({
-        clientId: consumerConfig.clientId,
-        brokers: consumerConfig.brokers,
+      // One log creator for both clients: a failure both see is counted once per interval.
+      const logCreator = kafkaLogger(logger);
+      const kafkaClient = { clientId: consumerConfig.clientId, brokers: consumerConfig.brokers };
+      const kafka = new Kafka({ ...kafkaClient, logLevel: logLevel.INFO, logCreator });
+      // The consumer's own client: its connections (after a crash too) are retried at least once
+      // a second, so a restarted broker is found within about a second, not after kafkajs's
+      // ~10 s backoff. The producer keeps kafkajs's retry.
+      const readerKafka = new Kafka({
+        ...kafkaClient,
         logLevel: logLevel.INFO,
-        logCreator: kafkaLogger(logger),
+        logCreator,
+        retry: LOG_READER_RETRY,
       });
       const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
@@ -114,10 +126,11 @@ export class IngestWorker {
       });
       let fatal: (error: Error) => void = () => undefined;
       const reader = new KafkaLogReader({
-        kafka,
+        kafka: readerKafka,
         topic: consumerConfig.topic,
         groupId: consumerConfig.groupId,
         sessionTimeoutMs: consumerConfig.sessionTimeoutMs,
+        rebalanceTimeoutMs: consumerConfig.rebalanceTimeoutMs,
         fetchMinBytes: consumerConfig.fetchMinBytes,
         maxWaitMs: consumerConfig.batchMaxWaitMs,
         partitionsConcurrency: consumerConfig.partitionsConcurrency,

@@ -32,12 +32,11 @@ export interface Connection {
 /**
  * Delivery to this node's connections, provided by the transport: every connection that joined
  * one of `topics` in `lane` gets `message` (once per topic joined), encoded once for the lane.
- * Returns how many deliveries were handed over.
+ * The transport may write within the current event-loop tick rather than at once, in order, and
+ * counts the deliveries and bytes it writes. Returns how many connections the message goes to.
  */
 export interface LocalDelivery {
   deliver(lane: string, topics: readonly string[], message: DeliveryMessage): number;
   /** Every lane a connection may be in. */
   readonly lanes: readonly string[];
-  /** The transport a lane belongs to (metrics label). */
-  transportOf(lane: string): string;
 }

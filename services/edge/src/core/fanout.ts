@@ -355,18 +355,14 @@ export class Fanout {
     return undefined;
   }
 
-  /** Returns the number of connections the message was handed to. */
+  /** Returns the number of connections the message goes to (the transport counts them out). */
   private deliverLocally(tenant: string, message: DeliveryMessage): number {
     const key = `${tenant}/${message.topic}`;
     let deliveries = 0;
     for (const [lane, index] of this.indexes) {
       const patterns = index.match(key);
       if (patterns.length === 0) continue;
-      const handed = this.local.deliver(lane, patterns, message);
-      if (handed === 0) continue;
-      deliveries += handed;
-      const transport = this.local.transportOf(lane);
-      this.metrics.messagesOut.inc({ kind: 'message', transport }, handed);
+      deliveries += this.local.deliver(lane, patterns, message);
     }
     return deliveries;
   }

@@ -27,10 +27,17 @@ export class PresenceTracker {
     private readonly fanout: Fanout,
     private readonly commands: CommandRouter,
     private readonly failures: DependencyFailures,
+    /** This node's connections for its heartbeat; undefined while it takes no part (draining). */
+    private readonly load: () => number | undefined = () => undefined,
   ) {}
 
+  /** How often this node renews its records and heartbeat. */
+  get heartbeatMs(): number {
+    return heartbeatInterval(this.ttlMs);
+  }
+
   start(): void {
-    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
   }
 
@@ -68,7 +75,7 @@ export class PresenceTracker {
   async tick(now = Date.now()): Promise<void> {
     try {
       const held = this.commands.localDevices();
-      const { moved, restored } = await this.store.renew(held, this.nodeId, now);
+      const { moved, restored } = await this.store.renew(held, this.nodeId, now, this.load());
       // A device that reconnected elsewhere before this node heard the takeover is let go here.
       for (const device of moved) this.commands.moved(device.tenant, device.deviceId);
       // A record that vanished (reaped during an outage, lost with Redis) is back: say so.
@@ -118,4 +125,9 @@ export class PresenceTracker {
   private failed(error: unknown, operation: string): void {
     this.failures.failed('presence', operation, error);
   }
+}
+
+/** Renewals come three times per TTL, so one missed renewal never lets a record expire. */
+export function heartbeatInterval(ttlMs: number): number {
+  return Math.max(100, Math.floor(ttlMs / 3));
 }

@@ -25,6 +25,8 @@ import { Outbound } from './outbound.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
 import { Recovery } from './recovery.js';
+import type { RebalanceSettings } from './rebalance-plan.js';
+import { Rebalancer } from './rebalancer.js';
 import { StreamRelay, type StreamLimits } from './streams.js';
 import { SubDevices } from './sub-devices.js';
 import { Subscriptions } from './subscriptions.js';
@@ -55,6 +57,10 @@ export interface SessionCoreDeps {
   telemetrySink?: TelemetrySink | undefined;
   /** Where device state documents live; without it, `state.*` messages are nacked `retry`. */
   deviceState?: DeviceStateStore | undefined;
+  /** False once the node drains: it stops reporting its load and stops rebalancing. */
+  accepting?: () => boolean;
+  /** Opt-in: shed connections while far over this node's share (see Rebalancer). */
+  rebalance?: RebalanceSettings | undefined;
 }
 
 /** Longest timer Node accepts; tokens expiring later get no expiry timer. */
@@ -78,6 +84,7 @@ export class SessionCore {
   private readonly gate: NodeMessageGate;
   private readonly failures: DependencyFailures;
   private readonly connections = new Set<Connection>();
+  readonly rebalancer: Rebalancer | undefined;
 
   constructor(private readonly deps: SessionCoreDeps) {
     const { metrics, logger, bus, limits } = deps;
@@ -109,14 +116,31 @@ export class SessionCore {
       this.failures,
       bus,
     );
+    const presenceNode = bus?.nodeId ?? deps.nodeId;
+    const accepting = deps.accepting ?? (() => true);
+    // Every node reports its load, rebalancing or not: peers that rebalance count it in.
     this.presence = new PresenceTracker(
       deps.presence,
-      bus?.nodeId ?? deps.nodeId,
+      presenceNode,
       deps.presenceTtlMs,
       this.fanout,
       this.commands,
       this.failures,
+      () => (accepting() ? this.connections.size : undefined),
     );
+    this.rebalancer = deps.rebalance
+      ? new Rebalancer({
+          store: deps.presence,
+          nodeId: presenceNode,
+          settings: deps.rebalance,
+          heartbeatMs: this.presence.heartbeatMs,
+          connections: () => this.openConnections(),
+          accepting,
+          metrics,
+          logger,
+          failures: this.failures,
+        })
+      : undefined;
     const publisher = new Publisher(
       this.fanout,
       this.outbound,
@@ -281,12 +305,14 @@ export class SessionCore {
 
   start(): void {
     this.presence.start();
+    this.rebalancer?.start();
   }
 
   /** Ends every wait and timer (the node is stopping). */
   stop(): void {
     this.presence.stop();
     this.fanout.history?.outbox.close();
+    this.rebalancer?.stop();
     this.commands.close();
     this.gate.close();
     this.failures.flush();

@@ -23,6 +23,7 @@ import {
 } from './mqtt-codes.js';
 import { deliveryPacket, laneOf, type MqttLane } from './mqtt-delivery.js';
 import { answerTopic, commandTopic } from './mqtt-topics.js';
+import type { HeldPublishes } from '../tick-publisher.js';
 
 /** What a connection's CONNACK says besides success (MQTT 5 properties). */
 export interface ConnackFields {
@@ -91,6 +92,8 @@ export class MqttConnection implements Connection {
     private readonly metrics: EdgeMetrics,
     private readonly connack: ConnackFields,
     private readonly onAcknowledged: () => void,
+    /** Deliveries held for the end of the tick go before a direct packet to a subscriber. */
+    private readonly held: HeldPublishes,
   ) {
     this.lane = laneOf(version);
   }
@@ -249,6 +252,8 @@ export class MqttConnection implements Connection {
   }
 
   join(topic: string): void {
+    // As on /ws: publishes held from before the join are not this socket's.
+    this.held.flush();
     if (!this.ended) this.ws.subscribe(`${this.lane}|${topic}`);
   }
 
@@ -283,6 +288,7 @@ export class MqttConnection implements Connection {
 
   private send(bytes: Buffer): boolean {
     if (this.ended) return false;
+    if (this.session.patterns.size > 0) this.held.flush();
     let status = 0;
     // Writes from timers, the bus or Kafka callbacks wait in uWS's buffer unless corked.
     this.ws.cork(() => {

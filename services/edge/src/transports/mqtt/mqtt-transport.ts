@@ -40,6 +40,7 @@ import { MqttConnection, type InboundContext } from './mqtt-connection.js';
 import { messageOfPublish } from './mqtt-topics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { RetainedStore } from './retained-store.js';
+import type { HeldPublishes } from '../tick-publisher.js';
 
 export interface MqttTransportDeps {
   uws: Uws;
@@ -49,6 +50,8 @@ export interface MqttTransportDeps {
   settings: MqttSettings;
   metrics: EdgeMetrics;
   logger: Logger;
+  /** Deliveries held for the end of the tick, sent before a direct packet to a subscriber. */
+  held: HeldPublishes;
   /** False while draining: upgrades and CONNECTs are refused. */
   accepting: () => boolean;
 }
@@ -205,6 +208,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         problemInformation: outcome.problemInformation,
       },
       () => queueMicrotask(() => drainQueue(s)),
+      deps.held,
     );
     logger.debug(
       { session: s.sessionId, clientId: outcome.clientId, version: outcome.version },

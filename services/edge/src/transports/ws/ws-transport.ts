@@ -17,6 +17,7 @@ import { sendError } from '../../http-json.js';
 import type { EdgeMetrics } from '../../metrics.js';
 import type { Uws } from '../../uws.js';
 import { socketOptions } from '../socket-options.js';
+import type { HeldPublishes } from '../tick-publisher.js';
 import { handleUpgrade, upgradeContext } from './upgrade.js';
 import { WsConnection, type EdgeSocket, type WsUserData } from './ws-connection.js';
 
@@ -27,6 +28,8 @@ export interface WsTransportDeps {
   limits: EdgeLimits;
   metrics: EdgeMetrics;
   logger: Logger;
+  /** Deliveries held for the end of the tick, sent before a direct message to a subscriber. */
+  held: HeldPublishes;
   /** False while draining: upgrades are refused with 503. */
   accepting: () => boolean;
 }
@@ -89,7 +92,13 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     upgrade: (res, req, context) => void handleUpgrade(upgrades, res, req, context),
     open: (ws) => {
       const data = ws.getUserData();
-      data.connection = new WsConnection(ws, data.session, metrics, limits.streamMaxBufferedBytes);
+      data.connection = new WsConnection(
+        ws,
+        data.session,
+        metrics,
+        limits.streamMaxBufferedBytes,
+        deps.held,
+      );
       core.opened(data.connection);
     },
     message: onMessage,

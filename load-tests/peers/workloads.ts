@@ -1,0 +1,321 @@
+/**
+ * The four workloads every server runs, each with the same client processes:
+ *   idle      N authenticated sockets held open: server RSS and Redis bytes per socket;
+ *   fan-out   1 publisher → 1,000 subscribers on one node, 2,000 messages: deliveries/s;
+ *   storm     5,000 connects with JWTs, 200 at a time: upgrades/s (until the server's ready);
+ *   cross     subscribers on node B, a publisher on node A at a fixed rate: p50/p99 latency.
+ */
+import { readFileSync } from 'node:fs';
+
+import { Redis } from 'ioredis';
+
+import { ClientProcess, sourceAddress } from './clients.js';
+import { HOST, type Peer } from './servers.js';
+import { countWrites } from './syscalls.js';
+
+export interface Sizes {
+  idleSockets: number;
+  fanoutSubscribers: number;
+  fanoutMessages: number;
+  stormConnects: number;
+  stormConcurrency: number;
+  crossSubscribers: number;
+  crossRate: number;
+  crossSeconds: number;
+}
+
+export const FULL: Sizes = {
+  idleSockets: 15_000,
+  fanoutSubscribers: 1_000,
+  fanoutMessages: 2_000,
+  stormConnects: 5_000,
+  stormConcurrency: 200,
+  crossSubscribers: 100,
+  crossRate: 1_000,
+  crossSeconds: 5,
+};
+
+export const QUICK: Sizes = {
+  idleSockets: 3_000,
+  fanoutSubscribers: 200,
+  fanoutMessages: 1_000,
+  stormConnects: 1_000,
+  stormConcurrency: 100,
+  crossSubscribers: 50,
+  crossRate: 500,
+  crossSeconds: 2,
+};
+
+export interface IdleResult {
+  rssBytesPerSocket: number;
+  redisBytesPerSocket: number;
+  failed: number;
+}
+export interface FanoutResult {
+  deliveriesPerSec: number;
+  lost: number;
+  /** With `countSyscalls`: the server's socket writes per 1,000 deliveries (strace). */
+  writesPerThousand?: number;
+}
+export interface StormResult {
+  upgradesPerSec: number;
+  failed: number;
+}
+export interface CrossResult {
+  p50Ms: number;
+  p99Ms: number;
+  lost: number;
+}
+
+const TOPIC = 'devices/pub-0/telemetry';
+/** Client processes per workload: sockets spread so none holds more than ~5k. */
+const PROCESSES = 3;
+
+const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Resident anonymous memory (RssAnon): what sockets cost. VmRSS also counts mapped files (the
+ * binary, its libraries), which the kernel evicts under the shared machine's memory pressure and
+ * which made a server shrink while it took sockets.
+ */
+function rssBytes(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^RssAnon:\s+(\d+) kB/m);
+    total += Number(line?.[1] ?? 0) * 1024;
+  }
+  return total;
+}
+
+async function redisUsedBytes(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(info.match(/^used_memory:(\d+)/m)?.[1] ?? 0);
+}
+
+/** `total` split over `parts` as evenly as whole numbers allow. */
+function split(total: number, parts: number): number[] {
+  return Array.from(
+    { length: parts },
+    (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0),
+  );
+}
+
+async function stopAll(clients: ClientProcess[]): Promise<void> {
+  await Promise.all(clients.map((client) => client.stop()));
+}
+
+/**
+ * The marginal cost of a socket: RSS and Redis bytes after the first third of the sockets and
+ * after all of them, divided by the sockets in between. A process's size right after start
+ * still holds its startup garbage (tsx's compile, a first GC not yet run), which would swamp
+ * ~1 KB per socket; two readings with sockets already open cancel it.
+ */
+export async function idle(peer: Peer, sizes: Sizes, redisUrl: string): Promise<IdleResult> {
+  const redis = new Redis(redisUrl);
+  const server = await peer.start({ nodes: 1, redisUrl });
+  const clients: ClientProcess[] = [];
+  const connect = async (counts: number[], first: number): Promise<number> => {
+    const started = counts.map(
+      (count, i) =>
+        new ClientProcess({
+          kind: 'connect',
+          protocol: peer.protocol,
+          host: HOST,
+          port: server.ports[0]!,
+          localAddress: sourceAddress(first + i),
+          role: peer.role,
+          count,
+          concurrency: 100,
+          subPrefix: `idle-${first + i}`,
+        }),
+    );
+    clients.push(...started);
+    const connected = await Promise.all(started.map((c) => c.next('connected', 120_000)));
+    // Let the connect burst's garbage be collected before reading the resident size.
+    await settle(3_000);
+    return connected.reduce((sum, r) => sum + r.ok, 0);
+  };
+  try {
+    const [firstThird, ...rest] = split(sizes.idleSockets, PROCESSES);
+    const heldBefore = await connect([firstThird!], 0);
+    const rssBefore = rssBytes(server.pids);
+    const redisBefore = await redisUsedBytes(redis);
+    const added = await connect(rest, 1);
+    return {
+      rssBytesPerSocket: (rssBytes(server.pids) - rssBefore) / added,
+      redisBytesPerSocket: ((await redisUsedBytes(redis)) - redisBefore) / added,
+      failed: sizes.idleSockets - heldBefore - added,
+    };
+  } finally {
+    await stopAll(clients);
+    await server.stop();
+    redis.disconnect();
+  }
+}
+
+export async function fanout(
+  peer: Peer,
+  sizes: Sizes,
+  redisUrl: string,
+  countSyscalls = false,
+): Promise<FanoutResult> {
+  // One node: Fleetwire runs as deployed (with Redis, which each publish crosses once); the
+  // peers' same-node fan-out needs none.
+  const server = await peer.start({
+    nodes: 1,
+    ...(peer.name === 'fleetwire' ? { redisUrl } : {}),
+  });
+  const perProcess = split(sizes.fanoutSubscribers, 2);
+  const clients = perProcess.map(
+    (count, i) =>
+      new ClientProcess({
+        kind: 'connect',
+        protocol: peer.protocol,
+        host: HOST,
+        port: server.ports[0]!,
+        localAddress: sourceAddress(i),
+        role: 'dashboard',
+        topic: TOPIC,
+        count,
+        concurrency: 100,
+        subPrefix: `sub-${i}`,
+        expect: count * sizes.fanoutMessages,
+      }),
+  );
+  const publisher = new ClientProcess({
+    kind: 'publish',
+    protocol: peer.protocol,
+    host: HOST,
+    port: server.ports[0]!,
+    localAddress: sourceAddress(2),
+    role: 'device',
+    sub: 'pub-0',
+    topic: TOPIC,
+    messages: sizes.fanoutMessages,
+  });
+  try {
+    await Promise.all([...clients, publisher].map((c) => c.next('connected', 60_000)));
+    const run = (): Promise<FanoutResult> => fanoutRun(sizes, clients, publisher);
+    if (!countSyscalls) return await run();
+    const { result, writes } = await countWrites(server.pids, run);
+    const delivered = sizes.fanoutSubscribers * sizes.fanoutMessages - result.lost;
+    return { ...result, writesPerThousand: (writes / delivered) * 1000 };
+  } finally {
+    await stopAll([...clients, publisher]);
+    await server.stop();
+  }
+}
+
+async function fanoutRun(
+  sizes: Sizes,
+  clients: ClientProcess[],
+  publisher: ClientProcess,
+): Promise<FanoutResult> {
+  publisher.send({ kind: 'go' });
+  const published = await publisher.next('published', 60_000);
+  const expected = sizes.fanoutSubscribers * sizes.fanoutMessages;
+  const done = await Promise.allSettled(clients.map((c) => c.next('delivered', 60_000)));
+  let delivered = 0;
+  let lastAt = 0;
+  for (const [i, outcome] of done.entries()) {
+    if (outcome.status === 'fulfilled') {
+      delivered += outcome.value.delivered;
+      lastAt = Math.max(lastAt, outcome.value.lastAt);
+    } else {
+      clients[i]!.send({ kind: 'stats' });
+      const stats = await clients[i]!.next('stats', 10_000);
+      delivered += stats.delivered;
+      lastAt = Math.max(lastAt, stats.lastAt);
+    }
+  }
+  return {
+    deliveriesPerSec: delivered / ((lastAt - published.startedAt) / 1000),
+    lost: expected - delivered,
+  };
+}
+
+export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise<StormResult> {
+  const server = await peer.start({ nodes: 1, redisUrl });
+  const clients = split(sizes.stormConnects, 2).map(
+    (count, i) =>
+      new ClientProcess({
+        kind: 'connect',
+        protocol: peer.protocol,
+        host: HOST,
+        port: server.ports[0]!,
+        localAddress: sourceAddress(i),
+        role: peer.role,
+        count,
+        concurrency: sizes.stormConcurrency / 2,
+        subPrefix: `storm-${i}`,
+      }),
+  );
+  try {
+    const reports = await Promise.all(clients.map((c) => c.next('connected', 120_000)));
+    const ok = reports.reduce((sum, r) => sum + r.ok, 0);
+    const startedAt = Math.min(...reports.map((r) => r.startedAt));
+    const endedAt = Math.max(...reports.map((r) => r.endedAt));
+    return {
+      upgradesPerSec: ok / ((endedAt - startedAt) / 1000),
+      failed: sizes.stormConnects - ok,
+    };
+  } finally {
+    await stopAll(clients);
+    await server.stop();
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function cross(peer: Peer, sizes: Sizes, redisUrl: string): Promise<CrossResult> {
+  const server = await peer.start({ nodes: 2, redisUrl });
+  const messages = sizes.crossRate * sizes.crossSeconds;
+  const subscribers = new ClientProcess({
+    kind: 'connect',
+    protocol: peer.protocol,
+    host: HOST,
+    port: server.ports[1]!,
+    localAddress: sourceAddress(0),
+    role: 'dashboard',
+    topic: TOPIC,
+    count: sizes.crossSubscribers,
+    concurrency: 50,
+    subPrefix: 'cross',
+    expect: sizes.crossSubscribers * messages,
+    latency: true,
+  });
+  const publisher = new ClientProcess({
+    kind: 'publish',
+    protocol: peer.protocol,
+    host: HOST,
+    port: server.ports[0]!,
+    localAddress: sourceAddress(1),
+    role: 'device',
+    sub: 'pub-0',
+    topic: TOPIC,
+    messages,
+    ratePerSec: sizes.crossRate,
+  });
+  try {
+    // Every server here answers a subscribe once it holds across nodes, or subscribed to
+    // Redis at start.
+    await Promise.all([subscribers, publisher].map((c) => c.next('connected', 60_000)));
+    publisher.send({ kind: 'go' });
+    await publisher.next('published', sizes.crossSeconds * 1000 + 30_000);
+    await subscribers.next('delivered', 20_000).catch(() => undefined);
+    subscribers.send({ kind: 'stats' });
+    const stats = await subscribers.next('stats', 10_000);
+    const sorted = stats.latencies.sort((a, b) => a - b);
+    return {
+      p50Ms: percentile(sorted, 50),
+      p99Ms: percentile(sorted, 99),
+      lost: sizes.crossSubscribers * messages - stats.delivered,
+    };
+  } finally {
+    await stopAll([subscribers, publisher]);
+    await server.stop();
+  }
+}
