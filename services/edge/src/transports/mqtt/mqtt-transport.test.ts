@@ -584,6 +584,20 @@ describe('bounded input', () => {
     sink.release();
   });
 
+  it('an UNSUBSCRIBE without topic filters is malformed: DISCONNECT 0x81, the node keeps serving', async () => {
+    const device = await mqttConnect({ sub: 'unsub-empty', role: 'device' });
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    // MQTT 5 UNSUBSCRIBE: packet id 1, no properties, no filter (its UNSUBACK cannot be written).
+    (device.client as unknown as { stream: { write(b: Buffer): void } }).stream.write(
+      Buffer.from([0xa2, 0x03, 0x00, 0x01, 0x00]),
+    );
+    expect(await disconnect).toBe(0x81);
+    const next = await mqttConnect({ sub: 'unsub-after', role: 'device' });
+    expect(next.client.connected).toBe(true);
+  });
+
   it('QoS 2 is refused: MQTT 5 DISCONNECT 0x9B', async () => {
     const device = await mqttConnect({ sub: 'qos2', role: 'device' });
     const disconnect = new Promise<number | undefined>((resolve) =>

@@ -329,6 +329,13 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       case 'subscribe':
         return onSubscribe(conn, packet, received);
       case 'unsubscribe':
+        if (packet.unsubscriptions.length === 0) {
+          // §3.10.3-2: at least one filter. mqtt-packet parses an empty one but cannot write its
+          // MQTT 5 UNSUBACK (it throws), so it is refused as malformed here.
+          metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
+          const why = 'malformed packet: UNSUBSCRIBE without topic filters';
+          return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, why);
+        }
         return onUnsubscribe(conn, packet, received);
       case 'pingreq':
         if (core.admit(conn, received)) conn.sendPacket({ cmd: 'pingresp' });
