@@ -26,6 +26,12 @@ export interface Bus {
   append(batch: readonly Appended[]): Promise<Position[]>;
   /** What was appended after a position on the topics of a pattern (see HistoryRead). */
   readHistory(query: HistoryQuery): Promise<HistoryRead>;
+  /**
+   * Resolves once every message fanned out before the call (by any node) has reached this node's
+   * topic handlers. A reader of history uses it to know that live delivery has caught up with
+   * what it read, so nothing read arrives live a second time after it joins.
+   */
+  sync(): Promise<void>;
   addPattern(pattern: string): Promise<void>;
   removePattern(pattern: string): Promise<void>;
   send(inbox: string, payload: Uint8Array): Promise<number>;

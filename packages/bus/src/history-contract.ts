@@ -58,6 +58,24 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
     }
   });
 
+  it('sync: when it resolves, every message appended before it (by any node) has reached this node', async () => {
+    const { a, b } = nodes();
+    const d = domain();
+    const inB = positioned(b);
+    await b.addPattern(`${d}/devices/#`);
+    for (let i = 0; i < 200; i += 20) {
+      const batch = [...Array(20).keys()].map((k) => ({
+        topic: `${d}/devices/d${k % 4}/telemetry`,
+        payload: text(String(i + k)),
+        retention: KEEP,
+      }));
+      await a.append(batch);
+    }
+    await b.sync();
+    // No waiting here: sync is the wait.
+    expect(inB.map((m) => m.text)).toEqual([...Array(200).keys()].map(String));
+  });
+
   it('readHistory: exactly what came after a position, on the pattern’s topics only, in position order', async () => {
     const { a, b } = nodes();
     const d = domain();

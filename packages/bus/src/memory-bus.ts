@@ -64,6 +64,12 @@ export class MemoryBus implements Bus {
     return this.hub.history.read(query);
   }
 
+  /** Deliveries are microtasks queued in order: one queued now runs after all of them. */
+  sync(): Promise<void> {
+    this.assertOpen();
+    return new Promise((resolve) => queueMicrotask(resolve));
+  }
+
   async addPattern(pattern: string): Promise<void> {
     this.assertOpen();
     this.patterns.add(pattern);

@@ -49,6 +49,10 @@ export class RedisBus implements Bus {
   private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private readonly statusHandlers: ((ready: boolean) => void)[] = [];
   private seq = 0;
+  /** Markers of sync() in flight, by token; their channel is subscribed on first use. */
+  private readonly syncWaiters = new Map<string, () => void>();
+  private syncSubscribed: Promise<unknown> | undefined;
+  private syncCount = 0;
   private wasReady = false;
   private subscribed = false;
 
@@ -98,6 +102,12 @@ export class RedisBus implements Bus {
       this.onPatternMessage(channel, message),
     );
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      if (channel.toString() === this.syncChannel) {
+        const token = message.toString();
+        this.syncWaiters.get(token)?.();
+        this.syncWaiters.delete(token);
+        return;
+      }
       const inbox = channel.toString().slice(this.prefix.length + 2);
       for (const handler of this.inboxHandlers) handler(inbox, message);
     });
@@ -148,6 +158,46 @@ export class RedisBus implements Bus {
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: history not read', { cause });
     }
+  }
+
+  private get syncChannel(): string {
+    return `${this.prefix}s:${this.nodeId}`;
+  }
+
+  /**
+   * A marker published to this node's own sync channel: Redis delivers one subscriber
+   * connection's messages in the order it ran the PUBLISHes, so when the marker is back, every
+   * message published before it has been handed to the topic handlers. Rejects when Redis is
+   * away or the marker does not come back within `timeoutMs`.
+   */
+  async sync(timeoutMs = 2_000): Promise<void> {
+    try {
+      this.syncSubscribed ??= this.sub.subscribe(this.syncChannel);
+      await this.syncSubscribed;
+    } catch (cause) {
+      this.syncSubscribed = undefined;
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
+    }
+    this.syncCount += 1;
+    const token = String(this.syncCount);
+    const back = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.syncWaiters.delete(token);
+        reject(new BusError('BUS_UNAVAILABLE', 'Redis did not return the sync marker'));
+      }, timeoutMs);
+      this.syncWaiters.set(token, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    try {
+      await this.pub.publish(this.syncChannel, token);
+    } catch (cause) {
+      this.syncWaiters.get(token)?.();
+      this.syncWaiters.delete(token);
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
+    }
+    await back;
   }
 
   /** Resolves once Redis confirmed the subscription, also for a holder that came second. */

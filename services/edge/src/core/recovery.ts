@@ -64,6 +64,16 @@ export class Recovery {
     } catch (error) {
       this.failures.failed('bus', 'history', error);
     }
+    if (read?.ok) {
+      // What was read may still be on its way here live: once the bus has caught up, it is all
+      // among the held messages (and dropped there by position), none of it arrives after join.
+      try {
+        await bus.sync();
+      } catch (error) {
+        this.failures.failed('bus', 'history', error);
+        read = undefined;
+      }
+    }
     // From here to join() nothing waits: no delivery can slip between the held ones and live.
     const missed = read?.ok ? this.decode(read, hold.key, pattern) : undefined;
     if (!missed || hold.overflow) {
