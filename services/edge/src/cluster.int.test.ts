@@ -7,9 +7,10 @@ import {
   TestClient,
   httpGet,
   mintToken,
-  startTestEdge,
   valueOf,
   type TestEdge,
+  startRedisEdge,
+  type RedisTestEdge,
 } from './test-support.js';
 
 const clients: TestClient[] = [];
@@ -31,21 +32,16 @@ async function node(
   redisUrl: string,
   prefix: string,
   env: Record<string, string> = {},
-): Promise<TestEdge & { bus: RedisBus }> {
-  const bus = await RedisBus.connect({ url: redisUrl, nodeId: name, prefix });
-  const presence = await RedisPresence.connect({ url: redisUrl, prefix, ttlMs: 30_000 });
-  const edge = await startTestEdge({
-    env: { FLEETWIRE_NODE_ID: name, ...env },
+): Promise<RedisTestEdge> {
+  const edge = await startRedisEdge({
+    name,
+    redisUrl,
+    prefix,
+    env,
     limits: { commandTimeoutMs: 500, ratePerSec: 10_000, rateBurst: 10_000 },
-    bus,
-    presence,
   });
-  closers.push(async () => {
-    edge.close();
-    await bus.close();
-    await presence.close();
-  });
-  return Object.assign(edge, { bus });
+  closers.push(edge.closeAll);
+  return edge;
 }
 
 afterEach(async () => {

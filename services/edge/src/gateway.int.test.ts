@@ -1,9 +1,8 @@
-import { RedisBus, RedisPresence } from '@fleetwire/bus';
 import { testRedis, type TestRedis } from '@fleetwire/testkit';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 
 import { gatewayScenarios } from './gateway-scenarios.js';
-import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+import { TestClient, mintToken, type TestEdge, startRedisEdge } from './test-support.js';
 
 const TTL_MS = 30_000;
 const clients: TestClient[] = [];
@@ -19,25 +18,15 @@ async function connect(
   return client;
 }
 
-/** An edge node on the given Redis, as a separate node of one cluster. */
 async function node(name: string, redis: TestRedis): Promise<TestEdge> {
-  const bus = await RedisBus.connect({ url: redis.url, nodeId: name, prefix: redis.keyPrefix });
-  const presence = await RedisPresence.connect({
-    url: redis.url,
+  const edge = await startRedisEdge({
+    name,
+    redisUrl: redis.url,
     prefix: redis.keyPrefix,
-    ttlMs: TTL_MS,
-  });
-  const edge = await startTestEdge({
-    env: { FLEETWIRE_NODE_ID: name },
+    presenceTtlMs: TTL_MS,
     limits: { commandTimeoutMs: 2_000 },
-    bus,
-    presence,
   });
-  closers.push(async () => {
-    edge.close();
-    await bus.close();
-    await presence.close();
-  });
+  closers.push(edge.closeAll);
   return edge;
 }
 

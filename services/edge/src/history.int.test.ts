@@ -1,4 +1,3 @@
-import { RedisBus, RedisPresence } from '@fleetwire/bus';
 import { LocalRedis, testRedis, waitFor, type TestRedis } from '@fleetwire/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -11,10 +10,11 @@ import {
 import {
   TestClient,
   mintToken,
-  startTestEdge,
   valueOf,
   type Received,
   type TestEdge,
+  startRedisEdge,
+  type RedisTestEdge,
 } from './test-support.js';
 
 const clients: TestClient[] = [];
@@ -31,21 +31,16 @@ async function node(
   redisUrl: string,
   prefix: string,
   env: Record<string, string> = {},
-): Promise<TestEdge & { bus: RedisBus }> {
-  const bus = await RedisBus.connect({ url: redisUrl, nodeId: name, prefix });
-  const presence = await RedisPresence.connect({ url: redisUrl, prefix, ttlMs: 30_000 });
-  const edge = await startTestEdge({
-    env: { FLEETWIRE_NODE_ID: name, ...HISTORY_NODE_ENV, ...env },
+): Promise<RedisTestEdge> {
+  const edge = await startRedisEdge({
+    name,
+    redisUrl,
+    prefix,
+    env: { ...HISTORY_NODE_ENV, ...env },
     limits: HISTORY_NODE_LIMITS,
-    bus,
-    presence,
   });
-  closers.push(async () => {
-    edge.close();
-    await bus.close();
-    await presence.close();
-  });
-  return Object.assign(edge, { bus });
+  closers.push(edge.closeAll);
+  return edge;
 }
 
 afterEach(() => {

@@ -1,9 +1,9 @@
-import { RedisBus, RedisPresence } from '@fleetwire/bus';
+import { RedisPresence } from '@fleetwire/bus';
 import { CloseCode, CloseReason } from '@fleetwire/protocol';
 import { testRedis, waitFor, type TestRedis } from '@fleetwire/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { TestClient, mintToken, startTestEdge, valueOf, type TestEdge } from './test-support.js';
+import { TestClient, mintToken, valueOf, type TestEdge, startRedisEdge } from './test-support.js';
 
 // Presence TTL 1 s: heartbeats (with each node's connection count) every 333 ms.
 const TTL_MS = 1_000;
@@ -22,18 +22,14 @@ afterEach(async () => {
 });
 
 async function node(name: string, prefix: string, env: Record<string, string>): Promise<TestEdge> {
-  const bus = await RedisBus.connect({ url: redis.url, nodeId: name, prefix });
-  const presence = await RedisPresence.connect({ url: redis.url, prefix, ttlMs: TTL_MS });
-  const edge = await startTestEdge({
-    env: { FLEETWIRE_NODE_ID: name, FLEETWIRE_PRESENCE_TTL_SEC: String(TTL_MS / 1000), ...env },
-    bus,
-    presence,
+  const edge = await startRedisEdge({
+    name,
+    redisUrl: redis.url,
+    prefix,
+    presenceTtlMs: TTL_MS,
+    env: { FLEETWIRE_PRESENCE_TTL_SEC: String(TTL_MS / 1000), ...env },
   });
-  closers.push(async () => {
-    edge.close();
-    await bus.close();
-    await presence.close();
-  });
+  closers.push(edge.closeAll);
   return edge;
 }
 

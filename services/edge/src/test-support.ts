@@ -3,7 +3,7 @@ import { connect as tcpConnect } from 'node:net';
 import { Writable } from 'node:stream';
 
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
-import type { Bus, PresenceStore } from '@fleetwire/bus';
+import { RedisBus, RedisPresence, type Bus, type PresenceStore } from '@fleetwire/bus';
 import type { DeviceStateStore } from '@fleetwire/store';
 import { createRegistry } from '@fleetwire/metrics';
 import { decodeRelayFrame, isStreamFrame } from '@fleetwire/protocol';
@@ -41,6 +41,37 @@ export interface TestEdgeOptions {
   bus?: Bus;
   presence?: PresenceStore;
   deviceState?: DeviceStateStore;
+}
+
+export interface RedisEdgeOptions extends Omit<TestEdgeOptions, 'bus' | 'presence'> {
+  name: string;
+  redisUrl: string;
+  prefix: string;
+  presenceTtlMs?: number;
+}
+
+export type RedisTestEdge = TestEdge & { bus: RedisBus; closeAll(): Promise<void> };
+
+/**
+ * An edge node of a cluster over a real Redis, with its own bus and presence connections (as a
+ * separate process would have); `closeAll` ends the node and both connections.
+ */
+export async function startRedisEdge(options: RedisEdgeOptions): Promise<RedisTestEdge> {
+  const { name, redisUrl, prefix, presenceTtlMs = 30_000, env, ...rest } = options;
+  const bus = await RedisBus.connect({ url: redisUrl, nodeId: name, prefix });
+  const presence = await RedisPresence.connect({ url: redisUrl, prefix, ttlMs: presenceTtlMs });
+  const edge = await startTestEdge({
+    ...rest,
+    env: { FLEETWIRE_NODE_ID: name, ...env },
+    bus,
+    presence,
+  });
+  const closeAll = async (): Promise<void> => {
+    edge.close();
+    await bus.close();
+    await presence.close();
+  };
+  return Object.assign(edge, { bus, closeAll });
 }
 
 /** An edge node on a free port with HS256 test tokens, in this process. */
