@@ -11,14 +11,13 @@
  * Redis, A included. Each edge is its own process (services/edge/src/main.ts), Redis is local.
  *   pnpm --filter @fleetwire/load-tests-history bench [-- --devices 20 --dashboards 4 --rate 50 --seconds 10 --burst 1000]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { LocalRedis } from '@fleetwire/testkit';
+import { LocalRedis, runServiceFromSource } from '@fleetwire/testkit';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 
@@ -51,40 +50,29 @@ async function startEdge(
   redisUrl: string,
   history: boolean,
 ): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@fleetwire/source', '--import', 'tsx', 'src/main.ts'],
-    {
-      cwd: EDGE_DIR,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        FLEETWIRE_HOST: '127.0.0.1',
-        FLEETWIRE_PORT: '0',
-        FLEETWIRE_NODE_ID: name,
-        FLEETWIRE_JWT_HS256_SECRET: SECRET,
-        FLEETWIRE_LOG_LEVEL: 'info',
-        FLEETWIRE_RATE_PER_SEC: '100000',
-        FLEETWIRE_RATE_BURST: '100000',
-        FLEETWIRE_MAX_BACKPRESSURE_BYTES: String(64 * 1024 * 1024),
-        FLEETWIRE_DRAIN_WINDOW_MS: '0',
-        FLEETWIRE_REDIS_URL: redisUrl,
-        FLEETWIRE_REDIS_PREFIX: `bench-${name.split('-')[0]}:`,
-        FLEETWIRE_HISTORY_ENABLED: String(history),
-        // Throughput, not the outage bound: the burst must fit (see RESULTS.md for the default).
-        FLEETWIRE_BUS_OUTBOX_MAX: '200000',
-        FLEETWIRE_BUS_OUTBOX_MAX_BYTES: String(256 * 1024 * 1024),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+  const edge = runServiceFromSource({
+    packageDir: EDGE_DIR,
+    entry: 'src/main.ts',
+    env: {
+      FLEETWIRE_HOST: '127.0.0.1',
+      FLEETWIRE_PORT: '0',
+      FLEETWIRE_NODE_ID: name,
+      FLEETWIRE_JWT_HS256_SECRET: SECRET,
+      FLEETWIRE_LOG_LEVEL: 'info',
+      FLEETWIRE_RATE_PER_SEC: '100000',
+      FLEETWIRE_RATE_BURST: '100000',
+      FLEETWIRE_MAX_BACKPRESSURE_BYTES: String(64 * 1024 * 1024),
+      FLEETWIRE_DRAIN_WINDOW_MS: '0',
+      FLEETWIRE_REDIS_URL: redisUrl,
+      FLEETWIRE_REDIS_PREFIX: `bench-${name.split('-')[0]}:`,
+      FLEETWIRE_HISTORY_ENABLED: String(history),
+      // Throughput, not the outage bound: the burst must fit (see RESULTS.md for the default).
+      FLEETWIRE_BUS_OUTBOX_MAX: '200000',
+      FLEETWIRE_BUS_OUTBOX_MAX_BYTES: String(256 * 1024 * 1024),
     },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'listening') resolve(entry.port as number);
-    });
-    child.once('exit', (code) => reject(new Error(`edge ${name} exited (${code})`)));
   });
+  const port = await edge.listening;
+  const child = edge.child;
   return { port, child };
 }
 

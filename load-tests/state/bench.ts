@@ -11,14 +11,12 @@
  * Rounds: every device at once, the next round when all closed. Bounded in count and time.
  *   pnpm --filter @fleetwire/load-tests-state bench [-- --devices 50 --rounds 20]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { createPgClient, migrate } from '@fleetwire/store';
-import { LocalPostgres, LocalRedis } from '@fleetwire/testkit';
+import { LocalPostgres, LocalRedis, runServiceFromSource } from '@fleetwire/testkit';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 
@@ -39,35 +37,24 @@ const token = (sub: string, role: string): string =>
   jwt.sign({ sub, role, tenant: 'bench' }, SECRET, { expiresIn: 3600 });
 
 async function startEdge(name: string, redisUrl: string, databaseUrl: string) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--conditions=@fleetwire/source', '--import', 'tsx', 'src/main.ts'],
-    {
-      cwd: EDGE_DIR,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        FLEETWIRE_HOST: '127.0.0.1',
-        FLEETWIRE_PORT: '0',
-        FLEETWIRE_NODE_ID: name,
-        FLEETWIRE_JWT_HS256_SECRET: SECRET,
-        FLEETWIRE_LOG_LEVEL: 'info',
-        FLEETWIRE_RATE_PER_SEC: '10000',
-        FLEETWIRE_RATE_BURST: '10000',
-        FLEETWIRE_DRAIN_WINDOW_MS: '0',
-        FLEETWIRE_REDIS_URL: redisUrl,
-        FLEETWIRE_DATABASE_URL: databaseUrl,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+  const edge = runServiceFromSource({
+    packageDir: EDGE_DIR,
+    entry: 'src/main.ts',
+    env: {
+      FLEETWIRE_HOST: '127.0.0.1',
+      FLEETWIRE_PORT: '0',
+      FLEETWIRE_NODE_ID: name,
+      FLEETWIRE_JWT_HS256_SECRET: SECRET,
+      FLEETWIRE_LOG_LEVEL: 'info',
+      FLEETWIRE_RATE_PER_SEC: '10000',
+      FLEETWIRE_RATE_BURST: '10000',
+      FLEETWIRE_DRAIN_WINDOW_MS: '0',
+      FLEETWIRE_REDIS_URL: redisUrl,
+      FLEETWIRE_DATABASE_URL: databaseUrl,
     },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'listening') resolve(entry.port as number);
-    });
-    child.once('exit', (code) => reject(new Error(`edge ${name} exited (${code})`)));
   });
+  const port = await edge.listening;
+  const child = edge.child;
   return { port, child };
 }
 
