@@ -15,13 +15,13 @@
  *   pnpm --filter @fleetwire/load-tests-streams bench [-- --levels 0,50,100,200,400
  *     --seconds 6 --telemetry 20]
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { runServiceFromSource } from '@fleetwire/testkit';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 
@@ -207,31 +207,20 @@ function metric(port: number, name: string): Promise<number> {
 }
 
 async function startEdge(): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@fleetwire/source', '--import', 'tsx', 'src/main.ts'],
-    {
-      cwd: EDGE_DIR,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        FLEETWIRE_HOST: '127.0.0.1',
-        FLEETWIRE_PORT: '0',
-        FLEETWIRE_NODE_ID: 'bench',
-        FLEETWIRE_JWT_HS256_SECRET: SECRET,
-        FLEETWIRE_LOG_LEVEL: 'info',
-        FLEETWIRE_DRAIN_WINDOW_MS: '0',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+  const edge = runServiceFromSource({
+    packageDir: EDGE_DIR,
+    entry: 'src/main.ts',
+    env: {
+      FLEETWIRE_HOST: '127.0.0.1',
+      FLEETWIRE_PORT: '0',
+      FLEETWIRE_NODE_ID: 'bench',
+      FLEETWIRE_JWT_HS256_SECRET: SECRET,
+      FLEETWIRE_LOG_LEVEL: 'info',
+      FLEETWIRE_DRAIN_WINDOW_MS: '0',
     },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'listening') resolve(entry.port as number);
-    });
-    child.once('exit', (code) => reject(new Error(`edge exited (${code})`)));
   });
+  const port = await edge.listening;
+  const child = edge.child;
   return { port, child };
 }
 
