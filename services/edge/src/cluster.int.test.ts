@@ -4,27 +4,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { clusterScenarios } from './cluster-scenarios.js';
 import {
-  TestClient,
   httpGet,
   mintToken,
   valueOf,
   type TestEdge,
   startRedisEdge,
   type RedisTestEdge,
+  TestClientPool,
 } from './test-support.js';
 
-const clients: TestClient[] = [];
+const clients = new TestClientPool();
+const { connect } = clients;
 const closers: (() => Promise<void> | void)[] = [];
-
-async function connect(
-  edge: TestEdge,
-  claims: Parameters<typeof mintToken>[0],
-  format: 'json' | 'msgpack' = 'json',
-) {
-  const client = await TestClient.open(edge.url, mintToken(claims), { format });
-  clients.push(client);
-  return client;
-}
 
 /** An edge node on the given Redis, as a separate node of one cluster. */
 async function node(
@@ -45,7 +36,7 @@ async function node(
 }
 
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
+  clients.terminateAll();
 });
 
 afterAll(async () => {

@@ -2,21 +2,12 @@ import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 
 import { clusterScenarios } from './cluster-scenarios.js';
-import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+import { startTestEdge, type TestEdge, TestClientPool } from './test-support.js';
 
-const clients: TestClient[] = [];
+const clients = new TestClientPool();
+const { connect } = clients;
 let a: TestEdge;
 let b: TestEdge;
-
-async function connect(
-  edge: TestEdge,
-  claims: Parameters<typeof mintToken>[0],
-  format: 'json' | 'msgpack' = 'json',
-) {
-  const client = await TestClient.open(edge.url, mintToken(claims), { format });
-  clients.push(client);
-  return client;
-}
 
 describe('two edge nodes over the in-memory bus', () => {
   beforeAll(async () => {
@@ -33,7 +24,7 @@ describe('two edge nodes over the in-memory bus', () => {
     b = await node('node-b');
   });
   afterEach(() => {
-    for (const c of clients.splice(0)) c.ws.terminate();
+    clients.terminateAll();
   });
   afterAll(() => {
     a.close();

@@ -4,18 +4,13 @@ import { testPostgres, testRedis } from '@fleetwire/testkit';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 
 import { stateScenarios } from './state-scenarios.js';
-import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+import { startTestEdge, type TestEdge, TestClientPool } from './test-support.js';
 
-const clients: TestClient[] = [];
+const clients = new TestClientPool();
+const { connect } = clients;
 const closers: (() => Promise<void> | void)[] = [];
 let a: TestEdge;
 let b: TestEdge;
-
-async function connect(edge: TestEdge, claims: Parameters<typeof mintToken>[0]) {
-  const client = await TestClient.open(edge.url, mintToken(claims));
-  clients.push(client);
-  return client;
-}
 
 describe('device state on two edge nodes over Redis and PostgreSQL', () => {
   beforeAll(async () => {
@@ -53,7 +48,7 @@ describe('device state on two edge nodes over Redis and PostgreSQL', () => {
     b = await node('node-b');
   });
   afterEach(() => {
-    for (const c of clients.splice(0)) c.ws.terminate();
+    clients.terminateAll();
   });
   afterAll(async () => {
     for (const close of closers.splice(0)) await close();

@@ -3,19 +3,14 @@ import { SqlDeviceStateStore, createPgliteClient, migrate, type SqlClient } from
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { stateScenarios } from './state-scenarios.js';
-import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+import { startTestEdge, type TestEdge, TestClientPool } from './test-support.js';
 import { MqttTestClient } from './transports/mqtt/mqtt-test-client.js';
 
-const clients: TestClient[] = [];
+const clients = new TestClientPool();
+const { connect } = clients;
 let a: TestEdge;
 let b: TestEdge;
 let db: SqlClient;
-
-async function connect(edge: TestEdge, claims: Parameters<typeof mintToken>[0]) {
-  const client = await TestClient.open(edge.url, mintToken(claims));
-  clients.push(client);
-  return client;
-}
 
 describe('device state on two edge nodes over the in-memory bus and PGlite', () => {
   beforeAll(async () => {
@@ -35,7 +30,7 @@ describe('device state on two edge nodes over the in-memory bus and PGlite', () 
     // PGlite takes seconds to start on a busy machine.
   }, 60_000);
   afterEach(() => {
-    for (const c of clients.splice(0)) c.ws.terminate();
+    clients.terminateAll();
   });
   afterAll(async () => {
     a.close();

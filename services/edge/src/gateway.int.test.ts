@@ -2,21 +2,12 @@ import { testRedis, type TestRedis } from '@fleetwire/testkit';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 
 import { gatewayScenarios } from './gateway-scenarios.js';
-import { TestClient, mintToken, type TestEdge, startRedisEdge } from './test-support.js';
+import { type TestEdge, startRedisEdge, TestClientPool } from './test-support.js';
 
 const TTL_MS = 30_000;
-const clients: TestClient[] = [];
+const clients = new TestClientPool();
+const { connect } = clients;
 const closers: (() => Promise<void> | void)[] = [];
-
-async function connect(
-  edge: TestEdge,
-  claims: Parameters<typeof mintToken>[0],
-  format: 'json' | 'msgpack' = 'json',
-) {
-  const client = await TestClient.open(edge.url, mintToken(claims), { format });
-  clients.push(client);
-  return client;
-}
 
 async function node(name: string, redis: TestRedis): Promise<TestEdge> {
   const edge = await startRedisEdge({
@@ -42,7 +33,7 @@ describe('gateways across edge nodes over Redis', () => {
     c = await node('node-c', redis);
   });
   afterEach(() => {
-    for (const client of clients.splice(0)) client.ws.terminate();
+    clients.terminateAll();
   });
   afterAll(async () => {
     for (const close of closers.splice(0).reverse()) await close();

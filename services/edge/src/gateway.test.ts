@@ -2,21 +2,12 @@ import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 
 import { gatewayScenarios } from './gateway-scenarios.js';
-import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+import { startTestEdge, type TestEdge, TestClientPool } from './test-support.js';
 
 const TTL_MS = 30_000;
-const clients: TestClient[] = [];
+const clients = new TestClientPool();
+const { connect } = clients;
 const edges: TestEdge[] = [];
-
-async function connect(
-  edge: TestEdge,
-  claims: Parameters<typeof mintToken>[0],
-  format: 'json' | 'msgpack' = 'json',
-) {
-  const client = await TestClient.open(edge.url, mintToken(claims), { format });
-  clients.push(client);
-  return client;
-}
 
 describe('gateways across edge nodes over the in-memory bus', () => {
   const hub = new MemoryBusHub();
@@ -38,7 +29,7 @@ describe('gateways across edge nodes over the in-memory bus', () => {
     [a, b, c] = [await node('node-a'), await node('node-b'), await node('node-c')];
   });
   afterEach(() => {
-    for (const client of clients.splice(0)) client.ws.terminate();
+    clients.terminateAll();
   });
   afterAll(() => {
     for (const edge of edges) edge.close();

@@ -8,23 +8,17 @@ import {
   record,
 } from './history-scenarios.js';
 import {
-  TestClient,
-  mintToken,
   valueOf,
   type Received,
   type TestEdge,
   startRedisEdge,
   type RedisTestEdge,
+  TestClientPool,
 } from './test-support.js';
 
-const clients: TestClient[] = [];
+const clients = new TestClientPool();
+const { connect } = clients;
 const closers: (() => Promise<void> | void)[] = [];
-
-async function connect(edge: TestEdge, claims: Parameters<typeof mintToken>[0]) {
-  const client = await TestClient.open(edge.url, mintToken(claims));
-  clients.push(client);
-  return client;
-}
 
 async function node(
   name: string,
@@ -44,7 +38,7 @@ async function node(
 }
 
 afterEach(() => {
-  for (const c of clients.splice(0)) c.ws.terminate();
+  clients.terminateAll();
 });
 
 afterAll(async () => {

@@ -234,6 +234,28 @@ export class TestClient {
   }
 }
 
+/**
+ * The clients of one test file: `connect` opens one with a token minted from `claims`,
+ * `terminateAll` (afterEach) cuts every one still open.
+ */
+export class TestClientPool {
+  private readonly opened: TestClient[] = [];
+
+  readonly connect = async (
+    edge: TestEdge,
+    claims: TokenClaims,
+    format: 'json' | 'msgpack' = 'json',
+  ): Promise<TestClient> => {
+    const client = await TestClient.open(edge.url, mintToken(claims), { format });
+    this.opened.push(client);
+    return client;
+  };
+
+  terminateAll(): void {
+    for (const client of this.opened.splice(0)) client.ws.terminate();
+  }
+}
+
 /** The HTTP answer to a refused upgrade. */
 export function refusedUpgrade(
   url: string,
