@@ -2,7 +2,13 @@ import { encodeStreamChunk } from '@fleetwire/protocol';
 import { expect, it } from 'vitest';
 
 import type { ClusterUnderTest } from './cluster-scenarios.js';
-import { httpGet, httpRequest, mintToken, type TestClient } from './test-support.js';
+import {
+  httpGet,
+  httpRequest,
+  mintToken,
+  type TestClient,
+  expectRelayedChunks,
+} from './test-support.js';
 
 export interface GatewayClusterUnderTest extends ClusterUnderTest {
   /** A third node that the test may let die (its presence stops being renewed). */
@@ -287,17 +293,7 @@ export function gatewayScenarios(cluster: () => GatewayClusterUnderTest): void {
     for (const payload of sent) gateway.ws.send(encodeStreamChunk(3, payload));
     gateway.send({ type: 'stream_close', id: 'c', channel: 3 });
     expect(await gateway.next()).toEqual({ type: 'ack', id: 'c' });
-    for (let n = 0; n < sent.length; n++) {
-      const frame = await listener.next();
-      expect(frame).toMatchObject({
-        type: 'stream_frame',
-        topic: 'devices/bell-1/streams/audio',
-        seq: n,
-      });
-      expect(
-        Buffer.from(frame['payload'] as Uint8Array).equals(Buffer.from(sent[n] as Uint8Array)),
-      ).toBe(true);
-    }
+    await expectRelayedChunks(listener, 'devices/bell-1/streams/audio', sent);
     expect(await listener.next()).toMatchObject({
       kind: 'stream',
       data: { state: 'closed', chunks: 40 },

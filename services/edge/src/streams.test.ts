@@ -3,7 +3,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { waitFor } from '@fleetwire/testkit';
 
-import { TestClient, mintToken, startTestEdge, valueOf, type TestEdge } from './test-support.js';
+import {
+  TestClient,
+  mintToken,
+  startTestEdge,
+  valueOf,
+  type TestEdge,
+  expectRelayedChunks,
+} from './test-support.js';
 
 let edge: TestEdge;
 const clients: TestClient[] = [];
@@ -58,17 +65,7 @@ describe('binary streams on one edge', () => {
     await device.next();
     for (const listener of [json, packed]) {
       expect(await listener.next()).toMatchObject({ kind: 'stream', data: { state: 'open' } });
-      for (let n = 0; n < sent.length; n++) {
-        const frame = await listener.next();
-        expect(frame).toMatchObject({
-          type: 'stream_frame',
-          topic: 'devices/mic-1/streams/audio',
-          seq: n,
-        });
-        expect(
-          Buffer.from(frame['payload'] as Uint8Array).equals(Buffer.from(sent[n] as Uint8Array)),
-        ).toBe(true);
-      }
+      await expectRelayedChunks(listener, 'devices/mic-1/streams/audio', sent);
       expect(await listener.next()).toMatchObject({
         kind: 'stream',
         data: { state: 'closed', chunks: 20 },

@@ -10,6 +10,7 @@ import { decodeRelayFrame, isStreamFrame } from '@fleetwire/protocol';
 import { decode } from '@msgpack/msgpack';
 import jwt from 'jsonwebtoken';
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 
 import { loadEdgeConfig, type EdgeConfig, type EdgeLimits } from './config.js';
@@ -231,6 +232,22 @@ export class TestClient {
   close(): Promise<{ code: number; reason: string }> {
     this.ws.close();
     return this.closed;
+  }
+}
+
+/**
+ * Reads the next `sent.length` messages of `listener` and checks they are the relay frames of
+ * `topic`'s chunks, in order from seq 0, each payload byte for byte what was sent.
+ */
+export async function expectRelayedChunks(
+  listener: TestClient,
+  topic: string,
+  sent: readonly Uint8Array[],
+): Promise<void> {
+  for (let n = 0; n < sent.length; n++) {
+    const frame = await listener.next();
+    expect(frame).toMatchObject({ type: 'stream_frame', topic, seq: n });
+    expect(Buffer.from(frame['payload'] as Uint8Array).equals(Buffer.from(sent[n]!))).toBe(true);
   }
 }
 
