@@ -92,9 +92,22 @@ export class MemoryPresence implements PresenceStore {
       ...(connections === undefined ? {} : { connections }),
       renewedBy: this,
     });
-    const result: RenewResult = { moved: [], restored: [] };
+    const result: RenewResult = { moved: [], restored: [], released: [] };
     if (lease?.renewedBy === this) return result;
-    for (const device of heldDevices(devices)) {
+    const held = heldDevices(devices);
+    const keys = new Set(held.map(deviceRefKey));
+    for (const key of this.devicesOf(node)) {
+      if (keys.has(key)) continue;
+      this.devicesOf(node).delete(key);
+      const entry = this.records.get(key);
+      if (entry?.node !== node) continue;
+      this.records.set(key, {
+        t: now,
+        ...(entry.gateway === undefined ? {} : { gateway: entry.gateway }),
+      });
+      result.released.push(parseDeviceRef(key));
+    }
+    for (const device of held) {
       const key = deviceRefKey(device);
       const entry = this.records.get(key);
       if (entry?.node === node) continue;

@@ -97,6 +97,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
         expect(await store.renew(held.list, 'node-a', now + 10 + i * 100)).toEqual({
           moved: [],
           restored: [],
+          released: [],
         });
       }
       // At rest a renewal is the lease alone: the device list is not even built.
@@ -127,6 +128,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.renew([d1, d2, d3], 'node-a', now + 3)).toEqual({
         moved: [d1],
         restored: [d2, d3],
+        released: [],
       });
       expect(await store.get(d2, now + 3)).toMatchObject({
         online: true,
@@ -142,11 +144,42 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await restarted.renew([d2, d3], 'node-a', now + 5)).toEqual({
         moved: [],
         restored: [d3],
+        released: [],
       });
       expect(await restarted.renew([d2, d3], 'node-a', now + 6)).toEqual({
         moved: [],
         restored: [],
+        released: [],
       });
+    });
+
+    it('a process restarted under the same node id lets go of what its predecessor held: offline, reported', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      await store.markOnline(d1, 'node-a', now);
+      await store.markOnline({ ...d2, gateway: 'gw-1' }, 'node-a', now);
+      await store.markOnline(d3, 'node-a', now);
+      await store.renew([d1, d2, d3], 'node-a', now + 1);
+      // The process died; its successor holds d3 again (reconnected) and nothing else yet.
+      const successor = await subject.reopen();
+      extra.push(successor);
+      const result = await successor.renew([d3], 'node-a', now + 2);
+      expect({ ...result, released: result.released.sort(byDeviceId) }).toEqual({
+        moved: [],
+        restored: [],
+        released: [d1, d2],
+      });
+      expect(await store.get(d2, now + 2)).toEqual({
+        ...d2,
+        online: false,
+        lastSeen: now + 2,
+        gateway: 'gw-1',
+      });
+      expect(await store.get(d3, now + 2)).toMatchObject({ online: true, node: 'node-a' });
+      // Released once: the dead node's set no longer names them.
+      expect(
+        (await successor.reapDeadNodes(now + 2 + 10 * subject.ttlMs)).sort(byDeviceId),
+      ).toEqual([d3]);
     });
 
     it('records lost with Redis come back at the next renewal, once, and are reaped again if the node dies', async () => {
@@ -162,6 +195,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.renew(held.list, 'node-a', now + 3, 2)).toEqual({
         moved: [],
         restored: [d1, d2],
+        released: [],
       });
       expect(await store.get(d1, now + 3)).toEqual({
         ...d1,
@@ -178,6 +212,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.renew(held.list, 'node-a', now + 4, 2)).toEqual({
         moved: [],
         restored: [],
+        released: [],
       });
       expect(held.reads()).toBe(reads);
       // The rewritten records name the node for the reaper too.
@@ -200,6 +235,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.renew([{ ...d1, gateway: 'gw-1' }], 'node-a', now + 2)).toEqual({
         moved: [],
         restored: [d1],
+        released: [],
       });
       expect((await store.list('acme', now + 2)).map((r) => [r.deviceId, r.gateway])).toEqual([
         ['d1', 'gw-1'],
@@ -248,6 +284,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.renew([d1], 'slow', now + ttlMs + 1)).toEqual({
         moved: [],
         restored: [d1],
+        released: [],
       });
       expect(await store.get(d1, now + ttlMs + 1)).toMatchObject({ online: true, node: 'slow' });
     });

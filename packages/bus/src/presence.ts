@@ -22,6 +22,11 @@ export interface PresenceRecord {
 export interface RenewResult {
   moved: DeviceRef[];
   restored: DeviceRef[];
+  /**
+   * Devices whose records named the node but that it does not hold: a predecessor process under
+   * the same node id held them when it died. Marked offline; the caller says so.
+   */
+  released: DeviceRef[];
 }
 
 /** What a connect found: the node the device's record named before, if another one did. */
@@ -76,8 +81,9 @@ export interface PresenceStore {
    * (lost with Redis, or reaped), the records of `devices` are written again, in bounded
    * batches, never overwriting a record another node wrote: `moved` are devices another node
    * holds by now (the caller lets go of them), `restored` those whose record had vanished or
-   * read offline (the caller says the device is online again). Otherwise both are empty and
-   * `devices` is not read (pass a function to build the list only then).
+   * read offline (the caller says the device is online again), `released` records naming the
+   * node for devices it does not hold (marked offline). Otherwise all are empty and `devices` is
+   * not read (pass a function to build the list only then).
    */
   renew(
     devices: HeldDevice[] | (() => HeldDevice[]),

@@ -99,8 +99,9 @@ it('keys are hash-tagged for a cluster: a tenant’s records, a node’s devices
   const client = new Redis(redis.url);
   try {
     const now = Date.now();
-    await store.markOnline({ tenant: 'acme', deviceId: 'd1', gateway: 'gw' }, 'node-a', now);
-    await store.renew([], 'node-a', now, 1);
+    const device = { tenant: 'acme', deviceId: 'd1', gateway: 'gw' };
+    await store.markOnline(device, 'node-a', now);
+    await store.renew([device], 'node-a', now, 1);
     const keys = (await client.keys(`${redis.keyPrefix}*`)).map((k) =>
       k.slice(redis.keyPrefix.length),
     );

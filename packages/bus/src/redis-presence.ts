@@ -131,8 +131,8 @@ export class RedisPresence implements PresenceStore {
   async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
     check(
       await this.batch()
-        .srem(this.nodeKey(node), deviceRefKey(device))
         .presenceRelease(this.tenantKey(device.tenant), device.deviceId, String(now), node)
+        .srem(this.nodeKey(node), deviceRefKey(device))
         .exec(),
     );
   }
@@ -157,9 +157,10 @@ export class RedisPresence implements PresenceStore {
         .exec(),
     );
     this.leased.add(node);
-    const result: RenewResult = { moved: [], restored: [] };
+    const result: RenewResult = { moved: [], restored: [], released: [] };
     if (lost !== 1) return result;
     const held = heldDevices(devices);
+    await this.releaseUnheld(node, new Set(held.map(deviceRefKey)), now, result.released);
     // The one O(devices) write: in slices, one round trip each, so Redis is never held long.
     for (let i = 0; i < held.length; i += RESTORE_BATCH) {
       const slice = held.slice(i, i + RESTORE_BATCH);
@@ -183,6 +184,30 @@ export class RedisPresence implements PresenceStore {
       });
     }
     return result;
+  }
+
+  /** Marks offline what the node's set names but the node does not hold (a predecessor's). */
+  private async releaseUnheld(
+    node: string,
+    held: Set<string>,
+    now: number,
+    released: DeviceRef[],
+  ): Promise<void> {
+    const stream = this.redis.sscanStream(this.nodeKey(node), { count: RESTORE_BATCH });
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      const refs = keys.filter((key) => !held.has(key)).map(parseDeviceRef);
+      if (refs.length === 0) continue;
+      const batch = this.batch();
+      for (const ref of refs) {
+        batch
+          .presenceRelease(this.tenantKey(ref.tenant), ref.deviceId, String(now), node)
+          .srem(this.nodeKey(node), deviceRefKey(ref));
+      }
+      const answers = check(await batch.exec());
+      refs.forEach((ref, i) => {
+        if (answers[2 * i] === 1) released.push(ref);
+      });
+    }
   }
 
   async get(device: DeviceRef, now: number): Promise<PresenceRecord> {
