@@ -62,6 +62,9 @@ if (!centrifugoBinary) console.warn('no Centrifugo binary (--centrifugo): its co
 const measures: Record<string, Measure> = {
   idleRss: { label: '', values: {}, format: fmt.bytes, better: 'lower' },
   idleRedis: { label: '', values: {}, format: fmt.bytes, better: 'lower', noRatio: true },
+  restWritesNone: { label: '', values: {}, format: fmt.perSec, better: 'lower', noRatio: true },
+  restWritesFirst: { label: '', values: {}, format: fmt.perSec, better: 'lower', noRatio: true },
+  restWritesAll: { label: '', values: {}, format: fmt.perSec, better: 'lower', noRatio: true },
   fanout: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
   fanoutWrites: { label: '', values: {}, format: fmt.plain, better: 'lower' },
   storm: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
@@ -71,6 +74,13 @@ const measures: Record<string, Measure> = {
 measures['idleRss']!.label =
   `idle authenticated socket: server RSS per socket, ${Math.round(sizes.idleSockets / 3).toLocaleString('en')} → ${sizes.idleSockets.toLocaleString('en')}`;
 measures['idleRedis']!.label = 'idle socket: Redis bytes per socket';
+for (const [key, count] of [
+  ['restWritesNone', 0],
+  ['restWritesFirst', Math.round(sizes.idleSockets / 3)],
+  ['restWritesAll', sizes.idleSockets],
+] as const) {
+  measures[key]!.label = `Redis writes/s at rest, ${count.toLocaleString('en')} idle devices`;
+}
 measures['fanout']!.label =
   `fan-out 1 → ${sizes.fanoutSubscribers.toLocaleString('en')} subs, ${sizes.fanoutMessages.toLocaleString('en')} msgs: deliveries/s`;
 measures['fanoutWrites']!.label =
@@ -111,6 +121,11 @@ try {
             const r = await idle(peer, sizes, redis.url);
             record('idleRss', peer.name, r.rssBytesPerSocket, failedNote(r.failed));
             record('idleRedis', peer.name, r.redisBytesPerSocket);
+            if (r.restWrites) {
+              record('restWritesNone', peer.name, r.restWrites.none);
+              record('restWritesFirst', peer.name, r.restWrites.first);
+              record('restWritesAll', peer.name, r.restWrites.all);
+            }
           } else if (workload === 'fanout') {
             const r = await fanout(peer, sizes, redis.url);
             record('fanout', peer.name, r.deliveriesPerSec, lostNote(r.lost));

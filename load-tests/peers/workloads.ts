@@ -49,6 +49,11 @@ export const QUICK: Sizes = {
 export interface IdleResult {
   rssBytesPerSocket: number;
   redisBytesPerSocket: number;
+  /**
+   * Fleetwire only: Redis writes per second at rest (keys changed, `rdb_changes_since_last_save`)
+   * with no socket, after the first third, and with all of them.
+   */
+  restWrites?: { none: number; first: number; all: number };
   failed: number;
 }
 export interface FanoutResult {
@@ -85,6 +90,23 @@ function rssBytes(pids: number[]): number {
     total += Number(line?.[1] ?? 0) * 1024;
   }
   return total;
+}
+
+/**
+ * Two presence heartbeats at the edge's default TTL (30 s, a renewal every 10 s): a window of a
+ * whole number of periods holds the same number of renewals wherever it starts.
+ */
+const REST_WINDOW_MS = 20_000;
+
+/** Keys Redis changed per second over the window, nothing else happening: the writes at rest. */
+async function redisWritesPerSec(redis: Redis): Promise<number> {
+  const dirty = async (): Promise<number> => {
+    const info = await redis.info('persistence');
+    return Number(info.match(/^rdb_changes_since_last_save:(\d+)/m)?.[1] ?? 0);
+  };
+  const before = await dirty();
+  await settle(REST_WINDOW_MS);
+  return ((await dirty()) - before) / (REST_WINDOW_MS / 1000);
 }
 
 async function redisUsedBytes(redis: Redis): Promise<number> {
@@ -135,15 +157,25 @@ export async function idle(peer: Peer, sizes: Sizes, redisUrl: string): Promise<
     await settle(3_000);
     return connected.reduce((sum, r) => sum + r.ok, 0);
   };
+  // Only Fleetwire keeps anything in Redis while its sockets idle.
+  const atRest = peer.name === 'fleetwire' ? () => redisWritesPerSec(redis) : undefined;
   try {
+    const none = await atRest?.();
     const [firstThird, ...rest] = split(sizes.idleSockets, PROCESSES);
     const heldBefore = await connect([firstThird!], 0);
     const rssBefore = rssBytes(server.pids);
     const redisBefore = await redisUsedBytes(redis);
+    const first = await atRest?.();
     const added = await connect(rest, 1);
+    const rssAfter = rssBytes(server.pids);
+    const redisAfter = await redisUsedBytes(redis);
+    const all = await atRest?.();
     return {
-      rssBytesPerSocket: (rssBytes(server.pids) - rssBefore) / added,
-      redisBytesPerSocket: ((await redisUsedBytes(redis)) - redisBefore) / added,
+      rssBytesPerSocket: (rssAfter - rssBefore) / added,
+      redisBytesPerSocket: (redisAfter - redisBefore) / added,
+      ...(none === undefined || first === undefined || all === undefined
+        ? {}
+        : { restWrites: { none, first, all } }),
       failed: sizes.idleSockets - heldBefore - added,
     };
   } finally {
