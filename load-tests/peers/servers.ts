@@ -152,6 +152,11 @@ const fleetwire = (edgeMain: string): Peer => ({
           FLEETWIRE_RATE_BURST: '1000000',
           FLEETWIRE_DRAIN_WINDOW_MS: '0',
           ...(redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
+          // History keeps each device's presence events in a stream of its own for its
+          // retention (5 min): BENCH_FLEETWIRE_HISTORY=off measures presence without them.
+          ...(process.env['BENCH_FLEETWIRE_HISTORY'] === 'off'
+            ? { FLEETWIRE_HISTORY_ENABLED: 'false' }
+            : {}),
         },
         port,
       ),
