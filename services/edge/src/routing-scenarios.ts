@@ -68,6 +68,20 @@ export function routingScenarios(cluster: () => RoutingUnderTest): void {
     expect(await dashboard.next()).toEqual({ type: 'ack', id: 'r1' });
   });
 
+  it('a late takeover (the device came back to this node since) leaves its connection open', async () => {
+    const { a, connect, peer } = cluster();
+    const device = await connect(a, { sub: 'route-back', role: 'device' });
+    // As if node-b had taken the device before it reconnected to node-a, its takeover slow.
+    const takeover = { type: 'takeover', node: 'node-b', to: 'acme/route-back' };
+    await peer.send(inbox.node('node-a'), Buffer.from(JSON.stringify(takeover)));
+    const dashboard = await connect(a, { sub: 'ops', role: 'dashboard' });
+    dashboard.send({ type: 'command', id: 'back', target: 'route-back', name: 'x' });
+    expect(await device.next()).toMatchObject({ type: 'command', id: 'back' });
+    device.send({ type: 'ack', id: 'back' });
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 'back' });
+    expect(await device.roundTrip()).toEqual([]);
+  });
+
   it('owner moved between look-up and delivery: the node it left looks again and sends it on once; one ack', async () => {
     const { a, c, connect, peer, peerInbox } = cluster();
     const device = await connect(c, { sub: 'route-2', role: 'device' });

@@ -413,12 +413,11 @@ export class CommandRouter {
       case 'command':
         this.commandFromNode(message);
         return;
-      case 'takeover': {
-        if (message.to === undefined || message.node === this.bus?.nodeId) return;
-        const { tenant, deviceId } = parseDeviceRef(message.to);
-        this.moved(tenant, deviceId);
+      case 'takeover':
+        if (message.to !== undefined && message.node !== this.bus?.nodeId) {
+          this.takenOver(message.to);
+        }
         return;
-      }
       case 'answer':
         this.deliverAnswer(message.device, message.answer);
         return;
@@ -503,6 +502,26 @@ export class CommandRouter {
           reason: NackReason.Retry,
           message: 'presence is unavailable',
         });
+      },
+    );
+  }
+
+  /**
+   * Another node took the device over. Its takeover may come late: if the device has come back
+   * to this node since, the record names this node again (this node's write was sent before the
+   * look-up, on the same connection), and the connection here stays.
+   */
+  private takenOver(key: string): void {
+    if (!this.devices.has(key)) return;
+    const { tenant, deviceId } = parseDeviceRef(key);
+    this.locate({ tenant, deviceId }).then(
+      (node) => {
+        if (node !== this.bus?.nodeId) this.moved(tenant, deviceId);
+      },
+      (error: unknown) => {
+        // Presence unreadable: the message is the best knowledge there is.
+        this.failures.failed('presence', 'takeover', error);
+        this.moved(tenant, deviceId);
       },
     );
   }
