@@ -64,6 +64,11 @@ export interface FanoutResult {
 }
 export interface StormResult {
   upgradesPerSec: number;
+  /**
+   * Server CPU time (user + system, /proc) per completed upgrade: unlike the rate, it barely
+   * moves with what else runs on the machine.
+   */
+  cpuMicrosPerUpgrade: number;
   failed: number;
 }
 export interface CrossResult {
@@ -83,6 +88,21 @@ const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeou
  * binary, its libraries), which the kernel evicts under the shared machine's memory pressure and
  * which made a server shrink while it took sockets.
  */
+/** CPU time the processes used so far, user + system, in µs (/proc/<pid>/stat, clock ticks). */
+function cpuMicros(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, inside parentheses).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1e6) / CLOCK_TICKS_PER_SEC;
+}
+
+/** `getconf CLK_TCK`: 100 on every Linux this runs on. */
+const CLOCK_TICKS_PER_SEC = 100;
+
 function rssBytes(pids: number[]): number {
   let total = 0;
   for (const pid of pids) {
@@ -268,6 +288,7 @@ async function fanoutRun(
 
 export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise<StormResult> {
   const server = await peer.start({ nodes: 1, redisUrl });
+  const cpuBefore = cpuMicros(server.pids);
   const clients = split(sizes.stormConnects, 2).map(
     (count, i) =>
       new ClientProcess({
@@ -289,6 +310,7 @@ export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise
     const endedAt = Math.max(...reports.map((r) => r.endedAt));
     return {
       upgradesPerSec: ok / ((endedAt - startedAt) / 1000),
+      cpuMicrosPerUpgrade: (cpuMicros(server.pids) - cpuBefore) / ok,
       failed: sizes.stormConnects - ok,
     };
   } finally {
