@@ -1,0 +1,630 @@
+import { PatternIndex } from '@fleetwire/protocol';
+import { Cluster, type ClusterNode, type ClusterOptions } from 'ioredis';
+
+import { randomBytes } from 'node:crypto';
+
+import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+import {
+  encodeAck,
+  encodeMessage,
+  encodeSyncMarker,
+  messageHead,
+  parseControlFrame,
+  parseDomainFrame,
+} from './cluster-frames.js';
+import { DomainInterest, decodePatterns, encodePatterns } from './domain-interest.js';
+import {
+  domainOf,
+  type Appended,
+  type HistoryQuery,
+  type HistoryRead,
+  type Position,
+} from './history.js';
+import { RedisHistory } from './redis-history.js';
+
+export interface RedisClusterBusOptions {
+  /** Startup nodes (any masters of the cluster; the rest is discovered). */
+  nodes: ClusterNode[];
+  /** Unique per process: the bus skips its own messages by it. */
+  nodeId: string;
+  /** Prepended to every key and channel; must not contain `{` or `}` (hash tags). */
+  prefix?: string;
+  /**
+   * Interest-based publishing (default on): a publish no other node listens to stays on this
+   * node. Off: every publish crosses Redis, as on a single Redis.
+   */
+  interest?: boolean;
+  /** How long joining a domain waits for the publishers' acknowledgements of the new interest. */
+  interestAckTimeoutMs?: number;
+}
+
+/** What a node counts about its publishes (interest-based publishing at work). */
+export interface ClusterBusStats {
+  /** Publishes and appends fanned out through Redis. */
+  fannedOut: number;
+  /** Publishes not sent, and appends stored without fan-out: nobody listened. */
+  skipped: number;
+  /** Joins that resolved without every publisher's acknowledgement (timeout). */
+  ackTimeouts: number;
+}
+
+/** A name's first level (the domain, a tenant) must be concrete and free of hash-tag braces. */
+const DOMAIN = /^[^+#{}/]+$/;
+
+const RETRY = (attempt: number): number => Math.min(100 * 2 ** attempt, 2_000);
+
+/**
+ * Interest in a domain: sets a node's patterns (none: removes them), bumps the version, announces
+ * the change (`i`: acknowledge it, `u`: no need) and answers {version, followers}.
+ */
+const SET_INTEREST = `
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local v = redis.call('INCR', KEYS[2])
+local n = redis.call('SPUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. v .. '\\n' .. ARGV[2])
+return {v, n}
+`;
+
+/** The interest table of a domain and its version, read in one step. */
+const READ_INTEREST = `return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}`;
+
+type InterestSet = (...args: string[]) => Promise<[number, number]>;
+type InterestRead = (...args: string[]) => Promise<[string, string[]]>;
+
+/** One domain as this node sees it. */
+interface Domain {
+  name: string;
+  /** This node's distinct patterns in the domain (first holders of the PatternIndex). */
+  patterns: Set<string>;
+  /** The data channel's subscription, while this node holds patterns in the domain. */
+  data: Promise<void> | undefined;
+  /** The control channel's subscription and the table read after it (held once taken). */
+  control: Promise<void> | undefined;
+  interest: DomainInterest;
+  /** Interest changes of this node run one after another, each sending the set current then. */
+  changes: Promise<void>;
+}
+
+/**
+ * Redis Cluster driver with sharded pub/sub (Redis ≥ 7). Everything of one domain (a tenant)
+ * lives in one hash slot, `{<domain>}`:
+ *
+ * - topics: one sharded channel per domain, `<prefix>t:{<domain>}`, carrying the topic in the
+ *   frame (cluster-frames.ts); a node SSUBSCRIBEs the channel of each domain it holds patterns
+ *   in and filters exactly. One domain's messages keep their order (one shard, one channel);
+ *   there is no order across domains.
+ * - history: the same scripts as on a single Redis (redis-history.ts), their keys already in the
+ *   domain's slot, fanning out with SPUBLISH on the domain channel;
+ * - inboxes: one sharded channel each, `<prefix>i:<inbox>`, spread over the shards by its name;
+ *   SPUBLISH answers how many listened, as PUBLISH does;
+ * - sync(domain): a marker on the domain channel, back once the shard delivered everything before.
+ *
+ * Interest-based publishing: each node keeps its patterns of a domain in `<prefix>n:{<domain>}`
+ * (hash node → patterns, version `<prefix>n:{<domain>}:v`) and announces changes on the
+ * domain's control channel `<prefix>x:{<domain>}`, which every node publishing into or
+ * subscribing in the domain follows. A publish no other node's pattern matches is not sent; an
+ * append is stored (XADD) but not fanned out when no node, this one included, listens. A node
+ * that starts listening waits until every follower acknowledged its change (or a timeout), so
+ * nothing published after addPattern resolved is skipped; a follower that is not sure of its
+ * table (not yet read, or its subscription lost) publishes everything.
+ */
+export class RedisClusterBus implements Bus {
+  readonly nodeId: string;
+  private readonly prefix: string;
+  private readonly pub: Cluster;
+  private readonly sub: Cluster;
+  private readonly history: RedisHistory;
+  private readonly patterns = new PatternIndex();
+  private readonly domains = new Map<string, Domain>();
+  private readonly inboxes = new RefCounts();
+  private readonly topicHandlers: TopicHandler[] = [];
+  private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
+  private readonly statusHandlers: ((ready: boolean) => void)[] = [];
+  private readonly syncWaiters = new Map<string, () => void>();
+  /** Joins waiting for acknowledgements, by `<domain> <version>`. */
+  private readonly ackWaiters = new Map<string, { missing: number; done: () => void }>();
+  /** Acknowledgements that came before their change's reply (other connection), by the same key. */
+  private readonly earlyAcks = new Map<string, number>();
+  private readonly interestOn: boolean;
+  private readonly ackTimeoutMs: number;
+  private readonly counters: ClusterBusStats = { fannedOut: 0, skipped: 0, ackTimeouts: 0 };
+  private seq = 0;
+  private syncCount = 0;
+  private subscribed = false;
+  private wasReady = false;
+  private probing = false;
+  private closed = false;
+
+  private constructor(options: RedisClusterBusOptions) {
+    this.nodeId = options.nodeId;
+    this.prefix = options.prefix ?? 'fw:';
+    this.interestOn = options.interest ?? true;
+    this.ackTimeoutMs = options.interestAckTimeoutMs ?? 2_000;
+    const common: ClusterOptions = {
+      lazyConnect: true,
+      clusterRetryStrategy: RETRY,
+      slotsRefreshTimeout: 2_000,
+    };
+    // Publishing while a shard is away fails (counted by the caller) instead of queueing.
+    this.pub = new Cluster(options.nodes, {
+      ...common,
+      enableOfflineQueue: false,
+      clusterNodeRetryStrategy: RETRY,
+      redisOptions: { maxRetriesPerRequest: 0 },
+    });
+    // One subscriber connection per master holding channels of ours (ioredis' sharded
+    // subscriber group), re-created and resubscribed by ioredis when a master comes back.
+    this.sub = new Cluster(options.nodes, {
+      ...common,
+      shardedSubscribers: true,
+      clusterNodeRetryStrategy: RETRY,
+      redisOptions: { connectionName: `fleetwire-bus:${options.nodeId}` },
+    });
+    this.history = new RedisHistory(this.pub, this.prefix, randomBytes(6).toString('hex'), {
+      command: 'SPUBLISH',
+      frame: (topic, origin, seq) =>
+        this.fanoutWanted(topic, true)
+          ? {
+              channel: this.dataChannel(domainOf(topic)),
+              head: messageHead(origin, seq, topic),
+              lead: topic,
+            }
+          : undefined,
+    });
+    this.pub.defineCommand('fleetwireSetInterest', { numberOfKeys: 2, lua: SET_INTEREST });
+    this.pub.defineCommand('fleetwireReadInterest', { numberOfKeys: 2, lua: READ_INTEREST });
+    for (const client of [this.pub, this.sub]) {
+      // Connection errors are reported through `ready`; the retry strategies handle them.
+      client.on('error', () => undefined);
+      client.on('node error', () => undefined);
+      client.on('close', () => this.lost());
+      client.on('ready', () => this.probe());
+    }
+    // A shard's subscriber went away (its master restarted, or the slots moved): not ready, and
+    // no table of ours is known fresh, until ioredis resubscribed and a probe came back.
+    this.sub.on('-node', () => this.lost());
+    this.sub.on('-subscriber', () => this.lost());
+    this.sub.on('subscribersReady', () => this.probe());
+    this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
+      this.onShardMessage(channel.toString(), message),
+    );
+  }
+
+  static async connect(options: RedisClusterBusOptions): Promise<RedisClusterBus> {
+    if (options.prefix !== undefined && /[{}]/.test(options.prefix)) {
+      throw new BusError('BUS_INVALID_NAME', `prefix ${options.prefix}: no { or } (hash tags)`);
+    }
+    const bus = new RedisClusterBus(options);
+    try {
+      await Promise.all([bus.pub.connect(), bus.sub.connect()]);
+    } catch (cause) {
+      bus.pub.disconnect();
+      bus.sub.disconnect();
+      const nodes = options.nodes.map((n) => (typeof n === 'object' ? `${n.host}:${n.port}` : n));
+      throw new BusError(
+        'BUS_UNAVAILABLE',
+        `cannot connect to Redis Cluster at ${nodes.join(',')}`,
+        {
+          cause,
+        },
+      );
+    }
+    bus.subscribed = true;
+    bus.statusChanged();
+    return bus;
+  }
+
+  get ready(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready' && this.subscribed;
+  }
+
+  /** Counters of interest-based publishing (see ClusterBusStats). */
+  stats(): ClusterBusStats {
+    return { ...this.counters };
+  }
+
+  async publish(topic: string, payload: Uint8Array): Promise<void> {
+    const domain = this.domainOf(topic);
+    this.seq += 1;
+    if (!this.fanoutWanted(topic, false)) {
+      this.counters.skipped += 1;
+      return;
+    }
+    this.counters.fannedOut += 1;
+    try {
+      await this.pub.spublish(
+        this.dataChannel(domain),
+        encodeMessage(this.nodeId, this.seq, topic, payload),
+      );
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not published', { cause });
+    }
+  }
+
+  async append(batch: readonly Appended[]): Promise<Position[]> {
+    if (batch.length === 0) return [];
+    this.domainOf((batch[0] as Appended).topic);
+    const first = this.seq + 1;
+    this.seq += batch.length;
+    try {
+      return await this.history.append(batch, this.nodeId, first);
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not appended', { cause });
+    }
+  }
+
+  async readHistory(query: HistoryQuery): Promise<HistoryRead> {
+    this.domainOf(query.pattern);
+    try {
+      return await this.history.read(query);
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: history not read', { cause });
+    }
+  }
+
+  /**
+   * A marker on the channel of each domain concerned (the one given, or every domain this node
+   * listens in): a shard delivers one connection's messages in the order it ran the SPUBLISHes,
+   * so once every marker is back, everything fanned out before has reached the handlers.
+   */
+  async sync(domain?: string, timeoutMs = 2_000): Promise<void> {
+    const names =
+      domain === undefined
+        ? [...this.domains.values()].filter((d) => d.data).map((d) => d.name)
+        : this.domains.get(domain)?.data
+          ? [domain]
+          : [];
+    await Promise.all(names.map((name) => this.syncDomain(name, timeoutMs)));
+  }
+
+  private async syncDomain(domain: string, timeoutMs: number): Promise<void> {
+    try {
+      await this.domains.get(domain)?.data;
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
+    }
+    this.syncCount += 1;
+    const token = String(this.syncCount);
+    const back = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.syncWaiters.delete(token);
+        reject(new BusError('BUS_UNAVAILABLE', 'Redis did not return the sync marker'));
+      }, timeoutMs);
+      this.syncWaiters.set(token, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    try {
+      await this.pub.spublish(this.dataChannel(domain), encodeSyncMarker(this.nodeId, token));
+    } catch (cause) {
+      this.syncWaiters.get(token)?.();
+      this.syncWaiters.delete(token);
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
+    }
+    await back;
+  }
+
+  /**
+   * Resolves once the domain's channel is subscribed and (interest-based publishing) every
+   * publisher in the domain acknowledged the new pattern, also for a holder that came second.
+   */
+  async addPattern(pattern: string): Promise<void> {
+    const domain = this.domain(this.domainOf(pattern));
+    if (!this.patterns.add(pattern)) {
+      await Promise.all([domain.data, domain.changes]);
+      return;
+    }
+    domain.patterns.add(pattern);
+    domain.data ??= this.sub.ssubscribe(this.dataChannel(domain.name)).then(() => undefined);
+    const data = domain.data;
+    await this.change(domain, true);
+    await data;
+  }
+
+  async removePattern(pattern: string): Promise<void> {
+    if (!this.patterns.remove(pattern)) return;
+    const domain = this.domains.get(domainOf(pattern));
+    if (!domain) return;
+    domain.patterns.delete(pattern);
+    if (domain.patterns.size === 0 && domain.data) {
+      domain.data = undefined;
+      await this.sub.sunsubscribe(this.dataChannel(domain.name));
+    }
+    await this.change(domain, false);
+  }
+
+  async send(inbox: string, payload: Uint8Array): Promise<number> {
+    try {
+      return Number(await this.pub.spublish(this.inboxChannel(inbox), Buffer.from(payload)));
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not sent', { cause });
+    }
+  }
+
+  async listen(inbox: string): Promise<void> {
+    if (this.inboxes.add(inbox)) await this.sub.ssubscribe(this.inboxChannel(inbox));
+  }
+
+  async unlisten(inbox: string): Promise<void> {
+    if (this.inboxes.remove(inbox)) await this.sub.sunsubscribe(this.inboxChannel(inbox));
+  }
+
+  onTopicMessage(handler: TopicHandler): void {
+    this.topicHandlers.push(handler);
+  }
+
+  onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void {
+    this.inboxHandlers.push(handler);
+  }
+
+  onStatus(handler: (ready: boolean) => void): void {
+    this.statusHandlers.push(handler);
+  }
+
+  holdings(): { patterns: number; inboxes: number } {
+    return { patterns: this.patterns.size, inboxes: this.inboxes.size };
+  }
+
+  /** Takes this node's interest out of every table (a crashed node's stays: see docs/operations.md). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.interestOn) {
+      await Promise.allSettled(
+        [...this.domains.values()]
+          .filter((d) => d.patterns.size > 0)
+          .map((d) => this.setInterest(d.name, '', false)),
+      );
+    }
+    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+
+  private domainOf(name: string): string {
+    const domain = domainOf(name);
+    if (!DOMAIN.test(domain)) {
+      throw new BusError(
+        'BUS_INVALID_NAME',
+        `${name}: the first level must be a concrete domain without { or } on a Redis Cluster`,
+      );
+    }
+    return domain;
+  }
+
+  private domain(name: string): Domain {
+    let domain = this.domains.get(name);
+    if (!domain) {
+      domain = {
+        name,
+        patterns: new Set(),
+        data: undefined,
+        control: undefined,
+        interest: new DomainInterest(this.nodeId),
+        changes: Promise.resolve(),
+      };
+      this.domains.set(name, domain);
+    }
+    return domain;
+  }
+
+  private dataChannel(domain: string): string {
+    return `${this.prefix}t:{${domain}}`;
+  }
+
+  private controlChannel(domain: string): string {
+    return `${this.prefix}x:{${domain}}`;
+  }
+
+  private inboxChannel(inbox: string): string {
+    return `${this.prefix}i:${inbox}`;
+  }
+
+  private interestKeys(domain: string): [string, string] {
+    return [`${this.prefix}n:{${domain}}`, `${this.prefix}n:{${domain}}:v`];
+  }
+
+  /**
+   * Whether a message on `topic` must cross Redis: some other node may want it, or (an append,
+   * which comes back to its own node too) this node listens. A domain first published into is
+   * followed from now on; until its table is read, everything goes out.
+   */
+  private fanoutWanted(topic: string, toSelf: boolean): boolean {
+    if (!this.interestOn) return true;
+    const domain = this.domain(domainOf(topic));
+    this.follow(domain);
+    if (toSelf && this.patterns.match(topic).length > 0) return true;
+    const wanted = domain.interest.wanted(topic);
+    if (!wanted && toSelf) this.counters.skipped += 1;
+    else if (toSelf) this.counters.fannedOut += 1;
+    return wanted;
+  }
+
+  /** Subscribes the domain's control channel, then reads its table (once; again after a loss). */
+  private follow(domain: Domain): Promise<void> {
+    domain.control ??= this.sub
+      .ssubscribe(this.controlChannel(domain.name))
+      .then(() => this.readInterest(domain))
+      .catch((error: unknown) => {
+        // Retried on the next publish or probe; meanwhile everything goes out.
+        domain.control = undefined;
+        throw error;
+      });
+    domain.control.catch(() => undefined);
+    return domain.control;
+  }
+
+  private async readInterest(domain: Domain): Promise<void> {
+    const read = (this.pub as unknown as { fleetwireReadInterest: InterestRead })
+      .fleetwireReadInterest;
+    const [versionText, flat] = await read.call(this.pub, ...this.interestKeys(domain.name));
+    const entries = new Map<string, string[]>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      entries.set(flat[i] as string, decodePatterns(flat[i + 1] as string));
+    }
+    domain.interest.load(Number(versionText), entries);
+  }
+
+  /**
+   * Announces this node's patterns of the domain as they are when the change runs; a join
+   * (`wait`) resolves once every other follower acknowledged it, or after the timeout.
+   */
+  private change(domain: Domain, wait: boolean): Promise<void> {
+    if (!this.interestOn) return Promise.resolve();
+    const step = domain.changes.then(async () => {
+      await this.follow(domain).catch(() => undefined);
+      const [version, followers] = await this.setInterest(
+        domain.name,
+        encodePatterns(domain.patterns),
+        wait,
+      );
+      // The followers counted include this node.
+      if (wait && followers > 1) await this.acks(domain.name, version, followers - 1);
+    });
+    domain.changes = step.catch(() => undefined);
+    return step.catch((cause: unknown) => {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: interest not announced', { cause });
+    });
+  }
+
+  private async setInterest(
+    domain: string,
+    patterns: string,
+    acknowledged: boolean,
+  ): Promise<[number, number]> {
+    const set = (this.pub as unknown as { fleetwireSetInterest: InterestSet }).fleetwireSetInterest;
+    const [version, followers] = await set.call(
+      this.pub,
+      ...this.interestKeys(domain),
+      this.nodeId,
+      patterns,
+      this.controlChannel(domain),
+      acknowledged ? 'i' : 'u',
+    );
+    return [Number(version), Number(followers)];
+  }
+
+  private acks(domain: string, version: number, followers: number): Promise<void> {
+    const key = `${domain} ${version}`;
+    const missing = followers - (this.earlyAcks.get(key) ?? 0);
+    this.earlyAcks.delete(key);
+    if (missing <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.ackWaiters.delete(key);
+        this.counters.ackTimeouts += 1;
+        resolve();
+      }, this.ackTimeoutMs);
+      this.ackWaiters.set(key, {
+        missing,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private onShardMessage(channel: string, message: Buffer): void {
+    const tagged = /^t:\{(.*)\}$|^x:\{(.*)\}$/.exec(channel.slice(this.prefix.length));
+    if (channel.startsWith(`${this.prefix}i:`)) {
+      const inbox = channel.slice(this.prefix.length + 2);
+      for (const handler of this.inboxHandlers) handler(inbox, message);
+    } else if (tagged?.[1] !== undefined) {
+      this.onDomainMessage(tagged[1], message);
+    } else if (tagged?.[2] !== undefined) {
+      this.onControlMessage(tagged[2], message);
+    }
+  }
+
+  private onDomainMessage(domain: string, message: Buffer): void {
+    const frame = parseDomainFrame(message);
+    if (!frame) return;
+    if (frame.kind === 'sync') {
+      if (frame.origin !== this.nodeId) return;
+      this.syncWaiters.get(frame.token)?.();
+      this.syncWaiters.delete(frame.token);
+      return;
+    }
+    const { origin, topic, payload, position } = frame;
+    if (origin === this.nodeId && !position) return;
+    if (domainOf(topic) !== domain || this.patterns.match(topic).length === 0) return;
+    for (const handler of this.topicHandlers) handler(topic, payload, position);
+  }
+
+  private onControlMessage(domain: string, message: Buffer): void {
+    const frame = parseControlFrame(message);
+    if (!frame || frame.node === this.nodeId) return;
+    if (frame.kind === 'ack') {
+      if (frame.for !== this.nodeId) return;
+      const key = `${domain} ${frame.version}`;
+      const waiter = this.ackWaiters.get(key);
+      if (!waiter) {
+        this.earlyAck(key);
+        return;
+      }
+      waiter.missing -= 1;
+      if (waiter.missing > 0) return;
+      this.ackWaiters.delete(key);
+      waiter.done();
+      return;
+    }
+    this.domain(domain).interest.apply(frame.version, frame.node, decodePatterns(frame.patterns));
+    if (!frame.acknowledge) return;
+    // Applied (or, while the table is not read, moot: everything goes out meanwhile).
+    this.pub
+      .spublish(this.controlChannel(domain), encodeAck(this.nodeId, frame.version, frame.node))
+      .catch(() => undefined);
+  }
+
+  /** Bounded: acks of a join that timed out would otherwise stay. */
+  private earlyAck(key: string): void {
+    this.earlyAcks.set(key, (this.earlyAcks.get(key) ?? 0) + 1);
+    if (this.earlyAcks.size > 1_024) {
+      const oldest = this.earlyAcks.keys().next().value as string;
+      this.earlyAcks.delete(oldest);
+    }
+  }
+
+  /** A subscription may be gone: nothing is known fresh, and `ready` waits for a probe. */
+  private lost(): void {
+    if (this.closed) return;
+    this.subscribed = false;
+    for (const domain of this.domains.values()) {
+      domain.interest.stale();
+      domain.control = undefined;
+    }
+    this.statusChanged();
+    // Not every loss is followed by a 'ready' or 'subscribersReady' event (a pool node replaced
+    // without a subscriber change): the probe finds out, and retries until it passes.
+    setTimeout(() => this.probe(), 200).unref();
+  }
+
+  /**
+   * After ioredis (re)subscribed: a sync marker through every domain channel held proves those
+   * subscriptions are back; then the tables are read again. Retried until it passes.
+   */
+  private probe(): void {
+    if (this.closed || this.probing || this.subscribed) return;
+    if (this.pub.status !== 'ready' || this.sub.status !== 'ready') return;
+    this.probing = true;
+    const follows = this.interestOn ? [...this.domains.values()].map((d) => this.follow(d)) : [];
+    Promise.all([this.sync(), ...follows]).then(
+      () => {
+        this.probing = false;
+        this.subscribed = true;
+        this.statusChanged();
+      },
+      () => {
+        this.probing = false;
+        if (!this.closed) setTimeout(() => this.probe(), 500).unref();
+      },
+    );
+  }
+
+  private statusChanged(): void {
+    const ready = this.ready;
+    if (ready === this.wasReady) return;
+    this.wasReady = ready;
+    for (const handler of this.statusHandlers) handler(ready);
+  }
+}
