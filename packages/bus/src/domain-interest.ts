@@ -56,7 +56,10 @@ export class DomainInterest {
     this.loadedAt = version;
     const pending = this.pending;
     this.pending = [];
-    for (const change of pending) this.apply(change.version, change.node, change.patterns);
+    // The read includes every change up to its version: only later ones add anything.
+    for (const change of pending) {
+      if (change.version > version) this.apply(change.version, change.node, change.patterns);
+    }
   }
 
   /** A change notice: `node` holds exactly `patterns` since table version `version`. */
