@@ -601,14 +601,24 @@ export class RedisClusterBus implements Bus {
 
   /**
    * After ioredis (re)subscribed: a sync marker through every domain channel held proves those
-   * subscriptions are back; then the tables are read again. Retried until it passes.
+   * subscriptions are back; then the tables are read again and this node's interest announced
+   * again. Retried until it passes.
    */
   private probe(): void {
     if (this.closed || this.probing || this.subscribed) return;
     if (this.pub.status !== 'ready' || this.sub.status !== 'ready') return;
     this.probing = true;
     const follows = this.interestOn ? [...this.domains.values()].map((d) => this.follow(d)) : [];
-    Promise.all([this.sync(), ...follows]).then(
+    // A master restarted without persistence lost the interest tables: announce ours again
+    // (acknowledged, so publishers know them before this node says it is ready).
+    const announced = Promise.all([this.sync(), ...follows]).then(() =>
+      Promise.all(
+        [...this.domains.values()]
+          .filter((d) => this.interestOn && d.patterns.size > 0)
+          .map((d) => this.change(d, true)),
+      ),
+    );
+    announced.then(
       () => {
         this.probing = false;
         this.subscribed = true;
