@@ -145,8 +145,10 @@ export class RedisClusterBus implements Bus {
       slotsRefreshTimeout: 2_000,
     };
     // Publishing while a shard is away fails (counted by the caller) instead of queueing.
+    // Auto-pipelining writes the commands of one tick to a master together (in order).
     this.pub = new Cluster(options.nodes, {
       ...common,
+      enableAutoPipelining: true,
       enableOfflineQueue: false,
       clusterNodeRetryStrategy: RETRY,
       redisOptions: { maxRetriesPerRequest: 0 },
@@ -441,16 +443,16 @@ export class RedisClusterBus implements Bus {
 
   /** Subscribes the domain's control channel, then reads its table (once; again after a loss). */
   private follow(domain: Domain): Promise<void> {
-    domain.control ??= this.sub
+    if (domain.control) return domain.control;
+    const control = this.sub
       .ssubscribe(this.controlChannel(domain.name))
-      .then(() => this.readInterest(domain))
-      .catch((error: unknown) => {
-        // Retried on the next publish or probe; meanwhile everything goes out.
-        domain.control = undefined;
-        throw error;
-      });
-    domain.control.catch(() => undefined);
-    return domain.control;
+      .then(() => this.readInterest(domain));
+    domain.control = control;
+    // Retried on the next publish or probe; meanwhile everything goes out.
+    control.catch(() => {
+      if (domain.control === control) domain.control = undefined;
+    });
+    return control;
   }
 
   private async readInterest(domain: Domain): Promise<void> {
