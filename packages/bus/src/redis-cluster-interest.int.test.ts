@@ -109,12 +109,19 @@ it('a node that joins hears every publish made after addPattern resolved, though
 it('a node that leaves stops being published to, and close() takes its interest out', async () => {
   const d = domain();
   const [a, b] = [await node('a'), await node('b')];
+  const inB = new Inbox(b);
   await b.addPattern(`${d}/#`);
   await a.publish(`${d}/t`, text('heard'));
-  const fanned = a.stats().fannedOut;
+  await inB.until(() => inB.topics.length, 1);
+  expect(a.stats()).toMatchObject({ fannedOut: 1, skipped: 0 });
   await b.close();
+  // close() removed b's entry from the table: a learns it from the notice, not from a timeout.
+  const tapped = await wiretap(d);
   await waitFor('a to see b leave', () =>
     a.publish(`${d}/t`, text('after')).then(() => a.stats().skipped > 0),
   );
-  expect(a.stats().fannedOut).toBeGreaterThanOrEqual(fanned);
+  const { fannedOut } = a.stats();
+  await a.publish(`${d}/t`, text('unheard'));
+  expect(a.stats().fannedOut).toBe(fannedOut);
+  expect(tapped.filter((topic) => topic === `${d}/t`).length).toBeLessThanOrEqual(fannedOut - 1);
 });
