@@ -133,6 +133,8 @@ export class RedisClusterBus implements Bus {
   private wasReady = false;
   private probing = false;
   private closed = false;
+  /** Which master serves which slots, as the subscriber side last saw it (see `refreshed`). */
+  private topology: string | undefined;
 
   private constructor(options: RedisClusterBusOptions) {
     this.nodeId = options.nodeId;
@@ -155,9 +157,12 @@ export class RedisClusterBus implements Bus {
     });
     // One subscriber connection per master holding channels of ours (ioredis' sharded
     // subscriber group), re-created and resubscribed by ioredis when a master comes back.
+    // The slot map is re-read every 2 s: a slot that moved to another master took its
+    // subscriptions with it, and nothing else would tell this side (see `refreshed`).
     this.sub = new Cluster(options.nodes, {
       ...common,
       shardedSubscribers: true,
+      slotsRefreshInterval: 2_000,
       clusterNodeRetryStrategy: RETRY,
       redisOptions: { connectionName: `fleetwire-bus:${options.nodeId}` },
     });
@@ -186,6 +191,7 @@ export class RedisClusterBus implements Bus {
     this.sub.on('-node', () => this.lost());
     this.sub.on('-subscriber', () => this.lost());
     this.sub.on('subscribersReady', () => this.probe());
+    this.sub.on('refresh', () => this.refreshed());
     this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
       this.onShardMessage(channel.toString(), message),
     );
@@ -576,6 +582,25 @@ export class RedisClusterBus implements Bus {
     this.pub
       .spublish(this.controlChannel(domain), encodeAck(this.nodeId, frame.version, frame.node))
       .catch(() => undefined);
+  }
+
+  /**
+   * A slot that moves (resharding, failover) unsubscribes its channels at the old master with a
+   * push ioredis does not report; it resubscribes them on the new one when its slot map changes.
+   * So a changed map counts as a loss: not ready, tables stale, until the probe passes.
+   */
+  private refreshed(): void {
+    const owners: string[] = [];
+    let last: string | undefined;
+    this.sub.slots.forEach((nodes, slot) => {
+      const owner = nodes?.[0] ?? '';
+      if (owner !== last) owners.push(`${slot}:${owner}`);
+      last = owner;
+    });
+    const topology = owners.join(',');
+    const changed = this.topology !== undefined && topology !== this.topology;
+    this.topology = topology;
+    if (changed) this.lost();
   }
 
   /** Bounded: acks of a join that timed out would otherwise stay. */
