@@ -1,5 +1,6 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 
+import { benchArgs, percentile } from '@fleetwire/bench-kit';
 import { RedisBus, RedisClusterBus, clusterNodes, type Bus } from '@fleetwire/bus';
 import { LocalRedis, LocalRedisCluster } from '@fleetwire/testkit';
 import { Redis } from 'ioredis';
@@ -12,7 +13,8 @@ import { Redis } from 'ioredis';
  *
  *   pnpm --filter @fleetwire/load-tests-redis-cluster bench [-- --rounds 3]
  */
-const ROUNDS = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
+const args = benchArgs();
+const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 3;
 const LATENCY_SAMPLES = 2_000;
 const FANOUT_MESSAGES = 20_000;
 const COMMAND_MESSAGES = 5_000;
@@ -29,8 +31,6 @@ interface Backend {
   commands(): Promise<number>;
 }
 
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 
 async function commandCalls(servers: Redis[]): Promise<number> {
