@@ -5,14 +5,12 @@ import { randomBytes } from 'node:crypto';
 
 import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
 import {
-  encodeAck,
   encodeMessage,
   encodeSyncMarker,
   messageHead,
-  parseControlFrame,
   parseDomainFrame,
 } from './cluster-frames.js';
-import { DomainInterest, decodePatterns, encodePatterns } from './domain-interest.js';
+import { ClusterInterest } from './cluster-interest.js';
 import {
   domainOf,
   type Appended,
@@ -53,35 +51,13 @@ const DOMAIN = /^[^+#{}/]+$/;
 
 const RETRY = (attempt: number): number => Math.min(100 * 2 ** attempt, 2_000);
 
-/**
- * Interest in a domain: sets a node's patterns (none: removes them), bumps the version, announces
- * the change (`i`: acknowledge it, `u`: no need) and answers {version, followers}.
- */
-const SET_INTEREST = `
-if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-local v = redis.call('INCR', KEYS[2])
-local n = redis.call('SPUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. v .. '\\n' .. ARGV[2])
-return {v, n}
-`;
-
-/** The interest table of a domain and its version, read in one step. */
-const READ_INTEREST = `return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}`;
-
-type InterestSet = (...args: string[]) => Promise<[number, number]>;
-type InterestRead = (...args: string[]) => Promise<[string, string[]]>;
-
-/** One domain as this node sees it. */
+/** A domain this node listens in. */
 interface Domain {
   name: string;
   /** This node's distinct patterns in the domain (first holders of the PatternIndex). */
   patterns: Set<string>;
   /** The data channel's subscription, while this node holds patterns in the domain. */
   data: Promise<void> | undefined;
-  /** The control channel's subscription and the table read after it (held once taken). */
-  control: Promise<void> | undefined;
-  interest: DomainInterest;
-  /** Interest changes of this node run one after another, each sending the set current then. */
-  changes: Promise<void>;
 }
 
 /**
@@ -98,14 +74,9 @@ interface Domain {
  *   SPUBLISH answers how many listened, as PUBLISH does;
  * - sync(domain): a marker on the domain channel, back once the shard delivered everything before.
  *
- * Interest-based publishing: each node keeps its patterns of a domain in `<prefix>n:{<domain>}`
- * (hash node → patterns, version `<prefix>n:{<domain>}:v`) and announces changes on the
- * domain's control channel `<prefix>x:{<domain>}`, which every node publishing into or
- * subscribing in the domain follows. A publish no other node's pattern matches is not sent; an
- * append is stored (XADD) but not fanned out when no node, this one included, listens. A node
- * that starts listening waits until every follower acknowledged its change (or a timeout), so
- * nothing published after addPattern resolved is skipped; a follower that is not sure of its
- * table (not yet read, or its subscription lost) publishes everything.
+ * Interest-based publishing (cluster-interest.ts): a publish no other node's pattern matches is
+ * not sent; an append is stored (XADD) but not fanned out when no node, this one included,
+ * listens; addPattern resolves once the publishers in the domain know of the new pattern.
  */
 export class RedisClusterBus implements Bus {
   readonly nodeId: string;
@@ -120,13 +91,9 @@ export class RedisClusterBus implements Bus {
   private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private readonly statusHandlers: ((ready: boolean) => void)[] = [];
   private readonly syncWaiters = new Map<string, () => void>();
-  /** Joins waiting for acknowledgements, by `<domain> <version>`. */
-  private readonly ackWaiters = new Map<string, { missing: number; done: () => void }>();
-  /** Acknowledgements that came before their change's reply (other connection), by the same key. */
-  private readonly earlyAcks = new Map<string, number>();
-  private readonly interestOn: boolean;
-  private readonly ackTimeoutMs: number;
-  private readonly counters: ClusterBusStats = { fannedOut: 0, skipped: 0, ackTimeouts: 0 };
+  /** Absent when interest-based publishing is off. */
+  private readonly interest: ClusterInterest | undefined;
+  private readonly counters = { fannedOut: 0, skipped: 0 };
   private seq = 0;
   private syncCount = 0;
   private subscribed = false;
@@ -139,8 +106,6 @@ export class RedisClusterBus implements Bus {
   private constructor(options: RedisClusterBusOptions) {
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'fw:';
-    this.interestOn = options.interest ?? true;
-    this.ackTimeoutMs = options.interestAckTimeoutMs ?? 2_000;
     const common: ClusterOptions = {
       lazyConnect: true,
       clusterRetryStrategy: RETRY,
@@ -177,8 +142,16 @@ export class RedisClusterBus implements Bus {
             }
           : undefined,
     });
-    this.pub.defineCommand('fleetwireSetInterest', { numberOfKeys: 2, lua: SET_INTEREST });
-    this.pub.defineCommand('fleetwireReadInterest', { numberOfKeys: 2, lua: READ_INTEREST });
+    this.interest =
+      options.interest === false
+        ? undefined
+        : new ClusterInterest(
+            this.pub,
+            this.sub,
+            this.nodeId,
+            this.prefix,
+            options.interestAckTimeoutMs ?? 2_000,
+          );
     for (const client of [this.pub, this.sub]) {
       // Connection errors are reported through `ready`; the retry strategies handle them.
       client.on('error', () => undefined);
@@ -227,17 +200,13 @@ export class RedisClusterBus implements Bus {
 
   /** Counters of interest-based publishing (see ClusterBusStats). */
   stats(): ClusterBusStats {
-    return { ...this.counters };
+    return { ...this.counters, ackTimeouts: this.interest?.ackTimeouts ?? 0 };
   }
 
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     const domain = this.domainOf(topic);
     this.seq += 1;
-    if (!this.fanoutWanted(topic, false)) {
-      this.counters.skipped += 1;
-      return;
-    }
-    this.counters.fannedOut += 1;
+    if (!this.fanoutWanted(topic, false)) return;
     try {
       await this.pub.spublish(
         this.dataChannel(domain),
@@ -319,13 +288,13 @@ export class RedisClusterBus implements Bus {
   async addPattern(pattern: string): Promise<void> {
     const domain = this.domain(this.domainOf(pattern));
     if (!this.patterns.add(pattern)) {
-      await Promise.all([domain.data, domain.changes]);
+      await Promise.all([domain.data, this.interest?.settled(domain.name)]);
       return;
     }
     domain.patterns.add(pattern);
     domain.data ??= this.sub.ssubscribe(this.dataChannel(domain.name)).then(() => undefined);
     const data = domain.data;
-    await this.change(domain, true);
+    await this.announce(domain, true);
     await data;
   }
 
@@ -338,7 +307,7 @@ export class RedisClusterBus implements Bus {
       domain.data = undefined;
       await this.sub.sunsubscribe(this.dataChannel(domain.name));
     }
-    await this.change(domain, false);
+    await this.announce(domain, false);
   }
 
   async send(inbox: string, payload: Uint8Array): Promise<number> {
@@ -376,11 +345,12 @@ export class RedisClusterBus implements Bus {
   /** Takes this node's interest out of every table (a crashed node's stays: see docs/operations.md). */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.interestOn) {
+    const { interest } = this;
+    if (interest) {
       await Promise.allSettled(
         [...this.domains.values()]
           .filter((d) => d.patterns.size > 0)
-          .map((d) => this.setInterest(d.name, '', false)),
+          .map((d) => interest.leave(d.name)),
       );
     }
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
@@ -402,14 +372,7 @@ export class RedisClusterBus implements Bus {
   private domain(name: string): Domain {
     let domain = this.domains.get(name);
     if (!domain) {
-      domain = {
-        name,
-        patterns: new Set(),
-        data: undefined,
-        control: undefined,
-        interest: new DomainInterest(this.nodeId),
-        changes: Promise.resolve(),
-      };
+      domain = { name, patterns: new Set(), data: undefined };
       this.domains.set(name, domain);
     }
     return domain;
@@ -419,117 +382,32 @@ export class RedisClusterBus implements Bus {
     return `${this.prefix}t:{${domain}}`;
   }
 
-  private controlChannel(domain: string): string {
-    return `${this.prefix}x:{${domain}}`;
-  }
-
   private inboxChannel(inbox: string): string {
     return `${this.prefix}i:${inbox}`;
   }
 
-  private interestKeys(domain: string): [string, string] {
-    return [`${this.prefix}n:{${domain}}`, `${this.prefix}n:{${domain}}:v`];
-  }
-
   /**
    * Whether a message on `topic` must cross Redis: some other node may want it, or (an append,
-   * which comes back to its own node too) this node listens. A domain first published into is
-   * followed from now on; until its table is read, everything goes out.
+   * which comes back to its own node too) this node listens. Counted.
    */
   private fanoutWanted(topic: string, toSelf: boolean): boolean {
-    if (!this.interestOn) return true;
-    const domain = this.domain(domainOf(topic));
-    this.follow(domain);
-    if (toSelf && this.patterns.match(topic).length > 0) return true;
-    const wanted = domain.interest.wanted(topic);
-    if (!wanted && toSelf) this.counters.skipped += 1;
-    else if (toSelf) this.counters.fannedOut += 1;
+    const othersWant = this.interest?.wanted(domainOf(topic), topic) ?? true;
+    const wanted = othersWant || (toSelf && this.patterns.match(topic).length > 0);
+    if (wanted) this.counters.fannedOut += 1;
+    else this.counters.skipped += 1;
     return wanted;
   }
 
-  /** Subscribes the domain's control channel, then reads its table (once; again after a loss). */
-  private follow(domain: Domain): Promise<void> {
-    if (domain.control) return domain.control;
-    const control = this.sub
-      .ssubscribe(this.controlChannel(domain.name))
-      .then(() => this.readInterest(domain));
-    domain.control = control;
-    // Retried on the next publish or probe; meanwhile everything goes out.
-    control.catch(() => {
-      if (domain.control === control) domain.control = undefined;
-    });
-    return control;
-  }
-
-  private async readInterest(domain: Domain): Promise<void> {
-    const read = (this.pub as unknown as { fleetwireReadInterest: InterestRead })
-      .fleetwireReadInterest;
-    const [versionText, flat] = await read.call(this.pub, ...this.interestKeys(domain.name));
-    const entries = new Map<string, string[]>();
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      entries.set(flat[i] as string, decodePatterns(flat[i + 1] as string));
-    }
-    domain.interest.load(Number(versionText), entries);
-  }
-
-  /**
-   * Announces this node's patterns of the domain as they are when the change runs; a join
-   * (`wait`) resolves once every other follower acknowledged it, or after the timeout.
-   */
-  private change(domain: Domain, wait: boolean): Promise<void> {
-    if (!this.interestOn) return Promise.resolve();
-    const step = domain.changes.then(async () => {
-      await this.follow(domain).catch(() => undefined);
-      const [version, followers] = await this.setInterest(
-        domain.name,
-        encodePatterns(domain.patterns),
-        wait,
-      );
-      // The followers counted include this node.
-      if (wait && followers > 1) await this.acks(domain.name, version, followers - 1);
-    });
-    domain.changes = step.catch(() => undefined);
-    return step.catch((cause: unknown) => {
-      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: interest not announced', { cause });
-    });
-  }
-
-  private async setInterest(
-    domain: string,
-    patterns: string,
-    acknowledged: boolean,
-  ): Promise<[number, number]> {
-    const set = (this.pub as unknown as { fleetwireSetInterest: InterestSet }).fleetwireSetInterest;
-    const [version, followers] = await set.call(
-      this.pub,
-      ...this.interestKeys(domain),
-      this.nodeId,
-      patterns,
-      this.controlChannel(domain),
-      acknowledged ? 'i' : 'u',
-    );
-    return [Number(version), Number(followers)];
-  }
-
-  private acks(domain: string, version: number, followers: number): Promise<void> {
-    const key = `${domain} ${version}`;
-    const missing = followers - (this.earlyAcks.get(key) ?? 0);
-    this.earlyAcks.delete(key);
-    if (missing <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.ackWaiters.delete(key);
-        this.counters.ackTimeouts += 1;
-        resolve();
-      }, this.ackTimeoutMs);
-      this.ackWaiters.set(key, {
-        missing,
-        done: () => {
-          clearTimeout(timer);
-          resolve();
-        },
+  /** This node's patterns of the domain, to the other nodes (a join waits for them to know). */
+  private announce(domain: Domain, wait: boolean): Promise<void> {
+    if (!this.interest) return Promise.resolve();
+    return this.interest
+      .announce(domain.name, () => domain.patterns, wait)
+      .catch((cause) => {
+        throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: interest not announced', {
+          cause,
+        });
       });
-    });
   }
 
   private onShardMessage(channel: string, message: Buffer): void {
@@ -540,7 +418,7 @@ export class RedisClusterBus implements Bus {
     } else if (tagged?.[1] !== undefined) {
       this.onDomainMessage(tagged[1], message);
     } else if (tagged?.[2] !== undefined) {
-      this.onControlMessage(tagged[2], message);
+      this.interest?.onControlMessage(tagged[2], message);
     }
   }
 
@@ -557,31 +435,6 @@ export class RedisClusterBus implements Bus {
     if (origin === this.nodeId && !position) return;
     if (domainOf(topic) !== domain || this.patterns.match(topic).length === 0) return;
     for (const handler of this.topicHandlers) handler(topic, payload, position);
-  }
-
-  private onControlMessage(domain: string, message: Buffer): void {
-    const frame = parseControlFrame(message);
-    if (!frame || frame.node === this.nodeId) return;
-    if (frame.kind === 'ack') {
-      if (frame.for !== this.nodeId) return;
-      const key = `${domain} ${frame.version}`;
-      const waiter = this.ackWaiters.get(key);
-      if (!waiter) {
-        this.earlyAck(key);
-        return;
-      }
-      waiter.missing -= 1;
-      if (waiter.missing > 0) return;
-      this.ackWaiters.delete(key);
-      waiter.done();
-      return;
-    }
-    this.domain(domain).interest.apply(frame.version, frame.node, decodePatterns(frame.patterns));
-    if (!frame.acknowledge) return;
-    // Applied (or, while the table is not read, moot: everything goes out meanwhile).
-    this.pub
-      .spublish(this.controlChannel(domain), encodeAck(this.nodeId, frame.version, frame.node))
-      .catch(() => undefined);
   }
 
   /**
@@ -603,23 +456,11 @@ export class RedisClusterBus implements Bus {
     if (changed) this.lost();
   }
 
-  /** Bounded: acks of a join that timed out would otherwise stay. */
-  private earlyAck(key: string): void {
-    this.earlyAcks.set(key, (this.earlyAcks.get(key) ?? 0) + 1);
-    if (this.earlyAcks.size > 1_024) {
-      const oldest = this.earlyAcks.keys().next().value as string;
-      this.earlyAcks.delete(oldest);
-    }
-  }
-
   /** A subscription may be gone: nothing is known fresh, and `ready` waits for a probe. */
   private lost(): void {
     if (this.closed) return;
     this.subscribed = false;
-    for (const domain of this.domains.values()) {
-      domain.interest.stale();
-      domain.control = undefined;
-    }
+    this.interest?.stale();
     this.statusChanged();
     // Not every loss is followed by a 'ready' or 'subscribersReady' event (a pool node replaced
     // without a subscriber change): the probe finds out, and retries until it passes.
@@ -635,14 +476,13 @@ export class RedisClusterBus implements Bus {
     if (this.closed || this.probing || this.subscribed) return;
     if (this.pub.status !== 'ready' || this.sub.status !== 'ready') return;
     this.probing = true;
-    const follows = this.interestOn ? [...this.domains.values()].map((d) => this.follow(d)) : [];
     // A master restarted without persistence lost the interest tables: announce ours again
     // (acknowledged, so publishers know them before this node says it is ready).
-    const announced = Promise.all([this.sync(), ...follows]).then(() =>
+    const announced = Promise.all([this.sync(), ...(this.interest?.refollow() ?? [])]).then(() =>
       Promise.all(
         [...this.domains.values()]
-          .filter((d) => this.interestOn && d.patterns.size > 0)
-          .map((d) => this.change(d, true)),
+          .filter((d) => d.patterns.size > 0)
+          .map((d) => this.announce(d, true)),
       ),
     );
     announced.then(
