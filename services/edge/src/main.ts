@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 
 import { createTokenVerifier } from '@fleetwire/auth';
 import { exitOnStartupFailure, stopOnSignals } from '@fleetwire/config';
-import { RedisBus, RedisPresence } from '@fleetwire/bus';
+import { RedisBus, RedisClusterBus, RedisPresence, clusterNodes } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
 import { SqlDeviceStateStore, openSqlClient } from '@fleetwire/store';
 import { KafkaTelemetryLog, TelemetryLogMetrics } from '@fleetwire/telemetry-log';
@@ -32,13 +32,20 @@ async function main(): Promise<void> {
 
   // The bus id is unique per process, even if two processes were given the same node id.
   const busNodeId = `${config.nodeId}-${randomUUID().slice(0, 8)}`;
-  const bus = config.redis
-    ? await RedisBus.connect({
-        url: config.redis.url,
+  const bus = config.redisCluster
+    ? await RedisClusterBus.connect({
+        nodes: clusterNodes(config.redisCluster.nodes),
         nodeId: busNodeId,
-        prefix: config.redis.prefix,
+        ...(config.redis ? { prefix: config.redis.prefix } : {}),
+        interest: config.redisCluster.interest,
       })
-    : undefined;
+    : config.redis
+      ? await RedisBus.connect({
+          url: config.redis.url,
+          nodeId: busNodeId,
+          prefix: config.redis.prefix,
+        })
+      : undefined;
   const presence = config.redis
     ? await RedisPresence.connect({
         url: config.redis.url,
@@ -91,6 +98,7 @@ async function main(): Promise<void> {
       port,
       tls: config.tls !== undefined,
       redis: Boolean(bus),
+      redisCluster: Boolean(config.redisCluster),
       kafka: Boolean(telemetryLog),
       deviceState: Boolean(database),
     },
