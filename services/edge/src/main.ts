@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { loadEdgeConfig } from './config.js';
 import { startEdgeNode } from './edge-node.js';
 import { loadUws } from './uws.js';
-import { runWorkers } from './workers/supervisor.js';
+import { startWorkers } from './workers/supervisor.js';
 import { usableCores } from './workers/usable-cores.js';
 
 async function main(): Promise<void> {
@@ -30,22 +30,22 @@ async function main(): Promise<void> {
       })
     : undefined;
 
-  if (config.workers > 1) {
-    // One uWS app per worker thread on the same port; this thread keeps the bus (workers/).
-    await runWorkers(config, { logger, ...(bus ? { bus } : {}) });
-    return;
-  }
-
-  const node = await startEdgeNode(config, {
-    uws,
-    logger,
-    metricsNode: config.nodeId,
-    ...(bus ? { bus } : {}),
-  });
+  // FLEETWIRE_WORKERS > 1: one uWS app per worker thread on the port, the bus kept by this
+  // thread (workers/); otherwise this thread is the node.
+  const node =
+    config.workers > 1
+      ? await startWorkers(config, { logger, ...(bus ? { bus } : {}) })
+      : await startEdgeNode(config, {
+          uws,
+          logger,
+          metricsNode: config.nodeId,
+          ...(bus ? { bus } : {}),
+        });
   logger.info(
     {
       host: config.host,
       port: node.port,
+      ...(config.workers > 1 ? { workers: config.workers } : {}),
       tls: config.tls !== undefined,
       redis: Boolean(bus),
       kafka: config.kafka !== undefined,

@@ -1,7 +1,6 @@
 import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 
-import { stopOnSignals } from '@fleetwire/config';
 import { LocalFabric, type Bus } from '@fleetwire/bus';
 import type { Logger } from 'pino';
 
@@ -18,6 +17,17 @@ export interface WorkersOptions {
   logger: Logger;
   /** The process's bus driver (Redis): config refuses workers without one. */
   bus?: Bus;
+  /** Starts one worker thread; default: worker-main (tests give another body). */
+  startThread?: (data: WorkerData) => Worker;
+  /** Ends the process when a worker died; default: process.exit. */
+  exit?: (code: number) => void;
+}
+
+/** The running workers of this process. */
+export interface Workers {
+  port: number;
+  /** Drains every worker (each over the drain window); resolves once all have exited. */
+  stop(): Promise<void>;
 }
 
 interface Running {
@@ -34,8 +44,9 @@ interface Running {
  * process), answers the workers' requests for the summed metrics, drains every worker on
  * SIGTERM, and takes the process down (exit 1) when a worker dies.
  */
-export async function runWorkers(config: EdgeConfig, options: WorkersOptions): Promise<void> {
-  const { logger, bus } = options;
+export async function startWorkers(config: EdgeConfig, options: WorkersOptions): Promise<Workers> {
+  const { logger, bus, startThread = startWorkerThread } = options;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
   if (!bus) throw new Error('FLEETWIRE_WORKERS above 1 needs FLEETWIRE_REDIS_URL');
   const fabric = new LocalFabric(bus);
   // SO_REUSEPORT is set only on a given port: with port 0 each worker would get its own.
@@ -82,7 +93,7 @@ export async function runWorkers(config: EdgeConfig, options: WorkersOptions): P
     const timeout = new Promise((resolve) => setTimeout(resolve, CLOSE_AFTER_DEATH_MS).unref());
     void Promise.race([closed, timeout]).finally(() => {
       fabric.close();
-      void bus.close().finally(() => process.exit(1));
+      void bus.close().finally(() => exit(1));
     });
   };
 
@@ -150,27 +161,16 @@ export async function runWorkers(config: EdgeConfig, options: WorkersOptions): P
     );
     await new Promise<never>(() => undefined);
   }
-  logger.info(
-    {
-      host: config.host,
-      port,
-      workers: config.workers,
-      tls: config.tls !== undefined,
-      redis: true,
-      kafka: config.kafka !== undefined,
-      deviceState: config.database !== undefined,
+  return {
+    port,
+    stop: async () => {
+      stopping = true;
+      for (const worker of workers) send(worker, { k: 'drain' });
+      await Promise.all(workers.map((worker) => worker.exited));
+      fabric.close();
+      await bus.close();
     },
-    'listening',
-  );
-
-  stopOnSignals(logger, async () => {
-    stopping = true;
-    logger.info({ drainWindowMs: config.drainWindowMs, workers: config.workers }, 'stopping');
-    for (const worker of workers) send(worker, { k: 'drain' });
-    await Promise.all(workers.map((worker) => worker.exited));
-    fabric.close();
-    await bus.close();
-  });
+  };
 }
 
 /**
@@ -198,7 +198,7 @@ export function workerConfig(config: EdgeConfig, index: number, port: number): E
  * The worker thread of worker-main: built (dist/*.js), or from source (src/*.ts, the dev and
  * test runs), where tsx's loader hooks must be registered in the thread itself first.
  */
-function startThread(data: WorkerData): Worker {
+function startWorkerThread(data: WorkerData): Worker {
   const options = { workerData: data, transferList: [data.fabric] };
   if (!import.meta.url.endsWith('.ts')) {
     return new Worker(new URL('./worker-main.js', import.meta.url), options);
