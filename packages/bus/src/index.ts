@@ -13,6 +13,8 @@ export {
   type Position,
   type Retention,
 } from './history.js';
+export { FabricBus } from './fabric-bus.js';
+export { LocalFabric } from './local-fabric.js';
 export { MemoryBus, MemoryBusHub } from './memory-bus.js';
 export { RedisBus, type RedisBusOptions } from './redis-bus.js';
 export {

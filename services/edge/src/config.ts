@@ -18,6 +18,8 @@ const EdgeEnv = z.object({
   FLEETWIRE_TLS_PASSPHRASE: envVar.string(),
   FLEETWIRE_ALLOW_UWS_FALLBACK: envVar.bool(false),
   FLEETWIRE_DASHBOARD_DIR: envVar.string(),
+  // Default: the cores this process may use (workers/usable-cores.ts); 1 runs no worker threads.
+  FLEETWIRE_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
 
   ...AUTH_ENV,
 
@@ -108,6 +110,12 @@ export interface EdgeConfig {
   logLevel: string;
   tls?: { certFile: string; keyFile: string; passphrase?: string };
   allowUwsFallback: boolean;
+  /**
+   * uWS apps on the port, one per worker thread (workers/); 1: this thread serves alone. The
+   * limits that are per process (maxConnections, the database pool, Kafka's buffer) are split
+   * between the workers by the supervisor.
+   */
+  workers: number;
   /** Built dashboard served at `/`; absent: `/` answers a JSON pointer to the docs. */
   dashboardDir?: string;
   auth: AuthSettings;
@@ -186,7 +194,11 @@ export interface EdgeLimits {
   streamMaxBufferedBytes: number;
 }
 
-export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
+export function loadEdgeConfig(
+  env: Env,
+  defaultNodeId: string,
+  defaults: { workers?: number } = {},
+): EdgeConfig {
   const e = loadConfig(EdgeEnv, env);
   const certFile = e.FLEETWIRE_TLS_CERT_FILE;
   const keyFile = e.FLEETWIRE_TLS_KEY_FILE;
@@ -204,6 +216,9 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       'FLEETWIRE_REDIS_PREFIX must not contain { or } on a Redis Cluster (hash tags)',
     );
   }
+  if ((e.FLEETWIRE_WORKERS ?? 1) > 1 && !e.FLEETWIRE_REDIS_URL) {
+    throw new Error('FLEETWIRE_WORKERS above 1 needs FLEETWIRE_REDIS_URL (workers share presence)');
+  }
   return {
     host: e.FLEETWIRE_HOST,
     port: e.FLEETWIRE_PORT,
@@ -215,6 +230,8 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
         }
       : {}),
     allowUwsFallback: e.FLEETWIRE_ALLOW_UWS_FALLBACK,
+    // Workers share presence through Redis: without it each would know only its own devices.
+    workers: e.FLEETWIRE_REDIS_URL ? (e.FLEETWIRE_WORKERS ?? defaults.workers ?? 1) : 1,
     ...optional('dashboardDir', e.FLEETWIRE_DASHBOARD_DIR),
     auth: authSettings(e),
     limits: {
