@@ -102,13 +102,13 @@ async function readTopic(topic: string, count: number): Promise<KafkaMessage[]> 
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
 
 describe('dead letters too big for one Kafka request', () => {
-  it('150 rows of ~10 KiB the store refuses in one batch: all dead-lettered, the offset committed, nothing stuck', async () => {
+  it('150 rows of ~11 KiB the store refuses in one batch: all dead-lettered, the offset committed, nothing stuck', async () => {
     const topic = await kafka.createTopic('telemetry.bigdlq', 1);
     const dlqTopic = await kafka.createTopic('telemetry.bigdlq.dlq', 1);
     const tenant = 'big-dlq';
     // Few rows, each big: the store refuses every one, so the writer splits the batch down to
-    // single rows (~2 statements a row: 1,500 rows of 1 KiB missed the 45 s bound at load 14 here; 11 s now),
-    // while the letters still add up to more than one Kafka request takes.
+    // single rows (~2 statements a row: 1,500 rows of 1 KiB missed the 45 s bound at load 14
+    // here; 150 took 11 s), while the letters still add up to more than one Kafka request takes.
     const records = Array.from({ length: 150 }, (_, i) =>
       telemetry(i, { tenant, data: { seq: i, note: `launch 🚀 ${'x'.repeat(11_000)}` } }),
     );
