@@ -101,6 +101,8 @@ export interface PhaseResult {
 interface Sample {
   t: number;
   edgeReady: Map<string, boolean>;
+  /** The edge's /readyz status, or undefined when it did not answer within the probe's 1.5 s. */
+  edgeStatus: Map<string, number | undefined>;
   /** fleetwire_dependency_up per edge: dependency → value. */
   edgeDeps: Map<string, Map<string, number>>;
   ingestReady: Map<string, boolean>;
@@ -162,6 +164,7 @@ class Prober {
     const s: Sample = {
       t: Date.now(),
       edgeReady: new Map(),
+      edgeStatus: new Map(),
       edgeDeps: new Map(),
       ingestReady: new Map(),
       ingestReason: new Map(),
@@ -173,6 +176,7 @@ class Prober {
         const base = `http://127.0.0.1:${c.edgePorts[i]}`;
         const [ready, metrics] = await Promise.all([get(`${base}/readyz`), get(`${base}/metrics`)]);
         s.edgeReady.set(name, ready?.status === 200);
+        s.edgeStatus.set(name, ready?.status);
         if (metrics?.status === 200) {
           const deps = new Map<string, number>();
           for (const m of metricValues(metrics.body, 'fleetwire_dependency_up')) {
@@ -427,8 +431,13 @@ export async function runChaos(options: ChaosOptions): Promise<{
       const survivingEdges = cluster.edgeNames.filter((e) => e !== fault.target);
       for (const e of survivingEdges) {
         const notReady = samples.filter((s) => s.edgeReady.get(e) === false);
-        if (notReady.length > 0)
-          failures.push(`${e} /readyz not 200 in ${notReady.length} of ${samples.length} probes`);
+        if (notReady.length > 0) {
+          // Which: a status other than 200, or no answer in time (a busy event loop).
+          const unanswered = notReady.filter((s) => s.edgeStatus.get(e) === undefined).length;
+          failures.push(
+            `${e} /readyz not 200 in ${notReady.length} of ${samples.length} probes (${unanswered} unanswered within 1.5 s, ${notReady.length - unanswered} answered otherwise)`,
+          );
+        }
       }
       let detectionS: number | undefined;
       let detectionWhat = '';
