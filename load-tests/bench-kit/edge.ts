@@ -13,8 +13,8 @@ export interface BenchEdge {
 }
 
 /**
- * The edge from source as its own process on a free port, with the bench secret, info logs and
- * no drain window; `env` adds to or overrides that (Redis, Kafka, limits). Resolves once it
+ * The edge from source as its own process on a free port, with the bench secret, info logs, no
+ * drain window and one worker thread; `env` adds to or overrides that (Redis, Kafka, limits). Resolves once it
  * listens.
  */
 export async function startBenchEdge(
@@ -31,6 +31,9 @@ export async function startBenchEdge(
       FLEETWIRE_JWT_HS256_SECRET: BENCH_SECRET,
       FLEETWIRE_LOG_LEVEL: 'info',
       FLEETWIRE_DRAIN_WINDOW_MS: '0',
+      // One thread, as the figures in RESULTS.md were taken (an edge with Redis runs one worker
+      // per core by default); a bench about workers sets it.
+      FLEETWIRE_WORKERS: '1',
       ...env,
     },
   });

@@ -130,14 +130,17 @@ function nodeServer(name: PeerName, file: string, protocol: ProtocolName): Peer 
   };
 }
 
-/** `edgeMain`: another build of the edge (e.g. a checkout of an older commit) to compare. */
-const fleetwire = (edgeMain: string): Peer => ({
+/**
+ * `edgeMain`: another build of the edge (e.g. a checkout of an older commit) to compare;
+ * `workers`: its FLEETWIRE_WORKERS (uWS worker threads on the port).
+ */
+const fleetwire = (edgeMain: string, workers: number): Peer => ({
   name: 'fleetwire',
   protocol: 'fleetwire',
   role: 'device',
   start: ({ nodes, redisUrl }) =>
-    startNodes(nodes, (port, node) =>
-      startProcess(
+    startNodes(nodes, async (port, node) => {
+      const child = await startProcess(
         process.execPath,
         [edgeMain],
         {
@@ -151,6 +154,8 @@ const fleetwire = (edgeMain: string): Peer => ({
           FLEETWIRE_RATE_PER_SEC: '1000000',
           FLEETWIRE_RATE_BURST: '1000000',
           FLEETWIRE_DRAIN_WINDOW_MS: '0',
+          // Workers need Redis (shared presence); without it the edge runs one thread anyway.
+          FLEETWIRE_WORKERS: redisUrl ? String(workers) : '1',
           ...(redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
           // History keeps each device's presence events in a stream of its own for its
           // retention (5 min): BENCH_FLEETWIRE_HISTORY=off measures presence without them.
@@ -159,9 +164,23 @@ const fleetwire = (edgeMain: string): Peer => ({
             : {}),
         },
         port,
-      ),
-    ),
+      );
+      // The port accepts once one worker listens; /metrics answers once every worker does (it
+      // asks each), so no client lands on the first worker only because it was first.
+      if (redisUrl && workers > 1) {
+        await waitFor(`${workers} edge workers on port ${port}`, () => answersMetrics(port));
+      }
+      return child;
+    }),
 });
+
+async function answersMetrics(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://${HOST}:${port}/metrics`)).ok;
+  } catch {
+    return false;
+  }
+}
 
 /** Centrifugo v6 with HS256 tokens, client subscribe and publish allowed, Redis as the broker. */
 function centrifugo(binary: string): Peer {
@@ -195,12 +214,16 @@ function centrifugo(binary: string): Peer {
   };
 }
 
-export function peers(centrifugoBinary: string | undefined, edgeMain = EDGE_MAIN): Peer[] {
+export function peers(
+  centrifugoBinary: string | undefined,
+  edgeMain = EDGE_MAIN,
+  edgeWorkers = 1,
+): Peer[] {
   return [
     nodeServer('raw-uws', 'uws-server.ts', 'raw'),
     nodeServer('ws', 'ws-server.ts', 'raw'),
     nodeServer('socketio', 'socketio-server.ts', 'socketio'),
     ...(centrifugoBinary ? [centrifugo(centrifugoBinary)] : []),
-    fleetwire(edgeMain),
+    fleetwire(edgeMain, edgeWorkers),
   ];
 }

@@ -256,6 +256,7 @@ export class SessionCore {
         tenant: identity.tenant,
         node: this.deps.nodeId,
         ...(session.format === undefined ? {} : { format: session.format }),
+        limits: { ratePerSec: session.bucket.ratePerSec, rateBurst: session.bucket.burst },
       });
       // Registered first, so a change made from now on reaches this connection through its inbox.
       if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
