@@ -258,7 +258,7 @@ export class SessionCore {
         ...(session.format === undefined ? {} : { format: session.format }),
         limits: { ratePerSec: session.bucket.ratePerSec, rateBurst: session.bucket.burst },
       });
-      // Registered first, so a change made from now on reaches this connection through its inbox.
+      // Registered first (presence names this node), so a change made from now on reaches it.
       if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
     });
   }
