@@ -68,21 +68,33 @@ if (!centrifugoBinary) console.warn('no Centrifugo binary (--centrifugo): its co
 const measures: Record<string, Measure> = {
   idleRss: { label: '', values: {}, format: fmt.bytes, better: 'lower' },
   idleRedis: { label: '', values: {}, format: fmt.bytes, better: 'lower', noRatio: true },
+  restWritesNone: { label: '', values: {}, format: fmt.perSec, better: 'lower', noRatio: true },
+  restWritesFirst: { label: '', values: {}, format: fmt.perSec, better: 'lower', noRatio: true },
+  restWritesAll: { label: '', values: {}, format: fmt.perSec, better: 'lower', noRatio: true },
   fanout: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
   fanoutWrites: { label: '', values: {}, format: fmt.plain, better: 'lower' },
   storm: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
+  stormCpu: { label: '', values: {}, format: fmt.micros, better: 'lower' },
   crossP50: { label: '', values: {}, format: fmt.ms, better: 'lower' },
   crossP99: { label: '', values: {}, format: fmt.ms, better: 'lower' },
 };
 measures['idleRss']!.label =
   `idle authenticated socket: server RSS per socket, ${Math.round(sizes.idleSockets / 3).toLocaleString('en')} → ${sizes.idleSockets.toLocaleString('en')}`;
 measures['idleRedis']!.label = 'idle socket: Redis bytes per socket';
+for (const [key, count] of [
+  ['restWritesNone', 0],
+  ['restWritesFirst', Math.round(sizes.idleSockets / 3)],
+  ['restWritesAll', sizes.idleSockets],
+] as const) {
+  measures[key]!.label = `Redis writes/s at rest, ${count.toLocaleString('en')} idle devices`;
+}
 measures['fanout']!.label =
   `fan-out 1 → ${sizes.fanoutSubscribers.toLocaleString('en')} subs, ${sizes.fanoutMessages.toLocaleString('en')} msgs: deliveries/s`;
 measures['fanoutWrites']!.label =
   'fan-out: server socket writes per 1,000 deliveries (strace, separate run)';
 measures['storm']!.label =
   `connect storm ${sizes.stormConnects.toLocaleString('en')} JWTs, conc. ${sizes.stormConcurrency}: upgrades/s`;
+measures['stormCpu']!.label = 'connect storm: server CPU per upgrade (user + system)';
 measures['crossP50']!.label =
   `cross-node p50, ${sizes.crossSubscribers} subs on B, ${sizes.crossRate} msg/s on A`;
 measures['crossP99']!.label = 'cross-node p99 (same run)';
@@ -117,12 +129,18 @@ try {
             const r = await idle(peer, sizes, redis.url);
             record('idleRss', peer.name, r.rssBytesPerSocket, failedNote(r.failed));
             record('idleRedis', peer.name, r.redisBytesPerSocket);
+            if (r.restWrites) {
+              record('restWritesNone', peer.name, r.restWrites.none);
+              record('restWritesFirst', peer.name, r.restWrites.first);
+              record('restWritesAll', peer.name, r.restWrites.all);
+            }
           } else if (workload === 'fanout') {
             const r = await fanout(peer, sizes, redis.url);
             record('fanout', peer.name, r.deliveriesPerSec, lostNote(r.lost));
           } else if (workload === 'storm') {
             const r = await storm(peer, sizes, redis.url);
             record('storm', peer.name, r.upgradesPerSec, failedNote(r.failed));
+            record('stormCpu', peer.name, r.cpuMicrosPerUpgrade);
           } else if (workload === 'cross') {
             const r = await cross(peer, sizes, redis.url);
             record('crossP50', peer.name, r.p50Ms, lostNote(r.lost));

@@ -82,7 +82,8 @@ export const fmt = {
       ? `${(value / 1e6).toFixed(2)} M/s`
       : value >= 1e3
         ? `${(value / 1e3).toFixed(1)} k/s`
-        : `${value.toFixed(0)}/s`,
+        : `${value.toFixed(value < 10 ? 1 : 0)}/s`,
   ms: (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`,
+  micros: (value: number): string => `${value.toFixed(0)} µs`,
   plain: (value: number): string => value.toFixed(value < 10 ? 2 : 0),
 };

@@ -157,6 +157,11 @@ const fleetwire = (edgeMain: string, workers: number): Peer => ({
           // Workers need Redis (shared presence); without it the edge runs one thread anyway.
           FLEETWIRE_WORKERS: redisUrl ? String(workers) : '1',
           ...(redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
+          // History keeps each device's presence events in a stream of its own for its
+          // retention (5 min): BENCH_FLEETWIRE_HISTORY=off measures presence without them.
+          ...(process.env['BENCH_FLEETWIRE_HISTORY'] === 'off'
+            ? { FLEETWIRE_HISTORY_ENABLED: 'false' }
+            : {}),
         },
         port,
       );

@@ -49,6 +49,11 @@ export const QUICK: Sizes = {
 export interface IdleResult {
   rssBytesPerSocket: number;
   redisBytesPerSocket: number;
+  /**
+   * Fleetwire only: Redis writes per second at rest (keys changed, `rdb_changes_since_last_save`)
+   * with no socket, after the first third, and with all of them.
+   */
+  restWrites?: { none: number; first: number; all: number };
   failed: number;
 }
 export interface FanoutResult {
@@ -59,6 +64,11 @@ export interface FanoutResult {
 }
 export interface StormResult {
   upgradesPerSec: number;
+  /**
+   * Server CPU time (user + system, /proc) per completed upgrade: unlike the rate, it barely
+   * moves with what else runs on the machine.
+   */
+  cpuMicrosPerUpgrade: number;
   failed: number;
 }
 export interface CrossResult {
@@ -78,6 +88,21 @@ const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeou
  * binary, its libraries), which the kernel evicts under the shared machine's memory pressure and
  * which made a server shrink while it took sockets.
  */
+/** CPU time the processes used so far, user + system, in µs (/proc/<pid>/stat, clock ticks). */
+function cpuMicros(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, inside parentheses).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1e6) / CLOCK_TICKS_PER_SEC;
+}
+
+/** `getconf CLK_TCK`: 100 on every Linux this runs on. */
+const CLOCK_TICKS_PER_SEC = 100;
+
 function rssBytes(pids: number[]): number {
   let total = 0;
   for (const pid of pids) {
@@ -85,6 +110,23 @@ function rssBytes(pids: number[]): number {
     total += Number(line?.[1] ?? 0) * 1024;
   }
   return total;
+}
+
+/**
+ * Two presence heartbeats at the edge's default TTL (30 s, a renewal every 10 s): a window of a
+ * whole number of periods holds the same number of renewals wherever it starts.
+ */
+const REST_WINDOW_MS = 20_000;
+
+/** Keys Redis changed per second over the window, nothing else happening: the writes at rest. */
+async function redisWritesPerSec(redis: Redis): Promise<number> {
+  const dirty = async (): Promise<number> => {
+    const info = await redis.info('persistence');
+    return Number(info.match(/^rdb_changes_since_last_save:(\d+)/m)?.[1] ?? 0);
+  };
+  const before = await dirty();
+  await settle(REST_WINDOW_MS);
+  return ((await dirty()) - before) / (REST_WINDOW_MS / 1000);
 }
 
 async function redisUsedBytes(redis: Redis): Promise<number> {
@@ -135,15 +177,25 @@ export async function idle(peer: Peer, sizes: Sizes, redisUrl: string): Promise<
     await settle(3_000);
     return connected.reduce((sum, r) => sum + r.ok, 0);
   };
+  // Only Fleetwire keeps anything in Redis while its sockets idle.
+  const atRest = peer.name === 'fleetwire' ? () => redisWritesPerSec(redis) : undefined;
   try {
+    const none = await atRest?.();
     const [firstThird, ...rest] = split(sizes.idleSockets, PROCESSES);
     const heldBefore = await connect([firstThird!], 0);
     const rssBefore = rssBytes(server.pids);
     const redisBefore = await redisUsedBytes(redis);
+    const first = await atRest?.();
     const added = await connect(rest, 1);
+    const rssAfter = rssBytes(server.pids);
+    const redisAfter = await redisUsedBytes(redis);
+    const all = await atRest?.();
     return {
-      rssBytesPerSocket: (rssBytes(server.pids) - rssBefore) / added,
-      redisBytesPerSocket: ((await redisUsedBytes(redis)) - redisBefore) / added,
+      rssBytesPerSocket: (rssAfter - rssBefore) / added,
+      redisBytesPerSocket: (redisAfter - redisBefore) / added,
+      ...(none === undefined || first === undefined || all === undefined
+        ? {}
+        : { restWrites: { none, first, all } }),
       failed: sizes.idleSockets - heldBefore - added,
     };
   } finally {
@@ -236,6 +288,7 @@ async function fanoutRun(
 
 export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise<StormResult> {
   const server = await peer.start({ nodes: 1, redisUrl });
+  const cpuBefore = cpuMicros(server.pids);
   const clients = split(sizes.stormConnects, 2).map(
     (count, i) =>
       new ClientProcess({
@@ -257,6 +310,7 @@ export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise
     const endedAt = Math.max(...reports.map((r) => r.endedAt));
     return {
       upgradesPerSec: ok / ((endedAt - startedAt) / 1000),
+      cpuMicrosPerUpgrade: (cpuMicros(server.pids) - cpuBefore) / ok,
       failed: sizes.stormConnects - ok,
     };
   } finally {

@@ -31,6 +31,7 @@ export {
   type DeviceRef,
   type NodeLoad,
   type HeldDevice,
+  type OnlineResult,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,

@@ -1,8 +1,13 @@
 import { MemoryPresence } from './memory-presence.js';
 import { presenceContract } from './presence-contract.js';
 
-presenceContract('memory', async () => ({
-  store: new MemoryPresence(30_000),
-  ttlMs: 30_000,
-  close: async () => undefined,
-}));
+presenceContract('memory', async () => {
+  const store = new MemoryPresence(30_000);
+  return {
+    store,
+    ttlMs: 30_000,
+    reopen: async () => store.instance(),
+    flush: async () => store.flush(),
+    close: async () => undefined,
+  };
+});

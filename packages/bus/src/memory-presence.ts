@@ -2,108 +2,170 @@ import {
   MAX_NODE_LOADS,
   byDeviceId,
   deviceRefKey,
+  heldDevices,
   parseDeviceRef,
   type DeviceRef,
-  type NodeLoad,
   type HeldDevice,
+  type NodeLoad,
+  type OnlineResult,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,
 } from './presence.js';
 
+/** A device's record: `node` set while a node holds it; `t` its connect time, or last seen. */
 interface Entry {
-  node: string;
-  connectedAt: number;
-  expiresAt: number;
+  t: number;
+  node?: string;
+  gateway?: string;
 }
 
-/** The in-process twin of RedisPresence, with the same TTL rules on an injected clock. */
+interface Lease {
+  at: number;
+  connections?: number;
+  /** The store instance that last renewed it; none since it was (re)created. */
+  renewedBy?: MemoryPresence;
+}
+
+/** What Redis would hold: shared by the instances over it. */
+interface State {
+  records: Map<string, Entry>;
+  leases: Map<string, Lease>;
+  nodeDevices: Map<string, Set<string>>;
+}
+
+/** The in-process twin of RedisPresence: the same lease rules on an injected clock. */
 export class MemoryPresence implements PresenceStore {
-  private readonly online = new Map<string, Entry>();
-  private readonly lastSeen = new Map<string, number>();
-  private readonly gateways = new Map<string, string>();
-  private readonly heartbeats = new Map<string, number>();
-  private readonly nodeDevices = new Map<string, Set<string>>();
-  private readonly loads = new Map<string, number>();
+  private readonly records: Map<string, Entry>;
+  private readonly leases: Map<string, Lease>;
+  private readonly nodeDevices: Map<string, Set<string>>;
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly state: State = {
+      records: new Map(),
+      leases: new Map(),
+      nodeDevices: new Map(),
+    },
+  ) {
+    ({ records: this.records, leases: this.leases, nodeDevices: this.nodeDevices } = state);
+  }
 
-  async markOnline(device: HeldDevice, node: string, now: number): Promise<void> {
+  /** Another store over the same records, as a node's restarted process opens one (tests). */
+  instance(): MemoryPresence {
+    return new MemoryPresence(this.ttlMs, this.state);
+  }
+
+  async markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult> {
     const key = deviceRefKey(device);
-    if (device.gateway === undefined) this.gateways.delete(key);
-    else this.gateways.set(key, device.gateway);
-    this.online.set(key, { node, connectedAt: now, expiresAt: now + this.ttlMs });
-    this.lastSeen.set(key, now);
-    this.heartbeats.set(node, now);
+    const previous = this.records.get(key)?.node;
+    this.records.set(key, {
+      t: now,
+      node,
+      ...(device.gateway === undefined ? {} : { gateway: device.gateway }),
+    });
     this.devicesOf(node).add(key);
+    if (!this.leases.has(node)) this.leases.set(node, { at: now });
+    return previous === undefined || previous === node ? {} : { previous };
   }
 
   async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
     const key = deviceRefKey(device);
     this.devicesOf(node).delete(key);
-    if (this.online.get(key)?.node !== node) return;
-    this.online.delete(key);
-    this.lastSeen.set(key, now);
+    const entry = this.records.get(key);
+    if (entry?.node !== node) return;
+    this.records.set(key, {
+      t: now,
+      ...(entry.gateway === undefined ? {} : { gateway: entry.gateway }),
+    });
   }
 
   async renew(
-    devices: HeldDevice[],
+    devices: HeldDevice[] | (() => HeldDevice[]),
     node: string,
     now: number,
     connections?: number,
   ): Promise<RenewResult> {
-    this.heartbeats.set(node, now);
-    if (connections === undefined) this.loads.delete(node);
-    else this.loads.set(node, connections);
-    const result: RenewResult = { moved: [], restored: [] };
-    for (const device of devices) {
+    const lease = this.leases.get(node);
+    this.leases.set(node, {
+      at: now,
+      ...(connections === undefined ? {} : { connections }),
+      renewedBy: this,
+    });
+    const result: RenewResult = { moved: [], restored: [], released: [] };
+    if (lease?.renewedBy === this) return result;
+    const held = heldDevices(devices);
+    const keys = new Set(held.map(deviceRefKey));
+    for (const key of this.devicesOf(node)) {
+      if (keys.has(key)) continue;
+      this.devicesOf(node).delete(key);
+      const entry = this.records.get(key);
+      if (entry?.node !== node) continue;
+      this.records.set(key, {
+        t: now,
+        ...(entry.gateway === undefined ? {} : { gateway: entry.gateway }),
+      });
+      result.released.push(parseDeviceRef(key));
+    }
+    for (const device of held) {
       const key = deviceRefKey(device);
-      const entry = this.online.get(key);
-      const live = entry !== undefined && entry.expiresAt > now;
-      if (live && entry.node !== node) {
+      const entry = this.records.get(key);
+      if (entry?.node === node) continue;
+      if (entry?.node !== undefined) {
         result.moved.push(refOf(device));
         continue;
       }
-      if (device.gateway !== undefined) this.gateways.set(key, device.gateway);
-      if (!live) result.restored.push(refOf(device));
-      this.online.set(key, {
+      this.records.set(key, {
+        t: now,
         node,
-        connectedAt: live ? entry.connectedAt : now,
-        expiresAt: now + this.ttlMs,
+        ...(device.gateway === undefined ? {} : { gateway: device.gateway }),
       });
-      this.lastSeen.set(key, now);
       this.devicesOf(node).add(key);
+      result.restored.push(refOf(device));
     }
     return result;
   }
 
   async get(device: DeviceRef, now: number): Promise<PresenceRecord> {
-    const key = deviceRefKey(device);
-    const entry = this.online.get(key);
-    const lastSeen = this.lastSeen.get(key);
-    const gateway = this.gateways.get(key);
-    const base = {
-      ...refOf(device),
-      ...(lastSeen === undefined ? {} : { lastSeen }),
-      ...(gateway === undefined ? {} : { gateway }),
+    return this.toRecord(device, this.records.get(deviceRefKey(device)), now);
+  }
+
+  async owner(device: DeviceRef): Promise<string | undefined> {
+    return this.records.get(deviceRefKey(device))?.node;
+  }
+
+  private toRecord(device: DeviceRef, entry: Entry | undefined, now: number): PresenceRecord {
+    const ref = refOf(device);
+    if (!entry) return { ...ref, online: false };
+    const gateway = entry.gateway === undefined ? {} : { gateway: entry.gateway };
+    const lease = entry.node === undefined ? undefined : this.leases.get(entry.node);
+    if (entry.node === undefined || !lease || lease.at <= now - this.ttlMs) {
+      // A record whose node's lease is dead: the last heartbeat is when it was last seen.
+      const lastSeen = entry.node === undefined ? entry.t : Math.max(entry.t, lease?.at ?? 0);
+      return { ...ref, online: false, lastSeen, ...gateway };
+    }
+    return {
+      ...ref,
+      online: true,
+      node: entry.node,
+      connectedAt: entry.t,
+      lastSeen: Math.max(entry.t, lease.at),
+      ...gateway,
     };
-    if (!entry || entry.expiresAt <= now) return { ...base, online: false };
-    return { ...base, online: true, node: entry.node, connectedAt: entry.connectedAt };
   }
 
   async list(tenant: string, now: number): Promise<PresenceRecord[]> {
-    const keys = new Set<string>();
-    for (const key of [...this.lastSeen.keys(), ...this.online.keys()]) {
-      if (parseDeviceRef(key).tenant === tenant) keys.add(key);
+    const records: PresenceRecord[] = [];
+    for (const [key, entry] of this.records) {
+      const ref = parseDeviceRef(key);
+      if (ref.tenant === tenant) records.push(this.toRecord(ref, entry, now));
     }
-    const records = await Promise.all([...keys].map((key) => this.get(parseDeviceRef(key), now)));
     return records.sort(byDeviceId);
   }
 
   async nodeLoads(now: number): Promise<NodeLoad[]> {
     const loads: NodeLoad[] = [];
-    for (const [node, at] of this.heartbeats) {
-      const connections = this.loads.get(node);
+    for (const [node, { at, connections }] of this.leases) {
       if (at > now - this.ttlMs && connections !== undefined) {
         loads.push({ node, connections, at });
       }
@@ -115,19 +177,28 @@ export class MemoryPresence implements PresenceStore {
 
   async reapDeadNodes(now: number): Promise<DeviceRef[]> {
     const reaped: DeviceRef[] = [];
-    for (const [node, beat] of this.heartbeats) {
-      if (beat > now - this.ttlMs) continue;
-      this.heartbeats.delete(node);
-      this.loads.delete(node);
+    for (const [node, { at }] of this.leases) {
+      if (at > now - this.ttlMs) continue;
+      this.leases.delete(node);
       for (const key of this.devicesOf(node)) {
-        const entry = this.online.get(key);
-        if (entry && entry.node !== node) continue;
-        this.online.delete(key);
+        const entry = this.records.get(key);
+        if (entry?.node !== node) continue;
+        this.records.set(key, {
+          t: at,
+          ...(entry.gateway === undefined ? {} : { gateway: entry.gateway }),
+        });
         reaped.push(parseDeviceRef(key));
       }
       this.nodeDevices.delete(node);
     }
     return reaped;
+  }
+
+  /** Forgets everything, as a Redis restart without persistence would (tests). */
+  flush(): void {
+    this.records.clear();
+    this.leases.clear();
+    this.nodeDevices.clear();
   }
 
   private devicesOf(node: string): Set<string> {

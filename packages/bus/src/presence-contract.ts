@@ -1,27 +1,48 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import type { PresenceStore } from './presence.js';
+import { byDeviceId, type HeldDevice, type PresenceStore } from './presence.js';
 
 export interface PresenceUnderTest {
   store: PresenceStore;
   ttlMs: number;
+  /** Another instance on the same records, as a restarted process of a node would open. */
+  reopen(): Promise<PresenceStore>;
+  /** Loses every record and lease, as a Redis restart without persistence does. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
 const d1 = { tenant: 'acme', deviceId: 'd1' };
 const d2 = { tenant: 'acme', deviceId: 'd2' };
+const d3 = { tenant: 'other', deviceId: 'd3' };
+
+/** A device list that counts how often the store asked for it. */
+function counted(devices: HeldDevice[]): { list: () => HeldDevice[]; reads: () => number } {
+  let reads = 0;
+  return {
+    list: () => {
+      reads += 1;
+      return devices;
+    },
+    reads: () => reads,
+  };
+}
 
 /**
- * What every PresenceStore must do. Time is passed in, so TTL expiry is tested without waiting,
- * except where Redis's own clock decides (a record's TTL); those cases use a short real TTL.
+ * What every PresenceStore must do. Time is passed in, so lease expiry is tested without
+ * waiting.
  */
 export function presenceContract(name: string, open: () => Promise<PresenceUnderTest>): void {
   describe(`PresenceStore contract: ${name}`, () => {
     let subject: PresenceUnderTest;
+    const extra: PresenceStore[] = [];
     beforeEach(async () => {
       subject = await open();
     });
     afterEach(async () => {
+      for (const store of extra.splice(0)) {
+        await (store as { close?: () => Promise<void> }).close?.();
+      }
       await subject.close();
     });
 
@@ -41,6 +62,21 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.get(d1, now + 5)).toEqual({ ...d1, online: false, lastSeen: now + 5 });
     });
 
+    it('a connect answers the node the record named before; owner names the node holding it', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      expect(await store.owner(d1)).toBeUndefined();
+      expect(await store.markOnline(d1, 'node-a', now)).toEqual({});
+      expect(await store.owner(d1)).toBe('node-a');
+      // Reconnecting to the same node names no other.
+      expect(await store.markOnline(d1, 'node-a', now + 1)).toEqual({});
+      expect(await store.markOnline(d1, 'node-b', now + 2)).toEqual({ previous: 'node-a' });
+      expect(await store.owner(d1)).toBe('node-b');
+      await store.markOffline(d1, 'node-b', now + 3);
+      expect(await store.owner(d1)).toBeUndefined();
+      expect(await store.markOnline(d1, 'node-a', now + 4)).toEqual({});
+    });
+
     it('a stale node going offline does not unseat the node that took the device over', async () => {
       const { store } = subject;
       const now = Date.now();
@@ -50,26 +86,137 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.get(d1, now + 2)).toMatchObject({ online: true, node: 'node-b' });
     });
 
-    it('renewal reports devices another node took over, and restores records that vanished', async () => {
+    it('online while the node’s lease lives: renewals move last seen, never touch the records', async () => {
+      const { store, ttlMs } = subject;
+      const now = Date.now();
+      await store.markOnline(d1, 'node-a', now);
+      const held = counted([d1]);
+      await store.renew(held.list, 'node-a', now + 10);
+      const reads = held.reads();
+      for (let i = 1; i <= 5; i++) {
+        expect(await store.renew(held.list, 'node-a', now + 10 + i * 100)).toEqual({
+          moved: [],
+          restored: [],
+          released: [],
+        });
+      }
+      // At rest a renewal is the lease alone: the device list is not even built.
+      expect(held.reads()).toBe(reads);
+      expect(await store.get(d1, now + 600)).toEqual({
+        ...d1,
+        online: true,
+        node: 'node-a',
+        connectedAt: now,
+        lastSeen: now + 510,
+      });
+      // The lease expires one TTL after the last renewal: the device reads offline, last seen then.
+      expect(await store.get(d1, now + 510 + ttlMs)).toEqual({
+        ...d1,
+        online: false,
+        lastSeen: now + 510,
+      });
+    });
+
+    it('a store instance’s first renewal writes its node’s devices again: moved and restored', async () => {
       const { store } = subject;
       const now = Date.now();
       await store.markOnline(d1, 'node-a', now);
       await store.markOnline(d2, 'node-a', now);
       await store.markOnline(d1, 'node-b', now + 1);
-      expect(await store.renew([d1, d2], 'node-a', now + 2)).toEqual({ moved: [d1], restored: [] });
-      expect(await store.get(d2, now + 2)).toMatchObject({
-        online: true,
-        node: 'node-a',
-        connectedAt: now,
-      });
       // The record vanished (as if reaped during an outage) while node-a still holds the device.
-      await store.markOffline(d2, 'node-a', now + 3);
-      expect(await store.renew([d2], 'node-a', now + 4)).toEqual({ moved: [], restored: [d2] });
-      expect(await store.get(d2, now + 4)).toMatchObject({
+      await store.markOffline(d2, 'node-a', now + 2);
+      expect(await store.renew([d1, d2, d3], 'node-a', now + 3)).toEqual({
+        moved: [d1],
+        restored: [d2, d3],
+        released: [],
+      });
+      expect(await store.get(d2, now + 3)).toMatchObject({
         online: true,
         node: 'node-a',
-        connectedAt: now + 4,
+        connectedAt: now + 3,
       });
+      expect(await store.get(d3, now + 3)).toMatchObject({ online: true, node: 'node-a' });
+      expect(await store.get(d1, now + 3)).toMatchObject({ online: true, node: 'node-b' });
+      // A process restarted under the same node id renews through a new instance: again once.
+      const restarted = await subject.reopen();
+      extra.push(restarted);
+      await store.markOffline(d3, 'node-a', now + 4);
+      expect(await restarted.renew([d2, d3], 'node-a', now + 5)).toEqual({
+        moved: [],
+        restored: [d3],
+        released: [],
+      });
+      expect(await restarted.renew([d2, d3], 'node-a', now + 6)).toEqual({
+        moved: [],
+        restored: [],
+        released: [],
+      });
+    });
+
+    it('a process restarted under the same node id lets go of what its predecessor held: offline, reported', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      await store.markOnline(d1, 'node-a', now);
+      await store.markOnline({ ...d2, gateway: 'gw-1' }, 'node-a', now);
+      await store.markOnline(d3, 'node-a', now);
+      await store.renew([d1, d2, d3], 'node-a', now + 1);
+      // The process died; its successor holds d3 again (reconnected) and nothing else yet.
+      const successor = await subject.reopen();
+      extra.push(successor);
+      const result = await successor.renew([d3], 'node-a', now + 2);
+      expect({ ...result, released: result.released.sort(byDeviceId) }).toEqual({
+        moved: [],
+        restored: [],
+        released: [d1, d2],
+      });
+      expect(await store.get(d2, now + 2)).toEqual({
+        ...d2,
+        online: false,
+        lastSeen: now + 2,
+        gateway: 'gw-1',
+      });
+      expect(await store.get(d3, now + 2)).toMatchObject({ online: true, node: 'node-a' });
+      // Released once: the dead node's set no longer names them.
+      expect(
+        (await successor.reapDeadNodes(now + 2 + 10 * subject.ttlMs)).sort(byDeviceId),
+      ).toEqual([d3]);
+    });
+
+    it('records lost with Redis come back at the next renewal, once, and are reaped again if the node dies', async () => {
+      const { store, ttlMs } = subject;
+      const now = Date.now();
+      const held = counted([{ ...d1, gateway: 'gw-1' }, d2]);
+      await store.markOnline({ ...d1, gateway: 'gw-1' }, 'node-a', now);
+      await store.markOnline(d2, 'node-a', now);
+      await store.renew(held.list, 'node-a', now + 1, 2);
+      await subject.flush();
+      expect(await store.get(d1, now + 2)).toEqual({ ...d1, online: false });
+      expect(await store.nodeLoads(now + 2)).toEqual([]);
+      expect(await store.renew(held.list, 'node-a', now + 3, 2)).toEqual({
+        moved: [],
+        restored: [d1, d2],
+        released: [],
+      });
+      expect(await store.get(d1, now + 3)).toEqual({
+        ...d1,
+        online: true,
+        node: 'node-a',
+        connectedAt: now + 3,
+        lastSeen: now + 3,
+        gateway: 'gw-1',
+      });
+      expect(await store.nodeLoads(now + 3)).toEqual([
+        { node: 'node-a', connections: 2, at: now + 3 },
+      ]);
+      const reads = held.reads();
+      expect(await store.renew(held.list, 'node-a', now + 4, 2)).toEqual({
+        moved: [],
+        restored: [],
+        released: [],
+      });
+      expect(held.reads()).toBe(reads);
+      // The rewritten records name the node for the reaper too.
+      expect((await store.reapDeadNodes(now + 4 + ttlMs)).sort(byDeviceId)).toEqual([d1, d2]);
     });
 
     it('a sub-device carries the gateway that last announced it, online and after; a direct connection clears it', async () => {
@@ -77,7 +224,6 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       const now = Date.now();
       await store.markOnline({ ...d1, gateway: 'gw-1' }, 'node-a', now);
       expect(await store.get(d1, now)).toMatchObject({ online: true, gateway: 'gw-1' });
-      // Renewal keeps it, and a record that vanished comes back with it.
       await store.markOffline(d1, 'node-a', now + 1);
       expect(await store.get(d1, now + 1)).toEqual({
         ...d1,
@@ -85,9 +231,11 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
         lastSeen: now + 1,
         gateway: 'gw-1',
       });
+      // A record written again (the node's first renewal here) keeps it.
       expect(await store.renew([{ ...d1, gateway: 'gw-1' }], 'node-a', now + 2)).toEqual({
         moved: [],
         restored: [d1],
+        released: [],
       });
       expect((await store.list('acme', now + 2)).map((r) => [r.deviceId, r.gateway])).toEqual([
         ['d1', 'gw-1'],
@@ -96,18 +244,49 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.get(d1, now + 3)).not.toHaveProperty('gateway');
     });
 
-    it('a dead node’s devices are reaped once, except those another node holds', async () => {
+    it('list: every known device of the tenant, online or not, sorted by id', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      await store.markOnline(d2, 'node-a', now);
+      await store.markOnline(d1, 'node-b', now);
+      await store.markOnline(d3, 'node-a', now);
+      await store.markOffline(d1, 'node-b', now + 1);
+      expect(await store.list('acme', now + 1)).toEqual([
+        { ...d1, online: false, lastSeen: now + 1 },
+        { ...d2, online: true, node: 'node-a', connectedAt: now, lastSeen: now },
+      ]);
+      expect(await store.list('nobody', now + 1)).toEqual([]);
+    });
+
+    it('a dead node’s devices are reaped once, except those another node holds; last seen is its last heartbeat', async () => {
       const { store, ttlMs } = subject;
       const now = Date.now();
       await store.markOnline(d1, 'dead', now);
       await store.markOnline(d2, 'dead', now);
-      await store.markOnline(d2, 'alive', now + 1);
+      await store.renew([d1, d2], 'dead', now + 5);
+      await store.markOnline(d2, 'alive', now + 6);
       await store.renew([d2], 'alive', now + ttlMs);
-      const later = now + ttlMs + 1;
+      const later = now + ttlMs + 6;
       expect(await store.reapDeadNodes(later)).toEqual([d1]);
       expect(await store.reapDeadNodes(later)).toEqual([]);
-      expect(await store.get(d1, later)).toMatchObject({ online: false });
+      expect(await store.get(d1, later)).toEqual({ ...d1, online: false, lastSeen: now + 5 });
       expect(await store.get(d2, later)).toMatchObject({ online: true, node: 'alive' });
+    });
+
+    it('a node reaped while it stalled writes its devices again at its next renewal', async () => {
+      const { store, ttlMs } = subject;
+      const now = Date.now();
+      await store.markOnline(d1, 'slow', now);
+      await store.renew([d1], 'slow', now);
+      await store.markOnline(d2, 'peer', now + ttlMs);
+      await store.renew([d2], 'peer', now + ttlMs);
+      expect(await store.reapDeadNodes(now + ttlMs)).toEqual([d1]);
+      expect(await store.renew([d1], 'slow', now + ttlMs + 1)).toEqual({
+        moved: [],
+        restored: [d1],
+        released: [],
+      });
+      expect(await store.get(d1, now + ttlMs + 1)).toMatchObject({ online: true, node: 'slow' });
     });
 
     it('node loads: the count of each node with a live heartbeat that reported one, dropped on leaving or reaping', async () => {

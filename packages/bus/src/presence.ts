@@ -7,7 +7,10 @@ export interface PresenceRecord {
   node?: string;
   /** ms since the epoch. */
   connectedAt?: number;
-  /** Last time the device was known connected (renewals while online, the disconnect after). */
+  /**
+   * Last time the device was known connected: while online, its node's last heartbeat (or the
+   * connect, if later); offline, when it left (or its dead node's last heartbeat).
+   */
   lastSeen?: number;
   /**
    * The gateway that last announced this device (a sub-device), kept after it goes offline;
@@ -19,6 +22,17 @@ export interface PresenceRecord {
 export interface RenewResult {
   moved: DeviceRef[];
   restored: DeviceRef[];
+  /**
+   * Devices whose records named the node but that it does not hold: a predecessor process under
+   * the same node id held them when it died. Marked offline; the caller says so.
+   */
+  released: DeviceRef[];
+}
+
+/** What a connect found: the node the device's record named before, if another one did. */
+export interface OnlineResult {
+  /** Live or not: whoever it names may still hold an old socket of the device (takeover). */
+  previous?: string;
 }
 
 /** A node's heartbeat as its peers see it: how many connections it held when it last renewed. */
@@ -40,25 +54,39 @@ export interface HeldDevice extends DeviceRef {
 }
 
 /**
- * Presence records with a time-to-live renewed by the owning node: if a node dies, its devices
- * read as offline within one TTL, and `reapDeadNodes` (run by any live node) reports them so
- * their offline events are still published.
+ * Presence as per-node leases. A device's record is written when it connects and when it
+ * leaves, and names the node that holds it; the node renews one lease (its heartbeat) per
+ * interval, whatever the number of its devices. A device reads online while its record names a
+ * node whose lease is younger than the TTL. If a node dies, its devices read offline within one
+ * TTL, and `reapDeadNodes` (run by any live node) marks them offline and reports them so their
+ * offline events are still published. If the records are lost (a Redis restart or flush, or the
+ * node was reaped while it stalled), the node's next `renew` finds its lease new and writes its
+ * devices again, once.
  */
 export interface PresenceStore {
-  /** `gateway`: the gateway the device is attached to; none for a device connected itself. */
-  markOnline(device: HeldDevice, node: string, now: number): Promise<void>;
+  /**
+   * `gateway`: the gateway the device is attached to; none for a device connected itself.
+   * Creates the node's lease if it has none yet, so a node that dies before its first renewal
+   * is still reaped.
+   */
+  markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult>;
   /** Marks the device offline unless another node holds it by now. */
   markOffline(device: DeviceRef, node: string, now: number): Promise<void>;
   /**
-   * Renews the records of a node's devices and the node's own heartbeat, never overwriting a
-   * record another node wrote meanwhile. `moved`: devices another node holds by now (the caller
-   * lets go of them); `restored`: records that had vanished (expired, reaped, lost with a Redis
-   * restart) and are back (the caller says the device is online again). `connections`: how many
-   * connections the node holds, kept with its heartbeat for its peers (`nodeLoads`); left out, the
+   * Renews the node's lease (one write, whatever the number of devices). `connections`: how many
+   * connections the node holds, kept with its lease for its peers (`nodeLoads`); left out, the
    * node reports no load (a draining node, which takes no part in spreading connections).
+   *
+   * When this store instance had not renewed the lease before, or the lease vanished meanwhile
+   * (lost with Redis, or reaped), the records of `devices` are written again, in bounded
+   * batches, never overwriting a record another node wrote: `moved` are devices another node
+   * holds by now (the caller lets go of them), `restored` those whose record had vanished or
+   * read offline (the caller says the device is online again), `released` records naming the
+   * node for devices it does not hold (marked offline). Otherwise all are empty and `devices` is
+   * not read (pass a function to build the list only then).
    */
   renew(
-    devices: HeldDevice[],
+    devices: HeldDevice[] | (() => HeldDevice[]),
     node: string,
     now: number,
     connections?: number,
@@ -70,15 +98,29 @@ export interface PresenceStore {
   nodeLoads(now: number): Promise<NodeLoad[]>;
   get(device: DeviceRef, now: number): Promise<PresenceRecord>;
   /**
+   * The node the device's record names, whether its lease is alive or not (undefined: offline
+   * or unknown). One read: what command routing needs, since a dead node's inbox has nobody
+   * listening.
+   */
+  owner(device: DeviceRef): Promise<string | undefined>;
+  /**
    * Every device of the tenant the store knows (online now, or seen before), sorted by device
-   * id. Known means it has a last-seen time, which is kept without a TTL.
+   * id. Known means it has a record, which is kept without a TTL.
    */
   list(tenant: string, now: number): Promise<PresenceRecord[]>;
   /**
-   * Finds nodes whose heartbeat is older than the TTL, claims each (one reaper per dead node),
-   * and returns their devices that no live node took over, marking them offline.
+   * Finds nodes whose lease is older than the TTL, claims each (one reaper per dead node), and
+   * returns their devices that no live node took over, marking them offline with the dead
+   * node's last heartbeat as their last-seen time.
    */
   reapDeadNodes(now: number): Promise<DeviceRef[]>;
+}
+
+/** Records a lost-lease renewal writes per round trip: bounds one pipeline. */
+export const RESTORE_BATCH = 500;
+
+export function heldDevices(devices: HeldDevice[] | (() => HeldDevice[])): HeldDevice[] {
+  return typeof devices === 'function' ? devices() : devices;
 }
 
 export function deviceRefKey({ tenant, deviceId }: DeviceRef): string {

@@ -1,4 +1,4 @@
-import { testRedis } from '@fleetwire/testkit';
+import { LocalRedis, testRedis } from '@fleetwire/testkit';
 import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
 
@@ -7,20 +7,35 @@ import { RedisPresence } from './redis-presence.js';
 
 presenceContract('redis', async () => {
   const redis = await testRedis();
-  const store = await RedisPresence.connect({
-    url: redis.url,
-    prefix: redis.keyPrefix,
-    ttlMs: 30_000,
-  });
+  const open = () =>
+    RedisPresence.connect({ url: redis.url, prefix: redis.keyPrefix, ttlMs: 30_000 });
+  const store = await open();
   return {
     store,
     ttlMs: 30_000,
+    reopen: open,
+    flush: () => deleteKeys(redis.url, redis.keyPrefix),
     close: async () => {
       await store.close();
       await redis.close();
     },
   };
 });
+
+/** Deletes every key under the prefix: what a Redis restart without persistence leaves. */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}
 
 it('node loads another Redis user wrote as garbage are left out, never passed on', async () => {
   const redis = await testRedis();
@@ -35,13 +50,109 @@ it('node loads another Redis user wrote as garbage are left out, never passed on
     await store.renew([], 'honest', now, 12);
     const garbage = ['abc', '-5', '1e9', '12.5', ' 7', '0x10', '9999999999', 'x'.repeat(100_000)];
     for (const [i, value] of garbage.entries()) {
-      await rogue.zadd(`${redis.keyPrefix}nodes`, now, `rogue-${i}`);
-      await rogue.hset(`${redis.keyPrefix}load`, `rogue-${i}`, value);
+      await rogue.zadd(`${redis.keyPrefix}{nodes}:beat`, now, `rogue-${i}`);
+      await rogue.hset(`${redis.keyPrefix}{nodes}:load`, `rogue-${i}`, value);
     }
     expect(await store.nodeLoads(now + 1)).toEqual([{ node: 'honest', connections: 12, at: now }]);
   } finally {
     rogue.disconnect();
     await store.close();
     await redis.close();
+  }
+});
+
+it('device records another Redis user wrote as garbage read as unknown, and no script trips on them', async () => {
+  const redis = await testRedis();
+  const store = await RedisPresence.connect({
+    url: redis.url,
+    prefix: redis.keyPrefix,
+    ttlMs: 30_000,
+  });
+  const rogue = new Redis(redis.url);
+  try {
+    const now = Date.now();
+    const hash = `${redis.keyPrefix}{t:acme}:d`;
+    const garbage = ['', 'x', '12|', '12|99|short', '|3|abc', '1|2|', 'y'.repeat(5_000), '1|0|'];
+    for (const [i, value] of garbage.entries()) await rogue.hset(hash, `g${i}`, value);
+    for (const [i] of garbage.entries()) {
+      const device = { tenant: 'acme', deviceId: `g${i}` };
+      expect(await store.owner(device)).toBeUndefined();
+      expect(await store.get(device, now)).toMatchObject({ online: false });
+      await store.markOffline(device, 'node-a', now);
+      expect(await store.markOnline(device, 'node-a', now)).toEqual({});
+      expect(await store.get(device, now)).toMatchObject({ online: true, node: 'node-a' });
+    }
+  } finally {
+    rogue.disconnect();
+    await store.close();
+    await redis.close();
+  }
+});
+
+it('keys are hash-tagged for a cluster: a tenant’s records, a node’s devices, and the leases each in one slot', async () => {
+  const redis = await testRedis();
+  const store = await RedisPresence.connect({
+    url: redis.url,
+    prefix: redis.keyPrefix,
+    ttlMs: 30_000,
+  });
+  const client = new Redis(redis.url);
+  try {
+    const now = Date.now();
+    const device = { tenant: 'acme', deviceId: 'd1', gateway: 'gw' };
+    await store.markOnline(device, 'node-a', now);
+    await store.renew([device], 'node-a', now, 1);
+    const keys = (await client.keys(`${redis.keyPrefix}*`)).map((k) =>
+      k.slice(redis.keyPrefix.length),
+    );
+    expect(keys.sort()).toEqual([
+      '{n:node-a}:d',
+      '{nodes}:beat',
+      '{nodes}:epoch',
+      '{nodes}:load',
+      '{t:acme}:d',
+    ]);
+  } finally {
+    client.disconnect();
+    await store.close();
+    await redis.close();
+  }
+});
+
+/**
+ * Memory and writes at rest on a Redis of its own (a shared one's counters move with other
+ * suites): at most 200 bytes per device, node membership included, and the same writes per
+ * renewal with 0 or 2,000 devices.
+ */
+it('≤ 200 B per device in Redis; a renewal writes the same with 0 or 2,000 devices', async () => {
+  const redis = await LocalRedis.launch();
+  const store = await RedisPresence.connect({ url: redis.url, ttlMs: 30_000 });
+  const client = new Redis(redis.url);
+  const dirty = async () =>
+    Number((await client.info('persistence')).match(/^rdb_changes_since_last_save:(\d+)/m)?.[1]);
+  const used = async () => Number((await client.info('memory')).match(/^used_memory:(\d+)/m)?.[1]);
+  try {
+    const now = Date.now();
+    await store.renew([], 'peers-1', now, 0);
+    const writesPerRenewal = async (at: number) => {
+      const before = await dirty();
+      for (let i = 1; i <= 10; i++) await store.renew([], 'peers-1', at + i, 0);
+      return (await dirty()) - before;
+    };
+    const idleWrites = await writesPerRenewal(now);
+    const devices = 2_000;
+    const memoryBefore = await used();
+    await Promise.all(
+      Array.from({ length: devices }, (_, i) =>
+        store.markOnline({ tenant: 'acme', deviceId: `device-${100_000 + i}` }, 'peers-1', now),
+      ),
+    );
+    const perDevice = ((await used()) - memoryBefore) / devices;
+    expect(perDevice).toBeLessThanOrEqual(200);
+    expect(await writesPerRenewal(now + 100)).toBe(idleWrites);
+  } finally {
+    client.disconnect();
+    await store.close();
+    await redis.dispose();
   }
 });

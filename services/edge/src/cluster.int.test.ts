@@ -73,7 +73,8 @@ describe('two edge nodes over Redis', () => {
     await rogue.publish(topic, Buffer.from('{not json'));
     await rogue.publish(topic, Buffer.from(JSON.stringify({ type: 'message', topic: 7 })));
     await rogue.publish(topic, Buffer.from('['.repeat(5000) + ']'.repeat(5000)));
-    const inbox = 'dev:acme/car-rogue-target';
+    // B's own inbox: where commands, takeovers and state for the devices it holds arrive.
+    const inbox = 'node:node-b';
     await rogue.send(inbox, Buffer.from(JSON.stringify({ type: 'self_destruct' })));
     await rogue.send(inbox, Buffer.from(JSON.stringify({ v: 99, type: 'takeover', node: 'x' })));
     await rogue.send(inbox, Buffer.from(JSON.stringify({ type: 'command', id: 5 })));

@@ -1,7 +1,13 @@
 // Longer than the house limit on purpose: commands waited on here and commands forwarded for
 // senders on other nodes share the per-device maps that make an id unique cluster-wide, and
 // every exit (answer, timeout, device gone, device moved) must clear both in one place.
-import { deviceRefKey, parseDeviceRef, type Bus, type HeldDevice } from '@fleetwire/bus';
+import {
+  deviceRefKey,
+  parseDeviceRef,
+  type Bus,
+  type DeviceRef,
+  type HeldDevice,
+} from '@fleetwire/bus';
 import {
   CloseCode,
   CloseReason,
@@ -30,6 +36,8 @@ export type { CommandReply } from './node-messages.js';
 export type CommandRequest = Extract<ClientMessage, { type: 'command' }>;
 type Answer = Extract<ClientMessage, { type: 'ack' | 'nack' }>;
 export type SendFn = (conn: Connection, message: ServerMessage) => void;
+/** The node a device's presence record names (undefined: offline or unknown). */
+export type LocateFn = (device: DeviceRef) => Promise<string | undefined>;
 
 /** Who sent a command: where its one ack or nack goes, and what ends the wait early. */
 export interface CommandSender {
@@ -57,7 +65,12 @@ interface ForwardedCommand {
 /**
  * Commands from dashboards and services to devices, wherever each is connected. Every command
  * ends in exactly one ack or nack to its sender: the device's, `offline` (nobody holds the
- * device, or it left before answering), `timeout`, or `retry` (the bus was unavailable).
+ * device, or it left before answering), `timeout`, or `retry` (the bus or presence was
+ * unavailable).
+ *
+ * Routing: a command for a device held elsewhere goes to the inbox of the node its presence
+ * record names (one inbox per node, not one per device). A node that no longer holds the device
+ * when the command arrives (it moved meanwhile) looks it up once more and forwards it once.
  */
 export class CommandRouter {
   private readonly devices = new Map<string, Connection>();
@@ -77,6 +90,7 @@ export class CommandRouter {
     private readonly gate: NodeMessageGate,
     private readonly failures: DependencyFailures,
     private readonly bus?: Bus,
+    private readonly locate: LocateFn = async () => undefined,
   ) {
     if (bus) {
       bus.onInboxMessage((name, payload) => this.fromInbox(name, payload));
@@ -108,38 +122,57 @@ export class CommandRouter {
     return this.devices.get(key);
   }
 
-  /** Desired-state changes that arrive on a device inbox are handed to `handler`. */
+  /** Desired-state changes that arrive from other nodes are handed to `handler`. */
   onDeviceState(handler: (device: Connection, state: RemoteState) => void): void {
     this.stateHandler = handler;
   }
 
   /**
-   * Registers a device's socket. A previous connection of the same device is closed (4002),
-   * here or, through the device's inbox, on whichever node holds it. Resolves once this node
-   * listens on the device's inbox, i.e. once commands from any node can reach the device.
+   * Registers a device's socket here. A previous connection of the same device on this node is
+   * closed (4002); one on another node is told by `takeOver` once presence names that node.
    * `deviceId`: a sub-device a gateway's connection speaks for (the connection's own by default).
    */
-  attachDevice(conn: Connection, deviceId = conn.session.identity.subject): Promise<void> {
-    const { identity } = conn.session;
-    const key = deviceRefKey({ tenant: identity.tenant, deviceId });
+  attachDevice(conn: Connection, deviceId = conn.session.identity.subject): void {
+    const key = deviceRefKey({ tenant: conn.session.identity.tenant, deviceId });
     const previous = this.devices.get(key);
     this.devices.set(key, conn);
-    if (previous === conn) return Promise.resolve();
-    if (previous) {
-      // Replaced on this node: this node already listens on the device's inbox.
-      this.letGo(previous, deviceId);
-      return Promise.resolve();
-    }
-    if (!this.bus) return Promise.resolve();
+    if (previous && previous !== conn) this.letGo(previous, deviceId);
+  }
+
+  /**
+   * The device connected here while its presence record named `node`: that node closes its old
+   * connection (4002), or detaches it from its gateway. Resolves once sent; never rejects.
+   */
+  takeOver(node: string, device: DeviceRef): Promise<void> {
+    if (!this.bus || node === this.bus.nodeId) return Promise.resolve();
+    const message: InboxMessage = {
+      type: 'takeover',
+      node: this.bus.nodeId,
+      to: deviceRefKey(device),
+    };
+    return this.bus.send(inbox.node(node), encodeInboxMessage(message)).then(
+      () => undefined,
+      (error: unknown) => this.busFailed(error),
+    );
+  }
+
+  /**
+   * A desired-state change for a device held on another node, sent to it; nothing when no node
+   * holds the device (it reads the delta when it connects).
+   */
+  relayState(key: string, state: Omit<RemoteState, 'to'>): void {
     const bus = this.bus;
-    const takeover: InboxMessage = { type: 'takeover', node: bus.nodeId };
-    return bus
-      .listen(inbox.device(key))
-      .then(() => bus.send(inbox.device(key), encodeInboxMessage(takeover)))
-      .then(
-        () => undefined,
-        (error: unknown) => this.busFailed(error),
-      );
+    if (!bus) return;
+    this.locate(parseDeviceRef(key)).then(
+      (node) => {
+        if (node === undefined || node === bus.nodeId) return;
+        const message: RemoteState = { ...state, to: key };
+        bus
+          .send(inbox.node(node), encodeInboxMessage(message))
+          .catch((error: unknown) => this.failures.failed('bus', 'device state', error));
+      },
+      (error: unknown) => this.failures.failed('presence', 'device state', error),
+    );
   }
 
   /** Returns false when the socket was no longer the device's (it had been replaced). */
@@ -175,7 +208,6 @@ export class CommandRouter {
   /** Forgets the device's socket here and answers what waited on it with nack offline. */
   private release(key: string): void {
     this.devices.delete(key);
-    this.bus?.unlisten(inbox.device(key)).catch((error: unknown) => this.busFailed(error));
     const waiting = this.pending.get(key);
     this.pending.delete(key);
     const gone = 'the device disconnected before answering';
@@ -233,29 +265,40 @@ export class CommandRouter {
       return;
     }
     const bus = this.bus as Bus;
-    const message = remoteCommand(forDevice, bus.nodeId, timeoutMs);
-    bus.send(inbox.device(key), encodeInboxMessage(message)).then(
-      (receivers) => {
-        if (receivers > 0) {
-          this.metrics.commands.inc({ outcome: 'delivered' });
+    const message = remoteCommand(forDevice, bus.nodeId, timeoutMs, key);
+    const fail = (outcome: string, reason: NackReason, text?: string): void => {
+      const waiting = this.take(key, command.id);
+      if (!waiting) return;
+      this.metrics.commands.inc({ outcome });
+      waiting.sender.reply({
+        type: 'nack',
+        id: command.id,
+        reason,
+        ...(text === undefined ? {} : { message: text }),
+      });
+    };
+    this.locate(parseDeviceRef(key)).then(
+      (node) => {
+        // The record naming this node, which does not hold the device: it just left.
+        if (node === undefined || node === bus.nodeId) {
+          fail('offline', NackReason.Offline);
           return;
         }
-        const waiting = this.take(key, command.id);
-        if (!waiting) return;
-        this.metrics.commands.inc({ outcome: 'offline' });
-        waiting.sender.reply({ type: 'nack', id: command.id, reason: NackReason.Offline });
+        bus.send(inbox.node(node), encodeInboxMessage(message)).then(
+          (receivers) => {
+            // Nobody listening: the node the record names is dead, its devices are offline.
+            if (receivers > 0) this.metrics.commands.inc({ outcome: 'delivered' });
+            else fail('offline', NackReason.Offline);
+          },
+          (error: unknown) => {
+            this.busFailed(error);
+            fail('bus_unavailable', NackReason.Retry, 'the cluster bus is unavailable');
+          },
+        );
       },
       (error: unknown) => {
-        this.busFailed(error);
-        const waiting = this.take(key, command.id);
-        if (!waiting) return;
-        this.metrics.commands.inc({ outcome: 'bus_unavailable' });
-        waiting.sender.reply({
-          type: 'nack',
-          id: command.id,
-          reason: NackReason.Retry,
-          message: 'the cluster bus is unavailable',
-        });
+        this.failures.failed('presence', 'commands', error);
+        fail('presence_unavailable', NackReason.Retry, 'presence is unavailable');
       },
     );
   }
@@ -366,22 +409,20 @@ export class CommandRouter {
     if (name === inbox.gaps) return;
     const message = this.gate.accept(() => decodeInboxMessage(payload), name);
     if (!message) return;
-    const device = inbox.deviceOf(name);
     switch (message.type) {
       case 'command':
-        if (device !== undefined) this.commandFromNode(device, message);
+        this.commandFromNode(message);
         return;
-      case 'takeover': {
-        if (device === undefined || message.node === this.bus?.nodeId) return;
-        const { tenant, deviceId } = parseDeviceRef(device);
-        this.moved(tenant, deviceId);
+      case 'takeover':
+        if (message.to !== undefined && message.node !== this.bus?.nodeId) {
+          this.takenOver(message.to);
+        }
         return;
-      }
       case 'answer':
         this.deliverAnswer(message.device, message.answer);
         return;
       case 'state': {
-        const held = device === undefined ? undefined : this.devices.get(device);
+        const held = this.devices.get(message.to);
         if (held) this.stateHandler?.(held, message);
         return;
       }
@@ -391,11 +432,11 @@ export class CommandRouter {
     }
   }
 
-  private commandFromNode(key: string, message: RemoteCommand): void {
+  private commandFromNode(message: RemoteCommand): void {
+    const { replyTo, timeoutMs, to: key, hops: _hops, v: _version, ...command } = message;
     const device = this.devices.get(key);
-    const { replyTo, timeoutMs, v: _version, ...command } = message;
     if (!device) {
-      this.answerRemote(replyTo, key, { type: 'nack', id: command.id, reason: NackReason.Offline });
+      this.reroute(message);
       return;
     }
     const remoteKey = `${key}|${command.id}`;
@@ -415,6 +456,74 @@ export class CommandRouter {
     const timer = setTimeout(() => this.remote.delete(remoteKey), timeoutMs + 1_000);
     this.remote.set(remoteKey, { replyTo, timer, delivered: ++this.deliveries });
     this.forward(device, key, { ...command, type: 'command' });
+  }
+
+  /**
+   * A command for a device that left this node between the sender's look-up and the command's
+   * arrival: sent on once to the node presence names now; `offline` when there is none, it is
+   * this node, or the command was sent on once already.
+   */
+  private reroute(message: RemoteCommand): void {
+    const { replyTo, to: key, id } = message;
+    const offline = (): void =>
+      this.answerRemote(replyTo, key, { type: 'nack', id, reason: NackReason.Offline });
+    const bus = this.bus;
+    if (!bus || (message.hops ?? 0) >= 1) {
+      offline();
+      return;
+    }
+    this.locate(parseDeviceRef(key)).then(
+      (node) => {
+        if (node === undefined || node === bus.nodeId) {
+          offline();
+          return;
+        }
+        this.metrics.commands.inc({ outcome: 'rerouted' });
+        bus.send(inbox.node(node), encodeInboxMessage({ ...message, hops: 1 })).then(
+          (receivers) => {
+            if (receivers === 0) offline();
+          },
+          (error: unknown) => {
+            this.busFailed(error);
+            this.answerRemote(replyTo, key, {
+              type: 'nack',
+              id,
+              reason: NackReason.Retry,
+              message: 'the cluster bus is unavailable',
+            });
+          },
+        );
+      },
+      (error: unknown) => {
+        this.failures.failed('presence', 'commands', error);
+        this.answerRemote(replyTo, key, {
+          type: 'nack',
+          id,
+          reason: NackReason.Retry,
+          message: 'presence is unavailable',
+        });
+      },
+    );
+  }
+
+  /**
+   * Another node took the device over. Its takeover may come late: if the device has come back
+   * to this node since, the record names this node again (this node's write was sent before the
+   * look-up, on the same connection), and the connection here stays.
+   */
+  private takenOver(key: string): void {
+    if (!this.devices.has(key)) return;
+    const { tenant, deviceId } = parseDeviceRef(key);
+    this.locate({ tenant, deviceId }).then(
+      (node) => {
+        if (node !== this.bus?.nodeId) this.moved(tenant, deviceId);
+      },
+      (error: unknown) => {
+        // Presence unreadable: the message is the best knowledge there is.
+        this.failures.failed('presence', 'takeover', error);
+        this.moved(tenant, deviceId);
+      },
+    );
   }
 
   /**

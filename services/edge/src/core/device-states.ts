@@ -1,5 +1,5 @@
 import { canSubscribe, deviceSubtree, type Identity } from '@fleetwire/auth';
-import { deviceRefKey, type Bus } from '@fleetwire/bus';
+import { deviceRefKey } from '@fleetwire/bus';
 import {
   ErrorCode,
   NackReason,
@@ -17,7 +17,6 @@ import type { CommandRouter } from './commands.js';
 import type { Connection } from './connection.js';
 import type { DependencyFailures } from './dependency-failures.js';
 import type { Fanout } from './fanout.js';
-import { encodeInboxMessage, inbox, type RemoteState } from './node-messages.js';
 import type { Outbound } from './outbound.js';
 
 type StateReport = Extract<ClientMessage, { type: 'state.report' }>;
@@ -49,7 +48,8 @@ export function stateTopic(deviceId: string): string {
  * lives in the store (PostgreSQL, PGlite embedded); every edge reads and writes it there, so no
  * node holds state another needs. A change is published on `devices/<id>/state` (subscribers on
  * every node) and, when `desired` changed, sent to the device: directly when this node holds it,
- * else on its inbox through the bus. A device that is offline gets the delta when it connects.
+ * else to the node its presence record names. A device that is offline gets the delta when it
+ * connects.
  * Each connection remembers the version it was sent last, so a change that raced the read on
  * connect is never sent twice or rolled back.
  */
@@ -66,7 +66,6 @@ export class DeviceStates {
     private readonly commands: CommandRouter,
     private readonly metrics: EdgeMetrics,
     private readonly failures: DependencyFailures,
-    private readonly bus?: Bus,
   ) {
     commands.onDeviceState((device, state) => this.toConnection(device, state));
   }
@@ -213,17 +212,12 @@ export class DeviceStates {
       this.toConnection(held, doc);
       return;
     }
-    if (!this.bus) return;
-    const message: RemoteState = {
+    this.commands.relayState(key, {
       type: 'state',
       version: doc.version,
       desired: doc.desired,
       delta: doc.delta,
-    };
-    // Nobody listening means the device is offline: it reads the delta when it connects.
-    this.bus
-      .send(inbox.device(key), encodeInboxMessage(message))
-      .catch((error: unknown) => this.failures.failed('bus', 'device state', error));
+    });
   }
 
   private toConnection(

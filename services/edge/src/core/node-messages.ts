@@ -10,8 +10,8 @@ import { z } from 'zod';
 
 /**
  * Everything edge nodes send each other over the bus, in one place: deliveries on topic
- * channels, commands, takeovers and desired-state changes on device inboxes, command answers on
- * node inboxes.
+ * channels; commands, takeovers, desired-state changes and command answers on node inboxes (a
+ * node finds the one holding a device through presence, and names the device in `to`).
  *
  * Versioning for rolling deploys: a message carries `v` only when it is newer than version 1
  * (nodes from before versioning send none, and are version 1). A node drops, and counts, a
@@ -22,6 +22,8 @@ export const NODE_MESSAGE_VERSION = 1;
 
 const Version = z.number().int().min(1).optional();
 const Id = z.string().min(1).max(64);
+/** A device key, `tenant/id`: the device a message on a node's inbox is for. */
+const To = z.string().min(3).max(256).includes('/');
 const Reply = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ack'), id: Id, result: z.unknown().optional() }),
   z.object({
@@ -79,8 +81,17 @@ const InboxMessage = z.discriminatedUnion('type', [
     params: z.unknown().optional(),
     replyTo: z.string().min(1).max(256),
     timeoutMs: z.number().int().positive().max(600_000),
+    to: To,
+    /** 1: forwarded once already by a node the device had left; never forwarded again. */
+    hops: z.number().int().min(0).max(1).optional(),
   }),
-  z.object({ v: Version, type: z.literal('takeover'), node: z.string().min(1).max(256) }),
+  // `to` absent: a takeover from a node of before node-inbox routing (it is ignored).
+  z.object({
+    v: Version,
+    type: z.literal('takeover'),
+    node: z.string().min(1).max(256),
+    to: To.optional(),
+  }),
   z.object({
     v: Version,
     type: z.literal('answer'),
@@ -91,6 +102,7 @@ const InboxMessage = z.discriminatedUnion('type', [
   z.object({
     v: Version,
     type: z.literal('state'),
+    to: To,
     version: z.number().int().nonnegative(),
     desired: z.record(z.string(), z.unknown()),
     delta: z.record(z.string(), z.unknown()),
@@ -196,22 +208,22 @@ export function encodeInboxMessage(message: InboxMessage): Buffer {
   return Buffer.from(JSON.stringify(message));
 }
 
-/** The remote command a node forwards to the device's node. */
+/** The remote command a node sends to the node holding device `to` (a device key). */
 export function remoteCommand(
   command: ServerCommandMessage,
   replyTo: string,
   timeoutMs: number,
+  to: string,
 ): RemoteCommand {
-  return { ...command, replyTo, timeoutMs };
+  return { ...command, replyTo, timeoutMs, to };
 }
 
-/** Inbox names: a device's (whichever node holds it listens) and a node's own. */
+/**
+ * Inbox names: a node's own, and one every node listens on. There is no inbox per device: a
+ * node listens on one inbox however many devices it holds.
+ */
 export const inbox = {
-  device: (deviceKey: string): string => `dev:${deviceKey}`,
   node: (nodeId: string): string => `node:${nodeId}`,
   /** Every node listens: tenant-wide gaps. */
   gaps: 'gaps',
-  /** The device key of a device inbox, or undefined for any other inbox. */
-  deviceOf: (name: string): string | undefined =>
-    name.startsWith('dev:') ? name.slice('dev:'.length) : undefined,
 };

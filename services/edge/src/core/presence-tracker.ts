@@ -11,9 +11,11 @@ import type { Fanout } from './fanout.js';
 
 /**
  * Online/offline for devices: events on `devices/<id>/presence` when they connect and leave,
- * and a presence record this node keeps alive while it holds the device. When a node dies
- * without saying goodbye, its records expire within one TTL and a surviving node publishes the
- * offline events for it (`reapDeadNodes`).
+ * and a presence record written at each (it names this node, which commands are routed to).
+ * At rest this node renews one lease per interval, whatever the number of its devices. When a
+ * node dies without saying goodbye, its devices read offline within one TTL and a surviving node
+ * publishes the offline events for it (`reapDeadNodes`). When the records were lost (Redis
+ * restarted, or this node was reaped while it stalled), the renewal writes them again, once.
  */
 export class PresenceTracker {
   private timer: NodeJS.Timeout | undefined;
@@ -31,7 +33,7 @@ export class PresenceTracker {
     private readonly load: () => number | undefined = () => undefined,
   ) {}
 
-  /** How often this node renews its records and heartbeat. */
+  /** How often this node renews its lease (its heartbeat). */
   get heartbeatMs(): number {
     return heartbeatInterval(this.ttlMs);
   }
@@ -45,13 +47,19 @@ export class PresenceTracker {
     clearInterval(this.timer);
   }
 
-  /** A device connected, or a gateway attached it (`gateway`). */
-  online(device: HeldDevice): void {
+  /**
+   * A device connected, or a gateway attached it (`gateway`). Resolves once its record names
+   * this node (commands from any node reach it from then on) and the node that held it before,
+   * if another, was told to let go; never rejects.
+   */
+  online(device: HeldDevice): Promise<void> {
     const now = Date.now();
     this.publish(device.tenant, device.deviceId, true, now, device.gateway);
-    this.store
-      .markOnline(device, this.nodeId, now)
-      .catch((error: unknown) => this.failed(error, 'markOnline'));
+    return this.store.markOnline(device, this.nodeId, now).then(
+      ({ previous }) =>
+        previous === undefined ? undefined : this.commands.takeOver(previous, device),
+      (error: unknown) => this.failed(error, 'markOnline'),
+    );
   }
 
   offline(device: HeldDevice): void {
@@ -71,11 +79,18 @@ export class PresenceTracker {
     return this.store.list(tenant, Date.now());
   }
 
-  /** Renews this node's records and reaps dead nodes; exposed for tests. */
+  /** Renews this node's lease and reaps dead nodes; exposed for tests. */
   async tick(now = Date.now()): Promise<void> {
     try {
-      const held = this.commands.localDevices();
-      const { moved, restored } = await this.store.renew(held, this.nodeId, now, this.load());
+      let held: HeldDevice[] = [];
+      // The list is built only when the lease was lost and the records are written again.
+      const devices = (): HeldDevice[] => (held = this.commands.localDevices());
+      const { moved, restored, released } = await this.store.renew(
+        devices,
+        this.nodeId,
+        now,
+        this.load(),
+      );
       // A device that reconnected elsewhere before this node heard the takeover is let go here.
       for (const device of moved) this.commands.moved(device.tenant, device.deviceId);
       // A record that vanished (reaped during an outage, lost with Redis) is back: say so.
@@ -86,6 +101,8 @@ export class PresenceTracker {
         const gateway = gateways.get(deviceRefKey(device));
         this.publish(device.tenant, device.deviceId, true, now, gateway);
       }
+      // Devices a predecessor process under this node id held when it died.
+      for (const device of released) this.publish(device.tenant, device.deviceId, false, now);
       this.healthySince ??= now;
       // After this node could not reach the store, every other node's heartbeat looks stale
       // too: reap only once all of them had a full TTL to renew.

@@ -115,6 +115,7 @@ export class SessionCore {
       this.gate,
       this.failures,
       bus,
+      (device) => deps.presence.owner(device),
     );
     const presenceNode = bus?.nodeId ?? deps.nodeId;
     const accepting = deps.accepting ?? (() => true);
@@ -190,7 +191,6 @@ export class SessionCore {
           this.commands,
           metrics,
           this.failures,
-          bus,
         )
       : undefined;
     this.dispatcher = new Dispatcher(
@@ -227,12 +227,12 @@ export class SessionCore {
     const { identity } = session;
     this.connections.add(conn);
     this.deps.metrics.connections.inc({ role: identity.role, transport: conn.transport });
-    // `welcome` waits until the device is reachable from every node: a client that has it can
-    // be sent commands at once.
+    // `welcome` waits until the device is reachable from every node (its presence record names
+    // this node): a client that has it can be sent commands at once.
     let registered: Promise<void> = Promise.resolve();
     if (isDeviceRole(identity)) {
-      registered = this.commands.attachDevice(conn);
-      this.presence.online({ tenant: identity.tenant, deviceId: identity.subject });
+      this.commands.attachDevice(conn);
+      registered = this.presence.online({ tenant: identity.tenant, deviceId: identity.subject });
     }
     if (identity.expiresAt !== undefined) {
       // The same skew the verifier allowed at connect time.
@@ -258,7 +258,7 @@ export class SessionCore {
         ...(session.format === undefined ? {} : { format: session.format }),
         limits: { ratePerSec: session.bucket.ratePerSec, rateBurst: session.bucket.burst },
       });
-      // Registered first, so a change made from now on reaches this connection through its inbox.
+      // Registered first (presence names this node), so a change made from now on reaches it.
       if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
     });
   }

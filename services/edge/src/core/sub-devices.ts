@@ -53,8 +53,12 @@ export class SubDevices {
     }
     attached.add(device);
     this.metrics.subDevices.inc();
-    const registered = this.commands.attachDevice(conn, device);
-    this.presence.online({ tenant: identity.tenant, deviceId: device, gateway: identity.subject });
+    this.commands.attachDevice(conn, device);
+    const registered = this.presence.online({
+      tenant: identity.tenant,
+      deviceId: device,
+      gateway: identity.subject,
+    });
     // Acked once commands from any node reach the sub-device, as `welcome` is for a device.
     void registered.then(() => {
       if (id) this.outbound.send(conn, { type: 'ack', id });
