@@ -65,6 +65,7 @@ const measures: Record<string, Measure> = {
   fanout: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
   fanoutWrites: { label: '', values: {}, format: fmt.plain, better: 'lower' },
   storm: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
+  stormCpu: { label: '', values: {}, format: fmt.us, better: 'lower' },
   crossP50: { label: '', values: {}, format: fmt.ms, better: 'lower' },
   crossP99: { label: '', values: {}, format: fmt.ms, better: 'lower' },
 };
@@ -77,6 +78,7 @@ measures['fanoutWrites']!.label =
   'fan-out: server socket writes per 1,000 deliveries (strace, separate run)';
 measures['storm']!.label =
   `connect storm ${sizes.stormConnects.toLocaleString('en')} JWTs, conc. ${sizes.stormConcurrency}: upgrades/s`;
+measures['stormCpu']!.label = 'connect storm: server CPU per upgrade (user + system)';
 measures['crossP50']!.label =
   `cross-node p50, ${sizes.crossSubscribers} subs on B, ${sizes.crossRate} msg/s on A`;
 measures['crossP99']!.label = 'cross-node p99 (same run)';
@@ -117,6 +119,7 @@ try {
           } else if (workload === 'storm') {
             const r = await storm(peer, sizes, redis.url);
             record('storm', peer.name, r.upgradesPerSec, failedNote(r.failed));
+            record('stormCpu', peer.name, r.cpuMicrosPerUpgrade);
           } else if (workload === 'cross') {
             const r = await cross(peer, sizes, redis.url);
             record('crossP50', peer.name, r.p50Ms, lostNote(r.lost));

@@ -84,5 +84,6 @@ export const fmt = {
         ? `${(value / 1e3).toFixed(1)} k/s`
         : `${value.toFixed(0)}/s`,
   ms: (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`,
+  us: (value: number): string => `${value.toFixed(0)} µs`,
   plain: (value: number): string => value.toFixed(value < 10 ? 2 : 0),
 };

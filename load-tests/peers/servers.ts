@@ -152,6 +152,10 @@ const fleetwire = (edgeMain: string): Peer => ({
           FLEETWIRE_RATE_BURST: '1000000',
           FLEETWIRE_DRAIN_WINDOW_MS: '0',
           ...(redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
+          // Profiling the edge alone: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (README).
+          ...(process.env['BENCH_EDGE_NODE_OPTIONS']
+            ? { NODE_OPTIONS: process.env['BENCH_EDGE_NODE_OPTIONS'] }
+            : {}),
         },
         port,
       ),

@@ -60,6 +60,11 @@ export interface FanoutResult {
 export interface StormResult {
   upgradesPerSec: number;
   failed: number;
+  /**
+   * The server processes' CPU time (user + system, /proc) ÷ upgrades: unlike upgrades/s, it
+   * hardly moves with the machine's load. Redis's own CPU is not in it.
+   */
+  cpuMicrosPerUpgrade: number;
 }
 export interface CrossResult {
   p50Ms: number;
@@ -78,7 +83,7 @@ const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeou
  * binary, its libraries), which the kernel evicts under the shared machine's memory pressure and
  * which made a server shrink while it took sockets.
  */
-function rssBytes(pids: number[]): number {
+export function rssBytes(pids: number[]): number {
   let total = 0;
   for (const pid of pids) {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^RssAnon:\s+(\d+) kB/m);
@@ -93,7 +98,7 @@ async function redisUsedBytes(redis: Redis): Promise<number> {
 }
 
 /** `total` split over `parts` as evenly as whole numbers allow. */
-function split(total: number, parts: number): number[] {
+export function split(total: number, parts: number): number[] {
   return Array.from(
     { length: parts },
     (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0),
@@ -234,8 +239,23 @@ async function fanoutRun(
   };
 }
 
+/** CPU time the processes used so far (user + system), in µs. */
+function cpuMicros(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    // Fields after the parenthesised command: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1e6) / CLOCK_TICKS_PER_SEC;
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS_PER_SEC = 100;
+
 export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise<StormResult> {
   const server = await peer.start({ nodes: 1, redisUrl });
+  const cpuBefore = cpuMicros(server.pids);
   const clients = split(sizes.stormConnects, 2).map(
     (count, i) =>
       new ClientProcess({
@@ -252,12 +272,14 @@ export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise
   );
   try {
     const reports = await Promise.all(clients.map((c) => c.next('connected', 120_000)));
+    const cpu = cpuMicros(server.pids) - cpuBefore;
     const ok = reports.reduce((sum, r) => sum + r.ok, 0);
     const startedAt = Math.min(...reports.map((r) => r.startedAt));
     const endedAt = Math.max(...reports.map((r) => r.endedAt));
     return {
       upgradesPerSec: ok / ((endedAt - startedAt) / 1000),
       failed: sizes.stormConnects - ok,
+      cpuMicrosPerUpgrade: cpu / ok,
     };
   } finally {
     await stopAll(clients);

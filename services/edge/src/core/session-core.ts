@@ -1,11 +1,6 @@
 import { isDeviceRole } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
-import {
-  CloseCode,
-  CloseReason,
-  type ClientMessage,
-  type ProtocolError,
-} from '@fleetwire/protocol';
+import type { ClientMessage, ProtocolError } from '@fleetwire/protocol';
 import type { DeviceStateStore } from '@fleetwire/store';
 import type { Logger } from 'pino';
 
@@ -14,6 +9,7 @@ import type { TelemetrySink } from '../telemetry-sink.js';
 import { AbuseGuard } from './abuse-guard.js';
 import { CommandRouter } from './commands.js';
 import type { Connection, LocalDelivery } from './connection.js';
+import type { Session } from './session.js';
 import { DependencyFailures } from './dependency-failures.js';
 import { BusOutbox } from './bus-outbox.js';
 import { DeviceStates } from './device-states.js';
@@ -30,6 +26,7 @@ import { Rebalancer } from './rebalancer.js';
 import { StreamRelay, type StreamLimits } from './streams.js';
 import { SubDevices } from './sub-devices.js';
 import { Subscriptions } from './subscriptions.js';
+import { TokenExpiry } from './token-expiry.js';
 
 export interface SessionCoreLimits extends StreamLimits {
   rateCloseAfter: number;
@@ -63,9 +60,6 @@ export interface SessionCoreDeps {
   rebalance?: RebalanceSettings | undefined;
 }
 
-/** Longest timer Node accepts; tokens expiring later get no expiry timer. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * The session core: what happens to a connected principal, whatever transport carries it.
  * A transport authenticates, decodes and writes; it tells the core when a connection opens and
@@ -84,6 +78,7 @@ export class SessionCore {
   private readonly gate: NodeMessageGate;
   private readonly failures: DependencyFailures;
   private readonly connections = new Set<Connection>();
+  private readonly expiry = new TokenExpiry();
   readonly rebalancer: Rebalancer | undefined;
 
   constructor(private readonly deps: SessionCoreDeps) {
@@ -234,16 +229,8 @@ export class SessionCore {
       registered = this.commands.attachDevice(conn);
       this.presence.online({ tenant: identity.tenant, deviceId: identity.subject });
     }
-    if (identity.expiresAt !== undefined) {
-      // The same skew the verifier allowed at connect time.
-      const ms = identity.expiresAt + this.deps.clockToleranceSec * 1000 - Date.now();
-      if (ms < MAX_TIMER_MS) {
-        session.expiryTimer = setTimeout(
-          () => conn.end(CloseCode.TokenExpired, CloseReason.TokenExpired),
-          Math.max(0, ms),
-        );
-      }
-    }
+    const expiresAt = this.expiresAt(session);
+    if (expiresAt !== undefined) this.expiry.track(conn, expiresAt);
     this.deps.logger.debug(
       { session: session.id, sub: identity.subject, role: identity.role, tenant: identity.tenant },
       'connected',
@@ -265,7 +252,8 @@ export class SessionCore {
   closed(conn: Connection, code: number): void {
     const { session } = conn;
     session.closed = true;
-    clearTimeout(session.expiryTimer);
+    const expiresAt = this.expiresAt(session);
+    if (expiresAt !== undefined) this.expiry.forget(conn, expiresAt);
     this.connections.delete(conn);
     this.fanout.release(conn);
     this.streams.closed(conn);
@@ -278,6 +266,17 @@ export class SessionCore {
     this.commands.senderClosed(session);
     this.deps.metrics.connections.dec({ role: session.identity.role, transport: conn.transport });
     this.deps.metrics.disconnects.inc({ code: String(code), transport: conn.transport });
+  }
+
+  /** When the token's connection closes: the same skew the verifier allowed at connect time. */
+  private expiresAt(session: Session): number | undefined {
+    const { expiresAt } = session.identity;
+    return expiresAt === undefined ? undefined : expiresAt + this.deps.clockToleranceSec * 1000;
+  }
+
+  /** Connections waiting for their token to expire (tests: none is left behind). */
+  get expiringConnections(): number {
+    return this.expiry.size;
   }
 
   /** Takes one inbound message from the connection's rate budget; false when refused. */
@@ -311,6 +310,7 @@ export class SessionCore {
   /** Ends every wait and timer (the node is stopping). */
   stop(): void {
     this.presence.stop();
+    this.expiry.close();
     this.fanout.history?.outbox.close();
     this.rebalancer?.stop();
     this.commands.close();

@@ -86,19 +86,18 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     core.received(conn, message, received);
   };
 
+  const connections = {
+    metrics,
+    streamMaxBufferedBytes: limits.streamMaxBufferedBytes,
+    held: deps.held,
+  };
   const upgrades = upgradeContext({ ...deps, metrics, logger, limits }, core);
   app.ws<WsUserData>('/ws', {
     ...socketOptions(limits, uws),
     upgrade: (res, req, context) => void handleUpgrade(upgrades, res, req, context),
     open: (ws) => {
       const data = ws.getUserData();
-      data.connection = new WsConnection(
-        ws,
-        data.session,
-        metrics,
-        limits.streamMaxBufferedBytes,
-        deps.held,
-      );
+      data.connection = new WsConnection(ws, data.session, connections);
       core.opened(data.connection);
     },
     message: onMessage,
