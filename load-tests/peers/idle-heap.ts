@@ -104,7 +104,7 @@ async function metric(port: number, name: string): Promise<number> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetwire-idle-heap-'));
-process.env['BENCH_EDGE_NODE_OPTIONS'] = `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`;
+process.env['BENCH_EDGE_NODE_ARGS'] = `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`;
 const redis = values.redis ? await LocalRedis.launch() : undefined;
 const peer = peers(undefined, values.edge).find((p) => p.name === 'fleetwire')!;
 const server = await peer.start({ nodes: 1, ...(redis ? { redisUrl: redis.url } : {}) });

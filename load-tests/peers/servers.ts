@@ -139,7 +139,8 @@ const fleetwire = (edgeMain: string): Peer => ({
     startNodes(nodes, (port, node) =>
       startProcess(
         process.execPath,
-        [edgeMain],
+        // Node flags for the edge alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (README).
+        [...(process.env['BENCH_EDGE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), edgeMain],
         {
           FLEETWIRE_HOST: HOST,
           FLEETWIRE_PORT: String(port),
@@ -151,10 +152,10 @@ const fleetwire = (edgeMain: string): Peer => ({
           FLEETWIRE_RATE_PER_SEC: '1000000',
           FLEETWIRE_RATE_BURST: '1000000',
           FLEETWIRE_DRAIN_WINDOW_MS: '0',
-          ...(redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
-          // Profiling the edge alone: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (README).
-          ...(process.env['BENCH_EDGE_NODE_OPTIONS']
-            ? { NODE_OPTIONS: process.env['BENCH_EDGE_NODE_OPTIONS'] }
+          // BENCH_EDGE_BUS=memory: the edge without Redis (its in-memory bus and presence), to
+          // tell the edge's own cost from its Redis work.
+          ...(redisUrl && process.env['BENCH_EDGE_BUS'] !== 'memory'
+            ? { FLEETWIRE_REDIS_URL: redisUrl }
             : {}),
         },
         port,

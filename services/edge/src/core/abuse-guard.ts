@@ -38,7 +38,7 @@ export class AbuseGuard {
     if (sessionBucket(session).take()) return true;
     session.rateViolations += 1;
     this.metrics.rateLimited.inc();
-    this.metrics.messagesIn.inc({ kind: 'rate_limited', transport: conn.transport });
+    this.metrics.messagesInOf.get('rate_limited', conn.transport).inc();
     if (session.rateViolations >= this.limits.rateCloseAfter) {
       this.logger.warn(
         { session: session.id, sub: session.identity.subject },

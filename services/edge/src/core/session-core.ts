@@ -221,32 +221,46 @@ export class SessionCore {
     const { session } = conn;
     const { identity } = session;
     this.connections.add(conn);
-    this.deps.metrics.connections.inc({ role: identity.role, transport: conn.transport });
+    this.deps.metrics.connectionsOf.get(identity.role, conn.transport).inc();
     // `welcome` waits until the device is reachable from every node: a client that has it can
-    // be sent commands at once.
-    let registered: Promise<void> = Promise.resolve();
+    // be sent commands at once. Without a bus there is nothing to wait for, and the welcome goes
+    // out with the upgrade's answer (one write, as a raw uWS server's).
+    let registered: Promise<void> | undefined;
     if (isDeviceRole(identity)) {
       registered = this.commands.attachDevice(conn);
       this.presence.online({ tenant: identity.tenant, deviceId: identity.subject });
     }
     const expiresAt = this.expiresAt(session);
     if (expiresAt !== undefined) this.expiry.track(conn, expiresAt);
-    this.deps.logger.debug(
-      { session: session.id, sub: identity.subject, role: identity.role, tenant: identity.tenant },
-      'connected',
-    );
-    void registered.then(() => {
-      this.outbound.send(conn, {
-        type: 'welcome',
-        sub: identity.subject,
-        role: identity.role,
-        tenant: identity.tenant,
-        node: this.deps.nodeId,
-        ...(session.format === undefined ? {} : { format: session.format }),
-      });
-      // Registered first, so a change made from now on reaches this connection through its inbox.
-      if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
+    const { logger } = this.deps;
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        {
+          session: session.id,
+          sub: identity.subject,
+          role: identity.role,
+          tenant: identity.tenant,
+        },
+        'connected',
+      );
+    }
+    if (registered === undefined || this.deps.bus === undefined) this.welcome(conn);
+    else void registered.then(() => this.welcome(conn));
+  }
+
+  private welcome(conn: Connection): void {
+    const { session } = conn;
+    const { identity } = session;
+    this.outbound.send(conn, {
+      type: 'welcome',
+      sub: identity.subject,
+      role: identity.role,
+      tenant: identity.tenant,
+      node: this.deps.nodeId,
+      ...(session.format === undefined ? {} : { format: session.format }),
     });
+    // Registered first, so a change made from now on reaches this connection through its inbox.
+    if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
   }
 
   closed(conn: Connection, code: number): void {
@@ -264,8 +278,8 @@ export class SessionCore {
       this.presence.offline({ tenant: identity.tenant, deviceId: identity.subject });
     }
     this.commands.senderClosed(session);
-    this.deps.metrics.connections.dec({ role: session.identity.role, transport: conn.transport });
-    this.deps.metrics.disconnects.inc({ code: String(code), transport: conn.transport });
+    this.deps.metrics.connectionsOf.get(session.identity.role, conn.transport).dec();
+    this.deps.metrics.disconnectsOf.get(String(code), conn.transport).inc();
   }
 
   /** When the token's connection closes: the same skew the verifier allowed at connect time. */
@@ -286,19 +300,19 @@ export class SessionCore {
 
   /** A decoded, valid client message. */
   received(conn: Connection, message: ClientMessage, received: number): void {
-    this.deps.metrics.messagesIn.inc({ kind: message.type, transport: conn.transport });
+    this.deps.metrics.messagesInOf.get(message.type, conn.transport).inc();
     this.dispatcher.dispatch(conn, message, received);
   }
 
   /** A binary stream chunk (packages/protocol stream-frame.ts), valid only during the call. */
   streamChunk(conn: Connection, frame: Uint8Array): void {
-    this.deps.metrics.messagesIn.inc({ kind: 'stream_chunk', transport: conn.transport });
+    this.deps.metrics.messagesInOf.get('stream_chunk', conn.transport).inc();
     this.streams.chunk(conn, frame);
   }
 
   /** A message the transport could not decode or validate. */
   refused(conn: Connection, error: ProtocolError): void {
-    this.deps.metrics.messagesIn.inc({ kind: 'invalid', transport: conn.transport });
+    this.deps.metrics.messagesInOf.get('invalid', conn.transport).inc();
     this.guard.refuse(conn, error);
   }
 

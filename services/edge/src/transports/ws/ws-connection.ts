@@ -54,7 +54,7 @@ export class WsConnection implements Connection {
       status = this.ws.send(frame, true);
     });
     if (status === 2) return false;
-    this.ctx.metrics.bytesOut.inc({ transport: 'ws' }, frame.byteLength);
+    this.ctx.metrics.bytesOutOf.get('ws').inc(frame.byteLength);
     return true;
   }
 
@@ -69,10 +69,9 @@ export class WsConnection implements Connection {
       status = this.ws.send(frame, lane === 'msgpack');
     });
     if (status === 2) return false;
-    this.ctx.metrics.bytesOut.inc(
-      { transport: 'ws' },
-      typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength,
-    );
+    this.ctx.metrics.bytesOutOf
+      .get('ws')
+      .inc(typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength);
     return true;
   }
 
