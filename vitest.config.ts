@@ -17,6 +17,10 @@ export default defineConfig({
           name: 'unit',
           include: ['{packages,services,infra}/*/src/**/*.test.ts', 'examples/*/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/*.fuzz.test.ts', '**/node_modules/**', '**/dist/**'],
+          // Deadlines against hangs, not speed checks: PGlite's start (a WASM Postgres) alone
+          // took over 5 s at load 16 on the 2 shared cores, failing the defaults' 5 s / 10 s.
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {

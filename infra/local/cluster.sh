@@ -163,6 +163,7 @@ start_edge() { # start_edge INDEX (1-based)
     "FLEETWIRE_PORT=$port" "FLEETWIRE_NODE_ID=edge-$i" \
     "FLEETWIRE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT" "FLEETWIRE_KAFKA_TOPIC=telemetry" \
     "FLEETWIRE_DRAIN_WINDOW_MS=$DRAIN_WINDOW_MS" "FLEETWIRE_DATABASE_URL=$DATABASE_URL" \
+    "FLEETWIRE_WORKERS=${FLEETWIRE_WORKERS:-1}" \
     node --conditions=@fleetwire/source --import tsx src/main.ts
 }
 

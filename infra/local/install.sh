@@ -27,7 +27,11 @@ install_pnpm() {
   npm install -g --silent pnpm@10
 }
 
-install_redis() { command -v redis-server >/dev/null 2>&1 || apt_install redis-server; }
+# redis-cli joins testkit's local Redis Cluster (redis-tools, which redis-server depends on).
+install_redis() {
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 && return
+  apt_install redis-server redis-tools
+}
 
 install_postgres() { [ -x "$PG_BIN/postgres" ] || apt_install postgresql; }
 

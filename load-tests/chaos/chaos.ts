@@ -11,6 +11,13 @@ import { FleetwireClient } from '../../packages/client/src/index.js';
 import { mintToken, type TokenIssuer } from '../../infra/deploy-tests/src/tokens.js';
 import { ChaosCluster, rssMb, type Part } from './cluster.js';
 import { WebSocket, pg } from './deps.js';
+import {
+  explainMissing,
+  explanationReport,
+  storedNow,
+  type AckedId,
+  type Explanation,
+} from './explain.js';
 
 export type FaultKind = 'none' | 'edge' | 'ingest' | 'redis' | 'kafka' | 'postgres';
 
@@ -44,6 +51,16 @@ export interface ChaosOptions {
   recoverBoundMs: number;
   /** Bound on the phase's messages being acked, then stored, after recovery. */
   storeBoundMs: number;
+  /**
+   * Acked ids still missing at the end that are in Kafka but not consumed yet (the ingest
+   * behind): how much longer they are waited for before they count as lost.
+   */
+  lagBoundMs: number;
+  /**
+   * A check of the look-up itself: after the run, this many stored ids of each phase and one id
+   * never sent are looked up as if missing, and the answers printed (not counted).
+   */
+  explainSample: number;
   /** RSS growth of a process over a phase above this (MB, and 50 %) fails the phase. */
   memoryBoundMb: number;
   /**
@@ -68,6 +85,8 @@ export interface PhaseResult {
   acked: number;
   unacked: number;
   lost: number;
+  /** Acked ids stored only after the bound (found by the look-up at the end): late, not lost. */
+  late: number;
   dup: number;
   detectionS: number | undefined;
   detectionWhat: string;
@@ -82,6 +101,8 @@ export interface PhaseResult {
 interface Sample {
   t: number;
   edgeReady: Map<string, boolean>;
+  /** The edge's /readyz status, or undefined when it did not answer within the probe's 1.5 s. */
+  edgeStatus: Map<string, number | undefined>;
   /** fleetwire_dependency_up per edge: dependency → value. */
   edgeDeps: Map<string, Map<string, number>>;
   ingestReady: Map<string, boolean>;
@@ -143,6 +164,7 @@ class Prober {
     const s: Sample = {
       t: Date.now(),
       edgeReady: new Map(),
+      edgeStatus: new Map(),
       edgeDeps: new Map(),
       ingestReady: new Map(),
       ingestReason: new Map(),
@@ -154,6 +176,7 @@ class Prober {
         const base = `http://127.0.0.1:${c.edgePorts[i]}`;
         const [ready, metrics] = await Promise.all([get(`${base}/readyz`), get(`${base}/metrics`)]);
         s.edgeReady.set(name, ready?.status === 200);
+        s.edgeStatus.set(name, ready?.status);
         if (metrics?.status === 200) {
           const deps = new Map<string, number>();
           for (const m of metricValues(metrics.body, 'fleetwire_dependency_up')) {
@@ -207,10 +230,15 @@ function maxOf(values: (number | undefined)[]): number | undefined {
 interface Sent {
   phase: number;
   acked: boolean;
+  ackedAt?: number;
+  /** The edge the device was connected to when the ack came. */
+  ackedBy?: string | undefined;
 }
 
 export async function runChaos(options: ChaosOptions): Promise<{
   results: PhaseResult[];
+  /** Where each acked id missing at the end was last seen (explain.ts). */
+  explanations: Explanation[];
   stateDir: string;
 }> {
   const { log } = options;
@@ -238,6 +266,8 @@ export async function runChaos(options: ChaosOptions): Promise<{
   const clients: FleetwireClient[] = [];
   // Per device: the times its connection went down and came back (welcome).
   const downs: { device: number; t: number }[] = [];
+  // Per device: the edge it is connected to (its last welcome's node).
+  const nodeOf: (string | undefined)[] = [];
   const ups: { device: number; t: number }[] = [];
   const sent = new Map<string, Sent>();
   let phase = 0;
@@ -255,7 +285,10 @@ export async function runChaos(options: ChaosOptions): Promise<{
         ackTimeoutMs: 2000,
         backoff: { initialDelayMs: 250, maxDelayMs: 2000 },
       });
-      client.on('welcome', () => ups.push({ device: i, t: Date.now() }));
+      client.on('welcome', (welcome) => {
+        nodeOf[i] = welcome.node;
+        ups.push({ device: i, t: Date.now() });
+      });
       client.on('close', () => downs.push({ device: i, t: Date.now() }));
       clients.push(client);
     }
@@ -271,7 +304,11 @@ export async function runChaos(options: ChaosOptions): Promise<{
         const record: Sent = { phase, acked: false };
         sent.set(msgId, record);
         client.telemetry({ seq }, { id: msgId }).then(
-          () => (record.acked = true),
+          () => {
+            record.acked = true;
+            record.ackedAt = Date.now();
+            record.ackedBy = nodeOf[i];
+          },
           () => {},
         );
         await sleep(options.telemetryEveryMs);
@@ -394,8 +431,13 @@ export async function runChaos(options: ChaosOptions): Promise<{
       const survivingEdges = cluster.edgeNames.filter((e) => e !== fault.target);
       for (const e of survivingEdges) {
         const notReady = samples.filter((s) => s.edgeReady.get(e) === false);
-        if (notReady.length > 0)
-          failures.push(`${e} /readyz not 200 in ${notReady.length} of ${samples.length} probes`);
+        if (notReady.length > 0) {
+          // Which: a status other than 200, or no answer in time (a busy event loop).
+          const unanswered = notReady.filter((s) => s.edgeStatus.get(e) === undefined).length;
+          failures.push(
+            `${e} /readyz not 200 in ${notReady.length} of ${samples.length} probes (${unanswered} unanswered within 1.5 s, ${notReady.length - unanswered} answered otherwise)`,
+          );
+        }
       }
       let detectionS: number | undefined;
       let detectionWhat = '';
@@ -523,6 +565,7 @@ export async function runChaos(options: ChaosOptions): Promise<{
         acked: ackedIds.length,
         unacked: mine.length - ackedIds.length,
         lost,
+        late: 0,
         dup,
         detectionS,
         detectionWhat,
@@ -553,16 +596,50 @@ export async function runChaos(options: ChaosOptions): Promise<{
       all,
       Date.now() + options.storeBoundMs,
     );
+    // Every acked id still missing: where was it last seen? (and is it only late?)
+    const missing: AckedId[] = all
+      .filter((id) => (counts.get(id) ?? 0) === 0)
+      .map((id) => {
+        const r = sent.get(id)!;
+        return {
+          id,
+          phase: options.faults[r.phase]?.label ?? `after the last phase`,
+          ackedBy: r.ackedBy,
+          ackedAt: r.ackedAt ?? 0,
+        };
+      });
+    const explanations = await explainAll(cluster, tenant, missing, options);
+    if (options.explainSample > 0) {
+      const sample: AckedId[] = options.faults.flatMap((fault, index) =>
+        [...sent.entries()]
+          .filter(([id, r]) => r.phase === index && r.acked && counts.has(id))
+          .slice(-options.explainSample)
+          .map(([id, r]) => ({ id, phase: fault.label, ackedBy: r.ackedBy, ackedAt: r.ackedAt! })),
+      );
+      sample.push({ id: `${tenant}-never-sent`, phase: '—', ackedBy: undefined, ackedAt: 0 });
+      log('look-up check (stored ids and one never sent, as if missing):');
+      for (const line of explanationReport(await lookUpIds(cluster, tenant, sample, log)))
+        log(line);
+    }
+    const late = new Set(explanations.filter((e) => e.verdict === 'stored late').map((e) => e.id));
     for (const [index, result] of results.entries()) {
       const ids = [...sent.entries()]
         .filter(([, r]) => r.phase === index && r.acked)
         .map(([id]) => id);
       result.acked = ids.length;
-      result.lost = ids.filter((id) => (counts.get(id) ?? 0) === 0).length;
+      result.lost = ids.filter((id) => (counts.get(id) ?? 0) === 0 && !late.has(id)).length;
+      result.late = ids.filter((id) => late.has(id)).length;
       result.dup = ids.filter((id) => (counts.get(id) ?? 0) > 1).length;
+      if (result.late > 0)
+        result.notes.push(
+          `${result.late} acked ids stored only after the ${options.storeBoundMs / 1000} s bound (the ingest behind)`,
+        );
     }
-    keep = results.some((r) => r.lost > 0 || r.dup > 0 || r.failures.length > 0) || aborted();
-    return { results, stateDir: cluster.stateDir };
+    keep =
+      results.some((r) => r.lost > 0 || r.dup > 0 || r.failures.length > 0) ||
+      explanations.length > 0 ||
+      aborted();
+    return { results, explanations, stateDir: cluster.stateDir };
   } catch (error) {
     keep = true;
     throw error;
@@ -573,6 +650,61 @@ export async function runChaos(options: ChaosOptions): Promise<{
     if (keep) log(`logs kept in ${cluster.stateDir}`);
     await cluster.stop(keep);
   }
+}
+
+/**
+ * Looks up every acked id missing at the end (explain.ts). Ids the ingest has not consumed yet
+ * are waited for (bounded by `lagBoundMs`, while the rest of the look-up stays as it was), then
+ * looked up again: only what is then still not stored is lost.
+ */
+async function explainAll(
+  cluster: ChaosCluster,
+  tenant: string,
+  missing: AckedId[],
+  options: ChaosOptions,
+): Promise<Explanation[]> {
+  if (missing.length === 0) return [];
+  const { log } = options;
+  log(`${missing.length} acked ids not in PostgreSQL: looking them up in Kafka and the logs`);
+  const lookUp = (): Promise<Explanation[]> => lookUpIds(cluster, tenant, missing, log);
+  let explanations = await lookUp();
+  const behind = explanations.filter((e) => e.verdict === 'not consumed yet').map((e) => e.id);
+  if (behind.length > 0) {
+    log(`  ${behind.length} not consumed yet: waiting up to ${options.lagBoundMs / 1000} s`);
+    const limit = Date.now() + options.lagBoundMs;
+    for (;;) {
+      const stored = await storedNow(cluster.databaseUrl, tenant, behind).catch(
+        () => new Map<string, number>(),
+      );
+      if (behind.every((id) => stored.has(id)) || Date.now() > limit || options.signal.aborted)
+        break;
+      await sleep(2000);
+    }
+    explanations = await lookUp();
+  }
+  return explanations;
+}
+
+async function lookUpIds(
+  cluster: ChaosCluster,
+  tenant: string,
+  ids: AckedId[],
+  log: (line: string) => void,
+): Promise<Explanation[]> {
+  const { explanations } = await explainMissing(ids, {
+    brokers: cluster.kafkaBrokers,
+    topic: 'telemetry',
+    dlqTopic: 'telemetry.dlq',
+    groupId: 'fleetwire-ingest',
+    databaseUrl: cluster.databaseUrl,
+    tenant,
+    logs: new Map(
+      [...cluster.edgeNames, ...cluster.ingestNames].map((p) => [p, cluster.logFile(p)]),
+    ),
+    readBoundMs: 120_000,
+    log,
+  });
+  return explanations;
 }
 
 function describe(s: Sample | undefined): string {

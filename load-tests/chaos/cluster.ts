@@ -42,6 +42,7 @@ export class ChaosCluster {
   jwtIssuer = '';
   jwtAudience = '';
   databaseUrl = '';
+  kafkaBrokers: string[] = [];
 
   private constructor(
     readonly stateDir: string,
@@ -105,6 +106,7 @@ export class ChaosCluster {
       cluster.jwtIssuer = vars.get('FLEETWIRE_JWT_ISSUER') ?? '';
       cluster.jwtAudience = vars.get('FLEETWIRE_JWT_AUDIENCE') ?? '';
       cluster.databaseUrl = vars.get('DATABASE_URL') ?? '';
+      cluster.kafkaBrokers = (vars.get('KAFKA_BROKERS') ?? '').split(',').filter(Boolean);
     } catch (error) {
       await cluster.stop(true);
       throw error;

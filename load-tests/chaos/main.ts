@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { FAULTS, runChaos, type ChaosOptions, type PhaseResult } from './chaos.js';
+import { explanationReport } from './explain.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     ingests: { type: 'string', default: '2' },
     'log-lines-bound': { type: 'string', default: '100' },
     'deadline-s': { type: 'string' },
+    'explain-sample': { type: 'string', default: '0' },
     out: { type: 'string' },
   },
 });
@@ -60,11 +62,11 @@ const fmt = (v: number | undefined): string => (v === undefined ? '—' : v.toFi
 function table(results: PhaseResult[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.fault} | ${fmt(r.reconnectS)} | ${r.dropped} | ${r.acked} | ${r.lost} | ${r.dup} | ${fmt(r.detectionS)} | ${r.detectionWhat || '—'} | ${fmt(r.backS)} | ${r.logLines} | ${r.rssDeltaMb >= 0 ? '+' : ''}${r.rssDeltaMb.toFixed(0)} | ${r.failures.length === 0 ? 'ok' : `**FAIL** (${r.failures.length})`} |`,
+      `| ${r.fault} | ${fmt(r.reconnectS)} | ${r.dropped} | ${r.acked} | ${r.lost} | ${r.late} | ${r.dup} | ${fmt(r.detectionS)} | ${r.detectionWhat || '—'} | ${fmt(r.backS)} | ${r.logLines} | ${r.rssDeltaMb >= 0 ? '+' : ''}${r.rssDeltaMb.toFixed(0)} | ${r.failures.length === 0 ? 'ok' : `**FAIL** (${r.failures.length})`} |`,
   );
   return [
-    '| fault | reconnect s | dropped | acked | lost | dup | detection s | detected by | back s | log lines | RSS Δ MB | checks |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |',
+    '| fault | reconnect s | dropped | acked | lost | late | dup | detection s | detected by | back s | log lines | RSS Δ MB | checks |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |',
     ...rows,
   ].join('\n');
 }
@@ -91,6 +93,8 @@ async function main(): Promise<number> {
     detectBoundMs: 5000,
     recoverBoundMs: short ? 30_000 : 60_000,
     storeBoundMs: short ? 30_000 : 60_000,
+    lagBoundMs: short ? 60_000 : 120_000,
+    explainSample: Number(values['explain-sample']),
     memoryBoundMb: 64,
     logLinesBound: Number(values['log-lines-bound']),
     ingests: Number(values.ingests),
@@ -101,7 +105,7 @@ async function main(): Promise<number> {
     signal: controller.signal,
   };
   const loadAtStart = loadavg()[0] ?? 0;
-  const { results } = await runChaos(options);
+  const { results, explanations } = await runChaos(options);
   const seconds = (Date.now() - started) / 1000;
   const lost = results.reduce((n, r) => n + r.lost, 0);
   const dup = results.reduce((n, r) => n + r.dup, 0);
@@ -123,13 +127,15 @@ async function main(): Promise<number> {
     '',
     'Columns: "reconnect s" from the fault to the last dropped device welcomed again ("dropped" devices);',
     '"acked" ids sent in the phase and acked, "lost" acked and not in PostgreSQL, "dup" stored more than',
-    'once (count by msg id, checked again at the end of the run); "detection s" from the signal to the',
+    'once (count by msg id, checked again at the end of the run), "late" stored only after the bound',
+    '(each missing id is looked up in Kafka: not consumed yet is waited for); "detection s" from the signal to the',
     'health signal named, "back s" from the restart command to it turning back; "log lines" written by',
     'the edges and ingest workers in the phase; "RSS Δ" the largest change of a process not restarted.',
     'Bounds: health flipped within 5 s; everything back within the recovery bound. What each check',
     'means: load-tests/chaos/README.md.',
     '',
     ...details(results),
+    ...(explanations.length > 0 ? ['', ...explanationReport(explanations)] : []),
   ].join('\n');
   console.log(`\n${report}`);
   if (out && results.length > 0) writeFileSync(out, `${report}\n`);

@@ -9,17 +9,23 @@
  * Each edge runs as its own process (services/edge/src/main.ts). Bounded in count and time.
  *   pnpm --filter @fleetwire/load-tests-cluster bench [-- --devices 20 --dashboards 4 --rate 100 --seconds 10]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import {
+  benchArgs,
+  now,
+  openBenchSocket,
+  percentile,
+  startBenchEdge,
+  type BenchEdge,
+} from '@fleetwire/bench-kit';
 import { LocalRedis } from '@fleetwire/testkit';
-import jwt from 'jsonwebtoken';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 
 const { values } = parseArgs({
+  args: benchArgs(),
   options: {
     devices: { type: 'string', default: '20' },
     dashboards: { type: 'string', default: '4' },
@@ -32,55 +38,16 @@ const DEVICES = Number(values.devices);
 const DASHBOARDS = Number(values.dashboards);
 const RATE = Number(values.rate); // messages per second per device
 const SECONDS = Number(values.seconds);
-const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
-const EDGE_DIR = fileURLToPath(new URL('../../services/edge/', import.meta.url));
-
-const now = (): number => performance.timeOrigin + performance.now();
-const token = (sub: string, role: string): string =>
-  jwt.sign({ sub, role, tenant: 'bench' }, SECRET, { expiresIn: 3600 });
-
-async function startEdge(
-  name: string,
-  redisUrl: string | undefined,
-): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@fleetwire/source', '--import', 'tsx', 'src/main.ts'],
-    {
-      cwd: EDGE_DIR,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        FLEETWIRE_HOST: '127.0.0.1',
-        FLEETWIRE_PORT: '0',
-        FLEETWIRE_NODE_ID: name,
-        FLEETWIRE_JWT_HS256_SECRET: SECRET,
-        FLEETWIRE_LOG_LEVEL: 'info',
-        FLEETWIRE_RATE_PER_SEC: String(RATE * 4),
-        FLEETWIRE_RATE_BURST: String(RATE * 4),
-        FLEETWIRE_DRAIN_WINDOW_MS: '0',
-        ...(redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as { msg?: string; port?: number; level?: number };
-      if (entry.msg === 'listening') resolve(entry.port as number);
-    });
-    child.once('exit', (code) => reject(new Error(`edge ${name} exited (${code})`)));
-  });
-  return { port, child };
-}
-
-function open(port: number, sub: string, role: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(sub, role)}`);
-    ws.once('message', () => resolve(ws)); // welcome
-    ws.once('error', reject);
+async function startEdge(name: string, redisUrl: string | undefined): Promise<BenchEdge> {
+  return startBenchEdge(name, {
+    FLEETWIRE_RATE_PER_SEC: String(RATE * 4),
+    FLEETWIRE_RATE_BURST: String(RATE * 4),
+    ...(redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
   });
 }
+
+const open = (port: number, sub: string, role: string): Promise<WebSocket> =>
+  openBenchSocket(port, sub, role);
 
 interface Result {
   name: string;
@@ -92,10 +59,6 @@ interface Result {
   p99: number;
   p999: number;
   max: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
 async function run(name: string, devicePort: number, dashboardPort: number): Promise<Result> {
@@ -162,7 +125,7 @@ async function run(name: string, devicePort: number, dashboardPort: number): Pro
 
 async function main(): Promise<void> {
   const redis = await LocalRedis.launch();
-  const children: ChildProcess[] = [];
+  const children: BenchEdge['child'][] = [];
   try {
     const single = await startEdge('single', undefined);
     const a = await startEdge('a', redis.url);

@@ -11,19 +11,26 @@
  * Redis, A included. Each edge is its own process (services/edge/src/main.ts), Redis is local.
  *   pnpm --filter @fleetwire/load-tests-history bench [-- --devices 20 --dashboards 4 --rate 50 --seconds 10 --burst 1000]
  */
-import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { LocalRedis, runServiceFromSource } from '@fleetwire/testkit';
-import jwt from 'jsonwebtoken';
-import WebSocket from 'ws';
+import {
+  benchArgs,
+  now,
+  openBenchSocket,
+  percentile,
+  startBenchEdge,
+  type BenchEdge,
+} from '@fleetwire/bench-kit';
+import { LocalRedis } from '@fleetwire/testkit';
+import type WebSocket from 'ws';
 
 import { busBench } from './bus-bench.js';
 
 const { values } = parseArgs({
+  args: benchArgs(),
   options: {
     devices: { type: 'string', default: '20' },
     dashboards: { type: 'string', default: '4' },
@@ -38,51 +45,22 @@ const DASHBOARDS = Number(values.dashboards);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const BURST = Number(values.burst);
-const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
-const EDGE_DIR = fileURLToPath(new URL('../../services/edge/', import.meta.url));
-
-const now = (): number => performance.timeOrigin + performance.now();
-const token = (sub: string, role: string): string =>
-  jwt.sign({ sub, role, tenant: 'bench' }, SECRET, { expiresIn: 3600 });
-
-async function startEdge(
-  name: string,
-  redisUrl: string,
-  history: boolean,
-): Promise<{ port: number; child: ChildProcess }> {
-  const edge = runServiceFromSource({
-    packageDir: EDGE_DIR,
-    entry: 'src/main.ts',
-    env: {
-      FLEETWIRE_HOST: '127.0.0.1',
-      FLEETWIRE_PORT: '0',
-      FLEETWIRE_NODE_ID: name,
-      FLEETWIRE_JWT_HS256_SECRET: SECRET,
-      FLEETWIRE_LOG_LEVEL: 'info',
-      FLEETWIRE_RATE_PER_SEC: '100000',
-      FLEETWIRE_RATE_BURST: '100000',
-      FLEETWIRE_MAX_BACKPRESSURE_BYTES: String(64 * 1024 * 1024),
-      FLEETWIRE_DRAIN_WINDOW_MS: '0',
-      FLEETWIRE_REDIS_URL: redisUrl,
-      FLEETWIRE_REDIS_PREFIX: `bench-${name.split('-')[0]}:`,
-      FLEETWIRE_HISTORY_ENABLED: String(history),
-      // Throughput, not the outage bound: the burst must fit (see RESULTS.md for the default).
-      FLEETWIRE_BUS_OUTBOX_MAX: '200000',
-      FLEETWIRE_BUS_OUTBOX_MAX_BYTES: String(256 * 1024 * 1024),
-    },
-  });
-  const port = await edge.listening;
-  const child = edge.child;
-  return { port, child };
-}
-
-function open(port: number, sub: string, role: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(sub, role)}`);
-    ws.once('message', () => resolve(ws)); // welcome
-    ws.once('error', reject);
+function startEdge(name: string, redisUrl: string, history: boolean): Promise<BenchEdge> {
+  return startBenchEdge(name, {
+    FLEETWIRE_RATE_PER_SEC: '100000',
+    FLEETWIRE_RATE_BURST: '100000',
+    FLEETWIRE_MAX_BACKPRESSURE_BYTES: String(64 * 1024 * 1024),
+    FLEETWIRE_REDIS_URL: redisUrl,
+    FLEETWIRE_REDIS_PREFIX: `bench-${name.split('-')[0]}:`,
+    FLEETWIRE_HISTORY_ENABLED: String(history),
+    // Throughput, not the outage bound: the burst must fit (see RESULTS.md for the default).
+    FLEETWIRE_BUS_OUTBOX_MAX: '200000',
+    FLEETWIRE_BUS_OUTBOX_MAX_BYTES: String(256 * 1024 * 1024),
   });
 }
+
+const open = (port: number, sub: string, role: string): Promise<WebSocket> =>
+  openBenchSocket(port, sub, role);
 
 interface Result {
   sent: number;
@@ -93,9 +71,6 @@ interface Result {
   p99: number;
   p999: number;
 }
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 
 async function run(
   label: string,
@@ -184,7 +159,7 @@ async function burst(devices: WebSocket[]): Promise<number> {
 
 async function main(): Promise<void> {
   const redis = await LocalRedis.launch();
-  const children: ChildProcess[] = [];
+  const children: BenchEdge['child'][] = [];
   try {
     const nodes: Record<string, { a: number; b: number }> = {};
     for (const mode of ['off', 'on']) {

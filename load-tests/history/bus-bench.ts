@@ -1,3 +1,4 @@
+import { percentile } from '@fleetwire/bench-kit';
 import { RedisBus, type Retention } from '@fleetwire/bus';
 
 /**
@@ -27,8 +28,6 @@ const payload = Buffer.from(
   }),
 );
 
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 
 async function throughput(bus: RedisBus, mode: 'publish' | 'append', n: number): Promise<number> {

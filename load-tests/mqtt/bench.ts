@@ -17,21 +17,25 @@
  *   pnpm --filter @fleetwire/load-tests-mqtt bench [-- --devices 20 --subscribers 4 --rate 100
  *     --seconds 8 --window 8 --level 5]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import {
+  benchArgs,
+  benchToken,
+  now,
+  percentile,
+  startBenchEdge,
+  type BenchEdge,
+} from '@fleetwire/bench-kit';
 import { LocalKafka } from '@fleetwire/testkit';
-import jwt from 'jsonwebtoken';
 import { Kafka, logLevel } from 'kafkajs';
 import { generate, parser as mqttParser, type Packet } from 'mqtt-packet';
 import WebSocket from 'ws';
 
 const { values } = parseArgs({
-  // pnpm passes a `--` separator through.
-  args: process.argv.slice(2).filter((arg) => arg !== '--'),
+  args: benchArgs(),
   options: {
     devices: { type: 'string', default: '20' },
     subscribers: { type: 'string', default: '4' },
@@ -48,15 +52,10 @@ const RATE = Number(values.rate); // fan-out: messages per second per device
 const SECONDS = Number(values.seconds);
 const WINDOW = Number(values.window); // ingest: messages in flight per device
 const LEVEL = Number(values.level) === 4 ? 4 : 5;
-const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
-const EDGE_DIR = fileURLToPath(new URL('../../services/edge/', import.meta.url));
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 type Protocol = 'json' | 'mqtt';
 
-const now = (): number => performance.timeOrigin + performance.now();
-const token = (sub: string, role: string): string =>
-  jwt.sign({ sub, role, tenant: 'bench' }, SECRET, { expiresIn: 3600 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The edge's CPU time so far (user + system), in ms. */
@@ -65,38 +64,14 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
-async function startEdge(brokers: string[]): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@fleetwire/source', '--import', 'tsx', 'src/main.ts'],
-    {
-      cwd: EDGE_DIR,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        FLEETWIRE_HOST: '127.0.0.1',
-        FLEETWIRE_PORT: '0',
-        FLEETWIRE_NODE_ID: 'bench',
-        FLEETWIRE_JWT_HS256_SECRET: SECRET,
-        FLEETWIRE_LOG_LEVEL: 'info',
-        FLEETWIRE_RATE_PER_SEC: '100000',
-        FLEETWIRE_RATE_BURST: '100000',
-        FLEETWIRE_DRAIN_WINDOW_MS: '0',
-        FLEETWIRE_KAFKA_BROKERS: brokers.join(','),
-        FLEETWIRE_KAFKA_MAX_BUFFERED: '200000',
-        FLEETWIRE_MQTT_MAX_INFLIGHT: String(Math.max(32, WINDOW)),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'listening') resolve(entry.port as number);
-    });
-    child.once('exit', (code) => reject(new Error(`edge exited (${code})`)));
+function startEdge(brokers: string[]): Promise<BenchEdge> {
+  return startBenchEdge('bench', {
+    FLEETWIRE_RATE_PER_SEC: '100000',
+    FLEETWIRE_RATE_BURST: '100000',
+    FLEETWIRE_KAFKA_BROKERS: brokers.join(','),
+    FLEETWIRE_KAFKA_MAX_BUFFERED: '200000',
+    FLEETWIRE_MQTT_MAX_INFLIGHT: String(Math.max(32, WINDOW)),
   });
-  return { port, child };
 }
 
 /** One client of either protocol: `send` a telemetry payload, `onData` for what arrives. */
@@ -112,7 +87,7 @@ interface Client {
 
 function openJson(port: number, sub: string, role: string): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(sub, role)}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${benchToken(sub, role)}`);
     let subscribed: (() => void) | undefined;
     const client: Client = {
       ws,
@@ -209,7 +184,7 @@ function openMqtt(port: number, sub: string, role: string): Promise<Client> {
             cmd: 'connect',
             clientId: sub,
             username: sub,
-            password: Buffer.from(token(sub, role)),
+            password: Buffer.from(benchToken(sub, role)),
             protocolVersion: LEVEL,
             keepalive: 0,
             clean: true,
@@ -223,10 +198,6 @@ function openMqtt(port: number, sub: string, role: string): Promise<Client> {
 
 const open = (protocol: Protocol, port: number, sub: string, role: string): Promise<Client> =>
   protocol === 'json' ? openJson(port, sub, role) : openMqtt(port, sub, role);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-}
 
 interface Measured {
   name: string;
@@ -346,7 +317,7 @@ async function ingest(
 
 async function main(): Promise<void> {
   const kafka = await LocalKafka.launch();
-  let child: ChildProcess | undefined;
+  let child: BenchEdge['child'] | undefined;
   try {
     const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();

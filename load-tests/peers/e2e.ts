@@ -88,6 +88,8 @@ export async function endToEnd(quick: boolean): Promise<EndToEndResult> {
     ...common,
     FLEETWIRE_HOST: HOST,
     FLEETWIRE_PORT: String(edgePort),
+    // One thread, as the rows measured before FLEETWIRE_WORKERS existed.
+    FLEETWIRE_WORKERS: '1',
     FLEETWIRE_REDIS_URL: redis.url,
     FLEETWIRE_RATE_PER_SEC: '1000000',
     FLEETWIRE_RATE_BURST: '1000000',

@@ -2,7 +2,7 @@
  * Fleetwire against its peers, one server after another with the same client processes:
  *
  *   bash load-tests/peers/run.sh [--quick] [--peers raw-uws,fleetwire] [--workloads fanout,idle]
- *     [--repeat N] [--syscalls] [--edge dist/main.js] [--out RESULTS.md]
+ *     [--repeat N] [--syscalls] [--edge dist/main.js] [--workers N] [--out RESULTS.md]
  *
  * Workloads: idle, fanout, storm, cross (every server) and e2e (Fleetwire only); all by default.
  *
@@ -35,6 +35,11 @@ const { values } = parseArgs({
     centrifugo: { type: 'string' },
     /** Another build of the edge, e.g. an older commit's services/edge/dist/main.js. */
     edge: { type: 'string' },
+    /**
+     * The edge's FLEETWIRE_WORKERS. Default 1, not the edge's own default (the usable cores): the
+     * other servers run one thread, and the clients share this machine's cores.
+     */
+    workers: { type: 'string', default: '1' },
     /** Rounds of every workload (peers alternate within a round); cells show median and range. */
     repeat: { type: 'string', default: '1' },
     /**
@@ -54,7 +59,8 @@ if (unknown.length > 0)
 const centrifugoBinary =
   values.centrifugo && existsSync(values.centrifugo) ? values.centrifugo : undefined;
 const rounds = Math.max(1, Number(values.repeat));
-const chosen = peers(centrifugoBinary, values.edge ?? EDGE_MAIN).filter(
+const edgeWorkers = Math.max(1, Number(values.workers));
+const chosen = peers(centrifugoBinary, values.edge ?? EDGE_MAIN, edgeWorkers).filter(
   (p) => !values.peers || values.peers.split(',').includes(p.name),
 );
 if (!centrifugoBinary) console.warn('no Centrifugo binary (--centrifugo): its column stays empty');
@@ -171,7 +177,7 @@ const text = [
   '# Peer benchmark',
   '',
   `Run ${new Date(started).toISOString()} on ${machine}; HEAD ${head}; ` +
-    `${values.quick ? '`--quick` sizes' : 'full sizes'}; ${rounds} round(s), cells are median (range); ` +
+    `${values.quick ? '`--quick` sizes' : 'full sizes'}; Fleetwire with ${edgeWorkers} worker(s); ${rounds} round(s), cells are median (range); ` +
     `${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadBefore.toFixed(1)} before, ` +
     `${loadavg()[0]!.toFixed(1)} after.`,
   '',

@@ -21,6 +21,9 @@ export const EDGE_MAIN = fileURLToPath(
   new URL('../../services/edge/dist/main.js', import.meta.url),
 );
 
+/** BENCH_EDGE_BUS=memory (README): the edge without Redis, one thread. */
+const memoryBus = process.env['BENCH_EDGE_BUS'] === 'memory';
+
 export type PeerName = 'raw-uws' | 'ws' | 'socketio' | 'centrifugo' | 'fleetwire';
 
 export interface Running {
@@ -130,14 +133,17 @@ function nodeServer(name: PeerName, file: string, protocol: ProtocolName): Peer 
   };
 }
 
-/** `edgeMain`: another build of the edge (e.g. a checkout of an older commit) to compare. */
-const fleetwire = (edgeMain: string): Peer => ({
+/**
+ * `edgeMain`: another build of the edge (e.g. a checkout of an older commit) to compare;
+ * `workers`: its FLEETWIRE_WORKERS (uWS worker threads on the port).
+ */
+const fleetwire = (edgeMain: string, workers: number): Peer => ({
   name: 'fleetwire',
   protocol: 'fleetwire',
   role: 'device',
   start: ({ nodes, redisUrl }) =>
-    startNodes(nodes, (port, node) =>
-      startProcess(
+    startNodes(nodes, async (port, node) => {
+      const child = await startProcess(
         process.execPath,
         // Node flags for the edge alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (README).
         [...(process.env['BENCH_EDGE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), edgeMain],
@@ -154,14 +160,28 @@ const fleetwire = (edgeMain: string): Peer => ({
           FLEETWIRE_DRAIN_WINDOW_MS: '0',
           // BENCH_EDGE_BUS=memory: the edge without Redis (its in-memory bus and presence), to
           // tell the edge's own cost from its Redis work.
-          ...(redisUrl && process.env['BENCH_EDGE_BUS'] !== 'memory'
-            ? { FLEETWIRE_REDIS_URL: redisUrl }
-            : {}),
+          ...(memoryBus ? {} : redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
+          // Workers need Redis (shared presence); without it the edge runs one thread anyway.
+          FLEETWIRE_WORKERS: redisUrl && !memoryBus ? String(workers) : '1',
         },
         port,
-      ),
-    ),
+      );
+      // The port accepts once one worker listens; /metrics answers once every worker does (it
+      // asks each), so no client lands on the first worker only because it was first.
+      if (redisUrl && !memoryBus && workers > 1) {
+        await waitFor(`${workers} edge workers on port ${port}`, () => answersMetrics(port));
+      }
+      return child;
+    }),
 });
+
+async function answersMetrics(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://${HOST}:${port}/metrics`)).ok;
+  } catch {
+    return false;
+  }
+}
 
 /** Centrifugo v6 with HS256 tokens, client subscribe and publish allowed, Redis as the broker. */
 function centrifugo(binary: string): Peer {
@@ -195,12 +215,16 @@ function centrifugo(binary: string): Peer {
   };
 }
 
-export function peers(centrifugoBinary: string | undefined, edgeMain = EDGE_MAIN): Peer[] {
+export function peers(
+  centrifugoBinary: string | undefined,
+  edgeMain = EDGE_MAIN,
+  edgeWorkers = 1,
+): Peer[] {
   return [
     nodeServer('raw-uws', 'uws-server.ts', 'raw'),
     nodeServer('ws', 'ws-server.ts', 'raw'),
     nodeServer('socketio', 'socketio-server.ts', 'socketio'),
     ...(centrifugoBinary ? [centrifugo(centrifugoBinary)] : []),
-    fleetwire(edgeMain),
+    fleetwire(edgeMain, edgeWorkers),
   ];
 }

@@ -16,11 +16,18 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { createPgClient, migrate } from '@fleetwire/store';
-import { LocalPostgres, LocalRedis, runServiceFromSource } from '@fleetwire/testkit';
-import jwt from 'jsonwebtoken';
-import WebSocket from 'ws';
+import {
+  benchArgs,
+  openBenchSocket,
+  percentile,
+  startBenchEdge,
+  type BenchEdge,
+} from '@fleetwire/bench-kit';
+import { LocalPostgres, LocalRedis } from '@fleetwire/testkit';
+import type WebSocket from 'ws';
 
 const { values } = parseArgs({
+  args: benchArgs(),
   options: {
     devices: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '20' },
@@ -30,43 +37,19 @@ const { values } = parseArgs({
 const DEVICES = Number(values.devices);
 const ROUNDS = Number(values.rounds);
 const ROUND_TIMEOUT_MS = 30_000;
-const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
-const EDGE_DIR = fileURLToPath(new URL('../../services/edge/', import.meta.url));
-
-const token = (sub: string, role: string): string =>
-  jwt.sign({ sub, role, tenant: 'bench' }, SECRET, { expiresIn: 3600 });
-
-async function startEdge(name: string, redisUrl: string, databaseUrl: string) {
-  const edge = runServiceFromSource({
-    packageDir: EDGE_DIR,
-    entry: 'src/main.ts',
-    env: {
-      FLEETWIRE_HOST: '127.0.0.1',
-      FLEETWIRE_PORT: '0',
-      FLEETWIRE_NODE_ID: name,
-      FLEETWIRE_JWT_HS256_SECRET: SECRET,
-      FLEETWIRE_LOG_LEVEL: 'info',
-      FLEETWIRE_RATE_PER_SEC: '10000',
-      FLEETWIRE_RATE_BURST: '10000',
-      FLEETWIRE_DRAIN_WINDOW_MS: '0',
-      FLEETWIRE_REDIS_URL: redisUrl,
-      FLEETWIRE_DATABASE_URL: databaseUrl,
-    },
+function startEdge(name: string, redisUrl: string, databaseUrl: string): Promise<BenchEdge> {
+  return startBenchEdge(name, {
+    FLEETWIRE_RATE_PER_SEC: '10000',
+    FLEETWIRE_RATE_BURST: '10000',
+    FLEETWIRE_REDIS_URL: redisUrl,
+    FLEETWIRE_DATABASE_URL: databaseUrl,
   });
-  const port = await edge.listening;
-  const child = edge.child;
-  return { port, child };
 }
 
 type Message = Record<string, unknown> & { type: string };
 
-function open(port: number, sub: string, role: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(sub, role)}`);
-    ws.once('message', () => resolve(ws)); // welcome
-    ws.once('error', reject);
-  });
-}
+const open = (port: number, sub: string, role: string): Promise<WebSocket> =>
+  openBenchSocket(port, sub, role);
 
 /** A device that acks commands and does, then reports, whatever its delta says. */
 function device(ws: WebSocket): void {
@@ -75,10 +58,6 @@ function device(ws: WebSocket): void {
     if (m.type === 'command') ws.send(JSON.stringify({ type: 'ack', id: m['id'] }));
     if (m.type === 'state') ws.send(JSON.stringify({ type: 'state.report', reported: m['delta'] }));
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
 interface Result {

@@ -15,43 +15,24 @@
  *   pnpm --filter @fleetwire/load-tests-streams bench [-- --levels 0,50,100,200,400
  *     --seconds 6 --telemetry 20]
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { runServiceFromSource } from '@fleetwire/testkit';
-import jwt from 'jsonwebtoken';
-import WebSocket from 'ws';
+import { benchArgs, now, openBenchSocket, percentile, startBenchEdge } from '@fleetwire/bench-kit';
+import type WebSocket from 'ws';
 
-const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
 const CHUNK_BYTES = 640; // 20 ms of 16 kHz 16-bit mono
 const CHUNK_MS = 20;
 const TELEMETRY_RATE = 10; // messages per second per telemetry device
 const CLOCK_TICKS = 100; // USER_HZ on Linux
-const EDGE_DIR = fileURLToPath(new URL('../../services/edge/', import.meta.url));
-
-const now = (): number => performance.timeOrigin + performance.now();
-const token = (sub: string, role: string): string =>
-  jwt.sign({ sub, role, tenant: 'bench' }, SECRET, { expiresIn: 3600 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
-
-function open(port: number, sub: string, role: string): Promise<WebSocket> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(sub, role)}`, {
-    perMessageDeflate: false,
-  });
-  return new Promise((resolve, reject) => {
-    ws.once('message', () => resolve(ws)); // welcome
-    ws.once('error', reject);
-  });
-}
+const open = (port: number, sub: string, role: string): Promise<WebSocket> =>
+  openBenchSocket(port, sub, role);
+const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
 
 /** Sends a JSON message with an id and waits for its ack. */
 function acked(ws: WebSocket, message: Record<string, unknown>): Promise<void> {
@@ -206,24 +187,6 @@ function metric(port: number, name: string): Promise<number> {
   });
 }
 
-async function startEdge(): Promise<{ port: number; child: ChildProcess }> {
-  const edge = runServiceFromSource({
-    packageDir: EDGE_DIR,
-    entry: 'src/main.ts',
-    env: {
-      FLEETWIRE_HOST: '127.0.0.1',
-      FLEETWIRE_PORT: '0',
-      FLEETWIRE_NODE_ID: 'bench',
-      FLEETWIRE_JWT_HS256_SECRET: SECRET,
-      FLEETWIRE_LOG_LEVEL: 'info',
-      FLEETWIRE_DRAIN_WINDOW_MS: '0',
-    },
-  });
-  const port = await edge.listening;
-  const child = edge.child;
-  return { port, child };
-}
-
 function worker(job: WorkerJob): { ready: Promise<void>; go(): void; done: Promise<WorkerReport> } {
   const w = fork(fileURLToPath(import.meta.url), [], {
     execArgv: process.execArgv,
@@ -333,10 +296,10 @@ async function step(
     sent: sent.sent,
     received: got.received,
     gaps: got.gaps,
-    chunkP50: percentile(got.latencies, 0.5),
-    chunkP99: percentile(got.latencies, 0.99),
-    telemetryP50: percentile(telemetryLatency, 0.5),
-    telemetryP99: percentile(telemetryLatency, 0.99),
+    chunkP50: percentile(sorted(got.latencies), 0.5),
+    chunkP99: percentile(sorted(got.latencies), 0.99),
+    telemetryP50: percentile(sorted(telemetryLatency), 0.5),
+    telemetryP99: percentile(sorted(telemetryLatency), 0.99),
     telemetryDelivered: `${telemetryReceived}/${telemetrySent}`,
     cpuPercent: (cpu / wall) * 100,
     cpuPerChunkUs: sent.sent > 0 ? (cpu * 1000) / sent.sent : Number.NaN,
@@ -358,7 +321,7 @@ async function step(
 
 if (isMainThread) {
   const { values } = parseArgs({
-    args: process.argv.slice(2).filter((arg) => arg !== '--'),
+    args: benchArgs(),
     options: {
       levels: { type: 'string', default: '0,50,100,200,400' },
       seconds: { type: 'string', default: '6' },
@@ -373,7 +336,7 @@ if (isMainThread) {
     telemetry: Number(values.telemetry),
     perProcess: Number(values['per-process']),
   };
-  const { port, child } = await startEdge();
+  const { port, child } = await startBenchEdge('bench');
   // However the run ends, the edge ends with it.
   process.once('exit', () => child.kill('SIGKILL'));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(1));

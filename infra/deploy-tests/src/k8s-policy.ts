@@ -383,6 +383,15 @@ export const IDLE_SOCKET_HEAP_KIB = 1.5;
 /** Measured ~120 MiB of RSS for an idle edge without Redis/Kafka clients; their clients on top. */
 export const EDGE_BASELINE_MIB = 160;
 
+/**
+ * The edge's worker threads, each with a heap of its own under the same caps (docs/operations.md,
+ * "All cores"); FLEETWIRE_WORKERS unset: one per CPU of the container's limit.
+ */
+export function edgeWorkers(container: Container, env: Record<string, string>): number {
+  const cpus = Math.ceil(quantity(container.resources?.limits?.['cpu'] ?? '1'));
+  return Number(env['FLEETWIRE_WORKERS'] ?? cpus);
+}
+
 export function edgeMemoryBudget(m: Manifests, deployment = 'fleetwire-edge'): MemoryBudget {
   const container = m.pod(deployment).spec.containers[0]!;
   const env = m.env(container);
@@ -395,10 +404,11 @@ export function edgeMemoryBudget(m: Manifests, deployment = 'fleetwire-edge'): M
   const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1] ?? NaN);
   const semiSpace = Number(/--max-semi-space-size=(\d+)/.exec(nodeOptions)?.[1] ?? 16);
   const MiB = 1024 * 1024;
+  const workers = edgeWorkers(container, env);
   const lines: Record<string, number> = {
     'process baseline': EDGE_BASELINE_MIB,
-    'V8 old space (--max-old-space-size)': oldSpace,
-    'V8 young generation (3 × semi-space)': 3 * semiSpace,
+    'V8 old space (--max-old-space-size)': oldSpace * workers,
+    'V8 young generation (3 × semi-space)': 3 * semiSpace * workers,
     'idle sockets': (connections * IDLE_SOCKET_KIB) / 1024,
     'send backpressure (uWS, per socket)': (connections * backpressure) / MiB,
     'frames being read up to the oversize cap (uWS)': (connections * oversize) / MiB,
@@ -423,14 +433,18 @@ export function memoryBudgetFits(m: Manifests, deployment = 'fleetwire-edge'): s
     problems.push(
       `${deployment}: worst case ${budget.totalMiB.toFixed(0)} MiB > 90 % of the ${budget.limitMiB} MiB limit (${JSON.stringify(budget.lines)})`,
     );
-  const env = m.env(m.pod(deployment).spec.containers[0]!);
+  const container = m.pod(deployment).spec.containers[0]!;
+  const env = m.env(container);
+  // Each worker holds its share of the sockets and of the Kafka buffer, under the same cap.
+  const workers = edgeWorkers(container, env);
   const heapNeed =
-    (Number(env['FLEETWIRE_KAFKA_MAX_BUFFERED'] ?? 20_000) *
+    ((Number(env['FLEETWIRE_KAFKA_MAX_BUFFERED'] ?? 20_000) *
       Number(env['FLEETWIRE_MAX_PAYLOAD_BYTES'] ?? 16_384)) /
       (1024 * 1024) +
-    (Number(env['FLEETWIRE_MAX_CONNECTIONS'] ?? 15_000) * IDLE_SOCKET_HEAP_KIB) / 1024 +
+      (Number(env['FLEETWIRE_MAX_CONNECTIONS'] ?? 15_000) * IDLE_SOCKET_HEAP_KIB) / 1024) /
+      workers +
     64;
-  const heapCap = budget.lines['V8 old space (--max-old-space-size)']!;
+  const heapCap = budget.lines['V8 old space (--max-old-space-size)']! / workers;
   if (!(heapCap >= heapNeed))
     problems.push(
       `${deployment}: heap cap ${heapCap} MiB < Kafka buffer at its bound + sockets' heap + 64 MiB = ${heapNeed.toFixed(0)} MiB`,

@@ -29,9 +29,10 @@ export interface Bus {
   /**
    * Resolves once every message fanned out before the call (by any node) has reached this node's
    * topic handlers. A reader of history uses it to know that live delivery has caught up with
-   * what it read, so nothing read arrives live a second time after it joins.
+   * what it read, so nothing read arrives live a second time after it joins. `domain`: only
+   * that domain's messages need to have caught up (a Redis Cluster syncs one shard, not all).
    */
-  sync(): Promise<void>;
+  sync(domain?: string): Promise<void>;
   addPattern(pattern: string): Promise<void>;
   removePattern(pattern: string): Promise<void>;
   send(inbox: string, payload: Uint8Array): Promise<number>;
@@ -52,7 +53,8 @@ export type TopicHandler = (topic: string, payload: Buffer, position?: Position)
 export class BusError extends Error {
   override readonly name = 'BusError';
   constructor(
-    readonly code: 'BUS_UNAVAILABLE' | 'BUS_CLOSED',
+    /** BUS_INVALID_NAME: a topic or pattern a driver cannot route (Redis Cluster: no concrete domain). */
+    readonly code: 'BUS_UNAVAILABLE' | 'BUS_CLOSED' | 'BUS_INVALID_NAME',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -13,8 +13,16 @@ export {
   type Position,
   type Retention,
 } from './history.js';
+export { FabricBus } from './fabric-bus.js';
+export { LocalFabric } from './local-fabric.js';
 export { MemoryBus, MemoryBusHub } from './memory-bus.js';
 export { RedisBus, type RedisBusOptions } from './redis-bus.js';
+export {
+  RedisClusterBus,
+  type ClusterBusStats,
+  type RedisClusterBusOptions,
+} from './redis-cluster-bus.js';
+export { clusterNodes } from './cluster-nodes.js';
 export { escapeGlob, globOfPattern } from './topic-glob.js';
 export { MemoryPresence } from './memory-presence.js';
 export {

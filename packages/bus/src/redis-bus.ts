@@ -168,9 +168,10 @@ export class RedisBus implements Bus {
    * A marker published to this node's own sync channel: Redis delivers one subscriber
    * connection's messages in the order it ran the PUBLISHes, so when the marker is back, every
    * message published before it has been handed to the topic handlers. Rejects when Redis is
-   * away or the marker does not come back within `timeoutMs`.
+   * away or the marker does not come back within `timeoutMs`. One channel carries every domain:
+   * the domain asked for makes no difference.
    */
-  async sync(timeoutMs = 2_000): Promise<void> {
+  async sync(_domain?: string, timeoutMs = 2_000): Promise<void> {
     try {
       this.syncSubscribed ??= this.sub.subscribe(this.syncChannel);
       await this.syncSubscribed;

@@ -1,5 +1,5 @@
 import { topicMatches } from '@fleetwire/protocol';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 import {
   compareOffsets,
@@ -22,8 +22,10 @@ import {
  * gone, and the next append starts a new epoch.
  *
  * KEYS: clock, index (topic → last ms), then one stream per message.
- * ARGV: new epoch, horizonMs, origin, then per message: maxCount, maxAgeMs, topic in the
- *       domain, payload, channel, seq (the frame header is `<origin> <seq> <epoch> <offset>`).
+ * ARGV: new epoch, horizonMs, publish command (PUBLISH, or SPUBLISH on a Redis Cluster), then per
+ *       message: maxCount, maxAgeMs, topic in the domain, payload, channel ('' = stored, not
+ *       fanned out: nobody listens), head, lead. The frame is
+ *       `<head> <epoch> <offset>\n<lead><payload>` (see HistoryFraming).
  */
 const APPEND = `
 local t = redis.call('TIME')
@@ -34,15 +36,17 @@ local ms = tonumber(c[2]) or 0
 local n = tonumber(c[3]) or 0
 local out = {epoch}
 for i = 3, #KEYS do
-  local b = 3 + (i - 3) * 6
+  local b = 3 + (i - 3) * 7
   if now > ms then ms = now; n = 0 else n = n + 1 end
   local id = string.format('%d-%d', ms, n)
   redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[b + 1], id, 'p', ARGV[b + 4])
   redis.call('XTRIM', KEYS[i], 'MINID', '~', string.format('%d', now - tonumber(ARGV[b + 2])))
   redis.call('PEXPIRE', KEYS[i], ARGV[b + 2])
   redis.call('ZADD', KEYS[2], string.format('%d', ms), ARGV[b + 3])
-  redis.call('PUBLISH', ARGV[b + 5],
-    ARGV[3] .. ' ' .. ARGV[b + 6] .. ' ' .. epoch .. ' ' .. id .. '\\n' .. ARGV[b + 4])
+  if ARGV[b + 5] ~= '' then
+    redis.call(ARGV[3], ARGV[b + 5],
+      ARGV[b + 6] .. ' ' .. epoch .. ' ' .. id .. '\\n' .. ARGV[b + 7] .. ARGV[b + 4])
+  end
   out[#out + 1] = id
 end
 redis.call('HSET', KEYS[1], 'e', epoch, 'm', string.format('%d', ms), 'n', n)
@@ -107,12 +111,39 @@ return reply('ok', found)
 type AppendCommand = (...args: (string | number | Buffer)[]) => Promise<string[]>;
 type ReadCommand = (...args: (string | number)[]) => Promise<unknown[]>;
 
+/**
+ * How an appended message is fanned out: the command, and per message its channel (undefined:
+ * stored only, because nobody listens), the frame's head (before ` <epoch> <offset>`) and lead
+ * (the bytes between the header line and the payload).
+ */
+export interface HistoryFraming {
+  command: 'PUBLISH' | 'SPUBLISH';
+  frame(
+    topic: string,
+    origin: string,
+    seq: number,
+  ): { channel: string; head: string; lead: string } | undefined;
+}
+
+/** The single-Redis frame: channel per topic, header `<origin> <seq> <epoch> <offset>`. */
+export function topicChannelFraming(prefix: string): HistoryFraming {
+  return {
+    command: 'PUBLISH',
+    frame: (topic, origin, seq) => ({
+      channel: `${prefix}t:${topic}`,
+      head: `${origin} ${seq}`,
+      lead: '',
+    }),
+  };
+}
+
 /** The history half of the Redis bus: keys, the append and read scripts. */
 export class RedisHistory {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     private readonly newEpoch: string,
+    private readonly framing: HistoryFraming = topicChannelFraming(prefix),
   ) {
     redis.defineCommand('fleetwireAppend', { lua: APPEND });
     redis.defineCommand('fleetwireRead', { lua: READ });
@@ -134,13 +165,15 @@ export class RedisHistory {
     const horizonMs = Math.max(...batch.map((m) => m.retention.horizonMs));
     const perMessage = batch.flatMap(({ topic, payload, retention }, i) => {
       if (domainOf(topic) !== domain) throw new Error(`${topic}: not in domain ${domain}`);
+      const frame = this.framing.frame(topic, origin, firstSeq + i);
       return [
         retention.maxCount,
         retention.maxAgeMs,
         topic.slice(domain.length + 1),
         Buffer.from(payload),
-        `${this.prefix}t:${topic}`,
-        firstSeq + i,
+        frame?.channel ?? '',
+        frame?.head ?? '',
+        frame?.lead ?? '',
       ];
     });
     const append = (this.redis as unknown as { fleetwireAppend: AppendCommand }).fleetwireAppend;
@@ -152,7 +185,7 @@ export class RedisHistory {
       ...batch.map(({ topic }) => this.streamKey(topic)),
       this.newEpoch,
       horizonMs,
-      origin,
+      this.framing.command,
       ...perMessage,
     );
     return offsets.map((offset) => ({ epoch: epoch as string, offset }));

@@ -18,6 +18,7 @@ import type { ClientChannel } from './channel.js';
 import { DeviceStream, type StreamOptions } from './device-stream.js';
 import { Heartbeat } from './heartbeat.js';
 import { newId } from './message-id.js';
+import { DEFAULT_RATE_LIMIT, Pacer, type RateLimit } from './pacer.js';
 import { Positions } from './positions.js';
 import { SubDevice } from './sub-device.js';
 import type {
@@ -39,6 +40,8 @@ interface Outgoing {
   resend: boolean;
   sentAt?: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** Waiting in the pacer: a resend due meanwhile is not queued a second time. */
+  paced?: boolean;
 }
 
 const OPEN = 1;
@@ -69,12 +72,17 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   private readonly desiredHandlers: DesiredHandler[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly heartbeat: Heartbeat;
+  /** Every frame but stream chunks goes out through it, under the edge's message rate. */
+  private readonly pacer: Pacer;
   /** The token a 4001 close said is expired: the same one again means wait, not retry at once. */
   private expiredToken: string | undefined;
   private lastToken: string | undefined;
-  private readonly options: Required<Omit<FleetwireClientOptions, 'backoff' | 'WebSocket'>> & {
+  private readonly options: Required<
+    Omit<FleetwireClientOptions, 'backoff' | 'WebSocket' | 'rateLimit'>
+  > & {
     backoff: BackoffOptions;
     WebSocket: WebSocketConstructor;
+    rateLimit: RateLimit;
   };
 
   constructor(options: FleetwireClientOptions) {
@@ -93,10 +101,12 @@ export class FleetwireClient extends Emitter<ClientEvents> {
       ...options,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       WebSocket: WS,
+      rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
     };
+    this.pacer = new Pacer((frame) => this.writeNow(frame));
     this.heartbeat = new Heartbeat(
       this.options.heartbeatMs,
-      () => this.write({ type: 'ping' }),
+      () => this.write({ type: 'ping' }, true),
       () => this.heartbeatLost(),
     );
   }
@@ -110,9 +120,12 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     return this.positions.get(pattern);
   }
 
-  /** Messages sent and not yet acked, plus fire-and-forget ones waiting for a connection. */
+  /**
+   * Messages sent and not yet acked, plus fire-and-forget ones waiting for a connection or for
+   * their turn under the edge's rate limit.
+   */
   get queued(): number {
-    return this.awaiting.size + this.offline.length;
+    return this.awaiting.size + this.offline.length + this.pacer.loose;
   }
 
   /** Starts connecting; resolves at the first `welcome`. */
@@ -137,6 +150,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     const ws = this.ws;
     this.ws = undefined;
     ws?.close(1000, 'client closed');
+    this.pacer.clear();
     for (const out of this.awaiting.values()) {
       clearTimeout(out.timer);
       out.reject(why);
@@ -338,31 +352,50 @@ export class FleetwireClient extends Emitter<ClientEvents> {
   private fireAndForget(frame: Record<string, unknown>): Promise<void> {
     if (this.state_ === 'closed')
       return Promise.reject(new FleetwireClientError('CLIENT_CLOSED', 'client closed'));
-    if (this.state_ === 'connected') {
-      this.write(frame);
-      return Promise.resolve();
-    }
     if (this.queued >= this.options.queueLimit) {
       return Promise.reject(
         new FleetwireClientError('QUEUE_FULL', `${this.queued} messages already queued`),
       );
     }
+    if (this.state_ === 'connected' && this.ws?.readyState === OPEN) {
+      this.pacer.send({ frame, loose: true });
+      return Promise.resolve();
+    }
     this.offline.push(frame);
     return Promise.resolve();
   }
 
+  /**
+   * Sends a message that waits for its answer, through the pacer; one waiting for its turn there
+   * is not queued twice. Its resend timer starts once it is written, not while it waits.
+   */
   private transmit(out: Outgoing): void {
-    out.sentAt = Date.now();
-    this.write(out.frame);
+    const ws = this.ws;
+    if (out.paced || !ws || ws.readyState !== OPEN) return;
+    out.paced = true;
     clearTimeout(out.timer);
-    if (out.resend) {
-      out.timer = setTimeout(() => {
-        if (this.state_ === 'connected' && this.awaiting.has(out.id)) this.transmit(out);
-      }, this.options.ackTimeoutMs);
-    }
+    this.pacer.send({
+      frame: out.frame,
+      wanted: () => this.awaiting.get(out.id) === out,
+      sent: () => {
+        out.paced = false;
+        out.sentAt = Date.now();
+        if (!out.resend) return;
+        out.timer = setTimeout(() => {
+          if (this.state_ === 'connected' && this.awaiting.has(out.id)) this.transmit(out);
+        }, this.options.ackTimeoutMs);
+      },
+    });
   }
 
-  private write(frame: Record<string, unknown>): void {
+  /** A frame of the protocol's own (ping, subscribe, attach, answers): paced, urgent ones first. */
+  private write(frame: Record<string, unknown>, urgent = false): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN) return;
+    this.pacer.send({ frame }, urgent);
+  }
+
+  private writeNow(frame: Record<string, unknown>): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== OPEN) return;
     ws.send(this.options.format === 'msgpack' ? encode(frame) : JSON.stringify(frame));
@@ -429,6 +462,8 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     switch (message.type) {
       case 'welcome':
         this.attempt = 0;
+        // The edge's bucket for this connection starts full; ours too, at what it announced.
+        this.pacer.reset(validLimit(message.limits) ?? this.options.rateLimit);
         this.setState('connected');
         this.heartbeat.start();
         this.resume();
@@ -538,7 +573,7 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     for (const out of this.awaiting.values()) this.transmit(out);
     const offline = this.offline;
     this.offline = [];
-    for (const frame of offline) this.write(frame);
+    for (const frame of offline) this.pacer.send({ frame, loose: true });
   }
 
   private async answer(command: ServerCommandMessage): Promise<void> {
@@ -552,20 +587,22 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     const device = command.device === undefined ? {} : { device: command.device };
     try {
       const result = await handler(command);
-      this.write({
-        type: 'ack',
-        id: command.id,
-        ...device,
-        ...(result === undefined ? {} : { result }),
-      });
+      // Answers go before a backlog: the command's sender is waiting, with a timeout.
+      this.write(
+        { type: 'ack', id: command.id, ...device, ...(result === undefined ? {} : { result }) },
+        true,
+      );
     } catch (error) {
-      this.write({
-        type: 'nack',
-        id: command.id,
-        ...device,
-        reason: 'rejected',
-        message: (error as Error).message,
-      });
+      this.write(
+        {
+          type: 'nack',
+          id: command.id,
+          ...device,
+          reason: 'rejected',
+          message: (error as Error).message,
+        },
+        true,
+      );
     }
   }
 
@@ -573,6 +610,11 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     this.ws = undefined;
     this.resuming = undefined;
     this.heartbeat.stop();
+    // Unsent: what waits for an answer is resent after the reconnect anyway, fire-and-forget
+    // frames go back to the offline queue, ahead of newer ones; the protocol's own are redone.
+    const unsent = this.pacer.clear();
+    this.offline.unshift(...unsent.filter((p) => p.loose).map((p) => p.frame));
+    for (const out of this.awaiting.values()) out.paced = false;
     this.emit('close', { code, reason });
     if (this.state_ === 'closed') return;
     // Commands are answered once: a lost connection loses their answer.
@@ -622,4 +664,14 @@ export class FleetwireClient extends Emitter<ClientEvents> {
     this.state_ = state;
     this.emit('state', state);
   }
+}
+
+/** The limits a `welcome` announced, if they are usable numbers (an older edge sends none). */
+function validLimit(limits: unknown): RateLimit | undefined {
+  if (typeof limits !== 'object' || limits === null) return undefined;
+  const { ratePerSec, rateBurst } = limits as Record<string, unknown>;
+  if (typeof ratePerSec !== 'number' || typeof rateBurst !== 'number') return undefined;
+  if (!(ratePerSec > 0) || !(rateBurst >= 1) || !Number.isFinite(ratePerSec + rateBurst))
+    return undefined;
+  return { ratePerSec, rateBurst };
 }

@@ -8,6 +8,7 @@ import type {
 } from '@fleetwire/protocol';
 
 import type { BackoffOptions } from './backoff.js';
+import type { RateLimit } from './pacer.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or the `ws` package's. */
 export interface WebSocketLike {
@@ -44,6 +45,12 @@ export interface FleetwireClientOptions {
   ackTimeoutMs?: number;
   /** Application-level ping interval; no pong within it means the connection is dead. */
   heartbeatMs?: number;
+  /**
+   * The edge's message rate limit, for an edge whose `welcome` does not announce it (older
+   * versions); default 50/s with a burst of 100, the edge's default. The SDK sends at most 80 %
+   * of the rate, with half the burst (see pacer.ts).
+   */
+  rateLimit?: RateLimit;
   random?: () => number;
 }
 

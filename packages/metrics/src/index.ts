@@ -1,6 +1,7 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
-export { Counter, Gauge, Histogram, Registry } from 'prom-client';
+export { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+export type { MetricObjectWithValues, MetricValue } from 'prom-client';
 
 export interface RegistryOptions {
   /** `service` label on every series: edge, ingest, … */

@@ -101,6 +101,12 @@ describe('bounded JSON', () => {
         const source = JSON.stringify(value);
         if (source.includes('\\u0000') || /\\ud[89a-f]/i.test(source)) return;
         const expected = JSON.parse(source) as unknown;
+        // fast-check makes `__proto__` keys on purpose: refused whatever the shape (or for the
+        // shape first, depending on where the walk meets it).
+        if (source.includes('"__proto__":')) {
+          expect(['bad_frame', 'limit_exceeded']).toContain(code(() => decodeJson(source, limits)));
+          return;
+        }
         const ok = within(shapeOf(expected, jsonBytes), limits);
         if (ok) expect(decodeJson(source, limits)).toEqual(expected);
         else expect(code(() => decodeJson(source, limits))).toBe('limit_exceeded');
@@ -151,6 +157,12 @@ describe('bounded MessagePack', () => {
         if (source.includes('\\u0000') || /\\ud[89a-f]/i.test(source)) return;
         const expected = JSON.parse(source) as unknown;
         const bytes = encode(expected);
+        if (source.includes('"__proto__":')) {
+          expect(['bad_frame', 'limit_exceeded']).toContain(
+            code(() => decodeMsgpack(bytes, limits)),
+          );
+          return;
+        }
         const ok = within(shapeOf(expected, utf8Bytes), limits);
         if (ok) expect(decodeMsgpack(bytes, limits)).toEqual(expected);
         else expect(code(() => decodeMsgpack(bytes, limits))).toBe('limit_exceeded');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseDeviceTimestamp } from './device-timestamp.js';
+import { parseDeviceTimestamp, parseIsoDateTime } from './device-timestamp.js';
 
 const AT = Date.UTC(2025, 4, 29, 12, 45, 0);
 
@@ -55,5 +55,26 @@ describe('parseDeviceTimestamp', () => {
         message: expect.stringMatching(message),
       }),
     );
+  });
+});
+
+describe('parseIsoDateTime', () => {
+  it('reads what parseDeviceTimestamp reads from a string', () => {
+    expect(parseIsoDateTime('2025-05-29T12:45:00+02:00')).toBe(Date.UTC(2025, 4, 29, 10, 45));
+    expect(parseIsoDateTime(new Date(1_700_000_000_123).toISOString())).toBe(1_700_000_000_123);
+  });
+
+  it('answers undefined where Date.parse would guess a date', () => {
+    for (const text of [
+      '-5',
+      '5',
+      '1 2 3',
+      'March 7',
+      'foo 2020',
+      '2020/1/1',
+      '2025-02-30T00:00Z',
+    ]) {
+      expect(parseIsoDateTime(text), text).toBeUndefined();
+    }
   });
 });

@@ -34,9 +34,14 @@ function offsetMs(zone: string | undefined): number {
   return sign * (hours * 60 + minutes) * 60_000;
 }
 
-function fromIso(text: string, ref: string | undefined): number {
+/**
+ * Milliseconds since the epoch for an ISO 8601 date-time as devices write it (see ISO_8601), or
+ * undefined when the text is not one or names a date that does not exist. Strict on purpose:
+ * `Date.parse` also reads "5", "March 7" or "foo 2020" as dates.
+ */
+export function parseIsoDateTime(text: string): number | undefined {
   const parts = ISO_8601.exec(text);
-  if (!parts) throw invalid(`"${text.slice(0, 40)}" is not a date and time`, ref);
+  if (!parts) return undefined;
   const [year, month, day, hour, minute, second] = parts.slice(1, 7).map((p) => Number(p ?? 0)) as [
     number,
     number,
@@ -57,10 +62,15 @@ function fromIso(text: string, ref: string | undefined): number {
     back.getUTCMinutes() === minute &&
     back.getUTCSeconds() === second;
   const zone = parts[8];
-  if (!exists || Math.abs(offsetMs(zone)) >= 24 * 3_600_000) {
-    throw invalid(`"${text.slice(0, 40)}" is not a valid date and time`, ref);
-  }
+  if (!exists || Math.abs(offsetMs(zone)) >= 24 * 3_600_000) return undefined;
   return ms - offsetMs(zone);
+}
+
+function fromIso(text: string, ref: string | undefined): number {
+  if (!ISO_8601.test(text)) throw invalid(`"${text.slice(0, 40)}" is not a date and time`, ref);
+  const ms = parseIsoDateTime(text);
+  if (ms === undefined) throw invalid(`"${text.slice(0, 40)}" is not a valid date and time`, ref);
+  return ms;
 }
 
 /**

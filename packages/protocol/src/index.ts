@@ -53,6 +53,7 @@ export {
   type HttpErrorCode,
 } from './http-errors.js';
 export { firstIssue } from './zod-issue.js';
+export { parseIsoDateTime } from './device-timestamp.js';
 export {
   MAX_RELAY_HEADER_BYTES,
   RELAY_FRAME_VERSION,

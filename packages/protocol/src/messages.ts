@@ -246,6 +246,12 @@ export interface WelcomeMessage {
   node: string;
   /** The encoding of this connection, where the transport offers a choice (WebSocket). */
   format?: WireFormat;
+  /**
+   * This connection's message rate limit (a token bucket: `ratePerSec` frames a second, at most
+   * `rateBurst` saved up), so a client can pace what it sends, a backlog after a reconnect above
+   * all, instead of finding the limit by being closed with 1008.
+   */
+  limits?: { ratePerSec: number; rateBurst: number };
 }
 
 export interface ServerCommandMessage {

@@ -3,7 +3,7 @@ import {
   telemetryRecordKey,
   type TelemetryRecord,
 } from '@fleetwire/protocol';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory, type Producer } from 'kafkajs';
 
 import { KafkaHealthProbe } from './kafka-health-probe.js';
 import { kafkaLogCreator } from './kafka-logging.js';
@@ -29,8 +29,20 @@ export interface KafkaTelemetryLogOptions {
    */
   probeIntervalMs?: number;
   probeFailuresToDown?: number;
+  /** How broker connections are opened (kafkajs's default: plain TCP); tests lose answers with it. */
+  socketFactory?: ISocketFactory;
   /** Receives kafkajs's warnings and errors (pino-style). */
   logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+/** The edge's producer; a new one replaces it after every failed send (see `send`). */
+function telemetryProducer(kafka: Kafka, sendTimeoutMs: number): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    // Bounded on purpose (kafkajs warns): a stuck batch must become nack retry, not a hang.
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: Math.max(200, sendTimeoutMs / 4) },
+  });
 }
 
 /**
@@ -42,13 +54,21 @@ export interface KafkaTelemetryLogOptions {
 export class KafkaTelemetryLog implements TelemetryLog {
   private readonly batcher: TelemetryBatcher;
   private failing = false;
+  /**
+   * A send failed, so the producer's sequence numbers are no longer safe to go on with: kafkajs
+   * gives the next batch the failed one's numbers, and when the broker had appended the failed
+   * batch after all (its answer lost: a broker killed after the write, a request timed out), it
+   * takes the next batch for a retry of that one and answers "duplicate, stored" without storing
+   * it: records acked and never in the log. A new producer (a new producer id) starts afresh.
+   */
+  private producerSpent = false;
   private readonly probe: KafkaHealthProbe;
   /** A send that timed out but kafkajs still works on. */
   private abandoned: Promise<void> | undefined;
 
   private constructor(
-    kafka: Kafka,
-    private readonly producer: Producer,
+    private readonly kafka: Kafka,
+    private producer: Producer,
     private readonly options: KafkaTelemetryLogOptions,
   ) {
     const intervalMs = options.probeIntervalMs ?? 500;
@@ -87,14 +107,10 @@ export class KafkaTelemetryLog implements TelemetryLog {
       connectionTimeout: 3_000,
       requestTimeout: Math.min(sendTimeoutMs, 30_000),
       logLevel: logLevel.WARN,
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
       ...(logger ? { logCreator: kafkaLogCreator(logger) } : { logLevel: logLevel.NOTHING }),
     });
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      // Bounded on purpose (kafkajs warns): a stuck batch must become nack retry, not a hang.
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: Math.max(200, sendTimeoutMs / 4) },
-    });
+    const producer = telemetryProducer(kafka, sendTimeoutMs);
     try {
       await producer.connect();
     } catch (cause) {
@@ -143,18 +159,35 @@ export class KafkaTelemetryLog implements TelemetryLog {
     await this.producer.disconnect();
   }
 
+  /** Replaces a producer a send failed on; stays spent (the next send tries again) if it fails. */
+  private async renewProducer(): Promise<void> {
+    const spent = this.producer;
+    this.producer = telemetryProducer(this.kafka, this.options.sendTimeoutMs ?? 10_000);
+    void spent.disconnect().catch(() => undefined);
+    await this.producer.connect();
+    this.producerSpent = false;
+    this.options.metrics?.producerRenewals.inc();
+    this.options.logger?.warn(
+      {},
+      'new Kafka producer after a failed send (its sequence numbers could hide the next batch)',
+    );
+  }
+
   private async send(records: TelemetryRecord[]): Promise<void> {
     const timeoutMs = this.options.sendTimeoutMs ?? 10_000;
     // One batch in flight at a time, also after a timeout: keeps each device's order.
     await this.abandoned;
-    const sending = this.producer.send({
-      topic: this.options.topic,
-      acks: -1,
-      messages: records.map((record) => ({
-        key: telemetryRecordKey(record),
-        value: encodeTelemetryRecord(record),
-      })),
-    });
+    const sending = (async () => {
+      if (this.producerSpent) await this.renewProducer();
+      await this.producer.send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: records.map((record) => ({
+          key: telemetryRecordKey(record),
+          value: encodeTelemetryRecord(record),
+        })),
+      });
+    })();
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     try {
@@ -170,6 +203,7 @@ export class KafkaTelemetryLog implements TelemetryLog {
       this.failing = false;
     } catch (error) {
       this.failing = true;
+      this.producerSpent = true;
       // kafkajs goes on with a send we gave up on; the next one waits until it settles.
       if (timedOut)
         this.abandoned = sending.then(

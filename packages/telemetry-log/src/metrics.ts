@@ -13,6 +13,7 @@ export class TelemetryLogMetrics {
   readonly bufferDepth: Gauge;
   readonly refused: Counter<'reason'>;
   readonly records: Counter<'outcome'>;
+  readonly producerRenewals: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -43,6 +44,11 @@ export class TelemetryLogMetrics {
       name: 'fleetwire_telemetry_log_records_total',
       help: 'Records by outcome: stored or failed',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.producerRenewals = new Counter({
+      name: 'fleetwire_telemetry_log_producer_renewals_total',
+      help: 'Producers replaced after a failed send (an idempotent producer must not go on after one)',
       registers,
     });
   }

@@ -73,6 +73,9 @@ export class TelemetryBatcher {
     if (this.sending || this.waiting.length === 0) return;
     this.sending = this.sendLoop().finally(() => {
       this.sending = undefined;
+      // Appended after the loop last looked, by a continuation of its own acks (which run before
+      // this): their kick found the loop still running, and no timer is left to send them.
+      if (this.waiting.length > 0) this.kick();
     });
   }
 

@@ -4,7 +4,14 @@ export interface ServiceEndpoints {
   kafkaBrokers: string[];
   /** Admin URL; suites get a fresh database of their own from it. */
   databaseUrl: string;
-  sources: { redis: ServiceSource; kafka: ServiceSource; postgres: ServiceSource };
+  /** `host:port` of the masters of a Redis Cluster (sharded pub/sub, Redis ≥ 7). */
+  redisClusterNodes: string[];
+  sources: {
+    redis: ServiceSource;
+    kafka: ServiceSource;
+    postgres: ServiceSource;
+    redisCluster: ServiceSource;
+  };
 }
 
 export type ServiceSource = 'env' | 'container' | 'local';

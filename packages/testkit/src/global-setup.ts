@@ -11,7 +11,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stack = await startServiceStack();
   const { sources } = stack.endpoints;
   console.info(
-    `[testkit] redis=${sources.redis} kafka=${sources.kafka} postgres=${sources.postgres}`,
+    `[testkit] redis=${sources.redis} kafka=${sources.kafka} postgres=${sources.postgres} ` +
+      `redis-cluster=${sources.redisCluster}`,
   );
   project.provide('fleetwireServices', stack.endpoints);
   return () => stack.stop();

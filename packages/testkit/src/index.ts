@@ -3,6 +3,7 @@ export { TestkitError, type TestkitErrorCode } from './errors.js';
 export { LocalKafka } from './local/kafka.js';
 export { LocalPostgres } from './local/postgres.js';
 export { LocalRedis } from './local/redis.js';
+export { LocalRedisCluster, LocalRedisClusterNode } from './local/redis-cluster.js';
 export type { LocalService, LocalServiceOptions } from './local/local-service.js';
 export { freePort } from './local/free-port.js';
 export { waitFor } from './wait-for.js';
@@ -13,10 +14,12 @@ export {
   testKafka,
   testPostgres,
   testRedis,
+  testRedisCluster,
   type TestEnv,
   type TestKafka,
   type TestPostgres,
   type TestRedis,
+  type TestRedisCluster,
 } from './test-env.js';
 export {
   killServicesFromSource,

@@ -12,6 +12,7 @@ describe('startServiceStack rejects a bad environment before starting anything',
       { KAFKA_BROKERS: 'localhost:9092,broker-without-port' },
       /"broker-without-port" is not host:port/,
     ],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1' }, /"127.0.0.1" is not host:port/],
     [{ FLEETWIRE_TEST_SERVICES: 'docker' }, /must be auto, containers or local, not "docker"/],
   ])('%j', async (env, message) => {
     await expect(startServiceStack(env)).rejects.toMatchObject({

@@ -9,6 +9,7 @@ import { TestkitError } from './errors.js';
 import { LocalKafka } from './local/kafka.js';
 import { LocalPostgres } from './local/postgres.js';
 import { LocalRedis } from './local/redis.js';
+import { LocalRedisCluster } from './local/redis-cluster.js';
 
 /** How services without an env URL are provided: `auto` prefers containers when an engine answers. */
 export type ProvisionMode = 'auto' | 'containers' | 'local';
@@ -17,6 +18,7 @@ export interface StackEnv {
   REDIS_URL?: string | undefined;
   KAFKA_BROKERS?: string | undefined;
   DATABASE_URL?: string | undefined;
+  REDIS_CLUSTER_NODES?: string | undefined;
   FLEETWIRE_TEST_SERVICES?: string | undefined;
 }
 
@@ -54,14 +56,14 @@ function urlFromEnv(
   return value;
 }
 
-function brokersFromEnv(value: string | undefined): string[] | undefined {
+function addressesFromEnv(name: string, value: string | undefined): string[] | undefined {
   if (value === undefined || value === '') return undefined;
-  const brokers = value.split(',').map((b) => b.trim());
-  const bad = brokers.find((b) => !BROKER.test(b));
+  const addresses = value.split(',').map((b) => b.trim());
+  const bad = addresses.find((b) => !BROKER.test(b));
   if (bad !== undefined) {
-    throw new TestkitError('TESTKIT_BAD_ENV', `KAFKA_BROKERS entry "${bad}" is not host:port`);
+    throw new TestkitError('TESTKIT_BAD_ENV', `${name} entry "${bad}" is not host:port`);
   }
-  return brokers;
+  return addresses;
 }
 
 function modeFromEnv(value: string | undefined): ProvisionMode {
@@ -89,13 +91,15 @@ async function provide<T>(
 }
 
 /**
- * Starts (or finds) the Redis, Kafka and PostgreSQL a test run shares. Order per service:
- * URL from env → testcontainers when a container engine answers → a local process.
+ * Starts (or finds) the Redis, Kafka, PostgreSQL and Redis Cluster a test run shares. Order per
+ * service: URL from env → testcontainers when a container engine answers → a local process (the
+ * Redis Cluster: REDIS_CLUSTER_NODES → three local masters).
  */
 export async function startServiceStack(env: StackEnv = process.env): Promise<ServiceStack> {
   const redisUrl = urlFromEnv('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']);
   const databaseUrl = urlFromEnv('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:']);
-  const brokers = brokersFromEnv(env.KAFKA_BROKERS);
+  const brokers = addressesFromEnv('KAFKA_BROKERS', env.KAFKA_BROKERS);
+  const clusterNodes = addressesFromEnv('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES);
   const mode = modeFromEnv(env.FLEETWIRE_TEST_SERVICES);
   const needsProvisioning = !redisUrl || !databaseUrl || !brokers;
   let useContainers = mode === 'containers';
@@ -120,6 +124,17 @@ export async function startServiceStack(env: StackEnv = process.env): Promise<Se
       const postgres = await LocalPostgres.launch();
       return { endpoint: postgres.url, stop: () => postgres.dispose() };
     }),
+    // No container image is used for the cluster: its nodes announce their own addresses,
+    // which must be the ones the tests reach, so it is always local processes.
+    provide(
+      clusterNodes,
+      false,
+      () => Promise.reject(new Error('unused')),
+      async () => {
+        const cluster = await LocalRedisCluster.launch();
+        return { endpoint: cluster.addresses, stop: () => cluster.dispose() };
+      },
+    ),
   ]);
   const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const stopAll = async (): Promise<void> => {
@@ -132,15 +147,21 @@ export async function startServiceStack(env: StackEnv = process.env): Promise<Se
       cause: failures.length === 1 ? failures[0] : new AggregateError(failures),
     });
   }
-  const [redis, kafka, postgres] = results.map(
+  const [redis, kafka, postgres, redisCluster] = results.map(
     (r) => (r as PromiseFulfilledResult<Provided<unknown>>).value,
-  ) as [Provided<string>, Provided<string[]>, Provided<string>];
+  ) as [Provided<string>, Provided<string[]>, Provided<string>, Provided<string[]>];
   return {
     endpoints: {
       redisUrl: redis.endpoint,
       kafkaBrokers: kafka.endpoint,
       databaseUrl: postgres.endpoint,
-      sources: { redis: redis.source, kafka: kafka.source, postgres: postgres.source },
+      redisClusterNodes: redisCluster.endpoint,
+      sources: {
+        redis: redis.source,
+        kafka: kafka.source,
+        postgres: postgres.source,
+        redisCluster: redisCluster.source,
+      },
     },
     stop: stopAll,
   };

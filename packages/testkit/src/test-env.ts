@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -75,6 +75,48 @@ export async function testRedis(): Promise<TestRedis> {
         } while (cursor !== '0');
       } finally {
         client.disconnect();
+      }
+    },
+  };
+}
+
+export interface TestRedisCluster {
+  /** `host:port` of every master: the startup nodes of an ioredis `Cluster`. */
+  nodes: string[];
+  /** Every key and channel of this suite starts with it; close() deletes the keys. */
+  keyPrefix: string;
+  close(): Promise<void>;
+}
+
+/** The run's shared Redis Cluster (three masters), with a key prefix of the suite's own. */
+export async function testRedisCluster(): Promise<TestRedisCluster> {
+  const { redisClusterNodes } = serviceEndpoints();
+  const keyPrefix = `t${uniqueId()}:`;
+  return {
+    nodes: redisClusterNodes,
+    keyPrefix,
+    async close() {
+      const cluster = new Cluster(
+        redisClusterNodes.map((address) => {
+          const [host, port] = address.split(':') as [string, string];
+          return { host, port: Number(port) };
+        }),
+        { lazyConnect: true },
+      );
+      try {
+        await cluster.connect();
+        // SCAN walks one node: every master holds part of the suite's keys.
+        for (const node of cluster.nodes('master')) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 500);
+            // One DEL per key: the keys of one batch live in different slots.
+            await Promise.all(keys.map((key) => cluster.del(key)));
+            cursor = next;
+          } while (cursor !== '0');
+        }
+      } finally {
+        cluster.disconnect();
       }
     },
   };

@@ -122,6 +122,34 @@ describe('FleetwireClient against an edge node', () => {
     expect(device.queued).toBe(0);
   }, 20_000);
 
+  it('a backlog of five times the rate limit, resent after a reconnect, is paced under it: all acked, no 1008', async () => {
+    const log = new MemoryTelemetryLog();
+    const limits = { FLEETWIRE_RATE_PER_SEC: '20', FLEETWIRE_RATE_BURST: '20' };
+    const first = await edgeOn({ telemetrySink: log, env: limits });
+    const port = String(first.port);
+    const device = client(first, { sub: 'backlog-1', role: 'device' });
+    const closes: number[] = [];
+    const refusals: string[] = [];
+    device.on('close', ({ code }) => closes.push(code));
+    device.on('serverError', ({ code }) => refusals.push(code));
+    expect((await device.connect()).limits).toEqual({ ratePerSec: 20, rateBurst: 20 });
+
+    const down = device.once('close');
+    first.close();
+    await down;
+    // Five seconds' worth of the limit, all waiting to be sent when the edge is back.
+    const acked = Array.from({ length: 100 }, (_, n) =>
+      device.telemetry({ n }, { id: `backlog-${n}` }),
+    );
+    await edgeOn({ telemetrySink: log, env: { ...limits, FLEETWIRE_PORT: port } });
+    await Promise.all(acked);
+    expect(closes).toEqual([1012]);
+    expect(refusals).toEqual([]);
+    const stored = log.read(0, 1000).records.filter((r) => r.deviceId === 'backlog-1');
+    expect(new Set(stored.map((r) => r.msgId)).size).toBe(100);
+    expect(device.queued).toBe(0);
+  }, 30_000);
+
   it('refreshes its token: an expired session (4001) reconnects at once with a new token', async () => {
     const edge = await edgeOn({ env: { FLEETWIRE_JWT_CLOCK_SKEW_SEC: '0' } });
     let issued = 0;

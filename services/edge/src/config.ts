@@ -18,6 +18,8 @@ const EdgeEnv = z.object({
   FLEETWIRE_TLS_PASSPHRASE: envVar.string(),
   FLEETWIRE_ALLOW_UWS_FALLBACK: envVar.bool(false),
   FLEETWIRE_DASHBOARD_DIR: envVar.string(),
+  // Default: the cores this process may use (workers/usable-cores.ts); 1 runs no worker threads.
+  FLEETWIRE_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
 
   ...AUTH_ENV,
 
@@ -73,6 +75,16 @@ const EdgeEnv = z.object({
 
   FLEETWIRE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
+  // A Redis Cluster (≥ 7) for the bus: sharded pub/sub, one hash slot per tenant. Presence stays
+  // on FLEETWIRE_REDIS_URL until it runs on the cluster (docs/operations.md, "Redis Cluster").
+  FLEETWIRE_REDIS_CLUSTER_NODES: envVar
+    .list()
+    .refine(
+      (nodes) => nodes === undefined || nodes.every((n) => /^[^\s:,]+:\d{1,5}$/.test(n)),
+      'a comma-separated list of host:port',
+    ),
+  // Skip publishes no other node listens to (interest tables per tenant); off: all cross Redis.
+  FLEETWIRE_REDIS_INTEREST: envVar.bool(true),
   // Device state documents (desired/reported) live in the telemetry database; every edge reads
   // and writes them (docs/architecture.md, "Device state"). Unset: no device state on this node.
   FLEETWIRE_DATABASE_URL: z
@@ -98,6 +110,12 @@ export interface EdgeConfig {
   logLevel: string;
   tls?: { certFile: string; keyFile: string; passphrase?: string };
   allowUwsFallback: boolean;
+  /**
+   * uWS apps on the port, one per worker thread (workers/); 1: this thread serves alone. The
+   * limits that are per process (maxConnections, the database pool, Kafka's buffer) are split
+   * between the workers by the supervisor.
+   */
+  workers: number;
   /** Built dashboard served at `/`; absent: `/` answers a JSON pointer to the docs. */
   dashboardDir?: string;
   auth: AuthSettings;
@@ -112,6 +130,8 @@ export interface EdgeConfig {
   rebalance?: RebalanceSettings;
   /** Redis for cross-node delivery and presence; absent: a single node. */
   redis?: { url: string; prefix: string };
+  /** A Redis Cluster for the bus instead of `redis.url` (presence stays there). */
+  redisCluster?: { nodes: string[]; interest: boolean };
   /** PostgreSQL for device state documents; absent: `state.*` is nacked, no state routes. */
   database?: { url: string; poolSize: number };
   /** Kafka for telemetry; absent: telemetry is acked once delivered (no durable log). */
@@ -174,12 +194,30 @@ export interface EdgeLimits {
   streamMaxBufferedBytes: number;
 }
 
-export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
+export function loadEdgeConfig(
+  env: Env,
+  defaultNodeId: string,
+  defaults: { workers?: number } = {},
+): EdgeConfig {
   const e = loadConfig(EdgeEnv, env);
   const certFile = e.FLEETWIRE_TLS_CERT_FILE;
   const keyFile = e.FLEETWIRE_TLS_KEY_FILE;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new Error('set both FLEETWIRE_TLS_CERT_FILE and FLEETWIRE_TLS_KEY_FILE, or neither');
+  }
+  const clusterNodes = e.FLEETWIRE_REDIS_CLUSTER_NODES ?? [];
+  if (clusterNodes.length > 0 && !e.FLEETWIRE_REDIS_URL) {
+    throw new Error(
+      'FLEETWIRE_REDIS_CLUSTER_NODES needs FLEETWIRE_REDIS_URL too: presence is not on the cluster yet',
+    );
+  }
+  if (clusterNodes.length > 0 && /[{}]/.test(e.FLEETWIRE_REDIS_PREFIX)) {
+    throw new Error(
+      'FLEETWIRE_REDIS_PREFIX must not contain { or } on a Redis Cluster (hash tags)',
+    );
+  }
+  if ((e.FLEETWIRE_WORKERS ?? 1) > 1 && !e.FLEETWIRE_REDIS_URL) {
+    throw new Error('FLEETWIRE_WORKERS above 1 needs FLEETWIRE_REDIS_URL (workers share presence)');
   }
   return {
     host: e.FLEETWIRE_HOST,
@@ -192,6 +230,8 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
         }
       : {}),
     allowUwsFallback: e.FLEETWIRE_ALLOW_UWS_FALLBACK,
+    // Workers share presence through Redis: without it each would know only its own devices.
+    workers: e.FLEETWIRE_REDIS_URL ? (e.FLEETWIRE_WORKERS ?? defaults.workers ?? 1) : 1,
     ...optional('dashboardDir', e.FLEETWIRE_DASHBOARD_DIR),
     auth: authSettings(e),
     limits: {
@@ -247,6 +287,9 @@ export function loadEdgeConfig(env: Env, defaultNodeId: string): EdgeConfig {
       : {}),
     ...(e.FLEETWIRE_REDIS_URL
       ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
+      : {}),
+    ...(clusterNodes.length > 0
+      ? { redisCluster: { nodes: clusterNodes, interest: e.FLEETWIRE_REDIS_INTEREST } }
       : {}),
     ...(e.FLEETWIRE_DATABASE_URL
       ? { database: { url: e.FLEETWIRE_DATABASE_URL, poolSize: e.FLEETWIRE_DB_POOL_SIZE } }

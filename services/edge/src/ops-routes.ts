@@ -14,6 +14,8 @@ export interface OpsRoutesDeps {
   /** Each dependency's state (not readiness checks: reported, and exported as a metric). */
   dependencies: () => Record<string, { up: boolean; reason?: string }>;
   draining: () => boolean;
+  /** The exposition text; default: the registry's own. */
+  metricsText?: () => Promise<string>;
 }
 
 /** `/healthz` (the process answers), `/readyz` (it can do its job now) and `/metrics`. */
@@ -47,7 +49,7 @@ export function registerOpsRoutes(app: TemplatedApp, deps: OpsRoutesDeps): void 
     res.onAborted(() => {
       aborted = true;
     });
-    metrics.registry.metrics().then(
+    (deps.metricsText ?? (() => metrics.registry.metrics()))().then(
       (text) => {
         if (aborted) return;
         res.cork(() => {

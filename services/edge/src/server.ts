@@ -56,6 +56,11 @@ export interface EdgeServerDeps {
    * registered after the edge's own routes and before the dashboard files and the 404.
    */
   routes?: (app: TemplatedApp) => void;
+  /**
+   * What `/metrics` answers; default: this node's registry. A worker of a process answers the
+   * sum over all the process's workers (workers/metrics-aggregate.ts).
+   */
+  metricsText?: () => Promise<string>;
 }
 
 /**
@@ -292,6 +297,7 @@ export class EdgeServer {
       reasons: () => this.notReadyReasons(),
       dependencies: () => this.dependencies(),
       draining: () => this.draining,
+      ...(this.deps.metricsText ? { metricsText: this.deps.metricsText } : {}),
     });
     registerHttpApi(this.app, {
       verifier: this.deps.verifier,

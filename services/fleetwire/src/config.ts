@@ -32,7 +32,12 @@ const EMBEDDED_DEFAULTS: Env = {
 };
 
 /** Variables of the cluster the embedded process does not use (it has its own bus and log). */
-export const CLUSTER_ONLY_VARIABLES = ['FLEETWIRE_REDIS_URL', 'FLEETWIRE_KAFKA_BROKERS'] as const;
+export const CLUSTER_ONLY_VARIABLES = [
+  'FLEETWIRE_REDIS_URL',
+  'FLEETWIRE_KAFKA_BROKERS',
+  // One thread here: its in-memory bus, log and PGlite belong to one thread.
+  'FLEETWIRE_WORKERS',
+] as const;
 
 export interface EmbeddedConfig {
   /** Absolute; holds `pglite/` (the database), `secret` (the HS256 key), `fleetwire.pid`. */
@@ -86,7 +91,8 @@ export function loadEmbeddedConfig(env: Env, options: LoadEmbeddedOptions): Embe
   const nodeId = options.defaultNodeId ?? 'embedded';
   // The embedded process composes the in-memory bus and log itself: Redis and Kafka are dropped.
   // Its device state lives in the same PGlite, opened once (embedded.ts).
-  const { redis, kafka, database: _database, ...edge } = loadEdgeConfig(merged, nodeId);
+  const { FLEETWIRE_WORKERS: workers, ...oneThread } = merged;
+  const { redis, kafka, database: _database, ...edge } = loadEdgeConfig(oneThread, nodeId);
   const ingest = loadIngestConfig(merged, nodeId);
   return {
     dataDir: options.dataDir,
@@ -97,6 +103,9 @@ export function loadEmbeddedConfig(env: Env, options: LoadEmbeddedOptions): Embe
     batchMaxRows: own.FLEETWIRE_BATCH_MAX_ROWS,
     maxRecordBytes: own.FLEETWIRE_MAX_RECORD_BYTES,
     maxFutureSkewMs: own.FLEETWIRE_MAX_FUTURE_SKEW_SEC * 1000,
-    ignored: redis || kafka ? CLUSTER_ONLY_VARIABLES.filter((name) => set[name] !== undefined) : [],
+    ignored:
+      redis || kafka || workers !== undefined
+        ? CLUSTER_ONLY_VARIABLES.filter((name) => set[name] !== undefined)
+        : [],
   };
 }

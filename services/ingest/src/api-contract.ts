@@ -172,6 +172,13 @@ export function describeReadApi(driver: string, open: () => Promise<ApiTestDatab
       const cases: [string, string][] = [
         [`/v1/devices/d1/telemetry?from=${T0}&to=soon`, 'to: not a time (ISO 8601 or epoch ms)'],
         [`/v1/devices/d1/telemetry?from=yesterday`, 'from: not a time (ISO 8601 or epoch ms)'],
+        // Date.parse reads these as dates (2001, 2020); the API must not.
+        [`/v1/devices/d1/telemetry?from=-5`, 'from: not a time (ISO 8601 or epoch ms)'],
+        [`/v1/devices/d1/telemetry?from=foo%202020`, 'from: not a time (ISO 8601 or epoch ms)'],
+        [
+          `/v1/devices/d1/telemetry?from=2025-02-30T00:00:00Z`,
+          'from: not a time (ISO 8601 or epoch ms)',
+        ],
         [`/v1/devices/d1/telemetry?from=${T0}&to=${T0}`, 'to: must be after from'],
         [`/v1/devices/d1/telemetry?${range}&limit=0`, 'limit: an integer from 1 to 1000'],
         [`/v1/devices/d1/telemetry?${range}&order=up`, 'order: asc or desc'],

@@ -1,4 +1,4 @@
-import { HttpError, decodeJson, type DecodeLimits } from '@fleetwire/protocol';
+import { HttpError, decodeJson, parseIsoDateTime, type DecodeLimits } from '@fleetwire/protocol';
 
 /** Device ids are token subjects: the same characters as the `sub` claim allows. */
 const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
@@ -34,12 +34,15 @@ export class Params {
     return value;
   }
 
-  /** ISO 8601 (`2025-01-31T12:00:00Z`) or milliseconds since the epoch; undefined when absent. */
+  /**
+   * ISO 8601 date and time (`2025-01-31T12:00:00Z`, the form devices may use) or milliseconds
+   * since the epoch; undefined when absent.
+   */
   time(name: string): number | undefined {
     const raw = this.query.get(name);
     if (raw === null || raw === '') return undefined;
-    const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : Date.parse(raw);
-    if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
+    const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : parseIsoDateTime(raw);
+    if (ms === undefined || ms < 0 || ms > 8.64e15) {
       throw invalid(name, 'not a time (ISO 8601 or epoch ms)');
     }
     return ms;

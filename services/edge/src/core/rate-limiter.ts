@@ -7,8 +7,8 @@ export class TokenBucket {
   private last: number;
 
   constructor(
-    private readonly ratePerSec: number,
-    private readonly burst: number,
+    readonly ratePerSec: number,
+    readonly burst: number,
     private readonly now: () => number = monotonicNow,
   ) {
     this.tokens = burst;

@@ -68,7 +68,7 @@ export class Recovery {
       // What was read may still be on its way here live: once the bus has caught up, it is all
       // among the held messages (and dropped there by position), none of it arrives after join.
       try {
-        await bus.sync();
+        await bus.sync(conn.session.identity.tenant);
       } catch (error) {
         this.failures.failed('bus', 'history', error);
         read = undefined;

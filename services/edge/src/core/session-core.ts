@@ -258,6 +258,7 @@ export class SessionCore {
       tenant: identity.tenant,
       node: this.deps.nodeId,
       ...(session.format === undefined ? {} : { format: session.format }),
+      limits: { ratePerSec: session.limits.ratePerSec, rateBurst: session.limits.rateBurst },
     });
     // Registered first, so a change made from now on reaches this connection through its inbox.
     if (identity.role === 'device' && !session.closed) this.states?.connected(conn);

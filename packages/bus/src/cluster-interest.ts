@@ -1,0 +1,227 @@
+import type { Cluster } from 'ioredis';
+
+import { encodeAck, parseControlFrame } from './cluster-frames.js';
+import { DomainInterest, decodePatterns, encodePatterns } from './domain-interest.js';
+
+/**
+ * Interest in a domain: sets a node's patterns (none: removes them), bumps the version, announces
+ * the change (`i`: acknowledge it, `u`: no need) and answers {version, followers}.
+ */
+const SET_INTEREST = `
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local v = redis.call('INCR', KEYS[2])
+local n = redis.call('SPUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. v .. '\\n' .. ARGV[2])
+return {v, n}
+`;
+
+/** The interest table of a domain and its version, read in one step. */
+const READ_INTEREST = `return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}`;
+
+type InterestSet = (...args: string[]) => Promise<[number, number]>;
+type InterestRead = (...args: string[]) => Promise<[string, string[]]>;
+
+/** A domain this node follows: its table, the control subscription and read, its changes. */
+interface Followed {
+  interest: DomainInterest;
+  /** The control channel's subscription and the table read after it (again after a loss). */
+  control: Promise<void> | undefined;
+  /** This node's changes run one after another, each sending the set current then. */
+  changes: Promise<void>;
+}
+
+/**
+ * Interest-based publishing on a Redis Cluster, the protocol half of RedisClusterBus. Each node
+ * keeps its patterns of a domain in `<prefix>n:{<domain>}` (hash node → patterns, version
+ * `<prefix>n:{<domain>}:v`) and announces changes on the domain's control channel
+ * `<prefix>x:{<domain>}` (cluster-frames.ts), which every node publishing into or listening in
+ * the domain follows: it subscribes the channel, then reads the table (DomainInterest). A node
+ * that starts listening waits until every follower acknowledged its change (the SPUBLISH answer
+ * counts them), or a timeout, so nothing published after its subscription resolved is skipped.
+ * A follower acknowledges as soon as it applied the change: from then on it publishes to the
+ * new pattern (or, with its table not known fresh, everything).
+ */
+export class ClusterInterest {
+  /** Joins that resolved without every acknowledgement. */
+  ackTimeouts = 0;
+  private readonly followed = new Map<string, Followed>();
+  /** Joins waiting for acknowledgements, by `<domain> <version>`. */
+  private readonly ackWaiters = new Map<string, { missing: number; done: () => void }>();
+  /** Acknowledgements that came before their change's reply (other connection), by the same key. */
+  private readonly earlyAcks = new Map<string, number>();
+
+  constructor(
+    private readonly pub: Cluster,
+    private readonly sub: Cluster,
+    private readonly nodeId: string,
+    private readonly prefix: string,
+    private readonly ackTimeoutMs: number,
+  ) {
+    pub.defineCommand('fleetwireSetInterest', { numberOfKeys: 2, lua: SET_INTEREST });
+    pub.defineCommand('fleetwireReadInterest', { numberOfKeys: 2, lua: READ_INTEREST });
+  }
+
+  controlChannel(domain: string): string {
+    return `${this.prefix}x:{${domain}}`;
+  }
+
+  /**
+   * Whether a node other than this one may want `topic` of `domain`: true until the domain's
+   * table is known. A domain first asked about is followed from now on.
+   */
+  wanted(domain: string, topic: string): boolean {
+    const followed = this.domain(domain);
+    this.follow(domain, followed);
+    return followed.interest.wanted(topic);
+  }
+
+  /**
+   * Announces this node's patterns of the domain as `patterns()` gives them when the change
+   * runs; a join (`wait`) resolves once every other follower acknowledged it, or after the
+   * timeout.
+   */
+  announce(domain: string, patterns: () => Iterable<string>, wait: boolean): Promise<void> {
+    const followed = this.domain(domain);
+    const step = followed.changes.then(async () => {
+      await this.follow(domain, followed).catch(() => undefined);
+      const [version, followers] = await this.setInterest(domain, encodePatterns(patterns()), wait);
+      // The followers counted include this node.
+      if (wait && followers > 1) await this.acks(domain, version, followers - 1);
+    });
+    followed.changes = step.catch(() => undefined);
+    return step;
+  }
+
+  /** Resolves once the changes announced so far are done (a second holder of a pattern waits). */
+  settled(domain: string): Promise<void> {
+    return this.followed.get(domain)?.changes ?? Promise.resolve();
+  }
+
+  /** Takes this node out of the domain's table, without waiting for anyone. */
+  async leave(domain: string): Promise<void> {
+    await this.setInterest(domain, '', false);
+  }
+
+  /** The control subscriptions may be gone: no table is known fresh until read again. */
+  stale(): void {
+    for (const followed of this.followed.values()) {
+      followed.interest.stale();
+      followed.control = undefined;
+    }
+  }
+
+  /** Subscribes and reads every followed domain again (after a loss). */
+  refollow(): Promise<void>[] {
+    return [...this.followed.entries()].map(([domain, followed]) => this.follow(domain, followed));
+  }
+
+  onControlMessage(domain: string, message: Buffer): void {
+    const frame = parseControlFrame(message);
+    if (!frame || frame.node === this.nodeId) return;
+    if (frame.kind === 'ack') {
+      if (frame.for === this.nodeId) this.acknowledged(`${domain} ${frame.version}`);
+      return;
+    }
+    this.domain(domain).interest.apply(frame.version, frame.node, decodePatterns(frame.patterns));
+    if (!frame.acknowledge) return;
+    // Applied (or, while the table is not read, moot: everything goes out meanwhile).
+    this.pub
+      .spublish(this.controlChannel(domain), encodeAck(this.nodeId, frame.version, frame.node))
+      .catch(() => undefined);
+  }
+
+  private domain(name: string): Followed {
+    let followed = this.followed.get(name);
+    if (!followed) {
+      followed = {
+        interest: new DomainInterest(this.nodeId),
+        control: undefined,
+        changes: Promise.resolve(),
+      };
+      this.followed.set(name, followed);
+    }
+    return followed;
+  }
+
+  private keys(domain: string): [string, string] {
+    return [`${this.prefix}n:{${domain}}`, `${this.prefix}n:{${domain}}:v`];
+  }
+
+  /** Subscribes the domain's control channel, then reads its table (once; again after a loss). */
+  private follow(domain: string, followed: Followed): Promise<void> {
+    if (followed.control) return followed.control;
+    const control = this.sub
+      .ssubscribe(this.controlChannel(domain))
+      .then(() => this.read(domain, followed));
+    followed.control = control;
+    // Retried on the next publish or probe; meanwhile everything goes out.
+    control.catch(() => {
+      if (followed.control === control) followed.control = undefined;
+    });
+    return control;
+  }
+
+  private async read(domain: string, followed: Followed): Promise<void> {
+    const read = (this.pub as unknown as { fleetwireReadInterest: InterestRead })
+      .fleetwireReadInterest;
+    const [versionText, flat] = await read.call(this.pub, ...this.keys(domain));
+    const entries = new Map<string, string[]>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      entries.set(flat[i] as string, decodePatterns(flat[i + 1] as string));
+    }
+    followed.interest.load(Number(versionText), entries);
+  }
+
+  private async setInterest(
+    domain: string,
+    patterns: string,
+    acknowledged: boolean,
+  ): Promise<[number, number]> {
+    const set = (this.pub as unknown as { fleetwireSetInterest: InterestSet }).fleetwireSetInterest;
+    const [version, followers] = await set.call(
+      this.pub,
+      ...this.keys(domain),
+      this.nodeId,
+      patterns,
+      this.controlChannel(domain),
+      acknowledged ? 'i' : 'u',
+    );
+    return [Number(version), Number(followers)];
+  }
+
+  private acks(domain: string, version: number, followers: number): Promise<void> {
+    const key = `${domain} ${version}`;
+    const missing = followers - (this.earlyAcks.get(key) ?? 0);
+    this.earlyAcks.delete(key);
+    if (missing <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.ackWaiters.delete(key);
+        this.ackTimeouts += 1;
+        resolve();
+      }, this.ackTimeoutMs);
+      this.ackWaiters.set(key, {
+        missing,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private acknowledged(key: string): void {
+    const waiter = this.ackWaiters.get(key);
+    if (!waiter) {
+      // Bounded: acks of a join that timed out would otherwise stay.
+      this.earlyAcks.set(key, (this.earlyAcks.get(key) ?? 0) + 1);
+      if (this.earlyAcks.size > 1_024) {
+        this.earlyAcks.delete(this.earlyAcks.keys().next().value as string);
+      }
+      return;
+    }
+    waiter.missing -= 1;
+    if (waiter.missing > 0) return;
+    this.ackWaiters.delete(key);
+    waiter.done();
+  }
+}

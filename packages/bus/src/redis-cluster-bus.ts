@@ -1,0 +1,507 @@
+import { PatternIndex } from '@fleetwire/protocol';
+import { Cluster, type ClusterNode, type ClusterOptions } from 'ioredis';
+
+import { randomBytes } from 'node:crypto';
+
+import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+import {
+  encodeMessage,
+  encodeSyncMarker,
+  messageHead,
+  parseDomainFrame,
+} from './cluster-frames.js';
+import { ClusterInterest } from './cluster-interest.js';
+import {
+  domainOf,
+  type Appended,
+  type HistoryQuery,
+  type HistoryRead,
+  type Position,
+} from './history.js';
+import { RedisHistory } from './redis-history.js';
+
+export interface RedisClusterBusOptions {
+  /** Startup nodes (any masters of the cluster; the rest is discovered). */
+  nodes: ClusterNode[];
+  /** Unique per process: the bus skips its own messages by it. */
+  nodeId: string;
+  /** Prepended to every key and channel; must not contain `{` or `}` (hash tags). */
+  prefix?: string;
+  /**
+   * Interest-based publishing (default on): a publish no other node listens to stays on this
+   * node. Off: every publish crosses Redis, as on a single Redis.
+   */
+  interest?: boolean;
+  /** How long joining a domain waits for the publishers' acknowledgements of the new interest. */
+  interestAckTimeoutMs?: number;
+}
+
+/** What a node counts about its publishes (interest-based publishing at work). */
+export interface ClusterBusStats {
+  /** Publishes and appends fanned out through Redis. */
+  fannedOut: number;
+  /** Publishes not sent, and appends stored without fan-out: nobody listened. */
+  skipped: number;
+  /** Joins that resolved without every publisher's acknowledgement (timeout). */
+  ackTimeouts: number;
+}
+
+/** A name's first level (the domain, a tenant) must be concrete and free of hash-tag braces. */
+const DOMAIN = /^[^+#{}/]+$/;
+
+const RETRY = (attempt: number): number => Math.min(100 * 2 ** attempt, 2_000);
+
+/** A domain this node listens in. */
+interface Domain {
+  name: string;
+  /** This node's distinct patterns in the domain (first holders of the PatternIndex). */
+  patterns: Set<string>;
+  /** The data channel's subscription, while this node holds patterns in the domain. */
+  data: Promise<void> | undefined;
+}
+
+/**
+ * Redis Cluster driver with sharded pub/sub (Redis ≥ 7). Everything of one domain (a tenant)
+ * lives in one hash slot, `{<domain>}`:
+ *
+ * - topics: one sharded channel per domain, `<prefix>t:{<domain>}`, carrying the topic in the
+ *   frame (cluster-frames.ts); a node SSUBSCRIBEs the channel of each domain it holds patterns
+ *   in and filters exactly. One domain's messages keep their order (one shard, one channel);
+ *   there is no order across domains.
+ * - history: the same scripts as on a single Redis (redis-history.ts), their keys already in the
+ *   domain's slot, fanning out with SPUBLISH on the domain channel;
+ * - inboxes: one sharded channel each, `<prefix>i:<inbox>`, spread over the shards by its name;
+ *   SPUBLISH answers how many listened, as PUBLISH does;
+ * - sync(domain): a marker on the domain channel, back once the shard delivered everything before.
+ *
+ * Interest-based publishing (cluster-interest.ts): a publish no other node's pattern matches is
+ * not sent; an append is stored (XADD) but not fanned out when no node, this one included,
+ * listens; addPattern resolves once the publishers in the domain know of the new pattern.
+ */
+export class RedisClusterBus implements Bus {
+  readonly nodeId: string;
+  private readonly prefix: string;
+  private readonly pub: Cluster;
+  private readonly sub: Cluster;
+  private readonly history: RedisHistory;
+  private readonly patterns = new PatternIndex();
+  private readonly domains = new Map<string, Domain>();
+  private readonly inboxes = new RefCounts();
+  private readonly topicHandlers: TopicHandler[] = [];
+  private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
+  private readonly statusHandlers: ((ready: boolean) => void)[] = [];
+  private readonly syncWaiters = new Map<string, () => void>();
+  /** Absent when interest-based publishing is off. */
+  private readonly interest: ClusterInterest | undefined;
+  private readonly counters = { fannedOut: 0, skipped: 0 };
+  private seq = 0;
+  private syncCount = 0;
+  private subscribed = false;
+  private wasReady = false;
+  private probing = false;
+  private closed = false;
+  /** Which master serves which slots, as the subscriber side last saw it (see `refreshed`). */
+  private topology: string | undefined;
+
+  private constructor(options: RedisClusterBusOptions) {
+    this.nodeId = options.nodeId;
+    this.prefix = options.prefix ?? 'fw:';
+    const common: ClusterOptions = {
+      lazyConnect: true,
+      clusterRetryStrategy: RETRY,
+      slotsRefreshTimeout: 2_000,
+    };
+    // Publishing while a shard is away fails (counted by the caller) instead of queueing.
+    // Auto-pipelining writes the commands of one tick to a master together (in order).
+    this.pub = new Cluster(options.nodes, {
+      ...common,
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      clusterNodeRetryStrategy: RETRY,
+      redisOptions: { maxRetriesPerRequest: 0 },
+    });
+    // One subscriber connection per master holding channels of ours (ioredis' sharded
+    // subscriber group), re-created and resubscribed by ioredis when a master comes back.
+    // The slot map is re-read every 2 s: a slot that moved to another master took its
+    // subscriptions with it, and nothing else would tell this side (see `refreshed`).
+    this.sub = new Cluster(options.nodes, {
+      ...common,
+      shardedSubscribers: true,
+      slotsRefreshInterval: 2_000,
+      clusterNodeRetryStrategy: RETRY,
+      redisOptions: { connectionName: `fleetwire-bus:${options.nodeId}` },
+    });
+    this.history = new RedisHistory(this.pub, this.prefix, randomBytes(6).toString('hex'), {
+      command: 'SPUBLISH',
+      frame: (topic, origin, seq) =>
+        this.fanoutWanted(topic, true)
+          ? {
+              channel: this.dataChannel(domainOf(topic)),
+              head: messageHead(origin, seq, topic),
+              lead: topic,
+            }
+          : undefined,
+    });
+    this.interest =
+      options.interest === false
+        ? undefined
+        : new ClusterInterest(
+            this.pub,
+            this.sub,
+            this.nodeId,
+            this.prefix,
+            options.interestAckTimeoutMs ?? 2_000,
+          );
+    for (const client of [this.pub, this.sub]) {
+      // Connection errors are reported through `ready`; the retry strategies handle them.
+      client.on('error', () => undefined);
+      client.on('node error', () => undefined);
+      client.on('close', () => this.lost());
+      client.on('ready', () => this.probe());
+    }
+    // A shard's subscriber went away (its master restarted, or the slots moved): not ready, and
+    // no table of ours is known fresh, until ioredis resubscribed and a probe came back.
+    this.sub.on('-node', () => this.lost());
+    this.sub.on('-subscriber', () => this.lost());
+    this.sub.on('subscribersReady', () => this.probe());
+    this.sub.on('refresh', () => this.refreshed());
+    this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
+      this.onShardMessage(channel.toString(), message),
+    );
+  }
+
+  static async connect(options: RedisClusterBusOptions): Promise<RedisClusterBus> {
+    if (options.prefix !== undefined && /[{}]/.test(options.prefix)) {
+      throw new BusError('BUS_INVALID_NAME', `prefix ${options.prefix}: no { or } (hash tags)`);
+    }
+    const bus = new RedisClusterBus(options);
+    try {
+      await Promise.all([bus.pub.connect(), bus.sub.connect()]);
+    } catch (cause) {
+      bus.pub.disconnect();
+      bus.sub.disconnect();
+      const nodes = options.nodes.map((n) => (typeof n === 'object' ? `${n.host}:${n.port}` : n));
+      throw new BusError(
+        'BUS_UNAVAILABLE',
+        `cannot connect to Redis Cluster at ${nodes.join(',')}`,
+        {
+          cause,
+        },
+      );
+    }
+    bus.subscribed = true;
+    bus.statusChanged();
+    return bus;
+  }
+
+  get ready(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready' && this.subscribed;
+  }
+
+  /** Counters of interest-based publishing (see ClusterBusStats). */
+  stats(): ClusterBusStats {
+    return { ...this.counters, ackTimeouts: this.interest?.ackTimeouts ?? 0 };
+  }
+
+  async publish(topic: string, payload: Uint8Array): Promise<void> {
+    const domain = this.domainOf(topic);
+    this.seq += 1;
+    if (!this.fanoutWanted(topic, false)) return;
+    try {
+      await this.pub.spublish(
+        this.dataChannel(domain),
+        encodeMessage(this.nodeId, this.seq, topic, payload),
+      );
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not published', { cause });
+    }
+  }
+
+  async append(batch: readonly Appended[]): Promise<Position[]> {
+    if (batch.length === 0) return [];
+    this.domainOf((batch[0] as Appended).topic);
+    const first = this.seq + 1;
+    this.seq += batch.length;
+    try {
+      return await this.history.append(batch, this.nodeId, first);
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not appended', { cause });
+    }
+  }
+
+  async readHistory(query: HistoryQuery): Promise<HistoryRead> {
+    this.domainOf(query.pattern);
+    try {
+      return await this.history.read(query);
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: history not read', { cause });
+    }
+  }
+
+  /**
+   * A marker on the channel of each domain concerned (the one given, or every domain this node
+   * listens in): a shard delivers one connection's messages in the order it ran the SPUBLISHes,
+   * so once every marker is back, everything fanned out before has reached the handlers.
+   */
+  async sync(domain?: string, timeoutMs = 2_000): Promise<void> {
+    const names =
+      domain === undefined
+        ? [...this.domains.values()].filter((d) => d.data).map((d) => d.name)
+        : this.domains.get(domain)?.data
+          ? [domain]
+          : [];
+    await Promise.all(names.map((name) => this.syncDomain(name, timeoutMs)));
+  }
+
+  private async syncDomain(domain: string, timeoutMs: number): Promise<void> {
+    try {
+      await this.domains.get(domain)?.data;
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
+    }
+    this.syncCount += 1;
+    const token = String(this.syncCount);
+    const back = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.syncWaiters.delete(token);
+        reject(new BusError('BUS_UNAVAILABLE', 'Redis did not return the sync marker'));
+      }, timeoutMs);
+      this.syncWaiters.set(token, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    try {
+      await this.pub.spublish(this.dataChannel(domain), encodeSyncMarker(this.nodeId, token));
+    } catch (cause) {
+      this.syncWaiters.get(token)?.();
+      this.syncWaiters.delete(token);
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
+    }
+    await back;
+  }
+
+  /**
+   * Resolves once the domain's channel is subscribed and (interest-based publishing) every
+   * publisher in the domain acknowledged the new pattern, also for a holder that came second.
+   */
+  async addPattern(pattern: string): Promise<void> {
+    const domain = this.domain(this.domainOf(pattern));
+    if (!this.patterns.add(pattern)) {
+      await Promise.all([domain.data, this.interest?.settled(domain.name)]);
+      return;
+    }
+    domain.patterns.add(pattern);
+    domain.data ??= this.sub.ssubscribe(this.dataChannel(domain.name)).then(() => undefined);
+    const data = domain.data;
+    await this.announce(domain, true);
+    await data;
+  }
+
+  async removePattern(pattern: string): Promise<void> {
+    if (!this.patterns.remove(pattern)) return;
+    const domain = this.domains.get(domainOf(pattern));
+    if (!domain) return;
+    domain.patterns.delete(pattern);
+    if (domain.patterns.size === 0 && domain.data) {
+      domain.data = undefined;
+      await this.sub.sunsubscribe(this.dataChannel(domain.name));
+    }
+    await this.announce(domain, false);
+  }
+
+  async send(inbox: string, payload: Uint8Array): Promise<number> {
+    try {
+      return Number(await this.pub.spublish(this.inboxChannel(inbox), Buffer.from(payload)));
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not sent', { cause });
+    }
+  }
+
+  async listen(inbox: string): Promise<void> {
+    if (this.inboxes.add(inbox)) await this.sub.ssubscribe(this.inboxChannel(inbox));
+  }
+
+  async unlisten(inbox: string): Promise<void> {
+    if (this.inboxes.remove(inbox)) await this.sub.sunsubscribe(this.inboxChannel(inbox));
+  }
+
+  onTopicMessage(handler: TopicHandler): void {
+    this.topicHandlers.push(handler);
+  }
+
+  onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void {
+    this.inboxHandlers.push(handler);
+  }
+
+  onStatus(handler: (ready: boolean) => void): void {
+    this.statusHandlers.push(handler);
+  }
+
+  holdings(): { patterns: number; inboxes: number } {
+    return { patterns: this.patterns.size, inboxes: this.inboxes.size };
+  }
+
+  /** Takes this node's interest out of every table (a crashed node's stays: see docs/operations.md). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const { interest } = this;
+    if (interest) {
+      await Promise.allSettled(
+        [...this.domains.values()]
+          .filter((d) => d.patterns.size > 0)
+          .map((d) => interest.leave(d.name)),
+      );
+    }
+    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+
+  private domainOf(name: string): string {
+    const domain = domainOf(name);
+    if (!DOMAIN.test(domain)) {
+      throw new BusError(
+        'BUS_INVALID_NAME',
+        `${name}: the first level must be a concrete domain without { or } on a Redis Cluster`,
+      );
+    }
+    return domain;
+  }
+
+  private domain(name: string): Domain {
+    let domain = this.domains.get(name);
+    if (!domain) {
+      domain = { name, patterns: new Set(), data: undefined };
+      this.domains.set(name, domain);
+    }
+    return domain;
+  }
+
+  private dataChannel(domain: string): string {
+    return `${this.prefix}t:{${domain}}`;
+  }
+
+  private inboxChannel(inbox: string): string {
+    return `${this.prefix}i:${inbox}`;
+  }
+
+  /**
+   * Whether a message on `topic` must cross Redis: some other node may want it, or (an append,
+   * which comes back to its own node too) this node listens. Counted.
+   */
+  private fanoutWanted(topic: string, toSelf: boolean): boolean {
+    const othersWant = this.interest?.wanted(domainOf(topic), topic) ?? true;
+    const wanted = othersWant || (toSelf && this.patterns.match(topic).length > 0);
+    if (wanted) this.counters.fannedOut += 1;
+    else this.counters.skipped += 1;
+    return wanted;
+  }
+
+  /** This node's patterns of the domain, to the other nodes (a join waits for them to know). */
+  private announce(domain: Domain, wait: boolean): Promise<void> {
+    if (!this.interest) return Promise.resolve();
+    return this.interest
+      .announce(domain.name, () => domain.patterns, wait)
+      .catch((cause) => {
+        throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: interest not announced', {
+          cause,
+        });
+      });
+  }
+
+  private onShardMessage(channel: string, message: Buffer): void {
+    const tagged = /^t:\{(.*)\}$|^x:\{(.*)\}$/.exec(channel.slice(this.prefix.length));
+    if (channel.startsWith(`${this.prefix}i:`)) {
+      const inbox = channel.slice(this.prefix.length + 2);
+      for (const handler of this.inboxHandlers) handler(inbox, message);
+    } else if (tagged?.[1] !== undefined) {
+      this.onDomainMessage(tagged[1], message);
+    } else if (tagged?.[2] !== undefined) {
+      this.interest?.onControlMessage(tagged[2], message);
+    }
+  }
+
+  private onDomainMessage(domain: string, message: Buffer): void {
+    const frame = parseDomainFrame(message);
+    if (!frame) return;
+    if (frame.kind === 'sync') {
+      if (frame.origin !== this.nodeId) return;
+      this.syncWaiters.get(frame.token)?.();
+      this.syncWaiters.delete(frame.token);
+      return;
+    }
+    const { origin, topic, payload, position } = frame;
+    if (origin === this.nodeId && !position) return;
+    if (domainOf(topic) !== domain || this.patterns.match(topic).length === 0) return;
+    for (const handler of this.topicHandlers) handler(topic, payload, position);
+  }
+
+  /**
+   * A slot that moves (resharding, failover) unsubscribes its channels at the old master with a
+   * push ioredis does not report; it resubscribes them on the new one when its slot map changes.
+   * So a changed map counts as a loss: not ready, tables stale, until the probe passes.
+   */
+  private refreshed(): void {
+    const owners: string[] = [];
+    let last: string | undefined;
+    this.sub.slots.forEach((nodes, slot) => {
+      const owner = nodes?.[0] ?? '';
+      if (owner !== last) owners.push(`${slot}:${owner}`);
+      last = owner;
+    });
+    const topology = owners.join(',');
+    const changed = this.topology !== undefined && topology !== this.topology;
+    this.topology = topology;
+    if (changed) this.lost();
+  }
+
+  /** A subscription may be gone: nothing is known fresh, and `ready` waits for a probe. */
+  private lost(): void {
+    if (this.closed) return;
+    this.subscribed = false;
+    this.interest?.stale();
+    this.statusChanged();
+    // Not every loss is followed by a 'ready' or 'subscribersReady' event (a pool node replaced
+    // without a subscriber change): the probe finds out, and retries until it passes.
+    setTimeout(() => this.probe(), 200).unref();
+  }
+
+  /**
+   * After ioredis (re)subscribed: a sync marker through every domain channel held proves those
+   * subscriptions are back; then the tables are read again and this node's interest announced
+   * again. Retried until it passes.
+   */
+  private probe(): void {
+    if (this.closed || this.probing || this.subscribed) return;
+    if (this.pub.status !== 'ready' || this.sub.status !== 'ready') return;
+    this.probing = true;
+    // A master restarted without persistence lost the interest tables: announce ours again
+    // (acknowledged, so publishers know them before this node says it is ready).
+    const announced = Promise.all([this.sync(), ...(this.interest?.refollow() ?? [])]).then(() =>
+      Promise.all(
+        [...this.domains.values()]
+          .filter((d) => d.patterns.size > 0)
+          .map((d) => this.announce(d, true)),
+      ),
+    );
+    announced.then(
+      () => {
+        this.probing = false;
+        this.subscribed = true;
+        this.statusChanged();
+      },
+      () => {
+        this.probing = false;
+        if (!this.closed) setTimeout(() => this.probe(), 500).unref();
+      },
+    );
+  }
+
+  private statusChanged(): void {
+    const ready = this.ready;
+    if (ready === this.wasReady) return;
+    this.wasReady = ready;
+    for (const handler of this.statusHandlers) handler(ready);
+  }
+}

@@ -1,0 +1,127 @@
+import { testRedisCluster, waitFor, type TestRedisCluster } from '@fleetwire/testkit';
+import { Cluster } from 'ioredis';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+
+import { Inbox } from './bus-contract.js';
+import { clusterNodes } from './cluster-nodes.js';
+import type { Retention } from './history.js';
+import { RedisClusterBus } from './redis-cluster-bus.js';
+
+const KEEP: Retention = { maxAgeMs: 60_000, maxCount: 100, horizonMs: 60_000 };
+const text = (s: string): Uint8Array => Buffer.from(s);
+
+let redis: TestRedisCluster;
+let opened: { close(): Promise<void> | void }[] = [];
+let domains = 0;
+const domain = (): string => `i${process.pid}x${(domains += 1)}`;
+
+beforeAll(async () => {
+  redis = await testRedisCluster();
+});
+afterEach(async () => {
+  await Promise.all(opened.map((o) => o.close()));
+  opened = [];
+});
+afterAll(() => redis.close());
+
+async function node(id: string, ackTimeoutMs?: number): Promise<RedisClusterBus> {
+  const bus = await RedisClusterBus.connect({
+    nodes: clusterNodes(redis.nodes),
+    nodeId: `${redis.keyPrefix}${id}`,
+    prefix: redis.keyPrefix,
+    ...(ackTimeoutMs === undefined ? {} : { interestAckTimeoutMs: ackTimeoutMs }),
+  });
+  opened.push(bus);
+  return bus;
+}
+
+/** A plain sharded subscriber on a domain's channel: what actually crosses Redis. */
+async function wiretap(d: string): Promise<string[]> {
+  const tap = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => tap.disconnect() });
+  const seen: string[] = [];
+  tap.on('smessageBuffer', (_channel: Buffer, message: Buffer) => {
+    const newline = message.indexOf(0x0a);
+    const [, , topicBytes] = message.subarray(0, newline).toString().split(' ');
+    if (topicBytes === '~') return;
+    seen.push(message.subarray(newline + 1, newline + 1 + Number(topicBytes)).toString());
+  });
+  await tap.ssubscribe(`${redis.keyPrefix}t:{${d}}`);
+  return seen;
+}
+
+it('a publish or append whose topic no node listens to does not cross Redis; the append is still stored', async () => {
+  const d = domain();
+  const [a, b] = [await node('a'), await node('b')];
+  const inB = new Inbox(b);
+  const tapped = await wiretap(d);
+  await b.addPattern(`${d}/rooms/#`);
+  // a's first publish into the domain goes out while a reads the domain's table.
+  await a.publish(`${d}/rooms/first`, text('first'));
+  await inB.until(() => inB.topics.length, 1);
+  await waitFor('a to know the interest in its domain', () =>
+    a.publish(`${d}/nobody/x`, text('probe')).then(() => a.stats().skipped > 0),
+  );
+  const before = a.stats();
+  await a.publish(`${d}/devices/d1/telemetry`, text('unheard'));
+  const [position] = await a.append([
+    { topic: `${d}/devices/d1/telemetry`, payload: text('stored'), retention: KEEP },
+  ]);
+  await a.publish(`${d}/rooms/r1`, text('heard'));
+  await inB.until(() => inB.topics.length, 2);
+  expect(inB.topics.map((m) => m.text)).toEqual(['first', 'heard']);
+  expect(a.stats()).toMatchObject({
+    skipped: before.skipped + 2,
+    fannedOut: before.fannedOut + 1,
+  });
+  // Nothing but what b listens to reached the channel after the table was known.
+  await waitFor('the wiretap to see the heard message', () => tapped.includes(`${d}/rooms/r1`));
+  expect(tapped.filter((t) => t.startsWith(`${d}/devices/`))).toEqual([]);
+  const read = await b.readHistory({
+    pattern: `${d}/devices/#`,
+    after: { epoch: position!.epoch, offset: `${Number(position!.offset.split('-')[0]) - 1}-0` },
+    maxAgeMs: 60_000,
+    maxMessages: 10,
+    maxStreams: 10,
+  });
+  expect(read).toMatchObject({ ok: true, entries: [{ topic: `${d}/devices/d1/telemetry` }] });
+});
+
+it('a node that joins hears every publish made after addPattern resolved, though the publisher was skipping', async () => {
+  const d = domain();
+  const [a, b] = [await node('a'), await node('b')];
+  const inB = new Inbox(b);
+  await waitFor('a to know the (empty) interest in its domain', () =>
+    a.publish(`${d}/x`, text('nobody')).then(() => a.stats().skipped > 0),
+  );
+  for (let round = 0; round < 20; round++) {
+    const pattern = `${d}/r${round}/#`;
+    await b.addPattern(pattern);
+    // No wait: the publisher's table must already say b listens.
+    await a.publish(`${d}/r${round}/m`, text(String(round)));
+    await inB.until(() => inB.topics.length, round + 1);
+    await b.removePattern(pattern);
+  }
+  expect(inB.topics.map((m) => m.text)).toEqual([...Array(20).keys()].map(String));
+  expect(b.stats().ackTimeouts).toBe(0);
+});
+
+it('a node that leaves stops being published to, and close() takes its interest out', async () => {
+  const d = domain();
+  const [a, b] = [await node('a'), await node('b')];
+  const inB = new Inbox(b);
+  await b.addPattern(`${d}/#`);
+  await a.publish(`${d}/t`, text('heard'));
+  await inB.until(() => inB.topics.length, 1);
+  expect(a.stats()).toMatchObject({ fannedOut: 1, skipped: 0 });
+  await b.close();
+  // close() removed b's entry from the table: a learns it from the notice, not from a timeout.
+  const tapped = await wiretap(d);
+  await waitFor('a to see b leave', () =>
+    a.publish(`${d}/t`, text('after')).then(() => a.stats().skipped > 0),
+  );
+  const { fannedOut } = a.stats();
+  await a.publish(`${d}/t`, text('unheard'));
+  expect(a.stats().fannedOut).toBe(fannedOut);
+  expect(tapped.filter((topic) => topic === `${d}/t`).length).toBeLessThanOrEqual(fannedOut - 1);
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+
+import { loadEdgeConfig } from './config.js';
+
+const base = { FLEETWIRE_JWT_HS256_SECRET: 'x'.repeat(32) };
+
+describe('edge config: Redis Cluster for the bus', () => {
+  it('takes the masters and interest-based publishing (on unless turned off)', () => {
+    const config = loadEdgeConfig(
+      {
+        ...base,
+        FLEETWIRE_REDIS_URL: 'redis://presence:6379',
+        FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000, r2:7001,r3:7002',
+      },
+      'n',
+    );
+    expect(config.redisCluster).toEqual({
+      nodes: ['r1:7000', 'r2:7001', 'r3:7002'],
+      interest: true,
+    });
+    expect(config.redis).toEqual({ url: 'redis://presence:6379', prefix: 'fw:' });
+    const off = loadEdgeConfig(
+      {
+        ...base,
+        FLEETWIRE_REDIS_URL: 'redis://presence:6379',
+        FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000',
+        FLEETWIRE_REDIS_INTEREST: 'false',
+      },
+      'n',
+    );
+    expect(off.redisCluster?.interest).toBe(false);
+    expect(loadEdgeConfig(base, 'n').redisCluster).toBeUndefined();
+  });
+
+  it.each([
+    [{ FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000' }, /needs FLEETWIRE_REDIS_URL/],
+    [{ FLEETWIRE_REDIS_URL: 'redis://p:6379', FLEETWIRE_REDIS_CLUSTER_NODES: 'r1' }, /host:port/],
+    [
+      {
+        FLEETWIRE_REDIS_URL: 'redis://p:6379',
+        FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000',
+        FLEETWIRE_REDIS_PREFIX: 'fw{x}:',
+      },
+      /must not contain \{ or \}/,
+    ],
+  ])('rejects %j', (env, message) => {
+    expect(() => loadEdgeConfig({ ...base, ...env }, 'n')).toThrow(message);
+  });
+});

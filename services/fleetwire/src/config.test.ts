@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+
+import { loadEmbeddedConfig } from './config.js';
+
+const options = {
+  dataDir: '/tmp/fleetwire-config-test',
+  secret: 'x'.repeat(40),
+  dashboardDir: undefined,
+};
+
+describe('loadEmbeddedConfig', () => {
+  it('runs one thread whatever FLEETWIRE_WORKERS says, and warns that it is ignored', () => {
+    const config = loadEmbeddedConfig({ FLEETWIRE_WORKERS: '4' }, options);
+    expect(config.edge.workers).toBe(1);
+    expect(config.ignored).toEqual(['FLEETWIRE_WORKERS']);
+  });
+
+  it('ignores nothing when no cluster variable is set', () => {
+    expect(loadEmbeddedConfig({}, options).ignored).toEqual([]);
+  });
+});
