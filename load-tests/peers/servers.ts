@@ -21,6 +21,9 @@ export const EDGE_MAIN = fileURLToPath(
   new URL('../../services/edge/dist/main.js', import.meta.url),
 );
 
+/** BENCH_EDGE_BUS=memory (README): the edge without Redis, one thread. */
+const memoryBus = process.env['BENCH_EDGE_BUS'] === 'memory';
+
 export type PeerName = 'raw-uws' | 'ws' | 'socketio' | 'centrifugo' | 'fleetwire';
 
 export interface Running {
@@ -142,7 +145,8 @@ const fleetwire = (edgeMain: string, workers: number): Peer => ({
     startNodes(nodes, async (port, node) => {
       const child = await startProcess(
         process.execPath,
-        [edgeMain],
+        // Node flags for the edge alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (README).
+        [...(process.env['BENCH_EDGE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), edgeMain],
         {
           FLEETWIRE_HOST: HOST,
           FLEETWIRE_PORT: String(port),
@@ -154,9 +158,11 @@ const fleetwire = (edgeMain: string, workers: number): Peer => ({
           FLEETWIRE_RATE_PER_SEC: '1000000',
           FLEETWIRE_RATE_BURST: '1000000',
           FLEETWIRE_DRAIN_WINDOW_MS: '0',
+          // BENCH_EDGE_BUS=memory: the edge without Redis (its in-memory bus and presence), to
+          // tell the edge's own cost from its Redis work.
+          ...(memoryBus ? {} : redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
           // Workers need Redis (shared presence); without it the edge runs one thread anyway.
-          FLEETWIRE_WORKERS: redisUrl ? String(workers) : '1',
-          ...(redisUrl ? { FLEETWIRE_REDIS_URL: redisUrl } : {}),
+          FLEETWIRE_WORKERS: redisUrl && !memoryBus ? String(workers) : '1',
           // History keeps each device's presence events in a stream of its own for its
           // retention (5 min): BENCH_FLEETWIRE_HISTORY=off measures presence without them.
           ...(process.env['BENCH_FLEETWIRE_HISTORY'] === 'off'
@@ -167,7 +173,7 @@ const fleetwire = (edgeMain: string, workers: number): Peer => ({
       );
       // The port accepts once one worker listens; /metrics answers once every worker does (it
       // asks each), so no client lands on the first worker only because it was first.
-      if (redisUrl && workers > 1) {
+      if (redisUrl && !memoryBus && workers > 1) {
         await waitFor(`${workers} edge workers on port ${port}`, () => answersMetrics(port));
       }
       return child;

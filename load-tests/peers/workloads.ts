@@ -83,11 +83,6 @@ const PROCESSES = 3;
 
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Resident anonymous memory (RssAnon): what sockets cost. VmRSS also counts mapped files (the
- * binary, its libraries), which the kernel evicts under the shared machine's memory pressure and
- * which made a server shrink while it took sockets.
- */
 /** CPU time the processes used so far, user + system, in µs (/proc/<pid>/stat, clock ticks). */
 function cpuMicros(pids: number[]): number {
   let ticks = 0;
@@ -103,7 +98,12 @@ function cpuMicros(pids: number[]): number {
 /** `getconf CLK_TCK`: 100 on every Linux this runs on. */
 const CLOCK_TICKS_PER_SEC = 100;
 
-function rssBytes(pids: number[]): number {
+/**
+ * Resident anonymous memory (RssAnon): what sockets cost. VmRSS also counts mapped files (the
+ * binary, its libraries), which the kernel evicts under the shared machine's memory pressure and
+ * which made a server shrink while it took sockets.
+ */
+export function rssBytes(pids: number[]): number {
   let total = 0;
   for (const pid of pids) {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^RssAnon:\s+(\d+) kB/m);
@@ -135,7 +135,7 @@ async function redisUsedBytes(redis: Redis): Promise<number> {
 }
 
 /** `total` split over `parts` as evenly as whole numbers allow. */
-function split(total: number, parts: number): number[] {
+export function split(total: number, parts: number): number[] {
   return Array.from(
     { length: parts },
     (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0),

@@ -1,6 +1,7 @@
 import { patternCovers, patternProblem, topicMatches } from '@fleetwire/protocol';
 import { z } from 'zod';
 
+import { expandPattern, sharedAcl, type Acl } from './acl.js';
 import {
   DEVICE_ID,
   SubDeviceClaim,
@@ -19,15 +20,47 @@ export interface Identity {
   role: Role;
   tenant: string;
   /** Patterns of topics this identity may publish to. */
-  publish: string[];
+  readonly publish: string[];
   /** Patterns this identity may subscribe within (a request must be covered by one). */
-  subscribe: string[];
+  readonly subscribe: string[];
   /** May send commands to the devices of its tenant. */
-  command: boolean;
+  readonly command: boolean;
   /** Token expiry, ms since the epoch. */
   expiresAt?: number;
   /** A gateway's sub-devices (the `subdevices` claim); absent for every other role. */
   subDevices?: SubDeviceScope;
+}
+
+/**
+ * An identity from a token: its ACL is shared (see acl.ts), and `publish` / `subscribe` are
+ * expanded for the subject only when read; the ACL checks below read the shared patterns.
+ */
+class TokenIdentity implements Identity {
+  constructor(
+    readonly subject: string,
+    readonly role: Role,
+    readonly tenant: string,
+    readonly acl: Acl,
+    readonly expiresAt: number | undefined,
+    readonly subDevices: SubDeviceScope | undefined,
+  ) {}
+
+  get publish(): string[] {
+    return this.acl.publish.map((p) => expandPattern(p, this.subject));
+  }
+
+  get subscribe(): string[] {
+    return this.acl.subscribe.map((p) => expandPattern(p, this.subject));
+  }
+
+  get command(): boolean {
+    return this.acl.command;
+  }
+}
+
+/** The shared ACL of an identity made from a token; undefined for one built by hand. */
+export function aclOf(identity: Identity): Acl | undefined {
+  return identity instanceof TokenIdentity ? identity.acl : undefined;
 }
 
 /** `{sub}` in an ACL pattern stands for the token's subject. */
@@ -60,28 +93,30 @@ export const FleetwireClaims = z
   });
 export type FleetwireClaims = z.infer<typeof FleetwireClaims>;
 
-const DEFAULT_ACL: Record<Role, { pub: string[]; sub: string[]; command: boolean }> = {
-  device: { pub: ['devices/{sub}/#'], sub: ['devices/{sub}/#'], command: false },
-  // Bounded per speaker by canPublishAs: its own subtree, or the sub-device's it speaks for.
-  gateway: { pub: ['devices/#'], sub: ['devices/{sub}/#'], command: false },
-  dashboard: { pub: [], sub: ['devices/#'], command: true },
-  service: { pub: ['#'], sub: ['#'], command: true },
-};
+/** Role names as constants: the claim's copy of the string would be kept per identity. */
+const ROLE_NAMES = Object.fromEntries(ROLES.map((r) => [r, r])) as Record<Role, Role>;
+
+/** Tenants are few and every identity names one: one copy of each name (bounded). */
+const tenants = new Map<string, string>();
+const MAX_TENANTS = 10_000;
+
+function tenantName(tenant: string): string {
+  const known = tenants.get(tenant);
+  if (known !== undefined) return known;
+  if (tenants.size < MAX_TENANTS) tenants.set(tenant, tenant);
+  return tenant;
+}
 
 export function identityFromClaims(claims: FleetwireClaims): Identity {
-  const defaults = DEFAULT_ACL[claims.role];
-  const expand = (patterns: string[]): string[] =>
-    patterns.map((p) => p.replaceAll('{sub}', claims.sub));
-  return {
-    subject: claims.sub,
-    role: claims.role,
-    tenant: claims.tenant,
-    publish: expand(claims.acl?.pub ?? defaults.pub),
-    subscribe: expand(claims.acl?.sub ?? defaults.sub),
-    command: defaults.command,
-    ...(claims.exp === undefined ? {} : { expiresAt: claims.exp * 1000 }),
-    ...(claims.subdevices === undefined ? {} : { subDevices: subDeviceScope(claims.subdevices) }),
-  };
+  const role = ROLE_NAMES[claims.role];
+  return new TokenIdentity(
+    claims.sub,
+    role,
+    tenantName(claims.tenant),
+    sharedAcl(role, claims.acl),
+    claims.exp === undefined ? undefined : claims.exp * 1000,
+    claims.subdevices === undefined ? undefined : subDeviceScope(claims.subdevices),
+  );
 }
 
 /** The subtree a device owns; claims can narrow it, never widen it. */
@@ -111,9 +146,13 @@ export function canPublish(identity: Identity, topic: string): boolean {
 export function canPublishAs(identity: Identity, speaker: string, topic: string): boolean {
   if (speaker !== identity.subject && !canSpeakFor(identity, speaker)) return false;
   if (isDeviceRole(identity) && !topicMatches(deviceSubtree(speaker), topic)) return false;
-  return identity.publish.some((pattern) => topicMatches(pattern, topic));
+  const acl = aclOf(identity);
+  if (!acl) return identity.publish.some((pattern) => topicMatches(pattern, topic));
+  return acl.publish.some((p) => topicMatches(expandPattern(p, identity.subject), topic));
 }
 
 export function canSubscribe(identity: Identity, pattern: string): boolean {
-  return identity.subscribe.some((allowed) => patternCovers(allowed, pattern));
+  const acl = aclOf(identity);
+  if (!acl) return identity.subscribe.some((allowed) => patternCovers(allowed, pattern));
+  return acl.subscribe.some((p) => patternCovers(expandPattern(p, identity.subject), pattern));
 }

@@ -1,6 +1,8 @@
 export { AuthError, type AuthFailureReason } from './errors.js';
+export { MAX_SHARED_ACLS, type Acl } from './acl.js';
 export {
   FleetwireClaims,
+  aclOf,
   ROLES,
   canPublish,
   canPublishAs,

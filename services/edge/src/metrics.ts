@@ -7,8 +7,34 @@ import {
   type Registry,
 } from '@fleetwire/metrics';
 
+import { ChildCache } from './metric-children.js';
+
+type CounterChild = ReturnType<Counter['labels']>;
+type GaugeChild = ReturnType<Gauge['labels']>;
+
 /** The edge's series; docs in services/edge/README.md. */
 export class EdgeMetrics {
+  /** By kind and transport: once per message, in and out. */
+  readonly messagesInOf = new ChildCache<CounterChild>((kind, transport) =>
+    this.messagesIn.labels(kind, transport),
+  );
+  readonly messagesOutOf = new ChildCache<CounterChild>((kind, transport) =>
+    this.messagesOut.labels(kind, transport),
+  );
+  /** By transport. */
+  readonly bytesInOf = new ChildCache<CounterChild>((transport) => this.bytesIn.labels(transport));
+  readonly bytesOutOf = new ChildCache<CounterChild>((transport) =>
+    this.bytesOut.labels(transport),
+  );
+  /** By role and transport: once per connect and per close. */
+  readonly connectionsOf = new ChildCache<GaugeChild>((role, transport) =>
+    this.connections.labels(role, transport),
+  );
+  /** By close code and transport. */
+  readonly disconnectsOf = new ChildCache<CounterChild>((code, transport) =>
+    this.disconnects.labels(code, transport),
+  );
+
   readonly connections: Gauge<'role' | 'transport'>;
   readonly messagesIn: Counter<'kind' | 'transport'>;
   readonly messagesOut: Counter<'kind' | 'transport'>;

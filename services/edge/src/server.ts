@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
 import type { EdgeConfig } from './config.js';
+import type { Connection } from './core/connection.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
 import type { Rebalancer } from './core/rebalancer.js';
 import { SessionCore } from './core/session-core.js';
@@ -186,6 +187,16 @@ export class EdgeServer {
   /** The presence tracker, for tests that drive its renewal by hand. */
   get presenceTracker(): PresenceTracker {
     return this.core.presence;
+  }
+
+  /** The open connections, for tests that check what a connection holds. */
+  openConnections(): readonly Connection[] {
+    return this.core.openConnections();
+  }
+
+  /** Connections waiting for their token to expire (one node-wide timer): tests. */
+  get expiringConnections(): number {
+    return this.core.expiringConnections;
   }
 
   /** Internal state sizes, for tests and debugging: all zero once every client left. */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { EdgeMetrics } from '../metrics.js';
 import type { Connection } from './connection.js';
 import type { Outbound } from './outbound.js';
+import { sessionBucket } from './session.js';
 
 const ABUSE_WINDOW_MS = 60_000;
 
@@ -34,10 +35,10 @@ export class AbuseGuard {
       session.rateViolations = 0;
       session.protocolErrors = 0;
     }
-    if (session.bucket.take()) return true;
+    if (sessionBucket(session).take()) return true;
     session.rateViolations += 1;
     this.metrics.rateLimited.inc();
-    this.metrics.messagesIn.inc({ kind: 'rate_limited', transport: conn.transport });
+    this.metrics.messagesInOf.get('rate_limited', conn.transport).inc();
     if (session.rateViolations >= this.limits.rateCloseAfter) {
       this.logger.warn(
         { session: session.id, sub: session.identity.subject },

@@ -22,6 +22,7 @@ import {
   inbox,
 } from './node-messages.js';
 import type { Outbound } from './outbound.js';
+import { addPattern, deletePattern } from './session.js';
 
 /** History mode: positions, the outbox to the bus, retention. */
 export interface FanoutHistory {
@@ -144,7 +145,7 @@ export class Fanout {
   /** `joined`: false once the connection closed (a closed connection left its topics). */
   unsubscribe(conn: Connection, pattern: string, joined = true): void {
     const { session } = conn;
-    if (!session.patterns.delete(pattern)) return;
+    if (!deletePattern(session, pattern)) return;
     const key = `${session.identity.tenant}/${pattern}`;
     this.indexOf(conn.lane).remove(key);
     const held = this.holdOf(conn, pattern);
@@ -327,8 +328,7 @@ export class Fanout {
 
   private add(conn: Connection, pattern: string, join: boolean): Promise<void> {
     const { session } = conn;
-    if (session.patterns.has(pattern)) return Promise.resolve();
-    session.patterns.add(pattern);
+    if (!addPattern(session, pattern)) return Promise.resolve();
     this.subscribers.add(conn);
     const key = `${session.identity.tenant}/${pattern}`;
     this.indexOf(conn.lane).add(key);

@@ -25,7 +25,7 @@ export class Outbound {
       return;
     }
     if (conn.write(message)) {
-      this.metrics.messagesOut.inc({ kind: message.type, transport: conn.transport });
+      this.metrics.messagesOutOf.get(message.type, conn.transport).inc();
     } else this.metrics.backpressureDrops.inc();
   }
 }

@@ -1,3 +1,6 @@
+/** The monotonic clock, one function for every bucket (a bound copy per bucket costs 48 B). */
+const monotonicNow = (): number => performance.now();
+
 /** Token bucket: `ratePerSec` tokens a second, at most `burst` saved up. */
 export class TokenBucket {
   private tokens: number;
@@ -6,7 +9,7 @@ export class TokenBucket {
   constructor(
     readonly ratePerSec: number,
     readonly burst: number,
-    private readonly now: () => number = performance.now.bind(performance),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.tokens = burst;
     this.last = this.now();

@@ -1,11 +1,6 @@
 import { isDeviceRole } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
-import {
-  CloseCode,
-  CloseReason,
-  type ClientMessage,
-  type ProtocolError,
-} from '@fleetwire/protocol';
+import type { ClientMessage, ProtocolError } from '@fleetwire/protocol';
 import type { DeviceStateStore } from '@fleetwire/store';
 import type { Logger } from 'pino';
 
@@ -14,6 +9,7 @@ import type { TelemetrySink } from '../telemetry-sink.js';
 import { AbuseGuard } from './abuse-guard.js';
 import { CommandRouter } from './commands.js';
 import type { Connection, LocalDelivery } from './connection.js';
+import type { Session } from './session.js';
 import { DependencyFailures } from './dependency-failures.js';
 import { BusOutbox } from './bus-outbox.js';
 import { DeviceStates } from './device-states.js';
@@ -30,6 +26,7 @@ import { Rebalancer } from './rebalancer.js';
 import { StreamRelay, type StreamLimits } from './streams.js';
 import { SubDevices } from './sub-devices.js';
 import { Subscriptions } from './subscriptions.js';
+import { TokenExpiry } from './token-expiry.js';
 
 export interface SessionCoreLimits extends StreamLimits {
   rateCloseAfter: number;
@@ -63,9 +60,6 @@ export interface SessionCoreDeps {
   rebalance?: RebalanceSettings | undefined;
 }
 
-/** Longest timer Node accepts; tokens expiring later get no expiry timer. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * The session core: what happens to a connected principal, whatever transport carries it.
  * A transport authenticates, decodes and writes; it tells the core when a connection opens and
@@ -84,6 +78,7 @@ export class SessionCore {
   private readonly gate: NodeMessageGate;
   private readonly failures: DependencyFailures;
   private readonly connections = new Set<Connection>();
+  private readonly expiry = new TokenExpiry();
   readonly rebalancer: Rebalancer | undefined;
 
   constructor(private readonly deps: SessionCoreDeps) {
@@ -226,47 +221,55 @@ export class SessionCore {
     const { session } = conn;
     const { identity } = session;
     this.connections.add(conn);
-    this.deps.metrics.connections.inc({ role: identity.role, transport: conn.transport });
+    this.deps.metrics.connectionsOf.get(identity.role, conn.transport).inc();
     // `welcome` waits until the device is reachable from every node (its presence record names
-    // this node): a client that has it can be sent commands at once.
-    let registered: Promise<void> = Promise.resolve();
+    // this node): a client that has it can be sent commands at once. Without a bus there is
+    // nothing to wait for, and the welcome goes out with the upgrade's answer (one write, as a
+    // raw uWS server's).
+    let registered: Promise<void> | undefined;
     if (isDeviceRole(identity)) {
       this.commands.attachDevice(conn);
       registered = this.presence.online({ tenant: identity.tenant, deviceId: identity.subject });
     }
-    if (identity.expiresAt !== undefined) {
-      // The same skew the verifier allowed at connect time.
-      const ms = identity.expiresAt + this.deps.clockToleranceSec * 1000 - Date.now();
-      if (ms < MAX_TIMER_MS) {
-        session.expiryTimer = setTimeout(
-          () => conn.end(CloseCode.TokenExpired, CloseReason.TokenExpired),
-          Math.max(0, ms),
-        );
-      }
+    const expiresAt = this.expiresAt(session);
+    if (expiresAt !== undefined) this.expiry.track(conn, expiresAt);
+    const { logger } = this.deps;
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        {
+          session: session.id,
+          sub: identity.subject,
+          role: identity.role,
+          tenant: identity.tenant,
+        },
+        'connected',
+      );
     }
-    this.deps.logger.debug(
-      { session: session.id, sub: identity.subject, role: identity.role, tenant: identity.tenant },
-      'connected',
-    );
-    void registered.then(() => {
-      this.outbound.send(conn, {
-        type: 'welcome',
-        sub: identity.subject,
-        role: identity.role,
-        tenant: identity.tenant,
-        node: this.deps.nodeId,
-        ...(session.format === undefined ? {} : { format: session.format }),
-        limits: { ratePerSec: session.bucket.ratePerSec, rateBurst: session.bucket.burst },
-      });
-      // Registered first (presence names this node), so a change made from now on reaches it.
-      if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
+    if (registered === undefined || this.deps.bus === undefined) this.welcome(conn);
+    else void registered.then(() => this.welcome(conn));
+  }
+
+  private welcome(conn: Connection): void {
+    const { session } = conn;
+    const { identity } = session;
+    this.outbound.send(conn, {
+      type: 'welcome',
+      sub: identity.subject,
+      role: identity.role,
+      tenant: identity.tenant,
+      node: this.deps.nodeId,
+      ...(session.format === undefined ? {} : { format: session.format }),
+      limits: { ratePerSec: session.limits.ratePerSec, rateBurst: session.limits.rateBurst },
     });
+    // Registered first (presence names this node), so a change made from now on reaches it.
+    if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
   }
 
   closed(conn: Connection, code: number): void {
     const { session } = conn;
     session.closed = true;
-    clearTimeout(session.expiryTimer);
+    const expiresAt = this.expiresAt(session);
+    if (expiresAt !== undefined) this.expiry.forget(conn, expiresAt);
     this.connections.delete(conn);
     this.fanout.release(conn);
     this.streams.closed(conn);
@@ -277,8 +280,19 @@ export class SessionCore {
       this.presence.offline({ tenant: identity.tenant, deviceId: identity.subject });
     }
     this.commands.senderClosed(session);
-    this.deps.metrics.connections.dec({ role: session.identity.role, transport: conn.transport });
-    this.deps.metrics.disconnects.inc({ code: String(code), transport: conn.transport });
+    this.deps.metrics.connectionsOf.get(session.identity.role, conn.transport).dec();
+    this.deps.metrics.disconnectsOf.get(String(code), conn.transport).inc();
+  }
+
+  /** When the token's connection closes: the same skew the verifier allowed at connect time. */
+  private expiresAt(session: Session): number | undefined {
+    const { expiresAt } = session.identity;
+    return expiresAt === undefined ? undefined : expiresAt + this.deps.clockToleranceSec * 1000;
+  }
+
+  /** Connections waiting for their token to expire (tests: none is left behind). */
+  get expiringConnections(): number {
+    return this.expiry.size;
   }
 
   /** Takes one inbound message from the connection's rate budget; false when refused. */
@@ -288,19 +302,19 @@ export class SessionCore {
 
   /** A decoded, valid client message. */
   received(conn: Connection, message: ClientMessage, received: number): void {
-    this.deps.metrics.messagesIn.inc({ kind: message.type, transport: conn.transport });
+    this.deps.metrics.messagesInOf.get(message.type, conn.transport).inc();
     this.dispatcher.dispatch(conn, message, received);
   }
 
   /** A binary stream chunk (packages/protocol stream-frame.ts), valid only during the call. */
   streamChunk(conn: Connection, frame: Uint8Array): void {
-    this.deps.metrics.messagesIn.inc({ kind: 'stream_chunk', transport: conn.transport });
+    this.deps.metrics.messagesInOf.get('stream_chunk', conn.transport).inc();
     this.streams.chunk(conn, frame);
   }
 
   /** A message the transport could not decode or validate. */
   refused(conn: Connection, error: ProtocolError): void {
-    this.deps.metrics.messagesIn.inc({ kind: 'invalid', transport: conn.transport });
+    this.deps.metrics.messagesInOf.get('invalid', conn.transport).inc();
     this.guard.refuse(conn, error);
   }
 
@@ -312,6 +326,7 @@ export class SessionCore {
   /** Ends every wait and timer (the node is stopping). */
   stop(): void {
     this.presence.stop();
+    this.expiry.close();
     this.fanout.history?.outbox.close();
     this.rebalancer?.stop();
     this.commands.close();

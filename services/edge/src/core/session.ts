@@ -10,13 +10,19 @@ export interface Session {
   /** Encoding of everything the server sends, when the transport has a choice (WebSocket). */
   format?: WireFormat;
   remote: string;
-  bucket: TokenBucket;
+  /** The message rate budget: created on the first message (an idle socket has none). */
+  bucket?: TokenBucket | undefined;
+  /** Shared by every session of the node: what `bucket` starts with. */
+  limits: SessionLimits;
   /** Rate-limit violations and invalid messages in the current abuse window (one minute). */
   rateViolations: number;
   protocolErrors: number;
   abuseWindowStart: number;
-  /** Tenant-relative patterns this connection is subscribed to. */
-  patterns: Set<string>;
+  /**
+   * Tenant-relative patterns this connection is subscribed to: one shared empty set until the
+   * first subscription (addPattern / deletePattern).
+   */
+  patterns: ReadonlySet<string>;
   /** Set once the connection closed: it must not be written to again. */
   closed: boolean;
   /**
@@ -24,7 +30,6 @@ export interface Session {
    * sent right after it, so `welcome` is always the first message.
    */
   beforeWelcome?: ServerMessage[] | undefined;
-  expiryTimer?: NodeJS.Timeout | undefined;
   /** A gateway's attached sub-devices (core/sub-devices.ts). */
   subDevices?: Set<string>;
   /** Binary streams this connection opened, by channel (core/streams.ts). */
@@ -53,18 +58,48 @@ export interface SessionLimits {
   rateBurst: number;
 }
 
+/** The patterns of every session that never subscribed (or left every subscription). */
+const NO_PATTERNS: ReadonlySet<string> = new Set<string>();
+
 export function createSession(
   fields: { id: number; identity: Identity; remote: string; format?: WireFormat },
   limits: SessionLimits,
 ): Session {
+  // One shape for every session (fixed fields, in one order): optional ones start undefined.
   return {
-    ...fields,
-    bucket: new TokenBucket(limits.ratePerSec, limits.rateBurst),
+    id: fields.id,
+    identity: fields.identity,
+    format: fields.format,
+    remote: fields.remote,
+    bucket: undefined,
+    limits,
     rateViolations: 0,
     protocolErrors: 0,
     abuseWindowStart: performance.now(),
     beforeWelcome: [],
-    patterns: new Set(),
+    patterns: NO_PATTERNS,
     closed: false,
   };
+}
+
+/** The session's message budget, created full on first use (as it would be had it waited). */
+export function sessionBucket(session: Session): TokenBucket {
+  session.bucket ??= new TokenBucket(session.limits.ratePerSec, session.limits.rateBurst);
+  return session.bucket;
+}
+
+/** Adds a pattern; false when the session had it already. */
+export function addPattern(session: Session, pattern: string): boolean {
+  if (session.patterns.has(pattern)) return false;
+  if (session.patterns === NO_PATTERNS) session.patterns = new Set([pattern]);
+  else (session.patterns as Set<string>).add(pattern);
+  return true;
+}
+
+/** Removes a pattern; false when the session did not have it. The last one frees the set. */
+export function deletePattern(session: Session, pattern: string): boolean {
+  if (!session.patterns.has(pattern)) return false;
+  if (session.patterns.size === 1) session.patterns = NO_PATTERNS;
+  else (session.patterns as Set<string>).delete(pattern);
+  return true;
 }

@@ -36,8 +36,8 @@ export class UwsTopicDelivery implements LocalDelivery, HeldPublishes {
       if (subscribers === 0) return;
       this.app.publish(topic, frame, binary);
       const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
-      this.metrics.messagesOut.inc({ kind: 'message', transport }, subscribers);
-      this.metrics.bytesOut.inc({ transport }, bytes * subscribers);
+      this.metrics.messagesOutOf.get('message', transport).inc(subscribers);
+      this.metrics.bytesOutOf.get(transport).inc(bytes * subscribers);
     });
   }
 

@@ -16,7 +16,12 @@ export const SUBPROTOCOLS = ['fleetwire.v1', 'fleetwire.v1.json', 'fleetwire.v1.
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
 export interface UpgradeContext {
-  verifier: Pick<TokenVerifier, 'verify'>;
+  /**
+   * `verifyNow`, when there, answers at once whenever the keys are in hand: the upgrade then
+   * completes inside uWS's handler (no await, no onAborted, no separate cork) and only a token
+   * that needs a key fetch takes the asynchronous path through `verify`.
+   */
+  verifier: Pick<TokenVerifier, 'verify'> & Partial<Pick<TokenVerifier, 'verifyNow'>>;
   metrics: EdgeMetrics;
   logger: Logger;
   limits: EdgeLimits;
@@ -69,106 +74,193 @@ export function upgradeContext(
 function chooseFormat(query: string, chosenProtocol: string): WireFormat {
   if (chosenProtocol === 'fleetwire.v1.msgpack') return 'msgpack';
   if (chosenProtocol === 'fleetwire.v1.json') return 'json';
+  if (!query.includes('format=')) return 'json';
   return new URLSearchParams(query).get('format') === 'msgpack' ? 'msgpack' : 'json';
 }
 
+/** What an upgrade copied out of `req` (valid only until the handler returns or awaits). */
+interface UpgradeRequest {
+  key: string;
+  protocolHeader: string;
+  extensions: string;
+  query: string;
+  remote: string;
+  context: us_socket_context_t;
+}
+
+/** Refuses the upgrade: counted, logged, and answered unless the client has gone. */
+function refuse(
+  ctx: UpgradeContext,
+  res: HttpResponse,
+  remote: string,
+  reason: HttpErrorCode,
+  message: string,
+  auth = false,
+  aborted = false,
+): void {
+  const status = httpStatusOf(reason);
+  (auth ? ctx.metrics.authFailures : ctx.metrics.upgradeRefusals).inc({ reason });
+  ctx.logger.warn({ remote, status, reason }, `upgrade refused: ${message}`);
+  if (aborted) return;
+  sendError(
+    res,
+    reason,
+    message,
+    status === 426
+      ? { 'sec-websocket-version': '13' }
+      : status === 401
+        ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${reason}"` }
+        : {},
+  );
+}
+
+/** Draining and capacity: checked again once the token is verified, which may take a while. */
+function admissible(ctx: UpgradeContext, res: HttpResponse, remote: string): boolean {
+  if (!ctx.accepting()) {
+    refuse(ctx, res, remote, 'draining', 'this node is shutting down');
+    return false;
+  }
+  if (ctx.openConnections() >= ctx.limits.maxConnections) {
+    refuse(ctx, res, remote, 'node_full', 'this node holds its maximum number of connections');
+    return false;
+  }
+  return true;
+}
+
+/** The echoed subprotocol: the first of the transport's that the client offered, else none. */
+function chosenSubprotocol(header: string, subprotocols: readonly string[]): string {
+  if (header === '') return '';
+  for (const entry of header.split(',')) {
+    const protocol = entry.trim();
+    // Never the token-bearing entry: it is not one of the transport's.
+    if (protocol.length > 0 && subprotocols.includes(protocol)) return protocol;
+  }
+  return '';
+}
+
+function upgrade<UserData>(
+  ctx: UpgradeContext,
+  res: HttpResponse,
+  request: UpgradeRequest,
+  profile: UpgradeProfile<UserData>,
+  identity: Identity | undefined,
+): void {
+  const chosen = chosenSubprotocol(request.protocolHeader, profile.subprotocols);
+  const userData = profile.userData(
+    {
+      identity,
+      chosen,
+      query: request.query,
+      remote: request.remote,
+      sessionId: ctx.nextSessionId(),
+    },
+    ctx.limits,
+  );
+  res.upgrade(userData, request.key, chosen, request.extensions, request.context);
+}
+
 /**
- * The upgrade handler: every check happens here, before a socket exists. Verifying the token may
- * wait for its issuer's keys, so everything is copied out of `req` first (it is only valid until
- * the first await), onAborted is registered before awaiting, and the answer (the upgrade or a
- * refusal) is written corked, never once the client has gone.
+ * The upgrade handler: every check happens here, before a socket exists. A token whose keys are
+ * in hand is verified at once and the socket upgraded inside uWS's handler, as a raw uWS server
+ * would. Verifying may also have to wait for its issuer's keys: then everything is copied out of
+ * `req` first (it is only valid until the first await), onAborted is registered before awaiting,
+ * and the answer (the upgrade or a refusal) is written corked, never once the client has gone.
  */
-export async function handleUpgrade<UserData = WsUserData>(
+export function handleUpgrade<UserData = WsUserData>(
   ctx: UpgradeContext,
   res: HttpResponse,
   req: HttpRequest,
   context: us_socket_context_t,
   profile: UpgradeProfile<UserData> = WS_PROFILE as unknown as UpgradeProfile<UserData>,
-): Promise<void> {
+): Promise<void> | undefined {
   const key = req.getHeader('sec-websocket-key');
   const version = req.getHeader('sec-websocket-version');
   const protocolHeader = req.getHeader('sec-websocket-protocol');
-  const extensions = req.getHeader('sec-websocket-extensions');
   const authorization = req.getHeader('authorization');
   const query = req.getQuery() ?? '';
   const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
-  let aborted = false;
 
-  const refused = (reason: HttpErrorCode, message: string, auth = false): void => {
-    const status = httpStatusOf(reason);
-    (auth ? ctx.metrics.authFailures : ctx.metrics.upgradeRefusals).inc({ reason });
-    ctx.logger.warn({ remote, status, reason }, `upgrade refused: ${message}`);
-    if (aborted) return;
-    sendError(
-      res,
-      reason,
-      message,
-      status === 426
-        ? { 'sec-websocket-version': '13' }
-        : status === 401
-          ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${reason}"` }
-          : {},
-    );
-  };
-  /** Draining and capacity: checked again once the token is verified, which may take a while. */
-  const admissible = (): boolean => {
-    if (!ctx.accepting()) {
-      refused('draining', 'this node is shutting down');
-      return false;
-    }
-    if (ctx.openConnections() >= ctx.limits.maxConnections) {
-      refused('node_full', 'this node holds its maximum number of connections');
-      return false;
-    }
-    return true;
-  };
+  if (!KEY.test(key)) {
+    refuse(ctx, res, remote, 'bad_handshake', 'Sec-WebSocket-Key is not 16 base64 bytes');
+    return undefined;
+  }
+  if (version !== '13') {
+    refuse(ctx, res, remote, 'bad_version', 'only WebSocket version 13 is supported');
+    return undefined;
+  }
+  if (!admissible(ctx, res, remote)) return undefined;
 
-  if (!KEY.test(key)) return refused('bad_handshake', 'Sec-WebSocket-Key is not 16 base64 bytes');
-  if (version !== '13') return refused('bad_version', 'only WebSocket version 13 is supported');
-  if (!admissible()) return;
-
-  const protocols = protocolHeader
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0);
   const token = extractToken({ authorization, protocols: protocolHeader, query });
   if (token === undefined && profile.tokenRequired) {
-    return refused(
-      'token_missing',
-      'no token (Authorization, Sec-WebSocket-Protocol or ?token=)',
-      true,
-    );
+    const message = 'no token (Authorization, Sec-WebSocket-Protocol or ?token=)';
+    refuse(ctx, res, remote, 'token_missing', message, true);
+    return undefined;
   }
+  const request: UpgradeRequest = {
+    key,
+    protocolHeader,
+    extensions: req.getHeader('sec-websocket-extensions'),
+    query,
+    remote,
+    context,
+  };
+  if (token === undefined) {
+    upgrade(ctx, res, request, profile, undefined);
+    return undefined;
+  }
+  if (ctx.verifier.verifyNow) {
+    let identity: Identity | undefined;
+    try {
+      identity = ctx.verifier.verifyNow(token);
+    } catch (error) {
+      failed(ctx, res, remote, error, false);
+      return undefined;
+    }
+    if (identity !== undefined) {
+      upgrade(ctx, res, request, profile, identity);
+      return undefined;
+    }
+  }
+  return upgradeLater(ctx, res, request, profile, token);
+}
 
+/** The token could not be verified: refused for an AuthError, 500 (logged) for anything else. */
+function failed(
+  ctx: UpgradeContext,
+  res: HttpResponse,
+  remote: string,
+  error: unknown,
+  aborted: boolean,
+): void {
+  if (error instanceof AuthError) {
+    refuse(ctx, res, remote, error.code, error.message, true, aborted);
+    return;
+  }
+  ctx.logger.error({ err: error, remote }, 'upgrade failed');
+  if (!aborted) sendError(res, 'internal', 'internal error');
+}
+
+/** The token needs its issuer's keys first (or the verifier has no `verifyNow`). */
+async function upgradeLater<UserData>(
+  ctx: UpgradeContext,
+  res: HttpResponse,
+  request: UpgradeRequest,
+  profile: UpgradeProfile<UserData>,
+  token: string,
+): Promise<void> {
+  let aborted = false;
   res.onAborted(() => {
     aborted = true;
   });
-  let identity: Identity | undefined;
+  let identity: Identity;
   try {
-    identity = token === undefined ? undefined : await ctx.verifier.verify(token);
+    identity = await ctx.verifier.verify(token);
   } catch (error) {
-    if (error instanceof AuthError) return refused(error.code, error.message, true);
-    ctx.logger.error({ err: error, remote }, 'upgrade failed');
-    if (!aborted) sendError(res, 'internal', 'internal error');
+    failed(ctx, res, request.remote, error, aborted);
     return;
   }
-  if (aborted || !admissible()) return;
-
-  // Echo a subprotocol of the transport if one was offered; never echo the token-bearing entry.
-  const chosen = protocols.find((p) => profile.subprotocols.includes(p)) ?? '';
-  const userData = profile.userData(
-    {
-      identity,
-      chosen,
-      query,
-      remote,
-      sessionId: ctx.nextSessionId(),
-    },
-    ctx.limits,
-  );
-  res.cork(() => {
-    res.upgrade(userData, key, chosen, extensions, context);
-  });
+  if (aborted || !admissible(ctx, res, request.remote)) return;
+  res.cork(() => upgrade(ctx, res, request, profile, identity));
 }
 
 /** The JSON/MessagePack WebSocket: a token is required at the upgrade. */

@@ -14,27 +14,38 @@ export interface WsUserData {
 
 export type EdgeSocket = WebSocket<WsUserData>;
 
+/** What every WebSocket connection of a node shares: one object, not a copy per connection. */
+export interface WsConnectionContext {
+  metrics: EdgeMetrics;
+  /** A listener further behind than this gets no stream chunks until it caught up. */
+  streamMaxBufferedBytes: number;
+  /** Deliveries held for the end of the tick, sent before a direct message to a subscriber. */
+  held: HeldPublishes;
+}
+
 /**
  * A WebSocket connection: JSON in text frames or MessagePack in binary frames, one format per
- * connection, which is also its fan-out lane.
+ * connection, which is also its fan-out lane. Three fields per connection (an idle node holds
+ * one per socket): what is the same for every connection is in the shared context.
  */
 export class WsConnection implements Connection {
-  readonly lane: WireFormat;
-  readonly transport = 'ws';
-
   constructor(
     private readonly ws: EdgeSocket,
     readonly session: Session,
-    private readonly metrics: EdgeMetrics,
-    private readonly streamMaxBufferedBytes: number,
-    private readonly held: HeldPublishes,
-  ) {
-    this.lane = session.format ?? 'json';
+    private readonly ctx: WsConnectionContext,
+  ) {}
+
+  get lane(): WireFormat {
+    return this.session.format ?? 'json';
+  }
+
+  get transport(): 'ws' {
+    return 'ws';
   }
 
   /** Stream frames are binary on either format: a JSON connection's messages stay text. */
   writeStream(frame: Uint8Array): boolean {
-    if (this.session.closed || this.ws.getBufferedAmount() > this.streamMaxBufferedBytes) {
+    if (this.session.closed || this.ws.getBufferedAmount() > this.ctx.streamMaxBufferedBytes) {
       return false;
     }
     this.deliveriesFirst();
@@ -43,24 +54,24 @@ export class WsConnection implements Connection {
       status = this.ws.send(frame, true);
     });
     if (status === 2) return false;
-    this.metrics.bytesOut.inc({ transport: 'ws' }, frame.byteLength);
+    this.ctx.metrics.bytesOutOf.get('ws').inc(frame.byteLength);
     return true;
   }
 
   write(message: ServerMessage): boolean {
     this.deliveriesFirst();
-    const frame = encodeMessage(message, this.lane);
+    const lane = this.lane;
+    const frame = encodeMessage(message, lane);
     // Sends from outside a uWS callback (bus messages, Kafka acks, timers) sit in uWS's buffer
     // until something flushes it unless corked; corking inside a callback costs nothing.
     let status = 0;
     this.ws.cork(() => {
-      status = this.ws.send(frame, this.lane === 'msgpack');
+      status = this.ws.send(frame, lane === 'msgpack');
     });
     if (status === 2) return false;
-    this.metrics.bytesOut.inc(
-      { transport: 'ws' },
-      typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength,
-    );
+    this.ctx.metrics.bytesOutOf
+      .get('ws')
+      .inc(typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength);
     return true;
   }
 
@@ -73,13 +84,13 @@ export class WsConnection implements Connection {
 
   /** Only a subscribed socket can have deliveries held: the others keep the tick's batch whole. */
   private deliveriesFirst(): void {
-    if (this.session.patterns.size > 0) this.held.flush();
+    if (this.session.patterns.size > 0) this.ctx.held.flush();
   }
 
   join(topic: string): void {
     // What was published before the socket joined is not its own: a resumed subscription got it
     // from its hold, so the tick's held publishes go out before the socket joins their topic.
-    this.held.flush();
+    this.ctx.held.flush();
     this.ws.subscribe(`${this.lane}|${topic}`);
   }
 

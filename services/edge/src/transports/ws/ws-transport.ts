@@ -53,11 +53,12 @@ function socketCutReason(reason: string): string | undefined {
 export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): void {
   const { uws, core, limits, metrics, logger } = deps;
 
+  const bytesIn = metrics.bytesInOf.get('ws');
   const onMessage = (ws: EdgeSocket, data: ArrayBuffer, isBinary: boolean): void => {
     const received = performance.now();
     const conn = ws.getUserData().connection;
     if (!conn) return;
-    metrics.bytesIn.inc({ transport: 'ws' }, data.byteLength);
+    bytesIn.inc(data.byteLength);
     if (data.byteLength > limits.maxPayloadBytes) {
       metrics.messagesIn.inc({ kind: 'too_big', transport: 'ws' });
       conn.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
@@ -86,19 +87,18 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
     core.received(conn, message, received);
   };
 
+  const connections = {
+    metrics,
+    streamMaxBufferedBytes: limits.streamMaxBufferedBytes,
+    held: deps.held,
+  };
   const upgrades = upgradeContext({ ...deps, metrics, logger, limits }, core);
   app.ws<WsUserData>('/ws', {
     ...socketOptions(limits, uws),
     upgrade: (res, req, context) => void handleUpgrade(upgrades, res, req, context),
     open: (ws) => {
       const data = ws.getUserData();
-      data.connection = new WsConnection(
-        ws,
-        data.session,
-        metrics,
-        limits.streamMaxBufferedBytes,
-        deps.held,
-      );
+      data.connection = new WsConnection(ws, data.session, connections);
       core.opened(data.connection);
     },
     message: onMessage,
