@@ -226,6 +226,17 @@ function framed(stream: Buffer, cuts: number[]): Buffer[] {
   return frames;
 }
 
+/** True when every frame holding some of the stream's first `length` bytes is within `limit`. */
+function carriedWhole(frames: Buffer[], length: number, limit: number): boolean {
+  let offset = 0;
+  for (const frame of frames) {
+    if (offset >= length) return true;
+    if (frame.length > limit) return false;
+    offset += frame.length;
+  }
+  return true;
+}
+
 const connectPacket = (version: 4 | 5): Buffer =>
   generate(
     { cmd: 'connect', clientId: 'mallory', protocolVersion: version, keepalive: 0 } as Packet,
@@ -234,6 +245,7 @@ const connectPacket = (version: 4 | 5): Buffer =>
 
 describe('hostile MQTT input', () => {
   it('packets with hostile contents, mutated, truncated and reframed: the node keeps serving', async () => {
+    let owed = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<4 | 5>(4, 5),
@@ -252,14 +264,19 @@ describe('hostile MQTT input', () => {
             },
             { protocolVersion: version },
           );
-          await attack(connectPacket(version), framed(Buffer.concat([valid, ...packets]), cuts));
+          const frames = framed(Buffer.concat([valid, ...packets]), cuts);
+          // A frame over the payload limit is refused whole (1009), the valid PUBLISH's bytes
+          // in it too: that stream's PUBLISH is not owed.
+          if (carriedWhole(frames, valid.length, edge.config.limits.maxPayloadBytes)) owed += 1;
+          await attack(connectPacket(version), frames);
         },
       ),
       { seed: SEED, numRuns: RUNS },
     );
     expect(sink.invalid).toEqual([]);
     // Not only refusals: each stream's leading valid PUBLISH went through.
-    await vi.waitFor(() => expect(sink.count - sent).toBeGreaterThanOrEqual(RUNS), {
+    expect(owed).toBeGreaterThan(RUNS / 2);
+    await vi.waitFor(() => expect(sink.count - sent).toBeGreaterThanOrEqual(owed), {
       timeout: 10_000,
     });
   });
