@@ -18,5 +18,7 @@ if [ "$mode" = cluster ]; then
 elif [ -n "$mode" ]; then
   die "run-redis.sh: third argument must be 'cluster', not '$mode'"
 fi
+# 1 KiB stream nodes, as docs/operations.md ("History in Redis") recommends: history keeps a
+# stream per topic, and Redis 7 gives each new stream a 4 KiB node.
 exec redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
-  --daemonize no --loglevel notice --logfile '' "${cluster[@]}"
+  --stream-node-max-bytes 1024 --daemonize no --loglevel notice --logfile '' "${cluster[@]}"
