@@ -51,6 +51,18 @@ describe('DomainInterest: what a publisher knows of who listens in a domain', ()
     expect([interest.wanted('acme/b'), interest.wanted('acme/c')]).toEqual([true, false]);
   });
 
+  it('takes a read after a table loss as the whole truth: older versions of a node do not hide its newer sets', () => {
+    const interest = new DomainInterest('me');
+    interest.load(90, new Map([['x', ['acme/a']]]));
+    // The master restarted without persistence: the version counter is back at 0.
+    interest.stale();
+    interest.load(0, new Map());
+    expect(interest.wanted('acme/a')).toBe(false);
+    interest.apply(1, 'x', ['acme/a']);
+    interest.apply(2, 'x', ['acme/a', 'acme/b']);
+    expect([interest.wanted('acme/a'), interest.wanted('acme/b')]).toEqual([true, true]);
+  });
+
   it('stores patterns one per line, sorted', () => {
     expect(encodePatterns(new Set(['b/+', 'a/#']))).toBe('a/#\nb/+');
     expect(decodePatterns('a/#\nb/+')).toEqual(['a/#', 'b/+']);

@@ -47,12 +47,18 @@ export class DomainInterest {
     return !this.fresh || this.remote.match(topic).length > 0;
   }
 
-  /** A full read of the table at `version`, made after the change notices were subscribed. */
+  /**
+   * A full read of the table at `version`, made after the change notices were subscribed. It is
+   * the whole truth: what was known before goes, versions included, since a table lost with its
+   * master (no persistence, a lagging replica) starts counting again from 0 and its new changes
+   * would otherwise look older than what is remembered.
+   */
   load(version: number, entries: Map<string, string[]>): void {
-    for (const node of [...this.byNode.keys()]) {
-      if (!entries.has(node)) this.set(node, version, []);
+    for (const known of this.byNode.values()) {
+      for (const pattern of known.patterns) this.remote.remove(pattern);
     }
-    for (const [node, patterns] of entries) this.set(node, version, patterns, true);
+    this.byNode.clear();
+    for (const [node, patterns] of entries) this.set(node, version, patterns);
     this.loadedAt = version;
     const pending = this.pending;
     this.pending = [];
@@ -77,10 +83,10 @@ export class DomainInterest {
     this.pending = [];
   }
 
-  private set(node: string, version: number, patterns: string[], force = false): void {
+  private set(node: string, version: number, patterns: string[]): void {
     if (node === this.self) return;
     const known = this.byNode.get(node);
-    if (known && !force && known.version >= version) return;
+    if (known && known.version >= version) return;
     for (const pattern of known?.patterns ?? []) this.remote.remove(pattern);
     if (patterns.length === 0) {
       this.byNode.delete(node);

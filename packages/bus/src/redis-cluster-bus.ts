@@ -244,18 +244,20 @@ export class RedisClusterBus implements Bus {
    * so once every marker is back, everything fanned out before has reached the handlers.
    */
   async sync(domain?: string, timeoutMs = 2_000): Promise<void> {
-    const names =
+    const held = (d: Domain | undefined): d is Domain => d !== undefined && d.patterns.size > 0;
+    const domains =
       domain === undefined
-        ? [...this.domains.values()].filter((d) => d.data).map((d) => d.name)
-        : this.domains.get(domain)?.data
-          ? [domain]
-          : [];
-    await Promise.all(names.map((name) => this.syncDomain(name, timeoutMs)));
+        ? [...this.domains.values()].filter(held)
+        : [this.domains.get(domain)].filter(held);
+    await Promise.all(domains.map((d) => this.syncDomain(d, timeoutMs)));
   }
 
-  private async syncDomain(domain: string, timeoutMs: number): Promise<void> {
+  private async syncDomain(held: Domain, timeoutMs: number): Promise<void> {
+    const domain = held.name;
     try {
-      await this.domains.get(domain)?.data;
+      // A subscription refused earlier is tried again here (the recovery probe syncs).
+      held.data ??= this.subscribeData(held);
+      await held.data;
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
     }
@@ -288,14 +290,30 @@ export class RedisClusterBus implements Bus {
   async addPattern(pattern: string): Promise<void> {
     const domain = this.domain(this.domainOf(pattern));
     if (!this.patterns.add(pattern)) {
+      domain.data ??= this.subscribeData(domain);
       await Promise.all([domain.data, this.interest?.settled(domain.name)]);
       return;
     }
     domain.patterns.add(pattern);
-    domain.data ??= this.sub.ssubscribe(this.dataChannel(domain.name)).then(() => undefined);
+    domain.data ??= this.subscribeData(domain);
     const data = domain.data;
     await this.announce(domain, true);
     await data;
+  }
+
+  /**
+   * SSUBSCRIBE of the domain's channel, kept while it holds; a refused one is let go of, so the
+   * next holder, sync or recovery probe subscribes again instead of awaiting the same refusal.
+   */
+  private subscribeData(domain: Domain): Promise<void> {
+    const data: Promise<void> = this.sub.ssubscribe(this.dataChannel(domain.name)).then(
+      () => undefined,
+      (error: unknown) => {
+        if (domain.data === data) domain.data = undefined;
+        throw error;
+      },
+    );
+    return data;
   }
 
   async removePattern(pattern: string): Promise<void> {
@@ -319,7 +337,16 @@ export class RedisClusterBus implements Bus {
   }
 
   async listen(inbox: string): Promise<void> {
-    if (this.inboxes.add(inbox)) await this.sub.ssubscribe(this.inboxChannel(inbox));
+    if (!this.inboxes.add(inbox)) return;
+    try {
+      await this.sub.ssubscribe(this.inboxChannel(inbox));
+    } catch (cause) {
+      // Not held, so the caller's next listen subscribes again.
+      this.inboxes.remove(inbox);
+      throw new BusError('BUS_UNAVAILABLE', `Redis unavailable: not listening on ${inbox}`, {
+        cause,
+      });
+    }
   }
 
   async unlisten(inbox: string): Promise<void> {

@@ -29,6 +29,17 @@ describe('Pacer', () => {
     expect(pacer.waiting).toBe(0);
   });
 
+  it('sends urgent frames in the order they came, ahead of the backlog', () => {
+    const written: unknown[] = [];
+    const pacer = new Pacer((frame) => written.push(frame['n']));
+    pacer.reset({ ratePerSec: 10, rateBurst: 2 }); // 8/s, burst 1
+    for (let n = 0; n < 3; n++) pacer.send({ frame: { n } });
+    pacer.send({ frame: { n: 'answer-1' } }, true);
+    pacer.send({ frame: { n: 'answer-2' } }, true);
+    vi.advanceTimersByTime(4 * 125);
+    expect(written).toEqual([0, 'answer-1', 'answer-2', 1, 2]);
+  });
+
   it('clear hands back what waits; reset starts a full bucket', () => {
     const written: unknown[] = [];
     const pacer = new Pacer((frame) => written.push(frame['n']));

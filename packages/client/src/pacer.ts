@@ -44,6 +44,8 @@ export class Pacer {
   private burst = 1;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private looseCount = 0;
+  /** How many frames at the head of the queue are urgent. */
+  private urgentWaiting = 0;
 
   constructor(
     private readonly write: (frame: Record<string, unknown>) => void,
@@ -71,8 +73,11 @@ export class Pacer {
 
   send(paced: Paced, urgent = false): void {
     if (paced.loose) this.looseCount += 1;
-    if (urgent) this.queue.unshift(paced);
-    else this.queue.push(paced);
+    if (urgent) {
+      // After the urgent frames already waiting: answers and pings keep their order.
+      this.queue.splice(this.urgentWaiting, 0, paced);
+      this.urgentWaiting += 1;
+    } else this.queue.push(paced);
     this.drain();
   }
 
@@ -83,7 +88,13 @@ export class Pacer {
     const left = this.queue;
     this.queue = [];
     this.looseCount = 0;
+    this.urgentWaiting = 0;
     return left;
+  }
+
+  private shift(): void {
+    this.queue.shift();
+    if (this.urgentWaiting > 0) this.urgentWaiting -= 1;
   }
 
   private drain(): void {
@@ -93,12 +104,12 @@ export class Pacer {
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
       if (next.wanted && !next.wanted()) {
-        this.queue.shift();
+        this.shift();
         if (next.loose) this.looseCount -= 1;
         continue;
       }
       if (this.tokens < 1) break;
-      this.queue.shift();
+      this.shift();
       this.tokens -= 1;
       if (next.loose) this.looseCount -= 1;
       this.write(next.frame);

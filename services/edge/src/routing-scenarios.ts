@@ -82,6 +82,20 @@ export function routingScenarios(cluster: () => RoutingUnderTest): void {
     expect(await device.roundTrip()).toEqual([]);
   });
 
+  it('a takeover while the record reads offline (the taker lost the device again) leaves the connection open', async () => {
+    const { a, connect, peer, presence } = cluster();
+    const device = await connect(a, { sub: 'route-gone', role: 'device' });
+    // node-b held the device for a moment and let go of it before its takeover arrived here.
+    await presence.markOffline({ tenant: 'acme', deviceId: 'route-gone' }, 'node-a', Date.now());
+    const takeover = { type: 'takeover', node: 'node-b', to: 'acme/route-gone' };
+    await peer.send(inbox.node('node-a'), Buffer.from(JSON.stringify(takeover)));
+    // A takeover this node acts on (one presence look-up) closes the socket with 4002 before
+    // these round trips end: the second starts after the first came back.
+    expect(await device.roundTrip()).toEqual([]);
+    expect(await device.roundTrip()).toEqual([]);
+    expect(device.ws.readyState).toBe(device.ws.OPEN);
+  });
+
   it('owner moved between look-up and delivery: the node it left looks again and sends it on once; one ack', async () => {
     const { a, c, connect, peer, peerInbox } = cluster();
     const device = await connect(c, { sub: 'route-2', role: 'device' });

@@ -415,7 +415,7 @@ export class CommandRouter {
         return;
       case 'takeover':
         if (message.to !== undefined && message.node !== this.bus?.nodeId) {
-          this.takenOver(message.to);
+          this.takenOver(message.to, message.node);
         }
         return;
       case 'answer':
@@ -507,16 +507,19 @@ export class CommandRouter {
   }
 
   /**
-   * Another node took the device over. Its takeover may come late: if the device has come back
-   * to this node since, the record names this node again (this node's write was sent before the
-   * look-up, on the same connection), and the connection here stays.
+   * Node `by` took the device over. Its takeover may come late, so the record decides: only
+   * while it names `by` is the connection here the old one. If the device has come back to this
+   * node since, the record names this node (this node's write was sent before the look-up, on
+   * the same connection); if it reads offline (`by` lost the device again, or its write failed),
+   * closing would leave the device with no connection at all, and 4002 tells the SDK not to
+   * reconnect.
    */
-  private takenOver(key: string): void {
+  private takenOver(key: string, by: string): void {
     if (!this.devices.has(key)) return;
     const { tenant, deviceId } = parseDeviceRef(key);
     this.locate({ tenant, deviceId }).then(
       (node) => {
-        if (node !== this.bus?.nodeId) this.moved(tenant, deviceId);
+        if (node === by) this.moved(tenant, deviceId);
       },
       (error: unknown) => {
         // Presence unreadable: the message is the best knowledge there is.
