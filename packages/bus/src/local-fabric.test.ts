@@ -96,6 +96,41 @@ describe('LocalFabric', () => {
     expect(inSibling.inboxes.map((m) => m.text)).toEqual(['takeover', 'marker', 'takeover']);
   });
 
+  it('still drops the echo of a send when the driver blipped not-ready meanwhile (its subscriptions held)', async () => {
+    const hub = new MemoryBusHub();
+    const memory = hub.connect('one');
+    // A driver whose publishing connection drops and comes back while a send goes through, as
+    // RedisBus reports it: the subscriber connection, and the echo on its way, are unaffected.
+    const statusHandlers: ((ready: boolean) => void)[] = [];
+    const driver = new Proxy(memory, {
+      get(target, key, receiver) {
+        if (key === 'onStatus') return (h: (ready: boolean) => void) => statusHandlers.push(h);
+        if (key === 'send') {
+          return (inbox: string, payload: Uint8Array) => {
+            for (const h of statusHandlers) h(false);
+            for (const h of statusHandlers) h(true);
+            return target.send(inbox, payload);
+          };
+        }
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const fabric = new LocalFabric(driver);
+    const workers = await Promise.all(
+      [0, 1].map((i) => FabricBus.connect(fabric.attach(), `one-w${i}`)),
+    );
+    processes.push({ driver: memory, fabric, workers });
+    const [sender, sibling] = workers as [FabricBus, FabricBus];
+    const inSibling = new Inbox(sibling);
+    await sibling.listen('node:one-w1');
+    await sender.send('node:one-w1', text('command'));
+    await sender.send('node:one-w1', text('marker'));
+    await inSibling.until(() => inSibling.inboxes.length, 2);
+    await sibling.sync();
+    expect(inSibling.inboxes.map((m) => m.text)).toEqual(['command', 'marker']);
+  });
+
   it('gives every worker the appended messages in one position order, the appender included', async () => {
     const hub = new MemoryBusHub();
     const { workers } = await startProcess(hub, 'p', 2);

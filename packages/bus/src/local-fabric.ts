@@ -19,6 +19,17 @@ interface Member {
  * that never comes (its subscription lost with the connection) must not pile up.
  */
 const MAX_ECHOES_PER_INBOX = 10_000;
+/**
+ * How long an expected echo is waited for. Echoes are not dropped when the driver reports
+ * not-ready: RedisBus does so when only its publishing connection drops, while the subscriber
+ * connection, and the echoes on it, live on; a send that failed may still have been run.
+ */
+const ECHO_WAIT_MS = 30_000;
+
+interface Echo {
+  payload: Buffer;
+  at: number;
+}
 
 /**
  * The bus of one process with several workers (services/edge runs one uWS app per core, each in
@@ -41,15 +52,13 @@ const MAX_ECHOES_PER_INBOX = 10_000;
 export class LocalFabric {
   private readonly members = new Set<Member>();
   /** Payloads sent to inboxes a worker of this process listens on, due back from the driver. */
-  private readonly echoes = new Map<string, Buffer[]>();
+  private readonly echoes = new Map<string, Echo[]>();
   private relayedLocally = 0;
 
   constructor(private readonly bus: Bus) {
     bus.onTopicMessage((topic, payload, position) => this.fromBus(topic, payload, position));
     bus.onInboxMessage((inbox, payload) => this.fromBusInbox(inbox, payload));
     bus.onStatus((ready) => {
-      // A lost connection loses the subscriptions the echoes would have come back on.
-      if (!ready) this.echoes.clear();
       for (const member of this.members) post(member, { k: 'status', ready });
     });
   }
@@ -152,13 +161,14 @@ export class LocalFabric {
       this.relayedLocally += 1;
       post(member, { k: 'inbox', inbox, payload });
     }
-    const echo = local > 0 ? Buffer.from(payload) : undefined;
+    const echo: Echo | undefined =
+      local > 0 ? { payload: Buffer.from(payload), at: Date.now() } : undefined;
     if (echo) this.expectEcho(inbox, echo);
     let count: number;
     try {
       count = await this.bus.send(inbox, payload);
     } catch (error) {
-      if (echo) this.forgetEcho(inbox, echo);
+      // The echo stays expected (Redis may have run the send before the error): it expires.
       // The workers that listen have it: only the other processes were missed.
       if (local > 0) return local;
       throw error;
@@ -188,30 +198,41 @@ export class LocalFabric {
   }
 
   private fromBusInbox(inbox: string, payload: Buffer): void {
-    const pending = this.echoes.get(inbox);
-    if (pending) {
-      const index = pending.findIndex((sent) => sent.equals(payload));
-      if (index >= 0) {
-        this.forgetEcho(inbox, pending[index] as Buffer);
-        return;
-      }
+    const pending = this.pendingEchoes(inbox);
+    const index = pending?.findIndex((sent) => sent.payload.equals(payload)) ?? -1;
+    if (index >= 0) {
+      this.forgetEcho(inbox, pending![index]!);
+      return;
     }
     for (const member of this.members) {
       if (member.inboxes.has(inbox)) post(member, { k: 'inbox', inbox, payload });
     }
   }
 
-  private expectEcho(inbox: string, payload: Buffer): void {
-    const pending = this.echoes.get(inbox) ?? [];
-    pending.push(payload);
+  private expectEcho(inbox: string, echo: Echo): void {
+    const pending = this.pendingEchoes(inbox) ?? [];
+    pending.push(echo);
     if (pending.length > MAX_ECHOES_PER_INBOX) pending.shift();
     this.echoes.set(inbox, pending);
   }
 
-  private forgetEcho(inbox: string, payload: Buffer): void {
+  /** The echoes still awaited on an inbox, those waited for too long dropped (oldest first). */
+  private pendingEchoes(inbox: string): Echo[] | undefined {
+    const pending = this.echoes.get(inbox);
+    if (!pending) return undefined;
+    const oldest = Date.now() - ECHO_WAIT_MS;
+    let expired = 0;
+    while (expired < pending.length && pending[expired]!.at < oldest) expired += 1;
+    if (expired > 0) pending.splice(0, expired);
+    if (pending.length > 0) return pending;
+    this.echoes.delete(inbox);
+    return undefined;
+  }
+
+  private forgetEcho(inbox: string, echo: Echo): void {
     const pending = this.echoes.get(inbox);
     if (!pending) return;
-    const index = pending.indexOf(payload);
+    const index = pending.indexOf(echo);
     if (index >= 0) pending.splice(index, 1);
     if (pending.length === 0) this.echoes.delete(inbox);
   }
