@@ -7,6 +7,7 @@ import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
 import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 import { RedisHistory } from './redis-history.js';
 import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
+import { SyncMarkers } from './sync-markers.js';
 import { escapeGlob, globOfPattern } from './topic-glob.js';
 
 export interface RedisBusOptions {
@@ -49,10 +50,9 @@ export class RedisBus implements Bus {
   private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private readonly statusHandlers: ((ready: boolean) => void)[] = [];
   private seq = 0;
-  /** Markers of sync() in flight, by token; their channel is subscribed on first use. */
-  private readonly syncWaiters = new Map<string, () => void>();
+  /** Markers of sync() in flight; their channel is subscribed on first use. */
+  private readonly markers = new SyncMarkers();
   private syncSubscribed: Promise<unknown> | undefined;
-  private syncCount = 0;
   private wasReady = false;
   private subscribed = false;
 
@@ -103,9 +103,7 @@ export class RedisBus implements Bus {
     );
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (channel.toString() === this.syncChannel) {
-        const token = message.toString();
-        this.syncWaiters.get(token)?.();
-        this.syncWaiters.delete(token);
+        this.markers.arrived(message.toString());
         return;
       }
       const inbox = channel.toString().slice(this.prefix.length + 2);
@@ -179,26 +177,7 @@ export class RedisBus implements Bus {
       this.syncSubscribed = undefined;
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
     }
-    this.syncCount += 1;
-    const token = String(this.syncCount);
-    const back = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.syncWaiters.delete(token);
-        reject(new BusError('BUS_UNAVAILABLE', 'Redis did not return the sync marker'));
-      }, timeoutMs);
-      this.syncWaiters.set(token, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    try {
-      await this.pub.publish(this.syncChannel, token);
-    } catch (cause) {
-      this.syncWaiters.get(token)?.();
-      this.syncWaiters.delete(token);
-      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
-    }
-    await back;
+    await this.markers.roundTrip((token) => this.pub.publish(this.syncChannel, token), timeoutMs);
   }
 
   /** Resolves once Redis confirmed the subscription, also for a holder that came second. */

@@ -19,6 +19,7 @@ import {
   type Position,
 } from './history.js';
 import { RedisHistory } from './redis-history.js';
+import { SyncMarkers } from './sync-markers.js';
 
 export interface RedisClusterBusOptions {
   /** Startup nodes (any masters of the cluster; the rest is discovered). */
@@ -90,12 +91,11 @@ export class RedisClusterBus implements Bus {
   private readonly topicHandlers: TopicHandler[] = [];
   private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private readonly statusHandlers: ((ready: boolean) => void)[] = [];
-  private readonly syncWaiters = new Map<string, () => void>();
+  private readonly markers = new SyncMarkers();
   /** Absent when interest-based publishing is off. */
   private readonly interest: ClusterInterest | undefined;
   private readonly counters = { fannedOut: 0, skipped: 0 };
   private seq = 0;
-  private syncCount = 0;
   private subscribed = false;
   private wasReady = false;
   private probing = false;
@@ -261,26 +261,10 @@ export class RedisClusterBus implements Bus {
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
     }
-    this.syncCount += 1;
-    const token = String(this.syncCount);
-    const back = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.syncWaiters.delete(token);
-        reject(new BusError('BUS_UNAVAILABLE', 'Redis did not return the sync marker'));
-      }, timeoutMs);
-      this.syncWaiters.set(token, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    try {
-      await this.pub.spublish(this.dataChannel(domain), encodeSyncMarker(this.nodeId, token));
-    } catch (cause) {
-      this.syncWaiters.get(token)?.();
-      this.syncWaiters.delete(token);
-      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: no sync', { cause });
-    }
-    await back;
+    await this.markers.roundTrip(
+      (token) => this.pub.spublish(this.dataChannel(domain), encodeSyncMarker(this.nodeId, token)),
+      timeoutMs,
+    );
   }
 
   /**
@@ -454,8 +438,7 @@ export class RedisClusterBus implements Bus {
     if (!frame) return;
     if (frame.kind === 'sync') {
       if (frame.origin !== this.nodeId) return;
-      this.syncWaiters.get(frame.token)?.();
-      this.syncWaiters.delete(frame.token);
+      this.markers.arrived(frame.token);
       return;
     }
     const { origin, topic, payload, position } = frame;
