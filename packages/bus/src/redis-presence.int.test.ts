@@ -1,4 +1,4 @@
-import { LocalRedis, testRedis } from '@fleetwire/testkit';
+import { LocalRedis, testRedis, type TestRedis } from '@fleetwire/testkit';
 import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
 
@@ -37,15 +37,31 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
-it('node loads another Redis user wrote as garbage are left out, never passed on', async () => {
+/**
+ * A store on a fresh test Redis, with a plain client on the same server for what a test writes
+ * or reads around the store.
+ */
+async function withStore(
+  run: (ctx: { store: RedisPresence; redis: TestRedis; client: Redis }) => Promise<void>,
+): Promise<void> {
   const redis = await testRedis();
   const store = await RedisPresence.connect({
     url: redis.url,
     prefix: redis.keyPrefix,
     ttlMs: 30_000,
   });
-  const rogue = new Redis(redis.url);
+  const client = new Redis(redis.url);
   try {
+    await run({ store, redis, client });
+  } finally {
+    client.disconnect();
+    await store.close();
+    await redis.close();
+  }
+}
+
+it('node loads another Redis user wrote as garbage are left out, never passed on', async () => {
+  await withStore(async ({ store, redis, client: rogue }) => {
     const now = Date.now();
     await store.renew([], 'honest', now, 12);
     const garbage = ['abc', '-5', '1e9', '12.5', ' 7', '0x10', '9999999999', 'x'.repeat(100_000)];
@@ -54,22 +70,11 @@ it('node loads another Redis user wrote as garbage are left out, never passed on
       await rogue.hset(`${redis.keyPrefix}{nodes}:load`, `rogue-${i}`, value);
     }
     expect(await store.nodeLoads(now + 1)).toEqual([{ node: 'honest', connections: 12, at: now }]);
-  } finally {
-    rogue.disconnect();
-    await store.close();
-    await redis.close();
-  }
+  });
 });
 
 it('device records another Redis user wrote as garbage read as unknown, and no script trips on them', async () => {
-  const redis = await testRedis();
-  const store = await RedisPresence.connect({
-    url: redis.url,
-    prefix: redis.keyPrefix,
-    ttlMs: 30_000,
-  });
-  const rogue = new Redis(redis.url);
-  try {
+  await withStore(async ({ store, redis, client: rogue }) => {
     const now = Date.now();
     const hash = `${redis.keyPrefix}{t:acme}:d`;
     const garbage = ['', 'x', '12|', '12|99|short', '|3|abc', '1|2|', 'y'.repeat(5_000), '1|0|'];
@@ -82,22 +87,11 @@ it('device records another Redis user wrote as garbage read as unknown, and no s
       expect(await store.markOnline(device, 'node-a', now)).toEqual({});
       expect(await store.get(device, now)).toMatchObject({ online: true, node: 'node-a' });
     }
-  } finally {
-    rogue.disconnect();
-    await store.close();
-    await redis.close();
-  }
+  });
 });
 
 it('keys are hash-tagged for a cluster: a tenant’s records, a node’s devices, and the leases each in one slot', async () => {
-  const redis = await testRedis();
-  const store = await RedisPresence.connect({
-    url: redis.url,
-    prefix: redis.keyPrefix,
-    ttlMs: 30_000,
-  });
-  const client = new Redis(redis.url);
-  try {
+  await withStore(async ({ store, redis, client }) => {
     const now = Date.now();
     const device = { tenant: 'acme', deviceId: 'd1', gateway: 'gw' };
     await store.markOnline(device, 'node-a', now);
@@ -112,11 +106,7 @@ it('keys are hash-tagged for a cluster: a tenant’s records, a node’s devices
       '{nodes}:load',
       '{t:acme}:d',
     ]);
-  } finally {
-    client.disconnect();
-    await store.close();
-    await redis.close();
-  }
+  });
 });
 
 /**
