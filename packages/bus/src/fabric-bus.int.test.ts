@@ -6,6 +6,7 @@ import { busContract } from './bus-contract.js';
 import { FabricBus } from './fabric-bus.js';
 import { LocalFabric } from './local-fabric.js';
 import { RedisBus } from './redis-bus.js';
+import { brokerPatternCount } from './redis-test-support.js';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -38,13 +39,7 @@ busContract('fabric over redis', async () => {
     a,
     b,
     c,
-    brokerPatterns: async () => {
-      const list = String(await probe.call('CLIENT', 'LIST'));
-      return list
-        .split('\n')
-        .filter((line) => line.includes(` name=fleetwire-bus:${redis.keyPrefix}`))
-        .reduce((sum, line) => sum + Number(/ psub=(\d+)/.exec(line)?.[1] ?? 0), 0);
-    },
+    brokerPatterns: () => brokerPatternCount(probe, redis.keyPrefix),
     close: async () => {
       probe.disconnect();
       await Promise.all([a, b, c].map((n) => n.close()));

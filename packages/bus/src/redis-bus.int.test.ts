@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 
 import { busContract } from './bus-contract.js';
 import { RedisBus } from './redis-bus.js';
+import { brokerPatternCount } from './redis-test-support.js';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -29,13 +30,7 @@ busContract('redis', async () => {
     b,
     c,
     // Other suites share this Redis: count only the pattern subscriptions of these three nodes.
-    brokerPatterns: async () => {
-      const list = String(await probe.call('CLIENT', 'LIST'));
-      return list
-        .split('\n')
-        .filter((line) => line.includes(` name=fleetwire-bus:${redis.keyPrefix}`))
-        .reduce((sum, line) => sum + Number(/ psub=(\d+)/.exec(line)?.[1] ?? 0), 0);
-    },
+    brokerPatterns: () => brokerPatternCount(probe, redis.keyPrefix),
     close: async () => {
       probe.disconnect();
       await Promise.all(nodes.map((n) => n.close()));
