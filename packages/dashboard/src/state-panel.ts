@@ -34,13 +34,19 @@ export class StatePanel {
     this.say('loading…', 'pending');
     try {
       const doc = await deviceState(this.token, deviceId);
-      if (this.deviceId === deviceId) this.show(doc);
+      if (this.deviceId !== deviceId) return;
+      this.changed(doc);
+      this.say('', 'ok');
     } catch (error) {
       if (this.deviceId === deviceId) this.failed(error);
     }
   }
 
-  /** A document from a live `state` delivery: shown if it is this device's and newer. */
+  /**
+   * A document from a live `state` delivery or an HTTP answer: shown if it is this device's and
+   * newer. The two travel on different connections, so an answer can arrive after the live
+   * changes that followed it (the device's report closing the delta it asked for).
+   */
   changed(doc: DeviceStateDocument): void {
     if (doc.deviceId !== this.deviceId) return;
     if (this.doc && this.doc.version >= doc.version) return;
@@ -90,12 +96,13 @@ export class StatePanel {
     }
     this.say(`setting ${key}…`, 'pending');
     try {
-      this.show(await patchDesired(this.token, deviceId, { [key]: value }, this.doc.version));
+      this.changed(await patchDesired(this.token, deviceId, { [key]: value }, this.doc.version));
+      this.say('', 'ok');
     } catch (error) {
       // Someone else changed it first: show what is there now, the edit can be made again.
       if (error instanceof ApiError && error.code === 'precondition_failed') {
         const doc = await deviceState(this.token, deviceId).catch(() => undefined);
-        if (doc && this.deviceId === deviceId) this.show(doc);
+        if (doc) this.changed(doc);
       }
       this.failed(error);
     }

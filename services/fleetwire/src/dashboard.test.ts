@@ -148,14 +148,29 @@ describe('the dashboard in a real browser', () => {
 
     // The state loop: the simulator reported its LED; set it on screen, the device does it and
     // reports, and the delta closes on screen.
+    // The PATCH answer and the live changes travel on different connections: the answer is held
+    // back here until the device's report is on screen, as a loaded machine may do, and must not
+    // roll the panel back to the delta it opened.
     await page.waitForSelector('#state-table tr[data-key="led"]');
+    const shownVersion = `Number(document.querySelector('#state-version').textContent.split(' ')[1])`;
+    await page.route('**/v1/devices/sim-1/state', async (route) => {
+      if (route.request().method() !== 'PATCH') return route.continue();
+      const answer = await route.fetch();
+      const { version: answered } = (await answer.json()) as { version: number };
+      await page.waitForFunction(`${shownVersion} > ${answered}`);
+      return route.fulfill({ response: answer });
+    });
     await page.fill('#desired-key', 'led');
     await page.fill('#desired-value', 'true');
     await page.click('#desired-form button');
-    await page.waitForFunction(
-      `document.querySelector('#state-table tr[data-key="led"]')?.dataset.pending === 'false' &&
-       document.querySelector('#state-table tr[data-key="led"] td:nth-child(3)')?.textContent === 'true'`,
-    );
+    await page.waitForSelector('#state-status[data-state="ok"]', { state: 'attached' });
+    await page.unroute('**/v1/devices/sim-1/state');
+    expect(
+      await page.$eval('#state-table tr[data-key="led"]', (row) => [
+        row.getAttribute('data-pending'),
+        row.querySelector('td:nth-child(3)')?.textContent,
+      ]),
+    ).toEqual(['false', 'true']);
     await page.waitForSelector('#state-delta[data-pending="0"]');
     // A key the device does not know stays in the delta: the panel shows what is pending.
     await page.fill('#desired-key', 'colour');
