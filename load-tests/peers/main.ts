@@ -75,6 +75,9 @@ const measures: Record<string, Measure> = {
   fanoutWrites: { label: '', values: {}, format: fmt.plain, better: 'lower' },
   storm: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
   stormCpu: { label: '', values: {}, format: fmt.micros, better: 'lower' },
+  stormRedisCpu: { label: '', values: {}, format: fmt.micros, better: 'lower', noRatio: true },
+  stormRedisCommands: { label: '', values: {}, format: fmt.plain, better: 'lower', noRatio: true },
+  stormWrites: { label: '', values: {}, format: fmt.plain, better: 'lower' },
   crossP50: { label: '', values: {}, format: fmt.ms, better: 'lower' },
   crossP99: { label: '', values: {}, format: fmt.ms, better: 'lower' },
 };
@@ -95,6 +98,10 @@ measures['fanoutWrites']!.label =
 measures['storm']!.label =
   `connect storm ${sizes.stormConnects.toLocaleString('en')} JWTs, conc. ${sizes.stormConcurrency}: upgrades/s`;
 measures['stormCpu']!.label = 'connect storm: server CPU per upgrade (user + system)';
+measures['stormRedisCpu']!.label = 'connect storm: Redis CPU per upgrade';
+measures['stormRedisCommands']!.label = 'connect storm: Redis commands per upgrade';
+measures['stormWrites']!.label =
+  'connect storm: server socket writes per upgrade (strace, separate run)';
 measures['crossP50']!.label =
   `cross-node p50, ${sizes.crossSubscribers} subs on B, ${sizes.crossRate} msg/s on A`;
 measures['crossP99']!.label = 'cross-node p99 (same run)';
@@ -141,6 +148,10 @@ try {
             const r = await storm(peer, sizes, redis.url);
             record('storm', peer.name, r.upgradesPerSec, failedNote(r.failed));
             record('stormCpu', peer.name, r.cpuMicrosPerUpgrade);
+            if (peer.name !== 'raw-uws') {
+              record('stormRedisCpu', peer.name, r.redisCpuMicrosPerUpgrade);
+              record('stormRedisCommands', peer.name, r.redisCommandsPerUpgrade);
+            }
           } else if (workload === 'cross') {
             const r = await cross(peer, sizes, redis.url);
             record('crossP50', peer.name, r.p50Ms, lostNote(r.lost));
@@ -149,6 +160,13 @@ try {
         } catch (error) {
           console.error(`  ${peer.name} ${workload} failed: ${String(error)}`);
         }
+      }
+    }
+    if (workload === 'storm' && values.syscalls) {
+      for (const peer of chosen.filter((p) => p.name === 'raw-uws' || p.name === 'fleetwire')) {
+        console.log(`storm under strace: ${peer.name}`);
+        const r = await storm(peer, sizes, redis.url, true);
+        record('stormWrites', peer.name, r.writesPerUpgrade ?? Number.NaN);
       }
     }
     if (workload === 'fanout' && values.syscalls) {

@@ -69,6 +69,12 @@ export interface StormResult {
    * moves with what else runs on the machine.
    */
   cpuMicrosPerUpgrade: number;
+  /** Redis's own CPU time per upgrade (INFO cpu): the other process a connect keeps busy. */
+  redisCpuMicrosPerUpgrade: number;
+  /** Commands Redis was sent per upgrade (INFO stats, scripts' inner calls not counted). */
+  redisCommandsPerUpgrade: number;
+  /** With `countSyscalls`: the server's socket writes per upgrade (strace). */
+  writesPerUpgrade?: number;
   failed: number;
 }
 export interface CrossResult {
@@ -127,6 +133,17 @@ async function redisWritesPerSec(redis: Redis): Promise<number> {
   const before = await dirty();
   await settle(REST_WINDOW_MS);
   return ((await dirty()) - before) / (REST_WINDOW_MS / 1000);
+}
+
+/** Redis's CPU time so far (user + system, µs) and the commands its clients sent it. */
+async function redisWork(redis: Redis): Promise<{ cpuMicros: number; commands: number }> {
+  const info = await redis.info();
+  const field = (name: string): number =>
+    Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? 0);
+  return {
+    cpuMicros: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6,
+    commands: field('total_commands_processed'),
+  };
 }
 
 async function redisUsedBytes(redis: Redis): Promise<number> {
@@ -286,8 +303,15 @@ async function fanoutRun(
   };
 }
 
-export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise<StormResult> {
+export async function storm(
+  peer: Peer,
+  sizes: Sizes,
+  redisUrl: string,
+  countSyscalls = false,
+): Promise<StormResult> {
   const server = await peer.start({ nodes: 1, redisUrl });
+  const redis = new Redis(redisUrl);
+  const redisBefore = await redisWork(redis);
   const cpuBefore = cpuMicros(server.pids);
   const clients = split(sizes.stormConnects, 2).map(
     (count, i) =>
@@ -303,17 +327,26 @@ export async function storm(peer: Peer, sizes: Sizes, redisUrl: string): Promise
         subPrefix: `storm-${i}`,
       }),
   );
+  const connected = () => Promise.all(clients.map((c) => c.next('connected', 120_000)));
   try {
-    const reports = await Promise.all(clients.map((c) => c.next('connected', 120_000)));
+    const traced = countSyscalls ? await countWrites(server.pids, connected) : undefined;
+    const reports = traced?.result ?? (await connected());
     const ok = reports.reduce((sum, r) => sum + r.ok, 0);
     const startedAt = Math.min(...reports.map((r) => r.startedAt));
     const endedAt = Math.max(...reports.map((r) => r.endedAt));
+    const cpuAfter = cpuMicros(server.pids);
+    const redisAfter = await redisWork(redis);
     return {
       upgradesPerSec: ok / ((endedAt - startedAt) / 1000),
-      cpuMicrosPerUpgrade: (cpuMicros(server.pids) - cpuBefore) / ok,
+      cpuMicrosPerUpgrade: (cpuAfter - cpuBefore) / ok,
+      // Less the INFO call that read it.
+      redisCommandsPerUpgrade: (redisAfter.commands - redisBefore.commands - 1) / ok,
+      redisCpuMicrosPerUpgrade: (redisAfter.cpuMicros - redisBefore.cpuMicros) / ok,
+      ...(traced ? { writesPerUpgrade: traced.writes / ok } : {}),
       failed: sizes.stormConnects - ok,
     };
   } finally {
+    redis.disconnect();
     await stopAll(clients);
     await server.stop();
   }
