@@ -36,7 +36,9 @@ interface Followed {
  * `<prefix>x:{<domain>}` (cluster-frames.ts), which every node publishing into or listening in
  * the domain follows: it subscribes the channel, then reads the table (DomainInterest). A node
  * that starts listening waits until every follower acknowledged its change (the SPUBLISH answer
- * counts them), or a timeout, so nothing published after its subscription resolved is skipped.
+ * counts them, this node among them when its own subscription is up: it acknowledges its own
+ * change when it hears it), or a timeout, so nothing published after its subscription resolved
+ * is skipped.
  * A follower acknowledges as soon as it applied the change: from then on it publishes to the
  * new pattern (or, with its table not known fresh, everything).
  */
@@ -84,8 +86,10 @@ export class ClusterInterest {
     const step = followed.changes.then(async () => {
       await this.follow(domain, followed).catch(() => undefined);
       const [version, followers] = await this.setInterest(domain, encodePatterns(patterns()), wait);
-      // The followers counted include this node.
-      if (wait && followers > 1) await this.acks(domain, version, followers - 1);
+      // The count includes this node only if its own subscription of the channel is up (it may
+      // have been refused, or lost): so this node acknowledges its change too, when the change
+      // comes back on that subscription, and the join waits for exactly `followers`.
+      if (wait && followers > 0) await this.acks(domain, version, followers);
     });
     followed.changes = step.catch(() => undefined);
     return step;
@@ -116,7 +120,14 @@ export class ClusterInterest {
 
   onControlMessage(domain: string, message: Buffer): void {
     const frame = parseControlFrame(message);
-    if (!frame || frame.node === this.nodeId) return;
+    if (!frame) return;
+    if (frame.node === this.nodeId) {
+      // This node's own change, counted by the SPUBLISH that announced it (see announce).
+      if (frame.kind === 'interest' && frame.acknowledge) {
+        this.acknowledged(`${domain} ${frame.version}`);
+      }
+      return;
+    }
     if (frame.kind === 'ack') {
       if (frame.for === this.nodeId) this.acknowledged(`${domain} ${frame.version}`);
       return;
