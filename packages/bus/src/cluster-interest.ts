@@ -1,5 +1,6 @@
 import type { Cluster } from 'ioredis';
 
+import { BusError } from './bus.js';
 import { encodeAck, parseControlFrame } from './cluster-frames.js';
 import { DomainInterest, decodePatterns, encodePatterns } from './domain-interest.js';
 
@@ -27,6 +28,8 @@ interface Followed {
   control: Promise<void> | undefined;
   /** This node's changes run one after another, each sending the set current then. */
   changes: Promise<void>;
+  /** Set while the last change failed: this node's patterns, not (all) announced. */
+  unannounced: (() => Iterable<string>) | undefined;
 }
 
 /**
@@ -91,13 +94,31 @@ export class ClusterInterest {
       // comes back on that subscription, and the join waits for exactly `followers`.
       if (wait && followers > 0) await this.acks(domain, version, followers);
     });
-    followed.changes = step.catch(() => undefined);
+    // Each change sends the whole set: the last one decides whether it is announced.
+    followed.changes = step.then(
+      () => (followed.unannounced = undefined),
+      () => void (followed.unannounced = patterns),
+    );
     return step;
   }
 
-  /** Resolves once the changes announced so far are done (a second holder of a pattern waits). */
-  settled(domain: string): Promise<void> {
-    return this.followed.get(domain)?.changes ?? Promise.resolve();
+  /**
+   * Resolves once the changes announced so far are done (a second holder of a pattern waits).
+   * When the last one failed, announces again (and waits for the acknowledgements), so the next
+   * holder of a pattern whose announcement was refused does not take it for announced.
+   */
+  async settled(domain: string): Promise<void> {
+    const followed = this.followed.get(domain);
+    if (!followed) return;
+    await followed.changes;
+    if (!followed.unannounced) return;
+    try {
+      await this.announce(domain, followed.unannounced, true);
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: interest not announced', {
+        cause,
+      });
+    }
   }
 
   /** Takes this node out of the domain's table, without waiting for anyone. */
@@ -147,6 +168,7 @@ export class ClusterInterest {
         interest: new DomainInterest(this.nodeId),
         control: undefined,
         changes: Promise.resolve(),
+        unannounced: undefined,
       };
       this.followed.set(name, followed);
     }

@@ -128,6 +128,22 @@ it('a node that leaves stops being published to, and close() takes its interest 
   expect(tapped.filter((topic) => topic === `${d}/t`).length).toBeLessThanOrEqual(fannedOut - 1);
 });
 
+/** `client` with one method replaced by `wrap(the method)`, everything else as it is. */
+function intercept<T extends object>(
+  client: T,
+  method: string,
+  wrap: (original: (...args: unknown[]) => Promise<unknown>) => (...args: never[]) => unknown,
+): T {
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
+      return key === method ? wrap(bound) : bound;
+    },
+  });
+}
+
 /** Whether a promise has settled once the replies and tasks queued now have been handled. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
@@ -148,18 +164,14 @@ it('a join waits for exactly the followers the SPUBLISH counted, whether its own
   opened.push({ close: () => pub.disconnect() }, { close: () => sub.disconnect() });
   // The joiner's subscriber refuses the control channel's SSUBSCRIBE while `refusing`.
   let refusing = true;
-  const refusable = new Proxy(sub, {
-    get(target, key, receiver) {
-      const value: unknown = Reflect.get(target, key, receiver);
-      if (key !== 'ssubscribe') {
-        return typeof value === 'function' ? value.bind(target) : value;
-      }
-      return (channel: string) =>
-        refusing && channel === control
-          ? Promise.reject(new Error('refused for the test'))
-          : target.ssubscribe(channel);
-    },
-  });
+  const refusable = intercept(
+    sub,
+    'ssubscribe',
+    (ssubscribe) => (channel: string) =>
+      refusing && channel === control
+        ? Promise.reject(new Error('refused for the test'))
+        : ssubscribe(channel),
+  );
   const interest = new ClusterInterest(pub, refusable, me, redis.keyPrefix, 1_000);
   sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
     if (channel.toString() === control) interest.onControlMessage(d, message);
@@ -193,4 +205,31 @@ it('a join waits for exactly the followers the SPUBLISH counted, whether its own
     // joiner was counted too, and its own change acknowledged it; nothing else was awaited.
     expect(interest.ackTimeouts).toBe(1);
   }
+});
+
+it('an announcement Redis refused is made again by the next holder of the pattern (settled), and acknowledged', async () => {
+  const d = domain();
+  const me = `${redis.keyPrefix}announcer`;
+  const control = `${redis.keyPrefix}x:{${d}}`;
+  const pub = new Cluster(clusterNodes(redis.nodes));
+  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => pub.disconnect() }, { close: () => sub.disconnect() });
+  let refusals = 1;
+  const refusing = intercept(pub, 'fleetwireSetInterest', (set) => (...args: never[]) => {
+    if (refusals === 0) return set(...args);
+    refusals -= 1;
+    return Promise.reject(new Error('refused for the test'));
+  });
+  const interest = new ClusterInterest(refusing, sub, me, redis.keyPrefix, 1_000);
+  sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+    if (channel.toString() === control) interest.onControlMessage(d, message);
+  });
+  await expect(interest.announce(d, () => [`${d}/a/#`], true)).rejects.toThrow('refused');
+  await interest.settled(d);
+  expect(await pub.hget(`${redis.keyPrefix}n:{${d}}`, me)).toBe(`${d}/a/#`);
+  // Announced again, no longer refused: a later holder does not announce a third time.
+  await interest.settled(d);
+  expect(await pub.get(`${redis.keyPrefix}n:{${d}}:v`)).toBe('1');
+  // Its one follower, itself, acknowledged it.
+  expect(interest.ackTimeouts).toBe(0);
 });
