@@ -1,5 +1,6 @@
 import type { Cluster } from 'ioredis';
 
+import { BusError } from './bus.js';
 import { encodeAck, parseControlFrame } from './cluster-frames.js';
 import { DomainInterest, decodePatterns, encodePatterns } from './domain-interest.js';
 
@@ -27,6 +28,8 @@ interface Followed {
   control: Promise<void> | undefined;
   /** This node's changes run one after another, each sending the set current then. */
   changes: Promise<void>;
+  /** Set while the last change failed: this node's patterns, not (all) announced. */
+  unannounced: (() => Iterable<string>) | undefined;
 }
 
 /**
@@ -36,7 +39,9 @@ interface Followed {
  * `<prefix>x:{<domain>}` (cluster-frames.ts), which every node publishing into or listening in
  * the domain follows: it subscribes the channel, then reads the table (DomainInterest). A node
  * that starts listening waits until every follower acknowledged its change (the SPUBLISH answer
- * counts them), or a timeout, so nothing published after its subscription resolved is skipped.
+ * counts them, this node among them when its own subscription is up: it acknowledges its own
+ * change when it hears it), or a timeout, so nothing published after its subscription resolved
+ * is skipped.
  * A follower acknowledges as soon as it applied the change: from then on it publishes to the
  * new pattern (or, with its table not known fresh, everything).
  */
@@ -84,16 +89,36 @@ export class ClusterInterest {
     const step = followed.changes.then(async () => {
       await this.follow(domain, followed).catch(() => undefined);
       const [version, followers] = await this.setInterest(domain, encodePatterns(patterns()), wait);
-      // The followers counted include this node.
-      if (wait && followers > 1) await this.acks(domain, version, followers - 1);
+      // The count includes this node only if its own subscription of the channel is up (it may
+      // have been refused, or lost): so this node acknowledges its change too, when the change
+      // comes back on that subscription, and the join waits for exactly `followers`.
+      if (wait && followers > 0) await this.acks(domain, version, followers);
     });
-    followed.changes = step.catch(() => undefined);
+    // Each change sends the whole set: the last one decides whether it is announced.
+    followed.changes = step.then(
+      () => (followed.unannounced = undefined),
+      () => void (followed.unannounced = patterns),
+    );
     return step;
   }
 
-  /** Resolves once the changes announced so far are done (a second holder of a pattern waits). */
-  settled(domain: string): Promise<void> {
-    return this.followed.get(domain)?.changes ?? Promise.resolve();
+  /**
+   * Resolves once the changes announced so far are done (a second holder of a pattern waits).
+   * When the last one failed, announces again (and waits for the acknowledgements), so the next
+   * holder of a pattern whose announcement was refused does not take it for announced.
+   */
+  async settled(domain: string): Promise<void> {
+    const followed = this.followed.get(domain);
+    if (!followed) return;
+    await followed.changes;
+    if (!followed.unannounced) return;
+    try {
+      await this.announce(domain, followed.unannounced, true);
+    } catch (cause) {
+      throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: interest not announced', {
+        cause,
+      });
+    }
   }
 
   /** Takes this node out of the domain's table, without waiting for anyone. */
@@ -116,7 +141,14 @@ export class ClusterInterest {
 
   onControlMessage(domain: string, message: Buffer): void {
     const frame = parseControlFrame(message);
-    if (!frame || frame.node === this.nodeId) return;
+    if (!frame) return;
+    if (frame.node === this.nodeId) {
+      // This node's own change, counted by the SPUBLISH that announced it (see announce).
+      if (frame.kind === 'interest' && frame.acknowledge) {
+        this.acknowledged(`${domain} ${frame.version}`);
+      }
+      return;
+    }
     if (frame.kind === 'ack') {
       if (frame.for === this.nodeId) this.acknowledged(`${domain} ${frame.version}`);
       return;
@@ -136,6 +168,7 @@ export class ClusterInterest {
         interest: new DomainInterest(this.nodeId),
         control: undefined,
         changes: Promise.resolve(),
+        unannounced: undefined,
       };
       this.followed.set(name, followed);
     }

@@ -28,7 +28,11 @@ export class FabricBus implements Bus {
     { resolve: (value: unknown) => void; reject: (error: Error) => void }
   >();
   private nextId = 0;
+  /** Set by close(): from then on requests are refused here, none reaches the fabric. */
+  private closing = false;
+  /** The port is closed, by close() or by the fabric (the supervisor closed it). */
   private closed = false;
+  private shut: Promise<void> | undefined;
   private readonly topicHandlers: TopicHandler[] = [];
   private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private readonly statusHandlers: ((ready: boolean) => void)[] = [];
@@ -40,19 +44,23 @@ export class FabricBus implements Bus {
   ) {
     this.isReady = ready;
     port.on('message', (message: FromFabric) => this.handle(message));
+    port.once('close', () => this.portClosed());
   }
 
   /** Resolves once the fabric said whether its driver is ready (its first message). */
   static connect(port: MessagePort, nodeId: string): Promise<FabricBus> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      const gone = (): void => reject(new BusError('BUS_CLOSED', `fabric of ${nodeId} is closed`));
+      port.once('close', gone);
       port.once('message', (first: FromFabric) => {
+        port.off('close', gone);
         resolve(new FabricBus(port, nodeId, first.k === 'status' ? first.ready : true));
       });
     });
   }
 
   get ready(): boolean {
-    return this.isReady && !this.closed;
+    return this.isReady && !this.closing;
   }
 
   async publish(topic: string, payload: Uint8Array): Promise<void> {
@@ -78,10 +86,20 @@ export class FabricBus implements Bus {
     await this.request({ k: 'sync' });
   }
 
+  /**
+   * Resolves once the fabric holds the pattern, also for a holder that came second. A refused
+   * request is forgotten (the holder still counts): the next holder asks again instead of
+   * awaiting the same refusal, and the fabric takes one more driver reference for it.
+   */
   addPattern(pattern: string): Promise<void> {
-    if (!this.patterns.add(pattern)) return this.patternAdded.get(pattern) ?? Promise.resolve();
+    this.patterns.add(pattern);
+    const known = this.patternAdded.get(pattern);
+    if (known) return known;
     const added = this.request({ k: 'addPattern', pattern }).then(() => undefined);
     this.patternAdded.set(pattern, added);
+    added.catch(() => {
+      if (this.patternAdded.get(pattern) === added) this.patternAdded.delete(pattern);
+    });
     return added;
   }
 
@@ -119,22 +137,31 @@ export class FabricBus implements Bus {
     return { patterns: this.patterns.size, inboxes: this.inboxes.size };
   }
 
-  /** Lets go of everything this worker held at the fabric, then closes the port. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.request({ k: 'close' }).catch(() => undefined);
-    this.closed = true;
+  /**
+   * Lets go of everything this worker held at the fabric, then closes the port. From the call
+   * on, requests are refused at once (BUS_CLOSED); those still unanswered when the port closes
+   * are rejected the same way. Resolves also when the fabric closed first.
+   */
+  close(): Promise<void> {
+    this.shut ??= this.shutDown();
+    return this.shut;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closing = true;
+    if (!this.closed) await this.post({ k: 'close' }).catch(() => undefined);
     this.port.close();
-    for (const { reject } of this.pending.values()) {
-      reject(new BusError('BUS_CLOSED', `bus of ${this.nodeId} is closed`));
-    }
-    this.pending.clear();
+    this.portClosed();
   }
 
   private request(message: Request): Promise<unknown> {
-    if (this.closed) {
+    if (this.closing) {
       return Promise.reject(new BusError('BUS_CLOSED', `bus of ${this.nodeId} is closed`));
     }
+    return this.post(message);
+  }
+
+  private post(message: Request): Promise<unknown> {
     this.nextId += 1;
     const id = this.nextId;
     return new Promise((resolve, reject) => {
@@ -143,7 +170,25 @@ export class FabricBus implements Bus {
     });
   }
 
+  /**
+   * The port is closed (by close(), or by the fabric when the supervisor ends the process): no
+   * answer can come any more, so every waiter is rejected now instead of waiting forever.
+   */
+  private portClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const wasReady = this.ready;
+    this.closing = true;
+    for (const { reject } of this.pending.values()) {
+      reject(new BusError('BUS_CLOSED', `bus of ${this.nodeId} is closed`));
+    }
+    this.pending.clear();
+    // Closed from the fabric's side: this worker's users learn it as for any driver.
+    if (wasReady) for (const handler of this.statusHandlers) handler(false);
+  }
+
   private handle(message: FromFabric): void {
+    if (this.closed) return;
     switch (message.k) {
       case 'done':
       case 'failed': {

@@ -1,5 +1,7 @@
+import { waitFor } from '@fleetwire/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { BusError, type Bus } from './bus.js';
 import { Inbox } from './bus-contract.js';
 import { FabricBus } from './fabric-bus.js';
 import { compareOffsets, parseOffset } from './history.js';
@@ -34,6 +36,49 @@ async function startProcess(hub: MemoryBusHub, name: string, workers: number): P
   const started = { driver, fabric, workers: buses };
   processes.push(started);
   return started;
+}
+
+/** A driver's calls, by method and first argument (`publish t/1`), in order. */
+interface Recorded {
+  driver: Bus;
+  calls: string[];
+}
+
+/**
+ * A memory bus that records each call and lets a test take over a method: `override` returns
+ * what the call returns, or undefined to run the real one.
+ */
+function recording(
+  bus: MemoryBus,
+  override: (method: string, args: unknown[]) => Promise<unknown> | undefined = () => undefined,
+): Recorded {
+  const calls: string[] = [];
+  const driver = new Proxy(bus, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (typeof key === 'string' && !key.startsWith('on') && key !== 'holdings') {
+          calls.push(`${key} ${String(args[0] ?? '')}`.trim());
+          const taken = override(key, args);
+          if (taken) return taken;
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { driver, calls };
+}
+
+/** Whether a promise has settled by the time the tasks queued now have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
 }
 
 describe('LocalFabric', () => {
@@ -166,5 +211,104 @@ describe('LocalFabric', () => {
       seen[0].slice(1),
     );
     expect(read.ok && Buffer.isBuffer(read.entries[0]?.payload)).toBe(true);
+  });
+
+  it('forgets a refused addPattern: the next holder asks the driver again, and every reference is let go of', async () => {
+    const hub = new MemoryBusHub();
+    const memory = hub.connect('one');
+    let refusals = 1;
+    // Like RedisClusterBus when Redis is away: the pattern is held (counted), the request fails.
+    const { driver, calls } = recording(memory, (method, args) => {
+      if (method !== 'addPattern' || refusals === 0) return undefined;
+      refusals -= 1;
+      return memory.addPattern(args[0] as string).then(() => {
+        throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable');
+      });
+    });
+    const fabric = new LocalFabric(driver);
+    const worker = await FabricBus.connect(fabric.attach(), 'one-w0');
+    processes.push({ driver: memory, fabric, workers: [worker] });
+    const other = await startProcess(hub, 'two', 1);
+    const heard = new Inbox(worker);
+
+    await expect(worker.addPattern('acme/#')).rejects.toMatchObject({ code: 'BUS_UNAVAILABLE' });
+    // A second subscriber of the pattern on this worker: not the first one's refusal, a new try.
+    await worker.addPattern('acme/#');
+    expect(calls.filter((c) => c === 'addPattern acme/#')).toHaveLength(2);
+    await other.workers[0]!.publish('acme/t', text('after the retry'));
+    await heard.until(() => heard.topics.length, 1);
+    expect(heard.topics).toEqual([{ topic: 'acme/t', text: 'after the retry' }]);
+    // Both holders leave: the driver lets go of both references the fabric took.
+    await worker.removePattern('acme/#');
+    expect(memory.holdings().patterns).toBe(1);
+    await worker.removePattern('acme/#');
+    expect(memory.holdings().patterns).toBe(0);
+  });
+
+  it('a worker that closes with requests in flight settles them all and refuses later ones; the driver sees none of those', async () => {
+    const hub = new MemoryBusHub();
+    const memory = hub.connect('one');
+    const { driver, calls } = recording(memory);
+    const fabric = new LocalFabric(driver);
+    const worker = await FabricBus.connect(fabric.attach(), 'one-w0');
+    processes.push({ driver: memory, fabric, workers: [worker] });
+    await worker.addPattern('held/#');
+    await worker.listen('node:held');
+
+    const inFlight = [
+      worker.publish('held/1', text('m')),
+      worker.send('node:elsewhere', text('c')),
+      worker.addPattern('flying/#'),
+      worker.listen('node:flying'),
+    ];
+    const closing = worker.close();
+    const late = [
+      worker.publish('late/1', text('m')),
+      worker.addPattern('late/#'),
+      worker.listen('node:late'),
+      worker.send('node:late', text('c')),
+      worker.sync(),
+    ];
+    const outcomes = Promise.allSettled([...inFlight, ...late]);
+    // Refused at once, without a round trip to the fabric.
+    for (const request of late) expect(await settled(request)).toBe(true);
+    for (const result of (await outcomes).slice(inFlight.length)) {
+      expect(result).toMatchObject({ status: 'rejected', reason: { code: 'BUS_CLOSED' } });
+    }
+    await closing;
+    for (const request of inFlight) expect(await settled(request)).toBe(true);
+    expect(calls.filter((c) => c.includes('late'))).toEqual([]);
+    // What it held, in flight included, is let go of.
+    expect(memory.holdings()).toEqual({ patterns: 0, inboxes: 0 });
+    expect(worker.ready).toBe(false);
+  });
+
+  it('a worker whose fabric was closed (the supervisor ends the process) rejects what was in flight and closes at once', async () => {
+    const hub = new MemoryBusHub();
+    const memory = hub.connect('one');
+    // A publish the driver never answers: in flight when the fabric goes.
+    const { driver, calls } = recording(memory, (method) =>
+      method === 'publish' ? new Promise(() => undefined) : undefined,
+    );
+    const fabric = new LocalFabric(driver);
+    const worker = await FabricBus.connect(fabric.attach(), 'one-w0');
+    processes.push({ driver: memory, fabric, workers: [] });
+    const statuses: boolean[] = [];
+    worker.onStatus((ready) => statuses.push(ready));
+    const inFlight = worker.publish('acme/t', text('m'));
+    const outcome = inFlight.then(
+      () => 'resolved',
+      (error: BusError) => error.code,
+    );
+    await waitFor('the publish to reach the driver', () => calls.includes('publish acme/t'));
+
+    fabric.close();
+    await waitFor('the in-flight publish to settle', () => settled(inFlight), 5_000);
+    expect(await outcome).toBe('BUS_CLOSED');
+    expect(worker.ready).toBe(false);
+    expect(statuses).toEqual([false]);
+    await expect(worker.listen('node:late')).rejects.toMatchObject({ code: 'BUS_CLOSED' });
+    expect(await settled(worker.close())).toBe(true);
+    expect(calls).toEqual(['publish acme/t']);
   });
 });

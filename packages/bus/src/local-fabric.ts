@@ -10,7 +10,11 @@ import type { Position } from './history.js';
 interface Member {
   readonly port: MessagePort;
   readonly patterns: PatternIndex;
-  readonly patternNames: Set<string>;
+  /**
+   * Its patterns, each with the references taken at the driver for it: one per addPattern the
+   * member sent, which is one, or more when a refused request was asked again (FabricBus).
+   */
+  readonly patternRefs: Map<string, number>;
   readonly inboxes: RefCounts;
 }
 
@@ -79,7 +83,7 @@ export class LocalFabric {
     const member: Member = {
       port: port1,
       patterns: new PatternIndex(),
-      patternNames: new Set(),
+      patternRefs: new Map(),
       inboxes: new RefCounts(),
     };
     this.members.add(member);
@@ -96,6 +100,16 @@ export class LocalFabric {
   }
 
   private handle(member: Member, message: ToFabric): void {
+    if (!this.members.has(member)) {
+      // Sent after the member's close: it must not reach the driver (nobody would let go of it).
+      post(member, {
+        k: 'failed',
+        id: message.id,
+        code: 'BUS_CLOSED',
+        message: 'this worker closed its bus',
+      });
+      return;
+    }
     const answer = (work: Promise<unknown> | unknown): void => {
       Promise.resolve(work).then(
         (value) => post(member, { k: 'done', id: message.id, value }),
@@ -129,14 +143,10 @@ export class LocalFabric {
         answer(this.bus.sync());
         return;
       case 'addPattern':
-        member.patternNames.add(message.pattern);
-        answer(member.patterns.add(message.pattern) ? this.bus.addPattern(message.pattern) : 0);
+        answer(this.addPattern(member, message.pattern));
         return;
       case 'removePattern':
-        member.patternNames.delete(message.pattern);
-        answer(
-          member.patterns.remove(message.pattern) ? this.bus.removePattern(message.pattern) : 0,
-        );
+        answer(this.removePattern(member, message.pattern));
         return;
       case 'send':
         answer(this.send(message.inbox, message.payload));
@@ -179,10 +189,32 @@ export class LocalFabric {
     return local + Math.max(0, count - 1);
   }
 
+  /** A member's first take of a pattern, or its retry after a refusal: a driver reference each. */
+  private addPattern(member: Member, pattern: string): Promise<void> {
+    const refs = member.patternRefs.get(pattern);
+    if (refs === undefined) member.patterns.add(pattern);
+    member.patternRefs.set(pattern, (refs ?? 0) + 1);
+    return this.bus.addPattern(pattern);
+  }
+
+  private async removePattern(member: Member, pattern: string): Promise<void> {
+    const refs = member.patternRefs.get(pattern);
+    if (refs === undefined) return;
+    member.patternRefs.delete(pattern);
+    member.patterns.remove(pattern);
+    await Promise.all(this.releasePattern(pattern, refs));
+  }
+
+  private releasePattern(pattern: string, refs: number): Promise<void>[] {
+    return Array.from({ length: refs }, () => this.bus.removePattern(pattern));
+  }
+
   private async detach(member: Member): Promise<void> {
     this.members.delete(member);
     const releases: Promise<void>[] = [];
-    for (const pattern of member.patternNames) releases.push(this.bus.removePattern(pattern));
+    for (const [pattern, refs] of member.patternRefs) {
+      releases.push(...this.releasePattern(pattern, refs));
+    }
     for (const inbox of member.inboxes.names()) releases.push(this.bus.unlisten(inbox));
     await Promise.allSettled(releases);
   }

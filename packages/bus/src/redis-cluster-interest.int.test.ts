@@ -3,6 +3,8 @@ import { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 
 import { Inbox } from './bus-contract.js';
+import { encodeAck, parseControlFrame } from './cluster-frames.js';
+import { ClusterInterest } from './cluster-interest.js';
 import { clusterNodes } from './cluster-nodes.js';
 import type { Retention } from './history.js';
 import { RedisClusterBus } from './redis-cluster-bus.js';
@@ -124,4 +126,110 @@ it('a node that leaves stops being published to, and close() takes its interest 
   await a.publish(`${d}/t`, text('unheard'));
   expect(a.stats().fannedOut).toBe(fannedOut);
   expect(tapped.filter((topic) => topic === `${d}/t`).length).toBeLessThanOrEqual(fannedOut - 1);
+});
+
+/** `client` with one method replaced by `wrap(the method)`, everything else as it is. */
+function intercept<T extends object>(
+  client: T,
+  method: string,
+  wrap: (original: (...args: unknown[]) => Promise<unknown>) => (...args: never[]) => unknown,
+): T {
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
+      return key === method ? wrap(bound) : bound;
+    },
+  });
+}
+
+/** Whether a promise has settled once the replies and tasks queued now have been handled. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
+it('a join waits for exactly the followers the SPUBLISH counted, whether its own control subscription was refused or is up', async () => {
+  const d = domain();
+  const me = `${redis.keyPrefix}joiner`;
+  const control = `${redis.keyPrefix}x:{${d}}`;
+  const pub = new Cluster(clusterNodes(redis.nodes));
+  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => pub.disconnect() }, { close: () => sub.disconnect() });
+  // The joiner's subscriber refuses the control channel's SSUBSCRIBE while `refusing`.
+  let refusing = true;
+  const refusable = intercept(
+    sub,
+    'ssubscribe',
+    (ssubscribe) => (channel: string) =>
+      refusing && channel === control
+        ? Promise.reject(new Error('refused for the test'))
+        : ssubscribe(channel),
+  );
+  const interest = new ClusterInterest(pub, refusable, me, redis.keyPrefix, 1_000);
+  sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+    if (channel.toString() === control) interest.onControlMessage(d, message);
+  });
+  // One other follower, which acknowledges only when the test says so.
+  const follower = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => follower.disconnect() });
+  const changes: number[] = [];
+  follower.on('smessageBuffer', (_channel: Buffer, message: Buffer) => {
+    const frame = parseControlFrame(message);
+    if (frame?.kind === 'interest' && frame.node === me) changes.push(frame.version);
+  });
+  await follower.ssubscribe(control);
+  const versionKey = `${redis.keyPrefix}n:{${d}}:v`;
+
+  for (const [round, subscribed] of [
+    [1, false],
+    [2, true],
+  ] as const) {
+    refusing = !subscribed;
+    const joined = interest.announce(d, () => [`${d}/r${round}/#`], true);
+    await waitFor('the follower to hear the change', () => changes.length === round);
+    // A command after the announcing script on the same master: its reply comes after the
+    // script's, so a join that does not wait for the follower has resolved by now.
+    await pub.get(versionKey);
+    expect(await settled(joined)).toBe(false);
+    await follower.spublish(control, encodeAck('follower', changes[round - 1]!, me));
+    await joined;
+    // Refused: the follower was counted, but its acknowledgement cannot reach a joiner that does
+    // not hear the channel, so the join ends at the timeout (never early). Subscribed: the
+    // joiner was counted too, and its own change acknowledged it; nothing else was awaited.
+    expect(interest.ackTimeouts).toBe(1);
+  }
+});
+
+it('an announcement Redis refused is made again by the next holder of the pattern (settled), and acknowledged', async () => {
+  const d = domain();
+  const me = `${redis.keyPrefix}announcer`;
+  const control = `${redis.keyPrefix}x:{${d}}`;
+  const pub = new Cluster(clusterNodes(redis.nodes));
+  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => pub.disconnect() }, { close: () => sub.disconnect() });
+  let refusals = 1;
+  const refusing = intercept(pub, 'fleetwireSetInterest', (set) => (...args: never[]) => {
+    if (refusals === 0) return set(...args);
+    refusals -= 1;
+    return Promise.reject(new Error('refused for the test'));
+  });
+  const interest = new ClusterInterest(refusing, sub, me, redis.keyPrefix, 1_000);
+  sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+    if (channel.toString() === control) interest.onControlMessage(d, message);
+  });
+  await expect(interest.announce(d, () => [`${d}/a/#`], true)).rejects.toThrow('refused');
+  await interest.settled(d);
+  expect(await pub.hget(`${redis.keyPrefix}n:{${d}}`, me)).toBe(`${d}/a/#`);
+  // Announced again, no longer refused: a later holder does not announce a third time.
+  await interest.settled(d);
+  expect(await pub.get(`${redis.keyPrefix}n:{${d}}:v`)).toBe('1');
+  // Its one follower, itself, acknowledged it.
+  expect(interest.ackTimeouts).toBe(0);
 });

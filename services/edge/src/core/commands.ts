@@ -20,6 +20,7 @@ import {
 import type { EdgeMetrics } from '../metrics.js';
 import type { Connection } from './connection.js';
 import type { DependencyFailures } from './dependency-failures.js';
+import { DeviceCommands } from './device-commands.js';
 import type { NodeMessageGate } from './node-message-gate.js';
 import {
   decodeInboxMessage,
@@ -49,6 +50,8 @@ export interface CommandSender {
 }
 
 interface PendingCommand {
+  key: string;
+  id: string;
   sender: CommandSender;
   timer: NodeJS.Timeout;
   /** When it was handed to the device's socket on this node (a delivery sequence number). */
@@ -74,10 +77,13 @@ interface ForwardedCommand {
  */
 export class CommandRouter {
   private readonly devices = new Map<string, Connection>();
-  /** device key (`tenant/id`) → command id → pending command. */
-  private readonly pending = new Map<string, Map<string, PendingCommand>>();
-  /** `${device key}|${id}` → the node waiting for the device's answer. */
-  private readonly remote = new Map<string, ForwardedCommand>();
+  /** Commands waited on here, by device key (`tenant/id`) and id. */
+  private readonly pending = new DeviceCommands<PendingCommand>();
+  /** Commands this node delivered for a sender elsewhere, by device key and id. */
+  private readonly remote = new DeviceCommands<ForwardedCommand>();
+  /** The commands waited on here by each sender (its `owner`), for when it goes away. */
+  private readonly bySender = new Map<object, Set<PendingCommand>>();
+  private senderVisits = 0;
   /** Where desired-state changes for a device held here go (DeviceStates). */
   private stateHandler: ((device: Connection, state: RemoteState) => void) | undefined;
   /** Orders commands handed to devices here: an answer without id takes the oldest. */
@@ -103,9 +109,15 @@ export class CommandRouter {
   }
 
   get pendingCount(): number {
-    let count = this.remote.size;
-    for (const byId of this.pending.values()) count += byId.size;
-    return count;
+    return this.pending.size + this.remote.size;
+  }
+
+  /**
+   * Pending and forwarded commands looked at by a device's release or answer and by a sender's
+   * close, since the start: tests check that this work is the device's or sender's own.
+   */
+  get visitedCommands(): number {
+    return this.pending.visited + this.remote.visited + this.senderVisits;
   }
 
   /** The devices connected here, sub-devices with their gateway. */
@@ -208,19 +220,15 @@ export class CommandRouter {
   /** Forgets the device's socket here and answers what waited on it with nack offline. */
   private release(key: string): void {
     this.devices.delete(key);
-    const waiting = this.pending.get(key);
-    this.pending.delete(key);
     const gone = 'the device disconnected before answering';
-    for (const [id, command] of waiting ?? []) {
+    for (const [id, command] of this.pending.takeAll(key)) {
       clearTimeout(command.timer);
+      this.unindexSender(command);
       this.metrics.commands.inc({ outcome: 'offline' });
       command.sender.reply({ type: 'nack', id, reason: NackReason.Offline, message: gone });
     }
-    for (const [remoteKey, command] of this.remote) {
-      if (!remoteKey.startsWith(`${key}|`)) continue;
-      this.remote.delete(remoteKey);
+    for (const [id, command] of this.remote.takeAll(key)) {
       clearTimeout(command.timer);
-      const id = remoteKey.slice(key.length + 1);
       this.answerRemote(command.replyTo, key, {
         type: 'nack',
         id,
@@ -240,7 +248,7 @@ export class CommandRouter {
       return;
     }
     // Ids are unique per device while pending, whichever node's sender used them first.
-    if (this.pending.get(key)?.has(command.id) || this.remote.has(`${key}|${command.id}`)) {
+    if (this.pending.has(key, command.id) || this.remote.has(key, command.id)) {
       this.metrics.commands.inc({ outcome: 'duplicate' });
       sender.reply({
         type: 'nack',
@@ -326,9 +334,8 @@ export class CommandRouter {
             reason: answer.reason,
             ...(answer.message === undefined ? {} : { message: answer.message }),
           };
-    const remote = this.remote.get(`${key}|${id}`);
+    const remote = this.remote.take(key, id);
     if (remote) {
-      this.remote.delete(`${key}|${id}`);
       clearTimeout(remote.timer);
       this.answerRemote(remote.replyTo, key, reply);
       return true;
@@ -345,33 +352,30 @@ export class CommandRouter {
         oldest = { id, delivered };
       }
     };
-    for (const [id, command] of this.pending.get(key) ?? []) consider(id, command.delivered);
-    const prefix = `${key}|`;
-    for (const [remoteKey, command] of this.remote) {
-      if (remoteKey.startsWith(prefix)) consider(remoteKey.slice(prefix.length), command.delivered);
-    }
+    for (const [id, command] of this.pending.of(key)) consider(id, command.delivered);
+    for (const [id, command] of this.remote.of(key)) consider(id, command.delivered);
     return oldest?.id;
   }
 
   /** Drops the waits of a sender that went away. */
   senderClosed(owner: object): void {
-    for (const [key, waiting] of this.pending) {
-      for (const [id, command] of waiting) {
-        if (command.sender.owner !== owner) continue;
-        clearTimeout(command.timer);
-        waiting.delete(id);
-      }
-      if (waiting.size === 0) this.pending.delete(key);
+    const commands = this.bySender.get(owner);
+    if (!commands) return;
+    this.bySender.delete(owner);
+    for (const command of commands) {
+      this.senderVisits += 1;
+      clearTimeout(command.timer);
+      this.pending.take(command.key, command.id);
     }
   }
 
   /** Ends every wait (shutdown). */
   close(): void {
-    for (const waiting of this.pending.values())
-      for (const c of waiting.values()) clearTimeout(c.timer);
+    for (const c of this.pending.values()) clearTimeout(c.timer);
     for (const c of this.remote.values()) clearTimeout(c.timer);
     this.pending.clear();
     this.remote.clear();
+    this.bySender.clear();
   }
 
   private wait(
@@ -381,27 +385,39 @@ export class CommandRouter {
     timeoutMs: number,
     delivered: number | undefined,
   ): void {
-    let waiting = this.pending.get(key);
-    if (!waiting) {
-      waiting = new Map();
-      this.pending.set(key, waiting);
-    }
     const timer = setTimeout(() => {
       if (!this.take(key, id)) return;
       this.metrics.commands.inc({ outcome: 'timeout' });
       sender.reply({ type: 'nack', id, reason: NackReason.Timeout });
     }, timeoutMs);
-    waiting.set(id, { sender, timer, ...(delivered === undefined ? {} : { delivered }) });
+    const command: PendingCommand = {
+      key,
+      id,
+      sender,
+      timer,
+      ...(delivered === undefined ? {} : { delivered }),
+    };
+    this.pending.set(key, id, command);
+    let ofSender = this.bySender.get(sender.owner);
+    if (!ofSender) {
+      ofSender = new Set();
+      this.bySender.set(sender.owner, ofSender);
+    }
+    ofSender.add(command);
   }
 
   private take(key: string, id: string): PendingCommand | undefined {
-    const waiting = this.pending.get(key);
-    const command = waiting?.get(id);
-    if (!waiting || !command) return undefined;
+    const command = this.pending.take(key, id);
+    if (!command) return undefined;
     clearTimeout(command.timer);
-    waiting.delete(id);
-    if (waiting.size === 0) this.pending.delete(key);
+    this.unindexSender(command);
     return command;
+  }
+
+  private unindexSender(command: PendingCommand): void {
+    const ofSender = this.bySender.get(command.sender.owner);
+    if (!ofSender?.delete(command)) return;
+    if (ofSender.size === 0) this.bySender.delete(command.sender.owner);
   }
 
   private fromInbox(name: string, payload: Buffer): void {
@@ -439,8 +455,7 @@ export class CommandRouter {
       this.reroute(message);
       return;
     }
-    const remoteKey = `${key}|${command.id}`;
-    if (this.remote.has(remoteKey) || this.pending.get(key)?.has(command.id)) {
+    if (this.remote.has(key, command.id) || this.pending.has(key, command.id)) {
       // Another sender's command with this id still waits for the device: answering either
       // would hand one sender the other's result.
       this.metrics.commands.inc({ outcome: 'duplicate' });
@@ -453,8 +468,8 @@ export class CommandRouter {
       return;
     }
     // The sender times out on its own; this only bounds how long this node remembers.
-    const timer = setTimeout(() => this.remote.delete(remoteKey), timeoutMs + 1_000);
-    this.remote.set(remoteKey, { replyTo, timer, delivered: ++this.deliveries });
+    const timer = setTimeout(() => this.remote.take(key, command.id), timeoutMs + 1_000);
+    this.remote.set(key, command.id, { replyTo, timer, delivered: ++this.deliveries });
     this.forward(device, key, { ...command, type: 'command' });
   }
 
