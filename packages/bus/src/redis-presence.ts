@@ -75,7 +75,6 @@ type Client = Redis | Cluster;
 type Scripts = Record<ScriptName, (...args: string[]) => Promise<unknown>>;
 
 /**
-/**
  * Redis keys (under the prefix), each tagged with its hash slot's name:
  *
  * - `{t:<tenant>}:d` a hash per tenant: device id → record (presence-record.ts), no TTL;
