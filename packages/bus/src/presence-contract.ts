@@ -289,6 +289,35 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.get(d1, now + ttlMs + 1)).toMatchObject({ online: true, node: 'slow' });
     });
 
+    it('more than 1,024 live nodes: a device on the newest one still reads online in get and list', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      const nodes = Array.from({ length: 1_100 }, (_, i) => `node-${String(i).padStart(4, '0')}`);
+      // Oldest heartbeat first: the newest node's lease sorts after the first 1,024.
+      await Promise.all(nodes.map((node, i) => store.renew([], node, now + i)));
+      const newest = nodes.at(-1)!;
+      const later = now + nodes.length;
+      await store.markOnline(d1, newest, later);
+      await store.markOnline(d2, nodes[0]!, later);
+      expect(await store.get(d1, later)).toEqual({
+        ...d1,
+        online: true,
+        node: newest,
+        connectedAt: later,
+        lastSeen: later,
+      });
+      expect(
+        (await store.list('acme', later)).map(({ deviceId, online, node }) => [
+          deviceId,
+          online,
+          node,
+        ]),
+      ).toEqual([
+        ['d1', true, newest],
+        ['d2', true, nodes[0]],
+      ]);
+    });
+
     it('node loads: the count of each node with a live heartbeat that reported one, dropped on leaving or reaping', async () => {
       const { store, ttlMs } = subject;
       const now = Date.now();

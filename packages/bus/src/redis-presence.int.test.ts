@@ -90,6 +90,30 @@ it('device records another Redis user wrote as garbage read as unknown, and no s
   });
 });
 
+it('a rewrite that failed half-way is done again at the next renewal, not forgotten', async () => {
+  await withStore(async ({ store, redis, client: rogue }) => {
+    const now = Date.now();
+    const d1 = { tenant: 'acme', deviceId: 'd1' };
+    const d2 = { tenant: 'blocked', deviceId: 'd2' };
+    await store.markOnline(d1, 'node-a', now);
+    await store.markOnline(d2, 'node-a', now);
+    await store.renew([d1, d2], 'node-a', now);
+    // The lease and the records are lost; then another Redis user's string stands where a
+    // tenant's hash goes, so the rewrite fails on that tenant's record.
+    await rogue.del(`${redis.keyPrefix}{nodes}:epoch`, `${redis.keyPrefix}{t:blocked}:d`);
+    await rogue.set(`${redis.keyPrefix}{t:blocked}:d`, 'not a hash');
+    await expect(store.renew([d1, d2], 'node-a', now + 1)).rejects.toThrow(/WRONGTYPE/);
+    await rogue.del(`${redis.keyPrefix}{t:blocked}:d`);
+    // The lease is this instance's again, yet the records are still owed.
+    expect(await store.renew([d1, d2], 'node-a', now + 2)).toEqual({
+      moved: [],
+      restored: [d2],
+      released: [],
+    });
+    expect(await store.get(d2, now + 2)).toMatchObject({ online: true, node: 'node-a' });
+  });
+});
+
 it('keys are hash-tagged for a cluster: a tenant’s records, a node’s devices, and the leases each in one slot', async () => {
   await withStore(async ({ store, redis, client }) => {
     const now = Date.now();

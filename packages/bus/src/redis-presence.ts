@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
-import { Redis, type ChainableCommander } from 'ioredis';
+import { Cluster, Redis, type ClusterNode } from 'ioredis';
 
+import { BusError } from './bus.js';
+import { MasterRestarts } from './master-restarts.js';
 import { LUA_RECORD, decodeRecord, type StoredRecord } from './presence-record.js';
 import {
   MAX_NODE_LOADS,
@@ -21,11 +23,16 @@ import {
 } from './presence.js';
 import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
 
-export interface RedisPresenceOptions {
-  url: string;
+/** One Redis (`url`) or a Redis Cluster (`nodes`: some of its masters, the rest is discovered). */
+export type RedisPresenceOptions = ({ url: string } | { nodes: ClusterNode[] }) & {
   prefix?: string;
   ttlMs: number;
-}
+};
+
+const RETRY = (attempt: number): number => Math.min(100 * 2 ** attempt, 2_000);
+
+/** Node names per ZMSCORE when `list` reads the leases of the nodes its records name. */
+const LEASE_READ_BATCH = 1_000;
 
 /**
  * The scripts, each on the keys of one hash slot (Redis Cluster runs a script on one slot only):
@@ -64,9 +71,8 @@ return 1`,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-type Scripted<T> = T & Record<ScriptName, (...args: string[]) => T>;
-type ScriptedRedis = Redis & Record<ScriptName, (...args: string[]) => Promise<unknown>>;
-type Answers = [Error | null, unknown][];
+type Client = Redis | Cluster;
+type Scripts = Record<ScriptName, (...args: string[]) => Promise<unknown>>;
 
 /**
  * Redis keys (under the prefix), each tagged with its hash slot's name:
@@ -77,9 +83,12 @@ type Answers = [Error | null, unknown][];
  *   connection count, `{nodes}:epoch` which store instance last renewed each lease,
  *   `{nodes}:reap:<node>` the lock of whoever reaps a dead node.
  *
- * A connect writes its tenant's hash and its node's set (two slots, one round trip, not atomic:
- * the reaper checks the record before it marks a device offline); a renewal writes only the
- * `{nodes}` slot.
+ * Every command and script touches one slot, so one driver serves one Redis and a Redis Cluster.
+ * Work across slots (a device's record and its node's set; the batches of a rewrite or a reap)
+ * goes out as single commands in one tick, which auto-pipelining writes together per server: one
+ * round trip per master, not per command, and no pipeline object a cluster would refuse across
+ * slots. A connect writes its tenant's hash and its node's set (not atomic: the reaper checks the
+ * record before it marks a device offline); a renewal writes only the `{nodes}` slot.
  */
 export class RedisPresence implements PresenceStore {
   private readonly prefix: string;
@@ -87,10 +96,17 @@ export class RedisPresence implements PresenceStore {
   private readonly epoch = randomBytes(6).toString('base64url');
   /** Nodes whose lease this instance made sure exists, so a connect needs no lease write. */
   private readonly leased = new Set<string>();
+  /**
+   * Nodes whose records are to be written again at their next renewal: their lease was lost, a
+   * master restarted, or the last rewrite failed half-way (the lease alone would not say so again).
+   */
+  private readonly owed = new Set<string>();
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: Client,
     private readonly options: RedisPresenceOptions,
+    /** On a cluster: a master restarted without its keys while the lease's master kept them. */
+    private readonly restarts: MasterRestarts | undefined,
   ) {
     this.prefix = options.prefix ?? 'fw:';
     for (const [name, lua] of Object.entries(SCRIPTS)) {
@@ -99,24 +115,48 @@ export class RedisPresence implements PresenceStore {
   }
 
   static async connect(options: RedisPresenceOptions): Promise<RedisPresence> {
-    const redis = new Redis(options.url, {
-      ...REDIS_CONNECTION_DEFAULTS,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      // A connect storm's records go out in one write per event-loop tick.
-      enableAutoPipelining: true,
-    });
+    // Commands fail at once while a server is away (the caller counts and retries them) instead
+    // of queueing; auto-pipelining sends a tick's commands (a connect storm's records) to each
+    // server in one write.
+    const redis: Client =
+      'nodes' in options
+        ? new Cluster(options.nodes, {
+            lazyConnect: true,
+            enableAutoPipelining: true,
+            enableOfflineQueue: false,
+            clusterRetryStrategy: RETRY,
+            clusterNodeRetryStrategy: RETRY,
+            slotsRefreshTimeout: 2_000,
+            redisOptions: { maxRetriesPerRequest: 0 },
+          })
+        : new Redis(options.url, {
+            ...REDIS_CONNECTION_DEFAULTS,
+            enableOfflineQueue: false,
+            maxRetriesPerRequest: 0,
+            enableAutoPipelining: true,
+          });
     redis.on('error', () => undefined);
-    await redis.connect();
-    return new RedisPresence(redis, options);
+    redis.on('node error', () => undefined);
+    try {
+      await redis.connect();
+    } catch (cause) {
+      redis.disconnect();
+      const where =
+        'nodes' in options
+          ? `Redis Cluster at ${options.nodes.map((n) => (typeof n === 'object' ? `${n.host}:${n.port}` : n)).join(',')}`
+          : 'Redis';
+      throw new BusError('BUS_UNAVAILABLE', `presence: cannot connect to ${where}`, { cause });
+    }
+    return new RedisPresence(
+      redis,
+      options,
+      redis instanceof Cluster ? new MasterRestarts(redis) : undefined,
+    );
   }
 
-  // Connects and disconnects are single commands, no pipeline object each: auto-pipelining
-  // already sends every command of a tick in one write (the profile of a connect storm showed
-  // building a pipeline per device as a tenth of the Redis client's time).
   async markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult> {
     const writes = [
-      this.scripted.presenceOnline(
+      this.scripts.presenceOnline(
         this.tenantKey(device.tenant),
         device.deviceId,
         String(now),
@@ -134,7 +174,7 @@ export class RedisPresence implements PresenceStore {
 
   async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
     await Promise.all([
-      this.scripted.presenceRelease(
+      this.scripts.presenceRelease(
         this.tenantKey(device.tenant),
         device.deviceId,
         String(now),
@@ -150,46 +190,48 @@ export class RedisPresence implements PresenceStore {
     now: number,
     connections?: number,
   ): Promise<RenewResult> {
-    const [lost] = check(
-      await this.batch()
-        .presenceRenew(
-          this.k('{nodes}:beat'),
-          this.k('{nodes}:load'),
-          this.k('{nodes}:epoch'),
-          node,
-          String(now),
-          connections === undefined ? '' : String(connections),
-          this.epoch,
-        )
-        .exec(),
-    );
+    const [lost, restarted] = await Promise.all([
+      this.scripts.presenceRenew(
+        this.k('{nodes}:beat'),
+        this.k('{nodes}:load'),
+        this.k('{nodes}:epoch'),
+        node,
+        String(now),
+        connections === undefined ? '' : String(connections),
+        this.epoch,
+      ),
+      this.restarts?.restarted() ?? false,
+    ]);
     this.leased.add(node);
+    // A restarted master may have held any node's records: every node this instance serves.
+    if (restarted) for (const served of this.leased) this.owed.add(served);
+    if (lost === 1) this.owed.add(node);
     const result: RenewResult = { moved: [], restored: [], released: [] };
-    if (lost !== 1) return result;
+    if (!this.owed.has(node)) return result;
     const held = heldDevices(devices);
     await this.releaseUnheld(node, new Set(held.map(deviceRefKey)), now, result.released);
     // The one O(devices) write: in slices, one round trip each, so Redis is never held long.
     for (let i = 0; i < held.length; i += RESTORE_BATCH) {
       const slice = held.slice(i, i + RESTORE_BATCH);
-      const batch = this.batch();
-      for (const device of slice) {
-        batch
-          .presenceRestore(
+      const answers = await Promise.all(
+        slice.flatMap((device) => [
+          this.scripts.presenceRestore(
             this.tenantKey(device.tenant),
             device.deviceId,
             String(now),
             node,
             device.gateway ?? '',
-          )
-          .sadd(this.nodeKey(node), deviceRefKey(device));
-      }
-      const answers = check(await batch.exec());
+          ),
+          this.redis.sadd(this.nodeKey(node), deviceRefKey(device)),
+        ]),
+      );
       slice.forEach(({ tenant, deviceId }, j) => {
         const outcome = answers[2 * j];
         if (outcome === 1) result.moved.push({ tenant, deviceId });
         else if (outcome === 2) result.restored.push({ tenant, deviceId });
       });
     }
+    this.owed.delete(node);
     return result;
   }
 
@@ -204,13 +246,12 @@ export class RedisPresence implements PresenceStore {
     for await (const keys of stream as AsyncIterable<string[]>) {
       const refs = keys.filter((key) => !held.has(key)).map(parseDeviceRef);
       if (refs.length === 0) continue;
-      const batch = this.batch();
-      for (const ref of refs) {
-        batch
-          .presenceRelease(this.tenantKey(ref.tenant), ref.deviceId, String(now), node)
-          .srem(this.nodeKey(node), deviceRefKey(ref));
-      }
-      const answers = check(await batch.exec());
+      const answers = await Promise.all(
+        refs.flatMap((ref) => [
+          this.scripts.presenceRelease(this.tenantKey(ref.tenant), ref.deviceId, String(now), node),
+          this.redis.srem(this.nodeKey(node), deviceRefKey(ref)),
+        ]),
+      );
       refs.forEach((ref, i) => {
         if (answers[2 * i] === 1) released.push(ref);
       });
@@ -218,14 +259,14 @@ export class RedisPresence implements PresenceStore {
   }
 
   async get(device: DeviceRef, now: number): Promise<PresenceRecord> {
-    const [value, beats] = check(
-      await this.redis
-        .pipeline()
-        .hget(this.tenantKey(device.tenant), device.deviceId)
-        .zrange(this.k('{nodes}:beat'), 0, MAX_NODE_LOADS - 1, 'WITHSCORES')
-        .exec(),
+    const stored = decodeRecord(
+      await this.redis.hget(this.tenantKey(device.tenant), device.deviceId),
     );
-    return toRecord(device, value as string | null, leasesOf(beats as string[]), now, this.ttl);
+    // The lease of the node the record names, whatever the number of nodes.
+    const beat = stored?.node ? await this.redis.zscore(this.k('{nodes}:beat'), stored.node) : null;
+    const leases = new Map<string, number>();
+    if (stored?.node && beat !== null) leases.set(stored.node, Number(beat));
+    return toRecord(device, stored, leases, now, this.ttl);
   }
 
   async owner(device: DeviceRef): Promise<string | undefined> {
@@ -235,21 +276,38 @@ export class RedisPresence implements PresenceStore {
   }
 
   async list(tenant: string, now: number): Promise<PresenceRecord[]> {
-    const leases = leasesOf(
-      await this.redis.zrange(this.k('{nodes}:beat'), 0, MAX_NODE_LOADS - 1, 'WITHSCORES'),
-    );
-    const records: PresenceRecord[] = [];
     // HSCAN, not HGETALL: a large tenant is read in bounded steps without blocking Redis.
+    // HSCAN may answer a field twice (while the hash is rehashed): the map keeps one.
+    const stored = new Map<string, StoredRecord | undefined>();
     const stream = this.redis.hscanStream(this.tenantKey(tenant), { count: 500 });
     for await (const pairs of stream as AsyncIterable<string[]>) {
       for (let i = 0; i + 1 < pairs.length; i += 2) {
-        const ref = { tenant, deviceId: pairs[i] as string };
-        records.push(toRecord(ref, pairs[i + 1] as string, leases, now, this.ttl));
+        stored.set(pairs[i] as string, decodeRecord(pairs[i + 1]));
       }
     }
-    // HSCAN may answer a field twice (while the hash is rehashed): keep one.
-    const unique = new Map(records.map((record) => [record.deviceId, record]));
-    return [...unique.values()].sort(byDeviceId);
+    const leases = await this.leasesOf(stored.values());
+    return [...stored]
+      .map(([deviceId, record]) => toRecord({ tenant, deviceId }, record, leases, now, this.ttl))
+      .sort(byDeviceId);
+  }
+
+  /** The heartbeats of the nodes the records name (those with a lease), in bounded reads. */
+  private async leasesOf(
+    records: Iterable<StoredRecord | undefined>,
+  ): Promise<Map<string, number>> {
+    const nodes = new Set<string>();
+    for (const record of records) if (record?.node) nodes.add(record.node);
+    const names = [...nodes];
+    const leases = new Map<string, number>();
+    for (let i = 0; i < names.length; i += LEASE_READ_BATCH) {
+      const batch = names.slice(i, i + LEASE_READ_BATCH);
+      const beats = await this.redis.zmscore(this.k('{nodes}:beat'), ...batch);
+      batch.forEach((node, j) => {
+        const beat = beats[j];
+        if (beat !== null && beat !== undefined) leases.set(node, Number(beat));
+      });
+    }
+    return leases;
   }
 
   async nodeLoads(now: number): Promise<NodeLoad[]> {
@@ -262,7 +320,7 @@ export class RedisPresence implements PresenceStore {
       0,
       MAX_NODE_LOADS,
     );
-    const nodes = [...leasesOf(beats)];
+    const nodes = [...withScores(beats)];
     if (nodes.length === 0) return [];
     const counts = await this.redis.hmget(this.k('{nodes}:load'), ...nodes.map(([node]) => node));
     const loads: NodeLoad[] = [];
@@ -274,7 +332,7 @@ export class RedisPresence implements PresenceStore {
   }
 
   async reapDeadNodes(now: number): Promise<DeviceRef[]> {
-    const dead = leasesOf(
+    const dead = withScores(
       await this.redis.zrangebyscore(
         this.k('{nodes}:beat'),
         '-inf',
@@ -296,16 +354,17 @@ export class RedisPresence implements PresenceStore {
       const stream = this.redis.sscanStream(this.nodeKey(node), { count: RESTORE_BATCH });
       for await (const keys of stream as AsyncIterable<string[]>) {
         const refs = keys.map(parseDeviceRef);
-        const batch = this.batch();
-        for (const ref of refs) {
-          batch.presenceRelease(this.tenantKey(ref.tenant), ref.deviceId, lastSeen, node);
-        }
-        const answers = check(await batch.exec());
+        const answers = await Promise.all(
+          refs.map((ref) =>
+            this.scripts.presenceRelease(this.tenantKey(ref.tenant), ref.deviceId, lastSeen, node),
+          ),
+        );
         refs.forEach((ref, i) => {
           if (answers[i] === 1) reaped.push(ref);
         });
       }
       await this.redis.unlink(this.nodeKey(node));
+      // One slot, `{nodes}`: a transaction a cluster runs too.
       await this.redis
         .multi()
         .zrem(this.k('{nodes}:beat'), node)
@@ -325,12 +384,8 @@ export class RedisPresence implements PresenceStore {
     return this.options.ttlMs;
   }
 
-  private get scripted(): ScriptedRedis {
-    return this.redis as ScriptedRedis;
-  }
-
-  private batch(): Scripted<ChainableCommander> {
-    return this.redis.pipeline() as Scripted<ChainableCommander>;
+  private get scripts(): Scripts {
+    return this.redis as unknown as Scripts;
   }
 
   private tenantKey(tenant: string): string {
@@ -346,33 +401,24 @@ export class RedisPresence implements PresenceStore {
   }
 }
 
-/** The answers of a pipeline; throws the first error. */
-function check(answers: Answers | null): unknown[] {
-  return (answers ?? []).map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
-}
-
-/** Node → last heartbeat, from a WITHSCORES reply. */
-function leasesOf(beats: string[]): Map<string, number> {
-  const leases = new Map<string, number>();
-  for (let i = 0; i + 1 < beats.length; i += 2) {
-    leases.set(beats[i] as string, Number(beats[i + 1]));
+/** Node → score, from a WITHSCORES reply. */
+function withScores(reply: string[]): Map<string, number> {
+  const scores = new Map<string, number>();
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    scores.set(reply[i] as string, Number(reply[i + 1]));
   }
-  return leases;
+  return scores;
 }
 
 /** What a stored record means now: online while the node it names has a live lease. */
 function toRecord(
   device: DeviceRef,
-  value: string | null,
+  stored: StoredRecord | undefined,
   leases: Map<string, number>,
   now: number,
   ttlMs: number,
 ): PresenceRecord {
   const ref = { tenant: device.tenant, deviceId: device.deviceId };
-  const stored: StoredRecord | undefined = decodeRecord(value);
   if (!stored) return { ...ref, online: false };
   const gateway = stored.gateway === '' ? {} : { gateway: stored.gateway };
   const beat = stored.node === '' ? undefined : leases.get(stored.node);

@@ -17,6 +17,7 @@ describe('edge config: Redis Cluster for the bus', () => {
     expect(config.redisCluster).toEqual({
       nodes: ['r1:7000', 'r2:7001', 'r3:7002'],
       interest: true,
+      prefix: 'fw:',
     });
     expect(config.redis).toEqual({ url: 'redis://presence:6379', prefix: 'fw:' });
     const off = loadEdgeConfig(
@@ -32,8 +33,31 @@ describe('edge config: Redis Cluster for the bus', () => {
     expect(loadEdgeConfig(base, 'n').redisCluster).toBeUndefined();
   });
 
+  it('the cluster alone is a complete configuration: bus, presence and workers, with the prefix', () => {
+    const config = loadEdgeConfig(
+      {
+        ...base,
+        FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000,r2:7001',
+        FLEETWIRE_REDIS_PREFIX: 'prod:',
+        FLEETWIRE_WORKERS: '4',
+      },
+      'n',
+    );
+    expect(config.redis).toBeUndefined();
+    expect(config.redisCluster).toEqual({
+      nodes: ['r1:7000', 'r2:7001'],
+      interest: true,
+      prefix: 'prod:',
+    });
+    expect(config.workers).toBe(4);
+    expect(
+      loadEdgeConfig({ ...base, FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000' }, 'n', { workers: 2 })
+        .workers,
+    ).toBe(2);
+  });
+
   it.each([
-    [{ FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000' }, /needs FLEETWIRE_REDIS_URL/],
+    [{ FLEETWIRE_WORKERS: '2' }, /needs FLEETWIRE_REDIS_URL or FLEETWIRE_REDIS_CLUSTER_NODES/],
     [{ FLEETWIRE_REDIS_URL: 'redis://p:6379', FLEETWIRE_REDIS_CLUSTER_NODES: 'r1' }, /host:port/],
     [
       {

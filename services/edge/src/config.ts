@@ -75,8 +75,8 @@ const EdgeEnv = z.object({
 
   FLEETWIRE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
-  // A Redis Cluster (≥ 7) for the bus: sharded pub/sub, one hash slot per tenant. Presence stays
-  // on FLEETWIRE_REDIS_URL until it runs on the cluster (docs/operations.md, "Redis Cluster").
+  // A Redis Cluster (≥ 7) for the bus (sharded pub/sub, one hash slot per tenant) and presence;
+  // with FLEETWIRE_REDIS_URL also set, presence stays on that Redis (docs/operations.md).
   FLEETWIRE_REDIS_CLUSTER_NODES: envVar
     .list()
     .refine(
@@ -128,10 +128,13 @@ export interface EdgeConfig {
   history?: HistorySettings;
   /** Opt-in connection rebalance (FLEETWIRE_REBALANCE=on); absent: never sheds. */
   rebalance?: RebalanceSettings;
-  /** Redis for cross-node delivery and presence; absent: a single node. */
+  /** Redis for cross-node delivery and presence; absent (and no cluster): a single node. */
   redis?: { url: string; prefix: string };
-  /** A Redis Cluster for the bus instead of `redis.url` (presence stays there). */
-  redisCluster?: { nodes: string[]; interest: boolean };
+  /**
+   * A Redis Cluster for the bus instead of `redis.url`, and for presence unless `redis` is set
+   * too: a deployment that had presence on one Redis keeps it there until it drops the URL.
+   */
+  redisCluster?: { nodes: string[]; interest: boolean; prefix: string };
   /** PostgreSQL for device state documents; absent: `state.*` is nacked, no state routes. */
   database?: { url: string; poolSize: number };
   /** Kafka for telemetry; absent: telemetry is acked once delivered (no durable log). */
@@ -206,18 +209,16 @@ export function loadEdgeConfig(
     throw new Error('set both FLEETWIRE_TLS_CERT_FILE and FLEETWIRE_TLS_KEY_FILE, or neither');
   }
   const clusterNodes = e.FLEETWIRE_REDIS_CLUSTER_NODES ?? [];
-  if (clusterNodes.length > 0 && !e.FLEETWIRE_REDIS_URL) {
-    throw new Error(
-      'FLEETWIRE_REDIS_CLUSTER_NODES needs FLEETWIRE_REDIS_URL too: presence is not on the cluster yet',
-    );
-  }
+  const shared = e.FLEETWIRE_REDIS_URL !== undefined || clusterNodes.length > 0;
   if (clusterNodes.length > 0 && /[{}]/.test(e.FLEETWIRE_REDIS_PREFIX)) {
     throw new Error(
       'FLEETWIRE_REDIS_PREFIX must not contain { or } on a Redis Cluster (hash tags)',
     );
   }
-  if ((e.FLEETWIRE_WORKERS ?? 1) > 1 && !e.FLEETWIRE_REDIS_URL) {
-    throw new Error('FLEETWIRE_WORKERS above 1 needs FLEETWIRE_REDIS_URL (workers share presence)');
+  if ((e.FLEETWIRE_WORKERS ?? 1) > 1 && !shared) {
+    throw new Error(
+      'FLEETWIRE_WORKERS above 1 needs FLEETWIRE_REDIS_URL or FLEETWIRE_REDIS_CLUSTER_NODES (workers share presence)',
+    );
   }
   return {
     host: e.FLEETWIRE_HOST,
@@ -231,7 +232,7 @@ export function loadEdgeConfig(
       : {}),
     allowUwsFallback: e.FLEETWIRE_ALLOW_UWS_FALLBACK,
     // Workers share presence through Redis: without it each would know only its own devices.
-    workers: e.FLEETWIRE_REDIS_URL ? (e.FLEETWIRE_WORKERS ?? defaults.workers ?? 1) : 1,
+    workers: shared ? (e.FLEETWIRE_WORKERS ?? defaults.workers ?? 1) : 1,
     ...optional('dashboardDir', e.FLEETWIRE_DASHBOARD_DIR),
     auth: authSettings(e),
     limits: {
@@ -289,7 +290,13 @@ export function loadEdgeConfig(
       ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
       : {}),
     ...(clusterNodes.length > 0
-      ? { redisCluster: { nodes: clusterNodes, interest: e.FLEETWIRE_REDIS_INTEREST } }
+      ? {
+          redisCluster: {
+            nodes: clusterNodes,
+            interest: e.FLEETWIRE_REDIS_INTEREST,
+            prefix: e.FLEETWIRE_REDIS_PREFIX,
+          },
+        }
       : {}),
     ...(e.FLEETWIRE_DATABASE_URL
       ? { database: { url: e.FLEETWIRE_DATABASE_URL, poolSize: e.FLEETWIRE_DB_POOL_SIZE } }

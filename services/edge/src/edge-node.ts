@@ -1,5 +1,5 @@
 import { createTokenVerifier } from '@fleetwire/auth';
-import { RedisPresence, type Bus } from '@fleetwire/bus';
+import { RedisPresence, clusterNodes, type Bus } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
 import { SqlDeviceStateStore, openSqlClient } from '@fleetwire/store';
 import { KafkaTelemetryLog, TelemetryLogMetrics } from '@fleetwire/telemetry-log';
@@ -49,13 +49,20 @@ export async function startEdgeNode(
   const registry = createRegistry({ service: 'edge', node: options.metricsNode });
   const metrics = new EdgeMetrics(registry);
 
+  // On the cluster unless FLEETWIRE_REDIS_URL is set too (presence stays where it was).
   const presence = config.redis
     ? await RedisPresence.connect({
         url: config.redis.url,
         prefix: config.redis.prefix,
         ttlMs: config.presenceTtlMs,
       })
-    : undefined;
+    : config.redisCluster
+      ? await RedisPresence.connect({
+          nodes: clusterNodes(config.redisCluster.nodes),
+          prefix: config.redisCluster.prefix,
+          ttlMs: config.presenceTtlMs,
+        })
+      : undefined;
   const telemetryLog = config.kafka
     ? await KafkaTelemetryLog.connect({
         brokers: config.kafka.brokers,

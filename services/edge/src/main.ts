@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     ? await RedisClusterBus.connect({
         nodes: clusterNodes(config.redisCluster.nodes),
         nodeId: busNodeId,
-        ...(config.redis ? { prefix: config.redis.prefix } : {}),
+        prefix: config.redisCluster.prefix,
         interest: config.redisCluster.interest,
       })
     : config.redis

@@ -1,15 +1,22 @@
+import { fileURLToPath } from 'node:url';
+
 import { RedisClusterBus, RedisPresence, clusterNodes } from '@fleetwire/bus';
 import {
-  testRedis,
+  killServicesFromSource,
+  runServiceFromSource,
   testRedisCluster,
-  type TestRedis,
+  type ServiceFromSource,
   type TestRedisCluster,
 } from '@fleetwire/testkit';
-import { afterAll, afterEach, beforeAll, describe } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { clusterScenarios } from './cluster-scenarios.js';
 import { HISTORY_NODE_ENV, HISTORY_NODE_LIMITS, historyScenarios } from './history-scenarios.js';
 import {
+  SECRET,
+  TestClient,
+  httpGet,
+  mintToken,
   startTestEdge,
   TestClientPool,
   type TestEdge,
@@ -21,24 +28,19 @@ const { connect } = clients;
 const closers: (() => Promise<void> | void)[] = [];
 
 /**
- * An edge node whose bus is on the 3-master Redis Cluster (sharded pub/sub, interest-based
- * publishing) and whose presence is on a single Redis, as FLEETWIRE_REDIS_CLUSTER_NODES with
- * FLEETWIRE_REDIS_URL configure it until presence runs on the cluster.
+ * An edge node whose bus (sharded pub/sub, interest-based publishing) and presence are both on
+ * the 3-master Redis Cluster, as FLEETWIRE_REDIS_CLUSTER_NODES alone configures it.
  */
 async function node(
   name: string,
   cluster: TestRedisCluster,
-  redis: TestRedis,
   options: Omit<TestEdgeOptions, 'bus' | 'presence'>,
 ): Promise<TestEdge> {
-  const bus = await RedisClusterBus.connect({
-    nodes: clusterNodes(cluster.nodes),
-    nodeId: name,
-    prefix: cluster.keyPrefix,
-  });
+  const nodes = clusterNodes(cluster.nodes);
+  const bus = await RedisClusterBus.connect({ nodes, nodeId: name, prefix: cluster.keyPrefix });
   const presence = await RedisPresence.connect({
-    url: redis.url,
-    prefix: redis.keyPrefix,
+    nodes,
+    prefix: cluster.keyPrefix,
     ttlMs: 30_000,
   });
   const edge = await startTestEdge({
@@ -55,13 +57,10 @@ async function node(
   return edge;
 }
 
-async function environment(): Promise<{ cluster: TestRedisCluster; redis: TestRedis }> {
-  const [cluster, redis] = await Promise.all([testRedisCluster(), testRedis()]);
-  closers.push(
-    () => cluster.close(),
-    () => redis.close(),
-  );
-  return { cluster, redis };
+async function environment(): Promise<TestRedisCluster> {
+  const cluster = await testRedisCluster();
+  closers.push(() => cluster.close());
+  return cluster;
 }
 
 afterEach(() => {
@@ -72,14 +71,14 @@ afterAll(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-describe('two edge nodes over a Redis Cluster (bus) and Redis (presence)', () => {
+describe('two edge nodes over a Redis Cluster (bus and presence)', () => {
   let a: TestEdge;
   let b: TestEdge;
   beforeAll(async () => {
-    const { cluster, redis } = await environment();
+    const cluster = await environment();
     const limits = { commandTimeoutMs: 500, ratePerSec: 10_000, rateBurst: 10_000 };
-    a = await node('node-a', cluster, redis, { limits });
-    b = await node('node-b', cluster, redis, { limits });
+    a = await node('node-a', cluster, { limits });
+    b = await node('node-b', cluster, { limits });
   });
 
   clusterScenarios(() => ({ a, b, connect }));
@@ -89,11 +88,106 @@ describe('history over a Redis Cluster, two nodes', () => {
   let a: TestEdge;
   let b: TestEdge;
   beforeAll(async () => {
-    const { cluster, redis } = await environment();
+    const cluster = await environment();
     const options = { env: HISTORY_NODE_ENV, limits: HISTORY_NODE_LIMITS };
-    a = await node('node-a', cluster, redis, options);
-    b = await node('node-b', cluster, redis, options);
+    a = await node('node-a', cluster, options);
+    b = await node('node-b', cluster, options);
   });
 
   historyScenarios(() => ({ a, b, connect }));
+});
+
+// tsx is a dependency of this package, so the child resolves it from here.
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+describe('two edge processes configured with FLEETWIRE_REDIS_CLUSTER_NODES alone (no FLEETWIRE_REDIS_URL)', () => {
+  let cluster: TestRedisCluster;
+  const ports: Record<'a' | 'b', number> = { a: 0, b: 0 };
+  const open: TestClient[] = [];
+
+  const runEdge = (name: string, env: Record<string, string> = {}): ServiceFromSource =>
+    runServiceFromSource({
+      packageDir: PACKAGE_DIR,
+      entry: 'src/main.ts',
+      env: {
+        FLEETWIRE_HOST: '127.0.0.1',
+        FLEETWIRE_PORT: '0',
+        FLEETWIRE_NODE_ID: name,
+        FLEETWIRE_JWT_HS256_SECRET: SECRET,
+        FLEETWIRE_JWT_ISSUER: 'fleetwire-test',
+        FLEETWIRE_JWT_AUDIENCE: 'fleetwire',
+        FLEETWIRE_REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+        FLEETWIRE_REDIS_PREFIX: cluster.keyPrefix,
+        FLEETWIRE_DRAIN_WINDOW_MS: '300',
+        ...env,
+      },
+    });
+
+  const client = async (edge: 'a' | 'b', claims: Parameters<typeof mintToken>[0]) => {
+    const opened = await TestClient.open(`ws://127.0.0.1:${ports[edge]}/ws`, mintToken(claims));
+    open.push(opened);
+    return opened;
+  };
+
+  const presenceOn = async (edge: 'a' | 'b', deviceId: string) => {
+    const token = mintToken({ sub: 'ops', role: 'dashboard' });
+    const answer = await httpGet(ports[edge], `/api/devices/${deviceId}/presence`, token);
+    expect(answer.status).toBe(200);
+    return JSON.parse(answer.body) as Record<string, unknown>;
+  };
+
+  beforeAll(async () => {
+    cluster = await testRedisCluster();
+    // A runs two workers: each is a node of its own on the cluster, behind one port.
+    const a = runEdge('edge-a', { FLEETWIRE_WORKERS: '2' });
+    const b = runEdge('edge-b');
+    [ports.a, ports.b] = await Promise.all([a.listening, b.listening]);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of open) c.ws.terminate();
+    killServicesFromSource();
+    await cluster.close();
+  });
+
+  it('a dashboard on A sees a device on B online, commands it, gets the ack; the device leaves and reads offline', async () => {
+    expect((await httpGet(ports.a, '/readyz')).status).toBe(200);
+    const dashboard = await client('a', { sub: 'ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', id: 's', topics: ['devices/car-c1/presence'] });
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 's' });
+
+    const device = await client('b', { sub: 'car-c1', role: 'device' });
+    const online = await dashboard.next();
+    expect(online).toMatchObject({
+      type: 'message',
+      kind: 'presence',
+      from: 'car-c1',
+      data: { online: true },
+    });
+    const holder = (online['data'] as { node: string }).node;
+    expect(holder).toMatch(/^edge-b-/);
+    expect(await presenceOn('a', 'car-c1')).toMatchObject({
+      deviceId: 'car-c1',
+      online: true,
+      node: holder,
+    });
+
+    dashboard.send({ type: 'command', id: 'c1', target: 'car-c1', name: 'unlock' });
+    expect(await device.next()).toEqual({ type: 'command', id: 'c1', from: 'ops', name: 'unlock' });
+    device.send({ type: 'ack', id: 'c1', result: { unlocked: true } });
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 'c1', result: { unlocked: true } });
+
+    await device.close();
+    expect(await dashboard.next()).toMatchObject({
+      kind: 'presence',
+      from: 'car-c1',
+      data: { online: false },
+    });
+    const offline = await presenceOn('a', 'car-c1');
+    expect(offline).toMatchObject({ deviceId: 'car-c1', online: false });
+    expect(offline).not.toHaveProperty('node');
+    // A command to it now is answered at once: nobody holds it.
+    dashboard.send({ type: 'command', id: 'c2', target: 'car-c1', name: 'unlock' });
+    expect(await dashboard.next()).toMatchObject({ type: 'nack', id: 'c2', reason: 'offline' });
+  });
 });

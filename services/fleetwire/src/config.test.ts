@@ -15,6 +15,12 @@ describe('loadEmbeddedConfig', () => {
     expect(config.ignored).toEqual(['FLEETWIRE_WORKERS']);
   });
 
+  it('drops a Redis Cluster (its own bus and presence are in memory), and warns that it is ignored', () => {
+    const config = loadEmbeddedConfig({ FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000' }, options);
+    expect(config.edge).not.toHaveProperty('redisCluster');
+    expect(config.ignored).toEqual(['FLEETWIRE_REDIS_CLUSTER_NODES']);
+  });
+
   it('ignores nothing when no cluster variable is set', () => {
     expect(loadEmbeddedConfig({}, options).ignored).toEqual([]);
   });

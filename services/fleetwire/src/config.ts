@@ -34,6 +34,7 @@ const EMBEDDED_DEFAULTS: Env = {
 /** Variables of the cluster the embedded process does not use (it has its own bus and log). */
 export const CLUSTER_ONLY_VARIABLES = [
   'FLEETWIRE_REDIS_URL',
+  'FLEETWIRE_REDIS_CLUSTER_NODES',
   'FLEETWIRE_KAFKA_BROKERS',
   // One thread here: its in-memory bus, log and PGlite belong to one thread.
   'FLEETWIRE_WORKERS',
@@ -92,7 +93,13 @@ export function loadEmbeddedConfig(env: Env, options: LoadEmbeddedOptions): Embe
   // The embedded process composes the in-memory bus and log itself: Redis and Kafka are dropped.
   // Its device state lives in the same PGlite, opened once (embedded.ts).
   const { FLEETWIRE_WORKERS: workers, ...oneThread } = merged;
-  const { redis, kafka, database: _database, ...edge } = loadEdgeConfig(oneThread, nodeId);
+  const {
+    redis,
+    redisCluster,
+    kafka,
+    database: _database,
+    ...edge
+  } = loadEdgeConfig(oneThread, nodeId);
   const ingest = loadIngestConfig(merged, nodeId);
   return {
     dataDir: options.dataDir,
@@ -104,7 +111,7 @@ export function loadEmbeddedConfig(env: Env, options: LoadEmbeddedOptions): Embe
     maxRecordBytes: own.FLEETWIRE_MAX_RECORD_BYTES,
     maxFutureSkewMs: own.FLEETWIRE_MAX_FUTURE_SKEW_SEC * 1000,
     ignored:
-      redis || kafka || workers !== undefined
+      redis || redisCluster || kafka || workers !== undefined
         ? CLUSTER_ONLY_VARIABLES.filter((name) => set[name] !== undefined)
         : [],
   };

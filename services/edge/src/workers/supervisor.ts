@@ -47,7 +47,7 @@ interface Running {
 export async function startWorkers(config: EdgeConfig, options: WorkersOptions): Promise<Workers> {
   const { logger, bus, startThread = startWorkerThread } = options;
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  if (!bus) throw new Error('FLEETWIRE_WORKERS above 1 needs FLEETWIRE_REDIS_URL');
+  if (!bus) throw new Error('FLEETWIRE_WORKERS above 1 needs a Redis or Redis Cluster bus');
   const fabric = new LocalFabric(bus);
   // SO_REUSEPORT is set only on a given port: with port 0 each worker would get its own.
   const port = config.port === 0 ? await freeTcpPort(config.host) : config.port;
