@@ -21,6 +21,8 @@ export class PresenceTracker {
   private timer: NodeJS.Timeout | undefined;
   /** Since when renewals succeed without a break (since always, until one fails). */
   private healthySince: number | undefined = Number.NEGATIVE_INFINITY;
+  /** Per device, its last record write not answered yet (see `inOrder`). */
+  private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: PresenceStore,
@@ -55,7 +57,7 @@ export class PresenceTracker {
   online(device: HeldDevice): Promise<void> {
     const now = Date.now();
     this.publish(device.tenant, device.deviceId, true, now, device.gateway);
-    return this.store.markOnline(device, this.nodeId, now).then(
+    return this.inOrder(device, () => this.store.markOnline(device, this.nodeId, now)).then(
       ({ previous }) =>
         previous === undefined ? undefined : this.commands.takeOver(previous, device),
       (error: unknown) => this.failed(error, 'markOnline'),
@@ -65,9 +67,28 @@ export class PresenceTracker {
   offline(device: HeldDevice): void {
     const now = Date.now();
     this.publish(device.tenant, device.deviceId, false, now, device.gateway);
-    this.store
-      .markOffline({ tenant: device.tenant, deviceId: device.deviceId }, this.nodeId, now)
-      .catch((error: unknown) => this.failed(error, 'markOffline'));
+    const ref = { tenant: device.tenant, deviceId: device.deviceId };
+    this.inOrder(device, () => this.store.markOffline(ref, this.nodeId, now)).catch(
+      (error: unknown) => this.failed(error, 'markOffline'),
+    );
+  }
+
+  /**
+   * A device's record writes reach the store one after the other: a device that connects and
+   * leaves (or leaves and comes back) within a round trip must not end with the older state.
+   * The client does not promise it across two commands: ioredis Cluster resends a command that
+   * met a connection still opening 100 ms later, behind those sent after it.
+   */
+  private inOrder<T>(device: HeldDevice, write: () => Promise<T>): Promise<T> {
+    const key = deviceRefKey(device);
+    const before = this.writing.get(key);
+    const done = before ? before.then(write, write) : write();
+    this.writing.set(key, done);
+    const settled = (): void => {
+      if (this.writing.get(key) === done) this.writing.delete(key);
+    };
+    done.then(settled, settled);
+    return done;
   }
 
   get(tenant: string, deviceId: string): Promise<PresenceRecord> {

@@ -1,0 +1,54 @@
+import { MemoryPresence, type PresenceStore } from '@fleetwire/bus';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+
+import type { CommandRouter } from './commands.js';
+import { DependencyFailures } from './dependency-failures.js';
+import type { Fanout } from './fanout.js';
+import { PresenceTracker } from './presence-tracker.js';
+
+const TTL_MS = 30_000;
+const DEVICE = { tenant: 'acme', deviceId: 'car-1' };
+
+/**
+ * A memory store whose `markOnline` is answered when the test says so, as a Redis client may
+ * answer late (a command resent after it met a connection still opening).
+ */
+function lateOnlineStore(): { store: PresenceStore; answerOnline: () => void } {
+  const store = new MemoryPresence(TTL_MS);
+  const held: (() => void)[] = [];
+  const late: PresenceStore = {
+    markOnline: (device, node, now) =>
+      new Promise((resolve, reject) =>
+        held.push(() => store.markOnline(device, node, now).then(resolve, reject)),
+      ),
+    markOffline: (device, node, now) => store.markOffline(device, node, now),
+    renew: (devices, node, now, connections) => store.renew(devices, node, now, connections),
+    nodeLoads: (now) => store.nodeLoads(now),
+    get: (device, now) => store.get(device, now),
+    owner: (device) => store.owner(device),
+    list: (tenant, now) => store.list(tenant, now),
+    reapDeadNodes: (now) => store.reapDeadNodes(now),
+  };
+  return { store: late, answerOnline: () => held.shift()?.() };
+}
+
+function tracker(store: PresenceStore): PresenceTracker {
+  // The events and takeovers are not what is checked here: the record the store ends with is.
+  const fanout = { publish: () => undefined } as unknown as Fanout;
+  const commands = { takeOver: () => undefined } as unknown as CommandRouter;
+  const failures = new DependencyFailures(pino({ level: 'silent' }));
+  return new PresenceTracker(store, 'node-1', TTL_MS, fanout, commands, failures);
+}
+
+describe('PresenceTracker', () => {
+  it("writes a device's record in the order it connected and left, whatever order the store answers in", async () => {
+    const { store, answerOnline } = lateOnlineStore();
+    const presence = tracker(store);
+    const online = presence.online(DEVICE);
+    presence.offline(DEVICE);
+    answerOnline();
+    await online;
+    await expect.poll(async () => (await store.get(DEVICE, Date.now())).online).toBe(false);
+  });
+});
