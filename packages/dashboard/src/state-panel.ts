@@ -79,7 +79,6 @@ export class StatePanel {
     delta.dataset['pending'] = String(pending);
     delta.textContent =
       pending === 0 ? 'delta: none, the device has what is desired' : `delta: ${shown(doc.delta)}`;
-    this.say('', 'ok');
   }
 
   private async submit(): Promise<void> {
@@ -96,7 +95,10 @@ export class StatePanel {
     }
     this.say(`setting ${key}…`, 'pending');
     try {
-      this.changed(await patchDesired(this.token, deviceId, { [key]: value }, this.doc.version));
+      const doc = await patchDesired(this.token, deviceId, { [key]: value }, this.doc.version);
+      if (this.deviceId !== deviceId) return;
+      this.changed(doc);
+      // The status follows the request: a live change meanwhile does not end "setting …".
       this.say('', 'ok');
     } catch (error) {
       // Someone else changed it first: show what is there now, the edit can be made again.
@@ -104,7 +106,7 @@ export class StatePanel {
         const doc = await deviceState(this.token, deviceId).catch(() => undefined);
         if (doc) this.changed(doc);
       }
-      this.failed(error);
+      if (this.deviceId === deviceId) this.failed(error);
     }
   }
 

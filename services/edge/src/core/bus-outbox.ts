@@ -17,13 +17,13 @@ interface Range {
 }
 
 /**
- * Appends (batches) in flight at once, one per tenant at most: what arrives while a tenant's
- * append is out waits and leaves as one batch (under load the script runs and socket writes per
- * message fall), and a tenant's order never depends on the client keeping two appends in order
- * (ioredis Cluster resends a command that met a connection still opening 100 ms later, behind
- * the ones sent after it).
+ * Tenants with an append in flight at once. A tenant has one at most: what arrives while it is out
+ * waits and leaves as the next batch (under load the script runs and socket writes per message
+ * fall), and a tenant's order never rests on the client keeping two appends in order (ioredis
+ * Cluster resends a command that met a connection still opening ~100 ms later, behind the ones
+ * sent after it).
  */
-const WINDOW = 4;
+const WINDOW = 32;
 /** Messages of one tenant appended in one call (one script run in Redis). */
 const BATCH = 128;
 /** After a failed append while the bus still says it is up: wait this long before resending. */
@@ -36,9 +36,16 @@ export interface OutboxLimits {
   maxGapTopics: number;
 }
 
+/** One tenant's messages, oldest first; the first `inFlight` are being appended. */
+interface TenantQueue {
+  items: Pending[];
+  inFlight: number;
+}
+
 /**
- * Every publish of a history-mode edge enters the bus through here, in order. While the bus is
- * away the outbox keeps what could not be appended (bounded by count and bytes, counted in
+ * Every publish of a history-mode edge enters the bus through here, in order per tenant (the
+ * order positions keep; tenants are independent). While the bus is away the outbox keeps what
+ * could not be appended (bounded by count and bytes, counted in
  * `fleetwire_edge_bus_outbox_messages`) and appends it when the bus is back, oldest first. What
  * does not fit is dropped, counted, and remembered as a gap per topic (or per tenant, past
  * maxGapTopics), announced once everything kept has been appended: subscribers on every node
@@ -47,13 +54,15 @@ export interface OutboxLimits {
  * resent (at least once, never silently lost).
  */
 export class BusOutbox {
-  private readonly queue: Pending[] = [];
-  /** queue[0, sent) are in flight. */
-  private sent = 0;
+  private readonly tenants = new Map<string, TenantQueue>();
+  /** Tenants with messages and no append in flight, in the order they became so. */
+  private readonly waiting: string[] = [];
+  private readonly isWaiting = new Set<string>();
+  private count = 0;
   private inFlight = 0;
-  private readonly tenantsInFlight = new Set<string>();
   private bytes = 0;
   private failed = false;
+  private closing = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private pumpSoon: NodeJS.Immediate | undefined;
   private readonly gaps = new Map<string, Range & { retention: Retention }>();
@@ -72,12 +81,12 @@ export class BusOutbox {
 
   /** Messages waiting for the bus. */
   get size(): number {
-    return this.queue.length;
+    return this.count;
   }
 
   push(topic: string, payload: Buffer, retention: Retention, ts: number): void {
     if (
-      this.queue.length >= this.limits.maxMessages ||
+      this.count >= this.limits.maxMessages ||
       this.bytes + payload.byteLength > this.limits.maxBytes
     ) {
       this.drop(topic, retention, ts);
@@ -86,83 +95,97 @@ export class BusOutbox {
     this.enqueue({ topic, payload, retention });
   }
 
+  /**
+   * The node is stopping: what is queued goes now, and so does whatever is pushed from here on
+   * (the offline events of the last connections), while the bus is still open.
+   */
   close(): void {
+    this.closing = true;
     clearTimeout(this.retryTimer);
+    clearImmediate(this.pumpSoon);
+    this.pumpSoon = undefined;
+    this.pump();
   }
 
   // A new message waits for the end of the event-loop turn: what the turn published (a connect
   // storm's online events, a burst of telemetry) leaves as one script run per tenant and one
   // socket write, where appending at once cost a run and a write each.
   private enqueue(item: Pending): void {
-    this.queue.push(item);
+    const tenant = tenantOf(item.topic);
+    let queue = this.tenants.get(tenant);
+    if (!queue) {
+      queue = { items: [], inFlight: 0 };
+      this.tenants.set(tenant, queue);
+    }
+    queue.items.push(item);
+    this.count += 1;
     this.bytes += item.payload.byteLength;
-    this.metrics.busOutbox.set(this.queue.length);
-    this.pumpSoon ??= setImmediate(() => {
-      this.pumpSoon = undefined;
-      this.pump();
-    });
+    this.metrics.busOutbox.set(this.count);
+    if (queue.inFlight === 0) this.markWaiting(tenant);
+    if (this.closing) this.pump();
+    else {
+      this.pumpSoon ??= setImmediate(() => {
+        this.pumpSoon = undefined;
+        this.pump();
+      });
+    }
+  }
+
+  private markWaiting(tenant: string): void {
+    if (this.isWaiting.has(tenant)) return;
+    this.isWaiting.add(tenant);
+    this.waiting.push(tenant);
   }
 
   private pump(): void {
-    while (
-      !this.failed &&
-      this.bus.ready &&
-      this.inFlight < WINDOW &&
-      this.sent < this.queue.length
-    ) {
-      // Consecutive messages of one tenant: order within a tenant is what positions keep.
-      const first = this.queue[this.sent] as Pending;
-      const tenant = tenantOf(first.topic);
-      if (this.tenantsInFlight.has(tenant)) return;
-      const batch: Pending[] = [];
-      while (batch.length < BATCH && this.sent < this.queue.length) {
-        const next = this.queue[this.sent] as Pending;
-        if (tenantOf(next.topic) !== tenant) break;
-        batch.push(next);
-        this.sent += 1;
-      }
+    while (!this.failed && this.bus.ready && this.inFlight < WINDOW && this.waiting.length > 0) {
+      const tenant = this.waiting.shift() as string;
+      this.isWaiting.delete(tenant);
+      const queue = this.tenants.get(tenant);
+      if (!queue || queue.inFlight > 0 || queue.items.length === 0) continue;
+      const batch = queue.items.slice(0, BATCH);
+      queue.inFlight = batch.length;
       this.inFlight += 1;
-      this.tenantsInFlight.add(tenant);
       this.bus.append(batch).then(
-        () => this.appended(tenant, batch),
-        (error: unknown) => this.notAppended(tenant, error),
+        () => this.appended(tenant, queue),
+        (error: unknown) => this.notAppended(queue, error),
       );
     }
   }
 
-  private appended(tenant: string, batch: Pending[]): void {
+  private appended(tenant: string, queue: TenantQueue): void {
     this.inFlight -= 1;
-    this.tenantsInFlight.delete(tenant);
-    // Answers come back in order on one connection: the batch is at the head, but after a
-    // failure (when everything unconfirmed was rewound) it may not be.
-    if (this.queue[0] === batch[0]) {
-      this.queue.splice(0, batch.length);
-      this.sent -= batch.length;
-    } else {
-      for (const item of batch) {
-        const at = this.queue.indexOf(item);
-        if (at < 0) continue;
-        this.queue.splice(at, 1);
-        if (at < this.sent) this.sent -= 1;
-      }
+    const done = queue.items.splice(0, queue.inFlight);
+    queue.inFlight = 0;
+    this.count -= done.length;
+    for (const item of done) this.bytes -= item.payload.byteLength;
+    this.metrics.busOutbox.set(this.count);
+    if (queue.items.length > 0) this.markWaiting(tenant);
+    else this.tenants.delete(tenant);
+    if (this.failed) {
+      // Another tenant's append failed meanwhile: resend once everything out has answered.
+      if (this.inFlight === 0) this.retryLater();
+      return;
     }
-    for (const item of batch) this.bytes -= item.payload.byteLength;
-    this.metrics.busOutbox.set(this.queue.length);
-    if (this.queue.length === 0) this.announceGaps();
+    if (this.count === 0) this.announceGaps();
     this.pump();
   }
 
-  private notAppended(tenant: string, error: unknown): void {
+  private notAppended(queue: TenantQueue, error: unknown): void {
     this.inFlight -= 1;
-    this.tenantsInFlight.delete(tenant);
+    // The batch stays at the head of its tenant's queue, to go again first.
+    queue.inFlight = 0;
     if (!this.failed) this.failures.failed('bus', 'append', error);
     this.failed = true;
-    if (this.inFlight > 0) return;
-    // Everything still queued goes again, from the oldest, once the bus is back.
-    this.sent = 0;
+    if (this.inFlight === 0) this.retryLater();
+  }
+
+  /** Everything still queued goes again, each tenant from its oldest, once the bus is back. */
+  private retryLater(): void {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.failed = false;
+      for (const tenant of this.tenants.keys()) this.markWaiting(tenant);
       this.pump();
     }, RETRY_MS);
     this.retryTimer.unref();
@@ -196,7 +219,7 @@ export class BusOutbox {
         reason: 'outbox_full',
         count: range.count,
       };
-      this.queue.push({ topic, payload: encodeTopicMessage(gap), retention: range.retention });
+      this.enqueue({ topic, payload: encodeTopicMessage(gap), retention: range.retention });
     }
     this.gaps.clear();
     for (const [tenant, range] of this.wideGaps) {
@@ -210,7 +233,6 @@ export class BusOutbox {
       });
     }
     this.wideGaps.clear();
-    this.metrics.busOutbox.set(this.queue.length);
   }
 }
 
