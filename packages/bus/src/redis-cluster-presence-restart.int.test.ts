@@ -140,3 +140,37 @@ it('the master of the leases restarts without them: devices read offline until t
     await store.close();
   }
 });
+
+it('a restart seen by a renewal that fails is still owed: the next renewal writes the records back', async () => {
+  const leases = await ownerOf('nodes');
+  const tenant = await tenantOn('failed', (master) => master !== leases);
+  const lostMaster = await ownerOf(`t:${tenant}`);
+  const device = { tenant, deviceId: 'd1' };
+  const store = await RedisPresence.connect({ nodes: clusterNodes(cluster.addresses), ttlMs: TTL });
+  try {
+    const now = Date.now();
+    await store.markOnline(device, 'node-c', now);
+    await store.renew([device], 'node-c', now, 1);
+
+    await restart(lostMaster);
+    await waitFor('the record to read lost', async () => {
+      const record = await store.get(device, now + 1).catch(() => undefined);
+      return record !== undefined && !record.online && record.lastSeen === undefined;
+    });
+    // The renewal that sees the new run id fails (its load hash refused), the lease kept.
+    await probe.set('fw:{nodes}:load', 'not a hash');
+    await waitFor('a renewal to see the restart and fail', async () => {
+      await expect(store.renew([device], 'node-c', now + 1, 1)).rejects.toThrow(/WRONGTYPE/);
+      return true;
+    });
+    await probe.del('fw:{nodes}:load');
+    expect(await store.renew([device], 'node-c', now + 2, 1)).toEqual({
+      moved: [],
+      restored: [device],
+      released: [],
+    });
+    expect(await store.get(device, now + 2)).toMatchObject({ online: true, node: 'node-c' });
+  } finally {
+    await store.close();
+  }
+});

@@ -190,7 +190,15 @@ export class RedisPresence implements PresenceStore {
     now: number,
     connections?: number,
   ): Promise<RenewResult> {
-    const [lost, restarted] = await Promise.all([
+    // A restarted master may have held any node's records: every node this instance serves
+    // owes them, noted as soon as it is seen (the check remembers the new run id, so a renewal
+    // failing beside it must not lose the news).
+    const restartChecked = (this.restarts?.restarted() ?? Promise.resolve(false)).then(
+      (restarted) => {
+        if (restarted) for (const served of [...this.leased, node]) this.owed.add(served);
+      },
+    );
+    const [lost] = await Promise.all([
       this.scripts.presenceRenew(
         this.k('{nodes}:beat'),
         this.k('{nodes}:load'),
@@ -200,11 +208,9 @@ export class RedisPresence implements PresenceStore {
         connections === undefined ? '' : String(connections),
         this.epoch,
       ),
-      this.restarts?.restarted() ?? false,
+      restartChecked,
     ]);
     this.leased.add(node);
-    // A restarted master may have held any node's records: every node this instance serves.
-    if (restarted) for (const served of this.leased) this.owed.add(served);
     if (lost === 1) this.owed.add(node);
     const result: RenewResult = { moved: [], restored: [], released: [] };
     if (!this.owed.has(node)) return result;
