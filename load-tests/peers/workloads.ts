@@ -71,7 +71,7 @@ export interface StormResult {
   cpuMicrosPerUpgrade: number;
   /** Redis's own CPU time per upgrade (INFO cpu): the other process a connect keeps busy. */
   redisCpuMicrosPerUpgrade: number;
-  /** Commands Redis was sent per upgrade (INFO stats, scripts' inner calls not counted). */
+  /** Commands Redis processed per upgrade (INFO stats: a script's inner calls count too). */
   redisCommandsPerUpgrade: number;
   /** With `countSyscalls`: the server's socket writes per upgrade (strace). */
   writesPerUpgrade?: number;
@@ -311,7 +311,11 @@ export async function storm(
 ): Promise<StormResult> {
   const server = await peer.start({ nodes: 1, redisUrl });
   const redis = new Redis(redisUrl);
-  const redisBefore = await redisWork(redis);
+  const redisBefore = await redisWork(redis).catch(async (error: unknown) => {
+    redis.disconnect();
+    await server.stop();
+    throw error;
+  });
   const cpuBefore = cpuMicros(server.pids);
   const clients = split(sizes.stormConnects, 2).map(
     (count, i) =>

@@ -21,6 +21,11 @@ describe('loadEmbeddedConfig', () => {
     expect(config.ignored).toEqual(['FLEETWIRE_REDIS_CLUSTER_NODES']);
   });
 
+  it('does not hold an ignored Redis Cluster to its rules (a prefix with hash tags)', () => {
+    const env = { FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000', FLEETWIRE_REDIS_PREFIX: 'a{b}:' };
+    expect(loadEmbeddedConfig(env, options).ignored).toEqual(['FLEETWIRE_REDIS_CLUSTER_NODES']);
+  });
+
   it('ignores nothing when no cluster variable is set', () => {
     expect(loadEmbeddedConfig({}, options).ignored).toEqual([]);
   });

@@ -92,11 +92,16 @@ export function loadEmbeddedConfig(env: Env, options: LoadEmbeddedOptions): Embe
   const nodeId = options.defaultNodeId ?? 'embedded';
   // The embedded process composes the in-memory bus and log itself: Redis and Kafka are dropped.
   // Its device state lives in the same PGlite, opened once (embedded.ts).
-  const { FLEETWIRE_WORKERS: workers, ...oneThread } = merged;
+  // The cluster's nodes are not read at all: its checks (the prefix's hash tags) do not apply.
   const {
-    redis,
-    redisCluster,
-    kafka,
+    FLEETWIRE_WORKERS: _workers,
+    FLEETWIRE_REDIS_CLUSTER_NODES: _clusterNodes,
+    ...oneThread
+  } = merged;
+  const {
+    redis: _redis,
+    redisCluster: _redisCluster,
+    kafka: _kafka,
     database: _database,
     ...edge
   } = loadEdgeConfig(oneThread, nodeId);
@@ -110,9 +115,6 @@ export function loadEmbeddedConfig(env: Env, options: LoadEmbeddedOptions): Embe
     batchMaxRows: own.FLEETWIRE_BATCH_MAX_ROWS,
     maxRecordBytes: own.FLEETWIRE_MAX_RECORD_BYTES,
     maxFutureSkewMs: own.FLEETWIRE_MAX_FUTURE_SKEW_SEC * 1000,
-    ignored:
-      redis || redisCluster || kafka || workers !== undefined
-        ? CLUSTER_ONLY_VARIABLES.filter((name) => set[name] !== undefined)
-        : [],
+    ignored: CLUSTER_ONLY_VARIABLES.filter((name) => set[name] !== undefined),
   };
 }
