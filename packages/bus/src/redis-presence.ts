@@ -104,9 +104,7 @@ type Scripts = Record<ScriptName, (...args: string[]) => Promise<unknown>>;
  * goes out as single commands in one tick, which auto-pipelining writes together per server: one
  * round trip per master, not per command, and no pipeline object a cluster would refuse across
  * slots. A connect writes its tenant's hash and its node's set (not atomic: the reaper checks the
- * record before it marks a device offline), batched per event-loop turn: the turn's connects of
- * one tenant are one script run, those of one node one SADD; a renewal writes only the `{nodes}`
- * slot.
+ * record before it marks a device offline); a renewal writes only the `{nodes}` slot.
  */
 export class RedisPresence implements PresenceStore {
   private readonly prefix: string;
