@@ -22,7 +22,6 @@ import {
   type RenewResult,
 } from './presence.js';
 import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
-import { TurnBatch } from './turn-batch.js';
 
 /** One Redis (`url`) or a Redis Cluster (`nodes`: some of its masters, the rest is discovered). */
 export type RedisPresenceOptions = ({ url: string } | { nodes: ClusterNode[] }) & {
@@ -40,26 +39,11 @@ const LEASE_READ_BATCH = 1_000;
  * a device record script on its tenant's hash, the lease script on the `{nodes}` keys.
  */
 const SCRIPTS = {
-  /**
-   * Writes the records of a turn's devices for their node (ARGV: id, time, node, gateway per
-   * device); answers the node each record named before ('' for none).
-   */
-  presenceOnlineMany: `${LUA_RECORD}
-local out = {}
-for i = 1, #ARGV, 4 do
-  out[#out + 1] = node_of(redis.call('HGET', KEYS[1], ARGV[i]))
-  redis.call('HSET', KEYS[1], ARGV[i], encode(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]))
-end
-return out`,
-  /** presenceRelease for the devices of one turn (ARGV: id, time, node per device). */
-  presenceReleaseMany: `${LUA_RECORD}
-for i = 1, #ARGV, 3 do
-  local current = redis.call('HGET', KEYS[1], ARGV[i])
-  if node_of(current) == ARGV[i + 2] then
-    redis.call('HSET', KEYS[1], ARGV[i], encode(ARGV[i + 1], '', gateway_of(current)))
-  end
-end
-return 0`,
+  /** Writes the record for a node; answers the node it named before ('' for none). */
+  presenceOnline: `${LUA_RECORD}
+local previous = node_of(redis.call('HGET', KEYS[1], ARGV[1]))
+redis.call('HSET', KEYS[1], ARGV[1], encode(ARGV[2], ARGV[3], ARGV[4]))
+return previous`,
   /** Offline at ARGV[2] if the record still names node ARGV[3] (a disconnect, or a reap). */
   presenceRelease: `${LUA_RECORD}
 local current = redis.call('HGET', KEYS[1], ARGV[1])
@@ -117,20 +101,6 @@ export class RedisPresence implements PresenceStore {
    * master restarted, or the last rewrite failed half-way (the lease alone would not say so again).
    */
   private readonly owed = new Set<string>();
-  // A connect storm's (or a mass disconnect's) writes of one turn: one script run per tenant and
-  // one set command per node, where each device cost a script and a set command of its own.
-  private readonly onlineRecords = new TurnBatch<string[], string>((hash, devices) =>
-    this.scripts.presenceOnlineMany(hash, ...devices.flat()).then((nodes) => nodes as string[]),
-  );
-  private readonly offlineRecords = new TurnBatch<string[], undefined>((hash, devices) =>
-    this.scripts.presenceReleaseMany(hash, ...devices.flat()).then(() => []),
-  );
-  private readonly addedMembers = new TurnBatch<string, undefined>((set, members) =>
-    this.redis.sadd(set, ...members).then(() => []),
-  );
-  private readonly removedMembers = new TurnBatch<string, undefined>((set, members) =>
-    this.redis.srem(set, ...members).then(() => []),
-  );
 
   private constructor(
     private readonly redis: Client,
@@ -185,14 +155,15 @@ export class RedisPresence implements PresenceStore {
   }
 
   async markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult> {
-    const writes: Promise<unknown>[] = [
-      this.onlineRecords.add(this.tenantKey(device.tenant), [
+    const writes = [
+      this.scripts.presenceOnline(
+        this.tenantKey(device.tenant),
         device.deviceId,
         String(now),
         node,
         device.gateway ?? '',
-      ]),
-      this.addedMembers.add(this.nodeKey(node), deviceRefKey(device)),
+      ),
+      this.redis.sadd(this.nodeKey(node), deviceRefKey(device)),
     ];
     const ensureLease = !this.leased.has(node);
     if (ensureLease) writes.push(this.redis.zadd(this.k('{nodes}:beat'), 'NX', now, node));
@@ -203,8 +174,13 @@ export class RedisPresence implements PresenceStore {
 
   async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
     await Promise.all([
-      this.offlineRecords.add(this.tenantKey(device.tenant), [device.deviceId, String(now), node]),
-      this.removedMembers.add(this.nodeKey(node), deviceRefKey(device)),
+      this.scripts.presenceRelease(
+        this.tenantKey(device.tenant),
+        device.deviceId,
+        String(now),
+        node,
+      ),
+      this.redis.srem(this.nodeKey(node), deviceRefKey(device)),
     ]);
   }
 
@@ -406,14 +382,6 @@ export class RedisPresence implements PresenceStore {
   }
 
   async close(): Promise<void> {
-    for (const batch of [
-      this.onlineRecords,
-      this.offlineRecords,
-      this.addedMembers,
-      this.removedMembers,
-    ]) {
-      batch.flush();
-    }
     await this.redis.quit().catch(() => undefined);
     this.redis.disconnect();
   }
