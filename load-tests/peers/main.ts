@@ -77,6 +77,7 @@ const measures: Record<string, Measure> = {
   stormCpu: { label: '', values: {}, format: fmt.micros, better: 'lower' },
   stormRedisCpu: { label: '', values: {}, format: fmt.micros, better: 'lower', noRatio: true },
   stormRedisCommands: { label: '', values: {}, format: fmt.plain, better: 'lower', noRatio: true },
+  stormRedisReads: { label: '', values: {}, format: fmt.plain, better: 'lower', noRatio: true },
   stormWrites: { label: '', values: {}, format: fmt.plain, better: 'lower' },
   crossP50: { label: '', values: {}, format: fmt.ms, better: 'lower' },
   crossP99: { label: '', values: {}, format: fmt.ms, better: 'lower' },
@@ -100,6 +101,7 @@ measures['storm']!.label =
 measures['stormCpu']!.label = 'connect storm: server CPU per upgrade (user + system)';
 measures['stormRedisCpu']!.label = 'connect storm: Redis CPU per upgrade';
 measures['stormRedisCommands']!.label = 'connect storm: Redis commands per upgrade';
+measures['stormRedisReads']!.label = 'connect storm: Redis read events per upgrade';
 measures['stormWrites']!.label =
   'connect storm: server socket writes per upgrade (strace, separate run)';
 measures['crossP50']!.label =
@@ -151,6 +153,7 @@ try {
             if (peer.name !== 'raw-uws') {
               record('stormRedisCpu', peer.name, r.redisCpuMicrosPerUpgrade);
               record('stormRedisCommands', peer.name, r.redisCommandsPerUpgrade);
+              record('stormRedisReads', peer.name, r.redisReadsPerUpgrade);
             }
           } else if (workload === 'cross') {
             const r = await cross(peer, sizes, redis.url);

@@ -73,6 +73,8 @@ export interface StormResult {
   redisCpuMicrosPerUpgrade: number;
   /** Commands Redis processed per upgrade (INFO stats: a script's inner calls count too). */
   redisCommandsPerUpgrade: number;
+  /** Read events Redis processed per upgrade (INFO stats): how well its clients batch. */
+  redisReadsPerUpgrade: number;
   /** With `countSyscalls`: the server's socket writes per upgrade (strace). */
   writesPerUpgrade?: number;
   failed: number;
@@ -136,13 +138,16 @@ async function redisWritesPerSec(redis: Redis): Promise<number> {
 }
 
 /** Redis's CPU time so far (user + system, µs) and the commands its clients sent it. */
-async function redisWork(redis: Redis): Promise<{ cpuMicros: number; commands: number }> {
+async function redisWork(
+  redis: Redis,
+): Promise<{ cpuMicros: number; commands: number; reads: number }> {
   const info = await redis.info();
   const field = (name: string): number =>
     Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? 0);
   return {
     cpuMicros: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6,
     commands: field('total_commands_processed'),
+    reads: field('total_reads_processed'),
   };
 }
 
@@ -346,6 +351,7 @@ export async function storm(
       // Less the INFO call that read it.
       redisCommandsPerUpgrade: (redisAfter.commands - redisBefore.commands - 1) / ok,
       redisCpuMicrosPerUpgrade: (redisAfter.cpuMicros - redisBefore.cpuMicros) / ok,
+      redisReadsPerUpgrade: (redisAfter.reads - redisBefore.reads - 1) / ok,
       ...(traced ? { writesPerUpgrade: traced.writes / ok } : {}),
       failed: sizes.stormConnects - ok,
     };
