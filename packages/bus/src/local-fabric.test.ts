@@ -7,6 +7,7 @@ import { FabricBus } from './fabric-bus.js';
 import { compareOffsets, parseOffset } from './history.js';
 import { LocalFabric } from './local-fabric.js';
 import { MemoryBusHub, type MemoryBus } from './memory-bus.js';
+import { settledSoon } from './promise-test-support.js';
 
 const text = (s: string): Uint8Array => Buffer.from(s);
 const retention = { maxAgeMs: 60_000, maxCount: 100, horizonMs: 60_000 };
@@ -68,17 +69,6 @@ function recording(
     },
   });
   return { driver, calls };
-}
-
-/** Whether a promise has settled by the time the tasks queued now have run. */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return done;
 }
 
 describe('LocalFabric', () => {
@@ -271,12 +261,12 @@ describe('LocalFabric', () => {
     ];
     const outcomes = Promise.allSettled([...inFlight, ...late]);
     // Refused at once, without a round trip to the fabric.
-    for (const request of late) expect(await settled(request)).toBe(true);
+    for (const request of late) expect(await settledSoon(request)).toBe(true);
     for (const result of (await outcomes).slice(inFlight.length)) {
       expect(result).toMatchObject({ status: 'rejected', reason: { code: 'BUS_CLOSED' } });
     }
     await closing;
-    for (const request of inFlight) expect(await settled(request)).toBe(true);
+    for (const request of inFlight) expect(await settledSoon(request)).toBe(true);
     expect(calls.filter((c) => c.includes('late'))).toEqual([]);
     // What it held, in flight included, is let go of.
     expect(memory.holdings()).toEqual({ patterns: 0, inboxes: 0 });
@@ -303,12 +293,12 @@ describe('LocalFabric', () => {
     await waitFor('the publish to reach the driver', () => calls.includes('publish acme/t'));
 
     fabric.close();
-    await waitFor('the in-flight publish to settle', () => settled(inFlight), 5_000);
+    await waitFor('the in-flight publish to settle', () => settledSoon(inFlight), 5_000);
     expect(await outcome).toBe('BUS_CLOSED');
     expect(worker.ready).toBe(false);
     expect(statuses).toEqual([false]);
     await expect(worker.listen('node:late')).rejects.toMatchObject({ code: 'BUS_CLOSED' });
-    expect(await settled(worker.close())).toBe(true);
+    expect(await settledSoon(worker.close())).toBe(true);
     expect(calls).toEqual(['publish acme/t']);
   });
 });

@@ -8,6 +8,7 @@ import { ClusterInterest } from './cluster-interest.js';
 import { clusterNodes } from './cluster-nodes.js';
 import type { Retention } from './history.js';
 import { RedisClusterBus } from './redis-cluster-bus.js';
+import { settledSoon } from './promise-test-support.js';
 
 const KEEP: Retention = { maxAgeMs: 60_000, maxCount: 100, horizonMs: 60_000 };
 const text = (s: string): Uint8Array => Buffer.from(s);
@@ -144,17 +145,6 @@ function intercept<T extends object>(
   });
 }
 
-/** Whether a promise has settled once the replies and tasks queued now have been handled. */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return done;
-}
-
 it('a join waits for exactly the followers the SPUBLISH counted, whether its own control subscription was refused or is up', async () => {
   const d = domain();
   const me = `${redis.keyPrefix}joiner`;
@@ -197,7 +187,7 @@ it('a join waits for exactly the followers the SPUBLISH counted, whether its own
     // A command after the announcing script on the same master: its reply comes after the
     // script's, so a join that does not wait for the follower has resolved by now.
     await pub.get(versionKey);
-    expect(await settled(joined)).toBe(false);
+    expect(await settledSoon(joined)).toBe(false);
     await follower.spublish(control, encodeAck('follower', changes[round - 1]!, me));
     await joined;
     // Refused: the follower was counted, but its acknowledgement cannot reach a joiner that does
