@@ -55,9 +55,8 @@ interface TenantQueue {
  */
 export class BusOutbox {
   private readonly tenants = new Map<string, TenantQueue>();
-  /** Tenants with messages and no append in flight, in the order they became so. */
-  private readonly waiting: string[] = [];
-  private readonly isWaiting = new Set<string>();
+  /** Tenants with messages and no append in flight, in the order they became so (a FIFO). */
+  private readonly waiting = new Set<string>();
   private count = 0;
   private inFlight = 0;
   private bytes = 0;
@@ -121,7 +120,7 @@ export class BusOutbox {
     this.count += 1;
     this.bytes += item.payload.byteLength;
     this.metrics.busOutbox.set(this.count);
-    if (queue.inFlight === 0) this.markWaiting(tenant);
+    if (queue.inFlight === 0) this.waiting.add(tenant);
     if (this.closing) this.pump();
     else {
       this.pumpSoon ??= setImmediate(() => {
@@ -131,16 +130,10 @@ export class BusOutbox {
     }
   }
 
-  private markWaiting(tenant: string): void {
-    if (this.isWaiting.has(tenant)) return;
-    this.isWaiting.add(tenant);
-    this.waiting.push(tenant);
-  }
-
   private pump(): void {
-    while (!this.failed && this.bus.ready && this.inFlight < WINDOW && this.waiting.length > 0) {
-      const tenant = this.waiting.shift() as string;
-      this.isWaiting.delete(tenant);
+    while (!this.failed && this.bus.ready && this.inFlight < WINDOW && this.waiting.size > 0) {
+      const tenant = this.waiting.values().next().value as string;
+      this.waiting.delete(tenant);
       const queue = this.tenants.get(tenant);
       if (!queue || queue.inFlight > 0 || queue.items.length === 0) continue;
       const batch = queue.items.slice(0, BATCH);
@@ -160,7 +153,7 @@ export class BusOutbox {
     this.count -= done.length;
     for (const item of done) this.bytes -= item.payload.byteLength;
     this.metrics.busOutbox.set(this.count);
-    if (queue.items.length > 0) this.markWaiting(tenant);
+    if (queue.items.length > 0) this.waiting.add(tenant);
     else this.tenants.delete(tenant);
     if (this.failed) {
       // Another tenant's append failed meanwhile: resend once everything out has answered.
@@ -185,7 +178,7 @@ export class BusOutbox {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.failed = false;
-      for (const tenant of this.tenants.keys()) this.markWaiting(tenant);
+      for (const tenant of this.tenants.keys()) this.waiting.add(tenant);
       this.pump();
     }, RETRY_MS);
     this.retryTimer.unref();
