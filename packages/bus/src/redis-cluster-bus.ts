@@ -18,7 +18,7 @@ import {
   type HistoryRead,
   type Position,
 } from './history.js';
-import { RedisHistory } from './redis-history.js';
+import { KEY_COUNT_FIRST_SCRIPTS, RedisHistory } from './redis-history.js';
 import { SyncMarkers } from './sync-markers.js';
 
 export interface RedisClusterBusOptions {
@@ -116,6 +116,7 @@ export class RedisClusterBus implements Bus {
     this.pub = new Cluster(options.nodes, {
       ...common,
       enableAutoPipelining: true,
+      autoPipeliningIgnoredCommands: KEY_COUNT_FIRST_SCRIPTS,
       enableOfflineQueue: false,
       clusterNodeRetryStrategy: RETRY,
       redisOptions: { maxRetriesPerRequest: 0 },

@@ -108,6 +108,16 @@ end
 return reply('ok', found)
 `;
 
+/**
+ * The history scripts, which take their key count as their first argument. ioredis Cluster's
+ * auto-pipelining groups a command by the node of its first argument, the count here, not a key:
+ * such a command could share a pipeline with another master's commands (refused: "All keys in the
+ * pipeline should belong to the same slots allocation group") or go to the wrong master and come
+ * back redirected ~100 ms later, behind commands sent after it. A cluster client sends these
+ * outside auto-pipelining (`autoPipeliningIgnoredCommands`).
+ */
+export const KEY_COUNT_FIRST_SCRIPTS = ['fleetwireAppend', 'fleetwireRead'];
+
 type AppendCommand = (...args: (string | number | Buffer)[]) => Promise<string[]>;
 type ReadCommand = (...args: (string | number)[]) => Promise<unknown[]>;
 
