@@ -42,6 +42,14 @@ async function restart(address: string): Promise<void> {
   await cluster.waitUntilOk();
 }
 
+/** Waits until the device's record is gone with its master (unknown, not merely offline). */
+async function recordLost(store: RedisPresence, device: DeviceRef, at: number): Promise<void> {
+  await waitFor('the record to read lost', async () => {
+    const record = await store.get(device, at).catch(() => undefined);
+    return record !== undefined && !record.online && record.lastSeen === undefined;
+  });
+}
+
 /** Renews until `done` holds, through the errors of a master coming back; what they reported. */
 async function renewUntil(
   store: RedisPresence,
@@ -82,10 +90,7 @@ it('a master holding some tenants’ records restarts without them while the lea
     await store.renew([lost, kept], 'node-a', now);
 
     await restart(lostMaster);
-    await waitFor('the record to read lost', async () => {
-      const record = await store.get(lost, now + 1).catch(() => undefined);
-      return record !== undefined && !record.online && record.lastSeen === undefined;
-    });
+    await recordLost(store, lost, now + 1);
     // The lease did not move: only the master's run_id says the records are gone.
     const { restored, moved, released, at } = await renewUntil(
       store,
@@ -153,10 +158,7 @@ it('a restart seen by a renewal that fails is still owed: the next renewal write
     await store.renew([device], 'node-c', now, 1);
 
     await restart(lostMaster);
-    await waitFor('the record to read lost', async () => {
-      const record = await store.get(device, now + 1).catch(() => undefined);
-      return record !== undefined && !record.online && record.lastSeen === undefined;
-    });
+    await recordLost(store, device, now + 1);
     // The renewal that sees the new run id fails (its load hash refused), the lease kept.
     await probe.set('fw:{nodes}:load', 'not a hash');
     await waitFor('a renewal to see the restart and fail', async () => {
