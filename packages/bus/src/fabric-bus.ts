@@ -2,7 +2,8 @@ import type { MessagePort } from 'node:worker_threads';
 
 import { PatternIndex } from '@fleetwire/protocol';
 
-import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+import { BusListeners } from './bus-listeners.js';
+import { BusError, RefCounts, type Bus } from './bus.js';
 import { asBuffer, type FromFabric, type ToFabric } from './fabric-messages.js';
 import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 
@@ -18,7 +19,7 @@ type Request = ToFabric extends infer R
  * Patterns and inboxes are reference-counted here, so the fabric hears only first takers and
  * last leavers.
  */
-export class FabricBus implements Bus {
+export class FabricBus extends BusListeners implements Bus {
   private isReady: boolean;
   private readonly patterns = new PatternIndex();
   private readonly patternAdded = new Map<string, Promise<void>>();
@@ -33,15 +34,13 @@ export class FabricBus implements Bus {
   /** The port is closed, by close() or by the fabric (the supervisor closed it). */
   private closed = false;
   private shut: Promise<void> | undefined;
-  private readonly topicHandlers: TopicHandler[] = [];
-  private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
-  private readonly statusHandlers: ((ready: boolean) => void)[] = [];
 
   private constructor(
     private readonly port: MessagePort,
     readonly nodeId: string,
     ready: boolean,
   ) {
+    super();
     this.isReady = ready;
     port.on('message', (message: FromFabric) => this.handle(message));
     port.once('close', () => this.portClosed());
@@ -121,18 +120,6 @@ export class FabricBus implements Bus {
     if (this.inboxes.remove(inbox)) await this.request({ k: 'unlisten', inbox });
   }
 
-  onTopicMessage(handler: TopicHandler): void {
-    this.topicHandlers.push(handler);
-  }
-
-  onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void {
-    this.inboxHandlers.push(handler);
-  }
-
-  onStatus(handler: (ready: boolean) => void): void {
-    this.statusHandlers.push(handler);
-  }
-
   holdings(): { patterns: number; inboxes: number } {
     return { patterns: this.patterns.size, inboxes: this.inboxes.size };
   }
@@ -184,7 +171,7 @@ export class FabricBus implements Bus {
     }
     this.pending.clear();
     // Closed from the fabric's side: this worker's users learn it as for any driver.
-    if (wasReady) for (const handler of this.statusHandlers) handler(false);
+    if (wasReady) this.announceStatus(false);
   }
 
   private handle(message: FromFabric): void {
@@ -205,19 +192,19 @@ export class FabricBus implements Bus {
         // A pattern let go of while the message was on its way: as a driver, deliver only held.
         if (this.patterns.match(message.topic).length === 0) return;
         const payload = asBuffer(message.payload);
-        for (const handler of this.topicHandlers) handler(message.topic, payload, message.position);
+        this.deliverTopic(message.topic, payload, message.position);
         return;
       }
       case 'inbox': {
         if (!this.inboxes.has(message.inbox)) return;
         const payload = asBuffer(message.payload);
-        for (const handler of this.inboxHandlers) handler(message.inbox, payload);
+        this.deliverInbox(message.inbox, payload);
         return;
       }
       case 'status':
         if (message.ready === this.isReady) return;
         this.isReady = message.ready;
-        for (const handler of this.statusHandlers) handler(message.ready);
+        this.announceStatus(message.ready);
         return;
     }
   }

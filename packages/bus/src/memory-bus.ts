@@ -1,6 +1,7 @@
 import { PatternIndex } from '@fleetwire/protocol';
 
-import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+import { BusListeners } from './bus-listeners.js';
+import { BusError, RefCounts, type Bus } from './bus.js';
 import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 import { MemoryHistory } from './memory-history.js';
 
@@ -24,25 +25,25 @@ export class MemoryBusHub {
   }
 }
 
-export class MemoryBus implements Bus {
+export class MemoryBus extends BusListeners implements Bus {
   readonly ready = true;
   private readonly patterns = new PatternIndex();
   private readonly inboxes = new RefCounts();
-  private topicHandlers: TopicHandler[] = [];
-  private inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
   private closed = false;
 
   constructor(
     private readonly hub: MemoryBusHub,
     readonly nodeId: string,
-  ) {}
+  ) {
+    super();
+  }
 
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     this.assertOpen();
     const copy = Buffer.from(payload);
     for (const node of this.hub.nodes) {
       if (node === this || node.patterns.match(topic).length === 0) continue;
-      queueMicrotask(() => node.topicHandlers.forEach((h) => h(topic, copy)));
+      queueMicrotask(() => node.deliverTopic(topic, copy));
     }
   }
 
@@ -53,7 +54,7 @@ export class MemoryBus implements Bus {
       const position = this.hub.history.append(topic, copy, retention);
       for (const node of this.hub.nodes) {
         if (node.patterns.match(topic).length === 0) continue;
-        queueMicrotask(() => node.topicHandlers.forEach((h) => h(topic, copy, position)));
+        queueMicrotask(() => node.deliverTopic(topic, copy, position));
       }
       return position;
     });
@@ -86,7 +87,7 @@ export class MemoryBus implements Bus {
     for (const node of this.hub.nodes) {
       if (!node.inboxes.has(inbox)) continue;
       receivers += 1;
-      queueMicrotask(() => node.inboxHandlers.forEach((h) => h(inbox, copy)));
+      queueMicrotask(() => node.deliverInbox(inbox, copy));
     }
     return receivers;
   }
@@ -100,15 +101,7 @@ export class MemoryBus implements Bus {
     this.inboxes.remove(inbox);
   }
 
-  onTopicMessage(handler: TopicHandler): void {
-    this.topicHandlers.push(handler);
-  }
-
-  onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void {
-    this.inboxHandlers.push(handler);
-  }
-
-  onStatus(): void {
+  override onStatus(): void {
     // Always ready: there is no connection to lose.
   }
 
@@ -119,8 +112,7 @@ export class MemoryBus implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     this.hub.nodes.delete(this);
-    this.topicHandlers = [];
-    this.inboxHandlers = [];
+    this.dropListeners();
   }
 
   private assertOpen(): void {

@@ -3,7 +3,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 import { randomBytes } from 'node:crypto';
 
-import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+import { BusListeners } from './bus-listeners.js';
+import { BusError, RefCounts, type Bus } from './bus.js';
 import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 import { RedisHistory } from './redis-history.js';
 import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
@@ -32,7 +33,7 @@ const NEWLINE = 0x0a;
  * its own node too, so every node sees a domain's messages in position order (one connection).
  * Nodes of an older version read the first two fields and ignore the rest.
  */
-export class RedisBus implements Bus {
+export class RedisBus extends BusListeners implements Bus {
   readonly nodeId: string;
   private readonly prefix: string;
   private readonly pub: Redis;
@@ -45,10 +46,7 @@ export class RedisBus implements Bus {
   /** Per origin node: the last sequence delivered, and when (to forget nodes long gone). */
   private readonly lastSeq = new Map<string, { seq: number; at: number }>();
   private delivered = 0;
-  private readonly topicHandlers: TopicHandler[] = [];
   private readonly history: RedisHistory;
-  private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
-  private readonly statusHandlers: ((ready: boolean) => void)[] = [];
   private seq = 0;
   /** Markers of sync() in flight; their channel is subscribed on first use. */
   private readonly markers = new SyncMarkers();
@@ -57,6 +55,7 @@ export class RedisBus implements Bus {
   private subscribed = false;
 
   private constructor(options: RedisBusOptions) {
+    super();
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'fw:';
     const common: RedisOptions = REDIS_CONNECTION_DEFAULTS;
@@ -107,7 +106,7 @@ export class RedisBus implements Bus {
         return;
       }
       const inbox = channel.toString().slice(this.prefix.length + 2);
-      for (const handler of this.inboxHandlers) handler(inbox, message);
+      this.deliverInbox(inbox, message);
     });
   }
 
@@ -219,18 +218,6 @@ export class RedisBus implements Bus {
     if (this.inboxes.remove(inbox)) await this.sub.unsubscribe(`${this.prefix}i:${inbox}`);
   }
 
-  onTopicMessage(handler: TopicHandler): void {
-    this.topicHandlers.push(handler);
-  }
-
-  onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void {
-    this.inboxHandlers.push(handler);
-  }
-
-  onStatus(handler: (ready: boolean) => void): void {
-    this.statusHandlers.push(handler);
-  }
-
   holdings(): { patterns: number; inboxes: number } {
     return { patterns: this.patterns.size, inboxes: this.inboxes.size };
   }
@@ -259,13 +246,13 @@ export class RedisBus implements Bus {
         if (now - last.at > 600_000) this.lastSeq.delete(known);
     }
     const payload = message.subarray(end + 1);
-    for (const handler of this.topicHandlers) handler(topic, payload, position);
+    this.deliverTopic(topic, payload, position);
   }
 
   private statusChanged(): void {
     const ready = this.ready;
     if (ready === this.wasReady) return;
     this.wasReady = ready;
-    for (const handler of this.statusHandlers) handler(ready);
+    this.announceStatus(ready);
   }
 }

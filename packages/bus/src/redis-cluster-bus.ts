@@ -3,7 +3,8 @@ import { Cluster, type ClusterNode, type ClusterOptions } from 'ioredis';
 
 import { randomBytes } from 'node:crypto';
 
-import { BusError, RefCounts, type Bus, type TopicHandler } from './bus.js';
+import { BusListeners } from './bus-listeners.js';
+import { BusError, RefCounts, type Bus } from './bus.js';
 import {
   encodeMessage,
   encodeSyncMarker,
@@ -79,7 +80,7 @@ interface Domain {
  * not sent; an append is stored (XADD) but not fanned out when no node, this one included,
  * listens; addPattern resolves once the publishers in the domain know of the new pattern.
  */
-export class RedisClusterBus implements Bus {
+export class RedisClusterBus extends BusListeners implements Bus {
   readonly nodeId: string;
   private readonly prefix: string;
   private readonly pub: Cluster;
@@ -88,9 +89,6 @@ export class RedisClusterBus implements Bus {
   private readonly patterns = new PatternIndex();
   private readonly domains = new Map<string, Domain>();
   private readonly inboxes = new RefCounts();
-  private readonly topicHandlers: TopicHandler[] = [];
-  private readonly inboxHandlers: ((inbox: string, payload: Buffer) => void)[] = [];
-  private readonly statusHandlers: ((ready: boolean) => void)[] = [];
   private readonly markers = new SyncMarkers();
   /** Absent when interest-based publishing is off. */
   private readonly interest: ClusterInterest | undefined;
@@ -104,6 +102,7 @@ export class RedisClusterBus implements Bus {
   private topology: string | undefined;
 
   private constructor(options: RedisClusterBusOptions) {
+    super();
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'fw:';
     const common: ClusterOptions = {
@@ -338,18 +337,6 @@ export class RedisClusterBus implements Bus {
     if (this.inboxes.remove(inbox)) await this.sub.sunsubscribe(this.inboxChannel(inbox));
   }
 
-  onTopicMessage(handler: TopicHandler): void {
-    this.topicHandlers.push(handler);
-  }
-
-  onInboxMessage(handler: (inbox: string, payload: Buffer) => void): void {
-    this.inboxHandlers.push(handler);
-  }
-
-  onStatus(handler: (ready: boolean) => void): void {
-    this.statusHandlers.push(handler);
-  }
-
   holdings(): { patterns: number; inboxes: number } {
     return { patterns: this.patterns.size, inboxes: this.inboxes.size };
   }
@@ -426,7 +413,7 @@ export class RedisClusterBus implements Bus {
     const tagged = /^t:\{(.*)\}$|^x:\{(.*)\}$/.exec(channel.slice(this.prefix.length));
     if (channel.startsWith(`${this.prefix}i:`)) {
       const inbox = channel.slice(this.prefix.length + 2);
-      for (const handler of this.inboxHandlers) handler(inbox, message);
+      this.deliverInbox(inbox, message);
     } else if (tagged?.[1] !== undefined) {
       this.onDomainMessage(tagged[1], message);
     } else if (tagged?.[2] !== undefined) {
@@ -445,7 +432,7 @@ export class RedisClusterBus implements Bus {
     const { origin, topic, payload, position } = frame;
     if (origin === this.nodeId && !position) return;
     if (domainOf(topic) !== domain || this.patterns.match(topic).length === 0) return;
-    for (const handler of this.topicHandlers) handler(topic, payload, position);
+    this.deliverTopic(topic, payload, position);
   }
 
   /**
@@ -513,6 +500,6 @@ export class RedisClusterBus implements Bus {
     const ready = this.ready;
     if (ready === this.wasReady) return;
     this.wasReady = ready;
-    for (const handler of this.statusHandlers) handler(ready);
+    this.announceStatus(ready);
   }
 }
