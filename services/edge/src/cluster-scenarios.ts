@@ -1,7 +1,13 @@
 import { expect, it } from 'vitest';
 
 import type { TestClient } from './test-support.js';
-import { httpGet, httpRequest, mintToken, type TestEdge } from './test-support.js';
+import {
+  expectCommandRoundTrip,
+  httpGet,
+  httpRequest,
+  mintToken,
+  type TestEdge,
+} from './test-support.js';
 
 export interface ClusterUnderTest {
   a: TestEdge;
@@ -80,22 +86,7 @@ export function clusterScenarios(cluster: () => ClusterUnderTest): void {
   it('command B → device on A → ack (with result) back to B, over WebSocket and HTTP', async () => {
     const device = await cluster().connect(cluster().a, { sub: 'car-3', role: 'device' });
     const dashboard = await cluster().connect(cluster().b, { sub: 'ops', role: 'dashboard' });
-    dashboard.send({
-      type: 'command',
-      id: 'c1',
-      target: 'car-3',
-      name: 'forward',
-      params: { speed: 2 },
-    });
-    expect(await device.next()).toEqual({
-      type: 'command',
-      id: 'c1',
-      from: 'ops',
-      name: 'forward',
-      params: { speed: 2 },
-    });
-    device.send({ type: 'ack', id: 'c1', result: { moved: 2 } });
-    expect(await dashboard.next()).toEqual({ type: 'ack', id: 'c1', result: { moved: 2 } });
+    await expectCommandRoundTrip(dashboard, device, 'car-3');
 
     const service = mintToken({ sub: 'backend', role: 'service' });
     const answered = httpRequest(cluster().b.port, 'POST', '/api/commands', service, {

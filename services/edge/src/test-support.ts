@@ -252,6 +252,33 @@ export async function expectRelayedChunks(
 }
 
 /**
+ * A dashboard (sub `ops`) sends `forward {speed: 2}` as command `c1` to `deviceId`; checks the
+ * device gets it from `ops`, answers with a result, and the dashboard gets that ack.
+ */
+export async function expectCommandRoundTrip(
+  dashboard: TestClient,
+  device: TestClient,
+  deviceId: string,
+): Promise<void> {
+  dashboard.send({
+    type: 'command',
+    id: 'c1',
+    target: deviceId,
+    name: 'forward',
+    params: { speed: 2 },
+  });
+  expect(await device.next()).toEqual({
+    type: 'command',
+    id: 'c1',
+    from: 'ops',
+    name: 'forward',
+    params: { speed: 2 },
+  });
+  device.send({ type: 'ack', id: 'c1', result: { moved: 2 } });
+  expect(await dashboard.next()).toEqual({ type: 'ack', id: 'c1', result: { moved: 2 } });
+}
+
+/**
  * The clients of one test file: `connect` opens one with a token minted from `claims`,
  * `terminateAll` (afterEach) cuts every one still open.
  */

@@ -10,7 +10,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
-import { SECRET, TestClient, httpGet, mintToken } from '../test-support.js';
+import { SECRET, TestClient, expectCommandRoundTrip, httpGet, mintToken } from '../test-support.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -127,22 +127,7 @@ describe('an edge process of two workers (FLEETWIRE_WORKERS=2) over Redis', () =
   it('command from a dashboard on one worker → device on the other → ack back', async () => {
     const device = await on(0, { sub: 'truck-1', role: 'device' });
     const dashboard = await on(1, { sub: 'ops', role: 'dashboard' });
-    dashboard.send({
-      type: 'command',
-      id: 'c1',
-      target: 'truck-1',
-      name: 'forward',
-      params: { speed: 2 },
-    });
-    expect(await device.next()).toEqual({
-      type: 'command',
-      id: 'c1',
-      from: 'ops',
-      name: 'forward',
-      params: { speed: 2 },
-    });
-    device.send({ type: 'ack', id: 'c1', result: { moved: 2 } });
-    expect(await dashboard.next()).toEqual({ type: 'ack', id: 'c1', result: { moved: 2 } });
+    await expectCommandRoundTrip(dashboard, device, 'truck-1');
   });
 
   it('/metrics on either worker answers the sum over both, with each worker’s connections', async () => {
