@@ -7,7 +7,7 @@ import { BusListeners } from './bus-listeners.js';
 import { BusError, RefCounts, type Bus } from './bus.js';
 import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 import { RedisHistory } from './redis-history.js';
-import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
+import { REDIS_REPLY_TIMEOUT_MS, redisConnectionOptions } from './redis-options.js';
 import { SyncMarkers } from './sync-markers.js';
 import { escapeGlob, globOfPattern } from './topic-glob.js';
 
@@ -17,6 +17,8 @@ export interface RedisBusOptions {
   nodeId: string;
   /** Prepended to every channel, so several deployments (or test suites) share one Redis. */
   prefix?: string;
+  /** A connection silent this long with a command waiting is closed (`redisConnectionOptions`). */
+  replyTimeoutMs?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -53,12 +55,14 @@ export class RedisBus extends BusListeners implements Bus {
   private syncSubscribed: Promise<unknown> | undefined;
   private wasReady = false;
   private subscribed = false;
+  private readonly heartbeat: NodeJS.Timeout;
 
   private constructor(options: RedisBusOptions) {
     super();
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'fw:';
-    const common: RedisOptions = REDIS_CONNECTION_DEFAULTS;
+    const replyTimeoutMs = options.replyTimeoutMs ?? REDIS_REPLY_TIMEOUT_MS;
+    const common: RedisOptions = redisConnectionOptions(replyTimeoutMs);
     // Publishing while Redis is away fails at once (counted by the caller), instead of
     // queueing without bound.
     this.pub = new Redis(options.url, {
@@ -97,6 +101,16 @@ export class RedisBus extends BusListeners implements Bus {
         ),
       );
     });
+    // A connection with nothing to send never waits for an answer, so the reply timeout alone
+    // would not notice it went silent: each is pinged twice per timeout (2 commands per node
+    // every 2.5 s by default). The subscriber's silence would stop every delivery to this node
+    // while it reported itself ready.
+    this.heartbeat = setInterval(() => {
+      for (const client of [this.pub, this.sub]) {
+        if (client.status === 'ready') client.ping().catch(() => undefined);
+      }
+    }, replyTimeoutMs / 2);
+    this.heartbeat.unref();
     this.sub.on('pmessageBuffer', (_glob: Buffer, channel: Buffer, message: Buffer) =>
       this.onPatternMessage(channel, message),
     );
@@ -223,6 +237,7 @@ export class RedisBus extends BusListeners implements Bus {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
     this.sub.disconnect();

@@ -20,6 +20,7 @@ import {
   type Position,
 } from './history.js';
 import { KEY_COUNT_FIRST_SCRIPTS, RedisHistory } from './redis-history.js';
+import { REDIS_REPLY_TIMEOUT_MS } from './redis-options.js';
 import { SyncMarkers } from './sync-markers.js';
 
 export interface RedisClusterBusOptions {
@@ -36,6 +37,8 @@ export interface RedisClusterBusOptions {
   interest?: boolean;
   /** How long joining a domain waits for the publishers' acknowledgements of the new interest. */
   interestAckTimeoutMs?: number;
+  /** A connection silent this long with a command waiting is closed (`redisConnectionOptions`). */
+  replyTimeoutMs?: number;
 }
 
 /** What a node counts about its publishes (interest-based publishing at work). */
@@ -105,6 +108,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
     super();
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'fw:';
+    const replyTimeoutMs = options.replyTimeoutMs ?? REDIS_REPLY_TIMEOUT_MS;
     const common: ClusterOptions = {
       lazyConnect: true,
       clusterRetryStrategy: RETRY,
@@ -118,7 +122,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
       autoPipeliningIgnoredCommands: KEY_COUNT_FIRST_SCRIPTS,
       enableOfflineQueue: false,
       clusterNodeRetryStrategy: RETRY,
-      redisOptions: { maxRetriesPerRequest: 0 },
+      redisOptions: { maxRetriesPerRequest: 0, socketTimeout: replyTimeoutMs },
     });
     // One subscriber connection per master holding channels of ours (ioredis' sharded
     // subscriber group), re-created and resubscribed by ioredis when a master comes back.
@@ -129,7 +133,10 @@ export class RedisClusterBus extends BusListeners implements Bus {
       shardedSubscribers: true,
       slotsRefreshInterval: 2_000,
       clusterNodeRetryStrategy: RETRY,
-      redisOptions: { connectionName: `fleetwire-bus:${options.nodeId}` },
+      redisOptions: {
+        connectionName: `fleetwire-bus:${options.nodeId}`,
+        socketTimeout: replyTimeoutMs,
+      },
     });
     this.history = new RedisHistory(this.pub, this.prefix, randomBytes(6).toString('hex'), {
       command: 'SPUBLISH',

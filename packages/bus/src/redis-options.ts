@@ -1,11 +1,27 @@
 import type { RedisOptions } from 'ioredis';
 
 /**
- * What every Redis connection of the bus and presence drivers shares: connect explicitly, and
- * reconnect for ever with capped exponential delays (100 ms doubling to 2 s), so a Redis restart
- * costs seconds, not a process restart.
+ * How long a command may wait for Redis's answer before its connection is taken for dead
+ * (default 5 s). Without it a connection whose packets are dropped without a reset (a network
+ * partition, a hung server) keeps its commands waiting for as long as the kernel retransmits,
+ * ~15 minutes: presence writes, and the welcomes waiting on them, would hang, and the node would
+ * go on reporting Redis up.
  */
-export const REDIS_CONNECTION_DEFAULTS: RedisOptions = {
-  lazyConnect: true,
-  retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
-};
+export const REDIS_REPLY_TIMEOUT_MS = 5_000;
+
+/**
+ * What every Redis connection of the bus and presence drivers shares: connect explicitly,
+ * reconnect for ever with capped exponential delays (100 ms doubling to 2 s), so a Redis restart
+ * costs seconds, not a process restart; and a connection that sent a command and heard nothing
+ * for `replyTimeoutMs` is closed (its commands fail, the reconnects begin), which is how a
+ * silent connection is told from a slow one.
+ */
+export function redisConnectionOptions(
+  replyTimeoutMs: number = REDIS_REPLY_TIMEOUT_MS,
+): RedisOptions {
+  return {
+    lazyConnect: true,
+    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
+    socketTimeout: replyTimeoutMs,
+  };
+}

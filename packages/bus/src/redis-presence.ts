@@ -21,12 +21,14 @@ import {
   type PresenceStore,
   type RenewResult,
 } from './presence.js';
-import { REDIS_CONNECTION_DEFAULTS } from './redis-options.js';
+import { REDIS_REPLY_TIMEOUT_MS, redisConnectionOptions } from './redis-options.js';
 
 /** One Redis (`url`) or a Redis Cluster (`nodes`: some of its masters, the rest is discovered). */
 export type RedisPresenceOptions = ({ url: string } | { nodes: ClusterNode[] }) & {
   prefix?: string;
   ttlMs: number;
+  /** A connection silent this long with a command waiting is closed (`redisConnectionOptions`). */
+  replyTimeoutMs?: number;
 };
 
 const RETRY = (attempt: number): number => Math.min(100 * 2 ** attempt, 2_000);
@@ -118,6 +120,7 @@ export class RedisPresence implements PresenceStore {
     // Commands fail at once while a server is away (the caller counts and retries them) instead
     // of queueing; auto-pipelining sends a tick's commands (a connect storm's records) to each
     // server in one write.
+    const replyTimeoutMs = options.replyTimeoutMs ?? REDIS_REPLY_TIMEOUT_MS;
     const redis: Client =
       'nodes' in options
         ? new Cluster(options.nodes, {
@@ -127,10 +130,10 @@ export class RedisPresence implements PresenceStore {
             clusterRetryStrategy: RETRY,
             clusterNodeRetryStrategy: RETRY,
             slotsRefreshTimeout: 2_000,
-            redisOptions: { maxRetriesPerRequest: 0 },
+            redisOptions: { maxRetriesPerRequest: 0, socketTimeout: replyTimeoutMs },
           })
         : new Redis(options.url, {
-            ...REDIS_CONNECTION_DEFAULTS,
+            ...redisConnectionOptions(replyTimeoutMs),
             enableOfflineQueue: false,
             maxRetriesPerRequest: 0,
             enableAutoPipelining: true,

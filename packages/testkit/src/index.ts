@@ -6,6 +6,7 @@ export { LocalRedis } from './local/redis.js';
 export { LocalRedisCluster, LocalRedisClusterNode } from './local/redis-cluster.js';
 export type { LocalService, LocalServiceOptions } from './local/local-service.js';
 export { freePort } from './local/free-port.js';
+export { TcpProxy } from './local/tcp-proxy.js';
 export { waitFor } from './wait-for.js';
 export { startServiceStack, type ServiceStack, type StackEnv } from './service-stack.js';
 export {

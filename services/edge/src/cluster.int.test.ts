@@ -1,5 +1,5 @@
 import { RedisBus, RedisPresence } from '@fleetwire/bus';
-import { LocalRedis, testRedis, type TestRedis } from '@fleetwire/testkit';
+import { LocalRedis, TcpProxy, testRedis, type TestRedis } from '@fleetwire/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { clusterScenarios } from './cluster-scenarios.js';
@@ -169,6 +169,49 @@ describe('Redis restart', () => {
     device.send({ type: 'telemetry', data: { phase: 'after' } });
     expect(await dashboard.next()).toMatchObject({ data: { phase: 'after' } });
   }, 60_000);
+});
+
+describe('a Redis that goes silent (packets dropped, no reset)', () => {
+  it('devices still get their welcome at once; Redis reads down within the reply timeout; all is back after', async () => {
+    const redis = await testRedis();
+    closers.push(() => redis.close());
+    const proxy = await TcpProxy.start('127.0.0.1', Number(new URL(redis.url).port));
+    closers.push(() => proxy.close());
+    const edge = await startRedisEdge({
+      name: 'node-silent',
+      redisUrl: proxy.rewrite(redis.url),
+      prefix: redis.keyPrefix,
+      replyTimeoutMs: 400,
+    });
+    closers.push(edge.closeAll);
+    await connect(edge, { sub: 'before', role: 'device' });
+
+    const down = statusChange(edge, false);
+    proxy.freeze();
+    // Its welcome waits for its presence record, which Redis never answers: the write fails
+    // within the reply timeout instead of waiting for the kernel (~15 min), and the welcome
+    // goes out (the test's own 30 s timeout is what a hang would hit).
+    const during = await connect(edge, { sub: 'during', role: 'device' });
+    await down;
+    expect((await httpGet(edge.port, '/readyz')).status).toBe(200);
+    expect(JSON.parse((await httpGet(edge.port, '/health')).body)).toMatchObject({
+      dependencies: { redis: { up: false } },
+    });
+    expect(await edge.metricsText()).toMatch(
+      /^fleetwire_dependency_up\{[^}]*dependency="redis"[^}]*\} 0$/m,
+    );
+    // Local work goes on meanwhile.
+    during.send({ type: 'telemetry', id: 't1', data: { v: 1 } });
+    expect(await during.next()).toEqual({ type: 'ack', id: 't1' });
+
+    const up = statusChange(edge, true);
+    proxy.up();
+    await up;
+    expect(await edge.metricsText()).toMatch(
+      /^fleetwire_dependency_up\{[^}]*dependency="redis"[^}]*\} 1$/m,
+    );
+    await connect(edge, { sub: 'after', role: 'device' });
+  }, 30_000);
 });
 
 /** Resolves when the node's bus reports `ready` (true or false). */

@@ -18,8 +18,13 @@ describe('edge config: Redis Cluster for the bus', () => {
       nodes: ['r1:7000', 'r2:7001', 'r3:7002'],
       interest: true,
       prefix: 'fw:',
+      replyTimeoutMs: 5_000,
     });
-    expect(config.redis).toEqual({ url: 'redis://presence:6379', prefix: 'fw:' });
+    expect(config.redis).toEqual({
+      url: 'redis://presence:6379',
+      prefix: 'fw:',
+      replyTimeoutMs: 5_000,
+    });
     const off = loadEdgeConfig(
       {
         ...base,
@@ -48,12 +53,30 @@ describe('edge config: Redis Cluster for the bus', () => {
       nodes: ['r1:7000', 'r2:7001'],
       interest: true,
       prefix: 'prod:',
+      replyTimeoutMs: 5_000,
     });
     expect(config.workers).toBe(4);
     expect(
       loadEdgeConfig({ ...base, FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000' }, 'n', { workers: 2 })
         .workers,
     ).toBe(2);
+  });
+
+  it('one reply timeout for every Redis connection, bus and presence alike', () => {
+    const config = loadEdgeConfig(
+      {
+        ...base,
+        FLEETWIRE_REDIS_URL: 'redis://presence:6379',
+        FLEETWIRE_REDIS_CLUSTER_NODES: 'r1:7000',
+        FLEETWIRE_REDIS_REPLY_TIMEOUT_MS: '1500',
+      },
+      'n',
+    );
+    expect(config.redis?.replyTimeoutMs).toBe(1_500);
+    expect(config.redisCluster?.replyTimeoutMs).toBe(1_500);
+    expect(() => loadEdgeConfig({ ...base, FLEETWIRE_REDIS_REPLY_TIMEOUT_MS: '50' }, 'n')).toThrow(
+      /FLEETWIRE_REDIS_REPLY_TIMEOUT_MS/,
+    );
   });
 
   it.each([

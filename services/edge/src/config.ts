@@ -75,6 +75,9 @@ const EdgeEnv = z.object({
 
   FLEETWIRE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
+  // A Redis connection that has a command waiting and hears nothing for this long is closed and
+  // reconnected: how a silent network (no reset) is told from a slow one (docs/operations.md).
+  FLEETWIRE_REDIS_REPLY_TIMEOUT_MS: envVar.int(5_000, { min: 100, max: 600_000 }),
   // A Redis Cluster (≥ 7) for the bus (sharded pub/sub, one hash slot per tenant) and presence;
   // with FLEETWIRE_REDIS_URL also set, presence stays on that Redis (docs/operations.md).
   FLEETWIRE_REDIS_CLUSTER_NODES: envVar
@@ -129,12 +132,12 @@ export interface EdgeConfig {
   /** Opt-in connection rebalance (FLEETWIRE_REBALANCE=on); absent: never sheds. */
   rebalance?: RebalanceSettings;
   /** Redis for cross-node delivery and presence; absent (and no cluster): a single node. */
-  redis?: { url: string; prefix: string };
+  redis?: { url: string; prefix: string; replyTimeoutMs: number };
   /**
    * A Redis Cluster for the bus instead of `redis.url`, and for presence unless `redis` is set
    * too: a deployment that had presence on one Redis keeps it there until it drops the URL.
    */
-  redisCluster?: { nodes: string[]; interest: boolean; prefix: string };
+  redisCluster?: { nodes: string[]; interest: boolean; prefix: string; replyTimeoutMs: number };
   /** PostgreSQL for device state documents; absent: `state.*` is nacked, no state routes. */
   database?: { url: string; poolSize: number };
   /** Kafka for telemetry; absent: telemetry is acked once delivered (no durable log). */
@@ -287,7 +290,13 @@ export function loadEdgeConfig(
         }
       : {}),
     ...(e.FLEETWIRE_REDIS_URL
-      ? { redis: { url: e.FLEETWIRE_REDIS_URL, prefix: e.FLEETWIRE_REDIS_PREFIX } }
+      ? {
+          redis: {
+            url: e.FLEETWIRE_REDIS_URL,
+            prefix: e.FLEETWIRE_REDIS_PREFIX,
+            replyTimeoutMs: e.FLEETWIRE_REDIS_REPLY_TIMEOUT_MS,
+          },
+        }
       : {}),
     ...(clusterNodes.length > 0
       ? {
@@ -295,6 +304,7 @@ export function loadEdgeConfig(
             nodes: clusterNodes,
             interest: e.FLEETWIRE_REDIS_INTEREST,
             prefix: e.FLEETWIRE_REDIS_PREFIX,
+            replyTimeoutMs: e.FLEETWIRE_REDIS_REPLY_TIMEOUT_MS,
           },
         }
       : {}),

@@ -55,12 +55,14 @@ export async function startEdgeNode(
         url: config.redis.url,
         prefix: config.redis.prefix,
         ttlMs: config.presenceTtlMs,
+        replyTimeoutMs: config.redis.replyTimeoutMs,
       })
     : config.redisCluster
       ? await RedisPresence.connect({
           nodes: clusterNodes(config.redisCluster.nodes),
           prefix: config.redisCluster.prefix,
           ttlMs: config.presenceTtlMs,
+          replyTimeoutMs: config.redisCluster.replyTimeoutMs,
         })
       : undefined;
   const telemetryLog = config.kafka

@@ -28,12 +28,14 @@ async function main(): Promise<void> {
         nodeId: busNodeId,
         prefix: config.redisCluster.prefix,
         interest: config.redisCluster.interest,
+        replyTimeoutMs: config.redisCluster.replyTimeoutMs,
       })
     : config.redis
       ? await RedisBus.connect({
           url: config.redis.url,
           nodeId: busNodeId,
           prefix: config.redis.prefix,
+          replyTimeoutMs: config.redis.replyTimeoutMs,
         })
       : undefined;
 

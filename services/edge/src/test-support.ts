@@ -49,6 +49,8 @@ export interface RedisEdgeOptions extends Omit<TestEdgeOptions, 'bus' | 'presenc
   redisUrl: string;
   prefix: string;
   presenceTtlMs?: number;
+  /** FLEETWIRE_REDIS_REPLY_TIMEOUT_MS of the node's bus and presence connections. */
+  replyTimeoutMs?: number;
 }
 
 export type RedisTestEdge = TestEdge & { bus: RedisBus; closeAll(): Promise<void> };
@@ -58,9 +60,15 @@ export type RedisTestEdge = TestEdge & { bus: RedisBus; closeAll(): Promise<void
  * separate process would have); `closeAll` ends the node and both connections.
  */
 export async function startRedisEdge(options: RedisEdgeOptions): Promise<RedisTestEdge> {
-  const { name, redisUrl, prefix, presenceTtlMs = 30_000, env, ...rest } = options;
-  const bus = await RedisBus.connect({ url: redisUrl, nodeId: name, prefix });
-  const presence = await RedisPresence.connect({ url: redisUrl, prefix, ttlMs: presenceTtlMs });
+  const { name, redisUrl, prefix, presenceTtlMs = 30_000, replyTimeoutMs, env, ...rest } = options;
+  const timeout = replyTimeoutMs === undefined ? {} : { replyTimeoutMs };
+  const bus = await RedisBus.connect({ url: redisUrl, nodeId: name, prefix, ...timeout });
+  const presence = await RedisPresence.connect({
+    url: redisUrl,
+    prefix,
+    ttlMs: presenceTtlMs,
+    ...timeout,
+  });
   const edge = await startTestEdge({
     ...rest,
     env: { FLEETWIRE_NODE_ID: name, ...env },

@@ -1,7 +1,13 @@
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
 import { createRegistry } from '@fleetwire/metrics';
 import { TelemetryStore, createPgClient, migrate, type SqlClient } from '@fleetwire/store';
-import { testKafka, testPostgres, type TestKafka, type TestPostgres } from '@fleetwire/testkit';
+import {
+  TcpProxy,
+  testKafka,
+  testPostgres,
+  type TestKafka,
+  type TestPostgres,
+} from '@fleetwire/testkit';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -9,7 +15,6 @@ import { BatchWriter } from './batch-writer.js';
 import { DLQ_HEADERS, KafkaDeadLetterSink } from './kafka-dead-letter-sink.js';
 import { KafkaFixture, countRows, telemetry, waitFor } from './kafka-test-support.js';
 import { IngestMetrics } from './metrics.js';
-import { TcpProxy } from './test-proxy.js';
 import { captureLogger, testConfig } from './test-support.js';
 import { IngestWorker } from './worker.js';
 

@@ -1,0 +1,100 @@
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+type ProxyState = 'up' | 'down' | 'frozen';
+
+/**
+ * A TCP proxy in front of a server, for outage tests. `down`: every connection through it is cut
+ * and new ones are reset at once, as when the server crashed. `freeze`: connections stay open
+ * and new ones are accepted, but no byte crosses in either direction, as when the network
+ * drops packets without a reset (a partition, a hung server): only a client's own timeouts
+ * notice. `up` again: connections made meanwhile work; the frozen ones are cut (bytes were lost).
+ */
+export class TcpProxy {
+  private state: ProxyState = 'up';
+  private readonly sockets = new Set<Socket>();
+  /** Client sockets accepted or caught while frozen, with their upstream when there is one. */
+  private readonly held = new Set<Socket>();
+  private server!: Server;
+  port = 0;
+
+  private constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
+    const proxy = new TcpProxy(targetHost, targetPort);
+    proxy.server = createServer((client) => proxy.accept(client));
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    proxy.port = (proxy.server.address() as AddressInfo).port;
+    return proxy;
+  }
+
+  /** `url` (redis://host:port, postgres://host:port/db) with host and port the proxy's. */
+  rewrite(url: string): string {
+    const parsed = new URL(url);
+    parsed.hostname = '127.0.0.1';
+    parsed.port = String(this.port);
+    return parsed.toString();
+  }
+
+  /** Cuts every connection and refuses new ones until `up`. */
+  down(): void {
+    this.state = 'down';
+    for (const socket of this.sockets) socket.destroy();
+    this.held.clear();
+  }
+
+  /** Stops every byte, both ways, on every connection, old and new, without closing any. */
+  freeze(): void {
+    this.state = 'frozen';
+    for (const socket of this.sockets) {
+      // The bytes still arriving are read and dropped: nothing reaches the other side.
+      socket.unpipe();
+      socket.removeAllListeners('data');
+      socket.on('data', () => undefined);
+      this.held.add(socket);
+    }
+  }
+
+  up(): void {
+    if (this.state === 'frozen') {
+      for (const socket of this.held) socket.destroy();
+      this.held.clear();
+    }
+    this.state = 'up';
+  }
+
+  async close(): Promise<void> {
+    this.down();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.held.delete(socket);
+    });
+    socket.on('error', () => undefined);
+  }
+
+  private accept(client: Socket): void {
+    if (this.state === 'down') {
+      client.destroy();
+      return;
+    }
+    this.track(client);
+    if (this.state === 'frozen') {
+      // Accepted (the client's connect succeeds) and then silent.
+      client.on('data', () => undefined);
+      this.held.add(client);
+      return;
+    }
+    const upstream = connect(this.targetPort, this.targetHost);
+    this.track(upstream);
+    client.pipe(upstream).pipe(client);
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+  }
+}
