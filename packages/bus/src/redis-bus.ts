@@ -7,7 +7,11 @@ import { BusListeners } from './bus-listeners.js';
 import { BusError, RefCounts, type Bus } from './bus.js';
 import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js';
 import { RedisHistory } from './redis-history.js';
-import { REDIS_REPLY_TIMEOUT_MS, redisConnectionOptions } from './redis-options.js';
+import {
+  REDIS_REPLY_TIMEOUT_MS,
+  clearReplyTimerOnClose,
+  redisConnectionOptions,
+} from './redis-options.js';
 import { SyncMarkers } from './sync-markers.js';
 import { escapeGlob, globOfPattern } from './topic-glob.js';
 
@@ -79,6 +83,7 @@ export class RedisBus extends BusListeners implements Bus {
     });
     this.history = new RedisHistory(this.pub, this.prefix, randomBytes(6).toString('hex'));
     for (const client of [this.pub, this.sub]) {
+      clearReplyTimerOnClose(client);
       client.on('close', () => {
         // Only the subscriber connection holds subscriptions; its 'ready' restores the flag.
         if (client === this.sub) this.subscribed = false;
@@ -129,6 +134,7 @@ export class RedisBus extends BusListeners implements Bus {
     try {
       await Promise.all([bus.pub.connect(), bus.sub.connect()]);
     } catch (cause) {
+      clearInterval(bus.heartbeat);
       bus.pub.disconnect();
       bus.sub.disconnect();
       throw new BusError('BUS_UNAVAILABLE', `cannot connect to Redis at ${options.url}`, { cause });

@@ -20,7 +20,7 @@ import {
   type Position,
 } from './history.js';
 import { KEY_COUNT_FIRST_SCRIPTS, RedisHistory } from './redis-history.js';
-import { REDIS_REPLY_TIMEOUT_MS } from './redis-options.js';
+import { REDIS_REPLY_TIMEOUT_MS, clearReplyTimersOnClose } from './redis-options.js';
 import { SyncMarkers } from './sync-markers.js';
 
 export interface RedisClusterBusOptions {
@@ -160,6 +160,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
             options.interestAckTimeoutMs ?? 2_000,
           );
     for (const client of [this.pub, this.sub]) {
+      clearReplyTimersOnClose(client);
       // Connection errors are reported through `ready`; the retry strategies handle them.
       client.on('error', () => undefined);
       client.on('node error', () => undefined);

@@ -1,4 +1,4 @@
-import type { RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 
 /**
  * How long a command may wait for Redis's answer before its connection is taken for dead
@@ -24,4 +24,24 @@ export function redisConnectionOptions(
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
     socketTimeout: replyTimeoutMs,
   };
+}
+
+/**
+ * ioredis 5 (up to 5.11.1, the newest 5.x) leaves a connection's reply timer running when the
+ * connection closes; the timer then closes whatever connection replaced it, `replyTimeoutMs`
+ * after the command that started it, although that one is healthy (a Redis restart under
+ * traffic made the bus flap down again after it was back: ioredis issue #2147, fixed in 6.x).
+ * Cleared on every close here.
+ */
+export function clearReplyTimerOnClose(client: Redis): void {
+  client.on('close', () => {
+    const internals = client as unknown as { socketTimeoutTimer?: NodeJS.Timeout };
+    clearTimeout(internals.socketTimeoutTimer);
+    internals.socketTimeoutTimer = undefined;
+  });
+}
+
+/** `clearReplyTimerOnClose` for every node connection a Cluster opens. */
+export function clearReplyTimersOnClose(cluster: Cluster): void {
+  cluster.on('+node', (node: Redis) => clearReplyTimerOnClose(node));
 }

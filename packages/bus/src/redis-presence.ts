@@ -21,7 +21,12 @@ import {
   type PresenceStore,
   type RenewResult,
 } from './presence.js';
-import { REDIS_REPLY_TIMEOUT_MS, redisConnectionOptions } from './redis-options.js';
+import {
+  REDIS_REPLY_TIMEOUT_MS,
+  clearReplyTimerOnClose,
+  clearReplyTimersOnClose,
+  redisConnectionOptions,
+} from './redis-options.js';
 
 /** One Redis (`url`) or a Redis Cluster (`nodes`: some of its masters, the rest is discovered). */
 export type RedisPresenceOptions = ({ url: string } | { nodes: ClusterNode[] }) & {
@@ -138,6 +143,8 @@ export class RedisPresence implements PresenceStore {
             maxRetriesPerRequest: 0,
             enableAutoPipelining: true,
           });
+    if (redis instanceof Cluster) clearReplyTimersOnClose(redis);
+    else clearReplyTimerOnClose(redis);
     redis.on('error', () => undefined);
     redis.on('node error', () => undefined);
     try {

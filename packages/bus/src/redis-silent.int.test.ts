@@ -77,6 +77,33 @@ describe('a Redis that goes silent', () => {
     await silent.publish('t/x', Buffer.from('{}'));
   }, 30_000);
 
+  it('a connection cut while a command waits: the one that replaces it is not cut by the old timer', async () => {
+    const bus = await RedisBus.connect({
+      url: await proxied(),
+      nodeId: `${redis.keyPrefix}cut`,
+      prefix: redis.keyPrefix,
+      replyTimeoutMs: REPLY_TIMEOUT_MS,
+    });
+    closers.push(() => bus.close());
+    const statuses: boolean[] = [];
+    bus.onStatus((ready) => statuses.push(ready));
+
+    // A publish waits for its answer; the connection is then reset and comes back at once.
+    proxy.freeze();
+    const sentAt = performance.now();
+    const waiting = bus.publish('t/x', Buffer.from('{}')).catch(() => undefined);
+    proxy.down();
+    proxy.up();
+    await waiting;
+    await statusBecomes(bus, true);
+    // The waiting publish's reply timer would fire here, on the new connection.
+    await new Promise((resolve) =>
+      setTimeout(resolve, sentAt + 3 * REPLY_TIMEOUT_MS - performance.now()),
+    );
+    expect(statuses).toEqual([false, true]);
+    await bus.publish('t/x', Buffer.from('{}'));
+  }, 30_000);
+
   it('a presence write fails instead of waiting, and the next one after is stored', async () => {
     const presence = await RedisPresence.connect({
       url: await proxied(),

@@ -77,7 +77,7 @@ const EdgeEnv = z.object({
   FLEETWIRE_REDIS_PREFIX: z.string().default('fw:'),
   // A Redis connection that has a command waiting and hears nothing for this long is closed and
   // reconnected: how a silent network (no reset) is told from a slow one (docs/operations.md).
-  FLEETWIRE_REDIS_REPLY_TIMEOUT_MS: envVar.int(5_000, { min: 100, max: 600_000 }),
+  FLEETWIRE_REDIS_REPLY_TIMEOUT_MS: envVar.int(5_000, { min: 1_000, max: 600_000 }),
   // A Redis Cluster (≥ 7) for the bus (sharded pub/sub, one hash slot per tenant) and presence;
   // with FLEETWIRE_REDIS_URL also set, presence stays on that Redis (docs/operations.md).
   FLEETWIRE_REDIS_CLUSTER_NODES: envVar

@@ -49,10 +49,12 @@ export class TcpProxy {
   freeze(): void {
     this.state = 'frozen';
     for (const socket of this.sockets) {
-      // The bytes still arriving are read and dropped: nothing reaches the other side.
+      // The bytes still arriving are read and dropped (unpipe paused the socket): nothing
+      // reaches the other side, and the sender's writes do not back up.
       socket.unpipe();
       socket.removeAllListeners('data');
       socket.on('data', () => undefined);
+      socket.resume();
       this.held.add(socket);
     }
   }
