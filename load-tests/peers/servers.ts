@@ -35,6 +35,8 @@ export interface Running {
 export interface StartOptions {
   nodes: 1 | 2;
   redisUrl?: string;
+  /** Node flags for a Node server (every one but Centrifugo, a Go program). */
+  nodeFlags?: readonly string[];
 }
 
 export interface Peer {
@@ -113,11 +115,11 @@ function nodeServer(name: PeerName, file: string, protocol: ProtocolName): Peer 
     name,
     protocol,
     role: 'dashboard',
-    start: ({ nodes, redisUrl }) =>
+    start: ({ nodes, redisUrl, nodeFlags = [] }) =>
       startNodes(nodes, (port) =>
         startProcess(
           process.execPath,
-          [join(HERE, 'dist', 'servers', file.replace(/\.ts$/, '.js'))],
+          [...nodeFlags, join(HERE, 'dist', 'servers', file.replace(/\.ts$/, '.js'))],
           {
             BENCH_HOST: HOST,
             BENCH_PORT: String(port),
@@ -141,12 +143,16 @@ const fleetwire = (edgeMain: string, workers: number): Peer => ({
   name: 'fleetwire',
   protocol: 'fleetwire',
   role: 'device',
-  start: ({ nodes, redisUrl }) =>
+  start: ({ nodes, redisUrl, nodeFlags = [] }) =>
     startNodes(nodes, async (port, node) => {
       const child = await startProcess(
         process.execPath,
-        // Node flags for the edge alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (README).
-        [...(process.env['BENCH_EDGE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), edgeMain],
+        [
+          ...nodeFlags,
+          // Node flags for the edge alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (README).
+          ...(process.env['BENCH_EDGE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+          edgeMain,
+        ],
         {
           FLEETWIRE_HOST: HOST,
           FLEETWIRE_PORT: String(port),

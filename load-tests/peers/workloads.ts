@@ -6,6 +6,7 @@
  *   cross     subscribers on node B, a publisher on node A at a fixed rate: p50/p99 latency.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { Redis } from 'ioredis';
 
@@ -169,6 +170,26 @@ async function stopAll(clients: ClientProcess[]): Promise<void> {
 }
 
 /**
+ * Every Node server of the idle row runs with its young generation at a fixed 32 MiB (two 16 MiB
+ * semi-spaces, V8's largest default). Left to itself V8 grows it from 2 MiB to 32 MiB during a
+ * connect burst and gives it back only when its memory reducer runs, which it schedules after
+ * some bursts and not others (measured here: 25 s after the 15,000th socket, never within 120 s
+ * after the 5,000th): the difference of two readings then swung by ±2 KB per socket between
+ * runs of one build, and raw uWS read −1 KB. Fixed, it is the same constant in both readings.
+ * Old-generation garbage varies the same way (raw uWS read 0.5 and 3.5 KB in two rounds with the
+ * young generation fixed), so each reading follows a full collection. Centrifugo (Go) is read as
+ * it is.
+ */
+const IDLE_NODE_FLAGS = [
+  '--min-semi-space-size=16',
+  '--max-semi-space-size=16',
+  // SIGUSR2 collects the garbage (gc-on-signal.mjs): each reading is taken right after one.
+  '--expose-gc',
+  '--import',
+  fileURLToPath(new URL('./gc-on-signal.mjs', import.meta.url)),
+];
+
+/**
  * The marginal cost of a socket: RSS and Redis bytes after the first third of the sockets and
  * after all of them, divided by the sockets in between. A process's size right after start
  * still holds its startup garbage (tsx's compile, a first GC not yet run), which would swamp
@@ -176,7 +197,7 @@ async function stopAll(clients: ClientProcess[]): Promise<void> {
  */
 export async function idle(peer: Peer, sizes: Sizes, redisUrl: string): Promise<IdleResult> {
   const redis = new Redis(redisUrl);
-  const server = await peer.start({ nodes: 1, redisUrl });
+  const server = await peer.start({ nodes: 1, redisUrl, nodeFlags: IDLE_NODE_FLAGS });
   const clients: ClientProcess[] = [];
   const connect = async (counts: number[], first: number): Promise<number> => {
     const started = counts.map(
@@ -195,8 +216,12 @@ export async function idle(peer: Peer, sizes: Sizes, redisUrl: string): Promise<
     );
     clients.push(...started);
     const connected = await Promise.all(started.map((c) => c.next('connected', 120_000)));
-    // Let the connect burst's garbage be collected before reading the resident size.
     await settle(3_000);
+    // Every server but Centrifugo (Go, its collector on its own) collects on SIGUSR2.
+    if (peer.name !== 'centrifugo') {
+      for (const pid of server.pids) process.kill(pid, 'SIGUSR2');
+      await settle(2_000);
+    }
     return connected.reduce((sum, r) => sum + r.ok, 0);
   };
   // Only Fleetwire keeps anything in Redis while its sockets idle.
