@@ -136,15 +136,7 @@ describe('Redis restart', () => {
     const down = Promise.all([a, b].map((edge) => statusChange(edge, false)));
     await redis.stop();
     await down;
-    // A Redis outage is every node's: taking them all out of the load balancer would turn it
-    // into a full outage. Readiness stays; the dependency is reported down.
-    expect((await httpGet(a.port, '/readyz')).status).toBe(200);
-    expect(JSON.parse((await httpGet(a.port, '/health')).body)).toMatchObject({
-      dependencies: { redis: { up: false } },
-    });
-    expect(await a.metricsText()).toMatch(
-      /^fleetwire_dependency_up\{[^}]*dependency="redis"[^}]*\} 0$/m,
-    );
+    await expectReadyWithRedisDown(a);
     expect(await valueOf(a.metrics.busReady)).toBe(0);
 
     const logsBefore = a.logs.length + b.logs.length;
@@ -193,13 +185,7 @@ describe('a Redis that goes silent (packets dropped, no reset)', () => {
     // goes out (the test's own 30 s timeout is what a hang would hit).
     const during = await connect(edge, { sub: 'during', role: 'device' });
     await down;
-    expect((await httpGet(edge.port, '/readyz')).status).toBe(200);
-    expect(JSON.parse((await httpGet(edge.port, '/health')).body)).toMatchObject({
-      dependencies: { redis: { up: false } },
-    });
-    expect(await edge.metricsText()).toMatch(
-      /^fleetwire_dependency_up\{[^}]*dependency="redis"[^}]*\} 0$/m,
-    );
+    await expectReadyWithRedisDown(edge);
     // Local work goes on meanwhile.
     during.send({ type: 'telemetry', id: 't1', data: { v: 1 } });
     expect(await during.next()).toEqual({ type: 'ack', id: 't1' });
@@ -213,6 +199,20 @@ describe('a Redis that goes silent (packets dropped, no reset)', () => {
     await connect(edge, { sub: 'after', role: 'device' });
   }, 30_000);
 });
+
+/**
+ * A Redis outage is every node's: taking them all out of the load balancer would turn it into a
+ * full outage. Readiness stays; the dependency is reported down, in /health and the metric.
+ */
+async function expectReadyWithRedisDown(edge: TestEdge): Promise<void> {
+  expect((await httpGet(edge.port, '/readyz')).status).toBe(200);
+  expect(JSON.parse((await httpGet(edge.port, '/health')).body)).toMatchObject({
+    dependencies: { redis: { up: false } },
+  });
+  expect(await edge.metricsText()).toMatch(
+    /^fleetwire_dependency_up\{[^}]*dependency="redis"[^}]*\} 0$/m,
+  );
+}
 
 /** Resolves when the node's bus reports `ready` (true or false). */
 function statusChange(edge: { bus: RedisBus }, ready: boolean): Promise<void> {
