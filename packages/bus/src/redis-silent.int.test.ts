@@ -27,6 +27,18 @@ async function proxied(): Promise<string> {
   return proxy.rewrite(redis.url);
 }
 
+/** A bus node whose connections go through the proxy. */
+async function proxiedBus(name: string): Promise<RedisBus> {
+  const bus = await RedisBus.connect({
+    url: await proxied(),
+    nodeId: `${redis.keyPrefix}${name}`,
+    prefix: redis.keyPrefix,
+    replyTimeoutMs: REPLY_TIMEOUT_MS,
+  });
+  closers.push(() => bus.close());
+  return bus;
+}
+
 function statusBecomes(bus: RedisBus, ready: boolean): Promise<void> {
   return new Promise((resolve) => {
     if (bus.ready === ready) return resolve();
@@ -38,13 +50,7 @@ function statusBecomes(bus: RedisBus, ready: boolean): Promise<void> {
 
 describe('a Redis that goes silent', () => {
   it('the bus reports itself down with nothing to send (its heartbeat), fails publishes, and is back after', async () => {
-    const silent = await RedisBus.connect({
-      url: await proxied(),
-      nodeId: `${redis.keyPrefix}silent`,
-      prefix: redis.keyPrefix,
-      replyTimeoutMs: REPLY_TIMEOUT_MS,
-    });
-    closers.push(() => silent.close());
+    const silent = await proxiedBus('silent');
     const direct = await RedisBus.connect({
       url: redis.url,
       nodeId: `${redis.keyPrefix}direct`,
@@ -78,13 +84,7 @@ describe('a Redis that goes silent', () => {
   }, 30_000);
 
   it('a connection cut while a command waits: the one that replaces it is not cut by the old timer', async () => {
-    const bus = await RedisBus.connect({
-      url: await proxied(),
-      nodeId: `${redis.keyPrefix}cut`,
-      prefix: redis.keyPrefix,
-      replyTimeoutMs: REPLY_TIMEOUT_MS,
-    });
-    closers.push(() => bus.close());
+    const bus = await proxiedBus('cut');
     const statuses: boolean[] = [];
     bus.onStatus((ready) => statuses.push(ready));
 
