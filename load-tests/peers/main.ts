@@ -83,7 +83,7 @@ const measures: Record<string, Measure> = {
   crossP99: { label: '', values: {}, format: fmt.ms, better: 'lower' },
 };
 measures['idleRss']!.label =
-  `idle authenticated socket: server RSS per socket, ${Math.round(sizes.idleSockets / 3).toLocaleString('en')} → ${sizes.idleSockets.toLocaleString('en')} (Node servers: young generation fixed at 32 MiB)`;
+  `idle authenticated socket: server RSS per socket, ${Math.round(sizes.idleSockets / 3).toLocaleString('en')} → ${sizes.idleSockets.toLocaleString('en')} (Node servers: young generation fixed at 32 MiB, read after a full GC)`;
 measures['idleRedis']!.label = 'idle socket: Redis bytes per socket';
 for (const [key, count] of [
   ['restWritesNone', 0],

@@ -171,10 +171,10 @@ async function stopAll(clients: ClientProcess[]): Promise<void> {
 
 /**
  * Every Node server of the idle row runs with its young generation at a fixed 32 MiB (two 16 MiB
- * semi-spaces, V8's largest default). Left to itself V8 grows it from 2 MiB to 32 MiB during a
+ * semi-spaces, V8's largest default). Left to itself V8 grows it from 1–4 MiB to 32 MiB during a
  * connect burst and gives it back only when its memory reducer runs, which it schedules after
  * some bursts and not others (measured here: 25 s after the 15,000th socket, never within 120 s
- * after the 5,000th): the difference of two readings then swung by ±2 KB per socket between
+ * after the 5,000th): the difference of two readings then moved by up to 1.6 KB per socket between
  * runs of one build, and raw uWS read −1 KB. Fixed, it is the same constant in both readings.
  * Old-generation garbage varies the same way (raw uWS read 0.5 and 3.5 KB in two rounds with the
  * young generation fixed), so each reading follows a full collection. Centrifugo (Go) is read as

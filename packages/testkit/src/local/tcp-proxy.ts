@@ -14,20 +14,23 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   /** Client sockets accepted or caught while frozen, with their upstream when there is one. */
   private readonly held = new Set<Socket>();
-  private server!: Server;
-  port = 0;
+  private readonly server: Server;
 
   private constructor(
     private readonly targetHost: string,
     private readonly targetPort: number,
-  ) {}
+  ) {
+    this.server = createServer((client) => this.accept(client));
+  }
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     const proxy = new TcpProxy(targetHost, targetPort);
-    proxy.server = createServer((client) => proxy.accept(client));
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
-    proxy.port = (proxy.server.address() as AddressInfo).port;
     return proxy;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
   }
 
   /** `url` (redis://host:port, postgres://host:port/db) with host and port the proxy's. */
