@@ -184,6 +184,10 @@ describe('a Redis that goes silent (packets dropped, no reset)', () => {
     // within the reply timeout instead of waiting for the kernel (~15 min), and the welcome
     // goes out (the test's own 30 s timeout is what a hang would hit).
     const during = await connect(edge, { sub: 'during', role: 'device' });
+    // The failed write is counted (and logged once per interval) before the welcome goes out.
+    expect(await edge.metricsText()).toMatch(
+      /^fleetwire_edge_dependency_failures_total\{[^}]*dependency="presence",operation="markOnline"[^}]*\} [1-9]/m,
+    );
     await down;
     await expectReadyWithRedisDown(edge);
     // Local work goes on meanwhile.

@@ -51,6 +51,7 @@ export class EdgeMetrics {
   readonly deliverLatency: Histogram<'path'>;
   readonly busUndelivered: Counter;
   readonly busReady: Gauge;
+  readonly dependencyFailures: Counter<'dependency' | 'operation'>;
   readonly busOutbox: Gauge;
   readonly busOutboxDropped: Counter;
   readonly gaps: Counter<'reason'>;
@@ -192,6 +193,12 @@ export class EdgeMetrics {
     this.busReady = new Gauge({
       name: 'fleetwire_edge_bus_ready',
       help: '1 while the bus (Redis) connection is up and subscribed, else 0',
+      registers,
+    });
+    this.dependencyFailures = new Counter({
+      name: 'fleetwire_edge_dependency_failures_total',
+      help: 'Operations on a dependency that failed (bus and presence: Redis; store: the device state database), by the operation; logged once per interval with the count',
+      labelNames: ['dependency', 'operation'],
       registers,
     });
     this.telemetryNacks = new Counter({

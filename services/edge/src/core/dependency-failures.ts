@@ -1,9 +1,9 @@
-import { RepeatedLog } from '@fleetwire/metrics';
+import { RepeatedLog, type Counter } from '@fleetwire/metrics';
 import type { Logger } from 'pino';
 
 /**
  * Failures of a dependency (the bus, the presence store) that are expected while it is away:
- * counted by the metrics where they matter, and logged once per interval per dependency with how
+ * counted by dependency and operation, and logged once per interval per dependency with how
  * many there were, without a stack trace. A Redis outage under traffic must not flood the logs.
  */
 export class DependencyFailures {
@@ -12,12 +12,19 @@ export class DependencyFailures {
     RepeatedLog<{ operation: string; code: string; message: string }>
   >();
 
+  private readonly counter: Counter<'dependency' | 'operation'> | undefined;
+  private readonly intervalMs: number;
+
   constructor(
     private readonly logger: Logger,
-    private readonly intervalMs = 10_000,
-  ) {}
+    options: { counter?: Counter<'dependency' | 'operation'>; intervalMs?: number } = {},
+  ) {
+    this.counter = options.counter;
+    this.intervalMs = options.intervalMs ?? 10_000;
+  }
 
   failed(dependency: string, operation: string, error: unknown): void {
+    this.counter?.inc({ dependency, operation });
     let log = this.logs.get(dependency);
     if (!log) {
       log = new RepeatedLog(

@@ -40,7 +40,7 @@ function setup(options: { store?: PresenceStore; accepting?: () => boolean; own?
     accepting: options.accepting ?? (() => true),
     metrics,
     logger,
-    failures: new DependencyFailures(logger, 0),
+    failures: new DependencyFailures(logger, { intervalMs: 0 }),
   });
   return {
     store,

@@ -84,7 +84,7 @@ export class SessionCore {
   constructor(private readonly deps: SessionCoreDeps) {
     const { metrics, logger, bus, limits } = deps;
     this.gate = new NodeMessageGate(metrics, logger);
-    this.failures = new DependencyFailures(logger);
+    this.failures = new DependencyFailures(logger, { counter: metrics.dependencyFailures });
     this.outbound = new Outbound(metrics);
     this.guard = new AbuseGuard(limits, this.outbound, metrics, logger);
     const policy = deps.history ? new HistoryPolicy(deps.history) : undefined;
