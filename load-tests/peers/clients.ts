@@ -1,5 +1,6 @@
 /** The benchmark's side of its client processes: fork one, give it a task, await its reports. */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import type { Task, WorkerReport } from './tasks.js';
@@ -7,10 +8,19 @@ import type { Task, WorkerReport } from './tasks.js';
 const WORKER = fileURLToPath(new URL('./client-worker.ts', import.meta.url));
 
 /**
- * Source addresses for client processes: each (source, destination) pair has ~28k ephemeral
- * ports, and a process ~15k sockets, so process i binds 127.0.0.(2 + i).
+ * A loopback source address no earlier client process of this run used, starting at a random
+ * 127.x.0.0/16 per run. A client binds its source address before connecting, and bind() hands
+ * out only ports no socket on that address holds, TIME_WAIT included: with the address reused,
+ * every workload left thousands behind and the next connect storms slowed down run after run
+ * (raw uWS: 10.1k, 9.2k, 2.6k, then 714 upgrades/s in four rounds of one run), which made the
+ * storm row's rate noise. A process has ~28k ports to itself this way.
  */
-export const sourceAddress = (index: number): string => `127.0.0.${2 + (index % 250)}`;
+let sourcesUsed = 0;
+const SOURCE_BLOCK = 1 + randomInt(254);
+export function newSourceAddress(): string {
+  sourcesUsed += 1;
+  return `127.${SOURCE_BLOCK}.${Math.floor(sourcesUsed / 250) % 250}.${1 + (sourcesUsed % 250)}`;
+}
 
 export class ClientProcess {
   private readonly child: ChildProcess;

@@ -12,7 +12,7 @@ import { LocalKafka, LocalPostgres, LocalRedis, freePort, waitFor } from '@fleet
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 
-import { ClientProcess, sourceAddress } from './clients.js';
+import { ClientProcess, newSourceAddress } from './clients.js';
 import { SECRET } from './protocols.js';
 import { HOST } from './servers.js';
 
@@ -114,7 +114,7 @@ export async function endToEnd(quick: boolean): Promise<EndToEndResult> {
         protocol: 'fleetwire',
         host: HOST,
         port: edgePort,
-        localAddress: sourceAddress(index),
+        localAddress: newSourceAddress(),
         role: 'device',
         devices: DEVICES,
         subPrefix: prefix,

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 
 import { LocalRedis, waitFor } from '@fleetwire/testkit';
 
-import { ClientProcess, sourceAddress } from './clients.js';
+import { ClientProcess, newSourceAddress } from './clients.js';
 import { EDGE_MAIN, HOST, peers } from './servers.js';
 import { rssBytes, split } from './workloads.js';
 
@@ -120,7 +120,7 @@ async function connect(counts: number[], first: number): Promise<number> {
         protocol: 'fleetwire',
         host: HOST,
         port,
-        localAddress: sourceAddress(first + i),
+        localAddress: newSourceAddress(),
         role: 'device',
         count,
         concurrency: 100,

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Redis } from 'ioredis';
 
-import { ClientProcess, sourceAddress } from './clients.js';
+import { ClientProcess, newSourceAddress } from './clients.js';
 import { HOST, type Peer } from './servers.js';
 import { countWrites } from './syscalls.js';
 
@@ -207,7 +207,7 @@ export async function idle(peer: Peer, sizes: Sizes, redisUrl: string): Promise<
           protocol: peer.protocol,
           host: HOST,
           port: server.ports[0]!,
-          localAddress: sourceAddress(first + i),
+          localAddress: newSourceAddress(),
           role: peer.role,
           count,
           concurrency: 100,
@@ -272,7 +272,7 @@ export async function fanout(
         protocol: peer.protocol,
         host: HOST,
         port: server.ports[0]!,
-        localAddress: sourceAddress(i),
+        localAddress: newSourceAddress(),
         role: 'dashboard',
         topic: TOPIC,
         count,
@@ -286,7 +286,7 @@ export async function fanout(
     protocol: peer.protocol,
     host: HOST,
     port: server.ports[0]!,
-    localAddress: sourceAddress(2),
+    localAddress: newSourceAddress(),
     role: 'device',
     sub: 'pub-0',
     topic: TOPIC,
@@ -354,7 +354,7 @@ export async function storm(
         protocol: peer.protocol,
         host: HOST,
         port: server.ports[0]!,
-        localAddress: sourceAddress(i),
+        localAddress: newSourceAddress(),
         role: peer.role,
         count,
         concurrency: sizes.stormConcurrency / 2,
@@ -400,7 +400,7 @@ export async function cross(peer: Peer, sizes: Sizes, redisUrl: string): Promise
     protocol: peer.protocol,
     host: HOST,
     port: server.ports[1]!,
-    localAddress: sourceAddress(0),
+    localAddress: newSourceAddress(),
     role: 'dashboard',
     topic: TOPIC,
     count: sizes.crossSubscribers,
@@ -414,7 +414,7 @@ export async function cross(peer: Peer, sizes: Sizes, redisUrl: string): Promise
     protocol: peer.protocol,
     host: HOST,
     port: server.ports[0]!,
-    localAddress: sourceAddress(1),
+    localAddress: newSourceAddress(),
     role: 'device',
     sub: 'pub-0',
     topic: TOPIC,
