@@ -11,9 +11,8 @@ type ProxyState = 'up' | 'down' | 'frozen';
  */
 export class TcpProxy {
   private state: ProxyState = 'up';
+  /** Every open socket, both sides; while frozen, each is silenced. */
   private readonly sockets = new Set<Socket>();
-  /** Client sockets accepted or caught while frozen, with their upstream when there is one. */
-  private readonly held = new Set<Socket>();
   private readonly server: Server;
 
   private constructor(
@@ -45,28 +44,17 @@ export class TcpProxy {
   down(): void {
     this.state = 'down';
     for (const socket of this.sockets) socket.destroy();
-    this.held.clear();
   }
 
   /** Stops every byte, both ways, on every connection, old and new, without closing any. */
   freeze(): void {
     this.state = 'frozen';
-    for (const socket of this.sockets) {
-      // The bytes still arriving are read and dropped (unpipe paused the socket): nothing
-      // reaches the other side, and the sender's writes do not back up.
-      socket.unpipe();
-      socket.removeAllListeners('data');
-      socket.on('data', () => undefined);
-      socket.resume();
-      this.held.add(socket);
-    }
+    for (const socket of this.sockets) silence(socket);
   }
 
   up(): void {
-    if (this.state === 'frozen') {
-      for (const socket of this.held) socket.destroy();
-      this.held.clear();
-    }
+    // Every socket open now was silenced by the freeze, or accepted during it.
+    if (this.state === 'frozen') for (const socket of this.sockets) socket.destroy();
     this.state = 'up';
   }
 
@@ -77,10 +65,7 @@ export class TcpProxy {
 
   private track(socket: Socket): void {
     this.sockets.add(socket);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      this.held.delete(socket);
-    });
+    socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
   }
 
@@ -92,8 +77,7 @@ export class TcpProxy {
     this.track(client);
     if (this.state === 'frozen') {
       // Accepted (the client's connect succeeds) and then silent.
-      client.on('data', () => undefined);
-      this.held.add(client);
+      silence(client);
       return;
     }
     const upstream = connect(this.targetPort, this.targetHost);
@@ -102,4 +86,15 @@ export class TcpProxy {
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());
   }
+}
+
+/**
+ * The bytes still arriving are read and dropped: nothing reaches the other side, and the
+ * sender's writes do not back up (unpipe pauses a socket, so it is resumed).
+ */
+function silence(socket: Socket): void {
+  socket.unpipe();
+  socket.removeAllListeners('data');
+  socket.on('data', () => undefined);
+  socket.resume();
 }
