@@ -9,7 +9,7 @@ import type { Appended, HistoryQuery, HistoryRead, Position } from './history.js
 import { RedisHistory } from './redis-history.js';
 import {
   REDIS_REPLY_TIMEOUT_MS,
-  clearReplyTimerOnClose,
+  clearReplyTimersOnClose,
   redisConnectionOptions,
 } from './redis-options.js';
 import { SyncMarkers } from './sync-markers.js';
@@ -83,7 +83,7 @@ export class RedisBus extends BusListeners implements Bus {
     });
     this.history = new RedisHistory(this.pub, this.prefix, randomBytes(6).toString('hex'));
     for (const client of [this.pub, this.sub]) {
-      clearReplyTimerOnClose(client);
+      clearReplyTimersOnClose(client);
       client.on('close', () => {
         // Only the subscriber connection holds subscriptions; its 'ready' restores the flag.
         if (client === this.sub) this.subscribed = false;

@@ -1,4 +1,4 @@
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { Cluster, type Redis, type RedisOptions } from 'ioredis';
 
 /**
  * How long a command may wait for Redis's answer before its connection is taken for dead
@@ -33,15 +33,15 @@ export function redisConnectionOptions(
  * traffic made the bus flap down again after it was back: ioredis issue #2147, fixed in 6.x).
  * Cleared on every close here.
  */
-export function clearReplyTimerOnClose(client: Redis): void {
+export function clearReplyTimersOnClose(client: Redis | Cluster): void {
+  if (client instanceof Cluster) {
+    // Each node connection of a Cluster has its own timer.
+    client.on('+node', (node: Redis) => clearReplyTimersOnClose(node));
+    return;
+  }
   client.on('close', () => {
     const internals = client as unknown as { socketTimeoutTimer?: NodeJS.Timeout };
     clearTimeout(internals.socketTimeoutTimer);
     internals.socketTimeoutTimer = undefined;
   });
-}
-
-/** `clearReplyTimerOnClose` for every node connection a Cluster opens. */
-export function clearReplyTimersOnClose(cluster: Cluster): void {
-  cluster.on('+node', (node: Redis) => clearReplyTimerOnClose(node));
 }

@@ -23,7 +23,6 @@ import {
 } from './presence.js';
 import {
   REDIS_REPLY_TIMEOUT_MS,
-  clearReplyTimerOnClose,
   clearReplyTimersOnClose,
   redisConnectionOptions,
 } from './redis-options.js';
@@ -143,8 +142,7 @@ export class RedisPresence implements PresenceStore {
             maxRetriesPerRequest: 0,
             enableAutoPipelining: true,
           });
-    if (redis instanceof Cluster) clearReplyTimersOnClose(redis);
-    else clearReplyTimerOnClose(redis);
+    clearReplyTimersOnClose(redis);
     redis.on('error', () => undefined);
     redis.on('node error', () => undefined);
     try {
