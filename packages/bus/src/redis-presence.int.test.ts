@@ -170,3 +170,51 @@ it('≤ 200 B per device in Redis; a renewal writes the same with 0 or 2,000 dev
     await redis.dispose();
   }
 });
+
+/**
+ * Commands counted on a Redis of its own (a shared one's counters move with other suites): the
+ * records of a turn's connects and disconnects are written per tenant and per node, not per
+ * device, and each caller still gets its own device's answer.
+ */
+it('a turn’s connects and disconnects cost one record script run per tenant and one set write per node', async () => {
+  const redis = await LocalRedis.launch();
+  const store = await RedisPresence.connect({ url: redis.url, ttlMs: 30_000 });
+  const client = new Redis(redis.url);
+  const calls = async () => {
+    const stats = await client.info('commandstats');
+    const count = (command: string) =>
+      Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    return { scripts: count('eval') + count('evalsha'), sadd: count('sadd'), srem: count('srem') };
+  };
+  try {
+    const now = Date.now();
+    const devices = Array.from({ length: 300 }, (_, i) => ({
+      tenant: i % 2 === 0 ? 'globex' : 'acme',
+      deviceId: `d-${i}`,
+    }));
+    await store.markOnline(devices[0]!, 'node-b', now);
+    const before = await calls();
+    const online = await Promise.all(devices.map((d) => store.markOnline(d, 'node-a', now + 1)));
+    expect(online[0]).toEqual({ previous: 'node-b' });
+    expect(online.slice(1).filter((result) => result.previous !== undefined)).toEqual([]);
+    const connected = await calls();
+    expect(connected.scripts - before.scripts).toBe(2);
+    expect(connected.sadd - before.sadd).toBe(1);
+    for (const tenant of ['acme', 'globex']) {
+      const records = await store.list(tenant, now + 1);
+      expect(records.filter((r) => r.online && r.node === 'node-a')).toHaveLength(150);
+    }
+
+    await Promise.all(devices.map((d) => store.markOffline(d, 'node-a', now + 2)));
+    const disconnected = await calls();
+    expect(disconnected.scripts - connected.scripts).toBe(2);
+    expect(disconnected.srem - connected.srem).toBe(1);
+    for (const tenant of ['acme', 'globex']) {
+      expect((await store.list(tenant, now + 2)).filter((r) => r.online)).toEqual([]);
+    }
+  } finally {
+    client.disconnect();
+    await store.close();
+    await redis.dispose();
+  }
+});

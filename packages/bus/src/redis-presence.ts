@@ -4,6 +4,7 @@ import { Cluster, Redis, type ClusterNode } from 'ioredis';
 
 import { BusError } from './bus.js';
 import { MasterRestarts } from './master-restarts.js';
+import { TickBatches } from './tick-batches.js';
 import { LUA_RECORD, decodeRecord, type StoredRecord } from './presence-record.js';
 import {
   MAX_NODE_LOADS,
@@ -40,22 +41,53 @@ const RETRY = (attempt: number): number => Math.min(100 * 2 ** attempt, 2_000);
 /** Node names per ZMSCORE when `list` reads the leases of the nodes its records name. */
 const LEASE_READ_BATCH = 1_000;
 
+/** Devices one run of a record script writes at most: Redis runs nothing else meanwhile. */
+const RECORD_WRITE_BATCH = 500;
+
+/** One device's record written for a node, at a time. */
+interface RecordWrite {
+  device: HeldDevice;
+  node: string;
+  now: number;
+}
+
+/** The records of one tenant written for one node go together (the key says both, unambiguously). */
+function recordWriteKey({ device, node }: RecordWrite): string {
+  return `${node.length}:${node}${device.tenant}`;
+}
+
 /**
  * The scripts, each on the keys of one hash slot (Redis Cluster runs a script on one slot only):
  * a device record script on its tenant's hash, the lease script on the `{nodes}` keys.
  */
 const SCRIPTS = {
-  /** Writes the record for a node; answers the node it named before ('' for none). */
+  /**
+   * Writes the records of devices (ARGV[2..]: id, time, gateway each) for node ARGV[1]; answers
+   * per device the node its record named before ('' for none).
+   */
   presenceOnline: `${LUA_RECORD}
-local previous = node_of(redis.call('HGET', KEYS[1], ARGV[1]))
-redis.call('HSET', KEYS[1], ARGV[1], encode(ARGV[2], ARGV[3], ARGV[4]))
+local previous = {}
+for i = 2, #ARGV, 3 do
+  previous[#previous + 1] = node_of(redis.call('HGET', KEYS[1], ARGV[i]))
+  redis.call('HSET', KEYS[1], ARGV[i], encode(ARGV[i + 1], ARGV[1], ARGV[i + 2]))
+end
 return previous`,
-  /** Offline at ARGV[2] if the record still names node ARGV[3] (a disconnect, or a reap). */
+  /**
+   * Offline (a disconnect, or a reap) the devices (ARGV[2..]: id, time each) whose records still
+   * name node ARGV[1]; answers per device 1 released, 0 not (another node holds it).
+   */
   presenceRelease: `${LUA_RECORD}
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if node_of(current) ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], encode(ARGV[2], '', gateway_of(current)))
-return 1`,
+local released = {}
+for i = 2, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if node_of(current) == ARGV[1] then
+    redis.call('HSET', KEYS[1], ARGV[i], encode(ARGV[i + 1], '', gateway_of(current)))
+    released[#released + 1] = 1
+  else
+    released[#released + 1] = 0
+  end
+end
+return released`,
   /** A held device's record written again: 0 it was there, 1 another node holds it, 2 restored. */
   presenceRestore: `${LUA_RECORD}
 local holder = node_of(redis.call('HGET', KEYS[1], ARGV[1]))
@@ -107,6 +139,26 @@ export class RedisPresence implements PresenceStore {
    * master restarted, or the last rewrite failed half-way (the lease alone would not say so again).
    */
   private readonly owed = new Set<string>();
+  /**
+   * A turn's record writes and node-set changes leave together, per tenant and per node: a
+   * connect storm costs a script run per tenant and turn, not per device.
+   */
+  private readonly onlineWrites = new TickBatches<RecordWrite, string>(
+    (_, writes) => this.writeOnline(writes),
+    RECORD_WRITE_BATCH,
+  );
+  private readonly offlineWrites = new TickBatches<RecordWrite, number>(
+    (_, writes) => this.writeOffline(writes),
+    RECORD_WRITE_BATCH,
+  );
+  private readonly setAdds = new TickBatches<string, void>(
+    (key, members) => this.redis.sadd(key, ...members).then(() => members.map(() => undefined)),
+    RECORD_WRITE_BATCH,
+  );
+  private readonly setRemoves = new TickBatches<string, void>(
+    (key, members) => this.redis.srem(key, ...members).then(() => members.map(() => undefined)),
+    RECORD_WRITE_BATCH,
+  );
 
   private constructor(
     private readonly redis: Client,
@@ -163,15 +215,10 @@ export class RedisPresence implements PresenceStore {
   }
 
   async markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult> {
-    const writes = [
-      this.scripts.presenceOnline(
-        this.tenantKey(device.tenant),
-        device.deviceId,
-        String(now),
-        node,
-        device.gateway ?? '',
-      ),
-      this.redis.sadd(this.nodeKey(node), deviceRefKey(device)),
+    const write = { device, node, now };
+    const writes: Promise<unknown>[] = [
+      this.onlineWrites.add(recordWriteKey(write), write),
+      this.setAdds.add(this.nodeKey(node), deviceRefKey(device)),
     ];
     const ensureLease = !this.leased.has(node);
     if (ensureLease) writes.push(this.redis.zadd(this.k('{nodes}:beat'), 'NX', now, node));
@@ -182,14 +229,31 @@ export class RedisPresence implements PresenceStore {
 
   async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
     await Promise.all([
-      this.scripts.presenceRelease(
-        this.tenantKey(device.tenant),
-        device.deviceId,
-        String(now),
-        node,
-      ),
-      this.redis.srem(this.nodeKey(node), deviceRefKey(device)),
+      this.release(device, node, now),
+      this.setRemoves.add(this.nodeKey(node), deviceRefKey(device)),
     ]);
+  }
+
+  /** 1 when the record named `node` and now says offline, 0 when another node holds it. */
+  private release(device: DeviceRef, node: string, now: number): Promise<number> {
+    const write = { device, node, now };
+    return this.offlineWrites.add(recordWriteKey(write), write);
+  }
+
+  private writeOnline(writes: RecordWrite[]): Promise<string[]> {
+    const args = [(writes[0] as RecordWrite).node];
+    for (const { device, now } of writes) {
+      args.push(device.deviceId, String(now), device.gateway ?? '');
+    }
+    const key = this.tenantKey((writes[0] as RecordWrite).device.tenant);
+    return this.scripts.presenceOnline(key, ...args) as Promise<string[]>;
+  }
+
+  private writeOffline(writes: RecordWrite[]): Promise<number[]> {
+    const args = [(writes[0] as RecordWrite).node];
+    for (const { device, now } of writes) args.push(device.deviceId, String(now));
+    const key = this.tenantKey((writes[0] as RecordWrite).device.tenant);
+    return this.scripts.presenceRelease(key, ...args) as Promise<number[]>;
   }
 
   async renew(
@@ -236,7 +300,7 @@ export class RedisPresence implements PresenceStore {
             node,
             device.gateway ?? '',
           ),
-          this.redis.sadd(this.nodeKey(node), deviceRefKey(device)),
+          this.setAdds.add(this.nodeKey(node), deviceRefKey(device)),
         ]),
       );
       slice.forEach(({ tenant, deviceId }, j) => {
@@ -262,8 +326,8 @@ export class RedisPresence implements PresenceStore {
       if (refs.length === 0) continue;
       const answers = await Promise.all(
         refs.flatMap((ref) => [
-          this.scripts.presenceRelease(this.tenantKey(ref.tenant), ref.deviceId, String(now), node),
-          this.redis.srem(this.nodeKey(node), deviceRefKey(ref)),
+          this.release(ref, node, now),
+          this.setRemoves.add(this.nodeKey(node), deviceRefKey(ref)),
         ]),
       );
       refs.forEach((ref, i) => {
@@ -364,15 +428,11 @@ export class RedisPresence implements PresenceStore {
       // It may have renewed between the range read and the lock.
       const beat = await this.redis.zscore(this.k('{nodes}:beat'), node);
       if (beat !== null && Number(beat) > now - this.ttl) continue;
-      const lastSeen = beat === null ? String(now) : beat;
+      const lastSeen = beat === null ? now : Number(beat);
       const stream = this.redis.sscanStream(this.nodeKey(node), { count: RESTORE_BATCH });
       for await (const keys of stream as AsyncIterable<string[]>) {
         const refs = keys.map(parseDeviceRef);
-        const answers = await Promise.all(
-          refs.map((ref) =>
-            this.scripts.presenceRelease(this.tenantKey(ref.tenant), ref.deviceId, lastSeen, node),
-          ),
-        );
+        const answers = await Promise.all(refs.map((ref) => this.release(ref, node, lastSeen)));
         refs.forEach((ref, i) => {
           if (answers[i] === 1) reaped.push(ref);
         });
@@ -390,6 +450,10 @@ export class RedisPresence implements PresenceStore {
   }
 
   async close(): Promise<void> {
+    // What this turn wrote goes before the QUIT.
+    for (const batches of [this.onlineWrites, this.offlineWrites, this.setAdds, this.setRemoves]) {
+      batches.flush();
+    }
     await this.redis.quit().catch(() => undefined);
     this.redis.disconnect();
   }
