@@ -77,6 +77,21 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       expect(await store.markOnline(d1, 'node-a', now + 4)).toEqual({});
     });
 
+    it('a read made right after a write, before its answer, sees it (a takeover’s look-up relies on it)', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      const written = store.markOnline(d1, 'node-a', now);
+      const owner = store.owner(d1);
+      const record = store.get(d1, now);
+      expect(await owner).toBe('node-a');
+      expect(await record).toMatchObject({ online: true, node: 'node-a' });
+      await written;
+      const left = store.markOffline(d1, 'node-a', now + 1);
+      expect(await store.owner(d1)).toBeUndefined();
+      expect((await store.list(d1.tenant, now + 1)).filter((r) => r.online)).toEqual([]);
+      await left;
+    });
+
     it('a stale node going offline does not unseat the node that took the device over', async () => {
       const { store } = subject;
       const now = Date.now();

@@ -265,6 +265,7 @@ export class RedisPresence implements PresenceStore {
     // A restarted master may have held any node's records: every node this instance serves
     // owes them, noted as soon as it is seen (the check remembers the new run id, so a renewal
     // failing beside it must not lose the news).
+    this.sendWaitingWrites();
     const restartChecked = (this.restarts?.restarted() ?? Promise.resolve(false)).then(
       (restarted) => {
         if (restarted) for (const served of [...this.leased, node]) this.owed.add(served);
@@ -337,6 +338,7 @@ export class RedisPresence implements PresenceStore {
   }
 
   async get(device: DeviceRef, now: number): Promise<PresenceRecord> {
+    this.sendWaitingWrites();
     const stored = decodeRecord(
       await this.redis.hget(this.tenantKey(device.tenant), device.deviceId),
     );
@@ -348,12 +350,14 @@ export class RedisPresence implements PresenceStore {
   }
 
   async owner(device: DeviceRef): Promise<string | undefined> {
+    this.sendWaitingWrites();
     const value = await this.redis.hget(this.tenantKey(device.tenant), device.deviceId);
     const node = decodeRecord(value)?.node;
     return node ? node : undefined;
   }
 
   async list(tenant: string, now: number): Promise<PresenceRecord[]> {
+    this.sendWaitingWrites();
     // HSCAN, not HGETALL: a large tenant is read in bounded steps without blocking Redis.
     // HSCAN may answer a field twice (while the hash is rehashed): the map keeps one.
     const stored = new Map<string, StoredRecord | undefined>();
@@ -389,6 +393,7 @@ export class RedisPresence implements PresenceStore {
   }
 
   async nodeLoads(now: number): Promise<NodeLoad[]> {
+    this.sendWaitingWrites();
     const beats = await this.redis.zrangebyscore(
       this.k('{nodes}:beat'),
       `(${now - this.ttl}`,
@@ -410,6 +415,7 @@ export class RedisPresence implements PresenceStore {
   }
 
   async reapDeadNodes(now: number): Promise<DeviceRef[]> {
+    this.sendWaitingWrites();
     const dead = withScores(
       await this.redis.zrangebyscore(
         this.k('{nodes}:beat'),
@@ -450,12 +456,20 @@ export class RedisPresence implements PresenceStore {
   }
 
   async close(): Promise<void> {
-    // What this turn wrote goes before the QUIT.
+    this.sendWaitingWrites();
+    await this.redis.quit().catch(() => undefined);
+    this.redis.disconnect();
+  }
+
+  /**
+   * The turn's batched writes, sent before any other command: a read (a takeover's look-up of
+   * the record) must see the writes made before it, as it did when each write left at once on
+   * the same connection, and a QUIT must not overtake them.
+   */
+  private sendWaitingWrites(): void {
     for (const batches of [this.onlineWrites, this.offlineWrites, this.setAdds, this.setRemoves]) {
       batches.flush();
     }
-    await this.redis.quit().catch(() => undefined);
-    this.redis.disconnect();
   }
 
   private get ttl(): number {

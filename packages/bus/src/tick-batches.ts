@@ -34,6 +34,7 @@ export class TickBatches<Item, Answer> {
 
   /** Sends what waits now (a store that closes sends it before it quits). */
   flush(): void {
+    if (this.open.size === 0) return;
     clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const batches = [...this.open];
