@@ -164,8 +164,7 @@ function upgrade<UserData>(
  * in hand is verified at once and the socket upgraded inside uWS's handler, as a raw uWS server
  * would. Verifying may also have to wait for its issuer's keys: then everything is copied out of
  * `req` first (it is only valid until the first await), onAborted is registered before awaiting,
- * and nothing is written once the client has gone (a refusal is corked, the upgrade is not: see
- * `upgradeLater`).
+ * and the answer (the upgrade or a refusal) is written corked, never once the client has gone.
  */
 export function handleUpgrade<UserData = WsUserData>(
   ctx: UpgradeContext,
@@ -261,11 +260,7 @@ async function upgradeLater<UserData>(
     return;
   }
   if (aborted || !admissible(ctx, res, request.remote)) return;
-  // Not corked: uWS 20.30's res.cork uncorks the old HTTP socket after its handler, which
-  // res.upgrade may have moved (fixed upstream in 20.38, "Fix async upgrade inside cork"); the
-  // 101 and the open handler's frames could stay in the cork buffer and the socket be cut. Written
-  // uncorked the 101 takes several small writes, on a path only tokens waiting for keys take.
-  upgrade(ctx, res, request, profile, identity);
+  res.cork(() => upgrade(ctx, res, request, profile, identity));
 }
 
 /** The JSON/MessagePack WebSocket: a token is required at the upgrade. */
