@@ -218,3 +218,28 @@ it('a turn’s connects and disconnects cost one record script run per tenant an
     await redis.dispose();
   }
 });
+
+it('close() sends what the turn batched and waits for its answers before it quits', async () => {
+  const redis = await testRedis();
+  const store = await RedisPresence.connect({
+    url: redis.url,
+    prefix: redis.keyPrefix,
+    ttlMs: 30_000,
+  });
+  const reader = await RedisPresence.connect({
+    url: redis.url,
+    prefix: redis.keyPrefix,
+    ttlMs: 30_000,
+  });
+  try {
+    const now = Date.now();
+    const devices = ['d1', 'd2', 'd3'].map((deviceId) => ({ tenant: 'acme', deviceId }));
+    const written = devices.map((d) => store.markOnline(d, 'node-a', now));
+    await store.close();
+    for (const result of written) await expect(result).resolves.toEqual({});
+    for (const d of devices) expect(await reader.owner(d)).toBe('node-a');
+  } finally {
+    await reader.close();
+    await redis.close();
+  }
+});

@@ -292,6 +292,8 @@ export class RedisPresence implements PresenceStore {
     // The one O(devices) write: in slices, one round trip each, so Redis is never held long.
     for (let i = 0; i < held.length; i += RESTORE_BATCH) {
       const slice = held.slice(i, i + RESTORE_BATCH);
+      // After an await: a connect of this turn must reach Redis before its device's restore.
+      this.sendWaitingWrites();
       const answers = await Promise.all(
         slice.flatMap((device) => [
           this.scripts.presenceRestore(
@@ -456,20 +458,24 @@ export class RedisPresence implements PresenceStore {
   }
 
   async close(): Promise<void> {
-    this.sendWaitingWrites();
+    // QUIT is written at once, not auto-pipelined: the batched writes must be answered first.
+    await Promise.all(this.batches().map((batches) => batches.flush()));
     await this.redis.quit().catch(() => undefined);
     this.redis.disconnect();
   }
 
   /**
-   * The turn's batched writes, sent before any other command: a read (a takeover's look-up of
+   * The turn's batched writes, sent before any command the store sends itself (at the start of
+   * each operation, and again after an await before writing): a read (a takeover's look-up of
    * the record) must see the writes made before it, as it did when each write left at once on
-   * the same connection, and a QUIT must not overtake them.
+   * the same connection.
    */
   private sendWaitingWrites(): void {
-    for (const batches of [this.onlineWrites, this.offlineWrites, this.setAdds, this.setRemoves]) {
-      batches.flush();
-    }
+    for (const batches of this.batches()) void batches.flush();
+  }
+
+  private batches(): Pick<TickBatches<never, unknown>, 'flush'>[] {
+    return [this.onlineWrites, this.offlineWrites, this.setAdds, this.setRemoves];
   }
 
   private get ttl(): number {

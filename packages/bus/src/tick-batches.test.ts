@@ -62,16 +62,34 @@ describe('TickBatches', () => {
     const short = new TickBatches<number, string>(async () => ['only one'], 10);
     const both = [short.add('a', 1), short.add('a', 2)];
     for (const request of both) await expect(request).rejects.toThrow('1 answers for 2 requests');
+    const none = new TickBatches<number, string>(async () => null as unknown as string[], 10);
+    await expect(none.add('a', 1)).rejects.toThrow('no answers for 1 requests');
   });
 
-  it('flush() sends at once what waits', async () => {
-    const { calls, batches } = recorder(echo);
+  it('flush() sends at once what waits and resolves once every call it sent is answered', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { calls, batches } = recorder(async (key, items) => {
+      await held;
+      if (key === 'bad') throw new Error('refused');
+      return echo(key, items);
+    });
     const answer = batches.add('a', 1);
-    batches.flush();
-    expect(calls).toEqual([['a', [1]]]);
+    const failing = batches.add('bad', 2);
+    let flushed = false;
+    const flush = batches.flush().then(() => (flushed = true));
+    expect(calls).toEqual([
+      ['a', [1]],
+      ['bad', [2]],
+    ]);
+    await Promise.resolve();
+    expect(flushed).toBe(false);
+    release();
+    await flush;
     await expect(answer).resolves.toBe('a1');
+    await expect(failing).rejects.toThrow('refused');
     // Nothing left for the end of the turn.
     await new Promise((resolve) => setImmediate(resolve));
-    expect(calls).toHaveLength(1);
+    expect(calls).toHaveLength(2);
   });
 });

@@ -1,3 +1,5 @@
+const DONE = Promise.resolve();
+
 interface Waiting<Item, Answer> {
   item: Item;
   resolve: (answer: Answer) => void;
@@ -28,25 +30,30 @@ export class TickBatches<Item, Answer> {
         this.open.set(key, waiting);
       }
       waiting.push({ item, resolve, reject });
-      this.scheduled ??= setImmediate(() => this.flush());
+      this.scheduled ??= setImmediate(() => void this.flush());
     });
   }
 
-  /** Sends what waits now (a store that closes sends it before it quits). */
-  flush(): void {
-    if (this.open.size === 0) return;
+  /**
+   * Sends what waits now; resolves once those calls are answered (never rejects: each caller
+   * hears its own outcome). A store that closes waits for it before it quits.
+   */
+  flush(): Promise<void> {
+    if (this.open.size === 0) return DONE;
     clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const batches = [...this.open];
     this.open.clear();
+    const calls: Promise<unknown>[] = [];
     for (const [key, waiting] of batches) {
       for (let i = 0; i < waiting.length; i += this.maxItems) {
-        this.call(key, waiting.slice(i, i + this.maxItems));
+        calls.push(this.call(key, waiting.slice(i, i + this.maxItems)));
       }
     }
+    return Promise.allSettled(calls).then(() => undefined);
   }
 
-  private call(key: string, waiting: Waiting<Item, Answer>[]): void {
+  private call(key: string, waiting: Waiting<Item, Answer>[]): Promise<unknown> {
     let sent: Promise<readonly Answer[]>;
     try {
       sent = this.send(
@@ -56,10 +63,11 @@ export class TickBatches<Item, Answer> {
     } catch (error) {
       sent = Promise.reject(error);
     }
-    sent.then(
+    return sent.then(
       (answers) => {
-        if (answers.length !== waiting.length) {
-          const error = new Error(`${answers.length} answers for ${waiting.length} requests`);
+        if (!Array.isArray(answers) || answers.length !== waiting.length) {
+          const count = Array.isArray(answers) ? answers.length : 'no';
+          const error = new Error(`${count} answers for ${waiting.length} requests`);
           for (const w of waiting) w.reject(error);
           return;
         }
