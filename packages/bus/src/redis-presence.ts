@@ -262,10 +262,10 @@ export class RedisPresence implements PresenceStore {
     now: number,
     connections?: number,
   ): Promise<RenewResult> {
+    this.sendWaitingWrites();
     // A restarted master may have held any node's records: every node this instance serves
     // owes them, noted as soon as it is seen (the check remembers the new run id, so a renewal
     // failing beside it must not lose the news).
-    this.sendWaitingWrites();
     const restartChecked = (this.restarts?.restarted() ?? Promise.resolve(false)).then(
       (restarted) => {
         if (restarted) for (const served of [...this.leased, node]) this.owed.add(served);
