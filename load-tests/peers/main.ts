@@ -75,6 +75,8 @@ const measures: Record<string, Measure> = {
   fanoutWrites: { label: '', values: {}, format: fmt.plain, better: 'lower' },
   storm: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
   stormCpu: { label: '', values: {}, format: fmt.micros, better: 'lower' },
+  stormWarm: { label: '', values: {}, format: fmt.perSec, better: 'higher' },
+  stormWarmCpu: { label: '', values: {}, format: fmt.micros, better: 'lower' },
   stormRedisCpu: { label: '', values: {}, format: fmt.micros, better: 'lower', noRatio: true },
   stormRedisCommands: { label: '', values: {}, format: fmt.plain, better: 'lower', noRatio: true },
   stormRedisReads: { label: '', values: {}, format: fmt.plain, better: 'lower', noRatio: true },
@@ -102,6 +104,9 @@ measures['stormCpu']!.label = 'connect storm: server CPU per upgrade (user + sys
 measures['stormRedisCpu']!.label = 'connect storm: Redis CPU per upgrade';
 measures['stormRedisCommands']!.label = 'connect storm: Redis commands per upgrade';
 measures['stormRedisReads']!.label = 'connect storm: Redis read events per upgrade';
+measures['stormWarm']!.label =
+  'connect storm, a second one on the same process (warmed up, the first one’s sockets open): upgrades/s';
+measures['stormWarmCpu']!.label = 'connect storm, the second one: server CPU per upgrade';
 measures['stormWrites']!.label =
   'connect storm: server socket writes per upgrade (strace, separate run)';
 measures['crossP50']!.label =
@@ -150,6 +155,8 @@ try {
             const r = await storm(peer, sizes, redis.url);
             record('storm', peer.name, r.upgradesPerSec, failedNote(r.failed));
             record('stormCpu', peer.name, r.cpuMicrosPerUpgrade);
+            record('stormWarm', peer.name, r.warm.upgradesPerSec, failedNote(r.warm.failed));
+            record('stormWarmCpu', peer.name, r.warm.cpuMicrosPerUpgrade);
             if (peer.name !== 'raw-uws') {
               record('stormRedisCpu', peer.name, r.redisCpuMicrosPerUpgrade);
               record('stormRedisCommands', peer.name, r.redisCommandsPerUpgrade);
