@@ -195,6 +195,30 @@ const IDLE_NODE_FLAGS = [
   fileURLToPath(new URL('./gc-on-signal.mjs', import.meta.url)),
 ];
 
+/** Client processes opening `counts[i]` sessions each, from a source address of their own. */
+function sessionClients(
+  peer: Peer,
+  port: number,
+  counts: number[],
+  concurrency: number,
+  subPrefix: (i: number) => string,
+): ClientProcess[] {
+  return counts.map(
+    (count, i) =>
+      new ClientProcess({
+        kind: 'connect',
+        protocol: peer.protocol,
+        host: HOST,
+        port,
+        localAddress: newSourceAddress(),
+        role: peer.role,
+        count,
+        concurrency,
+        subPrefix: subPrefix(i),
+      }),
+  );
+}
+
 /**
  * The marginal cost of a socket: RSS and Redis bytes after the first third of the sockets and
  * after all of them, divided by the sockets in between. A process's size right after start
@@ -206,20 +230,7 @@ export async function idle(peer: Peer, sizes: Sizes, redisUrl: string): Promise<
   const server = await peer.start({ nodes: 1, redisUrl, nodeFlags: IDLE_NODE_FLAGS });
   const clients: ClientProcess[] = [];
   const connect = async (counts: number[], first: number): Promise<number> => {
-    const started = counts.map(
-      (count, i) =>
-        new ClientProcess({
-          kind: 'connect',
-          protocol: peer.protocol,
-          host: HOST,
-          port: server.ports[0]!,
-          localAddress: newSourceAddress(),
-          role: peer.role,
-          count,
-          concurrency: 100,
-          subPrefix: `idle-${first + i}`,
-        }),
-    );
+    const started = sessionClients(peer, server.ports[0]!, counts, 100, (i) => `idle-${first + i}`);
     clients.push(...started);
     const connected = await Promise.all(started.map((c) => c.next('connected', 120_000)));
     await settle(3_000);
@@ -350,20 +361,9 @@ export async function storm(
   const clients: ClientProcess[] = [];
   /** One storm of `sizes.stormConnects` from two new client processes, until all are ready. */
   const wave = async (name: string, trace: boolean) => {
-    const wave = split(sizes.stormConnects, 2).map(
-      (count, i) =>
-        new ClientProcess({
-          kind: 'connect',
-          protocol: peer.protocol,
-          host: HOST,
-          port: server.ports[0]!,
-          localAddress: newSourceAddress(),
-          role: peer.role,
-          count,
-          concurrency: sizes.stormConcurrency / 2,
-          subPrefix: `${name}-${i}`,
-        }),
-    );
+    const counts = split(sizes.stormConnects, 2);
+    const concurrency = sizes.stormConcurrency / 2;
+    const wave = sessionClients(peer, server.ports[0]!, counts, concurrency, (i) => `${name}-${i}`);
     clients.push(...wave);
     const cpuBefore = cpuMicros(server.pids);
     const connected = () => Promise.all(wave.map((c) => c.next('connected', 120_000)));
