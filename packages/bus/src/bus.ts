@@ -53,8 +53,11 @@ export type TopicHandler = (topic: string, payload: Buffer, position?: Position)
 export class BusError extends Error {
   override readonly name = 'BusError';
   constructor(
-    /** BUS_INVALID_NAME: a topic or pattern a driver cannot route (Redis Cluster: no concrete domain). */
-    readonly code: 'BUS_UNAVAILABLE' | 'BUS_CLOSED' | 'BUS_INVALID_NAME',
+    /**
+     * BUS_INVALID_NAME: a topic or pattern a driver cannot route (Redis Cluster: no concrete
+     * domain). BUS_INVALID_OPTIONS: a driver's options contradict each other.
+     */
+    readonly code: 'BUS_UNAVAILABLE' | 'BUS_CLOSED' | 'BUS_INVALID_NAME' | 'BUS_INVALID_OPTIONS',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -18,8 +18,64 @@ return {v, n}
 /** The interest table of a domain and its version, read in one step. */
 const READ_INTEREST = `return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}`;
 
+/**
+ * A node's heartbeat in the bus nodes' sorted set (score: Redis TIME in ms). Forgets nodes silent
+ * longer than the retention (ARGV[3]), and answers {previous beat of this node or '', now, nodes
+ * silent longer than ARGV[2] (at most 1,000)}.
+ */
+const BEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], string.format('%d', now), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[3])))
+local silent = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[2])), 'LIMIT', 0, 1000)
+return {previous or '', string.format('%d', now), silent}
+`;
+
+/**
+ * Takes a silent node (ARGV[1]) out of a domain's table, only at the table version the reaper
+ * knows (ARGV[2]): any change since (the node announcing itself again among them) makes it a
+ * no-op. Announces the removal as the node's own leaving would be. Answers 1 when removed.
+ */
+const REAP_INTEREST = `
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then return 0 end
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+local v = redis.call('INCR', KEYS[2])
+redis.call('SPUBLISH', ARGV[3], 'u ' .. ARGV[1] .. ' ' .. v .. '\\n')
+return 1
+`;
+
+/** How long a node silent past the reap bound stays listed (so a late follower still reaps it). */
+const SILENT_NODES_KEPT_MS = 24 * 3_600_000;
+
 type InterestSet = (...args: string[]) => Promise<[number, number]>;
 type InterestRead = (...args: string[]) => Promise<[string, string[]]>;
+type Beat = (...args: string[]) => Promise<[string, string, string[]]>;
+type Reap = (...args: string[]) => Promise<number>;
+
+export interface ClusterInterestOptions {
+  /** How long a join waits for the followers' acknowledgements. */
+  ackTimeoutMs: number;
+  /** A node whose heartbeat is older than this is taken for dead (reaped). Default 60 s. */
+  reapAfterMs?: number;
+  /**
+   * Told when a change notice says this node holds nothing in a domain: it left, or it was
+   * reaped while alive (then it announces itself again).
+   */
+  onRemoved?: (domain: string) => void;
+}
+
+/** What a heartbeat found. */
+export interface BeatResult {
+  /**
+   * This node's previous beat is older than the reap bound, or gone: other nodes may have taken
+   * its interest out of their tables, so it announces its interest again.
+   */
+  lapsed: boolean;
+  /** Nodes silent longer than the reap bound. */
+  silent: string[];
+}
 
 /** A domain this node follows: its table, the control subscription and read, its changes. */
 interface Followed {
@@ -54,15 +110,83 @@ export class ClusterInterest {
   /** Acknowledgements that came before their change's reply (other connection), by the same key. */
   private readonly earlyAcks = new Map<string, number>();
 
+  /** Silent nodes' entries this node took out of tables. */
+  reaped = 0;
+  private beaten = false;
+
+  private readonly ackTimeoutMs: number;
+  private readonly reapAfterMs: number;
+  private readonly onRemoved: (domain: string) => void;
+
   constructor(
     private readonly pub: Cluster,
     private readonly sub: Cluster,
     private readonly nodeId: string,
     private readonly prefix: string,
-    private readonly ackTimeoutMs: number,
+    options: ClusterInterestOptions,
   ) {
+    this.ackTimeoutMs = options.ackTimeoutMs;
+    this.reapAfterMs = options.reapAfterMs ?? 60_000;
+    this.onRemoved = options.onRemoved ?? (() => undefined);
     pub.defineCommand('fleetwireSetInterest', { numberOfKeys: 2, lua: SET_INTEREST });
     pub.defineCommand('fleetwireReadInterest', { numberOfKeys: 2, lua: READ_INTEREST });
+    pub.defineCommand('fleetwireInterestBeat', { numberOfKeys: 1, lua: BEAT });
+    pub.defineCommand('fleetwireReapInterest', { numberOfKeys: 2, lua: REAP_INTEREST });
+  }
+
+  /** The bus nodes' heartbeats: one sorted set per cluster (`{nodes}` slot). */
+  private get beatsKey(): string {
+    return `${this.prefix}{nodes}:interest-beat`;
+  }
+
+  /** Writes this node's heartbeat and names the nodes silent past the reap bound. */
+  async beat(): Promise<BeatResult> {
+    const beat = (this.pub as unknown as { fleetwireInterestBeat: Beat }).fleetwireInterestBeat;
+    const [previous, now, silent] = await beat.call(
+      this.pub,
+      this.beatsKey,
+      this.nodeId,
+      String(this.reapAfterMs),
+      String(SILENT_NODES_KEPT_MS),
+    );
+    const lapsed =
+      this.beaten && (previous === '' || Number(now) - Number(previous) > this.reapAfterMs);
+    this.beaten = true;
+    return { lapsed, silent: silent.filter((node) => node !== this.nodeId) };
+  }
+
+  /** Takes this node's heartbeat away (a clean shutdown). */
+  async forget(): Promise<void> {
+    await this.pub.zrem(this.beatsKey, this.nodeId);
+  }
+
+  /**
+   * Takes the silent nodes out of the tables of the domains this node follows, one per domain and
+   * call (each removal changes the version: the next waits for its notice). Answers how many.
+   */
+  async reap(silent: readonly string[]): Promise<number> {
+    if (silent.length === 0) return 0;
+    const dead = new Set(silent);
+    const reap = (this.pub as unknown as { fleetwireReapInterest: Reap }).fleetwireReapInterest;
+    let reaped = 0;
+    for (const [domain, followed] of this.followed) {
+      const version = followed.interest.version;
+      if (version === undefined) continue;
+      for (const node of followed.interest.nodes()) {
+        if (!dead.has(node)) continue;
+        const removed = await reap.call(
+          this.pub,
+          ...this.keys(domain),
+          node,
+          String(version),
+          this.controlChannel(domain),
+        );
+        if (Number(removed) === 1) reaped += 1;
+        break;
+      }
+    }
+    this.reaped += reaped;
+    return reaped;
   }
 
   controlChannel(domain: string): string {
@@ -143,10 +267,11 @@ export class ClusterInterest {
     const frame = parseControlFrame(message);
     if (!frame) return;
     if (frame.node === this.nodeId) {
+      if (frame.kind !== 'interest') return;
       // This node's own change, counted by the SPUBLISH that announced it (see announce).
-      if (frame.kind === 'interest' && frame.acknowledge) {
-        this.acknowledged(`${domain} ${frame.version}`);
-      }
+      if (frame.acknowledge) this.acknowledged(`${domain} ${frame.version}`);
+      this.domain(domain).interest.apply(frame.version, frame.node, []);
+      if (frame.patterns === '') this.onRemoved(domain);
       return;
     }
     if (frame.kind === 'ack') {

@@ -63,6 +63,20 @@ describe('DomainInterest: what a publisher knows of who listens in a domain', ()
     expect([interest.wanted('acme/a'), interest.wanted('acme/b')]).toEqual([true, true]);
   });
 
+  it('knows the newest table version (its own changes included) and which other nodes hold patterns, while fresh', () => {
+    const interest = new DomainInterest('me');
+    interest.apply(6, 'c', ['acme/c']);
+    expect(interest.version).toBeUndefined();
+    interest.load(4, new Map([['b', ['acme/b']]]));
+    expect(interest.version).toBe(6);
+    interest.apply(8, 'me', ['acme/mine']);
+    interest.apply(7, 'b', []);
+    expect(interest.version).toBe(8);
+    expect([...interest.nodes()]).toEqual(['c']);
+    interest.stale();
+    expect(interest.version).toBeUndefined();
+  });
+
   it('stores patterns one per line, sorted', () => {
     expect(encodePatterns(new Set(['b/+', 'a/#']))).toBe('a/#\nb/+');
     expect(decodePatterns('a/#\nb/+')).toEqual(['a/#', 'b/+']);

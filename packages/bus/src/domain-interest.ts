@@ -26,6 +26,8 @@ export function decodePatterns(text: string): string[] {
  */
 export class DomainInterest {
   private loadedAt: number | undefined;
+  /** The newest table version known (read or noticed), while fresh. */
+  private latest = 0;
   private readonly byNode = new Map<string, { version: number; patterns: string[] }>();
   private readonly remote = new PatternIndex();
   private pending: { version: number; node: string; patterns: string[] }[] = [];
@@ -40,6 +42,19 @@ export class DomainInterest {
   /** Patterns held by other nodes (distinct). */
   get remotePatterns(): number {
     return this.remote.size;
+  }
+
+  /**
+   * The newest table version this node knows of, while the table is fresh: a change made by
+   * anyone since then has a higher one (a reaper deletes only at the version it knows).
+   */
+  get version(): number | undefined {
+    return this.loadedAt === undefined ? undefined : this.latest;
+  }
+
+  /** The other nodes holding patterns in the domain, as known. */
+  nodes(): IterableIterator<string> {
+    return this.byNode.keys();
   }
 
   /** Whether a node other than this one may want the topic: true whenever the table is not fresh. */
@@ -60,6 +75,7 @@ export class DomainInterest {
     this.byNode.clear();
     for (const [node, patterns] of entries) this.set(node, version, patterns);
     this.loadedAt = version;
+    this.latest = version;
     const pending = this.pending;
     this.pending = [];
     // The read includes every change up to its version: only later ones add anything.
@@ -68,12 +84,16 @@ export class DomainInterest {
     }
   }
 
-  /** A change notice: `node` holds exactly `patterns` since table version `version`. */
+  /**
+   * A change notice: `node` holds exactly `patterns` since table version `version`. This node's
+   * own notices count too (for the version), though its patterns are not kept.
+   */
   apply(version: number, node: string, patterns: string[]): void {
     if (this.loadedAt === undefined) {
       this.pending.push({ version, node, patterns });
       return;
     }
+    if (version > this.latest) this.latest = version;
     this.set(node, version, patterns);
   }
 

@@ -37,6 +37,13 @@ export interface RedisClusterBusOptions {
   interest?: boolean;
   /** How long joining a domain waits for the publishers' acknowledgements of the new interest. */
   interestAckTimeoutMs?: number;
+  /** How often this node writes its heartbeat (interest-based publishing; default 5 s). */
+  interestBeatMs?: number;
+  /**
+   * A node whose heartbeat is older than this (a crashed process) is taken out of the interest
+   * tables this node follows (default 60 s; at least 3 heartbeats).
+   */
+  interestReapAfterMs?: number;
   /** A connection silent this long with a command waiting is closed (`redisConnectionOptions`). */
   replyTimeoutMs?: number;
 }
@@ -49,6 +56,12 @@ export interface ClusterBusStats {
   skipped: number;
   /** Joins that resolved without every publisher's acknowledgement (timeout). */
   ackTimeouts: number;
+  /** Entries of silent (crashed) nodes this node took out of interest tables. */
+  reaped: number;
+  /** Times this node announced its interest again after finding it taken out while it lived. */
+  reannounced: number;
+  /** Heartbeats (with their reaping) that failed. */
+  beatFailures: number;
 }
 
 /** A name's first level (the domain, a tenant) must be concrete and free of hash-tag braces. */
@@ -95,7 +108,11 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private readonly markers = new SyncMarkers();
   /** Absent when interest-based publishing is off. */
   private readonly interest: ClusterInterest | undefined;
-  private readonly counters = { fannedOut: 0, skipped: 0 };
+  private readonly counters = { fannedOut: 0, skipped: 0, reannounced: 0, beatFailures: 0 };
+  private readonly heartbeat: NodeJS.Timeout | undefined;
+  private beating = false;
+  /** A re-announcement failed: the next heartbeat makes it. */
+  private announceOwed = false;
   private seq = 0;
   private subscribed = false;
   private wasReady = false;
@@ -149,16 +166,20 @@ export class RedisClusterBus extends BusListeners implements Bus {
             }
           : undefined,
     });
+    const beatMs = options.interestBeatMs ?? 5_000;
+    const reapAfterMs = options.interestReapAfterMs ?? 60_000;
     this.interest =
       options.interest === false
         ? undefined
-        : new ClusterInterest(
-            this.pub,
-            this.sub,
-            this.nodeId,
-            this.prefix,
-            options.interestAckTimeoutMs ?? 2_000,
-          );
+        : new ClusterInterest(this.pub, this.sub, this.nodeId, this.prefix, {
+            ackTimeoutMs: options.interestAckTimeoutMs ?? 2_000,
+            reapAfterMs,
+            onRemoved: (domain) => this.removedFrom(domain),
+          });
+    if (this.interest) {
+      this.heartbeat = setInterval(() => void this.beat(), beatMs);
+      this.heartbeat.unref();
+    }
     for (const client of [this.pub, this.sub]) {
       clearReplyTimersOnClose(client);
       // Connection errors are reported through `ready`; the retry strategies handle them.
@@ -182,10 +203,20 @@ export class RedisClusterBus extends BusListeners implements Bus {
     if (options.prefix !== undefined && /[{}]/.test(options.prefix)) {
       throw new BusError('BUS_INVALID_NAME', `prefix ${options.prefix}: no { or } (hash tags)`);
     }
+    const beatMs = options.interestBeatMs ?? 5_000;
+    if ((options.interestReapAfterMs ?? 60_000) < 3 * beatMs) {
+      // A live node must not be taken for dead between two of its heartbeats.
+      throw new BusError(
+        'BUS_INVALID_OPTIONS',
+        `interestReapAfterMs must be at least 3 × interestBeatMs (${3 * beatMs} ms)`,
+      );
+    }
     const bus = new RedisClusterBus(options);
     try {
       await Promise.all([bus.pub.connect(), bus.sub.connect()]);
+      await bus.interest?.beat();
     } catch (cause) {
+      clearInterval(bus.heartbeat);
       bus.pub.disconnect();
       bus.sub.disconnect();
       const nodes = options.nodes.map((n) => (typeof n === 'object' ? `${n.host}:${n.port}` : n));
@@ -208,7 +239,11 @@ export class RedisClusterBus extends BusListeners implements Bus {
 
   /** Counters of interest-based publishing (see ClusterBusStats). */
   stats(): ClusterBusStats {
-    return { ...this.counters, ackTimeouts: this.interest?.ackTimeouts ?? 0 };
+    return {
+      ...this.counters,
+      ackTimeouts: this.interest?.ackTimeouts ?? 0,
+      reaped: this.interest?.reaped ?? 0,
+    };
   }
 
   async publish(topic: string, payload: Uint8Array): Promise<void> {
@@ -349,9 +384,13 @@ export class RedisClusterBus extends BusListeners implements Bus {
     return { patterns: this.patterns.size, inboxes: this.inboxes.size };
   }
 
-  /** Takes this node's interest out of every table (a crashed node's stays: see docs/operations.md). */
+  /**
+   * Takes this node's interest out of every table, and its heartbeat away (a crashed node's
+   * interest is reaped by the others once its heartbeat is old: see `interestReapAfterMs`).
+   */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.heartbeat);
     const { interest } = this;
     if (interest) {
       await Promise.allSettled(
@@ -359,6 +398,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
           .filter((d) => d.patterns.size > 0)
           .map((d) => interest.leave(d.name)),
       );
+      await interest.forget().catch(() => undefined);
     }
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
@@ -403,6 +443,44 @@ export class RedisClusterBus extends BusListeners implements Bus {
     if (wanted) this.counters.fannedOut += 1;
     else this.counters.skipped += 1;
     return wanted;
+  }
+
+  /**
+   * The heartbeat: writes this node's, announces its interest again when it lapsed (it may have
+   * been reaped meanwhile), and takes silent nodes out of the tables this node follows.
+   */
+  private async beat(): Promise<void> {
+    const { interest } = this;
+    if (!interest || this.closed || this.beating || this.pub.status !== 'ready') return;
+    this.beating = true;
+    try {
+      const { lapsed, silent } = await interest.beat();
+      if (lapsed || this.announceOwed) {
+        this.announceOwed = false;
+        this.announceAgain([...this.domains.values()]);
+      }
+      await interest.reap(silent);
+    } catch {
+      // Counted; a live node's interest is safe meanwhile (see BEAT and `lapsed`).
+      this.counters.beatFailures += 1;
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  /** A notice says this node holds nothing in the domain: if it does, it was reaped alive. */
+  private removedFrom(name: string): void {
+    const domain = this.domains.get(name);
+    if (domain) this.announceAgain([domain]);
+  }
+
+  private announceAgain(domains: Domain[]): void {
+    const held = domains.filter((d) => d.patterns.size > 0);
+    if (this.closed || held.length === 0) return;
+    this.counters.reannounced += 1;
+    for (const domain of held) {
+      this.announce(domain, false).catch(() => (this.announceOwed = true));
+    }
   }
 
   /** This node's patterns of the domain, to the other nodes (a join waits for them to know). */

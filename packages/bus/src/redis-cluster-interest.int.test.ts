@@ -7,7 +7,7 @@ import { encodeAck, parseControlFrame } from './cluster-frames.js';
 import { ClusterInterest } from './cluster-interest.js';
 import { clusterNodes } from './cluster-nodes.js';
 import type { Retention } from './history.js';
-import { RedisClusterBus } from './redis-cluster-bus.js';
+import { RedisClusterBus, type RedisClusterBusOptions } from './redis-cluster-bus.js';
 import { settledSoon } from './promise-test-support.js';
 
 const KEEP: Retention = { maxAgeMs: 60_000, maxCount: 100, horizonMs: 60_000 };
@@ -27,12 +27,15 @@ afterEach(async () => {
 });
 afterAll(() => redis.close());
 
-async function node(id: string, ackTimeoutMs?: number): Promise<RedisClusterBus> {
+async function node(
+  id: string,
+  options: Partial<RedisClusterBusOptions> = {},
+): Promise<RedisClusterBus> {
   const bus = await RedisClusterBus.connect({
     nodes: clusterNodes(redis.nodes),
     nodeId: `${redis.keyPrefix}${id}`,
     prefix: redis.keyPrefix,
-    ...(ackTimeoutMs === undefined ? {} : { interestAckTimeoutMs: ackTimeoutMs }),
+    ...options,
   });
   opened.push(bus);
   return bus;
@@ -162,7 +165,9 @@ it('a join waits for exactly the followers the SPUBLISH counted, whether its own
         ? Promise.reject(new Error('refused for the test'))
         : ssubscribe(channel),
   );
-  const interest = new ClusterInterest(pub, refusable, me, redis.keyPrefix, 1_000);
+  const interest = new ClusterInterest(pub, refusable, me, redis.keyPrefix, {
+    ackTimeoutMs: 1_000,
+  });
   sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
     if (channel.toString() === control) interest.onControlMessage(d, message);
   });
@@ -210,7 +215,9 @@ it('an announcement Redis refused is made again by the next holder of the patter
     refusals -= 1;
     return Promise.reject(new Error('refused for the test'));
   });
-  const interest = new ClusterInterest(refusing, sub, me, redis.keyPrefix, 1_000);
+  const interest = new ClusterInterest(refusing, sub, me, redis.keyPrefix, {
+    ackTimeoutMs: 1_000,
+  });
   sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
     if (channel.toString() === control) interest.onControlMessage(d, message);
   });
@@ -222,4 +229,134 @@ it('an announcement Redis refused is made again by the next holder of the patter
   expect(await pub.get(`${redis.keyPrefix}n:{${d}}:v`)).toBe('1');
   // Its one follower, itself, acknowledged it.
   expect(interest.ackTimeouts).toBe(0);
+});
+
+/** Beats fast enough for a test: a node silent for a second is taken for dead. */
+const QUICK_REAP = { interestBeatMs: 100, interestReapAfterMs: 1_000 };
+
+/** A plain client for the keys the interest protocol keeps (table, version, heartbeats). */
+function interestKeys(d: string): {
+  client: Cluster;
+  table: string;
+  version: string;
+  beats: string;
+  redisMs: () => Promise<number>;
+} {
+  const client = new Cluster(clusterNodes(redis.nodes));
+  opened.push({ close: () => client.disconnect() });
+  return {
+    client,
+    table: `${redis.keyPrefix}n:{${d}}`,
+    version: `${redis.keyPrefix}n:{${d}}:v`,
+    beats: `${redis.keyPrefix}{nodes}:interest-beat`,
+    redisMs: async () => {
+      const [seconds, micros] = await client.time();
+      return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+    },
+  };
+}
+
+it('a crashed node’s interest is taken out of the table once its heartbeat is old; a live node’s stays', async () => {
+  const d = domain();
+  const keys = interestKeys(d);
+  // What a node killed with -9 leaves: its entry in the table and a heartbeat that stopped.
+  const ghost = `${redis.keyPrefix}ghost`;
+  await keys.client.hset(keys.table, ghost, `${d}/rooms/#`);
+  await keys.client.incr(keys.version);
+  await keys.client.zadd(keys.beats, (await keys.redisMs()) - 5_000, ghost);
+  const [a, b] = [await node('a', QUICK_REAP), await node('b', QUICK_REAP)];
+  const inB = new Inbox(b);
+  await b.addPattern(`${d}/live/#`);
+  // a follows the domain from its first publish into it, and reaps on its next heartbeat.
+  await a.publish(`${d}/rooms/r1`, text('first'));
+  await waitFor('a to reap the ghost', () => a.stats().reaped === 1);
+  expect(await keys.client.hget(keys.table, ghost)).toBeNull();
+  expect(await keys.client.hget(keys.table, b.nodeId)).toBe(`${d}/live/#`);
+  // The removal was announced: a's own table no longer has anyone on rooms/…, b is still heard.
+  await waitFor('a to skip the ghost’s topics', () =>
+    a.publish(`${d}/rooms/r2`, text('unheard')).then(() => a.stats().skipped > 0),
+  );
+  await a.publish(`${d}/live/x`, text('heard'));
+  await inB.until(() => inB.topics.length, 1);
+  expect(inB.topics.map((m) => m.text)).toEqual(['heard']);
+  expect(b.stats()).toMatchObject({ reannounced: 0, beatFailures: 0 });
+});
+
+it('a reaper removes nothing when the table changed since the version it knows', async () => {
+  const d = domain();
+  const keys = interestKeys(d);
+  const ghost = `${redis.keyPrefix}ghost`;
+  await keys.client.hset(keys.table, ghost, `${d}/rooms/#`);
+  await keys.client.incr(keys.version);
+  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => sub.disconnect() });
+  const reaper = new ClusterInterest(
+    keys.client,
+    sub,
+    `${redis.keyPrefix}reaper`,
+    redis.keyPrefix,
+    { ackTimeoutMs: 1_000 },
+  );
+  reaper.wanted(d, `${d}/rooms/x`);
+  await waitFor('the reaper to read the table', () => !reaper.wanted(d, `${d}/nobody`));
+  // A change the reaper has not heard of yet (no notice): say, the ghost announcing itself again.
+  await keys.client.incr(keys.version);
+  expect(await reaper.reap([ghost])).toBe(0);
+  expect(await keys.client.hget(keys.table, ghost)).toBe(`${d}/rooms/#`);
+});
+
+it('a live node taken out of the table (reaped while it was silent) announces its interest again', async () => {
+  const d = domain();
+  const keys = interestKeys(d);
+  const [a, b] = [await node('a', QUICK_REAP), await node('b', QUICK_REAP)];
+  const inB = new Inbox(b);
+  await b.addPattern(`${d}/rooms/#`);
+  // Another node's reap of b, made as a silent b's would be: b hears the removal notice.
+  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => sub.disconnect() });
+  const reaper = new ClusterInterest(
+    keys.client,
+    sub,
+    `${redis.keyPrefix}reaper`,
+    redis.keyPrefix,
+    {
+      ackTimeoutMs: 1_000,
+    },
+  );
+  sub.on('smessageBuffer', (_channel: Buffer, message: Buffer) =>
+    reaper.onControlMessage(d, message),
+  );
+  reaper.wanted(d, `${d}/rooms/x`);
+  await waitFor('the reaper to know b', () => !reaper.wanted(d, `${d}/nobody`));
+  expect(await reaper.reap([b.nodeId])).toBe(1);
+  await waitFor('b to announce itself again', () => b.stats().reannounced === 1);
+  await waitFor(
+    'b back in the table',
+    async () => (await keys.client.hget(keys.table, b.nodeId)) === `${d}/rooms/#`,
+  );
+  await waitFor('a to publish to b again', async () => {
+    await a.publish(`${d}/rooms/r`, text('again'));
+    return inB.topics.length > 0;
+  });
+});
+
+it('a node whose own heartbeat lapsed announces its interest again (it may have been reaped unheard)', async () => {
+  const d = domain();
+  const keys = interestKeys(d);
+  const b = await node('b', QUICK_REAP);
+  await b.addPattern(`${d}/rooms/#`);
+  // Taken out while its removal notice went unheard, and silent for longer than the bound.
+  await keys.client.hdel(keys.table, b.nodeId);
+  await keys.client.zadd(keys.beats, (await keys.redisMs()) - 5_000, b.nodeId);
+  await waitFor(
+    'b back in the table',
+    async () => (await keys.client.hget(keys.table, b.nodeId)) === `${d}/rooms/#`,
+  );
+  expect(b.stats().reannounced).toBeGreaterThanOrEqual(1);
+});
+
+it('refuses a reap bound shorter than three heartbeats', async () => {
+  await expect(
+    node('x', { interestBeatMs: 1_000, interestReapAfterMs: 2_000 }),
+  ).rejects.toMatchObject({ code: 'BUS_INVALID_OPTIONS' });
 });

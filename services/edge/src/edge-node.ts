@@ -1,11 +1,12 @@
 import { createTokenVerifier } from '@fleetwire/auth';
-import { RedisPresence, clusterNodes, type Bus } from '@fleetwire/bus';
+import { RedisClusterBus, RedisPresence, clusterNodes, type Bus } from '@fleetwire/bus';
 import { createRegistry } from '@fleetwire/metrics';
 import { SqlDeviceStateStore, openSqlClient } from '@fleetwire/store';
 import { KafkaTelemetryLog, TelemetryLogMetrics } from '@fleetwire/telemetry-log';
 import type { Logger } from 'pino';
 
 import type { EdgeConfig } from './config.js';
+import { registerInterestMetrics } from './interest-metrics.js';
 import { EdgeMetrics } from './metrics.js';
 import { EdgeServer } from './server.js';
 import type { Uws } from './uws.js';
@@ -48,6 +49,8 @@ export async function startEdgeNode(
   }
   const registry = createRegistry({ service: 'edge', node: options.metricsNode });
   const metrics = new EdgeMetrics(registry);
+  // A worker's bus is the process's fabric: the supervisor reports the cluster bus's counters.
+  if (bus instanceof RedisClusterBus) registerInterestMetrics(registry, () => bus.stats());
 
   // On the cluster unless FLEETWIRE_REDIS_URL is set too (presence stays where it was).
   const presence = config.redis

@@ -138,9 +138,10 @@ describe('two edge processes configured with FLEETWIRE_REDIS_CLUSTER_NODES alone
 
   beforeAll(async () => {
     cluster = await testRedisCluster();
-    // A runs two workers: each is a node of its own on the cluster, behind one port.
+    // A runs two workers: each is a node of its own on the cluster, behind one port. B is one
+    // node (the default would follow the machine's cores).
     const a = runEdge('edge-a', { FLEETWIRE_WORKERS: '2' });
-    const b = runEdge('edge-b');
+    const b = runEdge('edge-b', { FLEETWIRE_WORKERS: '1' });
     [ports.a, ports.b] = await Promise.all([a.listening, b.listening]);
   }, 120_000);
 
@@ -189,5 +190,22 @@ describe('two edge processes configured with FLEETWIRE_REDIS_CLUSTER_NODES alone
     // A command to it now is answered at once: nobody holds it.
     dashboard.send({ type: 'command', id: 'c2', target: 'car-c1', name: 'unlock' });
     expect(await dashboard.next()).toMatchObject({ type: 'nack', id: 'c2', reason: 'offline' });
+
+    // Interest-based publishing shows in /metrics: B's presence events crossed Redis (A listened);
+    // A (two workers) reports its one bus once, from the supervising thread; B from its node.
+    const interest = async (edge: 'a' | 'b') => {
+      const text = (await httpGet(ports[edge], '/metrics')).body;
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith('fleetwire_edge_bus_interest_publishes_total{'));
+    };
+    const onB = await interest('b');
+    const fannedOut = onB.find((line) => line.includes('result="fanned_out"'));
+    expect(Number(fannedOut?.split(' ').pop())).toBeGreaterThanOrEqual(2);
+    const onA = await interest('a');
+    expect(onA.map((line) => /result="(\w+)"/.exec(line)?.[1]).sort()).toEqual([
+      'fanned_out',
+      'skipped',
+    ]);
   });
 });

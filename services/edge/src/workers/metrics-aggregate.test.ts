@@ -1,4 +1,4 @@
-import { createRegistry } from '@fleetwire/metrics';
+import { Counter, Registry, createRegistry } from '@fleetwire/metrics';
 import { describe, expect, it } from 'vitest';
 
 import { EdgeMetrics } from '../metrics.js';
@@ -53,5 +53,21 @@ describe('aggregateWorkerMetrics', () => {
       '{service="edge",node="p",worker="0"}',
       '{service="edge",node="p",worker="1"}',
     ]);
+  });
+
+  it('adds the series the supervising thread measures itself once, as they are', async () => {
+    const worker = new EdgeMetrics(createRegistry({ service: 'edge', node: 'p' }));
+    worker.connections.inc({ role: 'device', transport: 'ws' }, 2);
+    const own = new Registry();
+    own.setDefaultLabels({ service: 'edge', node: 'p' });
+    new Counter({ name: 'fleetwire_test_own_total', help: 'test', registers: [own] }).inc(7);
+    const text = await aggregateWorkerMetrics(
+      [await worker.registry.getMetricsAsJSON()],
+      await own.getMetricsAsJSON(),
+    );
+    expect(series(text, 'fleetwire_test_own_total')).toEqual({ '{service="edge",node="p"}': 7 });
+    expect(series(text, 'fleetwire_edge_worker_connections')).toEqual({
+      '{service="edge",node="p",worker="0"}': 2,
+    });
   });
 });

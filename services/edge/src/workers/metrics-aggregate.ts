@@ -23,14 +23,18 @@ export const WORKER_CONNECTIONS = 'fleetwire_edge_worker_connections';
  * The exposition text of a process with several workers: each series summed over the workers
  * (prom-client's AggregatorRegistry), except the process-wide ones (largest reading), the up/down
  * states (lowest) and the event-loop lag (one series per worker). Adds
- * `fleetwire_edge_worker_connections{worker}`, how the kernel spread the connections.
+ * `fleetwire_edge_worker_connections{worker}`, how the kernel spread the connections, and the
+ * series the supervising thread measures itself (`own`: its bus), as they are.
  */
-export async function aggregateWorkerMetrics(perWorker: readonly WorkerMetrics[]): Promise<string> {
+export async function aggregateWorkerMetrics(
+  perWorker: readonly WorkerMetrics[],
+  own: WorkerMetrics = [],
+): Promise<string> {
   const adjusted = perWorker.map((metrics, worker) => [
     ...metrics.map((metric) => adjust(metric, worker)),
     workerConnections(metrics, worker),
   ]);
-  return AggregatorRegistry.aggregate(adjusted).metrics();
+  return AggregatorRegistry.aggregate([...adjusted, own]).metrics();
 }
 
 function adjust(metric: WorkerMetrics[number], worker: number): WorkerMetrics[number] {

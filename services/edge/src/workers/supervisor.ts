@@ -1,10 +1,12 @@
 import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 
-import { LocalFabric, type Bus } from '@fleetwire/bus';
+import { LocalFabric, RedisClusterBus, type Bus } from '@fleetwire/bus';
+import { Registry } from '@fleetwire/metrics';
 import type { Logger } from 'pino';
 
 import type { EdgeConfig } from '../config.js';
+import { registerInterestMetrics } from '../interest-metrics.js';
 import { aggregateWorkerMetrics, type WorkerMetrics } from './metrics-aggregate.js';
 import type { FromWorker, ToWorker, WorkerData } from './worker-messages.js';
 
@@ -58,6 +60,10 @@ export async function startWorkers(config: EdgeConfig, options: WorkersOptions):
   const metricsRequests = new Map<number, (metrics: WorkerMetrics) => void>();
   let metricsId = 0;
   const send = (worker: Running, message: ToWorker): void => worker.thread.postMessage(message);
+  // What this thread measures itself: the bus it holds for every worker.
+  const own = new Registry();
+  own.setDefaultLabels({ service: 'edge', node: config.nodeId });
+  if (bus instanceof RedisClusterBus) registerInterestMetrics(own, () => bus.stats());
 
   const collect = async (): Promise<string> => {
     const perWorker = await Promise.all(
@@ -78,7 +84,7 @@ export async function startWorkers(config: EdgeConfig, options: WorkersOptions):
           }),
       ),
     );
-    return aggregateWorkerMetrics(perWorker);
+    return aggregateWorkerMetrics(perWorker, await own.getMetricsAsJSON());
   };
 
   const died = (worker: Running, reason: { code?: number; err?: unknown }): void => {
