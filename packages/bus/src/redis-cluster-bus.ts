@@ -20,7 +20,11 @@ import {
   type Position,
 } from './history.js';
 import { KEY_COUNT_FIRST_SCRIPTS, RedisHistory } from './redis-history.js';
-import { REDIS_REPLY_TIMEOUT_MS, clearReplyTimersOnClose } from './redis-options.js';
+import {
+  REDIS_REPLY_TIMEOUT_MS,
+  clearReplyTimersOnClose,
+  shardedSubscriberConnections,
+} from './redis-options.js';
 import { SyncMarkers } from './sync-markers.js';
 
 export interface RedisClusterBusOptions {
@@ -46,6 +50,11 @@ export interface RedisClusterBusOptions {
   interestReapAfterMs?: number;
   /** A connection silent this long with a command waiting is closed (`redisConnectionOptions`). */
   replyTimeoutMs?: number;
+  /**
+   * Addresses the cluster announces → where this node reaches them (NAT, port forwarding), as
+   * ioredis' `natMap`.
+   */
+  natMap?: ClusterOptions['natMap'];
 }
 
 /** What a node counts about its publishes (interest-based publishing at work). */
@@ -110,6 +119,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private readonly interest: ClusterInterest | undefined;
   private readonly counters = { fannedOut: 0, skipped: 0, reannounced: 0, beatFailures: 0 };
   private readonly heartbeat: NodeJS.Timeout | undefined;
+  private readonly pings: NodeJS.Timeout;
   private beating = false;
   /** A re-announcement failed: the next heartbeat makes it. */
   private announceOwed = false;
@@ -130,6 +140,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
       lazyConnect: true,
       clusterRetryStrategy: RETRY,
       slotsRefreshTimeout: 2_000,
+      ...(options.natMap ? { natMap: options.natMap } : {}),
     };
     // Publishing while a shard is away fails (counted by the caller) instead of queueing.
     // Auto-pipelining writes the commands of one tick to a master together (in order).
@@ -180,6 +191,12 @@ export class RedisClusterBus extends BusListeners implements Bus {
       this.heartbeat = setInterval(() => void this.beat(), beatMs);
       this.heartbeat.unref();
     }
+    // A connection with nothing to send never waits for an answer, so the reply timeout alone
+    // would not notice it went silent: every master connection, the sharded subscribers
+    // included, is pinged twice per timeout. A silent subscriber would otherwise stop every
+    // delivery of its shard to this node while it reported itself ready.
+    this.pings = setInterval(() => this.ping(), replyTimeoutMs / 2);
+    this.pings.unref();
     for (const client of [this.pub, this.sub]) {
       clearReplyTimersOnClose(client);
       // Connection errors are reported through `ready`; the retry strategies handle them.
@@ -217,6 +234,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
       await bus.interest?.beat();
     } catch (cause) {
       clearInterval(bus.heartbeat);
+      clearInterval(bus.pings);
       bus.pub.disconnect();
       bus.sub.disconnect();
       const nodes = options.nodes.map((n) => (typeof n === 'object' ? `${n.host}:${n.port}` : n));
@@ -391,6 +409,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
+    clearInterval(this.pings);
     const { interest } = this;
     if (interest) {
       await Promise.allSettled(
@@ -443,6 +462,13 @@ export class RedisClusterBus extends BusListeners implements Bus {
     if (wanted) this.counters.fannedOut += 1;
     else this.counters.skipped += 1;
     return wanted;
+  }
+
+  private ping(): void {
+    const connections = [...this.pub.nodes('master'), ...shardedSubscriberConnections(this.sub)];
+    for (const connection of connections) {
+      if (connection.status === 'ready') connection.ping().catch(() => undefined);
+    }
   }
 
   /**

@@ -45,3 +45,20 @@ export function clearReplyTimersOnClose(client: Redis | Cluster): void {
     internals.socketTimeoutTimer = undefined;
   });
 }
+
+/**
+ * The connections of a Cluster's sharded subscriber group (one per master holding channels of
+ * ours). ioredis 5 keeps them internal: read through its fields, checked at each step, so a
+ * different shape gives none (and the caller's pings stop) rather than an exception.
+ */
+export function shardedSubscriberConnections(cluster: Cluster): Redis[] {
+  const group = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } })
+    .shardedSubscribers?.shardedSubscribers;
+  if (!(group instanceof Map)) return [];
+  const connections: Redis[] = [];
+  for (const subscriber of group.values() as Iterable<{ getInstance?: () => Redis | null }>) {
+    const connection = subscriber.getInstance?.();
+    if (connection) connections.push(connection);
+  }
+  return connections;
+}
