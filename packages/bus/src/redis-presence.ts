@@ -215,23 +215,27 @@ export class RedisPresence implements PresenceStore {
   }
 
   async markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult> {
-    const write = { device, node, now };
-    const writes: Promise<unknown>[] = [
-      this.onlineWrites.add(recordWriteKey(write), write),
-      this.setAdds.add(this.nodeKey(node), deviceRefKey(device)),
-    ];
-    const ensureLease = !this.leased.has(node);
-    if (ensureLease) writes.push(this.redis.zadd(this.k('{nodes}:beat'), 'NX', now, node));
-    const [previous] = await Promise.all(writes);
-    if (ensureLease) this.leased.add(node);
-    return previous === '' || previous === node ? {} : { previous: String(previous) };
+    return this.typed('markOnline', async () => {
+      const write = { device, node, now };
+      const writes: Promise<unknown>[] = [
+        this.onlineWrites.add(recordWriteKey(write), write),
+        this.setAdds.add(this.nodeKey(node), deviceRefKey(device)),
+      ];
+      const ensureLease = !this.leased.has(node);
+      if (ensureLease) writes.push(this.redis.zadd(this.k('{nodes}:beat'), 'NX', now, node));
+      const [previous] = await Promise.all(writes);
+      if (ensureLease) this.leased.add(node);
+      return previous === '' || previous === node ? {} : { previous: String(previous) };
+    });
   }
 
   async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
-    await Promise.all([
-      this.release(device, node, now),
-      this.setRemoves.add(this.nodeKey(node), deviceRefKey(device)),
-    ]);
+    return this.typed('markOffline', async () => {
+      await Promise.all([
+        this.release(device, node, now),
+        this.setRemoves.add(this.nodeKey(node), deviceRefKey(device)),
+      ]);
+    });
   }
 
   /** 1 when the record named `node` and now says offline, 0 when another node holds it. */
@@ -262,58 +266,60 @@ export class RedisPresence implements PresenceStore {
     now: number,
     connections?: number,
   ): Promise<RenewResult> {
-    this.sendWaitingWrites();
-    // A restarted master may have held any node's records: every node this instance serves
-    // owes them, noted as soon as it is seen (the check remembers the new run id, so a renewal
-    // failing beside it must not lose the news).
-    const restartChecked = (this.restarts?.restarted() ?? Promise.resolve(false)).then(
-      (restarted) => {
-        if (restarted) for (const served of [...this.leased, node]) this.owed.add(served);
-      },
-    );
-    const [lost] = await Promise.all([
-      this.scripts.presenceRenew(
-        this.k('{nodes}:beat'),
-        this.k('{nodes}:load'),
-        this.k('{nodes}:epoch'),
-        node,
-        String(now),
-        connections === undefined ? '' : String(connections),
-        this.epoch,
-      ),
-      restartChecked,
-    ]);
-    this.leased.add(node);
-    if (lost === 1) this.owed.add(node);
-    const result: RenewResult = { moved: [], restored: [], released: [] };
-    if (!this.owed.has(node)) return result;
-    const held = heldDevices(devices);
-    await this.releaseUnheld(node, new Set(held.map(deviceRefKey)), now, result.released);
-    // The one O(devices) write: in slices, one round trip each, so Redis is never held long.
-    for (let i = 0; i < held.length; i += RESTORE_BATCH) {
-      const slice = held.slice(i, i + RESTORE_BATCH);
-      // After an await: a connect of this turn must reach Redis before its device's restore.
+    return this.typed('renew', async () => {
       this.sendWaitingWrites();
-      const answers = await Promise.all(
-        slice.flatMap((device) => [
-          this.scripts.presenceRestore(
-            this.tenantKey(device.tenant),
-            device.deviceId,
-            String(now),
-            node,
-            device.gateway ?? '',
-          ),
-          this.setAdds.add(this.nodeKey(node), deviceRefKey(device)),
-        ]),
+      // A restarted master may have held any node's records: every node this instance serves
+      // owes them, noted as soon as it is seen (the check remembers the new run id, so a renewal
+      // failing beside it must not lose the news).
+      const restartChecked = (this.restarts?.restarted() ?? Promise.resolve(false)).then(
+        (restarted) => {
+          if (restarted) for (const served of [...this.leased, node]) this.owed.add(served);
+        },
       );
-      slice.forEach(({ tenant, deviceId }, j) => {
-        const outcome = answers[2 * j];
-        if (outcome === 1) result.moved.push({ tenant, deviceId });
-        else if (outcome === 2) result.restored.push({ tenant, deviceId });
-      });
-    }
-    this.owed.delete(node);
-    return result;
+      const [lost] = await Promise.all([
+        this.scripts.presenceRenew(
+          this.k('{nodes}:beat'),
+          this.k('{nodes}:load'),
+          this.k('{nodes}:epoch'),
+          node,
+          String(now),
+          connections === undefined ? '' : String(connections),
+          this.epoch,
+        ),
+        restartChecked,
+      ]);
+      this.leased.add(node);
+      if (lost === 1) this.owed.add(node);
+      const result: RenewResult = { moved: [], restored: [], released: [] };
+      if (!this.owed.has(node)) return result;
+      const held = heldDevices(devices);
+      await this.releaseUnheld(node, new Set(held.map(deviceRefKey)), now, result.released);
+      // The one O(devices) write: in slices, one round trip each, so Redis is never held long.
+      for (let i = 0; i < held.length; i += RESTORE_BATCH) {
+        const slice = held.slice(i, i + RESTORE_BATCH);
+        // After an await: a connect of this turn must reach Redis before its device's restore.
+        this.sendWaitingWrites();
+        const answers = await Promise.all(
+          slice.flatMap((device) => [
+            this.scripts.presenceRestore(
+              this.tenantKey(device.tenant),
+              device.deviceId,
+              String(now),
+              node,
+              device.gateway ?? '',
+            ),
+            this.setAdds.add(this.nodeKey(node), deviceRefKey(device)),
+          ]),
+        );
+        slice.forEach(({ tenant, deviceId }, j) => {
+          const outcome = answers[2 * j];
+          if (outcome === 1) result.moved.push({ tenant, deviceId });
+          else if (outcome === 2) result.restored.push({ tenant, deviceId });
+        });
+      }
+      this.owed.delete(node);
+      return result;
+    });
   }
 
   /** Marks offline what the node's set names but the node does not hold (a predecessor's). */
@@ -340,39 +346,47 @@ export class RedisPresence implements PresenceStore {
   }
 
   async get(device: DeviceRef, now: number): Promise<PresenceRecord> {
-    this.sendWaitingWrites();
-    const stored = decodeRecord(
-      await this.redis.hget(this.tenantKey(device.tenant), device.deviceId),
-    );
-    // The lease of the node the record names, whatever the number of nodes.
-    const beat = stored?.node ? await this.redis.zscore(this.k('{nodes}:beat'), stored.node) : null;
-    const leases = new Map<string, number>();
-    if (stored?.node && beat !== null) leases.set(stored.node, Number(beat));
-    return toRecord(device, stored, leases, now, this.ttl);
+    return this.typed('get', async () => {
+      this.sendWaitingWrites();
+      const stored = decodeRecord(
+        await this.redis.hget(this.tenantKey(device.tenant), device.deviceId),
+      );
+      // The lease of the node the record names, whatever the number of nodes.
+      const beat = stored?.node
+        ? await this.redis.zscore(this.k('{nodes}:beat'), stored.node)
+        : null;
+      const leases = new Map<string, number>();
+      if (stored?.node && beat !== null) leases.set(stored.node, Number(beat));
+      return toRecord(device, stored, leases, now, this.ttl);
+    });
   }
 
   async owner(device: DeviceRef): Promise<string | undefined> {
-    this.sendWaitingWrites();
-    const value = await this.redis.hget(this.tenantKey(device.tenant), device.deviceId);
-    const node = decodeRecord(value)?.node;
-    return node ? node : undefined;
+    return this.typed('owner', async () => {
+      this.sendWaitingWrites();
+      const value = await this.redis.hget(this.tenantKey(device.tenant), device.deviceId);
+      const node = decodeRecord(value)?.node;
+      return node ? node : undefined;
+    });
   }
 
   async list(tenant: string, now: number): Promise<PresenceRecord[]> {
-    this.sendWaitingWrites();
-    // HSCAN, not HGETALL: a large tenant is read in bounded steps without blocking Redis.
-    // HSCAN may answer a field twice (while the hash is rehashed): the map keeps one.
-    const stored = new Map<string, StoredRecord | undefined>();
-    const stream = this.redis.hscanStream(this.tenantKey(tenant), { count: 500 });
-    for await (const pairs of stream as AsyncIterable<string[]>) {
-      for (let i = 0; i + 1 < pairs.length; i += 2) {
-        stored.set(pairs[i] as string, decodeRecord(pairs[i + 1]));
+    return this.typed('list', async () => {
+      this.sendWaitingWrites();
+      // HSCAN, not HGETALL: a large tenant is read in bounded steps without blocking Redis.
+      // HSCAN may answer a field twice (while the hash is rehashed): the map keeps one.
+      const stored = new Map<string, StoredRecord | undefined>();
+      const stream = this.redis.hscanStream(this.tenantKey(tenant), { count: 500 });
+      for await (const pairs of stream as AsyncIterable<string[]>) {
+        for (let i = 0; i + 1 < pairs.length; i += 2) {
+          stored.set(pairs[i] as string, decodeRecord(pairs[i + 1]));
+        }
       }
-    }
-    const leases = await this.leasesOf(stored.values());
-    return [...stored]
-      .map(([deviceId, record]) => toRecord({ tenant, deviceId }, record, leases, now, this.ttl))
-      .sort(byDeviceId);
+      const leases = await this.leasesOf(stored.values());
+      return [...stored]
+        .map(([deviceId, record]) => toRecord({ tenant, deviceId }, record, leases, now, this.ttl))
+        .sort(byDeviceId);
+    });
   }
 
   /** The heartbeats of the nodes the records name (those with a lease), in bounded reads. */
@@ -395,66 +409,81 @@ export class RedisPresence implements PresenceStore {
   }
 
   async nodeLoads(now: number): Promise<NodeLoad[]> {
-    this.sendWaitingWrites();
-    const beats = await this.redis.zrangebyscore(
-      this.k('{nodes}:beat'),
-      `(${now - this.ttl}`,
-      '+inf',
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      MAX_NODE_LOADS,
-    );
-    const nodes = [...withScores(beats)];
-    if (nodes.length === 0) return [];
-    const counts = await this.redis.hmget(this.k('{nodes}:load'), ...nodes.map(([node]) => node));
-    const loads: NodeLoad[] = [];
-    nodes.forEach(([node, at], i) => {
-      const connections = parseConnections(counts[i]);
-      if (connections !== undefined) loads.push({ node, connections, at });
-    });
-    return loads.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-  }
-
-  async reapDeadNodes(now: number): Promise<DeviceRef[]> {
-    this.sendWaitingWrites();
-    const dead = withScores(
-      await this.redis.zrangebyscore(
+    return this.typed('nodeLoads', async () => {
+      this.sendWaitingWrites();
+      const beats = await this.redis.zrangebyscore(
         this.k('{nodes}:beat'),
-        '-inf',
-        now - this.ttl,
+        `(${now - this.ttl}`,
+        '+inf',
         'WITHSCORES',
         'LIMIT',
         0,
         MAX_NODE_LOADS,
-      ),
-    );
-    const reaped: DeviceRef[] = [];
-    for (const [node] of dead) {
-      const lock = this.k(`{nodes}:reap:${node}`);
-      if ((await this.redis.set(lock, '1', 'PX', this.ttl, 'NX')) !== 'OK') continue;
-      // It may have renewed between the range read and the lock.
-      const beat = await this.redis.zscore(this.k('{nodes}:beat'), node);
-      if (beat !== null && Number(beat) > now - this.ttl) continue;
-      const lastSeen = beat === null ? now : Number(beat);
-      const stream = this.redis.sscanStream(this.nodeKey(node), { count: RESTORE_BATCH });
-      for await (const keys of stream as AsyncIterable<string[]>) {
-        const refs = keys.map(parseDeviceRef);
-        const answers = await Promise.all(refs.map((ref) => this.release(ref, node, lastSeen)));
-        refs.forEach((ref, i) => {
-          if (answers[i] === 1) reaped.push(ref);
-        });
+      );
+      const nodes = [...withScores(beats)];
+      if (nodes.length === 0) return [];
+      const counts = await this.redis.hmget(this.k('{nodes}:load'), ...nodes.map(([node]) => node));
+      const loads: NodeLoad[] = [];
+      nodes.forEach(([node, at], i) => {
+        const connections = parseConnections(counts[i]);
+        if (connections !== undefined) loads.push({ node, connections, at });
+      });
+      return loads.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    });
+  }
+
+  async reapDeadNodes(now: number): Promise<DeviceRef[]> {
+    return this.typed('reapDeadNodes', async () => {
+      this.sendWaitingWrites();
+      const dead = withScores(
+        await this.redis.zrangebyscore(
+          this.k('{nodes}:beat'),
+          '-inf',
+          now - this.ttl,
+          'WITHSCORES',
+          'LIMIT',
+          0,
+          MAX_NODE_LOADS,
+        ),
+      );
+      const reaped: DeviceRef[] = [];
+      for (const [node] of dead) {
+        const lock = this.k(`{nodes}:reap:${node}`);
+        if ((await this.redis.set(lock, '1', 'PX', this.ttl, 'NX')) !== 'OK') continue;
+        // It may have renewed between the range read and the lock.
+        const beat = await this.redis.zscore(this.k('{nodes}:beat'), node);
+        if (beat !== null && Number(beat) > now - this.ttl) continue;
+        const lastSeen = beat === null ? now : Number(beat);
+        const stream = this.redis.sscanStream(this.nodeKey(node), { count: RESTORE_BATCH });
+        for await (const keys of stream as AsyncIterable<string[]>) {
+          const refs = keys.map(parseDeviceRef);
+          const answers = await Promise.all(refs.map((ref) => this.release(ref, node, lastSeen)));
+          refs.forEach((ref, i) => {
+            if (answers[i] === 1) reaped.push(ref);
+          });
+        }
+        await this.redis.unlink(this.nodeKey(node));
+        // One slot, `{nodes}`: a transaction a cluster runs too.
+        await this.redis
+          .multi()
+          .zrem(this.k('{nodes}:beat'), node)
+          .hdel(this.k('{nodes}:load'), node)
+          .hdel(this.k('{nodes}:epoch'), node)
+          .exec();
       }
-      await this.redis.unlink(this.nodeKey(node));
-      // One slot, `{nodes}`: a transaction a cluster runs too.
-      await this.redis
-        .multi()
-        .zrem(this.k('{nodes}:beat'), node)
-        .hdel(this.k('{nodes}:load'), node)
-        .hdel(this.k('{nodes}:epoch'), node)
-        .exec();
+      return reaped;
+    });
+  }
+
+  /** An operation's failure as a BusError (the cause kept): Redis away, silent or refusing. */
+  private async typed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      if (cause instanceof BusError) throw cause;
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new BusError('BUS_UNAVAILABLE', `presence ${operation} failed: ${reason}`, { cause });
     }
-    return reaped;
   }
 
   async close(): Promise<void> {

@@ -116,7 +116,11 @@ describe('a Redis that goes silent', () => {
     await presence.markOnline(device, 'node-a', Date.now());
 
     proxy.freeze();
-    await expect(presence.markOnline(device, 'node-b', Date.now())).rejects.toThrow();
+    await expect(presence.markOnline(device, 'node-b', Date.now())).rejects.toMatchObject({
+      name: 'BusError',
+      code: 'BUS_UNAVAILABLE',
+      message: expect.stringMatching(/^presence markOnline failed: /),
+    });
     proxy.up();
     await waitFor(
       'a presence write through the reconnected client',
