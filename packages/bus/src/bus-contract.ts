@@ -98,6 +98,31 @@ export function busContract(name: string, connect: () => Promise<BusPair>): void
       expect(inB.topics.map((m) => Number(m.text))).toEqual([...Array(200).keys()]);
     });
 
+    it('keeps the order of publishes sent without waiting for each other', async () => {
+      const { a, b } = nodes;
+      const inB = new Inbox(b);
+      await b.addPattern('t/#');
+      await Promise.all(
+        [...Array(200).keys()].map((i) => a.publish(`t/${i % 3}`, text(String(i)))),
+      );
+      await inB.until(() => inB.topics.length, 200);
+      expect(inB.topics.map((m) => Number(m.text))).toEqual([...Array(200).keys()]);
+    });
+
+    it('sends what was published and sent in the turn close() was called in, before closing', async () => {
+      const { a, b } = nodes;
+      const inB = new Inbox(b);
+      await b.addPattern('last/#');
+      await b.listen('last-inbox');
+      const published = a.publish('last/words', text('bye'));
+      const sent = a.send('last-inbox', text('bye'));
+      const closed = a.close();
+      await Promise.all([published, sent, closed]);
+      await inB.until(() => inB.topics.length + inB.inboxes.length, 2);
+      expect(inB.topics).toEqual([{ topic: 'last/words', text: 'bye' }]);
+      expect(inB.inboxes).toEqual([{ inbox: 'last-inbox', text: 'bye' }]);
+    });
+
     it('filters exactly: a wildcard level does not span levels, # matches its parent', async () => {
       const { a, b } = nodes;
       const inB = new Inbox(b);

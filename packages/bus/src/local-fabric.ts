@@ -16,6 +16,8 @@ interface Member {
    */
   readonly patternRefs: Map<string, number>;
   readonly inboxes: RefCounts;
+  /** Its requests not answered yet: its close waits for them (they were made before it). */
+  readonly inFlight: Set<Promise<unknown>>;
 }
 
 /**
@@ -85,6 +87,7 @@ export class LocalFabric {
       patterns: new PatternIndex(),
       patternRefs: new Map(),
       inboxes: new RefCounts(),
+      inFlight: new Set(),
     };
     this.members.add(member);
     port1.on('message', (message: ToFabric) => this.handle(member, message));
@@ -111,7 +114,7 @@ export class LocalFabric {
       return;
     }
     const answer = (work: Promise<unknown> | unknown): void => {
-      Promise.resolve(work).then(
+      const answered = Promise.resolve(work).then(
         (value) => post(member, { k: 'done', id: message.id, value }),
         (error: unknown) => {
           const err = error as { code?: unknown; message?: unknown };
@@ -123,6 +126,8 @@ export class LocalFabric {
           });
         },
       );
+      member.inFlight.add(answered);
+      void answered.finally(() => member.inFlight.delete(answered));
     };
     switch (message.k) {
       case 'publish':
@@ -157,9 +162,12 @@ export class LocalFabric {
       case 'unlisten':
         answer(member.inboxes.remove(message.inbox) ? this.bus.unlisten(message.inbox) : 0);
         return;
-      case 'close':
-        answer(this.detach(member));
+      case 'close': {
+        // What the member asked before its close is carried out and answered first.
+        const before = [...member.inFlight];
+        answer(Promise.allSettled(before).then(() => this.detach(member)));
         return;
+      }
     }
   }
 

@@ -12,6 +12,7 @@ import {
   clearReplyTimersOnClose,
   redisConnectionOptions,
 } from './redis-options.js';
+import { InFlight } from './in-flight.js';
 import { SyncMarkers } from './sync-markers.js';
 import { escapeGlob, globOfPattern } from './topic-glob.js';
 
@@ -56,6 +57,7 @@ export class RedisBus extends BusListeners implements Bus {
   private seq = 0;
   /** Markers of sync() in flight; their channel is subscribed on first use. */
   private readonly markers = new SyncMarkers();
+  private readonly inFlight = new InFlight();
   private syncSubscribed: Promise<unknown> | undefined;
   private wasReady = false;
   private subscribed = false;
@@ -73,6 +75,7 @@ export class RedisBus extends BusListeners implements Bus {
       ...common,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
+      enableAutoPipelining: true,
     });
     // Subscription changes made during an outage wait for the reconnect; ioredis resubscribes.
     // Named, so `CLIENT LIST` tells which node holds which subscriptions.
@@ -153,7 +156,7 @@ export class RedisBus extends BusListeners implements Bus {
     this.seq += 1;
     const frame = Buffer.concat([Buffer.from(`${this.nodeId} ${this.seq}\n`), payload]);
     try {
-      await this.pub.publish(`${this.prefix}t:${topic}`, frame);
+      await this.inFlight.track(this.pub.publish(`${this.prefix}t:${topic}`, frame));
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not published', { cause });
     }
@@ -163,7 +166,7 @@ export class RedisBus extends BusListeners implements Bus {
     const first = this.seq + 1;
     this.seq += batch.length;
     try {
-      return await this.history.append(batch, this.nodeId, first);
+      return await this.inFlight.track(this.history.append(batch, this.nodeId, first));
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not appended', { cause });
     }
@@ -224,7 +227,9 @@ export class RedisBus extends BusListeners implements Bus {
 
   async send(inbox: string, payload: Uint8Array): Promise<number> {
     try {
-      return await this.pub.publish(`${this.prefix}i:${inbox}`, Buffer.from(payload));
+      return await this.inFlight.track(
+        this.pub.publish(`${this.prefix}i:${inbox}`, Buffer.from(payload)),
+      );
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not sent', { cause });
     }
@@ -244,6 +249,8 @@ export class RedisBus extends BusListeners implements Bus {
 
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    // QUIT is written at once: what was asked before close() is answered first.
+    await this.inFlight.settled();
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
     this.sub.disconnect();

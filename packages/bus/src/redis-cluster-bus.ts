@@ -25,6 +25,7 @@ import {
   clearReplyTimersOnClose,
   shardedSubscriberConnections,
 } from './redis-options.js';
+import { InFlight } from './in-flight.js';
 import { SyncMarkers } from './sync-markers.js';
 
 export interface RedisClusterBusOptions {
@@ -115,6 +116,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private readonly domains = new Map<string, Domain>();
   private readonly inboxes = new RefCounts();
   private readonly markers = new SyncMarkers();
+  private readonly inFlight = new InFlight();
   /** Absent when interest-based publishing is off. */
   private readonly interest: ClusterInterest | undefined;
   private readonly counters = { fannedOut: 0, skipped: 0, reannounced: 0, beatFailures: 0 };
@@ -269,9 +271,11 @@ export class RedisClusterBus extends BusListeners implements Bus {
     this.seq += 1;
     if (!this.fanoutWanted(topic, false)) return;
     try {
-      await this.pub.spublish(
-        this.dataChannel(domain),
-        encodeMessage(this.nodeId, this.seq, topic, payload),
+      await this.inFlight.track(
+        this.pub.spublish(
+          this.dataChannel(domain),
+          encodeMessage(this.nodeId, this.seq, topic, payload),
+        ),
       );
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not published', { cause });
@@ -284,7 +288,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
     const first = this.seq + 1;
     this.seq += batch.length;
     try {
-      return await this.history.append(batch, this.nodeId, first);
+      return await this.inFlight.track(this.history.append(batch, this.nodeId, first));
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not appended', { cause });
     }
@@ -375,7 +379,8 @@ export class RedisClusterBus extends BusListeners implements Bus {
 
   async send(inbox: string, payload: Uint8Array): Promise<number> {
     try {
-      return Number(await this.pub.spublish(this.inboxChannel(inbox), Buffer.from(payload)));
+      const sent = this.pub.spublish(this.inboxChannel(inbox), Buffer.from(payload));
+      return Number(await this.inFlight.track(sent));
     } catch (cause) {
       throw new BusError('BUS_UNAVAILABLE', 'Redis unavailable: message not sent', { cause });
     }
@@ -419,6 +424,8 @@ export class RedisClusterBus extends BusListeners implements Bus {
       );
       await interest.forget().catch(() => undefined);
     }
+    // QUIT is written at once: what was asked before close() is answered first.
+    await this.inFlight.settled();
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
     this.sub.disconnect();

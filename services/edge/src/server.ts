@@ -245,6 +245,8 @@ export class EdgeServer {
     }
     this.mqtt?.stop();
     await this.deps.telemetrySink?.flush();
+    // The offline events of the closed connections go out after their records are written.
+    await this.core.presenceSettled();
     this.core.stop();
     this.deps.logger.info('drained');
   }

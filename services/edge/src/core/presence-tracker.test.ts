@@ -33,9 +33,12 @@ function lateOnlineStore(): { store: PresenceStore; answerOnline: () => void } {
   return { store: late, answerOnline: () => held.shift()?.() };
 }
 
-function tracker(store: PresenceStore): PresenceTracker {
-  // The events and takeovers are not what is checked here: the record the store ends with is.
-  const fanout = { publish: () => undefined } as unknown as Fanout;
+function tracker(store: PresenceStore, events: boolean[] = []): PresenceTracker {
+  // Takeovers are not what is checked here: the record the store ends with, and the events, are.
+  const fanout = {
+    publish: (_tenant: string, message: { data: { online: boolean } }) =>
+      void events.push(message.data.online),
+  } as unknown as Fanout;
   const commands = { takeOver: () => undefined } as unknown as CommandRouter;
   const failures = new DependencyFailures(pino({ level: 'silent' }));
   return new PresenceTracker(store, 'node-1', TTL_MS, fanout, commands, failures);
@@ -50,5 +53,21 @@ describe('PresenceTracker', () => {
     answerOnline();
     await online;
     await expect.poll(async () => (await store.get(DEVICE, Date.now())).online).toBe(false);
+  });
+
+  it("publishes a device's events once their records are written, in the order of the writes", async () => {
+    const { store, answerOnline } = lateOnlineStore();
+    const events: boolean[] = [];
+    const presence = tracker(store, events);
+    const online = presence.online(DEVICE);
+    presence.offline(DEVICE);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The online record is not written yet: whoever heard the event could read the old record.
+    expect(events).toEqual([]);
+    answerOnline();
+    await online;
+    await presence.settled();
+    expect(events).toEqual([true, false]);
+    expect((await store.get(DEVICE, Date.now())).online).toBe(false);
   });
 });

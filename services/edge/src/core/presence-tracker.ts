@@ -12,6 +12,8 @@ import type { Fanout } from './fanout.js';
 /**
  * Online/offline for devices: events on `devices/<id>/presence` when they connect and leave,
  * and a presence record written at each (it names this node, which commands are routed to).
+ * An event goes out once its record is written (or the write failed), so whoever hears it and
+ * reads the record reads the same; a device's events keep the order of its writes.
  * At rest this node renews one lease per interval, whatever the number of its devices. When a
  * node dies without saying goodbye, its devices read offline within one TTL and a surviving node
  * publishes the offline events for it (`reapDeadNodes`). When the records were lost (Redis
@@ -56,21 +58,40 @@ export class PresenceTracker {
    */
   online(device: HeldDevice): Promise<void> {
     const now = Date.now();
-    this.publish(device.tenant, device.deviceId, true, now, device.gateway);
+    const published = (): void =>
+      this.publish(device.tenant, device.deviceId, true, now, device.gateway);
     return this.inOrder(device, () => this.store.markOnline(device, this.nodeId, now)).then(
-      ({ previous }) =>
-        previous === undefined ? undefined : this.commands.takeOver(previous, device),
-      (error: unknown) => this.failed(error, 'markOnline'),
+      ({ previous }) => {
+        published();
+        return previous === undefined ? undefined : this.commands.takeOver(previous, device);
+      },
+      (error: unknown) => {
+        published();
+        this.failed(error, 'markOnline');
+      },
     );
   }
 
   offline(device: HeldDevice): void {
     const now = Date.now();
-    this.publish(device.tenant, device.deviceId, false, now, device.gateway);
     const ref = { tenant: device.tenant, deviceId: device.deviceId };
-    this.inOrder(device, () => this.store.markOffline(ref, this.nodeId, now)).catch(
-      (error: unknown) => this.failed(error, 'markOffline'),
+    const published = (): void =>
+      this.publish(device.tenant, device.deviceId, false, now, device.gateway);
+    this.inOrder(device, () => this.store.markOffline(ref, this.nodeId, now)).then(
+      published,
+      (error: unknown) => {
+        published();
+        this.failed(error, 'markOffline');
+      },
     );
+  }
+
+  /**
+   * Resolves once every record write asked for so far is answered and its event published (the
+   * events go out in callbacks registered before this one's).
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.writing.values()]);
   }
 
   /**

@@ -323,6 +323,11 @@ export class SessionCore {
     this.rebalancer?.start();
   }
 
+  /** Resolves once the presence writes asked for so far are done and their events published. */
+  presenceSettled(): Promise<void> {
+    return this.presence.settled();
+  }
+
   /** Ends every wait and timer (the node is stopping). */
   stop(): void {
     this.presence.stop();
