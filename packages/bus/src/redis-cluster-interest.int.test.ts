@@ -234,36 +234,52 @@ it('an announcement Redis refused is made again by the next holder of the patter
 /** Beats fast enough for a test: a node silent for a second is taken for dead. */
 const QUICK_REAP = { interestBeatMs: 100, interestReapAfterMs: 1_000 };
 
-/** A plain client for the keys the interest protocol keeps (table, version, heartbeats). */
-function interestKeys(d: string): {
-  client: Cluster;
-  table: string;
-  version: string;
-  beats: string;
-  redisMs: () => Promise<number>;
-} {
+/** The interest keys of a domain, read and written with a plain client, and a reaper of its own. */
+function interestTable(d: string) {
   const client = new Cluster(clusterNodes(redis.nodes));
   opened.push({ close: () => client.disconnect() });
+  const table = `${redis.keyPrefix}n:{${d}}`;
+  const version = `${redis.keyPrefix}n:{${d}}:v`;
+  const beats = `${redis.keyPrefix}{nodes}:interest-beat`;
+  const redisMs = async (): Promise<number> => {
+    const [seconds, micros] = await client.time();
+    return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+  };
   return {
     client,
-    table: `${redis.keyPrefix}n:{${d}}`,
-    version: `${redis.keyPrefix}n:{${d}}:v`,
-    beats: `${redis.keyPrefix}{nodes}:interest-beat`,
-    redisMs: async () => {
-      const [seconds, micros] = await client.time();
-      return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+    table,
+    version,
+    /** A node's heartbeat, written as `agoMs` old (Redis time). */
+    beatAgo: async (node: string, agoMs: number) =>
+      void (await client.zadd(beats, (await redisMs()) - agoMs, node)),
+    /** What a node killed with -9 leaves: its entry in the table (a change of the table). */
+    plant: async (node: string, patterns: string) => {
+      await client.hset(table, node, patterns);
+      await client.incr(version);
+    },
+    /** A follower of the domain (its notices applied) once it has read the table. */
+    reaper: async (): Promise<ClusterInterest> => {
+      const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+      opened.push({ close: () => sub.disconnect() });
+      const reaper = new ClusterInterest(client, sub, `${redis.keyPrefix}reaper`, redis.keyPrefix, {
+        ackTimeoutMs: 1_000,
+      });
+      sub.on('smessageBuffer', (_channel: Buffer, message: Buffer) =>
+        reaper.onControlMessage(d, message),
+      );
+      reaper.wanted(d, `${d}/x`);
+      await waitFor('the reaper to read the table', () => !reaper.wanted(d, `${d}/nobody`));
+      return reaper;
     },
   };
 }
 
 it('a crashed node’s interest is taken out of the table once its heartbeat is old; a live node’s stays', async () => {
   const d = domain();
-  const keys = interestKeys(d);
-  // What a node killed with -9 leaves: its entry in the table and a heartbeat that stopped.
+  const keys = interestTable(d);
   const ghost = `${redis.keyPrefix}ghost`;
-  await keys.client.hset(keys.table, ghost, `${d}/rooms/#`);
-  await keys.client.incr(keys.version);
-  await keys.client.zadd(keys.beats, (await keys.redisMs()) - 5_000, ghost);
+  await keys.plant(ghost, `${d}/rooms/#`);
+  await keys.beatAgo(ghost, 5_000);
   const [a, b] = [await node('a', QUICK_REAP), await node('b', QUICK_REAP)];
   const inB = new Inbox(b);
   await b.addPattern(`${d}/live/#`);
@@ -284,21 +300,10 @@ it('a crashed node’s interest is taken out of the table once its heartbeat is 
 
 it('a reaper removes nothing when the table changed since the version it knows', async () => {
   const d = domain();
-  const keys = interestKeys(d);
+  const keys = interestTable(d);
   const ghost = `${redis.keyPrefix}ghost`;
-  await keys.client.hset(keys.table, ghost, `${d}/rooms/#`);
-  await keys.client.incr(keys.version);
-  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
-  opened.push({ close: () => sub.disconnect() });
-  const reaper = new ClusterInterest(
-    keys.client,
-    sub,
-    `${redis.keyPrefix}reaper`,
-    redis.keyPrefix,
-    { ackTimeoutMs: 1_000 },
-  );
-  reaper.wanted(d, `${d}/rooms/x`);
-  await waitFor('the reaper to read the table', () => !reaper.wanted(d, `${d}/nobody`));
+  await keys.plant(ghost, `${d}/rooms/#`);
+  const reaper = await keys.reaper();
   // A change the reaper has not heard of yet (no notice): say, the ghost announcing itself again.
   await keys.client.incr(keys.version);
   expect(await reaper.reap([ghost])).toBe(0);
@@ -307,27 +312,12 @@ it('a reaper removes nothing when the table changed since the version it knows',
 
 it('a live node taken out of the table (reaped while it was silent) announces its interest again', async () => {
   const d = domain();
-  const keys = interestKeys(d);
+  const keys = interestTable(d);
   const [a, b] = [await node('a', QUICK_REAP), await node('b', QUICK_REAP)];
   const inB = new Inbox(b);
   await b.addPattern(`${d}/rooms/#`);
   // Another node's reap of b, made as a silent b's would be: b hears the removal notice.
-  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
-  opened.push({ close: () => sub.disconnect() });
-  const reaper = new ClusterInterest(
-    keys.client,
-    sub,
-    `${redis.keyPrefix}reaper`,
-    redis.keyPrefix,
-    {
-      ackTimeoutMs: 1_000,
-    },
-  );
-  sub.on('smessageBuffer', (_channel: Buffer, message: Buffer) =>
-    reaper.onControlMessage(d, message),
-  );
-  reaper.wanted(d, `${d}/rooms/x`);
-  await waitFor('the reaper to know b', () => !reaper.wanted(d, `${d}/nobody`));
+  const reaper = await keys.reaper();
   expect(await reaper.reap([b.nodeId])).toBe(1);
   await waitFor('b to announce itself again', () => b.stats().reannounced === 1);
   await waitFor(
@@ -342,12 +332,12 @@ it('a live node taken out of the table (reaped while it was silent) announces it
 
 it('a node whose own heartbeat lapsed announces its interest again (it may have been reaped unheard)', async () => {
   const d = domain();
-  const keys = interestKeys(d);
+  const keys = interestTable(d);
   const b = await node('b', QUICK_REAP);
   await b.addPattern(`${d}/rooms/#`);
   // Taken out while its removal notice went unheard, and silent for longer than the bound.
   await keys.client.hdel(keys.table, b.nodeId);
-  await keys.client.zadd(keys.beats, (await keys.redisMs()) - 5_000, b.nodeId);
+  await keys.beatAgo(b.nodeId, 5_000);
   await waitFor(
     'b back in the table',
     async () => (await keys.client.hget(keys.table, b.nodeId)) === `${d}/rooms/#`,
