@@ -69,15 +69,16 @@ export class MemoryPresence implements PresenceStore {
     return previous === undefined || previous === node ? {} : { previous };
   }
 
-  async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
+  async markOffline(device: DeviceRef, node: string, now: number): Promise<boolean> {
     const key = deviceRefKey(device);
     this.devicesOf(node).delete(key);
     const entry = this.records.get(key);
-    if (entry?.node !== node) return;
+    if (entry?.node !== node) return entry?.node === undefined;
     this.records.set(key, {
       t: now,
       ...(entry.gateway === undefined ? {} : { gateway: entry.gateway }),
     });
+    return true;
   }
 
   async renew(

@@ -58,8 +58,12 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
         connectedAt: now,
         lastSeen: now,
       });
-      await store.markOffline(d1, 'node-a', now + 5);
+      expect(await store.markOffline(d1, 'node-a', now + 5)).toBe(true);
       expect(await store.get(d1, now + 5)).toEqual({ ...d1, online: false, lastSeen: now + 5 });
+      // No record names a node (lost with Redis, never written): not taken over, so offline.
+      const unknown = { tenant: d1.tenant, deviceId: 'never-recorded' };
+      expect(await store.markOffline(unknown, 'node-a', now + 6)).toBe(true);
+      expect(await store.markOffline(d1, 'node-a', now + 7)).toBe(true);
     });
 
     it('a connect answers the node the record named before; owner names the node holding it', async () => {
@@ -97,7 +101,8 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       const now = Date.now();
       await store.markOnline(d1, 'node-a', now);
       await store.markOnline(d1, 'node-b', now + 1);
-      await store.markOffline(d1, 'node-a', now + 2);
+      // Answered false: nothing changed, so the stale node announces no offline event.
+      expect(await store.markOffline(d1, 'node-a', now + 2)).toBe(false);
       expect(await store.get(d1, now + 2)).toMatchObject({ online: true, node: 'node-b' });
     });
 

@@ -70,8 +70,12 @@ export interface PresenceStore {
    * is still reaped.
    */
   markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult>;
-  /** Marks the device offline unless another node holds it by now. */
-  markOffline(device: DeviceRef, node: string, now: number): Promise<void>;
+  /**
+   * Marks the device offline unless another node holds it by now; answers false when one does
+   * (the device was taken over: it is not offline), true otherwise (also when no record names a
+   * node: lost with Redis, or never written).
+   */
+  markOffline(device: DeviceRef, node: string, now: number): Promise<boolean>;
   /**
    * Renews the node's lease (one write, whatever the number of devices). `connections`: how many
    * connections the node holds, kept with its lease for its peers (`nodeLoads`); left out, the

@@ -74,15 +74,19 @@ end
 return previous`,
   /**
    * Offline (a disconnect, or a reap) the devices (ARGV[2..]: id, time each) whose records still
-   * name node ARGV[1]; answers per device 1 released, 0 not (another node holds it).
+   * name node ARGV[1]; answers per device 1 released, 0 not (another node holds it), 2 nothing
+   * to release (no record, or it names no node: lost with Redis, or never written).
    */
   presenceRelease: `${LUA_RECORD}
 local released = {}
 for i = 2, #ARGV, 2 do
   local current = redis.call('HGET', KEYS[1], ARGV[i])
-  if node_of(current) == ARGV[1] then
+  local holder = node_of(current)
+  if holder == ARGV[1] then
     redis.call('HSET', KEYS[1], ARGV[i], encode(ARGV[i + 1], '', gateway_of(current)))
     released[#released + 1] = 1
+  elseif holder == '' then
+    released[#released + 1] = 2
   else
     released[#released + 1] = 0
   end
@@ -229,16 +233,17 @@ export class RedisPresence implements PresenceStore {
     });
   }
 
-  async markOffline(device: DeviceRef, node: string, now: number): Promise<void> {
+  async markOffline(device: DeviceRef, node: string, now: number): Promise<boolean> {
     return this.typed('markOffline', async () => {
-      await Promise.all([
+      const [released] = await Promise.all([
         this.release(device, node, now),
         this.setRemoves.add(this.nodeKey(node), deviceRefKey(device)),
       ]);
+      return released !== 0;
     });
   }
 
-  /** 1 when the record named `node` and now says offline, 0 when another node holds it. */
+  /** 1 when the record named `node` and now says offline, 0 another node holds it, 2 none did. */
   private release(device: DeviceRef, node: string, now: number): Promise<number> {
     const write = { device, node, now };
     return this.offlineWrites.add(recordWriteKey(write), write);

@@ -70,4 +70,16 @@ describe('PresenceTracker', () => {
     expect(events).toEqual([true, false]);
     expect((await store.get(DEVICE, Date.now())).online).toBe(false);
   });
+
+  it('publishes no offline event when another node took the device over before it left here', async () => {
+    const store = new MemoryPresence(TTL_MS);
+    const events: boolean[] = [];
+    const presence = tracker(store, events);
+    await presence.online(DEVICE);
+    await store.markOnline(DEVICE, 'node-2', Date.now());
+    presence.offline(DEVICE);
+    await presence.settled();
+    expect(events).toEqual([true]);
+    expect(await store.owner(DEVICE)).toBe('node-2');
+  });
 });

@@ -78,7 +78,10 @@ export class PresenceTracker {
     const published = (): void =>
       this.publish(device.tenant, device.deviceId, false, now, device.gateway);
     this.inOrder(device, () => this.store.markOffline(ref, this.nodeId, now)).then(
-      published,
+      // False: another node took the device over, so it is not offline.
+      (offline) => {
+        if (offline) published();
+      },
       (error: unknown) => {
         published();
         this.failed(error, 'markOffline');
