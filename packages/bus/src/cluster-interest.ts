@@ -21,7 +21,7 @@ const READ_INTEREST = `return {redis.call('GET', KEYS[2]) or '0', redis.call('HG
 /**
  * A node's heartbeat in the bus nodes' sorted set (score: Redis TIME in ms). Forgets nodes silent
  * longer than the retention (ARGV[3]), and answers {previous beat of this node or '', now, nodes
- * silent longer than ARGV[2] (at most 1,000)}.
+ * silent longer than ARGV[2], the most recently silent first (at most 1,000)}.
  */
 const BEAT = `
 local t = redis.call('TIME')
@@ -29,7 +29,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], string.format('%d', now), ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[3])))
-local silent = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[2])), 'LIMIT', 0, 1000)
+local silent = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', now - tonumber(ARGV[2])), '-inf', 'LIMIT', 0, 1000)
 return {previous or '', string.format('%d', now), silent}
 `;
 
@@ -73,8 +73,14 @@ export interface BeatResult {
    * its interest out of their tables, so it announces its interest again.
    */
   lapsed: boolean;
-  /** Nodes silent longer than the reap bound. */
+  /**
+   * Nodes silent longer than the reap bound, to be reaped; none until this node's own beats have
+   * gone through for a whole bound (after a lapse, a failed beat, or at start): after an outage
+   * of the heartbeats' master, or a stall of this node, every other node looks silent too.
+   */
   silent: string[];
+  /** The table versions this node knew before the beat: a reap is made only at them. */
+  versions: Map<string, number>;
 }
 
 /** A domain this node follows: its table, the control subscription and read, its changes. */
@@ -113,6 +119,8 @@ export class ClusterInterest {
   /** Silent nodes' entries this node took out of tables. */
   reaped = 0;
   private beaten = false;
+  /** Since when (this clock) this node's beats go through without a lapse; unset after a failure. */
+  private healthySince: number | undefined;
 
   private readonly ackTimeoutMs: number;
   private readonly reapAfterMs: number;
@@ -141,18 +149,39 @@ export class ClusterInterest {
 
   /** Writes this node's heartbeat and names the nodes silent past the reap bound. */
   async beat(): Promise<BeatResult> {
+    // Before the beat: a node that announced itself again after the beat's read of the silent
+    // nodes changed the version since, so its removal is refused.
+    const versions = new Map<string, number>();
+    for (const [domain, followed] of this.followed) {
+      const { version } = followed.interest;
+      if (version !== undefined) versions.set(domain, version);
+    }
     const beat = (this.pub as unknown as { fleetwireInterestBeat: Beat }).fleetwireInterestBeat;
-    const [previous, now, silent] = await beat.call(
-      this.pub,
-      this.beatsKey,
-      this.nodeId,
-      String(this.reapAfterMs),
-      String(SILENT_NODES_KEPT_MS),
-    );
+    let answer: [string, string, string[]];
+    try {
+      answer = await beat.call(
+        this.pub,
+        this.beatsKey,
+        this.nodeId,
+        String(this.reapAfterMs),
+        String(SILENT_NODES_KEPT_MS),
+      );
+    } catch (error) {
+      this.healthySince = undefined;
+      throw error;
+    }
+    const [previous, now, silent] = answer;
     const lapsed =
       this.beaten && (previous === '' || Number(now) - Number(previous) > this.reapAfterMs);
     this.beaten = true;
-    return { lapsed, silent: silent.filter((node) => node !== this.nodeId) };
+    const at = Date.now();
+    if (lapsed || this.healthySince === undefined) this.healthySince = at;
+    const healthy = at - this.healthySince >= this.reapAfterMs;
+    return {
+      lapsed,
+      silent: healthy ? silent.filter((node) => node !== this.nodeId) : [],
+      versions,
+    };
   }
 
   /** Takes this node's heartbeat away (a clean shutdown). */
@@ -161,17 +190,18 @@ export class ClusterInterest {
   }
 
   /**
-   * Takes the silent nodes out of the tables of the domains this node follows, one per domain and
-   * call (each removal changes the version: the next waits for its notice). Answers how many.
+   * Takes a beat's silent nodes out of the tables of the domains this node follows, at the
+   * versions it knew before the beat, one per domain and call (each removal changes the version:
+   * the next waits for a later beat). Answers how many.
    */
-  async reap(silent: readonly string[]): Promise<number> {
+  async reap({ silent, versions }: Pick<BeatResult, 'silent' | 'versions'>): Promise<number> {
     if (silent.length === 0) return 0;
     const dead = new Set(silent);
     const reap = (this.pub as unknown as { fleetwireReapInterest: Reap }).fleetwireReapInterest;
     let reaped = 0;
-    for (const [domain, followed] of this.followed) {
-      const version = followed.interest.version;
-      if (version === undefined) continue;
+    for (const [domain, version] of versions) {
+      const followed = this.followed.get(domain);
+      if (!followed) continue;
       for (const node of followed.interest.nodes()) {
         if (!dead.has(node)) continue;
         const removed = await reap.call(
@@ -246,8 +276,38 @@ export class ClusterInterest {
   }
 
   /** Takes this node out of the domain's table, without waiting for anyone. */
-  async leave(domain: string): Promise<void> {
-    await this.setInterest(domain, '', false);
+  leave(domain: string): Promise<void> {
+    // After this node's queued changes: one landing after the leave would put it back.
+    const followed = this.domain(domain);
+    const step = followed.changes.then(async () => {
+      await this.setInterest(domain, '', false);
+    });
+    followed.changes = step.then(
+      () => (followed.unannounced = undefined),
+      () => undefined,
+    );
+    return step;
+  }
+
+  /**
+   * After a notice that this node holds nothing in the domain: once this node's own changes are
+   * done, if its entry is missing while it holds patterns, it was reaped alive, and it announces
+   * them again. Answers whether it did (its own leave's notice, heard late, is not a removal).
+   */
+  restore(domain: string, patterns: () => Iterable<string>): Promise<boolean> {
+    const followed = this.domain(domain);
+    const step = followed.changes.then(async () => {
+      const held = encodePatterns(patterns());
+      if (held === '') return false;
+      if ((await this.pub.hget(this.keys(domain)[0], this.nodeId)) !== null) return false;
+      await this.setInterest(domain, held, false);
+      return true;
+    });
+    followed.changes = step.then(
+      () => (followed.unannounced = undefined),
+      () => void (followed.unannounced = patterns),
+    );
+    return step;
   }
 
   /** The control subscriptions may be gone: no table is known fresh until read again. */

@@ -223,6 +223,9 @@ export class RedisClusterBus extends BusListeners implements Bus {
       throw new BusError('BUS_INVALID_NAME', `prefix ${options.prefix}: no { or } (hash tags)`);
     }
     const beatMs = options.interestBeatMs ?? 5_000;
+    if (!(beatMs >= 10)) {
+      throw new BusError('BUS_INVALID_OPTIONS', 'interestBeatMs must be at least 10 ms');
+    }
     if ((options.interestReapAfterMs ?? 60_000) < 3 * beatMs) {
       // A live node must not be taken for dead between two of its heartbeats.
       throw new BusError(
@@ -417,12 +420,16 @@ export class RedisClusterBus extends BusListeners implements Bus {
     clearInterval(this.pings);
     const { interest } = this;
     if (interest) {
-      await Promise.allSettled(
+      const left = await Promise.allSettled(
         [...this.domains.values()]
           .filter((d) => d.patterns.size > 0)
           .map((d) => interest.leave(d.name)),
       );
-      await interest.forget().catch(() => undefined);
+      // An entry left behind (its shard was away) is reaped by the others once the heartbeat
+      // is old: it stays while a leave failed.
+      if (left.every((result) => result.status === 'fulfilled')) {
+        await interest.forget().catch(() => undefined);
+      }
     }
     // QUIT is written at once: what was asked before close() is answered first.
     await this.inFlight.settled();
@@ -487,12 +494,12 @@ export class RedisClusterBus extends BusListeners implements Bus {
     if (!interest || this.closed || this.beating || this.pub.status !== 'ready') return;
     this.beating = true;
     try {
-      const { lapsed, silent } = await interest.beat();
-      if (lapsed || this.announceOwed) {
+      const beat = await interest.beat();
+      if (beat.lapsed || this.announceOwed) {
         this.announceOwed = false;
-        this.announceAgain([...this.domains.values()]);
+        this.announceAgain();
       }
-      await interest.reap(silent);
+      await interest.reap(beat);
     } catch {
       // Counted; a live node's interest is safe meanwhile (see BEAT and `lapsed`).
       this.counters.beatFailures += 1;
@@ -504,11 +511,20 @@ export class RedisClusterBus extends BusListeners implements Bus {
   /** A notice says this node holds nothing in the domain: if it does, it was reaped alive. */
   private removedFrom(name: string): void {
     const domain = this.domains.get(name);
-    if (domain) this.announceAgain([domain]);
+    if (this.closed || !this.interest || !domain || domain.patterns.size === 0) return;
+    this.interest
+      .restore(name, () => domain.patterns)
+      .then(
+        (restored) => {
+          if (restored) this.counters.reannounced += 1;
+        },
+        () => (this.announceOwed = true),
+      );
   }
 
-  private announceAgain(domains: Domain[]): void {
-    const held = domains.filter((d) => d.patterns.size > 0);
+  /** Every domain this node holds patterns in, announced again (its heartbeat lapsed). */
+  private announceAgain(): void {
+    const held = [...this.domains.values()].filter((d) => d.patterns.size > 0);
     if (this.closed || held.length === 0) return;
     this.counters.reannounced += 1;
     for (const domain of held) {

@@ -57,6 +57,26 @@ describe('two edge nodes over Redis', () => {
 
   clusterScenarios(() => ({ a, b, connect }));
 
+  it('a node stopped at once still announces its devices offline (after their records), before its bus closes', async () => {
+    const x = await node('node-x', redis.url, redis.keyPrefix);
+    const watcher = await connect(b, { sub: 'ops', role: 'dashboard' });
+    watcher.send({ type: 'subscribe', id: 's', topics: ['devices/car-x1/presence'] });
+    await watcher.next();
+    await connect(x, { sub: 'car-x1', role: 'device' });
+    expect(await watcher.next()).toMatchObject({ data: { online: true, node: 'node-x' } });
+    await x.closeAll();
+    // Sent by X before its bus closed (not, a TTL later, by a reaper): once B's bus has heard
+    // everything published before now, and B has answered a ping, the event is here.
+    await b.bus.sync();
+    const heard = await watcher.roundTrip();
+    expect(heard).toMatchObject([{ topic: 'devices/car-x1/presence', data: { online: false } }]);
+    const token = mintToken({ sub: 'ops', role: 'dashboard' });
+    const record = JSON.parse(
+      (await httpGet(b.port, '/api/devices/car-x1/presence', token)).body,
+    ) as Record<string, unknown>;
+    expect(record).toMatchObject({ online: false });
+  });
+
   it('malformed, unknown and too-new messages from another node are counted and dropped; the nodes keep serving', async () => {
     const watcher = await connect(b, { sub: 'ops', role: 'dashboard' });
     watcher.send({ type: 'subscribe', id: 's', topics: ['devices/+/telemetry'] });

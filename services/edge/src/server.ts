@@ -63,6 +63,8 @@ export interface EdgeServerDeps {
   metricsText?: () => Promise<string>;
 }
 
+/** How long a stopping node waits for the presence writes of its last connections. */
+const PRESENCE_SETTLE_BOUND_MS = 5_000;
 /**
  * One edge node: its lifecycle (listen, drain, close), readiness and the wiring of the session
  * core to its transports and HTTP routes. What happens to a connection is the core's
@@ -245,10 +247,23 @@ export class EdgeServer {
     }
     this.mqtt?.stop();
     await this.deps.telemetrySink?.flush();
-    // The offline events of the closed connections go out after their records are written.
-    await this.core.presenceSettled();
+    await this.presenceSettled();
     this.core.stop();
     this.deps.logger.info('drained');
+  }
+
+  /**
+   * Resolves once the presence writes of the connections closed so far are answered and their
+   * offline events handed to the bus (the adapters may close then), or after 5 s (a bound for
+   * shutdown: a write waits at most the Redis reply timeout anyway).
+   */
+  async presenceSettled(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, PRESENCE_SETTLE_BOUND_MS);
+    });
+    await Promise.race([this.core.presenceSettled(), bound]);
+    clearTimeout(timer);
   }
 
   /** Immediate stop: no new connections, every socket closed at once. */

@@ -57,7 +57,8 @@ export type RedisTestEdge = TestEdge & { bus: RedisBus; closeAll(): Promise<void
 
 /**
  * An edge node of a cluster over a real Redis, with its own bus and presence connections (as a
- * separate process would have); `closeAll` ends the node and both connections.
+ * separate process would have); `closeAll` ends the node at once and both connections, as
+ * startEdgeNode's immediate stop does.
  */
 export async function startRedisEdge(options: RedisEdgeOptions): Promise<RedisTestEdge> {
   const { name, redisUrl, prefix, presenceTtlMs = 30_000, replyTimeoutMs, env, ...rest } = options;
@@ -77,6 +78,7 @@ export async function startRedisEdge(options: RedisEdgeOptions): Promise<RedisTe
   });
   const closeAll = async (): Promise<void> => {
     edge.close();
+    await edge.server.presenceSettled();
     await bus.close();
     await presence.close();
   };
