@@ -123,6 +123,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private readonly heartbeat: NodeJS.Timeout | undefined;
   private readonly pings: NodeJS.Timeout;
   private beating = false;
+  private reaping = false;
   /** A re-announcement failed: the next heartbeat makes it. */
   private announceOwed = false;
   private seq = 0;
@@ -499,7 +500,14 @@ export class RedisClusterBus extends BusListeners implements Bus {
         this.announceOwed = false;
         this.announceAgain();
       }
-      await interest.reap(beat);
+      // Apart from the beat: a long reap (many tenants) must not delay this node's own beats.
+      if (!this.reaping && beat.silent.length > 0) {
+        this.reaping = true;
+        interest
+          .reap(beat)
+          .catch(() => (this.counters.beatFailures += 1))
+          .finally(() => (this.reaping = false));
+      }
     } catch {
       // Counted; a live node's interest is safe meanwhile (see BEAT and `lapsed`).
       this.counters.beatFailures += 1;
