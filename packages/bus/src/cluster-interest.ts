@@ -184,6 +184,11 @@ export class ClusterInterest {
     };
   }
 
+  /** A beat was not even tried (no connection): reaping waits for a whole bound of beats again. */
+  beatMissed(): void {
+    this.healthySince = undefined;
+  }
+
   /** Takes this node's heartbeat away (a clean shutdown). */
   async forget(): Promise<void> {
     await this.pub.zrem(this.beatsKey, this.nodeId);
@@ -211,11 +216,13 @@ export class ClusterInterest {
           String(version),
           this.controlChannel(domain),
         );
-        if (Number(removed) === 1) reaped += 1;
+        if (Number(removed) === 1) {
+          reaped += 1;
+          this.reaped += 1;
+        }
         break;
       }
     }
-    this.reaped += reaped;
     return reaped;
   }
 
@@ -303,8 +310,9 @@ export class ClusterInterest {
       await this.setInterest(domain, held, false);
       return true;
     });
+    // Announced nothing (the entry was there): a change refused earlier is still owed.
     followed.changes = step.then(
-      () => (followed.unannounced = undefined),
+      (restored) => void (restored && (followed.unannounced = undefined)),
       () => void (followed.unannounced = patterns),
     );
     return step;

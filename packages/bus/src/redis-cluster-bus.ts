@@ -421,10 +421,10 @@ export class RedisClusterBus extends BusListeners implements Bus {
     clearInterval(this.pings);
     const { interest } = this;
     if (interest) {
+      // Every domain this node ever held patterns in: one whose last change (to none) was
+      // refused, or is still queued, may still have its entry.
       const left = await Promise.allSettled(
-        [...this.domains.values()]
-          .filter((d) => d.patterns.size > 0)
-          .map((d) => interest.leave(d.name)),
+        [...this.domains.values()].map((d) => interest.leave(d.name)),
       );
       // An entry left behind (its shard was away) is reaped by the others once the heartbeat
       // is old: it stays while a leave failed.
@@ -492,7 +492,11 @@ export class RedisClusterBus extends BusListeners implements Bus {
    */
   private async beat(): Promise<void> {
     const { interest } = this;
-    if (!interest || this.closed || this.beating || this.pub.status !== 'ready') return;
+    if (!interest || this.closed || this.beating) return;
+    if (this.pub.status !== 'ready') {
+      interest.beatMissed();
+      return;
+    }
     this.beating = true;
     try {
       const beat = await interest.beat();
@@ -501,7 +505,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
         this.announceAgain();
       }
       // Apart from the beat: a long reap (many tenants) must not delay this node's own beats.
-      if (!this.reaping && beat.silent.length > 0) {
+      if (!this.reaping && !this.closed && beat.silent.length > 0) {
         this.reaping = true;
         interest
           .reap(beat)
@@ -542,7 +546,8 @@ export class RedisClusterBus extends BusListeners implements Bus {
 
   /** This node's patterns of the domain, to the other nodes (a join waits for them to know). */
   private announce(domain: Domain, wait: boolean): Promise<void> {
-    if (!this.interest) return Promise.resolve();
+    // Once closing, nothing may land after the leave and put the entry back.
+    if (!this.interest || this.closed) return Promise.resolve();
     return this.interest
       .announce(domain.name, () => domain.patterns, wait)
       .catch((cause) => {

@@ -37,6 +37,57 @@ function statusBecomes(bus: RedisClusterBus, ready: boolean): Promise<void> {
   });
 }
 
+/** A bus whose every master is reached through its proxy (natMap). */
+async function proxiedBus(name: string): Promise<RedisClusterBus> {
+  const bus = await RedisClusterBus.connect({
+    nodes: [...proxies.values()].map((proxy) => ({ host: '127.0.0.1', port: proxy.port })),
+    natMap: Object.fromEntries(
+      [...proxies].map(([address, proxy]) => [address, { host: '127.0.0.1', port: proxy.port }]),
+    ),
+    nodeId: `${redis.keyPrefix}${name}`,
+    prefix: redis.keyPrefix,
+    replyTimeoutMs: REPLY_TIMEOUT_MS,
+  });
+  closers.push(() => bus.close());
+  return bus;
+}
+
+/** A plain client, the master of a hash tag, and a tenant whose master is not the heartbeats'. */
+async function topology(): Promise<{
+  admin: Cluster;
+  masterOf: (tag: string) => Promise<string>;
+  tenant: string;
+}> {
+  const admin = new Cluster(clusterNodes(redis.nodes));
+  closers.push(() => admin.disconnect());
+  await admin.ping();
+  const masterOf = async (tag: string): Promise<string> =>
+    admin.slots[Number(await admin.cluster('KEYSLOT', `{${tag}}`))]?.[0] as string;
+  const beats = await masterOf('nodes');
+  for (let n = 0; ; n++) {
+    const tenant = `s${process.pid}x${n}x${Date.now()}`;
+    if ((await masterOf(tenant)) !== beats) return { admin, masterOf, tenant };
+  }
+}
+
+it('close() takes a node out of a table whose last change (to no patterns) failed while its shard was away, then forgets its heartbeat', async () => {
+  const bus = await proxiedBus('leaver');
+  const { admin, masterOf, tenant } = await topology();
+  const table = `${redis.keyPrefix}n:{${tenant}}`;
+  await bus.addPattern(`${tenant}/rooms/#`);
+  const proxy = proxies.get(await masterOf(tenant))!;
+  proxy.freeze();
+  await expect(bus.removePattern(`${tenant}/rooms/#`)).rejects.toThrow();
+  const up = statusBecomes(bus, true);
+  proxy.up();
+  await up;
+  // The entry the failed change left: nobody would reap it once the heartbeat is gone.
+  expect(await admin.hget(table, bus.nodeId)).toBe(`${tenant}/rooms/#`);
+  await bus.close();
+  expect(await admin.hget(table, bus.nodeId)).toBeNull();
+  expect(await admin.zscore(`${redis.keyPrefix}{nodes}:interest-beat`, bus.nodeId)).toBeNull();
+}, 30_000);
+
 it('a shard whose connections go silent makes the bus not ready though it has nothing to send (its subscriber is pinged), and it is back after', async () => {
   const natMap = Object.fromEntries(
     [...proxies].map(([address, proxy]) => [address, { host: '127.0.0.1', port: proxy.port }]),

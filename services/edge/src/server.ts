@@ -64,7 +64,7 @@ export interface EdgeServerDeps {
 }
 
 /** How long a stopping node waits for the presence writes of its last connections. */
-const PRESENCE_SETTLE_BOUND_MS = 5_000;
+const PRESENCE_SETTLE_BOUND_MS = 3_000;
 /**
  * One edge node: its lifecycle (listen, drain, close), readiness and the wiring of the session
  * core to its transports and HTTP routes. What happens to a connection is the core's
@@ -254,8 +254,8 @@ export class EdgeServer {
 
   /**
    * Resolves once the presence writes of the connections closed so far are answered and their
-   * offline events handed to the bus (the adapters may close then), or after 5 s (a bound for
-   * shutdown: a write waits at most the Redis reply timeout anyway).
+   * offline events handed to the bus (the adapters may close then), or after 3 s (a bound for
+   * shutdown, under the 5 s a worker supervisor gives the siblings of a worker that died).
    */
   async presenceSettled(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
