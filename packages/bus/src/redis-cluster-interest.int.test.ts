@@ -148,6 +148,26 @@ function intercept<T extends object>(
   });
 }
 
+/** A node's interest protocol whose next `refuse(n)` changes Redis refuses. */
+function refusingInterest(me: string): {
+  interest: ClusterInterest;
+  pub: Cluster;
+  sub: Cluster;
+  refuse: (n: number) => void;
+} {
+  const pub = new Cluster(clusterNodes(redis.nodes));
+  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => pub.disconnect() }, { close: () => sub.disconnect() });
+  let refusals = 0;
+  const refusing = intercept(pub, 'fleetwireSetInterest', (set) => (...args: never[]) => {
+    if (refusals === 0) return set(...args);
+    refusals -= 1;
+    return Promise.reject(new Error('refused for the test'));
+  });
+  const interest = new ClusterInterest(refusing, sub, me, redis.keyPrefix, { ackTimeoutMs: 1_000 });
+  return { interest, pub, sub, refuse: (n) => (refusals = n) };
+}
+
 it('a join waits for exactly the followers the SPUBLISH counted, whether its own control subscription was refused or is up', async () => {
   const d = domain();
   const me = `${redis.keyPrefix}joiner`;
@@ -206,18 +226,8 @@ it('an announcement Redis refused is made again by the next holder of the patter
   const d = domain();
   const me = `${redis.keyPrefix}announcer`;
   const control = `${redis.keyPrefix}x:{${d}}`;
-  const pub = new Cluster(clusterNodes(redis.nodes));
-  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
-  opened.push({ close: () => pub.disconnect() }, { close: () => sub.disconnect() });
-  let refusals = 1;
-  const refusing = intercept(pub, 'fleetwireSetInterest', (set) => (...args: never[]) => {
-    if (refusals === 0) return set(...args);
-    refusals -= 1;
-    return Promise.reject(new Error('refused for the test'));
-  });
-  const interest = new ClusterInterest(refusing, sub, me, redis.keyPrefix, {
-    ackTimeoutMs: 1_000,
-  });
+  const { interest, pub, sub, refuse } = refusingInterest(me);
+  refuse(1);
   sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
     if (channel.toString() === control) interest.onControlMessage(d, message);
   });
@@ -392,19 +402,10 @@ it('refuses a reap bound shorter than three heartbeats', async () => {
 it('restoring an entry that is still there keeps a refused change owed: the next holder announces it', async () => {
   const d = domain();
   const me = `${redis.keyPrefix}restorer`;
-  const pub = new Cluster(clusterNodes(redis.nodes));
-  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
-  opened.push({ close: () => pub.disconnect() }, { close: () => sub.disconnect() });
-  let refusals = 0;
-  const refusing = intercept(pub, 'fleetwireSetInterest', (set) => (...args: never[]) => {
-    if (refusals === 0) return set(...args);
-    refusals -= 1;
-    return Promise.reject(new Error('refused for the test'));
-  });
-  const interest = new ClusterInterest(refusing, sub, me, redis.keyPrefix, { ackTimeoutMs: 1_000 });
+  const { interest, pub, refuse } = refusingInterest(me);
   const held = [`${d}/a/#`];
   await interest.announce(d, () => held, false);
-  refusals = 1;
+  refuse(1);
   held.push(`${d}/b/#`);
   await expect(interest.announce(d, () => held, false)).rejects.toThrow('refused');
   // A notice said this node holds nothing (its own old change, heard late): its entry is there.
