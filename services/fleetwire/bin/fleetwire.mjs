@@ -33,5 +33,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => child.kill(signal));
 }
 child.on('exit', (code, signal) => {
+  // Said, or a crash (SIGSEGV, SIGABRT) would end the command without a word.
+  if (code === null) process.stderr.write(`fleetwire: the server process ended by ${signal}\n`);
   process.exitCode = code ?? (signal ? 128 : 1);
 });
