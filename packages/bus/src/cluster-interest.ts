@@ -46,6 +46,10 @@ redis.call('SPUBLISH', ARGV[3], 'u ' .. ARGV[1] .. ' ' .. v .. '\\n')
 return 1
 `;
 
+/** Defaults: how often a node beats, and how long a silent one lives on in the tables. */
+export const INTEREST_BEAT_MS = 5_000;
+export const INTEREST_REAP_AFTER_MS = 60_000;
+
 /** How long a node silent past the reap bound stays listed (so a late follower still reaps it). */
 const SILENT_NODES_KEPT_MS = 24 * 3_600_000;
 
@@ -134,7 +138,7 @@ export class ClusterInterest {
     options: ClusterInterestOptions,
   ) {
     this.ackTimeoutMs = options.ackTimeoutMs;
-    this.reapAfterMs = options.reapAfterMs ?? 60_000;
+    this.reapAfterMs = options.reapAfterMs ?? INTEREST_REAP_AFTER_MS;
     this.onRemoved = options.onRemoved ?? (() => undefined);
     pub.defineCommand('fleetwireSetInterest', { numberOfKeys: 2, lua: SET_INTEREST });
     pub.defineCommand('fleetwireReadInterest', { numberOfKeys: 2, lua: READ_INTEREST });
@@ -245,22 +249,17 @@ export class ClusterInterest {
    * runs; a join (`wait`) resolves once every other follower acknowledged it, or after the
    * timeout.
    */
-  announce(domain: string, patterns: () => Iterable<string>, wait: boolean): Promise<void> {
+  async announce(domain: string, patterns: () => Iterable<string>, wait: boolean): Promise<void> {
     const followed = this.domain(domain);
-    const step = followed.changes.then(async () => {
+    await this.change(followed, patterns, async () => {
       await this.follow(domain, followed).catch(() => undefined);
       const [version, followers] = await this.setInterest(domain, encodePatterns(patterns()), wait);
       // The count includes this node only if its own subscription of the channel is up (it may
       // have been refused, or lost): so this node acknowledges its change too, when the change
       // comes back on that subscription, and the join waits for exactly `followers`.
       if (wait && followers > 0) await this.acks(domain, version, followers);
+      return true;
     });
-    // Each change sends the whole set: the last one decides whether it is announced.
-    followed.changes = step.then(
-      () => (followed.unannounced = undefined),
-      () => void (followed.unannounced = patterns),
-    );
-    return step;
   }
 
   /**
@@ -283,17 +282,12 @@ export class ClusterInterest {
   }
 
   /** Takes this node out of the domain's table, without waiting for anyone. */
-  leave(domain: string): Promise<void> {
+  async leave(domain: string): Promise<void> {
     // After this node's queued changes: one landing after the leave would put it back.
-    const followed = this.domain(domain);
-    const step = followed.changes.then(async () => {
+    await this.change(this.domain(domain), undefined, async () => {
       await this.setInterest(domain, '', false);
+      return true;
     });
-    followed.changes = step.then(
-      () => (followed.unannounced = undefined),
-      () => undefined,
-    );
-    return step;
   }
 
   /**
@@ -302,18 +296,34 @@ export class ClusterInterest {
    * them again. Answers whether it did (its own leave's notice, heard late, is not a removal).
    */
   restore(domain: string, patterns: () => Iterable<string>): Promise<boolean> {
-    const followed = this.domain(domain);
-    const step = followed.changes.then(async () => {
+    return this.change(this.domain(domain), patterns, async () => {
       const held = encodePatterns(patterns());
       if (held === '') return false;
       if ((await this.pub.hget(this.keys(domain)[0], this.nodeId)) !== null) return false;
       await this.setInterest(domain, held, false);
       return true;
     });
-    // Announced nothing (the entry was there): a change refused earlier is still owed.
+  }
+
+  /**
+   * Runs a change of this node's entry after the ones queued before it; `run` answers whether it
+   * wrote the entry. Each change sends the whole set, so the last one decides what is owed: a
+   * change that wrote clears it, one that failed leaves `owedOnFailure` (if any) owed, one that
+   * wrote nothing (the entry was there) keeps what a refused change left owed.
+   */
+  private change(
+    followed: Followed,
+    owedOnFailure: (() => Iterable<string>) | undefined,
+    run: () => Promise<boolean>,
+  ): Promise<boolean> {
+    const step = followed.changes.then(run);
     followed.changes = step.then(
-      (restored) => void (restored && (followed.unannounced = undefined)),
-      () => void (followed.unannounced = patterns),
+      (wrote) => {
+        if (wrote) followed.unannounced = undefined;
+      },
+      () => {
+        if (owedOnFailure) followed.unannounced = owedOnFailure;
+      },
     );
     return step;
   }

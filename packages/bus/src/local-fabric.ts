@@ -5,6 +5,7 @@ import { PatternIndex } from '@fleetwire/protocol';
 import { RefCounts, type Bus } from './bus.js';
 import type { FromFabric, ToFabric } from './fabric-messages.js';
 import type { Position } from './history.js';
+import { InFlight } from './in-flight.js';
 
 /** One FabricBus attached to the fabric: its port and what it holds. */
 interface Member {
@@ -17,7 +18,7 @@ interface Member {
   readonly patternRefs: Map<string, number>;
   readonly inboxes: RefCounts;
   /** Its requests not answered yet: its close waits for them (they were made before it). */
-  readonly inFlight: Set<Promise<unknown>>;
+  readonly inFlight: InFlight;
 }
 
 /**
@@ -87,7 +88,7 @@ export class LocalFabric {
       patterns: new PatternIndex(),
       patternRefs: new Map(),
       inboxes: new RefCounts(),
-      inFlight: new Set(),
+      inFlight: new InFlight(),
     };
     this.members.add(member);
     port1.on('message', (message: ToFabric) => this.handle(member, message));
@@ -114,7 +115,7 @@ export class LocalFabric {
       return;
     }
     const answer = (work: Promise<unknown> | unknown): void => {
-      const answered = Promise.resolve(work).then(
+      void member.inFlight.track(Promise.resolve(work)).then(
         (value) => post(member, { k: 'done', id: message.id, value }),
         (error: unknown) => {
           const err = error as { code?: unknown; message?: unknown };
@@ -126,8 +127,6 @@ export class LocalFabric {
           });
         },
       );
-      member.inFlight.add(answered);
-      void answered.finally(() => member.inFlight.delete(answered));
     };
     switch (message.k) {
       case 'publish':
@@ -162,12 +161,10 @@ export class LocalFabric {
       case 'unlisten':
         answer(member.inboxes.remove(message.inbox) ? this.bus.unlisten(message.inbox) : 0);
         return;
-      case 'close': {
+      case 'close':
         // What the member asked before its close is carried out and answered first.
-        const before = [...member.inFlight];
-        answer(Promise.allSettled(before).then(() => this.detach(member)));
+        answer(member.inFlight.settled().then(() => this.detach(member)));
         return;
-      }
     }
   }
 

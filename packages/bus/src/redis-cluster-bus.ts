@@ -11,7 +11,7 @@ import {
   messageHead,
   parseDomainFrame,
 } from './cluster-frames.js';
-import { ClusterInterest } from './cluster-interest.js';
+import { ClusterInterest, INTEREST_BEAT_MS, INTEREST_REAP_AFTER_MS } from './cluster-interest.js';
 import {
   domainOf,
   type Appended,
@@ -180,14 +180,13 @@ export class RedisClusterBus extends BusListeners implements Bus {
             }
           : undefined,
     });
-    const beatMs = options.interestBeatMs ?? 5_000;
-    const reapAfterMs = options.interestReapAfterMs ?? 60_000;
+    const beatMs = options.interestBeatMs ?? INTEREST_BEAT_MS;
     this.interest =
       options.interest === false
         ? undefined
         : new ClusterInterest(this.pub, this.sub, this.nodeId, this.prefix, {
             ackTimeoutMs: options.interestAckTimeoutMs ?? 2_000,
-            reapAfterMs,
+            reapAfterMs: options.interestReapAfterMs ?? INTEREST_REAP_AFTER_MS,
             onRemoved: (domain) => this.removedFrom(domain),
           });
     if (this.interest) {
@@ -223,11 +222,11 @@ export class RedisClusterBus extends BusListeners implements Bus {
     if (options.prefix !== undefined && /[{}]/.test(options.prefix)) {
       throw new BusError('BUS_INVALID_NAME', `prefix ${options.prefix}: no { or } (hash tags)`);
     }
-    const beatMs = options.interestBeatMs ?? 5_000;
+    const beatMs = options.interestBeatMs ?? INTEREST_BEAT_MS;
     if (!(beatMs >= 10)) {
       throw new BusError('BUS_INVALID_OPTIONS', 'interestBeatMs must be at least 10 ms');
     }
-    if ((options.interestReapAfterMs ?? 60_000) < 3 * beatMs) {
+    if ((options.interestReapAfterMs ?? INTEREST_REAP_AFTER_MS) < 3 * beatMs) {
       // A live node must not be taken for dead between two of its heartbeats.
       throw new BusError(
         'BUS_INVALID_OPTIONS',
