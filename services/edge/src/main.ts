@@ -50,6 +50,11 @@ async function main(): Promise<void> {
           metricsNode: config.nodeId,
           ...(bus ? { bus } : {}),
         });
+  // Before `listening`: whoever waits for it may signal at once (a handler-less signal kills).
+  stopOnSignals(logger, async () => {
+    logger.info({ drainWindowMs: config.drainWindowMs }, 'stopping');
+    await node.stop();
+  });
   logger.info(
     {
       host: config.host,
@@ -63,11 +68,6 @@ async function main(): Promise<void> {
     },
     'listening',
   );
-
-  stopOnSignals(logger, async () => {
-    logger.info({ drainWindowMs: config.drainWindowMs }, 'stopping');
-    await node.stop();
-  });
 }
 
 // Startup failures (bad config, no keys, fallback uWS, unreachable Redis/Kafka) end here.

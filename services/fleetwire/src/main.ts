@@ -155,6 +155,17 @@ async function start(command: Extract<Command, { name: 'start' }>, env: Env): Pr
     { port: fleetwire.port, dataDir, dashboardDir: config.edge.dashboardDir },
     'listening',
   );
+  // Handled before the banner: a user (or a script) may press Ctrl-C the moment it appears, and a
+  // signal with no handler yet would kill the process without stopping it.
+  const simulation = new AbortController();
+  let simulated: ReturnType<typeof simulate> | undefined;
+  stopOnSignals(logger, async () => {
+    simulation.abort();
+    const summary = await simulated;
+    if (summary) logger.info(summary, 'simulation stopped');
+    await fleetwire.stop();
+  });
+
   const key = { secret, issuer: config.edge.auth.issuer, audience: config.edge.auth.audience };
   process.stdout.write(
     startBanner({
@@ -174,25 +185,16 @@ async function start(command: Extract<Command, { name: 'start' }>, env: Env): Pr
     }),
   );
 
-  const simulation = new AbortController();
-  const simulated =
-    command.simulate > 0
-      ? simulate({
-          url: `${baseUrl.replace(/^http/, 'ws')}/ws`,
-          tokenFor: (deviceId) =>
-            mintToken(key, { role: 'device', sub: deviceId, tenant: config.tenant, ttl: '30d' }),
-          devices: Array.from({ length: command.simulate }, (_, i) => `sim-${i + 1}`),
-          ratePerSec: 1,
-          signal: simulation.signal,
-        })
-      : Promise.resolve(undefined);
-
-  stopOnSignals(logger, async () => {
-    simulation.abort();
-    const summary = await simulated;
-    if (summary) logger.info(summary, 'simulation stopped');
-    await fleetwire.stop();
-  });
+  if (command.simulate > 0) {
+    simulated = simulate({
+      url: `${baseUrl.replace(/^http/, 'ws')}/ws`,
+      tokenFor: (deviceId) =>
+        mintToken(key, { role: 'device', sub: deviceId, tenant: config.tenant, ttl: '30d' }),
+      devices: Array.from({ length: command.simulate }, (_, i) => `sim-${i + 1}`),
+      ratePerSec: 1,
+      signal: simulation.signal,
+    });
+  }
 }
 
 /** What to tell the user next, for the failures that have an obvious next step. */
