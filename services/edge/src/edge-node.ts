@@ -113,11 +113,7 @@ export async function startEdgeNode(
     metrics,
     port,
     stop: async ({ immediately = false } = {}) => {
-      if (immediately) {
-        server.close();
-        // The closed connections' offline events go out once their records are written.
-        await server.presenceSettled();
-      } else await server.drain();
+      await (immediately ? server.closeNow() : server.drain());
       verifier.close();
       await Promise.allSettled([
         telemetryLog?.close(),

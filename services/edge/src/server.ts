@@ -266,6 +266,15 @@ export class EdgeServer {
     clearTimeout(timer);
   }
 
+  /**
+   * Immediate stop, then the wait for what the closed connections still owe (their presence
+   * writes and offline events, bounded as in presenceSettled): the adapters may close then.
+   */
+  async closeNow(): Promise<void> {
+    this.close();
+    await this.presenceSettled();
+  }
+
   /** Immediate stop: no new connections, every socket closed at once. */
   close(): void {
     this.draining = true;

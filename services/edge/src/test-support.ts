@@ -77,8 +77,7 @@ export async function startRedisEdge(options: RedisEdgeOptions): Promise<RedisTe
     presence,
   });
   const closeAll = async (): Promise<void> => {
-    edge.close();
-    await edge.server.presenceSettled();
+    await edge.server.closeNow();
     await bus.close();
     await presence.close();
   };
