@@ -49,6 +49,8 @@ return 1
 /** Defaults: how often a node beats, and how long a silent one lives on in the tables. */
 export const INTEREST_BEAT_MS = 5_000;
 export const INTEREST_REAP_AFTER_MS = 60_000;
+/** Default: how long a domain this node neither publishes into nor listens in stays followed. */
+export const INTEREST_FOLLOW_IDLE_MS = 600_000;
 
 /** How long a node silent past the reap bound stays listed (so a late follower still reaps it). */
 const SILENT_NODES_KEPT_MS = 24 * 3_600_000;
@@ -96,6 +98,11 @@ interface Followed {
   changes: Promise<void>;
   /** Set while the last change failed: this node's patterns, not (all) announced. */
   unannounced: (() => Iterable<string>) | undefined;
+  /** This node's changes queued or running. */
+  pending: number;
+  /** Asked about (a publish) since the last sweep; else idle since `idleSince`. */
+  used: boolean;
+  idleSince: number | undefined;
 }
 
 /**
@@ -240,8 +247,39 @@ export class ClusterInterest {
    */
   wanted(domain: string, topic: string): boolean {
     const followed = this.domain(domain);
+    followed.used = true;
     this.follow(domain, followed);
     return followed.interest.wanted(topic);
+  }
+
+  /** How many domains this node follows now. */
+  get followedCount(): number {
+    return this.followed.size;
+  }
+
+  /**
+   * Stops following the domains nothing asked about for `idleMs` (no publish into them), that
+   * this node holds no patterns in (`holds`) and has no change of its own under way in: their
+   * table and control subscription go, so a node does not follow every tenant it ever published
+   * into for its whole life (one subscription each, refollowed after every loss). A later publish
+   * follows the domain again, publishing everything until its table is read. Answers how many.
+   */
+  unfollowIdle(holds: (domain: string) => boolean, idleMs: number, now = Date.now()): number {
+    let dropped = 0;
+    for (const [domain, followed] of this.followed) {
+      if (followed.used || followed.pending > 0 || holds(domain)) {
+        followed.used = false;
+        followed.idleSince = undefined;
+        continue;
+      }
+      followed.idleSince ??= now;
+      if (now - followed.idleSince < idleMs) continue;
+      this.followed.delete(domain);
+      dropped += 1;
+      // Sent after any subscribe of the channel (one subscriber connection per shard, in order).
+      this.sub.sunsubscribe(this.controlChannel(domain)).catch(() => undefined);
+    }
+    return dropped;
   }
 
   /**
@@ -316,12 +354,15 @@ export class ClusterInterest {
     owedOnFailure: (() => Iterable<string>) | undefined,
     run: () => Promise<boolean>,
   ): Promise<boolean> {
+    followed.pending += 1;
     const step = followed.changes.then(run);
     followed.changes = step.then(
       (wrote) => {
+        followed.pending -= 1;
         if (wrote) followed.unannounced = undefined;
       },
       () => {
+        followed.pending -= 1;
         if (owedOnFailure) followed.unannounced = owedOnFailure;
       },
     );
@@ -344,11 +385,13 @@ export class ClusterInterest {
   onControlMessage(domain: string, message: Buffer): void {
     const frame = parseControlFrame(message);
     if (!frame) return;
+    // Undefined for a notice heard after this node stopped following the domain (unfollowIdle).
+    const followed = this.followed.get(domain);
     if (frame.node === this.nodeId) {
       if (frame.kind !== 'interest') return;
       // This node's own change, counted by the SPUBLISH that announced it (see announce).
       if (frame.acknowledge) this.acknowledged(`${domain} ${frame.version}`);
-      this.domain(domain).interest.apply(frame.version, frame.node, []);
+      followed?.interest.apply(frame.version, frame.node, []);
       if (frame.patterns === '') this.onRemoved(domain);
       return;
     }
@@ -356,9 +399,9 @@ export class ClusterInterest {
       if (frame.for === this.nodeId) this.acknowledged(`${domain} ${frame.version}`);
       return;
     }
-    this.domain(domain).interest.apply(frame.version, frame.node, decodePatterns(frame.patterns));
+    followed?.interest.apply(frame.version, frame.node, decodePatterns(frame.patterns));
     if (!frame.acknowledge) return;
-    // Applied (or, while the table is not read, moot: everything goes out meanwhile).
+    // Applied (or moot while the table is not read, or not followed: everything goes out then).
     this.pub
       .spublish(this.controlChannel(domain), encodeAck(this.nodeId, frame.version, frame.node))
       .catch(() => undefined);
@@ -372,6 +415,9 @@ export class ClusterInterest {
         control: undefined,
         changes: Promise.resolve(),
         unannounced: undefined,
+        pending: 0,
+        used: true,
+        idleSince: undefined,
       };
       this.followed.set(name, followed);
     }

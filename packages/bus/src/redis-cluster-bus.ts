@@ -11,7 +11,12 @@ import {
   messageHead,
   parseDomainFrame,
 } from './cluster-frames.js';
-import { ClusterInterest, INTEREST_BEAT_MS, INTEREST_REAP_AFTER_MS } from './cluster-interest.js';
+import {
+  ClusterInterest,
+  INTEREST_BEAT_MS,
+  INTEREST_FOLLOW_IDLE_MS,
+  INTEREST_REAP_AFTER_MS,
+} from './cluster-interest.js';
 import {
   domainOf,
   type Appended,
@@ -49,6 +54,11 @@ export interface RedisClusterBusOptions {
    * tables this node follows (default 60 s; at least 3 heartbeats).
    */
   interestReapAfterMs?: number;
+  /**
+   * A tenant this node neither publishes into nor listens in for this long is no longer followed
+   * (its interest table and change subscription let go; default 10 min, at least one heartbeat).
+   */
+  interestFollowIdleMs?: number;
   /** A connection silent this long with a command waiting is closed (`redisConnectionOptions`). */
   replyTimeoutMs?: number;
   /**
@@ -72,6 +82,8 @@ export interface ClusterBusStats {
   reannounced: number;
   /** Heartbeats (with their reaping) that failed. */
   beatFailures: number;
+  /** Domains whose interest table this node follows now. */
+  followedDomains: number;
 }
 
 /** A name's first level (the domain, a tenant) must be concrete and free of hash-tag braces. */
@@ -121,6 +133,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private readonly interest: ClusterInterest | undefined;
   private readonly counters = { fannedOut: 0, skipped: 0, reannounced: 0, beatFailures: 0 };
   private readonly heartbeat: NodeJS.Timeout | undefined;
+  private readonly followIdleMs: number;
   private readonly pings: NodeJS.Timeout;
   private beating = false;
   private reaping = false;
@@ -181,6 +194,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
           : undefined,
     });
     const beatMs = options.interestBeatMs ?? INTEREST_BEAT_MS;
+    this.followIdleMs = options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS;
     this.interest =
       options.interest === false
         ? undefined
@@ -233,6 +247,12 @@ export class RedisClusterBus extends BusListeners implements Bus {
         `interestReapAfterMs must be at least 3 × interestBeatMs (${3 * beatMs} ms)`,
       );
     }
+    if ((options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS) < beatMs) {
+      throw new BusError(
+        'BUS_INVALID_OPTIONS',
+        `interestFollowIdleMs must be at least interestBeatMs (${beatMs} ms)`,
+      );
+    }
     const bus = new RedisClusterBus(options);
     try {
       await Promise.all([bus.pub.connect(), bus.sub.connect()]);
@@ -266,6 +286,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
       ...this.counters,
       ackTimeouts: this.interest?.ackTimeouts ?? 0,
       reaped: this.interest?.reaped ?? 0,
+      followedDomains: this.interest?.followedCount ?? 0,
     };
   }
 
@@ -492,6 +513,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private async beat(): Promise<void> {
     const { interest } = this;
     if (!interest || this.closed || this.beating) return;
+    interest.unfollowIdle((domain) => this.holds(domain), this.followIdleMs);
     if (this.pub.status !== 'ready') {
       interest.beatMissed();
       return;
@@ -517,6 +539,10 @@ export class RedisClusterBus extends BusListeners implements Bus {
     } finally {
       this.beating = false;
     }
+  }
+
+  private holds(domain: string): boolean {
+    return (this.domains.get(domain)?.patterns.size ?? 0) > 0;
   }
 
   /** A notice says this node holds nothing in the domain: if it does, it was reaped alive. */

@@ -413,3 +413,100 @@ it('restoring an entry that is still there keeps a refused change owed: the next
   await interest.settled(d);
   expect(await pub.hget(`${redis.keyPrefix}n:{${d}}`, me)).toBe(`${d}/a/#\n${d}/b/#`);
 });
+
+/** Subscribers of a domain's change channel, over every master (each counts its own shard's). */
+async function controlFollowers(d: string): Promise<number> {
+  const client = new Cluster(clusterNodes(redis.nodes));
+  opened.push({ close: () => client.disconnect() });
+  await client.connect().catch(() => undefined);
+  await waitFor('the cluster client', () => client.nodes('master').length === redis.nodes.length);
+  const counts = await Promise.all(
+    client
+      .nodes('master')
+      .map((master) =>
+        master.call('PUBSUB', 'SHARDNUMSUB', `${redis.keyPrefix}x:{${d}}`),
+      ) as Promise<[string, number]>[],
+  );
+  return counts.reduce((sum, [, n]) => sum + Number(n), 0);
+}
+
+const QUICK_UNFOLLOW = {
+  interestBeatMs: 50,
+  interestReapAfterMs: 1_000,
+  interestFollowIdleMs: 300,
+};
+
+it('a tenant a node stopped publishing into is let go after the idle bound; its next publish follows it again and is heard', async () => {
+  const d = domain();
+  const a = await node('a', QUICK_UNFOLLOW);
+  const b = await node('b');
+  const inB = new Inbox(b);
+  await b.addPattern(`${d}/rooms/#`);
+  await a.publish(`${d}/rooms/1`, text('one'));
+  await inB.until(() => inB.topics.length, 1);
+  expect(a.stats().followedDomains).toBe(1);
+  expect(await controlFollowers(d)).toBe(2);
+
+  await waitFor('a to let the idle tenant go', () => a.stats().followedDomains === 0);
+  await waitFor('a off the change channel', async () => (await controlFollowers(d)) === 1);
+  // b's new pattern waits for no acknowledgement of a's: a follows nothing there.
+  await b.addPattern(`${d}/halls/#`);
+  await a.publish(`${d}/halls/1`, text('two'));
+  await inB.until(() => inB.topics.length, 2);
+  expect(inB.topics.map((m) => m.text)).toEqual(['one', 'two']);
+  expect(a.stats().followedDomains).toBe(1);
+  await waitFor('a on the change channel again', async () => (await controlFollowers(d)) === 2);
+  expect(b.stats().ackTimeouts).toBe(0);
+});
+
+it('a tenant a node listens in stays followed however long it publishes nothing there', async () => {
+  const [held, visited] = [domain(), domain()];
+  const b = await node('b', QUICK_UNFOLLOW);
+  await b.addPattern(`${held}/rooms/#`);
+  await b.publish(`${visited}/x`, text('once'));
+  expect(b.stats().followedDomains).toBe(2);
+  // The visited tenant goes after the idle bound: by then the held one was as idle.
+  await waitFor('b to let the visited tenant go', () => b.stats().followedDomains === 1);
+  expect(await controlFollowers(held)).toBe(1);
+  expect(await controlFollowers(visited)).toBe(0);
+  const a = await node('a');
+  const inB = new Inbox(b);
+  await waitFor('a publish into the held tenant to reach b', async () => {
+    await a.publish(`${held}/rooms/r`, text('heard'));
+    return inB.topics.length > 0;
+  });
+});
+
+it('refuses a follow idle bound shorter than a heartbeat', async () => {
+  await expect(
+    node('x', { interestBeatMs: 1_000, interestReapAfterMs: 3_000, interestFollowIdleMs: 500 }),
+  ).rejects.toMatchObject({ code: 'BUS_INVALID_OPTIONS' });
+});
+
+it('a tenant stays followed while a change of this node is under way there, however idle', async () => {
+  const d = domain();
+  const me = `${redis.keyPrefix}leaver`;
+  const pub = new Cluster(clusterNodes(redis.nodes));
+  const sub = new Cluster(clusterNodes(redis.nodes), { shardedSubscribers: true });
+  opened.push({ close: () => pub.disconnect() }, { close: () => sub.disconnect() });
+  let release = (): void => undefined;
+  let holding: Promise<void> | undefined;
+  const holdable = intercept(pub, 'fleetwireSetInterest', (set) => (...args: never[]) => {
+    if (!holding) return set(...args);
+    return holding.then(() => set(...args));
+  });
+  const interest = new ClusterInterest(holdable, sub, me, redis.keyPrefix, { ackTimeoutMs: 1_000 });
+  await interest.announce(d, () => [`${d}/a/#`], false);
+  holding = new Promise((resolve) => (release = resolve));
+  const left = interest.leave(d);
+  const holdsNothing = (): boolean => false;
+  // Idle for longer than the bound at each sweep: only the leave under way keeps the tenant.
+  for (let sweep = 0; sweep < 3; sweep++) interest.unfollowIdle(holdsNothing, 0);
+  expect(interest.followedCount).toBe(1);
+  holding = undefined;
+  release();
+  await left;
+  expect(await pub.hget(`${redis.keyPrefix}n:{${d}}`, me)).toBeNull();
+  for (let sweep = 0; sweep < 2; sweep++) interest.unfollowIdle(holdsNothing, 0);
+  expect(interest.followedCount).toBe(0);
+});

@@ -1,9 +1,9 @@
 import type { ClusterBusStats } from '@fleetwire/bus';
-import { Counter, type Registry } from '@fleetwire/metrics';
+import { Counter, Gauge, type Registry } from '@fleetwire/metrics';
 
 /**
- * Interest-based publishing on a Redis Cluster bus, as counters read from the bus at scrape time
- * (the bus counts; there is nothing to keep in step).
+ * Interest-based publishing on a Redis Cluster bus, as counters (and a gauge) read from the bus
+ * at scrape time (the bus counts; there is nothing to keep in step).
  */
 export function registerInterestMetrics(registry: Registry, stats: () => ClusterBusStats): void {
   const registers = [registry];
@@ -45,6 +45,14 @@ export function registerInterestMetrics(registry: Registry, stats: () => Cluster
     'Times this node announced its interest again after it was taken out while alive (its heartbeat lapsed)',
     (s) => s.reannounced,
   );
+  new Gauge({
+    name: 'fleetwire_edge_bus_interest_followed_domains',
+    help: 'Tenants whose interest table this node follows (it publishes into them or listens in them; let go after 10 min of neither)',
+    registers,
+    collect() {
+      this.set(stats().followedDomains);
+    },
+  });
   counter(
     'fleetwire_edge_bus_interest_beat_failures_total',
     'Interest heartbeats (with their reaping) that failed',

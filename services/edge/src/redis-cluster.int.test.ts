@@ -207,5 +207,13 @@ describe('two edge processes configured with FLEETWIRE_REDIS_CLUSTER_NODES alone
       'fanned_out',
       'skipped',
     ]);
+    // Both follow the tenant's interest table (A from its supervising thread).
+    for (const edge of ['a', 'b'] as const) {
+      const text = (await httpGet(ports[edge], '/metrics')).body;
+      const followed = /^fleetwire_edge_bus_interest_followed_domains(?:{[^}]*})? (\d+)$/m.exec(
+        text,
+      );
+      expect(Number(followed?.[1])).toBeGreaterThanOrEqual(1);
+    }
   });
 });
