@@ -259,15 +259,16 @@ export class ClusterInterest {
 
   /**
    * Stops following the domains nothing asked about for `idleMs` (no publish into them), that
-   * this node holds no patterns in (`holds`) and has no change of its own under way in: their
-   * table and control subscription go, so a node does not follow every tenant it ever published
-   * into for its whole life (one subscription each, refollowed after every loss). A later publish
-   * follows the domain again, publishing everything until its table is read. Answers how many.
+   * this node holds no patterns in (`holds`) and has no change of its own under way or owed in:
+   * their table and control subscription go, so a node does not follow every tenant it ever
+   * published into for its whole life (one subscription each, refollowed after every loss). A
+   * later publish follows the domain again, publishing everything until its table is read.
+   * Answers how many.
    */
   unfollowIdle(holds: (domain: string) => boolean, idleMs: number, now = Date.now()): number {
     let dropped = 0;
     for (const [domain, followed] of this.followed) {
-      if (followed.used || followed.pending > 0 || holds(domain)) {
+      if (followed.used || followed.pending > 0 || followed.unannounced || holds(domain)) {
         followed.used = false;
         followed.idleSince = undefined;
         continue;

@@ -151,12 +151,8 @@ async function start(command: Extract<Command, { name: 'start' }>, env: Env): Pr
 
   const fleetwire = await EmbeddedFleetwire.start({ config, uws, logger });
   const baseUrl = `http://${hostForUrls(config.edge.host)}:${fleetwire.port}`;
-  logger.info(
-    { port: fleetwire.port, dataDir, dashboardDir: config.edge.dashboardDir },
-    'listening',
-  );
-  // Handled before the banner: a user (or a script) may press Ctrl-C the moment it appears, and a
-  // signal with no handler yet would kill the process without stopping it.
+  // Handled before 'listening' and the banner: a user (or a script) may press Ctrl-C the moment
+  // either appears, and a signal with no handler yet would kill the process without stopping it.
   const simulation = new AbortController();
   let simulated: ReturnType<typeof simulate> | undefined;
   stopOnSignals(logger, async () => {
@@ -166,6 +162,10 @@ async function start(command: Extract<Command, { name: 'start' }>, env: Env): Pr
     await fleetwire.stop();
   });
 
+  logger.info(
+    { port: fleetwire.port, dataDir, dashboardDir: config.edge.dashboardDir },
+    'listening',
+  );
   const key = { secret, issuer: config.edge.auth.issuer, audience: config.edge.auth.audience };
   process.stdout.write(
     startBanner({
