@@ -65,6 +65,8 @@ export interface ClusterInterestOptions {
   ackTimeoutMs: number;
   /** A node whose heartbeat is older than this is taken for dead (reaped). Default 60 s. */
   reapAfterMs?: number;
+  /** A domain unused this long is no longer followed (see unfollowIdle). Default 10 min. */
+  followIdleMs?: number;
   /**
    * Told when a change notice says this node holds nothing in a domain: it left, or it was
    * reaped while alive (then it announces itself again).
@@ -135,6 +137,7 @@ export class ClusterInterest {
 
   private readonly ackTimeoutMs: number;
   private readonly reapAfterMs: number;
+  private readonly followIdleMs: number;
   private readonly onRemoved: (domain: string) => void;
 
   constructor(
@@ -146,6 +149,7 @@ export class ClusterInterest {
   ) {
     this.ackTimeoutMs = options.ackTimeoutMs;
     this.reapAfterMs = options.reapAfterMs ?? INTEREST_REAP_AFTER_MS;
+    this.followIdleMs = options.followIdleMs ?? INTEREST_FOLLOW_IDLE_MS;
     this.onRemoved = options.onRemoved ?? (() => undefined);
     pub.defineCommand('fleetwireSetInterest', { numberOfKeys: 2, lua: SET_INTEREST });
     pub.defineCommand('fleetwireReadInterest', { numberOfKeys: 2, lua: READ_INTEREST });
@@ -258,14 +262,15 @@ export class ClusterInterest {
   }
 
   /**
-   * Stops following the domains nothing asked about for `idleMs` (no publish into them), that
-   * this node holds no patterns in (`holds`) and has no change of its own under way or owed in:
-   * their table and control subscription go, so a node does not follow every tenant it ever
+   * Stops following the domains nothing asked about for `followIdleMs` (no publish into them),
+   * that this node holds no patterns in (`holds`) and has no change of its own under way or owed
+   * in: their table and control subscription go, so a node does not follow every tenant it ever
    * published into for its whole life (one subscription each, refollowed after every loss). A
    * later publish follows the domain again, publishing everything until its table is read.
    * Answers how many.
    */
-  unfollowIdle(holds: (domain: string) => boolean, idleMs: number, now = Date.now()): number {
+  unfollowIdle(holds: (domain: string) => boolean): number {
+    const now = Date.now();
     let dropped = 0;
     for (const [domain, followed] of this.followed) {
       if (followed.used || followed.pending > 0 || followed.unannounced || holds(domain)) {
@@ -274,7 +279,7 @@ export class ClusterInterest {
         continue;
       }
       followed.idleSince ??= now;
-      if (now - followed.idleSince < idleMs) continue;
+      if (now - followed.idleSince < this.followIdleMs) continue;
       this.followed.delete(domain);
       dropped += 1;
       // Sent after any subscribe of the channel (one subscriber connection per shard, in order).

@@ -133,7 +133,6 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private readonly interest: ClusterInterest | undefined;
   private readonly counters = { fannedOut: 0, skipped: 0, reannounced: 0, beatFailures: 0 };
   private readonly heartbeat: NodeJS.Timeout | undefined;
-  private readonly followIdleMs: number;
   private readonly pings: NodeJS.Timeout;
   private beating = false;
   private reaping = false;
@@ -194,13 +193,13 @@ export class RedisClusterBus extends BusListeners implements Bus {
           : undefined,
     });
     const beatMs = options.interestBeatMs ?? INTEREST_BEAT_MS;
-    this.followIdleMs = options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS;
     this.interest =
       options.interest === false
         ? undefined
         : new ClusterInterest(this.pub, this.sub, this.nodeId, this.prefix, {
             ackTimeoutMs: options.interestAckTimeoutMs ?? 2_000,
             reapAfterMs: options.interestReapAfterMs ?? INTEREST_REAP_AFTER_MS,
+            followIdleMs: options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS,
             onRemoved: (domain) => this.removedFrom(domain),
           });
     if (this.interest) {
@@ -513,7 +512,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private async beat(): Promise<void> {
     const { interest } = this;
     if (!interest || this.closed || this.beating) return;
-    interest.unfollowIdle((domain) => this.holds(domain), this.followIdleMs);
+    interest.unfollowIdle((domain) => this.holds(domain));
     if (this.pub.status !== 'ready') {
       interest.beatMissed();
       return;

@@ -504,18 +504,21 @@ it('a tenant stays followed while a change of this node is under way there, howe
     if (!holding) return set(...args);
     return holding.then(() => set(...args));
   });
-  const interest = new ClusterInterest(holdable, sub, me, redis.keyPrefix, { ackTimeoutMs: 1_000 });
+  const interest = new ClusterInterest(holdable, sub, me, redis.keyPrefix, {
+    ackTimeoutMs: 1_000,
+    followIdleMs: 0,
+  });
   await interest.announce(d, () => [`${d}/a/#`], false);
   holding = new Promise((resolve) => (release = resolve));
   const left = interest.leave(d);
   const holdsNothing = (): boolean => false;
   // Idle for longer than the bound at each sweep: only the leave under way keeps the tenant.
-  for (let sweep = 0; sweep < 3; sweep++) interest.unfollowIdle(holdsNothing, 0);
+  for (let sweep = 0; sweep < 3; sweep++) interest.unfollowIdle(holdsNothing);
   expect(interest.followedCount).toBe(1);
   holding = undefined;
   release();
   await left;
   expect(await pub.hget(`${redis.keyPrefix}n:{${d}}`, me)).toBeNull();
-  for (let sweep = 0; sweep < 2; sweep++) interest.unfollowIdle(holdsNothing, 0);
+  for (let sweep = 0; sweep < 2; sweep++) interest.unfollowIdle(holdsNothing);
   expect(interest.followedCount).toBe(0);
 });
