@@ -256,6 +256,18 @@ export class ClusterInterest {
     return followed.interest.wanted(topic);
   }
 
+  /**
+   * The domains whose last change of this node's entry Redis refused (an announcement, a
+   * removal, a restore), none under way: what the heartbeat makes again.
+   */
+  owed(): string[] {
+    const owed: string[] = [];
+    for (const [domain, followed] of this.followed) {
+      if (followed.unannounced && followed.pending === 0) owed.push(domain);
+    }
+    return owed;
+  }
+
   /** How many domains this node follows now. */
   get followedCount(): number {
     return this.followed.size;

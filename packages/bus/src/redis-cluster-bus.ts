@@ -136,8 +136,6 @@ export class RedisClusterBus extends BusListeners implements Bus {
   private readonly pings: NodeJS.Timeout;
   private beating = false;
   private reaping = false;
-  /** A re-announcement failed: the next heartbeat makes it. */
-  private announceOwed = false;
   private seq = 0;
   private subscribed = false;
   private wasReady = false;
@@ -239,14 +237,14 @@ export class RedisClusterBus extends BusListeners implements Bus {
     if (!(beatMs >= 10)) {
       throw new BusError('BUS_INVALID_OPTIONS', 'interestBeatMs must be at least 10 ms');
     }
-    if ((options.interestReapAfterMs ?? INTEREST_REAP_AFTER_MS) < 3 * beatMs) {
+    if (!((options.interestReapAfterMs ?? INTEREST_REAP_AFTER_MS) >= 3 * beatMs)) {
       // A live node must not be taken for dead between two of its heartbeats.
       throw new BusError(
         'BUS_INVALID_OPTIONS',
         `interestReapAfterMs must be at least 3 × interestBeatMs (${3 * beatMs} ms)`,
       );
     }
-    if ((options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS) < beatMs) {
+    if (!((options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS) >= beatMs)) {
       throw new BusError(
         'BUS_INVALID_OPTIONS',
         `interestFollowIdleMs must be at least interestBeatMs (${beatMs} ms)`,
@@ -507,7 +505,8 @@ export class RedisClusterBus extends BusListeners implements Bus {
 
   /**
    * The heartbeat: writes this node's, announces its interest again when it lapsed (it may have
-   * been reaped meanwhile), and takes silent nodes out of the tables this node follows.
+   * been reaped meanwhile), makes again the changes of its entry Redis refused, and takes silent
+   * nodes out of the tables this node follows.
    */
   private async beat(): Promise<void> {
     const { interest } = this;
@@ -520,9 +519,11 @@ export class RedisClusterBus extends BusListeners implements Bus {
     this.beating = true;
     try {
       const beat = await interest.beat();
-      if (beat.lapsed || this.announceOwed) {
-        this.announceOwed = false;
-        this.announceAgain();
+      if (beat.lapsed) this.announceAgain();
+      // An announcement, a removal or a restore Redis refused: sent again with the set held now
+      // (a removal nobody retried left the entry, and the tenant followed, for good).
+      for (const name of interest.owed()) {
+        this.announce(this.domain(name), false).catch(() => undefined);
       }
       // Apart from the beat: a long reap (many tenants) must not delay this node's own beats.
       if (!this.reaping && !this.closed && beat.silent.length > 0) {
@@ -554,7 +555,8 @@ export class RedisClusterBus extends BusListeners implements Bus {
         (restored) => {
           if (restored) this.counters.reannounced += 1;
         },
-        () => (this.announceOwed = true),
+        // Owed (see ClusterInterest.owed): the next heartbeat announces it.
+        () => undefined,
       );
   }
 
@@ -564,7 +566,8 @@ export class RedisClusterBus extends BusListeners implements Bus {
     if (this.closed || held.length === 0) return;
     this.counters.reannounced += 1;
     for (const domain of held) {
-      this.announce(domain, false).catch(() => (this.announceOwed = true));
+      // Owed when refused: the next heartbeat announces it again.
+      this.announce(domain, false).catch(() => undefined);
     }
   }
 
