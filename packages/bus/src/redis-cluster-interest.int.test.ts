@@ -485,10 +485,15 @@ it('a tenant a node listens in stays followed however long it publishes nothing 
   });
 });
 
-it('refuses a follow idle bound shorter than a heartbeat', async () => {
+it('refuses a follow idle bound shorter than a heartbeat, and bounds that are not numbers', async () => {
   await expect(
     node('x', { interestBeatMs: 1_000, interestReapAfterMs: 3_000, interestFollowIdleMs: 500 }),
   ).rejects.toMatchObject({ code: 'BUS_INVALID_OPTIONS' });
+  for (const bound of ['interestFollowIdleMs', 'interestReapAfterMs'] as const) {
+    await expect(node('x', { [bound]: Number.NaN })).rejects.toMatchObject({
+      code: 'BUS_INVALID_OPTIONS',
+    });
+  }
 });
 
 it('a tenant stays followed while a change of this node is under way there, however idle', async () => {
