@@ -86,6 +86,19 @@ export interface ClusterBusStats {
   followedDomains: number;
 }
 
+/** The interest protocol's timings, defaults filled in (validated in `connect`). */
+function interestTimings(options: RedisClusterBusOptions): {
+  beatMs: number;
+  reapAfterMs: number;
+  followIdleMs: number;
+} {
+  return {
+    beatMs: options.interestBeatMs ?? INTEREST_BEAT_MS,
+    reapAfterMs: options.interestReapAfterMs ?? INTEREST_REAP_AFTER_MS,
+    followIdleMs: options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS,
+  };
+}
+
 /** A name's first level (the domain, a tenant) must be concrete and free of hash-tag braces. */
 const DOMAIN = /^[^+#{}/]+$/;
 
@@ -190,14 +203,14 @@ export class RedisClusterBus extends BusListeners implements Bus {
             }
           : undefined,
     });
-    const beatMs = options.interestBeatMs ?? INTEREST_BEAT_MS;
+    const { beatMs, reapAfterMs, followIdleMs } = interestTimings(options);
     this.interest =
       options.interest === false
         ? undefined
         : new ClusterInterest(this.pub, this.sub, this.nodeId, this.prefix, {
             ackTimeoutMs: options.interestAckTimeoutMs ?? 2_000,
-            reapAfterMs: options.interestReapAfterMs ?? INTEREST_REAP_AFTER_MS,
-            followIdleMs: options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS,
+            reapAfterMs,
+            followIdleMs,
             onRemoved: (domain) => this.removedFrom(domain),
           });
     if (this.interest) {
@@ -233,18 +246,18 @@ export class RedisClusterBus extends BusListeners implements Bus {
     if (options.prefix !== undefined && /[{}]/.test(options.prefix)) {
       throw new BusError('BUS_INVALID_NAME', `prefix ${options.prefix}: no { or } (hash tags)`);
     }
-    const beatMs = options.interestBeatMs ?? INTEREST_BEAT_MS;
+    const { beatMs, reapAfterMs, followIdleMs } = interestTimings(options);
     if (!(beatMs >= 10)) {
       throw new BusError('BUS_INVALID_OPTIONS', 'interestBeatMs must be at least 10 ms');
     }
-    if (!((options.interestReapAfterMs ?? INTEREST_REAP_AFTER_MS) >= 3 * beatMs)) {
+    if (!(reapAfterMs >= 3 * beatMs)) {
       // A live node must not be taken for dead between two of its heartbeats.
       throw new BusError(
         'BUS_INVALID_OPTIONS',
         `interestReapAfterMs must be at least 3 × interestBeatMs (${3 * beatMs} ms)`,
       );
     }
-    if (!((options.interestFollowIdleMs ?? INTEREST_FOLLOW_IDLE_MS) >= beatMs)) {
+    if (!(followIdleMs >= beatMs)) {
       throw new BusError(
         'BUS_INVALID_OPTIONS',
         `interestFollowIdleMs must be at least interestBeatMs (${beatMs} ms)`,
@@ -545,6 +558,11 @@ export class RedisClusterBus extends BusListeners implements Bus {
     return (this.domains.get(domain)?.patterns.size ?? 0) > 0;
   }
 
+  /** The domains this node holds patterns in (the ones announced, synced, subscribed). */
+  private heldDomains(): Domain[] {
+    return [...this.domains.values()].filter((d) => d.patterns.size > 0);
+  }
+
   /** A notice says this node holds nothing in the domain: if it does, it was reaped alive. */
   private removedFrom(name: string): void {
     const domain = this.domains.get(name);
@@ -562,7 +580,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
 
   /** Every domain this node holds patterns in, announced again (its heartbeat lapsed). */
   private announceAgain(): void {
-    const held = [...this.domains.values()].filter((d) => d.patterns.size > 0);
+    const held = this.heldDomains();
     if (this.closed || held.length === 0) return;
     this.counters.reannounced += 1;
     for (const domain of held) {
@@ -652,11 +670,7 @@ export class RedisClusterBus extends BusListeners implements Bus {
     // A master restarted without persistence lost the interest tables: announce ours again
     // (acknowledged, so publishers know them before this node says it is ready).
     const announced = Promise.all([this.sync(), ...(this.interest?.refollow() ?? [])]).then(() =>
-      Promise.all(
-        [...this.domains.values()]
-          .filter((d) => d.patterns.size > 0)
-          .map((d) => this.announce(d, true)),
-      ),
+      Promise.all(this.heldDomains().map((d) => this.announce(d, true))),
     );
     announced.then(
       () => {
