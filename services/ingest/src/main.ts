@@ -34,24 +34,31 @@ async function main(command: string): Promise<void> {
     logger.warn(verifier.status(), 'starting without the keys of some issuers');
   }
   const registry = createRegistry({ service: 'ingest', node: config.nodeId });
-  const worker = await IngestWorker.start({
+  const starting = IngestWorker.start({
     config,
     verifier,
     registry,
     logger,
     onFatal: (error) => {
       logger.fatal({ err: error }, 'consumer failed for good; exiting to be restarted');
-      void worker.stop().finally(() => {
-        verifier.close();
-        process.exit(1);
-      });
+      void started
+        .then((worker) => worker?.stop())
+        .finally(() => {
+          verifier.close();
+          process.exit(1);
+        });
     },
   });
-
+  // A start that fails is reported by main's caller (exit 1), not by a stop.
+  const started = starting.catch(() => undefined);
+  // In the same turn, so before `listening` (logged while the consumer still joins its group):
+  // whoever waits for it may signal at once, and a signal without a handler kills. A stop asked
+  // for during the start waits for it, then stops what it started.
   stopOnSignals(logger, async () => {
-    await worker.stop();
+    await (await started)?.stop();
     verifier.close();
   });
+  await starting;
 }
 
 // Startup failures (bad config, no keys, database or Kafka unreachable) end here: one line, exit 1.

@@ -107,6 +107,25 @@ describe('ingest process', () => {
     expect(await fixture.caughtUp(group, topic)).toBe(true);
   }, 120_000);
 
+  it('SIGTERM the moment it says listening (its consumer still joining): a clean stop, exit 0', async () => {
+    const topic = await kafka.createTopic('telemetry', 1);
+    const worker = runWorker({
+      FLEETWIRE_DATABASE_URL: postgres.url,
+      FLEETWIRE_KAFKA_BROKERS: kafka.brokers.join(','),
+      FLEETWIRE_TELEMETRY_TOPIC: topic,
+      FLEETWIRE_DLQ_TOPIC: kafka.topic('telemetry.dlq'),
+      FLEETWIRE_CONSUMER_GROUP: 'g-early-stop',
+    });
+    await worker.listening;
+    worker.child.kill('SIGTERM');
+    const exited = await worker.exited;
+    expect(exited.signal).toBeNull();
+    expect(exited.code).toBe(0);
+    expect(worker.lines.map((l) => l['msg'])).toEqual(
+      expect.arrayContaining(['signal received', 'stopping', 'left the consumer group', 'stopped']),
+    );
+  }, 60_000);
+
   it('`migrate` applies the migrations once and exits 0', async () => {
     const database = await testPostgres();
     try {
