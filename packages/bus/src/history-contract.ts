@@ -122,6 +122,29 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
     expect(none).toMatchObject({ ok: true, entries: [] });
   });
 
+  it('readHistory finds every topic of one large batch (600 topics, one append)', async () => {
+    const { a, b } = nodes();
+    const d = domain();
+    const first = await one(a, `${d}/devices/d0/telemetry`, text('before'), KEEP);
+    const batch = [...Array(600).keys()].map((k) => ({
+      topic: `${d}/devices/d${k}/telemetry`,
+      payload: text(`m${k}`),
+      retention: KEEP,
+    }));
+    await a.append(batch);
+    const read = await b.readHistory({
+      pattern: `${d}/devices/+/telemetry`,
+      after: first,
+      maxAgeMs: 60_000,
+      maxMessages: 1000,
+      maxStreams: 1000,
+    });
+    if (!read.ok) throw new Error(`not recovered: ${read.reason}`);
+    expect(read.entries.map((e) => e.payload.toString())).toEqual(
+      batch.map((m) => m.payload.toString()),
+    );
+  });
+
   it('readHistory says what it cannot recover: trimmed by count, older than the age, another epoch, too many', async () => {
     const { a } = nodes();
     const d = domain();

@@ -15,7 +15,8 @@ import {
 /**
  * The domain's clock and the topics' streams are advanced, trimmed and published in one script,
  * so a position exists exactly when its delivery went out; a batch of messages of one domain
- * shares the script's overhead. Keys share the `{domain}` hash tag (one Redis Cluster slot).
+ * shares the script's overhead (the index takes one ZADD per 256 messages: a call from Lua costs
+ * more than a member's work). Keys share the `{domain}` hash tag (one Redis Cluster slot).
  * Offsets come from the domain clock (`e` epoch, `m` ms, `n` counter): Redis TIME, never going
  * back, with a counter inside one millisecond, so they order every topic of the domain, not only
  * one stream. The clock has no TTL (one small hash per tenant); when it is gone the history is
@@ -35,20 +36,34 @@ local epoch = c[1] or ARGV[1]
 local ms = tonumber(c[2]) or 0
 local n = tonumber(c[3]) or 0
 local out = {epoch}
+local minids = {}
+local index = {}
 for i = 3, #KEYS do
   local b = 3 + (i - 3) * 7
   if now > ms then ms = now; n = 0 else n = n + 1 end
   local id = string.format('%d-%d', ms, n)
+  local age = ARGV[b + 2]
+  local minid = minids[age]
+  if not minid then
+    minid = string.format('%d', now - tonumber(age))
+    minids[age] = minid
+  end
   redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[b + 1], id, 'p', ARGV[b + 4])
-  redis.call('XTRIM', KEYS[i], 'MINID', '~', string.format('%d', now - tonumber(ARGV[b + 2])))
-  redis.call('PEXPIRE', KEYS[i], ARGV[b + 2])
-  redis.call('ZADD', KEYS[2], string.format('%d', ms), ARGV[b + 3])
+  redis.call('XTRIM', KEYS[i], 'MINID', '~', minid)
+  redis.call('PEXPIRE', KEYS[i], age)
+  index[#index + 1] = string.format('%d', ms)
+  index[#index + 1] = ARGV[b + 3]
+  if #index == 512 then
+    redis.call('ZADD', KEYS[2], unpack(index))
+    index = {}
+  end
   if ARGV[b + 5] ~= '' then
     redis.call(ARGV[3], ARGV[b + 5],
       ARGV[b + 6] .. ' ' .. epoch .. ' ' .. id .. '\\n' .. ARGV[b + 7] .. ARGV[b + 4])
   end
   out[#out + 1] = id
 end
+if #index > 0 then redis.call('ZADD', KEYS[2], unpack(index)) end
 redis.call('HSET', KEYS[1], 'e', epoch, 'm', string.format('%d', ms), 'n', n)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[2])))
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
