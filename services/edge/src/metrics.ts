@@ -225,7 +225,7 @@ export class EdgeMetrics {
     });
     this.mqttConnectRefusals = new Counter({
       name: 'fleetwire_edge_mqtt_connect_refusals_total',
-      help: 'MQTT CONNECTs answered with a refusing CONNACK, by reason (bad_credentials, not_authorized, client_id_rejected, unsupported_version, server_unavailable, server_busy, bad_auth_method, bad_will)',
+      help: 'MQTT CONNECTs answered with a refusing CONNACK, by reason (bad_credentials, not_authorized, client_id_rejected, unsupported_version, server_unavailable, server_busy, bad_auth_method, bad_will, qos_not_supported, retain_not_supported)',
       labelNames: ['reason'],
       registers,
     });

@@ -17,7 +17,9 @@ export type ConnectRefusal =
   | 'server_unavailable'
   | 'server_busy'
   | 'bad_auth_method'
-  | 'bad_will';
+  | 'bad_will'
+  | 'qos_not_supported'
+  | 'retain_not_supported';
 
 /** CONNACK: 3.1.1 return codes (§3.2.2.3) and 5.0 reason codes (§3.2.2.2). */
 const CONNACK: Record<ConnectRefusal, { v4: number; v5: number }> = {
@@ -29,6 +31,9 @@ const CONNACK: Record<ConnectRefusal, { v4: number; v5: number }> = {
   not_authorized: { v4: 0x05, v5: 0x87 },
   bad_auth_method: { v4: 0x05, v5: 0x8c },
   bad_will: { v4: 0x05, v5: 0x90 },
+  // MQTT 5 only (3.1.1 has no such refusal): the v4 code is never sent.
+  qos_not_supported: { v4: 0x05, v5: 0x9b },
+  retain_not_supported: { v4: 0x05, v5: 0x9a },
 };
 
 export function connackCode(refusal: ConnectRefusal, version: MqttVersion): number {

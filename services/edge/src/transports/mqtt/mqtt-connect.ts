@@ -9,7 +9,7 @@ import { ProtocolError, type DecodeLimits } from '@fleetwire/protocol';
 import type { IConnectPacket } from 'mqtt-packet';
 
 import { refusalOfAuthError, type ConnectRefusal, type MqttVersion } from './mqtt-codes.js';
-import { messageOfPublish } from './mqtt-topics.js';
+import { messageOfPublish, notUtf8 } from './mqtt-topics.js';
 
 /** A Last Will, checked at CONNECT and published if the connection ends without DISCONNECT. */
 export interface Will {
@@ -41,6 +41,8 @@ export interface ConnectContext {
   upgradeIdentity: Identity | undefined;
   decodeLimits: DecodeLimits;
   sessionId: number;
+  /** Retained messages are kept (CONNACK's Retain Available). */
+  retainAvailable: boolean;
 }
 
 /**
@@ -98,7 +100,18 @@ export async function admitConnect(
     return refuse('client_id_rejected', 'a device’s client id is its token’s sub');
   }
   let will: Will | undefined;
+  if (packet.will && version === 5) {
+    // 5.0 §3.2.2.3.4, §3.2.2.3.5: a Will beyond what CONNACK announces is refused at CONNECT.
+    // (3.1.1 has no code for it: its Will goes out as every delivery does, at QoS 0.)
+    if ((packet.will.qos ?? 0) > 1) {
+      return refuse('qos_not_supported', 'Will QoS 2: the maximum QoS is 1');
+    }
+    if (packet.will.retain && !ctx.retainAvailable) {
+      return refuse('retain_not_supported', 'Will Retain: retained messages are turned off');
+    }
+  }
   if (packet.will) {
+    if (notUtf8([packet.will.topic])) return refuse('bad_will', 'Will: topic is not valid UTF-8');
     const payload = Buffer.isBuffer(packet.will.payload)
       ? packet.will.payload
       : Buffer.from(packet.will.payload);

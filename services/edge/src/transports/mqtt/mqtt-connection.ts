@@ -55,8 +55,10 @@ export interface InboundContext {
 /** A SUBSCRIBE waiting for the core's answer to each of its filters. */
 interface PendingSuback {
   packetId: number;
+  /** The packet's filters in order, repeats included: SUBACK has a code for each. */
   filters: string[];
   codes: (number | undefined)[];
+  /** Distinct filters not answered yet. */
   left: number;
   onDone: (granted: string[]) => void;
 }
@@ -80,7 +82,8 @@ export class MqttConnection implements Connection {
   private awaitingCount = 0;
   /** Commands this client sent, by id: the target devices, oldest first. */
   private readonly commandsSent = new Map<string, string[]>();
-  private readonly subscribing = new Map<string, { suback: PendingSuback; index: number }>();
+  /** Per internal subscribe id: its SUBACK, and where its filter stands in the packet. */
+  private readonly subscribing = new Map<string, { suback: PendingSuback; indexes: number[] }>();
   private internalIds = 0;
   /** CONNACK went out: packets may be handled. */
   acknowledged = false;
@@ -155,20 +158,35 @@ export class MqttConnection implements Connection {
     else this.commandsSent.set(id, [target]);
   }
 
-  /** A SUBSCRIBE: one internal id per filter; SUBACK once the core answered each. */
-  subscribeIds(packetId: number, filters: string[], onDone: (granted: string[]) => void): string[] {
+  /**
+   * A SUBSCRIBE: one internal id per distinct filter (filter → id, in the packet's order); SUBACK
+   * once the core answered each, the code repeated for every copy of a filter.
+   */
+  subscribeIds(
+    packetId: number,
+    filters: string[],
+    onDone: (granted: string[]) => void,
+  ): Map<string, string> {
+    const ids = new Map<string, string>();
+    const entries = new Map<string, number[]>();
+    for (const [index, filter] of filters.entries()) {
+      const indexes = entries.get(filter);
+      if (indexes) indexes.push(index);
+      else entries.set(filter, [index]);
+    }
     const suback: PendingSuback = {
       packetId,
       filters,
       codes: filters.map(() => undefined),
-      left: filters.length,
+      left: entries.size,
       onDone,
     };
-    return filters.map((_, index) => {
+    for (const [filter, indexes] of entries) {
       const id = this.internalId('s');
-      this.subscribing.set(id, { suback, index });
-      return id;
-    });
+      this.subscribing.set(id, { suback, indexes });
+      ids.set(filter, id);
+    }
+    return ids;
   }
 
   /** A filter refused before it reached the core (MQTT-only reasons). */
@@ -259,6 +277,11 @@ export class MqttConnection implements Connection {
 
   leave(topic: string): void {
     if (!this.ended) this.ws.unsubscribe(`${this.lane}|${topic}`);
+  }
+
+  /** Runs `write` corked: its packets leave in one socket write. */
+  corked(write: () => void): void {
+    if (!this.ended) this.ws.cork(write);
   }
 
   /** Writes one packet; false when it was dropped (backpressure) or the socket is gone. */
@@ -401,13 +424,14 @@ export class MqttConnection implements Connection {
     const entry = this.subscribing.get(id);
     if (!entry) return;
     this.subscribing.delete(id);
-    const { suback, index } = entry;
-    suback.codes[index] =
+    const { suback, indexes } = entry;
+    const code =
       errorCode === undefined
         ? 0 // granted QoS 0: deliveries are QoS 0 (§3.8.4 lets the server grant less)
         : this.version === 5
           ? subackReason(errorCode)
           : SUBACK_FAILURE_V4;
+    for (const index of indexes) suback.codes[index] = code;
     suback.left -= 1;
     if (suback.left > 0) return;
     this.sendPacket({
@@ -415,7 +439,7 @@ export class MqttConnection implements Connection {
       messageId: suback.packetId,
       granted: suback.codes as number[],
     });
-    suback.onDone(suback.filters.filter((_, i) => suback.codes[i] === 0));
+    suback.onDone([...new Set(suback.filters.filter((_, i) => suback.codes[i] === 0))]);
   }
 
   private forgetCommand(id: string): void {

@@ -24,6 +24,14 @@ export const commandTopic = (device: string, name: string): string =>
   `devices/${device}/commands/${name}`;
 export const answerTopic = (device: string): string => `devices/${device}/answers`;
 
+/**
+ * mqtt-packet decodes a string's invalid UTF-8 into U+FFFD, where §1.5.4 calls the packet
+ * malformed; a topic holding U+FFFD is taken as one that did (no real topic needs it).
+ */
+export function notUtf8(topics: readonly string[]): boolean {
+  return topics.some((topic) => topic.includes('\uFFFD'));
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

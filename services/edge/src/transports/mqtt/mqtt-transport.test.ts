@@ -439,6 +439,70 @@ describe('subscriptions share the bus with JSON clients', () => {
   });
 });
 
+describe('hostile subscribers', () => {
+  it('a filter repeated in one SUBSCRIBE is one subscription: a SUBACK code per copy, each retained message sent once', async () => {
+    const device = await mqttConnect({ sub: 'dup-dev', role: 'device' });
+    await device.client.publishAsync('devices/dup-dev/status', '{"on":true}', {
+      qos: 1,
+      retain: true,
+    });
+    const granted = await device.client.subscribeAsync([
+      'devices/dup-dev/#',
+      'devices/dup-dev/#',
+      'devices/dup-dev/status',
+      'devices/dup-dev/#',
+    ]);
+    expect(granted.map((g) => g.qos)).toEqual([0, 0, 0, 0]);
+    await device.roundTrip();
+    // Two distinct filters match it: the replay sends it once all the same.
+    expect(device.pending).toBe(1);
+    expect(await device.next()).toEqual({
+      topic: 'devices/dup-dev/status',
+      data: { on: true },
+      retain: true,
+    });
+    // Live messages: once per distinct filter held (§3.3.5), not per copy asked for.
+    await device.client.publishAsync('devices/dup-dev/telemetry', '{"t":1}', { qos: 1 });
+    await device.roundTrip();
+    expect(device.pending).toBe(1);
+  });
+
+  it('a SUBSCRIBE without topic filters is malformed: DISCONNECT 0x81, counted', async () => {
+    const before = await valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' });
+    const device = await mqttConnect({ sub: 'sub-empty', role: 'device' });
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    // MQTT 5 SUBSCRIBE: packet id 1, no properties, no filter.
+    (device.client as unknown as { stream: { write(b: Buffer): void } }).stream.write(
+      Buffer.from([0x82, 0x03, 0x00, 0x01, 0x00]),
+    );
+    expect(await disconnect).toBe(0x81);
+    expect(await valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' })).toBe(
+      before + 1,
+    );
+  });
+
+  it('a topic that is not valid UTF-8 is malformed: DISCONNECT 0x81', async () => {
+    const device = await mqttConnect({ sub: 'utf8-dev', role: 'device' });
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    // MQTT 5 PUBLISH QoS 0 to "devices/utf8-dev/\xff\xfe", no properties, payload "{}".
+    const topic = Buffer.concat([Buffer.from('devices/utf8-dev/'), Buffer.from([0xff, 0xfe])]);
+    const body = Buffer.concat([
+      Buffer.from([0x00, topic.length]),
+      topic,
+      Buffer.from([0x00]),
+      Buffer.from('{}'),
+    ]);
+    (device.client as unknown as { stream: { write(b: Buffer): void } }).stream.write(
+      Buffer.concat([Buffer.from([0x30, body.length]), body]),
+    );
+    expect(await disconnect).toBe(0x81);
+  });
+});
+
 describe('commands and their answers', () => {
   it('a JSON dashboard commands an MQTT device; its answer on devices/<sub>/answers comes back as the ack', async () => {
     const device = await mqttConnect({ sub: 'cmd-dev', role: 'device' });
@@ -527,6 +591,23 @@ describe('Last Will and presence', () => {
     expect(await dashboard.roundTrip()).toEqual([]);
   });
 
+  it('MQTT 5: a Will at QoS 2 is refused with CONNACK 0x9B (the maximum QoS is 1); 3.1.1 takes it', async () => {
+    const will = { topic: 'devices/will-q2/status', payload: Buffer.from('{}'), qos: 2 as const };
+    expect(
+      await refusedCode({
+        clientId: 'will-q2',
+        username: 'will-q2',
+        password: mintToken({ sub: 'will-q2', role: 'device' }),
+        will: { ...will, retain: false },
+      }),
+    ).toBe(0x9b);
+    const v4 = await mqttConnect(
+      { sub: 'will-q2', role: 'device' },
+      { protocolVersion: 4, will: { ...will, retain: false } },
+    );
+    expect(v4.client.connected).toBe(true);
+  });
+
   it('a Will outside the ACL refuses the CONNECT', async () => {
     expect(
       await refusedCode({
@@ -560,10 +641,18 @@ describe('bounded input', () => {
     await text.opened;
     text.ws.send('CONNECT');
     expect(await text.closed).toBe(1003);
+    const invalid = (): Promise<number> =>
+      valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' });
+    const closedBefore = (): Promise<number> =>
+      valueOf(edge.metrics.disconnects, { code: '1002', transport: 'mqtt' });
+    const [invalidBefore, closes] = [await invalid(), await closedBefore()];
     const early = rawSocket();
     await early.opened;
     early.ws.send(generate({ cmd: 'pingreq' }));
     expect(await early.closed).toBe(1002);
+    // Before any session: counted as an invalid packet, and the close by its code.
+    expect(await invalid()).toBe(invalidBefore + 1);
+    expect(await closedBefore()).toBe(closes + 1);
   });
 
   it('one QoS 1 PUBLISH over the inflight limit (Receive Maximum) closes: DISCONNECT 0x93', async () => {
@@ -619,5 +708,74 @@ describe('bounded input', () => {
     // CONNACK, then DISCONNECT with reason 0x8D (keep alive timeout).
     const last = raw.received.at(-1) as Buffer;
     expect([last[0], last[2]]).toEqual([0xe0, 0x8d]);
+  });
+});
+
+describe('the rate limit covers every packet', () => {
+  let slow: TestEdge;
+  beforeAll(async () => {
+    slow = await startTestEdge({ limits: { ratePerSec: 1, rateBurst: 2 } });
+  });
+  afterAll(() => slow.close());
+
+  /** A raw MQTT 5 connection to `slow`: CONNACK received, then what arrives and how it closes. */
+  async function rawV5(sub: string): Promise<{
+    ws: WebSocket;
+    received: Buffer[];
+    closed: Promise<number>;
+  }> {
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${slow.port}/mqtt?token=${mintToken({ sub, role: 'device' })}`,
+      ['mqtt'],
+    );
+    const received: Buffer[] = [];
+    ws.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    const connack = new Promise<void>((resolve) =>
+      ws.on('message', (data: Buffer) => {
+        received.push(data);
+        if (data[0] === 0x20) resolve();
+      }),
+    );
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(
+      generate({ cmd: 'connect', clientId: sub, protocolVersion: 5, keepalive: 0 } as never, {
+        protocolVersion: 5,
+      }),
+    );
+    await connack;
+    return { ws, received, closed };
+  }
+
+  it('a flood of PUBACKs (which answer nothing) is rate-limited and closed: DISCONNECT 0x96', async () => {
+    const before = await valueOf(slow.metrics.rateLimited);
+    const raw = await rawV5('puback-flood');
+    const puback = generate({ cmd: 'puback', messageId: 1 } as never, { protocolVersion: 5 });
+    for (let i = 0; i < 40; i++) raw.ws.send(puback);
+    expect(await raw.closed).toBe(1008);
+    const last = raw.received.at(-1) as Buffer;
+    expect([last[0], last[2]]).toEqual([0xe0, 0x96]);
+    expect(await valueOf(slow.metrics.rateLimited)).toBeGreaterThanOrEqual(before + 20);
+  });
+
+  it('MQTT 5: a rate-limited UNSUBSCRIBE gets UNSUBACK 0x80 (UNSUBACK has no Quota exceeded)', async () => {
+    const raw = await rawV5('unsub-limited');
+    const unsuback = new Promise<Buffer>((resolve) =>
+      raw.ws.on('message', (data: Buffer) => {
+        if (data[0] === 0xb0) resolve(data);
+      }),
+    );
+    // The burst (2) goes on two PINGREQs; the UNSUBSCRIBE right after is over the limit.
+    raw.ws.send(generate({ cmd: 'pingreq' }));
+    raw.ws.send(generate({ cmd: 'pingreq' }));
+    raw.ws.send(
+      generate(
+        { cmd: 'unsubscribe', messageId: 7, unsubscriptions: ['devices/unsub-limited/#'] },
+        { protocolVersion: 5 },
+      ),
+    );
+    // UNSUBACK: type, length, packet id 7, no properties, one reason code.
+    expect([...(await unsuback)]).toEqual([0xb0, 0x04, 0x00, 0x07, 0x00, 0x80]);
+    raw.ws.close();
   });
 });

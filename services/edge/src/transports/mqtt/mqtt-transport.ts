@@ -37,7 +37,7 @@ import {
 } from './mqtt-codes.js';
 import { socketOptions } from '../socket-options.js';
 import { MqttConnection, type InboundContext } from './mqtt-connection.js';
-import { messageOfPublish } from './mqtt-topics.js';
+import { messageOfPublish, notUtf8 } from './mqtt-topics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { RetainedStore } from './retained-store.js';
 import type { HeldPublishes } from '../tick-publisher.js';
@@ -173,6 +173,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       upgradeIdentity: s.upgradeIdentity,
       decodeLimits: limits.decode,
       sessionId: s.sessionId,
+      retainAvailable: retained.enabled,
     });
     if (s.state === 'closed' || !s.ws) return;
     if (!outcome.ok) {
@@ -286,23 +287,44 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
   };
 
   const onSubscribe = (conn: MqttConnection, p: ISubscribePacket, received: number): void => {
+    // A filter repeated in one SUBSCRIBE is one subscription (MQTT 5 §3.8.4: the later replaces
+    // the earlier); each copy still gets its SUBACK code.
     const filters = p.subscriptions.map((sub) => sub.topic);
-    const ids = conn.subscribeIds(p.messageId as number, filters, (granted) => {
-      for (const filter of granted) {
-        for (const message of retained.matching(conn.session.identity.tenant, filter)) {
-          conn.sendPublish(message.topic, message.payload, true);
+    const ids = conn.subscribeIds(p.messageId as number, filters, (granted) =>
+      replayRetained(conn, granted),
+    );
+    if (!core.admit(conn, received)) {
+      for (const id of ids.values()) conn.refuseFilter(id, 'rate_limited');
+      return;
+    }
+    for (const [topic, id] of ids) {
+      // A refused filter may have been the one too many: a closed connection takes no more.
+      if (conn.closing) return;
+      core.received(conn, { type: 'subscribe', id, topics: [topic] }, received);
+    }
+  };
+
+  /**
+   * The retained messages a SUBSCRIBE's granted filters match, each once however many filters
+   * match it, written corked; the first one the socket refuses (over its backpressure limit)
+   * ends the replay, so its cost is bounded by what the client reads.
+   */
+  const replayRetained = (conn: MqttConnection, granted: readonly string[]): void => {
+    const { tenant } = conn.session.identity;
+    const matched = new Map<string, Buffer>();
+    for (const filter of granted) {
+      for (const message of retained.matching(tenant, filter)) {
+        matched.set(message.topic, message.payload);
+      }
+    }
+    conn.corked(() => {
+      for (const [topic, payload] of matched) {
+        if (!conn.sendPublish(topic, payload, true)) {
+          if (!conn.closing) metrics.backpressureDrops.inc();
+          return;
         }
       }
     });
-    if (!core.admit(conn, received)) {
-      for (const id of ids) conn.refuseFilter(id, 'rate_limited');
-      return;
-    }
-    for (const [i, topic] of filters.entries()) {
-      // A refused filter may have been the one too many: a closed connection takes no more.
-      if (conn.closing) return;
-      core.received(conn, { type: 'subscribe', id: ids[i] as string, topics: [topic] }, received);
-    }
   };
 
   const onUnsubscribe = (conn: MqttConnection, p: IUnsubscribePacket, received: number): void => {
@@ -315,7 +337,8 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       cmd: 'unsuback',
       messageId: p.messageId as number,
       ...(conn.version === 5
-        ? { granted: had.map((held) => (!admitted ? 0x97 : held ? 0x00 : 0x11)) }
+        ? // §3.11.2.1 has no Quota exceeded: a rate-limited UNSUBSCRIBE gets 0x80.
+          { granted: had.map((held) => (!admitted ? 0x80 : held ? 0x00 : 0x11)) }
         : {}),
     } as Packet);
   };
@@ -323,10 +346,29 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
   /** A packet of an open connection whose CONNACK went out. */
   const dispatch = (s: MqttSocket, packet: Packet, received: number): void => {
     const conn = s.connection as MqttConnection;
+    const topics =
+      packet.cmd === 'publish'
+        ? [packet.topic]
+        : packet.cmd === 'subscribe'
+          ? packet.subscriptions.map((sub) => sub.topic)
+          : packet.cmd === 'unsubscribe'
+            ? packet.unsubscriptions
+            : [];
+    if (notUtf8(topics)) {
+      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
+      const why = 'malformed packet: a topic is not valid UTF-8';
+      return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, why);
+    }
     switch (packet.cmd) {
       case 'publish':
         return onPublish(s, conn, packet, received);
       case 'subscribe':
+        if (packet.subscriptions.length === 0) {
+          // §3.8.3-2: at least one filter.
+          metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
+          const why = 'malformed packet: SUBSCRIBE without topic filters';
+          return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, why);
+        }
         return onSubscribe(conn, packet, received);
       case 'unsubscribe':
         if (packet.unsubscriptions.length === 0) {
@@ -341,7 +383,9 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         if (core.admit(conn, received)) conn.sendPacket({ cmd: 'pingresp' });
         return;
       case 'puback':
-        // The edge publishes at QoS 0 only; a stray PUBACK is harmless.
+        // The edge publishes at QoS 0 only, so a PUBACK answers nothing; like every packet it
+        // costs a token (a flood of them is rate-limited and closed like any other).
+        core.admit(conn, received);
         return;
       case 'disconnect':
         // MQTT 5 reason 0x04: "Disconnect with Will Message" (§3.14.2.1).
@@ -364,6 +408,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     if (s.state === 'connect') {
       if (packet.cmd !== 'connect') {
         // §3.1.0-1: the first packet is CONNECT.
+        metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
         return closeRaw(s, MqttClose.ProtocolError, 'the first packet must be CONNECT');
       }
       s.state = 'auth';
@@ -377,6 +422,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       return dispatch(s, packet, received);
     }
     if (s.queue.length >= MAX_QUEUED_PACKETS) {
+      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       return closeRaw(s, CloseCode.PolicyViolation, 'too many packets before CONNACK');
     }
     s.queue.push(packet);
@@ -467,7 +513,11 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       sockets.delete(s);
       s.parser?.removeAllListeners();
       const conn = s.connection;
-      if (!conn) return;
+      if (!conn) {
+        // Never a session (no CONNECT in time, refused, broken before CONNACK): counted here.
+        metrics.disconnectsOf.get(String(code), 'mqtt').inc();
+        return;
+      }
       conn.markGone();
       // Nothing more may be written; the Will's own answers are dropped by the core.
       conn.session.closed = true;

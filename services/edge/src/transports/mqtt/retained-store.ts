@@ -8,8 +8,9 @@ export interface RetainedMessage {
 
 /**
  * Retained messages (MQTT 3.1.1 §3.3.1.3, 5.0 §3.3.1.3) kept by this node: the last retained
- * PUBLISH per tenant and topic, at most `max` in all (the oldest goes first). A new subscription
- * gets the ones its filter matches. Node-local: a subscriber on another node does not see them.
+ * PUBLISH per tenant and topic, at most `max` per tenant (the tenant's oldest goes first, so one
+ * tenant's publishers never push out another's). A new subscription gets the ones its filter
+ * matches. Node-local: a subscriber on another node does not see them.
  */
 export class RetainedStore {
   /** tenant → topic → message, in insertion order. */
@@ -41,7 +42,11 @@ export class RetainedStore {
     }
     topics.set(topic, { topic, payload });
     this.count += 1;
-    while (this.count > this.max) this.evictOldest();
+    if (topics.size > this.max) {
+      // Maps keep insertion order (a replaced topic was deleted first): the first is the oldest.
+      topics.delete(topics.keys().next().value as string);
+      this.count -= 1;
+    }
   }
 
   /** The retained messages of `tenant` whose topic `filter` matches. */
@@ -53,17 +58,5 @@ export class RetainedStore {
       if (topicMatches(filter, message.topic)) found.push(message);
     }
     return found;
-  }
-
-  private evictOldest(): void {
-    // The first tenant's first topic: insertion order approximates age across tenants.
-    for (const [tenant, topics] of this.byTenant) {
-      for (const topic of topics.keys()) {
-        topics.delete(topic);
-        this.count -= 1;
-        if (topics.size === 0) this.byTenant.delete(tenant);
-        return;
-      }
-    }
   }
 }
