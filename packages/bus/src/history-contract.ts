@@ -93,6 +93,7 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
       after: first,
       maxAgeMs: 60_000,
       maxMessages: 1000,
+      maxBytes: 1_000_000,
       maxStreams: 1000,
     });
     if (!read.ok) throw new Error(`not recovered: ${read.reason}`);
@@ -103,6 +104,7 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
       after: first,
       maxAgeMs: 60_000,
       maxMessages: 1000,
+      maxBytes: 1_000_000,
       maxStreams: 1000,
     });
     if (!exact.ok) throw new Error(`not recovered: ${exact.reason}`);
@@ -117,6 +119,7 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
       after: last,
       maxAgeMs: 60_000,
       maxMessages: 1000,
+      maxBytes: 1_000_000,
       maxStreams: 1000,
     });
     expect(none).toMatchObject({ ok: true, entries: [] });
@@ -137,6 +140,7 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
       after: first,
       maxAgeMs: 60_000,
       maxMessages: 1000,
+      maxBytes: 1_000_000,
       maxStreams: 1000,
     });
     if (!read.ok) throw new Error(`not recovered: ${read.reason}`);
@@ -152,13 +156,14 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
     const topic = `${d}/rooms/r1`;
     const query = (
       after: Position,
-      more: Partial<{ maxMessages: number; maxStreams: number }> = {},
+      more: Partial<{ maxMessages: number; maxStreams: number; maxBytes: number }> = {},
     ) =>
       a.readHistory({
         pattern: `${d}/rooms/#`,
         after,
         maxAgeMs: 60_000,
         maxMessages: 100,
+        maxBytes: 1_000_000,
         maxStreams: 100,
         ...more,
       });
@@ -182,6 +187,7 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
         after: recent,
         maxAgeMs: 60_000,
         maxMessages: 10,
+        maxBytes: 1_000_000,
         maxStreams: 10,
       }),
     ).toMatchObject({ ok: false, reason: 'epoch_changed' });
@@ -193,5 +199,8 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
     });
     expect(await query(recent, { maxStreams: 2 })).toMatchObject({ ok: false, reason: 'too_many' });
     expect(await query(recent, { maxMessages: 3, maxStreams: 4 })).toMatchObject({ ok: true });
+    // Three one-byte payloads since `recent`: over two bytes is too many.
+    expect(await query(recent, { maxBytes: 2 })).toMatchObject({ ok: false, reason: 'too_many' });
+    expect(await query(recent, { maxBytes: 3 })).toMatchObject({ ok: true });
   });
 }

@@ -33,6 +33,8 @@ export interface HistoryQuery {
   maxAgeMs: number;
   /** More missed messages than this: `too_many`. */
   maxMessages: number;
+  /** Missed messages whose payloads hold more bytes than this: `too_many`. */
+  maxBytes: number;
   /** More topics of the domain active since `after` than this: `too_many`. */
   maxStreams: number;
 }

@@ -195,6 +195,7 @@ describe('LocalFabric', () => {
       after: first,
       maxAgeMs: 60_000,
       maxMessages: 100,
+      maxBytes: 1_000_000,
       maxStreams: 10,
     });
     expect(read.ok && read.entries.map((e) => `${e.payload}@${e.position.offset}`)).toEqual(

@@ -100,6 +100,7 @@ export class MemoryHistory {
     const active = [...domain.streams].filter(([, s]) => s.lastMs >= after.ms);
     if (active.length > query.maxStreams) return { ok: false, reason: 'too_many', head, now };
     const entries: (HistoryEntry & { at: Offset })[] = [];
+    let bytes = 0;
     for (const [topic, stream] of active) {
       if (!topicMatches(query.pattern, topic)) continue;
       if (stream.trimmed && compareOffsets(stream.trimmed, after) > 0) {
@@ -107,7 +108,8 @@ export class MemoryHistory {
       }
       for (const entry of stream.entries) {
         if (compareOffsets(entry.offset, after) <= 0) continue;
-        if (entries.length === query.maxMessages)
+        bytes += entry.payload.length;
+        if (entries.length === query.maxMessages || bytes > query.maxBytes)
           return { ok: false, reason: 'too_many', head, now };
         entries.push({
           topic,

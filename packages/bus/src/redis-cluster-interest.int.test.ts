@@ -88,6 +88,7 @@ it('a publish or append whose topic no node listens to does not cross Redis; the
     after: { epoch: position!.epoch, offset: `${Number(position!.offset.split('-')[0]) - 1}-0` },
     maxAgeMs: 60_000,
     maxMessages: 10,
+    maxBytes: 1_000_000,
     maxStreams: 10,
   });
   expect(read).toMatchObject({ ok: true, entries: [{ topic: `${d}/devices/d1/telemetry` }] });

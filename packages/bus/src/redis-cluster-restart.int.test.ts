@@ -128,6 +128,7 @@ it('a slot moving to another master: the listener reports the loss, resubscribes
       after: first!,
       maxAgeMs: 60_000,
       maxMessages: 10,
+      maxBytes: 1_000_000,
       maxStreams: 10,
     });
     expect(read).toMatchObject({ ok: true, entries: [{ payload: Buffer.from('appended') }] });

@@ -76,7 +76,8 @@ return out
  * 7.0 does not say which entries a trim removed: a stream that lost entries and whose first
  * retained one is after the position counts as expired, which can only err towards "expired").
  *
- * KEYS: clock, then the streams. ARGV: epoch, after offset, after ms, maxAgeMs, maxMessages.
+ * KEYS: clock, then the streams. ARGV: epoch, after offset, after ms, maxAgeMs, maxMessages,
+ * maxBytes (of the entries' payloads).
  * Returns {status, epoch, head offset, now, [stream index, entries]...}.
  */
 const READ = `
@@ -99,7 +100,9 @@ local function after(id)
   return m > am or (m == am and k > an)
 end
 local max = tonumber(ARGV[5])
+local max_bytes = tonumber(ARGV[6])
 local total = 0
+local bytes = 0
 local found = {}
 for i = 2, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then
@@ -114,6 +117,8 @@ for i = 2, #KEYS do
     local entries = redis.call('XRANGE', KEYS[i], '(' .. ARGV[2], '+', 'COUNT', max - total + 1)
     total = total + #entries
     if total > max then return reply('too_many') end
+    for _, entry in ipairs(entries) do bytes = bytes + #entry[2][2] end
+    if bytes > max_bytes then return reply('too_many') end
     if #entries > 0 then
       found[#found + 1] = i - 1
       found[#found + 1] = entries
@@ -255,6 +260,7 @@ export class RedisHistory {
       after.ms,
       query.maxAgeMs,
       query.maxMessages,
+      query.maxBytes,
     )) as (Buffer | number | unknown[])[];
     const [status, epoch, headOffset, nowText] = reply.slice(0, 4).map(String) as [
       string,

@@ -174,6 +174,7 @@ describe('telemetry reaches subscribed dashboards', () => {
       patterns: 0,
       devices: 0,
       pendingCommands: 0,
+      recoveries: 0,
     });
   });
 });

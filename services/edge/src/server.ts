@@ -202,12 +202,19 @@ export class EdgeServer {
   }
 
   /** Internal state sizes, for tests and debugging: all zero once every client left. */
-  stateSizes(): { sockets: number; patterns: number; devices: number; pendingCommands: number } {
+  stateSizes(): {
+    sockets: number;
+    patterns: number;
+    devices: number;
+    pendingCommands: number;
+    recoveries: number;
+  } {
     return {
       sockets: this.core.connectionCount,
       patterns: this.core.fanout.patternCount,
       devices: this.core.commands.deviceCount,
       pendingCommands: this.core.commands.pendingCount,
+      recoveries: this.core.recovery.pending,
     };
   }
 

@@ -10,7 +10,7 @@ import type { DeliveryMessage, GapMessage, RecoveryFailure } from '@fleetwire/pr
 import type { EdgeMetrics } from '../metrics.js';
 import type { Connection } from './connection.js';
 import type { DependencyFailures } from './dependency-failures.js';
-import type { Fanout } from './fanout.js';
+import type { Fanout, Hold } from './fanout.js';
 import type { HistoryPolicy } from './history-policy.js';
 import type { NodeMessageGate } from './node-message-gate.js';
 import { decodeTopicMessage } from './node-messages.js';
@@ -32,15 +32,29 @@ function splitPosition(pos: string): { epoch: string; offset: string; at: Offset
  * the time range to fetch from the read API, and live delivery starts at once.
  */
 export class Recovery {
+  /**
+   * Per connection, the read under way: one at a time, so a frame asking for many recoveries
+   * costs one bounded read and decode per turn of the event loop, and a connection that closed
+   * meanwhile costs nothing more.
+   */
+  private readonly reading = new Map<Connection, Promise<void>>();
+
   constructor(
     private readonly fanout: Fanout,
     private readonly outbound: Outbound,
     private readonly metrics: EdgeMetrics,
     private readonly gate: NodeMessageGate,
     private readonly failures: DependencyFailures,
+    /** Payload bytes one recovery may send: more would cut the socket at its backpressure limit. */
+    private readonly maxBytes: number,
     private readonly bus?: Bus,
     private readonly policy?: HistoryPolicy,
   ) {}
+
+  /** Connections with a recovery read waiting or under way (zero at rest). */
+  get pending(): number {
+    return this.reading.size;
+  }
 
   async resume(conn: Connection, pattern: string, pos: string, id?: string): Promise<void> {
     const since = splitPosition(pos);
@@ -51,7 +65,29 @@ export class Recovery {
       return;
     }
     if (conn.session.patterns.has(pattern)) return;
+    // Held at once (the subscription counts from now); read when the connection's turn comes.
     const hold = await this.fanout.hold(conn, pattern, policy.settings.maxRecover);
+    const recover = (): Promise<void> => this.recover(bus, policy, hold, since, pos, id);
+    const turn = (this.reading.get(conn) ?? Promise.resolve()).then(recover, recover);
+    this.reading.set(conn, turn);
+    await turn;
+    if (this.reading.get(conn) === turn) this.reading.delete(conn);
+  }
+
+  private async recover(
+    bus: Bus,
+    policy: HistoryPolicy,
+    hold: Hold,
+    since: NonNullable<ReturnType<typeof splitPosition>>,
+    pos: string,
+    id: string | undefined,
+  ): Promise<void> {
+    const { conn, pattern } = hold;
+    // Gone meanwhile: ending the hold is all there is to do.
+    if (conn.session.closed) {
+      this.fanout.join(hold);
+      return;
+    }
     let read: HistoryRead | undefined;
     try {
       read = await bus.readHistory({
@@ -59,6 +95,7 @@ export class Recovery {
         after: { epoch: since.epoch, offset: since.offset },
         maxAgeMs: policy.maxAgeOf(pattern),
         maxMessages: policy.settings.maxRecover,
+        maxBytes: this.maxBytes,
         maxStreams: policy.settings.maxTopics,
       });
     } catch (error) {
@@ -73,6 +110,10 @@ export class Recovery {
         this.failures.failed('bus', 'history', error);
         read = undefined;
       }
+    }
+    if (conn.session.closed) {
+      this.fanout.join(hold);
+      return;
     }
     // From here to join() nothing waits: no delivery can slip between the held ones and live.
     const missed = read?.ok ? this.decode(read, hold.key, pattern) : undefined;

@@ -35,6 +35,8 @@ export interface SessionCoreLimits extends StreamLimits {
   commandTimeoutMs: number;
   /** Sub-devices one gateway connection may attach. */
   maxSubDevices: number;
+  /** Bytes a socket may have waiting before it is cut (or its messages dropped). */
+  maxBackpressureBytes: number;
 }
 
 export interface SessionCoreDeps {
@@ -68,6 +70,7 @@ export interface SessionCoreDeps {
 export class SessionCore {
   readonly fanout: Fanout;
   readonly commands: CommandRouter;
+  readonly recovery: Recovery;
   readonly presence: PresenceTracker;
   readonly outbound: Outbound;
   readonly states: DeviceStates | undefined;
@@ -145,12 +148,14 @@ export class SessionCore {
       logger,
       deps.telemetrySink,
     );
-    const recovery = new Recovery(
+    this.recovery = new Recovery(
       this.fanout,
       this.outbound,
       metrics,
       this.gate,
       this.failures,
+      // Half the socket's limit: the recovery, then what was held and live meanwhile.
+      Math.floor(limits.maxBackpressureBytes / 2),
       bus,
       history?.policy,
     );
@@ -159,7 +164,7 @@ export class SessionCore {
       this.outbound,
       this.guard,
       limits.maxSubscriptions,
-      recovery,
+      this.recovery,
     );
     this.subDevices = new SubDevices(
       this.commands,

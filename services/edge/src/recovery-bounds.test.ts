@@ -1,0 +1,108 @@
+import { MemoryBusHub, MemoryPresence, type HistoryQuery, type HistoryRead } from '@fleetwire/bus';
+import { waitFor } from '@fleetwire/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-support.js';
+
+/** The socket's backpressure limit on this node: a recovery may send half of it. */
+const BACKPRESSURE = 64 * 1024;
+
+let edge: TestEdge;
+const clients: TestClient[] = [];
+/** The patterns of the history reads the node asked the bus for, in order. */
+const reads: string[] = [];
+/** While set, every history read waits for it (the bus is slow). */
+let slowBus: Promise<void> | undefined;
+
+async function connect(claims: Parameters<typeof mintToken>[0]): Promise<TestClient> {
+  const client = await TestClient.open(edge.url, mintToken(claims));
+  clients.push(client);
+  return client;
+}
+
+/** Publishes telemetry from `device` and returns the position a watcher saw for the first. */
+async function published(device: TestClient, sub: string, payloads: string[]): Promise<string> {
+  const watcher = await connect({ sub: `${sub}-watch`, role: 'dashboard' });
+  watcher.send({ type: 'subscribe', id: 'w', topics: [`devices/${sub}/telemetry`] });
+  expect(await watcher.next()).toEqual({ type: 'ack', id: 'w' });
+  for (const pad of payloads) device.send({ type: 'telemetry', data: { pad } });
+  const first = await watcher.next();
+  for (let i = 1; i < payloads.length; i++) await watcher.next();
+  return first['pos'] as string;
+}
+
+beforeAll(async () => {
+  const bus = new MemoryBusHub().connect('bounds');
+  const read = bus.readHistory.bind(bus);
+  bus.readHistory = async (query: HistoryQuery): Promise<HistoryRead> => {
+    reads.push(query.pattern);
+    await slowBus;
+    return read(query);
+  };
+  edge = await startTestEdge({
+    env: { FLEETWIRE_NODE_ID: 'bounds' },
+    limits: { ratePerSec: 10_000, rateBurst: 10_000, maxBackpressureBytes: BACKPRESSURE },
+    bus,
+    presence: new MemoryPresence(30_000),
+  });
+});
+afterEach(() => {
+  for (const client of clients.splice(0)) client.ws.terminate();
+});
+afterAll(() => edge.close());
+
+describe('recovery is bounded per connection', () => {
+  it('a recovery over half the socket’s backpressure limit is refused (too_many) instead of cutting the socket; one under it is made', async () => {
+    const device = await connect({ sub: 'big-car', role: 'device' });
+    // 40 payloads of 1 KiB after the first: 40 KiB, over the 32 KiB a recovery may send here.
+    const first = await published(device, 'big-car', [
+      'start',
+      ...Array(40).fill('x'.repeat(1024)),
+    ]);
+    const dashboard = await connect({ sub: 'big-ops', role: 'dashboard' });
+    const topic = 'devices/big-car/telemetry';
+    dashboard.send({ type: 'subscribe', id: 's', topics: [topic], since: { [topic]: first } });
+    expect(await dashboard.next()).toMatchObject({
+      type: 'recovery',
+      topic,
+      recovered: false,
+      reason: 'too_many',
+    });
+    expect(await dashboard.next()).toEqual({ type: 'ack', id: 's' });
+    expect(await dashboard.roundTrip()).toEqual([]);
+
+    // 20 more of 1 KiB since the last one seen: under the bound, recovered.
+    const from = await published(device, 'big-car', Array(21).fill('y'.repeat(1024)));
+    const later = await connect({ sub: 'big-ops-2', role: 'dashboard' });
+    later.send({ type: 'subscribe', id: 's', topics: [topic], since: { [topic]: from } });
+    expect(await later.next()).toMatchObject({ type: 'recovery', recovered: true, count: 20 });
+  });
+
+  it('one frame asking for many recoveries reads them one at a time, and reads no more once the connection is gone', async () => {
+    const device = await connect({ sub: 'many-car', role: 'device' });
+    const since = await published(device, 'many-car', ['start']);
+    const topics = [...Array(20).keys()].map((i) => `devices/many-car/telemetry/s${i}`);
+    reads.length = 0;
+    let release = (): void => undefined;
+    slowBus = new Promise((resolve) => (release = resolve));
+    const others = edge.server.stateSizes().sockets;
+    const dashboard = await connect({ sub: 'many-ops', role: 'dashboard' });
+    dashboard.send({
+      type: 'subscribe',
+      id: 's',
+      topics,
+      since: Object.fromEntries(topics.map((t) => [t, since])),
+    });
+    // The pong comes after the frame was handled: every subscription is held by then.
+    await dashboard.roundTrip();
+    await waitFor('the first read', () => reads.length > 0);
+    expect(reads).toEqual([`acme/${topics[0]}`]);
+
+    dashboard.ws.terminate();
+    await waitFor('the close', () => edge.server.stateSizes().sockets === others);
+    release();
+    slowBus = undefined;
+    await waitFor('no recovery left', () => edge.server.stateSizes().recoveries === 0);
+    expect(reads).toHaveLength(1);
+  });
+});
