@@ -2,7 +2,7 @@ import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { decodeFrame, decodeJson, decodeMsgpack } from './codec.js';
+import { ProtocolError, decodeFrame, decodeJson, decodeMsgpack } from './codec.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -222,6 +222,49 @@ describe('what the two formats could not carry alike', () => {
     const safe = new Uint8Array([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]); // 2^53-1
     expect(decodeMsgpack(safe)).toBe(Number.MAX_SAFE_INTEGER);
     expect(decodeMsgpack(encode({ x: 1.5, y: -2.25 }))).toEqual({ x: 1.5, y: -2.25 });
+  });
+
+  it('refuses JSON numbers beyond a double’s range (JSON.parse would make them ±Infinity, then null), as MessagePack’s Infinity', () => {
+    for (const text of ['{"x":1e400}', '{"x":-1E+400}', `[${'9'.repeat(400)}]`, '-1e309']) {
+      expect(code(() => decodeJson(text))).toBe('bad_frame');
+    }
+    expect(() => decodeJson('{"data":{"t":[1,2e999]}}')).toThrow(
+      'data.t.1: a number is out of range',
+    );
+    // In range, however written; in strings, text; true and false are no numbers.
+    expect(decodeJson('[1e308,-1.5E-300,0.5e1,12345678901234567890,"1e400",true,false]')).toEqual([
+      1e308,
+      -1.5e-300,
+      5,
+      Number('12345678901234567890'), // the nearest double, as documented
+      '1e400',
+      true,
+      false,
+    ]);
+  });
+
+  it('whatever number text it is given, a JSON value never holds ±Infinity or NaN', () => {
+    const numberText = fc.tuple(
+      fc.constantFrom('', '-'),
+      fc.stringMatching(/^[0-9]{1,400}$/),
+      fc.constantFrom('', '.5', '.0001'),
+      fc.constantFrom('', 'e', 'E', 'e+', 'e-'),
+      fc.integer({ min: 0, max: 1000 }),
+    );
+    fc.assert(
+      fc.property(numberText, ([sign, digits, fraction, e, exponent]) => {
+        const text = `[${sign}${digits}${fraction}${e === '' ? '' : `${e}${exponent}`}]`;
+        let value: unknown;
+        try {
+          value = decodeJson(text);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ProtocolError);
+          return;
+        }
+        expect(Number.isFinite((value as number[])[0])).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('names where the problem is: the path of keys and indexes', () => {

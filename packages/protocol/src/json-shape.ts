@@ -10,6 +10,14 @@ const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const LETTER_U = 0x75;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+/** A byte of a JSON number after its first (digits, sign, point, exponent). */
+const inNumber = (c: number | undefined): boolean =>
+  isDigit(c) || c === DOT || c === MINUS || c === PLUS || c === 0x65 || c === 0x45;
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -71,8 +79,17 @@ class JsonScan {
   run(): void {
     const { bytes, limits } = this;
     const end = bytes.length;
+    let numberStart = -1;
     for (let i = 0; i < end; i += 1) {
       const c = bytes[i];
+      if (numberStart >= 0) {
+        if (inNumber(c)) continue;
+        this.checkNumber(numberStart, i);
+        numberStart = -1;
+      } else if (c === MINUS || isDigit(c)) {
+        numberStart = i;
+        continue;
+      }
       const d = this.depth;
       if (c === QUOTE) {
         this.lastStart = i + 1;
@@ -113,6 +130,28 @@ class JsonScan {
           throw this.fail(badFrame, 'the key __proto__ is not accepted');
         }
       }
+    }
+    if (numberStart >= 0) this.checkNumber(numberStart, end);
+  }
+
+  /**
+   * JSON.parse turns a number beyond a double's range (`1e400`, 310 digits) into ±Infinity,
+   * which every later step writes as `null`: refused, as MessagePack's Infinity is. Only a
+   * number long enough or with an exponent can be out of range, so only those are read.
+   */
+  private checkNumber(start: number, end: number): void {
+    const { bytes } = this;
+    if (end - start < 300) {
+      let exponent = false;
+      for (let i = start; i < end && !exponent; i += 1) {
+        exponent = bytes[i] === 0x65 || bytes[i] === 0x45;
+      }
+      if (!exponent) return;
+    }
+    const value = Number(utf8.decode(bytes.subarray(start, end)));
+    // NaN is a malformed number: JSON.parse says so afterwards.
+    if (value === Infinity || value === -Infinity) {
+      throw this.fail(badFrame, 'a number is out of range (beyond ±1.8e308)');
     }
   }
 
