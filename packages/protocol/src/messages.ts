@@ -84,7 +84,7 @@ export const CommandMessage = z.object({
   type: z.literal('command'),
   id: MessageId,
   /** The target device id (a token `sub`) in the sender's tenant. */
-  target: z.string().min(1).max(128),
+  target: DeviceId,
   name: Name,
   params: z.unknown().optional(),
   timeoutMs: z.number().int().min(100).max(300_000).optional(),
@@ -118,7 +118,7 @@ export const StateReportMessage = z.object({
 export const StateSetMessage = z.object({
   type: z.literal('state.set'),
   id: MessageId.optional(),
-  target: z.string().min(1).max(128),
+  target: DeviceId,
   desired: Data,
   /** Applied only if the document is still at this version (optimistic concurrency). */
   version: z.number().int().nonnegative().optional(),
@@ -127,7 +127,7 @@ export const StateSetMessage = z.object({
 export const StateGetMessage = z.object({
   type: z.literal('state.get'),
   id: MessageId,
-  target: z.string().min(1).max(128),
+  target: DeviceId,
 });
 
 /** `PATCH /v1/devices/{deviceId}/state`: a patch of `desired`, optionally at a version. */

@@ -57,6 +57,10 @@ describe('parseClientMessage', () => {
     [{ type: 'command', target: 'd1', name: 'reboot' }, /invalid command message: id:/],
     [{ type: 'subscribe', topics: [] }, /invalid subscribe message: topics:/],
     [{ type: 'event', name: 'has space' }, /invalid event message: name:/],
+    // A target is a device id, as on the HTTP routes: never a topic level with a wildcard.
+    [{ type: 'state.set', target: 'd1/#', desired: {} }, /invalid state\.set message: target:/],
+    [{ type: 'state.get', id: 'g', target: 'd+' }, /invalid state\.get message: target:/],
+    [{ type: 'command', id: 'c', target: 'a/b', name: 'x' }, /invalid command message: target:/],
   ])('rejects %j with bad_message', (value, message) => {
     expect(() => parseClientMessage(value, { bareTelemetry: true })).toThrow(
       expect.objectContaining({ code: 'bad_message', message: expect.stringMatching(message) }),

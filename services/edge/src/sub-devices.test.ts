@@ -45,6 +45,7 @@ describe('a gateway’s sub-devices on one node', () => {
       patterns: 0,
       devices: 0,
       pendingCommands: 0,
+      recoveries: 0,
     });
     expect(await valueOf(edge.metrics.subDevices)).toBe(0);
     const presence = await edge.server.presenceTracker.get('acme', 's-1');
