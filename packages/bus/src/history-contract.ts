@@ -25,6 +25,18 @@ async function one(bus: Bus, topic: string, payload: Uint8Array, retention: Rete
   return position as Position;
 }
 
+/** A read with bounds no test here comes near. */
+function readAll(bus: Bus, pattern: string, after: Position) {
+  return bus.readHistory({
+    pattern,
+    after,
+    maxAgeMs: 60_000,
+    maxMessages: 1000,
+    maxBytes: 1_000_000,
+    maxStreams: 1000,
+  });
+}
+
 const offsetOf = (p: Position) => parseOffset(p.offset) as { ms: number; n: number };
 
 /** History: part of the Bus contract, run by busContract for every driver. */
@@ -88,25 +100,11 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
       await one(b, `${d}/devices/d1/status`, text(`s${i}`), KEEP);
     }
     await one(a, `other-${d}/devices/d1/telemetry`, text('other domain'), KEEP);
-    const read = await b.readHistory({
-      pattern: `${d}/devices/+/telemetry`,
-      after: first,
-      maxAgeMs: 60_000,
-      maxMessages: 1000,
-      maxBytes: 1_000_000,
-      maxStreams: 1000,
-    });
+    const read = await readAll(b, `${d}/devices/+/telemetry`, first);
     if (!read.ok) throw new Error(`not recovered: ${read.reason}`);
     expect(read.entries.map((e) => e.payload.toString())).toEqual(expected);
     expect(read.head.epoch).toBe(first.epoch);
-    const exact = await a.readHistory({
-      pattern: `${d}/devices/d1/telemetry`,
-      after: first,
-      maxAgeMs: 60_000,
-      maxMessages: 1000,
-      maxBytes: 1_000_000,
-      maxStreams: 1000,
-    });
+    const exact = await readAll(a, `${d}/devices/d1/telemetry`, first);
     if (!exact.ok) throw new Error(`not recovered: ${exact.reason}`);
     expect(exact.entries.map((e) => e.payload.toString())).toEqual(
       expected.filter((_, i) => i % 2),
@@ -114,14 +112,7 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
     expect(exact.entries.every((e) => e.topic === `${d}/devices/d1/telemetry`)).toBe(true);
     // Nothing after the last position.
     const last = exact.entries.at(-1)!.position;
-    const none = await a.readHistory({
-      pattern: `${d}/devices/d1/telemetry`,
-      after: last,
-      maxAgeMs: 60_000,
-      maxMessages: 1000,
-      maxBytes: 1_000_000,
-      maxStreams: 1000,
-    });
+    const none = await readAll(a, `${d}/devices/d1/telemetry`, last);
     expect(none).toMatchObject({ ok: true, entries: [] });
   });
 
@@ -135,14 +126,7 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
       retention: KEEP,
     }));
     await a.append(batch);
-    const read = await b.readHistory({
-      pattern: `${d}/devices/+/telemetry`,
-      after: first,
-      maxAgeMs: 60_000,
-      maxMessages: 1000,
-      maxBytes: 1_000_000,
-      maxStreams: 1000,
-    });
+    const read = await readAll(b, `${d}/devices/+/telemetry`, first);
     if (!read.ok) throw new Error(`not recovered: ${read.reason}`);
     expect(read.entries.map((e) => e.payload.toString())).toEqual(
       batch.map((m) => m.payload.toString()),
