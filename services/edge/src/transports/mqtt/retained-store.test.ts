@@ -7,8 +7,8 @@ const topicsOf = (store: RetainedStore, tenant: string): string[] =>
   store.matching(tenant, '#').map((m) => m.topic);
 
 describe('RetainedStore', () => {
-  it('keeps at most `max` per tenant: a tenant over it loses its own oldest, never another tenant’s', () => {
-    const store = new RetainedStore(3);
+  it('keeps at most `max` in all; a tenant filling it pushes out its own oldest, never another tenant’s share', () => {
+    const store = new RetainedStore(4);
     store.set('globex', 'devices/lamp/status', text('on'));
     for (let i = 0; i < 10; i++) store.set('acme', `devices/d${i}/status`, text(String(i)));
     expect(topicsOf(store, 'globex')).toEqual(['devices/lamp/status']);
@@ -17,6 +17,15 @@ describe('RetainedStore', () => {
       'devices/d8/status',
       'devices/d9/status',
     ]);
+    expect(store.size).toBe(4);
+    // A tenant under an even share (2 of 4) takes its place from the fullest one.
+    store.set('globex', 'devices/fan/status', text('off'));
+    expect(topicsOf(store, 'globex')).toEqual(['devices/lamp/status', 'devices/fan/status']);
+    expect(topicsOf(store, 'acme')).toEqual(['devices/d8/status', 'devices/d9/status']);
+    // At its share, a tenant's next one pushes out its own oldest.
+    store.set('globex', 'devices/tv/status', text('on'));
+    expect(topicsOf(store, 'globex')).toEqual(['devices/fan/status', 'devices/tv/status']);
+    expect(topicsOf(store, 'acme')).toHaveLength(2);
     expect(store.size).toBe(4);
   });
 

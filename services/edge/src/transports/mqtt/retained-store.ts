@@ -8,9 +8,11 @@ export interface RetainedMessage {
 
 /**
  * Retained messages (MQTT 3.1.1 §3.3.1.3, 5.0 §3.3.1.3) kept by this node: the last retained
- * PUBLISH per tenant and topic, at most `max` per tenant (the tenant's oldest goes first, so one
- * tenant's publishers never push out another's). A new subscription gets the ones its filter
- * matches. Node-local: a subscriber on another node does not see them.
+ * PUBLISH per tenant and topic, at most `max` in all. When full, a new one pushes out the oldest
+ * of its own tenant while that tenant holds at least an even share, else the oldest of the
+ * tenant holding the most: one tenant's publishers cannot push out another tenant's share.
+ * A new subscription gets the ones its filter matches. Node-local: a subscriber on another node
+ * does not see them.
  */
 export class RetainedStore {
   /** tenant → topic → message, in insertion order. */
@@ -42,10 +44,22 @@ export class RetainedStore {
     }
     topics.set(topic, { topic, payload });
     this.count += 1;
-    if (topics.size > this.max) {
-      // Maps keep insertion order (a replaced topic was deleted first): the first is the oldest.
-      topics.delete(topics.keys().next().value as string);
-      this.count -= 1;
+    if (this.count > this.max) this.evictOldest(topics);
+  }
+
+  /** One message out of the fullest tenant, or of `own` while it holds an even share or more. */
+  private evictOldest(own: Map<string, RetainedMessage>): void {
+    let from = own;
+    if (own.size * this.byTenant.size < this.count) {
+      for (const topics of this.byTenant.values()) if (topics.size > from.size) from = topics;
+    }
+    // Maps keep insertion order (a replaced topic was deleted first): the first is the oldest.
+    from.delete(from.keys().next().value as string);
+    this.count -= 1;
+    if (from.size === 0) {
+      for (const [tenant, topics] of this.byTenant) {
+        if (topics === from) this.byTenant.delete(tenant);
+      }
     }
   }
 
