@@ -136,17 +136,19 @@ class JsonScan {
 
   /**
    * JSON.parse turns a number beyond a double's range (`1e400`, 310 digits) into ±Infinity,
-   * which every later step writes as `null`: refused, as MessagePack's Infinity is. Only a
-   * number long enough or with an exponent can be out of range, so only those are read.
+   * which every later step writes as `null`: refused, as MessagePack's Infinity is. Decided from
+   * the bytes where it can be: under 200 characters with an exponent of at most two digits, a
+   * number is below 1e300 (the common case, `1.5e-7`, costs no string); only the rest is read.
    */
   private checkNumber(start: number, end: number): void {
     const { bytes } = this;
-    if (end - start < 300) {
-      let exponent = false;
-      for (let i = start; i < end && !exponent; i += 1) {
-        exponent = bytes[i] === 0x65 || bytes[i] === 0x45;
-      }
-      if (!exponent) return;
+    if (end - start < 200) {
+      let e = start;
+      while (e < end && bytes[e] !== 0x65 && bytes[e] !== 0x45) e += 1;
+      if (e === end) return;
+      let digits = 0;
+      for (let i = e + 1; i < end; i += 1) if (isDigit(bytes[i])) digits += 1;
+      if (digits <= 2) return;
     }
     const value = Number(utf8.decode(bytes.subarray(start, end)));
     // NaN is a malformed number: JSON.parse says so afterwards.

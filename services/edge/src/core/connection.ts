@@ -22,6 +22,8 @@ export interface Connection {
    * stream budget: false when dropped. Absent on transports that do not carry streams (MQTT).
    */
   writeStream?(frame: Uint8Array): boolean;
+  /** Bytes written and not yet taken by the socket (its backpressure). */
+  bufferedBytes(): number;
   /** Closes with a code and reason; nothing happens if it is closed already. */
   end(code: number, reason: string): void;
   /** Starts / stops receiving deliveries published to a lane topic (see LocalDelivery). */

@@ -45,7 +45,10 @@ export class Recovery {
     private readonly metrics: EdgeMetrics,
     private readonly gate: NodeMessageGate,
     private readonly failures: DependencyFailures,
-    /** Payload bytes one recovery may send: more would cut the socket at its backpressure limit. */
+    /**
+     * Payload bytes a recovery may send, less what the socket has waiting: more would cut it at
+     * its backpressure limit.
+     */
     private readonly maxBytes: number,
     private readonly bus?: Bus,
     private readonly policy?: HistoryPolicy,
@@ -65,13 +68,18 @@ export class Recovery {
       return;
     }
     if (conn.session.patterns.has(pattern)) return;
-    // Held at once (the subscription counts from now); read when the connection's turn comes.
-    const hold = await this.fanout.hold(conn, pattern, policy.settings.maxRecover);
-    const recover = (): Promise<void> => this.recover(bus, policy, hold, since, pos, id);
+    // Held at once (the subscription counts from now); read when the connection's turn comes,
+    // in the order asked.
+    const holding = this.fanout.hold(conn, pattern, policy.settings.maxRecover);
+    const recover = (): Promise<void> =>
+      holding.then((hold) => this.recover(bus, policy, hold, since, pos, id));
     const turn = (this.reading.get(conn) ?? Promise.resolve()).then(recover, recover);
     this.reading.set(conn, turn);
-    await turn;
-    if (this.reading.get(conn) === turn) this.reading.delete(conn);
+    try {
+      await turn;
+    } finally {
+      if (this.reading.get(conn) === turn) this.reading.delete(conn);
+    }
   }
 
   private async recover(
@@ -88,16 +96,21 @@ export class Recovery {
       this.fanout.join(hold);
       return;
     }
+    // What the socket still has waiting (an earlier recovery of this frame) is spent already.
+    const budget = this.maxBytes - conn.bufferedBytes();
     let read: HistoryRead | undefined;
     try {
-      read = await bus.readHistory({
-        pattern: hold.key,
-        after: { epoch: since.epoch, offset: since.offset },
-        maxAgeMs: policy.maxAgeOf(pattern),
-        maxMessages: policy.settings.maxRecover,
-        maxBytes: this.maxBytes,
-        maxStreams: policy.settings.maxTopics,
-      });
+      read =
+        budget > 0
+          ? await bus.readHistory({
+              pattern: hold.key,
+              after: { epoch: since.epoch, offset: since.offset },
+              maxAgeMs: policy.maxAgeOf(pattern),
+              maxMessages: policy.settings.maxRecover,
+              maxBytes: budget,
+              maxStreams: policy.settings.maxTopics,
+            })
+          : { ok: false, reason: 'too_many', head: since, now: Date.now() };
     } catch (error) {
       this.failures.failed('bus', 'history', error);
     }

@@ -4,7 +4,7 @@ import type { ClientMessage, ProtocolError } from '@fleetwire/protocol';
 import type { DeviceStateStore } from '@fleetwire/store';
 import type { Logger } from 'pino';
 
-import type { EdgeMetrics } from '../metrics.js';
+import { closeCodeLabel, type EdgeMetrics } from '../metrics.js';
 import type { TelemetrySink } from '../telemetry-sink.js';
 import { AbuseGuard } from './abuse-guard.js';
 import { CommandRouter } from './commands.js';
@@ -286,7 +286,7 @@ export class SessionCore {
     }
     this.commands.senderClosed(session);
     this.deps.metrics.connectionsOf.get(session.identity.role, conn.transport).dec();
-    this.deps.metrics.disconnectsOf.get(String(code), conn.transport).inc();
+    this.deps.metrics.disconnectsOf.get(closeCodeLabel(code), conn.transport).inc();
   }
 
   /** When the token's connection closes: the same skew the verifier allowed at connect time. */

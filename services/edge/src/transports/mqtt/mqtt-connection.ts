@@ -230,6 +230,10 @@ export class MqttConnection implements Connection {
     }
   }
 
+  bufferedBytes(): number {
+    return this.ended ? 0 : this.ws.getBufferedAmount();
+  }
+
   end(code: number, reason: string): void {
     if (this.ended) return;
     this.ended = true;

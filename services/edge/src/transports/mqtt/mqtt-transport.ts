@@ -24,7 +24,7 @@ import type { EdgeLimits, MqttSettings } from '../../config.js';
 import { createSession } from '../../core/session.js';
 import type { SessionCore } from '../../core/session-core.js';
 import { sendError } from '../../http-json.js';
-import type { EdgeMetrics } from '../../metrics.js';
+import { closeCodeLabel, type EdgeMetrics } from '../../metrics.js';
 import type { Uws } from '../../uws.js';
 import { handleUpgrade, upgradeContext, type UpgradeProfile } from '../ws/upgrade.js';
 import { admitConnect, type Will } from './mqtt-connect.js';
@@ -515,7 +515,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       const conn = s.connection;
       if (!conn) {
         // Never a session (no CONNECT in time, refused, broken before CONNACK): counted here.
-        metrics.disconnectsOf.get(String(code), 'mqtt').inc();
+        metrics.disconnectsOf.get(closeCodeLabel(code), 'mqtt').inc();
         return;
       }
       conn.markGone();

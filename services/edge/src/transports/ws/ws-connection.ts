@@ -76,6 +76,10 @@ export class WsConnection implements Connection {
   }
 
   /** Corked, because a close frame written outside a uWS callback otherwise waits for the next event. */
+  bufferedBytes(): number {
+    return this.session.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
   end(code: number, reason: string): void {
     if (this.session.closed) return;
     this.deliveriesFirst();
