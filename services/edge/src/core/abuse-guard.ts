@@ -28,14 +28,15 @@ export class AbuseGuard {
   ) {}
 
   /** Takes one message from the connection's budget; false (and answered) when over it. */
-  admit(conn: Connection, now: number): boolean {
+  /** Takes `cost` tokens (one message, or work worth several) from the connection's budget. */
+  admit(conn: Connection, now: number, cost = 1): boolean {
     const { session } = conn;
     if (now - session.abuseWindowStart > ABUSE_WINDOW_MS) {
       session.abuseWindowStart = now;
       session.rateViolations = 0;
       session.protocolErrors = 0;
     }
-    if (sessionBucket(session).take()) return true;
+    if (sessionBucket(session).take(cost)) return true;
     session.rateViolations += 1;
     this.metrics.rateLimited.inc();
     this.metrics.messagesInOf.get('rate_limited', conn.transport).inc();

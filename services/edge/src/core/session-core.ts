@@ -301,8 +301,8 @@ export class SessionCore {
   }
 
   /** Takes one inbound message from the connection's rate budget; false when refused. */
-  admit(conn: Connection, now: number): boolean {
-    return this.guard.admit(conn, now);
+  admit(conn: Connection, now: number, cost = 1): boolean {
+    return this.guard.admit(conn, now, cost);
   }
 
   /** A decoded, valid client message. */

@@ -780,3 +780,47 @@ describe('the rate limit covers every packet', () => {
     raw.ws.close();
   });
 });
+
+describe('a retained replay costs tokens for the messages it looks at', () => {
+  let edge2: TestEdge;
+  beforeAll(async () => {
+    // Tokens for the test's packets, and none back meanwhile.
+    edge2 = await startTestEdge({ limits: { ratePerSec: 0.001, rateBurst: 2_000 } });
+  });
+  afterAll(() => edge2.close());
+
+  const connect = async (
+    sub: string,
+    role: TokenClaims['role'] = 'dashboard',
+  ): Promise<MqttTestClient> => {
+    const client = await MqttTestClient.connect(edge2.port, { sub, role });
+    mqttClients.push(client);
+    return client;
+  };
+
+  it('a SUBSCRIBE whose replay would look at 2,000 retained messages costs 2 more tokens; without them it is granted and nothing replayed', async () => {
+    const publisher = await connect('replay-pub', 'device');
+    const events = 'devices/replay-pub/events';
+    for (let i = 0; i < 1_999; i++) {
+      publisher.client.publish(`${events}/e${i}`, '{}', { qos: 0, retain: true });
+    }
+    await publisher.client.publishAsync(`${events}/e1999`, '{}', { qos: 1, retain: true });
+
+    const rich = await connect('replay-rich');
+    await rich.client.subscribeAsync(`${events}/+`);
+    await rich.roundTrip();
+    expect(rich.pending).toBe(2_000);
+
+    const before = await valueOf(edge2.metrics.rateLimited);
+    const poor = await connect('replay-poor');
+    // 1,998 PINGREQs: the SUBSCRIBE takes the 1,999th token, and the replay needs 2 of the 1 left.
+    const stream = (poor.client as unknown as { stream: { write(b: Buffer): void } }).stream;
+    for (let i = 0; i < 1_998; i++) stream.write(generate({ cmd: 'pingreq' }));
+    const granted = await poor.client.subscribeAsync(`${events}/+`);
+    expect(granted.map((g) => g.qos)).toEqual([0]);
+    expect(await valueOf(edge2.metrics.rateLimited)).toBe(before + 1);
+    // Its UNSUBACK (0x80: no token left for it either) comes after anything the replay sent.
+    await poor.roundTrip();
+    expect(poor.pending).toBe(0);
+  });
+});

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Identity, TokenVerifier } from '@fleetwire/auth';
 import { canPublish } from '@fleetwire/auth';
-import { CloseCode, ProtocolError, topicProblem } from '@fleetwire/protocol';
+import { CloseCode, PatternIndex, ProtocolError, topicProblem } from '@fleetwire/protocol';
 import {
   generate,
   parser as mqttParser,
@@ -64,6 +64,8 @@ export const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
 
 /** Packets that may arrive between CONNECT and CONNACK; more is a client not waiting at all. */
 const MAX_QUEUED_PACKETS = 32;
+/** Retained messages a SUBSCRIBE's replay may look at per rate token it costs. */
+const REPLAY_SCAN_PER_TOKEN = 1_000;
 const SWEEP_MS = 1_000;
 
 type SocketState = 'connect' | 'auth' | 'open' | 'closed';
@@ -305,21 +307,24 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
   };
 
   /**
-   * The retained messages a SUBSCRIBE's granted filters match, each once however many filters
-   * match it, written corked; the first one the socket refuses (over its backpressure limit)
-   * ends the replay, so its cost is bounded by what the client reads.
+   * The retained messages a SUBSCRIBE's granted filters match, each once however many of them
+   * match it: one pass over the tenant's (tested against all the filters at once), written
+   * corked, ending at the first message the socket refuses (over its backpressure limit). The
+   * pass costs a token per REPLAY_SCAN_PER_TOKEN messages looked at (at most the burst): a
+   * client re-subscribing in a loop runs out of tokens, not the node out of time.
    */
   const replayRetained = (conn: MqttConnection, granted: readonly string[]): void => {
     const { tenant } = conn.session.identity;
-    const matched = new Map<string, Buffer>();
-    for (const filter of granted) {
-      for (const message of retained.matching(tenant, filter)) {
-        matched.set(message.topic, message.payload);
-      }
-    }
+    const held = retained.sizeOf(tenant);
+    if (granted.length === 0 || held === 0) return;
+    const cost = Math.min(Math.floor(held / REPLAY_SCAN_PER_TOKEN), limits.rateBurst);
+    if (cost > 0 && !core.admit(conn, performance.now(), cost)) return;
+    const filters = new PatternIndex();
+    for (const filter of granted) filters.add(filter);
     conn.corked(() => {
-      for (const [topic, payload] of matched) {
-        if (!conn.sendPublish(topic, payload, true)) {
+      for (const message of retained.of(tenant)) {
+        if (filters.match(message.topic).length === 0) continue;
+        if (!conn.sendPublish(message.topic, message.payload, true)) {
           if (!conn.closing) metrics.backpressureDrops.inc();
           return;
         }

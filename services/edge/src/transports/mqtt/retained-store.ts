@@ -1,5 +1,3 @@
-import { topicMatches } from '@fleetwire/protocol';
-
 export interface RetainedMessage {
   topic: string;
   /** The PUBLISH payload as the publisher sent it (JSON). */
@@ -63,14 +61,13 @@ export class RetainedStore {
     }
   }
 
-  /** The retained messages of `tenant` whose topic `filter` matches. */
-  matching(tenant: string, filter: string): RetainedMessage[] {
-    const topics = this.byTenant.get(tenant);
-    if (!topics) return [];
-    const found: RetainedMessage[] = [];
-    for (const message of topics.values()) {
-      if (topicMatches(filter, message.topic)) found.push(message);
-    }
-    return found;
+  /** How many `tenant` holds. */
+  sizeOf(tenant: string): number {
+    return this.byTenant.get(tenant)?.size ?? 0;
+  }
+
+  /** The retained messages of `tenant`, oldest first. */
+  of(tenant: string): Iterable<RetainedMessage> {
+    return this.byTenant.get(tenant)?.values() ?? [];
   }
 }
