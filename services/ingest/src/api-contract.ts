@@ -166,6 +166,14 @@ export function describeReadApi(driver: string, open: () => Promise<ApiTestDatab
       expect([refused.status, refused.body.error.code]).toEqual([403, 'forbidden']);
       const latest = await api.get('/v1/latest', narrow);
       expect(latest.body.items.map((p: { deviceId: string }) => p.deviceId)).toEqual(['d2']);
+      // Paging never hands it a cursor naming a device it may not see (d1 sorts first).
+      const paged = await api.get('/v1/latest?limit=1', narrow);
+      expect(paged.body).toMatchObject({ items: [{ deviceId: 'd2' }], nextCursor: null });
+      const none = mintToken({ sub: 'ui', role: 'dashboard', acl: { sub: ['devices/d9/#'] } });
+      expect((await api.get('/v1/latest?limit=1', none)).body).toEqual({
+        items: [],
+        nextCursor: null,
+      });
     });
 
     it('answers invalid parameters with 400 and the parameter named', async () => {

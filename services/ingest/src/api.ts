@@ -184,13 +184,31 @@ export class ReadApi {
     };
   }
 
+  /**
+   * The devices a token whose ACL names them may read; undefined when it reads every device of
+   * its tenant (no device id is `+`: a token that may read that subtree reads by wildcard).
+   */
+  private readableDevices(identity: Identity): string[] | undefined {
+    if (this.mayRead(identity, '+')) return undefined;
+    const named = new Set<string>();
+    for (const pattern of identity.subscribe) {
+      const [first, id] = pattern.split('/');
+      if (first === 'devices' && id && id !== '+' && id !== '#') named.add(id);
+    }
+    return [...named].filter((id) => this.mayRead(identity, id)).sort();
+  }
+
   private async latest(identity: Identity, params: Params) {
-    const deviceIds = params.deviceIds(MAX_LATEST_DEVICES);
+    let deviceIds = params.deviceIds(MAX_LATEST_DEVICES);
     for (const id of deviceIds ?? []) {
       if (!this.mayRead(identity, id)) {
         throw new HttpError('forbidden', `this token may not read device ${id}`);
       }
     }
+    // A narrowed token pages through its own devices only: paging over the tenant's and
+    // filtering after would hand it cursors naming the devices it may not see.
+    deviceIds ??= this.readableDevices(identity);
+    if (deviceIds?.length === 0) return { items: [], nextCursor: null };
     const limit = params.limit(DEFAULT_PAGE, this.deps.config.maxPage);
     const after = params.cursor((v) =>
       Array.isArray(v) && v.length === 2 && v.every((s) => typeof s === 'string')
@@ -204,8 +222,7 @@ export class ReadApi {
       ...(after ? { after } : {}),
     });
     return {
-      // A narrowed dashboard token sees the devices its ACL covers; paging stays on the full list.
-      items: page.items.filter((p) => this.mayRead(identity, p.deviceId)).map(pointJson),
+      items: page.items.map(pointJson),
       nextCursor: page.next ? encodeCursor([page.next.deviceId, page.next.topic]) : null,
     };
   }
