@@ -10,7 +10,7 @@ import { HttpError, httpErrorBody } from '@fleetwire/protocol';
 import { StoreError, type TelemetryPoint, type TelemetryStore } from '@fleetwire/store';
 
 import type { ApiConfig } from './config.js';
-import { Params, checkDeviceId, encodeCursor } from './params.js';
+import { MAX_TIME_MS, Params, checkDeviceId, encodeCursor, requestUrl } from './params.js';
 
 export interface ApiRequest {
   method: string;
@@ -78,9 +78,9 @@ export class ReadApi {
   constructor(private readonly deps: ApiDeps) {}
 
   async handle(request: ApiRequest): Promise<ApiResponse> {
-    const url = new URL(request.url, 'http://localhost');
     let route = 'unmatched';
     try {
+      const url = requestUrl(request.url);
       const matched = match(url.pathname);
       if (!matched) throw new HttpError('not_found', `no route ${url.pathname}`);
       route = matched.route;
@@ -164,6 +164,8 @@ export class ReadApi {
       v.length === 3 &&
       v[0] === order &&
       Number.isSafeInteger(v[1]) &&
+      (v[1] as number) >= 0 &&
+      (v[1] as number) <= MAX_TIME_MS &&
       typeof v[2] === 'string'
         ? { ts: v[1] as number, msgId: v[2] }
         : undefined,

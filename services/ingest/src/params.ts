@@ -23,6 +23,9 @@ function invalid(name: string, message: string): HttpError {
   return new HttpError('invalid_parameter', `${name}: ${message}`);
 }
 
+/** 9999-12-31T23:59:59.999Z: the last time every layer down to PostgreSQL can hold. */
+export const MAX_TIME_MS = 253_402_300_799_999;
+
 /** Reads the query parameters of one request, each checked or refused with invalid_parameter. */
 export class Params {
   constructor(private readonly query: URLSearchParams) {}
@@ -31,6 +34,8 @@ export class Params {
     const value = this.query.get(name);
     if (value === null || value === '') return undefined;
     if (value.length > maxLength) throw invalid(name, `longer than ${maxLength} characters`);
+    // PostgreSQL text cannot hold U+0000.
+    if (value.includes('\u0000')) throw invalid(name, 'must not contain U+0000');
     return value;
   }
 
@@ -42,8 +47,9 @@ export class Params {
     const raw = this.query.get(name);
     if (raw === null || raw === '') return undefined;
     const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : parseIsoDateTime(raw);
-    if (ms === undefined || ms < 0 || ms > 8.64e15) {
-      throw invalid(name, 'not a time (ISO 8601 or epoch ms)');
+    // PostgreSQL's timestamptz and ISO 8601 stop at year 9999.
+    if (ms === undefined || ms < 0 || ms > MAX_TIME_MS) {
+      throw invalid(name, 'not a time (ISO 8601 or epoch ms, up to 9999-12-31)');
     }
     return ms;
   }
@@ -115,6 +121,15 @@ export class Params {
       throw new HttpError('invalid_cursor', 'cursor: not a cursor this route returned');
     }
     return value;
+  }
+}
+
+/** The request target as a URL; a target no URL can be made of is a bad request. */
+export function requestUrl(target: string): URL {
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    throw new HttpError('bad_request', 'the request target is not a valid URL path');
   }
 }
 
