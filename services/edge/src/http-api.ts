@@ -10,6 +10,7 @@ import {
 import {
   CommandRequestBody,
   ErrorCode,
+  HttpError,
   NackReason,
   ProtocolError,
   decodeJson,
@@ -20,6 +21,7 @@ import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 
 import type { CommandReply, CommandRouter } from './core/commands.js';
+import { deviceIdParam } from './device-id-param.js';
 import { authenticateRequest } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import type { EdgeMetrics } from './metrics.js';
@@ -168,13 +170,17 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   });
 
   app.get('/api/devices/:id/presence', async (res, req) => {
-    const deviceId = req.getParameter(0);
+    const deviceId = deviceIdParam(req);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
+    if (deviceId instanceof HttpError) {
+      sendError(res, deviceId.code, deviceId.message);
+      return;
+    }
     const own = identity.subject === deviceId || canSpeakFor(identity, deviceId);
     if (isDeviceRole(identity) && !own) {
       sendError(

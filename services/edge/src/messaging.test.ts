@@ -162,6 +162,22 @@ describe('telemetry reaches subscribed dashboards', () => {
     expect(offline).toEqual({ deviceId: 'dev-6', online: false, lastSeen: expect.any(Number) });
   });
 
+  it('reads a device id in the presence route percent-decoded, and refuses one no device can have', async () => {
+    const device = await connect({ sub: 'unit:7@site', role: 'device' });
+    const token = mintToken({ sub: 'ops', role: 'dashboard' });
+    // What a browser's encodeURIComponent sends (the dashboard does).
+    const encoded = await httpGet(edge.port, '/api/devices/unit%3A7%40site/presence', token);
+    expect(JSON.parse(encoded.body)).toMatchObject({ deviceId: 'unit:7@site', online: true });
+    for (const bad of ['%2B', 'a%00b', 'x'.repeat(200), '%E0%A4%A']) {
+      const refused = await httpGet(edge.port, `/api/devices/${bad}/presence`, token);
+      expect([refused.status, JSON.parse(refused.body).error.code]).toEqual([
+        400,
+        'invalid_parameter',
+      ]);
+    }
+    await device.close();
+  });
+
   it('leaves no state behind once every client is gone', async () => {
     const dashboard = await connect({ sub: 'ops', role: 'dashboard' });
     dashboard.send({ type: 'subscribe', topics: ['devices/+/telemetry', 'devices/x/#'] });

@@ -10,9 +10,10 @@ import {
   type HttpErrorCode,
 } from '@fleetwire/protocol';
 import { StateVersionConflict } from '@fleetwire/store';
-import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 
 import { StateAccessError, type DeviceStates } from './core/device-states.js';
+import { deviceIdParam } from './device-id-param.js';
 import { authenticateRequest, type HttpAuthDeps } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import { sendError, sendJson } from './http-json.js';
@@ -25,8 +26,6 @@ export interface StateRoutesDeps extends HttpAuthDeps {
 
 export const STATE_ROUTE = '/v1/devices/:id/state';
 const MAX_BODY_BYTES = 64 * 1024;
-/** A token `sub`: what a device id can be. */
-const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 /** `If-Match: "7"` (or W/"7", 7, *): the version the caller last saw; undefined for none or `*`. */
 export function parseIfMatch(header: string): number | undefined | 'invalid' {
@@ -74,27 +73,12 @@ export function registerStateRoutes(app: TemplatedApp, deps: StateRoutesDeps): v
     sendError(res, refusal.code, refusal.message);
   };
 
-  const deviceIdOf = (req: HttpRequest): string | HttpError => {
-    let id: string;
-    try {
-      id = decodeURIComponent(req.getParameter(0) ?? '');
-    } catch {
-      return new HttpError('invalid_parameter', 'deviceId: bad percent-encoding');
-    }
-    return DEVICE_ID.test(id)
-      ? id
-      : new HttpError(
-          'invalid_parameter',
-          'deviceId: letters, digits and _ . : @ - only (1–128 characters)',
-        );
-  };
-
   app.get(STATE_ROUTE, async (res, req) => {
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    const deviceId = deviceIdOf(req);
+    const deviceId = deviceIdParam(req);
     const identity = await authenticateRequest(deps, res, req, () => aborted);
     if (!identity) return;
     if (deviceId instanceof HttpError) return answerError(res, deviceId, false);
@@ -116,7 +100,7 @@ export function registerStateRoutes(app: TemplatedApp, deps: StateRoutesDeps): v
     // Read from the start: uWS drops body chunks that arrive while nobody reads.
     const reading = readBody(res, MAX_BODY_BYTES);
     reading.catch(() => undefined);
-    const deviceId = deviceIdOf(req);
+    const deviceId = deviceIdParam(req);
     const ifMatch = parseIfMatch(req.getHeader('if-match'));
     const identity = await authenticateRequest(deps, res, req, () => done);
     if (!identity) return;
