@@ -27,6 +27,19 @@ export function sendJson(
   });
 }
 
+/** A HEAD answer: the status and headers, never a body (one would break the connection's framing). */
+export function sendHead(
+  res: HttpResponse,
+  status: string | number,
+  headers: Record<string, string> = {},
+): void {
+  res.cork(() => {
+    res.writeStatus(typeof status === 'number' ? statusLine(status) : status);
+    for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.endWithoutBody(0);
+  });
+}
+
 /**
  * Answers with the one HTTP error contract (`@fleetwire/protocol` HTTP_ERRORS): the code's
  * status and `{"error": {"code", "message"}}`. A 503 says when to come back.

@@ -1,3 +1,5 @@
+import { Agent, request } from 'node:http';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { httpGet, mintToken, rawExchange, startTestEdge, type TestEdge } from './test-support.js';
@@ -104,6 +106,36 @@ describe('operational routes', () => {
     expect(raw.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
     expect(raw).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
     expect(raw).toMatch(/\r\nupgrade: websocket\r\n/i);
+  });
+
+  it('HEAD: the health routes answer their status, any other path 405; no body, so a kept-alive connection stays in step', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const ask = (method: string, path: string) =>
+      new Promise<{ status: number; allow: string | undefined; body: string }>(
+        (resolve, reject) => {
+          const req = request(
+            { port: edge.port, host: '127.0.0.1', method, path, agent },
+            (res) => {
+              let body = '';
+              res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, body }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        },
+      );
+    try {
+      expect(await ask('HEAD', '/healthz')).toEqual({ status: 200, allow: undefined, body: '' });
+      expect(await ask('HEAD', '/readyz')).toEqual({ status: 200, allow: undefined, body: '' });
+      expect(await ask('HEAD', '/api/devices')).toEqual({ status: 405, allow: 'GET', body: '' });
+      // The same socket, after three HEADs: a GET still reads its own answer.
+      expect(await ask('GET', '/healthz')).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('unknown paths get 404 JSON', async () => {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
 
-import { sendError, sendJson } from './http-json.js';
+import { sendError, sendHead, sendJson } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 
 export interface OpsRoutesDeps {
@@ -21,7 +21,11 @@ export interface OpsRoutesDeps {
 /** `/healthz` (the process answers), `/readyz` (it can do its job now) and `/metrics`. */
 export function registerOpsRoutes(app: TemplatedApp, deps: OpsRoutesDeps): void {
   const { metrics, logger } = deps;
+  const ready = (): boolean => Object.values(deps.readiness()).every(Boolean);
   app.get('/healthz', (res) => sendJson(res, '200 OK', { status: 'ok' }));
+  // Load balancers probe with HEAD as well: the status alone.
+  app.head('/healthz', (res) => sendHead(res, '200 OK'));
+  app.head('/readyz', (res) => sendHead(res, ready() ? '200 OK' : '503 Service Unavailable'));
   app.get('/readyz', (res) => {
     const checks = deps.readiness();
     if (Object.values(checks).every(Boolean)) sendJson(res, '200 OK', { status: 'ready', checks });

@@ -13,7 +13,7 @@ import type { PresenceTracker } from './core/presence-tracker.js';
 import type { Rebalancer } from './core/rebalancer.js';
 import { SessionCore } from './core/session-core.js';
 import { registerHttpApi } from './http-api.js';
-import { sendError } from './http-json.js';
+import { sendError, sendHead } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerStateRoutes } from './state-routes.js';
@@ -351,6 +351,8 @@ export class EdgeServer {
     }
     this.deps.routes?.(this.app);
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
+    // HEAD is answered on the health routes only; a body here would break the framing.
+    this.app.head('/*', (res) => sendHead(res, '405 Method Not Allowed', { allow: 'GET' }));
     this.app.any('/*', (res, req) => sendError(res, 'not_found', `no route ${req.getUrl()}`));
   }
 }
