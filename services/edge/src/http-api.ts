@@ -12,6 +12,7 @@ import {
   ErrorCode,
   HttpError,
   NackReason,
+  type HttpErrorCode,
   ProtocolError,
   decodeJson,
   firstIssue,
@@ -65,6 +66,12 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   const authenticate = (res: HttpResponse, req: HttpRequest, aborted: () => boolean) =>
     authenticateRequest(deps, res, req, aborted);
 
+  /** A request refused (4xx): counted by the code it is answered with. */
+  const refuse = (res: HttpResponse, code: HttpErrorCode, message: string): void => {
+    metrics.httpRefusals.inc({ reason: code });
+    sendError(res, code, message);
+  };
+
   app.post('/api/commands', async (res, req) => {
     const owner = {};
     let done = false;
@@ -78,7 +85,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     const identity = await authenticate(res, req, () => done);
     if (!identity) return;
     if (!identity.command) {
-      sendError(res, 'role_not_allowed', 'this role may not send commands');
+      refuse(res, 'role_not_allowed', 'this role may not send commands');
       return;
     }
     reading.then(
@@ -90,16 +97,14 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         } catch (error) {
           if (!(error instanceof ProtocolError)) throw error;
           done = true;
-          metrics.httpRefusals.inc({ reason: error.code });
           const code = error.code === ErrorCode.LimitExceeded ? 'limit_exceeded' : 'bad_request';
-          sendError(res, code, `body: ${error.message}`);
+          refuse(res, code, `body: ${error.message}`);
           return;
         }
         const parsed = CommandRequestBody.safeParse(value);
         if (!parsed.success) {
           done = true;
-          metrics.httpRefusals.inc({ reason: 'bad_request' });
-          sendError(res, 'bad_request', firstIssue(parsed.error));
+          refuse(res, 'bad_request', firstIssue(parsed.error));
           return;
         }
         const command = parsed.data;
@@ -134,8 +139,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         if (done) return;
         done = true;
         if (!(error instanceof BodyTooLargeError)) throw error;
-        metrics.httpRefusals.inc({ reason: error.code });
-        sendError(res, 'body_too_large', error.message);
+        refuse(res, 'body_too_large', error.message);
       },
     );
   });
@@ -149,7 +153,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
     if (isDeviceRole(identity)) {
-      sendError(res, 'role_not_allowed', 'only dashboard and service tokens may list devices');
+      refuse(res, 'role_not_allowed', 'only dashboard and service tokens may list devices');
       return;
     }
     deps.presence.list(identity.tenant).then(
@@ -178,12 +182,12 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     const identity = await authenticate(res, req, () => aborted);
     if (!identity) return;
     if (deviceId instanceof HttpError) {
-      sendError(res, deviceId.code, deviceId.message);
+      refuse(res, deviceId.code, deviceId.message);
       return;
     }
     const own = identity.subject === deviceId || canSpeakFor(identity, deviceId);
     if (isDeviceRole(identity) && !own) {
-      sendError(
+      refuse(
         res,
         'forbidden',
         'a device may only read its own presence (a gateway, its sub-devices’)',
@@ -192,7 +196,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     }
     // The same reach as subscribing: a token narrowed to some devices sees only those.
     if (!isDeviceRole(identity) && !canSubscribe(identity, deviceSubtree(deviceId))) {
-      sendError(res, 'forbidden', `this token does not cover ${deviceId}`);
+      refuse(res, 'forbidden', `this token does not cover ${deviceId}`);
       return;
     }
     deps.presence.get(identity.tenant, deviceId).then(

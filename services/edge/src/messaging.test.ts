@@ -168,6 +168,9 @@ describe('telemetry reaches subscribed dashboards', () => {
     // What a browser's encodeURIComponent sends (the dashboard does).
     const encoded = await httpGet(edge.port, '/api/devices/unit%3A7%40site/presence', token);
     expect(JSON.parse(encoded.body)).toMatchObject({ deviceId: 'unit:7@site', online: true });
+    const counted = (): Promise<number> =>
+      valueOf(edge.metrics.httpRefusals, { reason: 'invalid_parameter' });
+    const before = await counted();
     for (const bad of ['%2B', 'a%00b', 'x'.repeat(200), '%E0%A4%A']) {
       const refused = await httpGet(edge.port, `/api/devices/${bad}/presence`, token);
       expect([refused.status, JSON.parse(refused.body).error.code]).toEqual([
@@ -175,6 +178,7 @@ describe('telemetry reaches subscribed dashboards', () => {
         'invalid_parameter',
       ]);
     }
+    expect(await counted()).toBe(before + 4);
     await device.close();
   });
 

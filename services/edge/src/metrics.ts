@@ -132,7 +132,7 @@ export class EdgeMetrics {
     });
     this.httpRefusals = new Counter({
       name: 'fleetwire_edge_http_refusals_total',
-      help: 'HTTP API requests refused for their body, by reason (bad_request, bad_frame, limit_exceeded, body_too_large)',
+      help: 'HTTP requests refused (4xx), by the error code answered (bad_request, limit_exceeded, body_too_large, forbidden, role_not_allowed, invalid_parameter, not_found, …)',
       labelNames: ['reason'],
       registers,
     });

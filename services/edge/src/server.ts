@@ -353,6 +353,9 @@ export class EdgeServer {
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
     // HEAD is answered on the health routes only; a body here would break the framing.
     this.app.head('/*', (res) => sendHead(res, '405 Method Not Allowed', { allow: 'GET' }));
-    this.app.any('/*', (res, req) => sendError(res, 'not_found', `no route ${req.getUrl()}`));
+    this.app.any('/*', (res, req) => {
+      metrics.httpRefusals.inc({ reason: 'not_found' });
+      sendError(res, 'not_found', `no route ${req.getUrl()}`);
+    });
   }
 }
