@@ -152,6 +152,11 @@ export function stateScenarios(cluster: () => ClusterUnderTest): void {
       body: { error: { code: 'role_not_allowed' } },
     });
     expect((await httpRequest(a.port, 'GET', '/v1/devices/lamp-4/state')).status).toBe(401);
+    // A gateway reads its own state and its sub-devices', as it reports them; no other device's.
+    const gateway = mintToken({ sub: 'gw-4', role: 'gateway', subdevices: { ids: ['lamp-4'] } });
+    expect((await get(a.port, 'gw-4', gateway)).status).toBe(200);
+    expect((await get(a.port, 'lamp-4', gateway)).body.desired).toEqual({ led: true });
+    expect((await get(a.port, 'lamp-5', gateway)).status).toBe(403);
 
     const device = await connect(a, { sub: 'lamp-4', role: 'device' });
     expect(await device.next()).toMatchObject({ type: 'state', delta: { led: true } });

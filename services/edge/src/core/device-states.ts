@@ -1,4 +1,10 @@
-import { canSubscribe, deviceSubtree, type Identity } from '@fleetwire/auth';
+import {
+  canSpeakFor,
+  canSubscribe,
+  deviceSubtree,
+  isDeviceRole,
+  type Identity,
+} from '@fleetwire/auth';
 import { deviceRefKey } from '@fleetwire/bus';
 import {
   ErrorCode,
@@ -147,9 +153,13 @@ export class DeviceStates {
     );
   }
 
-  /** The document, if `identity` may see it: its own device, or a device its ACL covers. */
+  /**
+   * The document, if `identity` may see it: its own (a device's, a gateway's, or a sub-device's
+   * its gateway speaks for), or a device its ACL covers.
+   */
   async read(identity: Identity, deviceId: string): Promise<DeviceStateDocument> {
-    const own = identity.role === 'device' && identity.subject === deviceId;
+    const own =
+      isDeviceRole(identity) && (identity.subject === deviceId || canSpeakFor(identity, deviceId));
     if (!own) this.mayManage(identity, deviceId, 'read');
     return this.observed(this.store.get(identity.tenant, deviceId));
   }
