@@ -70,6 +70,18 @@ export class MqttTestClient {
     await this.client.unsubscribeAsync(`round-trip/${Math.random()}`);
   }
 
+  /** The reason code of the next DISCONNECT the edge sends. */
+  nextDisconnect(): Promise<number | undefined> {
+    return new Promise((resolve) =>
+      this.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+  }
+
+  /** Writes bytes as they are, past mqtt.js's encoder: for packets it would not make. */
+  writeRaw(bytes: Buffer): void {
+    (this.client as unknown as { stream: { write(b: Buffer): void } }).stream.write(bytes);
+  }
+
   /** Cuts the connection without DISCONNECT, as a crash or network loss does. */
   kill(): void {
     this.client.stream.destroy();

@@ -470,13 +470,9 @@ describe('hostile subscribers', () => {
   it('a SUBSCRIBE without topic filters is malformed: DISCONNECT 0x81, counted', async () => {
     const before = await valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' });
     const device = await mqttConnect({ sub: 'sub-empty', role: 'device' });
-    const disconnect = new Promise<number | undefined>((resolve) =>
-      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
-    );
+    const disconnect = device.nextDisconnect();
     // MQTT 5 SUBSCRIBE: packet id 1, no properties, no filter.
-    (device.client as unknown as { stream: { write(b: Buffer): void } }).stream.write(
-      Buffer.from([0x82, 0x03, 0x00, 0x01, 0x00]),
-    );
+    device.writeRaw(Buffer.from([0x82, 0x03, 0x00, 0x01, 0x00]));
     expect(await disconnect).toBe(0x81);
     expect(await valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' })).toBe(
       before + 1,
@@ -485,9 +481,7 @@ describe('hostile subscribers', () => {
 
   it('a topic that is not valid UTF-8 is malformed: DISCONNECT 0x81', async () => {
     const device = await mqttConnect({ sub: 'utf8-dev', role: 'device' });
-    const disconnect = new Promise<number | undefined>((resolve) =>
-      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
-    );
+    const disconnect = device.nextDisconnect();
     // MQTT 5 PUBLISH QoS 0 to "devices/utf8-dev/\xff\xfe", no properties, payload "{}".
     const topic = Buffer.concat([Buffer.from('devices/utf8-dev/'), Buffer.from([0xff, 0xfe])]);
     const body = Buffer.concat([
@@ -496,9 +490,7 @@ describe('hostile subscribers', () => {
       Buffer.from([0x00]),
       Buffer.from('{}'),
     ]);
-    (device.client as unknown as { stream: { write(b: Buffer): void } }).stream.write(
-      Buffer.concat([Buffer.from([0x30, body.length]), body]),
-    );
+    device.writeRaw(Buffer.concat([Buffer.from([0x30, body.length]), body]));
     expect(await disconnect).toBe(0x81);
   });
 });
@@ -661,9 +653,7 @@ describe('bounded input', () => {
       .connackPacket;
     expect(connack.properties).toMatchObject({ receiveMaximum: 32 });
     sink.hold();
-    const disconnect = new Promise<number | undefined>((resolve) =>
-      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
-    );
+    const disconnect = device.nextDisconnect();
     for (let i = 0; i <= 32; i++) {
       device.client.publish('devices/inflight/telemetry', JSON.stringify({ id: `f-${i}` }), {
         qos: 1,
@@ -675,13 +665,9 @@ describe('bounded input', () => {
 
   it('an UNSUBSCRIBE without topic filters is malformed: DISCONNECT 0x81, the node keeps serving', async () => {
     const device = await mqttConnect({ sub: 'unsub-empty', role: 'device' });
-    const disconnect = new Promise<number | undefined>((resolve) =>
-      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
-    );
+    const disconnect = device.nextDisconnect();
     // MQTT 5 UNSUBSCRIBE: packet id 1, no properties, no filter (its UNSUBACK cannot be written).
-    (device.client as unknown as { stream: { write(b: Buffer): void } }).stream.write(
-      Buffer.from([0xa2, 0x03, 0x00, 0x01, 0x00]),
-    );
+    device.writeRaw(Buffer.from([0xa2, 0x03, 0x00, 0x01, 0x00]));
     expect(await disconnect).toBe(0x81);
     const next = await mqttConnect({ sub: 'unsub-after', role: 'device' });
     expect(next.client.connected).toBe(true);
@@ -689,9 +675,7 @@ describe('bounded input', () => {
 
   it('QoS 2 is refused: MQTT 5 DISCONNECT 0x9B', async () => {
     const device = await mqttConnect({ sub: 'qos2', role: 'device' });
-    const disconnect = new Promise<number | undefined>((resolve) =>
-      device.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
-    );
+    const disconnect = device.nextDisconnect();
     device.client.publish('devices/qos2/telemetry', '{}', { qos: 2 });
     expect(await disconnect).toBe(0x9b);
   });
@@ -814,8 +798,7 @@ describe('a retained replay costs tokens for the messages it looks at', () => {
     const before = await valueOf(edge2.metrics.rateLimited);
     const poor = await connect('replay-poor');
     // 1,998 PINGREQs: the SUBSCRIBE takes the 1,999th token, and the replay needs 2 of the 1 left.
-    const stream = (poor.client as unknown as { stream: { write(b: Buffer): void } }).stream;
-    for (let i = 0; i < 1_998; i++) stream.write(generate({ cmd: 'pingreq' }));
+    for (let i = 0; i < 1_998; i++) poor.writeRaw(generate({ cmd: 'pingreq' }));
     const granted = await poor.client.subscribeAsync(`${events}/+`);
     expect(granted.map((g) => g.qos)).toEqual([0]);
     expect(await valueOf(edge2.metrics.rateLimited)).toBe(before + 1);
