@@ -27,7 +27,7 @@ import { authenticateRequest } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
-import { sendError, sendJson } from './http-json.js';
+import { sendError, sendJson, sendMethodNotAllowed } from './http-json.js';
 
 export interface HttpApiDeps {
   verifier: TokenVerifier;
@@ -80,7 +80,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       deps.commands.senderClosed(owner);
     });
     // Read from the start: uWS drops body chunks that arrive while nobody reads.
-    const reading = readBody(res, MAX_BODY_BYTES);
+    const reading = readBody(res, MAX_BODY_BYTES, req.getHeader('content-length'));
     reading.catch(() => undefined);
     const identity = await authenticate(res, req, () => done);
     if (!identity) return;
@@ -212,4 +212,17 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       },
     );
   });
+
+  // Other methods on these routes: 405 with what they take (not the catch-all's 404).
+  const allowed: [string, string][] = [
+    ['/api/commands', 'POST'],
+    ['/api/devices', 'GET'],
+    ['/api/devices/:id/presence', 'GET'],
+  ];
+  for (const [route, allow] of allowed) {
+    app.any(route, (res, req) => {
+      metrics.httpRefusals.inc({ reason: 'method_not_allowed' });
+      sendMethodNotAllowed(res, req, allow);
+    });
+  }
 }

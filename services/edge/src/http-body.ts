@@ -7,9 +7,15 @@ export class BodyTooLargeError extends Error {
 
 /**
  * Reads a request body. uWS hands out chunks that are neutered after the callback, so each is
- * copied. The caller must have registered onAborted before calling this.
+ * copied. The caller must have registered onAborted before calling this. `contentLength`, the
+ * header as sent: a body announced over the limit is refused at once, not after it arrived.
  */
-export function readBody(res: HttpResponse, maxBytes: number): Promise<Buffer> {
+export function readBody(res: HttpResponse, maxBytes: number, contentLength = ''): Promise<Buffer> {
+  if (/^\d+$/.test(contentLength) && Number(contentLength) > maxBytes) {
+    return Promise.reject(
+      new BodyTooLargeError(`body of ${contentLength} bytes announced, over ${maxBytes}`),
+    );
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

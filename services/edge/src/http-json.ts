@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 
 import { httpErrorBody, httpStatusOf, type HttpErrorCode } from '@fleetwire/protocol';
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 
 /** `404 Not Found`: the status line uWS wants. */
 export function statusLine(status: number): string {
@@ -38,6 +38,16 @@ export function sendHead(
     for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
     res.endWithoutBody(0);
   });
+}
+
+/** 405 with the methods the route takes; a HEAD gets it without a body. */
+export function sendMethodNotAllowed(res: HttpResponse, req: HttpRequest, allow: string): void {
+  const method = req.getMethod().toUpperCase();
+  if (method === 'HEAD') {
+    sendHead(res, '405 Method Not Allowed', { allow });
+    return;
+  }
+  sendError(res, 'method_not_allowed', `${method} is not allowed here`, { allow });
 }
 
 /**

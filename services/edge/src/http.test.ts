@@ -2,7 +2,15 @@ import { Agent, request } from 'node:http';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { httpGet, mintToken, rawExchange, startTestEdge, type TestEdge } from './test-support.js';
+import {
+  httpGet,
+  httpRequest,
+  mintToken,
+  rawExchange,
+  startTestEdge,
+  valueOf,
+  type TestEdge,
+} from './test-support.js';
 
 let edge: TestEdge;
 
@@ -136,6 +144,34 @@ describe('operational routes', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('the API routes answer other methods 405 with Allow, counted; a body announced over the limit is 413 at once', async () => {
+    const token = mintToken({ sub: 'ops', role: 'service' });
+    const before = await valueOf(edge.metrics.httpRefusals, { reason: 'method_not_allowed' });
+    for (const [method, path, allow] of [
+      ['GET', '/api/commands', 'POST'],
+      ['POST', '/api/devices', 'GET'],
+      ['DELETE', '/api/devices/d1/presence', 'GET'],
+    ] as const) {
+      const res = await httpRequest(edge.port, method, path, token);
+      expect([res.status, res.headers['allow'], JSON.parse(res.body).error.code]).toEqual([
+        405,
+        allow,
+        'method_not_allowed',
+      ]);
+    }
+    expect(await valueOf(edge.metrics.httpRefusals, { reason: 'method_not_allowed' })).toBe(
+      before + 3,
+    );
+    // Ten megabytes announced, none sent: the answer does not wait for them.
+    const head = await rawExchange(
+      edge.port,
+      'POST /api/commands HTTP/1.1\r\nHost: x\r\n' +
+        `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n` +
+        'Content-Length: 10000000\r\n\r\n',
+    );
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
   });
 
   it('unknown paths get 404 JSON', async () => {

@@ -16,7 +16,7 @@ import { StateAccessError, type DeviceStates } from './core/device-states.js';
 import { deviceIdParam } from './device-id-param.js';
 import { authenticateRequest, type HttpAuthDeps } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
-import { sendError, sendJson } from './http-json.js';
+import { sendError, sendJson, sendMethodNotAllowed } from './http-json.js';
 
 export interface StateRoutesDeps extends HttpAuthDeps {
   states: DeviceStates;
@@ -98,7 +98,7 @@ export function registerStateRoutes(app: TemplatedApp, deps: StateRoutesDeps): v
       done = true;
     });
     // Read from the start: uWS drops body chunks that arrive while nobody reads.
-    const reading = readBody(res, MAX_BODY_BYTES);
+    const reading = readBody(res, MAX_BODY_BYTES, req.getHeader('content-length'));
     reading.catch(() => undefined);
     const deviceId = deviceIdParam(req);
     const ifMatch = parseIfMatch(req.getHeader('if-match'));
@@ -144,9 +144,8 @@ export function registerStateRoutes(app: TemplatedApp, deps: StateRoutesDeps): v
   });
 
   app.any(STATE_ROUTE, (res, req) => {
-    sendError(res, 'method_not_allowed', `${req.getMethod().toUpperCase()} is not allowed here`, {
-      allow: 'GET, PATCH',
-    });
+    metrics.httpRefusals.inc({ reason: 'method_not_allowed' });
+    sendMethodNotAllowed(res, req, 'GET, PATCH');
   });
 }
 
