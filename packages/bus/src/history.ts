@@ -35,9 +35,19 @@ export interface HistoryQuery {
   maxMessages: number;
   /** Missed messages whose payloads hold more bytes than this: `too_many`. */
   maxBytes: number;
-  /** More topics of the domain active since `after` than this: `too_many`. */
+  /**
+   * More topics matching the pattern active since `after` than this, or more than
+   * DOMAIN_SCAN_FACTOR times as many of the domain's (whatever they match): `too_many`.
+   */
   maxStreams: number;
 }
+
+/**
+ * How many more of a domain's active topics than `maxStreams` a read looks through for the ones
+ * its pattern matches: one publisher's many topics do not fail everyone else's reads, and what a
+ * read costs stays bounded.
+ */
+export const DOMAIN_SCAN_FACTOR = 10;
 
 export interface HistoryEntry {
   topic: string;

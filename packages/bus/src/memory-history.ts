@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { topicMatches } from '@fleetwire/protocol';
 
 import {
+  DOMAIN_SCAN_FACTOR,
   compareOffsets,
   domainOf,
   formatOffset,
@@ -97,12 +98,14 @@ export class MemoryHistory {
       return { ok: false, reason: 'epoch_changed', head, now };
     }
     if (after.ms < now - query.maxAgeMs) return { ok: false, reason: 'expired', head, now };
-    const active = [...domain.streams].filter(([, s]) => s.lastMs >= after.ms);
-    if (active.length > query.maxStreams) return { ok: false, reason: 'too_many', head, now };
+    const recent = [...domain.streams].filter(([, s]) => s.lastMs >= after.ms);
+    const active = recent.filter(([topic]) => topicMatches(query.pattern, topic));
+    if (recent.length > query.maxStreams * DOMAIN_SCAN_FACTOR || active.length > query.maxStreams) {
+      return { ok: false, reason: 'too_many', head, now };
+    }
     const entries: (HistoryEntry & { at: Offset })[] = [];
     let bytes = 0;
     for (const [topic, stream] of active) {
-      if (!topicMatches(query.pattern, topic)) continue;
       if (stream.trimmed && compareOffsets(stream.trimmed, after) > 0) {
         return { ok: false, reason: 'expired', head, now };
       }

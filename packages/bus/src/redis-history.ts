@@ -2,6 +2,7 @@ import { topicMatches } from '@fleetwire/protocol';
 import type { Cluster, Redis } from 'ioredis';
 
 import {
+  DOMAIN_SCAN_FACTOR,
   compareOffsets,
   domainOf,
   parseOffset,
@@ -232,22 +233,24 @@ export class RedisHistory {
     if (!after) {
       return { ok: false, reason: 'epoch_changed', head: query.after, now: Date.now() };
     }
-    // Topics active since the position; a topic first used after this call is seen live.
+    // Topics active since the position (one read: a topic first used after it is seen live), of
+    // which the pattern's count; a domain with far more than that is not looked through.
+    const scan = query.maxStreams * DOMAIN_SCAN_FACTOR;
     const active = await this.redis.zrangebyscore(
       this.key(domain, 'i'),
       after.ms,
       '+inf',
       'LIMIT',
       0,
-      query.maxStreams + 1,
+      scan + 1,
     );
-    if (active.length > query.maxStreams) {
-      const head = await this.head(domain);
-      return { ok: false, reason: 'too_many', head, now: Date.now() };
-    }
     const topics = active
       .map((rest) => `${domain}/${rest}`)
       .filter((topic) => topicMatches(query.pattern, topic));
+    if (active.length > scan || topics.length > query.maxStreams) {
+      const head = await this.head(domain);
+      return { ok: false, reason: 'too_many', head, now: Date.now() };
+    }
     const read = (this.redis as unknown as { fleetwireReadBuffer: ReadCommand })
       .fleetwireReadBuffer;
     const reply = (await read.call(
