@@ -74,15 +74,27 @@ function depthOf(value: unknown, stop: number): number {
   return deepest;
 }
 
-/** Why a patch cannot be applied (bad key, too deep), or undefined. */
-export function statePatchProblem(patch: StateValues): string | undefined {
+/**
+ * Why a patch cannot be applied, or undefined: a key that is not a state key (`bad_message`),
+ * or over the bounds (`limit_exceeded`).
+ */
+export function statePatchProblem(
+  patch: StateValues,
+):
+  | { code: typeof ErrorCode.BadMessage | typeof ErrorCode.LimitExceeded; message: string }
+  | undefined {
   const keys = Object.keys(patch);
-  if (keys.length > STATE_LIMITS.maxKeys) return `at most ${STATE_LIMITS.maxKeys} keys`;
+  if (keys.length > STATE_LIMITS.maxKeys) {
+    return { code: ErrorCode.LimitExceeded, message: `at most ${STATE_LIMITS.maxKeys} keys` };
+  }
   for (const key of keys) {
-    if (!KEY.test(key))
-      return `key ${JSON.stringify(key.slice(0, 64))}: 1–64 of A-Z a-z 0-9 _ . : -`;
+    if (!KEY.test(key)) {
+      const message = `key ${JSON.stringify(key.slice(0, 64))}: 1–64 of A-Z a-z 0-9 _ . : -`;
+      return { code: ErrorCode.BadMessage, message };
+    }
     if (depthOf(patch[key], STATE_LIMITS.maxDepth) > STATE_LIMITS.maxDepth) {
-      return `key ${key}: nested deeper than ${STATE_LIMITS.maxDepth} levels`;
+      const message = `key ${key}: nested deeper than ${STATE_LIMITS.maxDepth} levels`;
+      return { code: ErrorCode.LimitExceeded, message };
     }
   }
   return undefined;
@@ -110,7 +122,7 @@ export function applyStatePatch(
   now: number,
 ): StateSection {
   const problem = statePatchProblem(patch);
-  if (problem) throw new ProtocolError(ErrorCode.LimitExceeded, `state: ${problem}`);
+  if (problem) throw new ProtocolError(problem.code, `state: ${problem.message}`);
   const values = { ...section.values };
   const updatedAt = { ...section.updatedAt };
   for (const [key, value] of Object.entries(patch)) {

@@ -102,7 +102,7 @@ export function describeDeviceStateContract(
       expect((await store.get('t-race', 'd')).version).toBe(2);
     });
 
-    it('refuses a patch over the bounds with limit_exceeded and keeps the document', async () => {
+    it('refuses a patch over the bounds (limit_exceeded) or with a bad key (bad_message) and keeps the document', async () => {
       const tenant = 't-bounds';
       await store.setDesired(tenant, 'd', { keep: 1 });
       const tooMany = Object.fromEntries(
@@ -111,10 +111,16 @@ export function describeDeviceStateContract(
       const big = { blob: 'x'.repeat(STATE_LIMITS.maxBytes) };
       let deep: unknown = 1;
       for (let i = 0; i < STATE_LIMITS.maxDepth; i += 1) deep = [deep];
-      for (const patch of [tooMany, big, { deep }, { 'bad key': 1 }]) {
+      for (const [patch, code] of [
+        [tooMany, 'limit_exceeded'],
+        [big, 'limit_exceeded'],
+        [{ deep }, 'limit_exceeded'],
+        // Not a size: a key that is no state key.
+        [{ 'bad key': 1 }, 'bad_message'],
+      ] as const) {
         const error = await store.setDesired(tenant, 'd', patch).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ProtocolError);
-        expect((error as ProtocolError).code).toBe('limit_exceeded');
+        expect((error as ProtocolError).code).toBe(code);
       }
       // Many small patches cannot grow a section past the bound either.
       for (let i = 0; i < STATE_LIMITS.maxKeys - 1; i += 1)

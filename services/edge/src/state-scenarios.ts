@@ -172,7 +172,9 @@ export function stateScenarios(cluster: () => ClusterUnderTest): void {
     const cases: [unknown, Record<string, string>, number, string][] = [
       ['{not json', {}, 400, 'bad_request'],
       [{ desired: 'on' }, {}, 400, 'bad_request'],
-      [{ desired: { 'bad key': 1 } }, {}, 400, 'limit_exceeded'],
+      // Not a size: a key that is no state key is a bad request.
+      [{ desired: { 'bad key': 1 } }, {}, 400, 'bad_request'],
+      [{ desired: { é: 1 } }, {}, 400, 'bad_request'],
       [{ desired: { blob: 'x'.repeat(9000) } }, {}, 400, 'limit_exceeded'],
       [`{"desired":${'['.repeat(40)}${']'.repeat(40)}}`, {}, 400, 'limit_exceeded'],
       [{ desired: { led: true } }, { 'if-match': 'yesterday' }, 400, 'invalid_parameter'],
@@ -195,5 +197,7 @@ export function stateScenarios(cluster: () => ClusterUnderTest): void {
       code: 'limit_exceeded',
       ref: 'big',
     });
+    device.send({ type: 'state.report', id: 'key', reported: { 'a b': 1 } });
+    expect(await device.next()).toMatchObject({ type: 'error', code: 'bad_message', ref: 'key' });
   });
 }
