@@ -114,7 +114,8 @@ export function stateSectionProblem(values: StateValues): string | undefined {
 
 /**
  * Applies a patch to a section: named keys replaced, `null` removes. Throws
- * ProtocolError(limit_exceeded) when the patch or the result is over STATE_LIMITS.
+ * ProtocolError(bad_message) for a key that is no state key, ProtocolError(limit_exceeded) when
+ * the patch or the result is over STATE_LIMITS.
  */
 export function applyStatePatch(
   section: StateSection,

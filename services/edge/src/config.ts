@@ -69,7 +69,8 @@ const EdgeEnv = z.object({
   FLEETWIRE_MQTT_MAX_PACKET_BYTES: envVar.int(16 * 1024 + 512, { min: 512, max: 16 * 1024 * 1024 }),
   FLEETWIRE_MQTT_MAX_INFLIGHT: envVar.int(32, { min: 1, max: 65_535 }),
   FLEETWIRE_MQTT_CONNECT_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 120_000 }),
-  FLEETWIRE_MQTT_MAX_RETAINED: envVar.int(10_000, { min: 0, max: 1_000_000 }),
+  // A SUBSCRIBE's replay looks through them all for at most a burst of tokens (one per 1,000).
+  FLEETWIRE_MQTT_MAX_RETAINED: envVar.int(10_000, { min: 0, max: 100_000 }),
 
   ...HISTORY_ENV,
 

@@ -138,7 +138,8 @@ describe('operational routes', () => {
     try {
       expect(await ask('HEAD', '/healthz')).toEqual({ status: 200, allow: undefined, body: '' });
       expect(await ask('HEAD', '/readyz')).toEqual({ status: 200, allow: undefined, body: '' });
-      expect(await ask('HEAD', '/api/devices')).toEqual({ status: 405, allow: 'GET', body: '' });
+      expect(await ask('HEAD', '/api/commands')).toEqual({ status: 405, allow: 'POST', body: '' });
+      expect(await ask('HEAD', '/nope')).toEqual({ status: 405, allow: 'GET', body: '' });
       // The same socket, after three HEADs: a GET still reads its own answer.
       expect(await ask('GET', '/healthz')).toMatchObject({ status: 200, body: '{"status":"ok"}' });
     } finally {

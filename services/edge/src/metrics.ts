@@ -12,7 +12,6 @@ import { ChildCache } from './metric-children.js';
 type CounterChild = ReturnType<Counter['labels']>;
 type GaugeChild = ReturnType<Gauge['labels']>;
 
-/** The edge's series; docs in services/edge/README.md. */
 /**
  * A close code as a label: the standard ones (RFC 6455 §7.4.1, 1000–1015) and the 4000–4099
  * range as they are, any other a client picks as `other` (a series per code would be unbounded).
@@ -21,6 +20,7 @@ export function closeCodeLabel(code: number): string {
   return (code >= 1000 && code <= 1015) || (code >= 4000 && code <= 4099) ? String(code) : 'other';
 }
 
+/** The edge's series; docs in services/edge/README.md. */
 export class EdgeMetrics {
   /** By kind and transport: once per message, in and out. */
   readonly messagesInOf = new ChildCache<CounterChild>((kind, transport) =>

@@ -352,7 +352,10 @@ export class EdgeServer {
     this.deps.routes?.(this.app);
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
     // HEAD is answered on the health routes only; a body here would break the framing.
-    this.app.head('/*', (res) => sendHead(res, '405 Method Not Allowed', { allow: 'GET' }));
+    this.app.head('/*', (res) => {
+      metrics.httpRefusals.inc({ reason: 'method_not_allowed' });
+      sendHead(res, '405 Method Not Allowed', { allow: 'GET' });
+    });
     this.app.any('/*', (res, req) => {
       metrics.httpRefusals.inc({ reason: 'not_found' });
       sendError(res, 'not_found', `no route ${req.getUrl()}`);

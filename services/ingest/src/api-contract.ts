@@ -174,6 +174,13 @@ export function describeReadApi(driver: string, open: () => Promise<ApiTestDatab
         items: [],
         nextCursor: null,
       });
+      // Its parameters are checked all the same.
+      expect((await api.get('/v1/latest?limit=0', none)).status).toBe(400);
+      // A first level of `+` names a device as well as `devices` does.
+      const plus = mintToken({ sub: 'ui', role: 'dashboard', acl: { sub: ['+/d2/#'] } });
+      expect(
+        (await api.get('/v1/latest', plus)).body.items.map((p: { deviceId: string }) => p.deviceId),
+      ).toEqual(['d2']);
     });
 
     it('answers invalid parameters with 400 and the parameter named', async () => {

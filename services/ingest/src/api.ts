@@ -193,9 +193,11 @@ export class ReadApi {
   private readableDevices(identity: Identity): string[] | undefined {
     if (this.mayRead(identity, '+')) return undefined;
     const named = new Set<string>();
+    // Only `devices/<id>/…` or `+/<id>/…` can cover one device's subtree and not all of them;
+    // mayRead has the last word on every id named.
     for (const pattern of identity.subscribe) {
-      const [first, id] = pattern.split('/');
-      if (first === 'devices' && id && id !== '+' && id !== '#') named.add(id);
+      const id = pattern.split('/')[1];
+      if (id && id !== '+' && id !== '#') named.add(id);
     }
     return [...named].filter((id) => this.mayRead(identity, id)).sort();
   }
@@ -207,16 +209,16 @@ export class ReadApi {
         throw new HttpError('forbidden', `this token may not read device ${id}`);
       }
     }
-    // A narrowed token pages through its own devices only: paging over the tenant's and
-    // filtering after would hand it cursors naming the devices it may not see.
-    deviceIds ??= this.readableDevices(identity);
-    if (deviceIds?.length === 0) return { items: [], nextCursor: null };
     const limit = params.limit(DEFAULT_PAGE, this.deps.config.maxPage);
     const after = params.cursor((v) =>
       Array.isArray(v) && v.length === 2 && v.every((s) => typeof s === 'string')
         ? { deviceId: v[0] as string, topic: v[1] as string }
         : undefined,
     );
+    // A narrowed token pages through its own devices only: paging over the tenant's and
+    // filtering after would hand it cursors naming the devices it may not see.
+    deviceIds ??= this.readableDevices(identity);
+    if (deviceIds?.length === 0) return { items: [], nextCursor: null };
     const page = await this.deps.store.latest({
       tenant: identity.tenant,
       limit,

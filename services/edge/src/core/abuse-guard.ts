@@ -27,8 +27,10 @@ export class AbuseGuard {
     private readonly logger: Logger,
   ) {}
 
-  /** Takes one message from the connection's budget; false (and answered) when over it. */
-  /** Takes `cost` tokens (one message, or work worth several) from the connection's budget. */
+  /**
+   * Takes `cost` tokens (one message, or work worth several) from the connection's budget;
+   * false (and answered) when over it.
+   */
   admit(conn: Connection, now: number, cost = 1): boolean {
     const { session } = conn;
     if (now - session.abuseWindowStart > ABUSE_WINDOW_MS) {

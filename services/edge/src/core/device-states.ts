@@ -166,8 +166,8 @@ export class DeviceStates {
 
   /**
    * Applies a patch of `desired` for a dashboard or service (WebSocket and HTTP alike) and sends
-   * the change on. Throws StateAccessError, StateVersionConflict, ProtocolError(limit_exceeded)
-   * or the store's error.
+   * the change on. Throws StateAccessError, StateVersionConflict, ProtocolError (bad_message,
+   * limit_exceeded) or the store's error.
    */
   async setDesired(
     identity: Identity,

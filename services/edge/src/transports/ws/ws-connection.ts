@@ -75,11 +75,11 @@ export class WsConnection implements Connection {
     return true;
   }
 
-  /** Corked, because a close frame written outside a uWS callback otherwise waits for the next event. */
   bufferedBytes(): number {
     return this.session.closed ? 0 : this.ws.getBufferedAmount();
   }
 
+  /** Corked, because a close frame written outside a uWS callback otherwise waits for the next event. */
   end(code: number, reason: string): void {
     if (this.session.closed) return;
     this.deliveriesFirst();
