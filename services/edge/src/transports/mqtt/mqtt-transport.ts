@@ -139,6 +139,12 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     else closeRaw(s, wsCode, reason);
   };
 
+  /** A malformed packet (§4.13): counted, MQTT 5 DISCONNECT 0x81, closed with 1002. */
+  const malformed = (s: MqttSocket, why: string): void => {
+    metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
+    fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, `malformed packet: ${why}`);
+  };
+
   const refuseConnect = (
     s: MqttSocket,
     version: MqttVersion,
@@ -359,29 +365,21 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
           : packet.cmd === 'unsubscribe'
             ? packet.unsubscriptions
             : [];
-    if (notUtf8(topics)) {
-      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-      const why = 'malformed packet: a topic is not valid UTF-8';
-      return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, why);
-    }
+    if (notUtf8(topics)) return malformed(s, 'a topic is not valid UTF-8');
     switch (packet.cmd) {
       case 'publish':
         return onPublish(s, conn, packet, received);
       case 'subscribe':
         if (packet.subscriptions.length === 0) {
           // §3.8.3-2: at least one filter.
-          metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-          const why = 'malformed packet: SUBSCRIBE without topic filters';
-          return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, why);
+          return malformed(s, 'SUBSCRIBE without topic filters');
         }
         return onSubscribe(conn, packet, received);
       case 'unsubscribe':
         if (packet.unsubscriptions.length === 0) {
           // §3.10.3-2: at least one filter. mqtt-packet parses an empty one but cannot write its
           // MQTT 5 UNSUBACK (it throws), so it is refused as malformed here.
-          metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-          const why = 'malformed packet: UNSUBSCRIBE without topic filters';
-          return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, why);
+          return malformed(s, 'UNSUBSCRIBE without topic filters');
         }
         return onUnsubscribe(conn, packet, received);
       case 'pingreq':
@@ -468,10 +466,9 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, 'malformed length');
     }
     if (s.parseError && !gone()) {
-      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       const why = s.parseError.message;
       s.parseError = undefined;
-      fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, `malformed packet: ${why}`);
+      malformed(s, why);
     }
   };
 
