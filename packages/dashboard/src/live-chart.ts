@@ -2,6 +2,12 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 const MAX_POINTS = 300;
+/**
+ * Series the chart draws at most: the device names its fields, and each new one rebuilds the
+ * chart with a legend row (a device sending 250 new keys a message froze the page for seconds).
+ */
+export const MAX_SERIES = 6;
+const MAX_LABEL = 32;
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 
 /** The top-level numeric fields of a telemetry payload: what can be charted. */
@@ -13,9 +19,19 @@ export function numericFields(data: Record<string, unknown>): Record<string, num
   return fields;
 }
 
+/** The fields of a message the chart should start drawing: new ones, while there is room. */
+export function freshSeries(fields: Record<string, number>, drawn: readonly string[]): string[] {
+  const room = MAX_SERIES - drawn.length;
+  if (room <= 0) return [];
+  return Object.keys(fields)
+    .filter((field) => !drawn.includes(field))
+    .slice(0, room);
+}
+
 /**
- * A uPlot line chart of one device's numeric fields over its last MAX_POINTS messages. A field
- * seen for the first time rebuilds the chart with one more series.
+ * A uPlot line chart of one device's numeric fields over its last MAX_POINTS messages: the
+ * first MAX_SERIES fields seen. A field seen for the first time rebuilds the chart with one
+ * more series.
  */
 export class LiveChart {
   private plot: uPlot | undefined;
@@ -54,7 +70,7 @@ export class LiveChart {
 
   add(ts: number, data: Record<string, unknown>): void {
     const fields = numericFields(data);
-    const fresh = Object.keys(fields).filter((f) => !this.values.has(f));
+    const fresh = freshSeries(fields, this.fields);
     for (const field of fresh) {
       this.fields.push(field);
       this.values.set(
@@ -63,7 +79,10 @@ export class LiveChart {
       );
     }
     this.times.push(ts / 1000);
-    for (const field of this.fields) this.values.get(field)?.push(fields[field] ?? null);
+    // Own keys only: `constructor` or `toString` are fields a device may name, not Object's.
+    for (const field of this.fields) {
+      this.values.get(field)?.push(Object.hasOwn(fields, field) ? (fields[field] as number) : null);
+    }
     if (this.times.length > MAX_POINTS) {
       this.times.shift();
       for (const series of this.values.values()) series.shift();
@@ -86,7 +105,7 @@ export class LiveChart {
         series: [
           {},
           ...this.fields.map((field, i) => ({
-            label: field,
+            label: field.length > MAX_LABEL ? `${field.slice(0, MAX_LABEL)}…` : field,
             stroke: COLORS[i % COLORS.length],
             width: 2,
           })),

@@ -63,13 +63,20 @@ export class StatePanel {
         const pending = Object.hasOwn(doc.delta, key);
         row.dataset['key'] = key;
         row.dataset['pending'] = String(pending);
-        for (const text of [key, shown(doc.desired[key]), shown(doc.reported[key])]) {
+        // Own keys only: a device may name a key `constructor` or `toString`.
+        const desired = Object.hasOwn(doc.desired, key) ? doc.desired[key] : undefined;
+        const reported = Object.hasOwn(doc.reported, key) ? doc.reported[key] : undefined;
+        for (const text of [key, shown(desired), shown(reported)]) {
           const cell = document.createElement('td');
           cell.textContent = text;
           row.append(cell);
         }
         const status = document.createElement('td');
-        status.textContent = pending ? 'pending' : key in doc.desired ? 'in sync' : 'reported';
+        status.textContent = pending
+          ? 'pending'
+          : Object.hasOwn(doc.desired, key)
+            ? 'in sync'
+            : 'reported';
         row.append(status);
         return row;
       }),
