@@ -75,8 +75,11 @@ async function jsonConnect(claims: TokenClaims): Promise<TestClient> {
 }
 
 /** The error mqtt.js rejects a refused CONNECT with: its CONNACK code. */
-async function refusedCode(options: Parameters<typeof MqttTestClient.connect>[2]): Promise<number> {
-  const error = (await MqttTestClient.connect(edge.port, undefined, options).then(
+async function refusedCode(
+  options: Parameters<typeof MqttTestClient.connect>[2],
+  port = edge.port,
+): Promise<number> {
+  const error = (await MqttTestClient.connect(port, undefined, options).then(
     (client) => {
       void client.end();
       throw new Error('CONNECT was accepted');
@@ -598,6 +601,29 @@ describe('Last Will and presence', () => {
       { protocolVersion: 4, will: { ...will, retain: false } },
     );
     expect(v4.client.connected).toBe(true);
+  });
+
+  it('MQTT 5: a retained Will on a node that keeps no retained messages is refused with CONNACK 0x9A', async () => {
+    const noRetain = await startTestEdge({ env: { FLEETWIRE_MQTT_MAX_RETAINED: '0' } });
+    try {
+      const code = await refusedCode(
+        {
+          clientId: 'will-r',
+          username: 'will-r',
+          password: mintToken({ sub: 'will-r', role: 'device' }),
+          will: {
+            topic: 'devices/will-r/status',
+            payload: Buffer.from('{}'),
+            qos: 0,
+            retain: true,
+          },
+        },
+        noRetain.port,
+      );
+      expect(code).toBe(0x9a);
+    } finally {
+      noRetain.close();
+    }
   });
 
   it('a Will outside the ACL refuses the CONNECT', async () => {
