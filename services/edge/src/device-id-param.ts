@@ -1,8 +1,5 @@
-import { HttpError } from '@fleetwire/protocol';
+import { DeviceId, HttpError } from '@fleetwire/protocol';
 import type { HttpRequest } from 'uWebSockets.js';
-
-/** A token `sub`: what a device id can be. */
-const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 /**
  * The route's first parameter as a device id: percent-decoded (uWS hands it over as sent, and
@@ -15,7 +12,7 @@ export function deviceIdParam(req: HttpRequest): string | HttpError {
   } catch {
     return new HttpError('invalid_parameter', 'deviceId: bad percent-encoding');
   }
-  return DEVICE_ID.test(id)
+  return DeviceId.safeParse(id).success
     ? id
     : new HttpError(
         'invalid_parameter',

@@ -21,14 +21,17 @@ export interface OpsRoutesDeps {
 /** `/healthz` (the process answers), `/readyz` (it can do its job now) and `/metrics`. */
 export function registerOpsRoutes(app: TemplatedApp, deps: OpsRoutesDeps): void {
   const { metrics, logger } = deps;
-  const ready = (): boolean => Object.values(deps.readiness()).every(Boolean);
+  const allReady = (checks: Record<string, boolean>): boolean =>
+    Object.values(checks).every(Boolean);
   app.get('/healthz', (res) => sendJson(res, '200 OK', { status: 'ok' }));
   // Load balancers probe with HEAD as well: the status alone.
   app.head('/healthz', (res) => sendHead(res, '200 OK'));
-  app.head('/readyz', (res) => sendHead(res, ready() ? '200 OK' : '503 Service Unavailable'));
+  app.head('/readyz', (res) =>
+    sendHead(res, allReady(deps.readiness()) ? '200 OK' : '503 Service Unavailable'),
+  );
   app.get('/readyz', (res) => {
     const checks = deps.readiness();
-    if (Object.values(checks).every(Boolean)) sendJson(res, '200 OK', { status: 'ready', checks });
+    if (allReady(checks)) sendJson(res, '200 OK', { status: 'ready', checks });
     else
       sendJson(res, '503 Service Unavailable', {
         status: deps.draining() ? 'draining' : 'not_ready',
@@ -39,9 +42,8 @@ export function registerOpsRoutes(app: TemplatedApp, deps: OpsRoutesDeps): void 
   // Details for humans and dashboards: readiness, its reasons, and every dependency's state.
   app.get('/health', (res) => {
     const checks = deps.readiness();
-    const ready = Object.values(checks).every(Boolean);
     sendJson(res, '200 OK', {
-      status: ready ? 'ready' : deps.draining() ? 'draining' : 'not_ready',
+      status: allReady(checks) ? 'ready' : deps.draining() ? 'draining' : 'not_ready',
       checks,
       reasons: deps.reasons(),
       dependencies: deps.dependencies(),

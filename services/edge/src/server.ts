@@ -13,7 +13,7 @@ import type { PresenceTracker } from './core/presence-tracker.js';
 import type { Rebalancer } from './core/rebalancer.js';
 import { SessionCore } from './core/session-core.js';
 import { registerHttpApi } from './http-api.js';
-import { sendError, sendHead } from './http-json.js';
+import { sendError, sendMethodNotAllowed } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerStateRoutes } from './state-routes.js';
@@ -352,9 +352,9 @@ export class EdgeServer {
     this.deps.routes?.(this.app);
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
     // HEAD is answered on the health routes only; a body here would break the framing.
-    this.app.head('/*', (res) => {
+    this.app.head('/*', (res, req) => {
       metrics.httpRefusals.inc({ reason: 'method_not_allowed' });
-      sendHead(res, '405 Method Not Allowed', { allow: 'GET' });
+      sendMethodNotAllowed(res, req, 'GET');
     });
     this.app.any('/*', (res, req) => {
       metrics.httpRefusals.inc({ reason: 'not_found' });

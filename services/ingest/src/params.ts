@@ -1,7 +1,11 @@
-import { HttpError, decodeJson, parseIsoDateTime, type DecodeLimits } from '@fleetwire/protocol';
+import {
+  DeviceId,
+  HttpError,
+  decodeJson,
+  parseIsoDateTime,
+  type DecodeLimits,
+} from '@fleetwire/protocol';
 
-/** Device ids are token subjects: the same characters as the `sub` claim allows. */
-const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const FIELD_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
 const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -134,7 +138,8 @@ export function requestUrl(target: string): URL {
 }
 
 export function checkDeviceId(id: string): string {
-  if (!DEVICE_ID.test(id)) {
+  // Device ids are token subjects: protocol's DeviceId, as for every message's target.
+  if (!DeviceId.safeParse(id).success) {
     throw invalid('deviceId', 'letters, digits and _ . : @ - only (1–128 characters)');
   }
   return id;

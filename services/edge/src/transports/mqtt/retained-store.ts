@@ -42,23 +42,22 @@ export class RetainedStore {
     }
     topics.set(topic, { topic, payload });
     this.count += 1;
-    if (this.count > this.max) this.evictOldest(topics);
+    if (this.count > this.max) this.evictOldest(tenant);
   }
 
   /** One message out of the fullest tenant, or of `own` while it holds an even share or more. */
-  private evictOldest(own: Map<string, RetainedMessage>): void {
-    let from = own;
-    if (own.size * this.byTenant.size < this.count) {
-      for (const topics of this.byTenant.values()) if (topics.size > from.size) from = topics;
+  private evictOldest(own: string): void {
+    let victim = own;
+    let from = this.byTenant.get(own) as Map<string, RetainedMessage>;
+    if (from.size * this.byTenant.size < this.count) {
+      for (const [tenant, topics] of this.byTenant) {
+        if (topics.size > from.size) [victim, from] = [tenant, topics];
+      }
     }
     // Maps keep insertion order (a replaced topic was deleted first): the first is the oldest.
     from.delete(from.keys().next().value as string);
     this.count -= 1;
-    if (from.size === 0) {
-      for (const [tenant, topics] of this.byTenant) {
-        if (topics === from) this.byTenant.delete(tenant);
-      }
-    }
+    if (from.size === 0) this.byTenant.delete(victim);
   }
 
   /** How many `tenant` holds. */
