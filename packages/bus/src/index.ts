@@ -26,12 +26,15 @@ export { clusterNodes } from './cluster-nodes.js';
 export { escapeGlob, globOfPattern } from './topic-glob.js';
 export { MemoryPresence } from './memory-presence.js';
 export {
+  DEFAULT_MAX_DEVICES_PER_TENANT,
   deviceRefKey,
   parseDeviceRef,
   type DeviceRef,
+  type ForgetResult,
   type NodeLoad,
   type HeldDevice,
   type OnlineResult,
+  type PresenceLimits,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,

@@ -6,7 +6,7 @@ presenceContract('memory', async () => {
   return {
     store,
     ttlMs: 30_000,
-    reopen: async () => store.instance(),
+    reopen: async (limits) => store.instance(limits),
     flush: async () => store.flush(),
     close: async () => undefined,
   };

@@ -1,13 +1,16 @@
 import {
+  DEFAULT_MAX_DEVICES_PER_TENANT,
   MAX_NODE_LOADS,
   byDeviceId,
   deviceRefKey,
   heldDevices,
   parseDeviceRef,
   type DeviceRef,
+  type ForgetResult,
   type HeldDevice,
   type NodeLoad,
   type OnlineResult,
+  type PresenceLimits,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,
@@ -32,6 +35,8 @@ interface State {
   records: Map<string, Entry>;
   leases: Map<string, Lease>;
   nodeDevices: Map<string, Set<string>>;
+  /** Records per tenant (what HLEN of the tenant's hash answers in Redis). */
+  tenantSizes: Map<string, number>;
 }
 
 /** The in-process twin of RedisPresence: the same lease rules on an injected clock. */
@@ -39,27 +44,41 @@ export class MemoryPresence implements PresenceStore {
   private readonly records: Map<string, Entry>;
   private readonly leases: Map<string, Lease>;
   private readonly nodeDevices: Map<string, Set<string>>;
+  private readonly tenantSizes: Map<string, number>;
+  private readonly maxDevicesPerTenant: number;
 
   constructor(
     private readonly ttlMs: number,
+    private readonly limits: PresenceLimits = {},
     private readonly state: State = {
       records: new Map(),
       leases: new Map(),
       nodeDevices: new Map(),
+      tenantSizes: new Map(),
     },
   ) {
-    ({ records: this.records, leases: this.leases, nodeDevices: this.nodeDevices } = state);
+    ({
+      records: this.records,
+      leases: this.leases,
+      nodeDevices: this.nodeDevices,
+      tenantSizes: this.tenantSizes,
+    } = state);
+    this.maxDevicesPerTenant = limits.maxDevicesPerTenant ?? DEFAULT_MAX_DEVICES_PER_TENANT;
   }
 
   /** Another store over the same records, as a node's restarted process opens one (tests). */
-  instance(): MemoryPresence {
-    return new MemoryPresence(this.ttlMs, this.state);
+  instance(limits: PresenceLimits = this.limits): MemoryPresence {
+    return new MemoryPresence(this.ttlMs, limits, this.state);
   }
 
   async markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult> {
     const key = deviceRefKey(device);
-    const previous = this.records.get(key)?.node;
-    this.records.set(key, {
+    const known = this.records.get(key);
+    if (!known && (this.tenantSizes.get(device.tenant) ?? 0) >= this.maxDevicesPerTenant) {
+      return { refused: 'device_limit' };
+    }
+    const previous = known?.node;
+    this.setRecord(key, device.tenant, {
       t: now,
       node,
       ...(device.gateway === undefined ? {} : { gateway: device.gateway }),
@@ -116,7 +135,7 @@ export class MemoryPresence implements PresenceStore {
         result.moved.push(refOf(device));
         continue;
       }
-      this.records.set(key, {
+      this.setRecord(key, device.tenant, {
         t: now,
         node,
         ...(device.gateway === undefined ? {} : { gateway: device.gateway }),
@@ -164,6 +183,16 @@ export class MemoryPresence implements PresenceStore {
     return records.sort(byDeviceId);
   }
 
+  async forget(device: DeviceRef): Promise<ForgetResult> {
+    const key = deviceRefKey(device);
+    const entry = this.records.get(key);
+    if (!entry) return 'unknown';
+    if (entry.node !== undefined) return 'held';
+    this.records.delete(key);
+    this.tenantSizes.set(device.tenant, (this.tenantSizes.get(device.tenant) ?? 1) - 1);
+    return 'forgotten';
+  }
+
   async nodeLoads(now: number): Promise<NodeLoad[]> {
     const loads: NodeLoad[] = [];
     for (const [node, { at, connections }] of this.leases) {
@@ -200,6 +229,15 @@ export class MemoryPresence implements PresenceStore {
     this.records.clear();
     this.leases.clear();
     this.nodeDevices.clear();
+    this.tenantSizes.clear();
+  }
+
+  /** Writes a record, counting it against its tenant if it is new (restores are not refused). */
+  private setRecord(key: string, tenant: string, entry: Entry): void {
+    if (!this.records.has(key)) {
+      this.tenantSizes.set(tenant, (this.tenantSizes.get(tenant) ?? 0) + 1);
+    }
+    this.records.set(key, entry);
   }
 
   private devicesOf(node: string): Set<string> {

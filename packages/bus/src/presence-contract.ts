@@ -1,12 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { byDeviceId, type HeldDevice, type PresenceStore } from './presence.js';
+import {
+  byDeviceId,
+  type HeldDevice,
+  type PresenceLimits,
+  type PresenceStore,
+} from './presence.js';
 
 export interface PresenceUnderTest {
   store: PresenceStore;
   ttlMs: number;
-  /** Another instance on the same records, as a restarted process of a node would open. */
-  reopen(): Promise<PresenceStore>;
+  /**
+   * Another instance on the same records, as a restarted process of a node would open (with
+   * other limits, if given).
+   */
+  reopen(limits?: PresenceLimits): Promise<PresenceStore>;
   /** Loses every record and lease, as a Redis restart without persistence does. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -276,6 +284,51 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
         { ...d2, online: true, node: 'node-a', connectedAt: now, lastSeen: now },
       ]);
       expect(await store.list('nobody', now + 1)).toEqual([]);
+    });
+
+    it('a tenant at its device limit refuses a device new to it; known devices, other tenants and restores are not refused', async () => {
+      const limited = await subject.reopen({ maxDevicesPerTenant: 2 });
+      extra.push(limited);
+      const now = Date.now();
+      const d4 = { tenant: 'acme', deviceId: 'd4' };
+      const d5 = { tenant: 'acme', deviceId: 'd5' };
+      // One turn's connects go to Redis together: the limit is checked device by device.
+      expect(
+        await Promise.all([d1, d2, d4].map((d) => limited.markOnline(d, 'node-a', now))),
+      ).toEqual([{}, {}, { refused: 'device_limit' }]);
+      expect(await limited.get(d4, now)).toEqual({ ...d4, online: false });
+      expect((await limited.list('acme', now)).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
+      // A known device comes back (here on another node, a takeover): never refused.
+      expect(await limited.markOnline(d1, 'node-b', now + 1)).toEqual({ previous: 'node-a' });
+      await limited.markOffline(d2, 'node-a', now + 2);
+      expect(await limited.markOnline(d2, 'node-a', now + 3)).toEqual({});
+      expect(await limited.markOnline(d3, 'node-a', now + 3)).toEqual({});
+      // A node that holds a device whose record vanished writes it again, limit or not: the
+      // device was let in when it connected.
+      const restarted = await subject.reopen({ maxDevicesPerTenant: 2 });
+      extra.push(restarted);
+      expect(await restarted.renew([d2, d5], 'node-a', now + 4)).toEqual({
+        moved: [],
+        restored: [d5],
+        released: [d3],
+      });
+      expect(await restarted.get(d5, now + 4)).toMatchObject({ online: true, node: 'node-a' });
+    });
+
+    it('forget: removes an offline device’s record, not one a node holds, and frees its place under the limit', async () => {
+      const limited = await subject.reopen({ maxDevicesPerTenant: 1 });
+      extra.push(limited);
+      const now = Date.now();
+      expect(await limited.forget(d1)).toBe('unknown');
+      await limited.markOnline(d1, 'node-a', now);
+      expect(await limited.forget(d1)).toBe('held');
+      expect(await limited.markOnline(d2, 'node-a', now)).toEqual({ refused: 'device_limit' });
+      await limited.markOffline(d1, 'node-a', now + 1);
+      expect(await limited.forget(d1)).toBe('forgotten');
+      expect(await limited.get(d1, now + 1)).toEqual({ ...d1, online: false });
+      expect(await limited.list('acme', now + 1)).toEqual([]);
+      expect(await limited.forget(d1)).toBe('unknown');
+      expect(await limited.markOnline(d2, 'node-a', now + 2)).toEqual({});
     });
 
     it('a dead node’s devices are reaped once, except those another node holds; last seen is its last heartbeat', async () => {

@@ -29,11 +29,32 @@ export interface RenewResult {
   released: DeviceRef[];
 }
 
-/** What a connect found: the node the device's record named before, if another one did. */
-export interface OnlineResult {
-  /** Live or not: whoever it names may still hold an old socket of the device (takeover). */
-  previous?: string;
+/**
+ * What a connect found: the node the device's record named before, if another one did; or that
+ * the device is new to a tenant that knows its maximum of devices (nothing was written).
+ */
+export type OnlineResult =
+  | {
+      /** Live or not: whoever it names may still hold an old socket of the device (takeover). */
+      previous?: string;
+      refused?: undefined;
+    }
+  | { refused: 'device_limit'; previous?: undefined };
+
+/** What `forget` did: removed the record, or not (the device is held by a node, or unknown). */
+export type ForgetResult = 'forgotten' | 'held' | 'unknown';
+
+/** Bounds a presence store keeps. */
+export interface PresenceLimits {
+  /**
+   * Devices a tenant may have records of (online or seen before). A device new to a tenant at
+   * the limit is refused (`OnlineResult.refused`): a gateway token naming a pattern could
+   * otherwise add records for good, at its message rate. Default `DEFAULT_MAX_DEVICES_PER_TENANT`.
+   */
+  maxDevicesPerTenant?: number;
 }
+
+export const DEFAULT_MAX_DEVICES_PER_TENANT = 100_000;
 
 /** A node's heartbeat as its peers see it: how many connections it held when it last renewed. */
 export interface NodeLoad {
@@ -67,7 +88,8 @@ export interface PresenceStore {
   /**
    * `gateway`: the gateway the device is attached to; none for a device connected itself.
    * Creates the node's lease if it has none yet, so a node that dies before its first renewal
-   * is still reaped.
+   * is still reaped. A device the tenant has no record of, while it has its maximum
+   * (`PresenceLimits`), is refused and nothing is written; a device it knows never is.
    */
   markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult>;
   /**
@@ -112,6 +134,12 @@ export interface PresenceStore {
    * id. Known means it has a record, which is kept without a TTL.
    */
   list(tenant: string, now: number): Promise<PresenceRecord[]>;
+  /**
+   * Removes a device's record, so the tenant no longer knows it (and it no longer counts
+   * against the tenant's limit): only while no node holds it (`held` otherwise, also while the
+   * record names a dead node not reaped yet).
+   */
+  forget(device: DeviceRef): Promise<ForgetResult>;
   /**
    * Finds nodes whose lease is older than the TTL, claims each (one reaper per dead node), and
    * returns their devices that no live node took over, marking them offline with the dead

@@ -4,15 +4,17 @@ import { expect, it } from 'vitest';
 
 import { clusterNodes } from './cluster-nodes.js';
 import { presenceContract } from './presence-contract.js';
+import type { PresenceLimits } from './presence.js';
 import { RedisPresence } from './redis-presence.js';
 
 presenceContract('redis cluster', async () => {
   const cluster = await testRedisCluster();
-  const open = () =>
+  const open = (limits: PresenceLimits = {}) =>
     RedisPresence.connect({
       nodes: clusterNodes(cluster.nodes),
       prefix: cluster.keyPrefix,
       ttlMs: 30_000,
+      ...limits,
     });
   const store = await open();
   return {

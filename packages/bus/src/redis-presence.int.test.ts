@@ -3,12 +3,13 @@ import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
 
 import { presenceContract } from './presence-contract.js';
+import type { PresenceLimits } from './presence.js';
 import { RedisPresence } from './redis-presence.js';
 
 presenceContract('redis', async () => {
   const redis = await testRedis();
-  const open = () =>
-    RedisPresence.connect({ url: redis.url, prefix: redis.keyPrefix, ttlMs: 30_000 });
+  const open = (limits: PresenceLimits = {}) =>
+    RedisPresence.connect({ url: redis.url, prefix: redis.keyPrefix, ttlMs: 30_000, ...limits });
   const store = await open();
   return {
     store,

@@ -7,6 +7,7 @@ import { MasterRestarts } from './master-restarts.js';
 import { TickBatches } from './tick-batches.js';
 import { LUA_RECORD, decodeRecord, type StoredRecord } from './presence-record.js';
 import {
+  DEFAULT_MAX_DEVICES_PER_TENANT,
   MAX_NODE_LOADS,
   RESTORE_BATCH,
   byDeviceId,
@@ -15,9 +16,11 @@ import {
   parseConnections,
   parseDeviceRef,
   type DeviceRef,
+  type ForgetResult,
   type HeldDevice,
   type NodeLoad,
   type OnlineResult,
+  type PresenceLimits,
   type PresenceRecord,
   type PresenceStore,
   type RenewResult,
@@ -29,12 +32,13 @@ import {
 } from './redis-options.js';
 
 /** One Redis (`url`) or a Redis Cluster (`nodes`: some of its masters, the rest is discovered). */
-export type RedisPresenceOptions = ({ url: string } | { nodes: ClusterNode[] }) & {
-  prefix?: string;
-  ttlMs: number;
-  /** A connection silent this long with a command waiting is closed (`redisConnectionOptions`). */
-  replyTimeoutMs?: number;
-};
+export type RedisPresenceOptions = ({ url: string } | { nodes: ClusterNode[] }) &
+  PresenceLimits & {
+    prefix?: string;
+    ttlMs: number;
+    /** A connection silent this long with a command waiting is closed (`redisConnectionOptions`). */
+    replyTimeoutMs?: number;
+  };
 
 const RETRY = (attempt: number): number => Math.min(100 * 2 ** attempt, 2_000);
 
@@ -62,16 +66,30 @@ function recordWriteKey({ device, node }: RecordWrite): string {
  */
 const SCRIPTS = {
   /**
-   * Writes the records of devices (ARGV[2..]: id, time, gateway each) for node ARGV[1]; answers
-   * per device the node its record named before ('' for none).
+   * Writes the records of devices (ARGV[3..]: id, time, gateway each) for node ARGV[1]; answers
+   * per device the node its record named before ('' for none), or 0 when the device is new and
+   * the tenant has ARGV[2] records already (nothing written).
    */
   presenceOnline: `${LUA_RECORD}
 local previous = {}
-for i = 2, #ARGV, 3 do
-  previous[#previous + 1] = node_of(redis.call('HGET', KEYS[1], ARGV[i]))
-  redis.call('HSET', KEYS[1], ARGV[i], encode(ARGV[i + 1], ARGV[1], ARGV[i + 2]))
+local max = tonumber(ARGV[2])
+for i = 3, #ARGV, 3 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if not current and redis.call('HLEN', KEYS[1]) >= max then
+    previous[#previous + 1] = 0
+  else
+    previous[#previous + 1] = node_of(current)
+    redis.call('HSET', KEYS[1], ARGV[i], encode(ARGV[i + 1], ARGV[1], ARGV[i + 2]))
+  end
 end
 return previous`,
+  /** Removes device ARGV[1]'s record unless it names a node: 1 removed, 0 held, 2 none. */
+  presenceForget: `${LUA_RECORD}
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return 2 end
+if node_of(current) ~= '' then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1`,
   /**
    * Offline (a disconnect, or a reap) the devices (ARGV[2..]: id, time each) whose records still
    * name node ARGV[1]; answers per device 1 released, 0 not (another node holds it), 2 nothing
@@ -147,7 +165,7 @@ export class RedisPresence implements PresenceStore {
    * A turn's record writes and node-set changes leave together, per tenant and per node: a
    * connect storm costs a script run per tenant and turn, not per device.
    */
-  private readonly onlineWrites = new TickBatches<RecordWrite, string>(
+  private readonly onlineWrites = new TickBatches<RecordWrite, string | 0>(
     (_, writes) => this.writeOnline(writes),
     RECORD_WRITE_BATCH,
   );
@@ -229,6 +247,11 @@ export class RedisPresence implements PresenceStore {
       if (ensureLease) writes.push(this.redis.zadd(this.k('{nodes}:beat'), 'NX', now, node));
       const [previous] = await Promise.all(writes);
       if (ensureLease) this.leased.add(node);
+      if (previous === 0) {
+        // Nothing was written: the node's set must not name it either.
+        void this.setRemoves.add(this.nodeKey(node), deviceRefKey(device)).catch(() => undefined);
+        return { refused: 'device_limit' };
+      }
       return previous === '' || previous === node ? {} : { previous: String(previous) };
     });
   }
@@ -249,13 +272,13 @@ export class RedisPresence implements PresenceStore {
     return this.offlineWrites.add(recordWriteKey(write), write);
   }
 
-  private writeOnline(writes: RecordWrite[]): Promise<string[]> {
-    const args = [(writes[0] as RecordWrite).node];
+  private writeOnline(writes: RecordWrite[]): Promise<(string | 0)[]> {
+    const args = [(writes[0] as RecordWrite).node, String(this.maxDevicesPerTenant)];
     for (const { device, now } of writes) {
       args.push(device.deviceId, String(now), device.gateway ?? '');
     }
     const key = this.tenantKey((writes[0] as RecordWrite).device.tenant);
-    return this.scripts.presenceOnline(key, ...args) as Promise<string[]>;
+    return this.scripts.presenceOnline(key, ...args) as Promise<(string | 0)[]>;
   }
 
   private writeOffline(writes: RecordWrite[]): Promise<number[]> {
@@ -394,6 +417,17 @@ export class RedisPresence implements PresenceStore {
     });
   }
 
+  async forget(device: DeviceRef): Promise<ForgetResult> {
+    return this.typed('forget', async () => {
+      this.sendWaitingWrites();
+      const answer = await this.scripts.presenceForget(
+        this.tenantKey(device.tenant),
+        device.deviceId,
+      );
+      return answer === 1 ? 'forgotten' : answer === 0 ? 'held' : 'unknown';
+    });
+  }
+
   /** The heartbeats of the nodes the records name (those with a lease), in bounded reads. */
   private async leasesOf(
     records: Iterable<StoredRecord | undefined>,
@@ -514,6 +548,10 @@ export class RedisPresence implements PresenceStore {
 
   private get ttl(): number {
     return this.options.ttlMs;
+  }
+
+  private get maxDevicesPerTenant(): number {
+    return this.options.maxDevicesPerTenant ?? DEFAULT_MAX_DEVICES_PER_TENANT;
   }
 
   private get scripts(): Scripts {

@@ -38,6 +38,11 @@ export const ErrorCode = {
   SubDeviceNotAttached: 'subdevice_not_attached',
   /** A stream chunk or close named a channel this connection has not opened (or too many). */
   UnknownStream: 'unknown_stream',
+  /**
+   * A gateway attached a device new to its tenant, and the tenant has its maximum of known
+   * devices. Not attached; an operator must forget devices or raise the limit.
+   */
+  DeviceLimit: 'device_limit',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -76,6 +81,11 @@ export const CloseCode = {
   TokenExpired: 4001,
   /** Another connection with the same device id replaced this one. Do not reconnect blindly. */
   SessionReplaced: 4002,
+  /**
+   * The device is new to its tenant, which has its maximum of known devices. Reconnecting will
+   * not help until an operator forgets devices or raises the limit: back off for long.
+   */
+  DeviceLimit: 4003,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -89,4 +99,5 @@ export const CloseReason = {
   Rebalance: 'rebalancing',
   TokenExpired: 'token expired',
   SessionReplaced: 'replaced by a newer connection',
+  DeviceLimit: 'tenant device limit reached',
 } as const;

@@ -18,6 +18,7 @@ export const HTTP_ERRORS = {
   not_found: { status: 404, meaning: 'no such route or file' },
   method_not_allowed: { status: 405, meaning: 'the route does not take this method' },
   version_conflict: { status: 409, meaning: 'the body’s version is not the document’s any more' },
+  device_connected: { status: 409, meaning: 'a node holds the device: disconnect it first' },
   precondition_failed: { status: 412, meaning: 'If-Match does not name the current version' },
   body_too_large: { status: 413, meaning: 'the body is over the size limit' },
   bad_version: { status: 426, meaning: 'Sec-WebSocket-Version is not 13' },

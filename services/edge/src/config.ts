@@ -1,4 +1,5 @@
 import { AUTH_ENV, authSettings, type AuthSettings } from '@fleetwire/auth';
+import { DEFAULT_MAX_DEVICES_PER_TENANT } from '@fleetwire/bus';
 import { envVar, loadConfig, type Env, optional } from '@fleetwire/config';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '@fleetwire/protocol';
 import { z } from 'zod';
@@ -51,6 +52,10 @@ const EdgeEnv = z.object({
   FLEETWIRE_COMMAND_TIMEOUT_MS: envVar.int(10_000, { min: 100, max: 300_000 }),
   FLEETWIRE_DRAIN_WINDOW_MS: envVar.int(10_000, { min: 0, max: 600_000 }),
   FLEETWIRE_PRESENCE_TTL_SEC: envVar.int(30, { min: 1, max: 3600 }),
+  FLEETWIRE_MAX_DEVICES_PER_TENANT: envVar.int(DEFAULT_MAX_DEVICES_PER_TENANT, {
+    min: 1,
+    max: 100_000_000,
+  }),
   FLEETWIRE_MAX_SUBDEVICES: envVar.int(256, { min: 1, max: 65_536 }),
   FLEETWIRE_STREAM_BYTES_PER_SEC: envVar.int(64 * 1024, { min: 1024 }),
   FLEETWIRE_STREAM_BURST_BYTES: envVar.int(128 * 1024, { min: 1024 }),
@@ -128,6 +133,8 @@ export interface EdgeConfig {
   mqtt?: MqttSettings;
   drainWindowMs: number;
   presenceTtlMs: number;
+  /** Devices a tenant may have presence records of; a new one past it is refused (4003). */
+  maxDevicesPerTenant: number;
   /** Message history and recovery (needs a bus: Redis, or the embedded in-memory one). */
   history?: HistorySettings;
   /** Opt-in connection rebalance (FLEETWIRE_REBALANCE=on); absent: never sheds. */
@@ -280,6 +287,7 @@ export function loadEdgeConfig(
       : {}),
     drainWindowMs: e.FLEETWIRE_DRAIN_WINDOW_MS,
     presenceTtlMs: e.FLEETWIRE_PRESENCE_TTL_SEC * 1000,
+    maxDevicesPerTenant: e.FLEETWIRE_MAX_DEVICES_PER_TENANT,
     ...optional('history', historySettings(e)),
     ...(e.FLEETWIRE_REBALANCE
       ? {

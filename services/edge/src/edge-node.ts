@@ -58,6 +58,7 @@ export async function startEdgeNode(
         url: config.redis.url,
         prefix: config.redis.prefix,
         ttlMs: config.presenceTtlMs,
+        maxDevicesPerTenant: config.maxDevicesPerTenant,
         replyTimeoutMs: config.redis.replyTimeoutMs,
       })
     : config.redisCluster
@@ -65,6 +66,7 @@ export async function startEdgeNode(
           nodes: clusterNodes(config.redisCluster.nodes),
           prefix: config.redisCluster.prefix,
           ttlMs: config.presenceTtlMs,
+          maxDevicesPerTenant: config.maxDevicesPerTenant,
           replyTimeoutMs: config.redisCluster.replyTimeoutMs,
         })
       : undefined;

@@ -57,8 +57,9 @@ function statusOf(answer: CommandReply): string {
 }
 
 /**
- * `POST /api/commands` (send a command, answer with its ack or nack), `GET /api/devices` and
- * `GET /api/devices/:id/presence`, for services and dashboards with a bearer token.
+ * `POST /api/commands` (send a command, answer with its ack or nack), `GET /api/devices`,
+ * `GET /api/devices/:id/presence` and `DELETE /api/devices/:id`, for services and dashboards
+ * with a bearer token.
  */
 export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   const { metrics, logger } = deps;
@@ -213,10 +214,48 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     );
   });
 
+  // Forgets a device its tenant no longer has (it no longer counts against the tenant's limit
+  // of devices, nor shows in the list): service tokens only, and only while it is offline.
+  app.del('/api/devices/:id', async (res, req) => {
+    const deviceId = deviceIdParam(req);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const identity = await authenticate(res, req, () => aborted);
+    if (!identity) return;
+    if (deviceId instanceof HttpError) {
+      refuse(res, deviceId.code, deviceId.message);
+      return;
+    }
+    if (identity.role !== 'service') {
+      refuse(res, 'role_not_allowed', 'only service tokens may forget devices');
+      return;
+    }
+    if (!canSubscribe(identity, deviceSubtree(deviceId))) {
+      refuse(res, 'forbidden', `this token does not cover ${deviceId}`);
+      return;
+    }
+    deps.presence.forget(identity.tenant, deviceId).then(
+      (result) => {
+        if (aborted) return;
+        if (result === 'forgotten') sendJson(res, '200 OK', { deviceId, forgotten: true });
+        else if (result === 'held') {
+          refuse(res, 'device_connected', `${deviceId} is connected (or its node not reaped yet)`);
+        } else refuse(res, 'not_found', `no device ${deviceId} is known`);
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'presence forget failed');
+        if (!aborted) sendError(res, 'presence_unavailable', 'presence store unavailable');
+      },
+    );
+  });
+
   // Other methods on these routes: 405 with what they take (not the catch-all's 404).
   const allowed: [string, string][] = [
     ['/api/commands', 'POST'],
     ['/api/devices', 'GET'],
+    ['/api/devices/:id', 'DELETE'],
     ['/api/devices/:id/presence', 'GET'],
   ];
   for (const [route, allow] of allowed) {

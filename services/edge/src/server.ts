@@ -98,7 +98,11 @@ export class EdgeServer {
       limits: config.limits,
       clockToleranceSec: config.auth.clockToleranceSec,
       presenceTtlMs: config.presenceTtlMs,
-      presence: deps.presence ?? new MemoryPresence(config.presenceTtlMs),
+      presence:
+        deps.presence ??
+        new MemoryPresence(config.presenceTtlMs, {
+          maxDevicesPerTenant: config.maxDevicesPerTenant,
+        }),
       metrics,
       logger,
       local: this.delivery,

@@ -132,7 +132,9 @@ export class EmbeddedFleetwire {
         metrics: edgeMetrics,
         logger,
         bus,
-        presence: new MemoryPresence(config.edge.presenceTtlMs),
+        presence: new MemoryPresence(config.edge.presenceTtlMs, {
+          maxDevicesPerTenant: config.edge.maxDevicesPerTenant,
+        }),
         telemetrySink: new StoredTelemetrySink(log, ingest, client),
         // Device state in the same PGlite: the edge reads and writes it, as edges do in a cluster.
         deviceState: new SqlDeviceStateStore(client),

@@ -28,6 +28,7 @@ function lateOnlineStore(): { store: PresenceStore; answerOnline: () => void } {
     get: (device, now) => store.get(device, now),
     owner: (device) => store.owner(device),
     list: (tenant, now) => store.list(tenant, now),
+    forget: (device) => store.forget(device),
     reapDeadNodes: (now) => store.reapDeadNodes(now),
   };
   return { store: late, answerOnline: () => held.shift()?.() };
@@ -40,8 +41,9 @@ function tracker(store: PresenceStore, events: boolean[] = []): PresenceTracker 
       void events.push(message.data.online),
   } as unknown as Fanout;
   const commands = { takeOver: () => undefined } as unknown as CommandRouter;
-  const failures = new DependencyFailures(pino({ level: 'silent' }));
-  return new PresenceTracker(store, 'node-1', TTL_MS, fanout, commands, failures);
+  const logger = pino({ level: 'silent' });
+  const failures = new DependencyFailures(logger);
+  return new PresenceTracker(store, 'node-1', TTL_MS, fanout, commands, failures, logger);
 }
 
 describe('PresenceTracker', () => {

@@ -1,9 +1,13 @@
 import {
   deviceRefKey,
+  type DeviceRef,
+  type ForgetResult,
   type HeldDevice,
   type PresenceRecord,
   type PresenceStore,
 } from '@fleetwire/bus';
+import { RepeatedLog } from '@fleetwire/metrics';
+import type { Logger } from 'pino';
 
 import type { CommandRouter } from './commands.js';
 import type { DependencyFailures } from './dependency-failures.js';
@@ -25,6 +29,8 @@ export class PresenceTracker {
   private healthySince: number | undefined = Number.NEGATIVE_INFINITY;
   /** Per device, its last record write not answered yet (see `inOrder`). */
   private readonly writing = new Map<string, Promise<unknown>>();
+  /** Devices refused at their tenant's limit: an operator must hear of it, once per interval. */
+  private readonly refusals: RepeatedLog<DeviceRef>;
 
   constructor(
     private readonly store: PresenceStore,
@@ -33,9 +39,19 @@ export class PresenceTracker {
     private readonly fanout: Fanout,
     private readonly commands: CommandRouter,
     private readonly failures: DependencyFailures,
+    logger: Logger,
     /** This node's connections for its heartbeat; undefined while it takes no part (draining). */
     private readonly load: () => number | undefined = () => undefined,
-  ) {}
+  ) {
+    this.refusals = new RepeatedLog(
+      (count, last) =>
+        logger.warn(
+          { count, last },
+          'devices refused: new to a tenant that has its maximum of devices (FLEETWIRE_MAX_DEVICES_PER_TENANT)',
+        ),
+      10_000,
+    );
+  }
 
   /** How often this node renews its lease (its heartbeat). */
   get heartbeatMs(): number {
@@ -49,25 +65,34 @@ export class PresenceTracker {
 
   stop(): void {
     clearInterval(this.timer);
+    this.refusals.flush();
   }
 
   /**
    * A device connected, or a gateway attached it (`gateway`). Resolves once its record names
    * this node (commands from any node reach it from then on) and the node that held it before,
-   * if another, was told to let go; never rejects.
+   * if another, was told to let go; never rejects. Resolves false when the device is new to a
+   * tenant that has its maximum of devices: nothing was written or published, and the caller
+   * lets go of it (without `offline`). A store that cannot be reached does not refuse.
    */
-  online(device: HeldDevice): Promise<void> {
+  online(device: HeldDevice): Promise<boolean> {
     const now = Date.now();
     const published = (): void =>
       this.publish(device.tenant, device.deviceId, true, now, device.gateway);
     return this.inOrder(device, () => this.store.markOnline(device, this.nodeId, now)).then(
-      ({ previous }) => {
+      async (result) => {
+        if (result.refused !== undefined) {
+          this.refusals.hit({ tenant: device.tenant, deviceId: device.deviceId });
+          return false;
+        }
         published();
-        return previous === undefined ? undefined : this.commands.takeOver(previous, device);
+        if (result.previous !== undefined) await this.commands.takeOver(result.previous, device);
+        return true;
       },
       (error: unknown) => {
         published();
         this.failed(error, 'markOnline');
+        return true;
       },
     );
   }
@@ -122,6 +147,11 @@ export class PresenceTracker {
   /** The tenant's known devices, online or not, sorted by id. */
   list(tenant: string): Promise<PresenceRecord[]> {
     return this.store.list(tenant, Date.now());
+  }
+
+  /** Removes an offline device's record (see `PresenceStore.forget`). */
+  forget(tenant: string, deviceId: string): Promise<ForgetResult> {
+    return this.store.forget({ tenant, deviceId });
   }
 
   /** Renews this node's lease and reaps dead nodes; exposed for tests. */

@@ -1,6 +1,11 @@
 import { isDeviceRole } from '@fleetwire/auth';
 import type { Bus, PresenceStore } from '@fleetwire/bus';
-import type { ClientMessage, ProtocolError } from '@fleetwire/protocol';
+import {
+  CloseCode,
+  CloseReason,
+  type ClientMessage,
+  type ProtocolError,
+} from '@fleetwire/protocol';
 import type { DeviceStateStore } from '@fleetwire/store';
 import type { Logger } from 'pino';
 
@@ -125,6 +130,7 @@ export class SessionCore {
       this.fanout,
       this.commands,
       this.failures,
+      logger,
       () => (accepting() ? this.connections.size : undefined),
     );
     this.rebalancer = deps.rebalance
@@ -231,7 +237,7 @@ export class SessionCore {
     // this node): a client that has it can be sent commands at once. Without a bus there is
     // nothing to wait for, and the welcome goes out with the upgrade's answer (one write, as a
     // raw uWS server's).
-    let registered: Promise<void> | undefined;
+    let registered: Promise<boolean> | undefined;
     if (isDeviceRole(identity)) {
       this.commands.attachDevice(conn);
       registered = this.presence.online({ tenant: identity.tenant, deviceId: identity.subject });
@@ -250,8 +256,28 @@ export class SessionCore {
         'connected',
       );
     }
-    if (registered === undefined || this.deps.bus === undefined) this.welcome(conn);
-    else void registered.then(() => this.welcome(conn));
+    if (registered === undefined) this.welcome(conn);
+    else if (this.deps.bus === undefined) {
+      // In memory the answer comes in this turn, still before the welcome goes out with the
+      // upgrade's answer; a refusal closes the socket after it.
+      this.welcome(conn);
+      void registered.then((admitted) => this.refuseUnlessAdmitted(conn, admitted));
+    } else {
+      void registered.then((admitted) => {
+        if (this.refuseUnlessAdmitted(conn, admitted)) this.welcome(conn);
+      });
+    }
+  }
+
+  /**
+   * A device new to a tenant at its limit of devices is let go (no `offline` follows: nothing
+   * said it was online) and its connection closed with 4003. False when refused.
+   */
+  private refuseUnlessAdmitted(conn: Connection, admitted: boolean): boolean {
+    if (admitted) return true;
+    this.commands.detachDevice(conn);
+    if (!conn.session.closed) conn.end(CloseCode.DeviceLimit, CloseReason.DeviceLimit);
+    return false;
   }
 
   private welcome(conn: Connection): void {

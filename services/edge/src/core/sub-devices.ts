@@ -60,8 +60,18 @@ export class SubDevices {
       gateway: identity.subject,
     });
     // Acked once commands from any node reach the sub-device, as `welcome` is for a device.
-    void registered.then(() => {
-      if (id) this.outbound.send(conn, { type: 'ack', id });
+    void registered.then((admitted) => {
+      if (admitted) {
+        if (id) this.outbound.send(conn, { type: 'ack', id });
+        return;
+      }
+      // New to a tenant at its limit of devices: let go without an offline (never online).
+      if (conn.session.subDevices?.delete(device)) {
+        this.metrics.subDevices.dec();
+        this.commands.detachDevice(conn, device);
+      }
+      const text = `${device} is new to this tenant, which has its maximum of devices`;
+      this.guard.refuse(conn, new ProtocolError(ErrorCode.DeviceLimit, text, id), false);
     });
   }
 

@@ -19,7 +19,8 @@ export type ConnectRefusal =
   | 'bad_auth_method'
   | 'bad_will'
   | 'qos_not_supported'
-  | 'retain_not_supported';
+  | 'retain_not_supported'
+  | 'quota_exceeded';
 
 /** CONNACK: 3.1.1 return codes (§3.2.2.3) and 5.0 reason codes (§3.2.2.2). */
 const CONNACK: Record<ConnectRefusal, { v4: number; v5: number }> = {
@@ -34,6 +35,8 @@ const CONNACK: Record<ConnectRefusal, { v4: number; v5: number }> = {
   // MQTT 5 only (3.1.1 has no such refusal): the v4 code is never sent.
   qos_not_supported: { v4: 0x05, v5: 0x9b },
   retain_not_supported: { v4: 0x05, v5: 0x9a },
+  // A device new to a tenant at its limit of devices; 3.1.1 has only "server unavailable".
+  quota_exceeded: { v4: 0x03, v5: 0x97 },
 };
 
 export function connackCode(refusal: ConnectRefusal, version: MqttVersion): number {

@@ -1,10 +1,11 @@
 // Longer than the house limit: it maps every ServerMessage kind the core writes onto MQTT
 // packets for both protocol levels (3.1.1 and 5.0), with the in-flight bookkeeping they share.
-import type {
-  ErrorMessage,
-  ServerAckMessage,
-  ServerMessage,
-  ServerNackMessage,
+import {
+  CloseCode,
+  type ErrorMessage,
+  type ServerAckMessage,
+  type ServerMessage,
+  type ServerNackMessage,
 } from '@fleetwire/protocol';
 import { generate, type Packet } from 'mqtt-packet';
 import type { WebSocket } from 'uWebSockets.js';
@@ -15,6 +16,7 @@ import type { EdgeMetrics } from '../../metrics.js';
 import {
   Disconnect,
   MqttClose,
+  connackCode,
   disconnectReason,
   pubackReason,
   subackReason,
@@ -238,7 +240,25 @@ export class MqttConnection implements Connection {
     if (this.ended) return;
     this.ended = true;
     this.ws.cork(() => {
-      if (this.version === 5 && this.acknowledged) {
+      if (!this.acknowledged && code === CloseCode.DeviceLimit) {
+        // Refused once the CONNECT was taken (its device is new to a full tenant): a CONNACK
+        // that says so, as for any refused CONNECT.
+        const refusal = connackCode('quota_exceeded', this.version);
+        this.ws.send(
+          generate(
+            this.version === 5
+              ? {
+                  cmd: 'connack',
+                  reasonCode: refusal,
+                  sessionPresent: false,
+                  properties: { reasonString: reason },
+                }
+              : { cmd: 'connack', returnCode: refusal, sessionPresent: false },
+            { protocolVersion: this.version },
+          ),
+          true,
+        );
+      } else if (this.version === 5 && this.acknowledged) {
         this.ws.send(
           generate(
             {

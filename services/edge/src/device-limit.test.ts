@@ -1,0 +1,113 @@
+import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  TestClient,
+  TestClientPool,
+  httpRequest,
+  mintToken,
+  startTestEdge,
+  valueOf,
+  type TestEdge,
+} from './test-support.js';
+import { MqttTestClient } from './transports/mqtt/mqtt-test-client.js';
+
+const clients = new TestClientPool();
+const { connect } = clients;
+const ops = { sub: 'ops', role: 'dashboard' } as const;
+const service = mintToken({ sub: 'backend', role: 'service' });
+
+describe('a tenant at its limit of devices (FLEETWIRE_MAX_DEVICES_PER_TENANT)', () => {
+  let edge: TestEdge;
+  beforeAll(async () => {
+    const hub = new MemoryBusHub();
+    edge = await startTestEdge({
+      bus: hub.connect('node-a'),
+      presence: new MemoryPresence(30_000, { maxDevicesPerTenant: 3 }),
+    });
+  });
+  afterEach(() => clients.terminateAll());
+  afterAll(() => edge.close());
+
+  it('refuses a device new to it (4003, no welcome, no presence event), not one it knows; forgetting an offline device makes room', async () => {
+    const watcher = await connect(edge, ops);
+    watcher.send({ type: 'subscribe', id: 's', topics: ['devices/+/presence'] });
+    expect(await watcher.next()).toMatchObject({ type: 'ack', id: 's' });
+    const gateway = await connect(edge, {
+      sub: 'gw',
+      role: 'gateway',
+      subdevices: { ids: [], pattern: 'sensor-*' },
+    });
+    const d1 = await connect(edge, { sub: 'd1', role: 'device' });
+    gateway.send({ type: 'attach', id: 'a1', device: 'sensor-1' });
+    expect(await gateway.next()).toEqual({ type: 'ack', id: 'a1' });
+    const online = [];
+    for (let i = 0; i < 3; i++) online.push(await watcher.next());
+    expect(online.map((m) => m['topic'])).toEqual([
+      'devices/gw/presence',
+      'devices/d1/presence',
+      'devices/sensor-1/presence',
+    ]);
+
+    // The tenant knows three devices: a fourth is refused, by a gateway's attach or its own socket.
+    gateway.send({ type: 'attach', id: 'a2', device: 'sensor-2' });
+    expect(await gateway.next()).toMatchObject({ type: 'error', code: 'device_limit', ref: 'a2' });
+    gateway.send({ type: 'telemetry', device: 'sensor-2', data: { t: 1 } });
+    expect(await gateway.roundTrip()).toMatchObject([
+      { type: 'error', code: 'subdevice_not_attached' },
+    ]);
+    const refused = new TestClient(`${edge.url}?token=${mintToken({ sub: 'd2', role: 'device' })}`);
+    expect(await refused.closed).toEqual({ code: 4003, reason: 'tenant device limit reached' });
+    expect(refused.pending).toBe(0);
+    expect(await valueOf(edge.metrics.protocolErrors, { code: 'device_limit' })).toBe(1);
+    // Over MQTT the CONNACK says so: 5.0 "quota exceeded", 3.1.1 "server unavailable".
+    for (const [protocolVersion, code] of [
+      [5, 0x97],
+      [4, 0x03],
+    ] as const) {
+      const answer = await MqttTestClient.connect(
+        edge.port,
+        { sub: 'd2', role: 'device' },
+        { protocolVersion },
+      ).then(
+        async (client) => {
+          await client.end();
+          return 'accepted';
+        },
+        (error: { code?: number }) => error.code,
+      );
+      expect(answer).toBe(code);
+    }
+    // Another tenant is not concerned.
+    await connect(edge, { sub: 'd2', role: 'device', tenant: 'globex' });
+
+    // A known device comes back; nothing was said about the refused ones.
+    await d1.close();
+    const again = await connect(edge, { sub: 'd1', role: 'device' });
+    expect([await watcher.next(), await watcher.next()]).toMatchObject([
+      { topic: 'devices/d1/presence', data: { online: false } },
+      { topic: 'devices/d1/presence', data: { online: true } },
+    ]);
+
+    // Forgetting: service tokens only, never a connected device, then there is room again.
+    const path = '/api/devices/sensor-1';
+    const asDashboard = await httpRequest(edge.port, 'DELETE', path, mintToken(ops));
+    expect([asDashboard.status, JSON.parse(asDashboard.body).error.code]).toEqual([
+      403,
+      'role_not_allowed',
+    ]);
+    const held = await httpRequest(edge.port, 'DELETE', path, service);
+    expect([held.status, JSON.parse(held.body).error.code]).toEqual([409, 'device_connected']);
+    gateway.send({ type: 'detach', id: 'x1', device: 'sensor-1' });
+    expect(await gateway.next()).toEqual({ type: 'ack', id: 'x1' });
+    const forgotten = await httpRequest(edge.port, 'DELETE', path, service);
+    expect([forgotten.status, JSON.parse(forgotten.body)]).toEqual([
+      200,
+      { deviceId: 'sensor-1', forgotten: true },
+    ]);
+    const unknown = await httpRequest(edge.port, 'DELETE', path, service);
+    expect([unknown.status, JSON.parse(unknown.body).error.code]).toEqual([404, 'not_found']);
+    await connect(edge, { sub: 'd2', role: 'device' });
+    await again.close();
+  });
+});
