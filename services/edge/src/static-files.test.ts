@@ -4,8 +4,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { resolveStaticPath } from './static-files.js';
-import { httpGet, rawExchange, startTestEdge, type TestEdge } from './test-support.js';
+import { DASHBOARD_CSP, resolveStaticPath } from './static-files.js';
+import { httpGet, httpRequest, rawExchange, startTestEdge, type TestEdge } from './test-support.js';
 
 // The dashboard dir sits one level below a directory holding a secret, so a path that climbs
 // out of it would find something.
@@ -36,6 +36,17 @@ describe('dashboard files (FLEETWIRE_DASHBOARD_DIR set)', () => {
     ['/assets/data.bin', 'application/octet-stream', '\u0001\u0002\u0003'],
   ])('GET %s → 200 %s', async (path, type, body) => {
     expect(await httpGet(edge.port, path)).toEqual({ status: 200, type, body });
+  });
+
+  it('pages carry a Content-Security-Policy (own origin only, no framing); every file nosniff', async () => {
+    const page = await httpRequest(edge.port, 'GET', '/');
+    expect(page.headers['content-security-policy']).toBe(DASHBOARD_CSP);
+    expect(DASHBOARD_CSP).toContain("script-src 'self'");
+    expect(DASHBOARD_CSP).toContain("frame-ancestors 'none'");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    const asset = await httpRequest(edge.port, 'GET', '/assets/app-1a2b.js');
+    expect(asset.headers['x-content-type-options']).toBe('nosniff');
+    expect(asset.headers['content-security-policy']).toBeUndefined();
   });
 
   it.each(['/assets/missing.js', '/nothing', '/assets', '/assets/'])(

@@ -62,6 +62,23 @@ export function resolveStaticPath(root: string, urlPath: string): string | undef
 }
 
 /**
+ * The dashboard's pages may load only its own files and talk only to their own origin (the
+ * API, `/ws`): a device value that ever reached the page as markup could run nothing and send
+ * nothing elsewhere. Nor may another site frame it (clickjacking the command form).
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * `GET /*` for the dashboard: files from `dir` with their content type, `/` as `index.html`.
  * Registered after every other GET route, which uWS matches first because they are more
  * specific. Without a `dir`, `/` answers a small JSON document pointing to the docs.
@@ -96,13 +113,20 @@ export function registerStaticFiles(app: TemplatedApp, { dir, logger }: StaticFi
           sendError(res, 'not_found', `no file ${path}`);
           return;
         }
+        const html = file.endsWith('.html');
         res.cork(() => {
           res
             .writeStatus('200 OK')
             .writeHeader('content-type', contentTypeOf(file))
             // index.html names the hashed assets: it must be fetched again after a rebuild.
-            .writeHeader('cache-control', file.endsWith('.html') ? 'no-cache' : 'max-age=3600')
-            .end(found);
+            .writeHeader('cache-control', html ? 'no-cache' : 'max-age=3600')
+            .writeHeader('x-content-type-options', 'nosniff');
+          if (html) {
+            res
+              .writeHeader('content-security-policy', DASHBOARD_CSP)
+              .writeHeader('referrer-policy', 'no-referrer');
+          }
+          res.end(found);
         });
       },
       (error: unknown) => {
