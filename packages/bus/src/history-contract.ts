@@ -196,4 +196,37 @@ export function historyContract(nodes: () => BusPair, domain: () => string): voi
     expect(await query(recent, { maxBytes: 2 })).toMatchObject({ ok: false, reason: 'too_many' });
     expect(await query(recent, { maxBytes: 3 })).toMatchObject({ ok: true });
   });
+
+  it('readHistory of a long stream: every entry in order, the bounds exact at any length', async () => {
+    const { a } = nodes();
+    const d = domain();
+    const many: Retention = { maxAgeMs: 60_000, maxCount: 1_000, horizonMs: 60_000 };
+    const topic = `${d}/long/l1`;
+    const start = await one(a, topic, text('start'), many);
+    // Lengths around the Redis driver's page of 64: one short of two pages, two, one past.
+    const sent: string[] = [];
+    const read = (maxMessages: number, maxBytes = 1_000_000) =>
+      a.readHistory({
+        pattern: `${d}/long/#`,
+        after: start,
+        maxAgeMs: 60_000,
+        maxMessages,
+        maxBytes,
+        maxStreams: 10,
+      });
+    for (const length of [127, 128, 129]) {
+      const batch = [];
+      for (let i = sent.length; i < length; i++) {
+        sent.push(String(i).padStart(3, '0'));
+        batch.push({ topic, payload: text(sent[i] as string), retention: many });
+      }
+      await a.append(batch);
+      const all = await read(length);
+      expect(all.ok && all.entries.map((e) => Buffer.from(e.payload).toString())).toEqual(sent);
+      expect(await read(length - 1)).toMatchObject({ ok: false, reason: 'too_many' });
+      // Three bytes each: the byte bound holds at the last entry too.
+      expect(await read(length, 3 * length)).toMatchObject({ ok: true });
+      expect(await read(length, 3 * length - 1)).toMatchObject({ ok: false, reason: 'too_many' });
+    }
+  });
 }

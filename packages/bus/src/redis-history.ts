@@ -71,6 +71,9 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return out
 `;
 
+/** Entries a history read takes from a stream at a time before it checks its bounds again. */
+const READ_PAGE = 64;
+
 /**
  * Reads every entry after a position from the given streams, or says why it cannot: another
  * epoch, a position older than the retention age, or a stream trimmed past the position (Redis
@@ -115,11 +118,23 @@ for i = 2, #KEYS do
       elseif info[j] == 'recorded-first-entry-id' then first = info[j + 1] end
     end
     if added > length and first and after(first) then return reply('expired') end
-    local entries = redis.call('XRANGE', KEYS[i], '(' .. ARGV[2], '+', 'COUNT', max - total + 1)
-    total = total + #entries
-    if total > max then return reply('too_many') end
-    for _, entry in ipairs(entries) do bytes = bytes + #entry[2][2] end
-    if bytes > max_bytes then return reply('too_many') end
+    -- In pages, each checked against the bounds: a stream's whole range loaded before the
+    -- check would cost Redis up to maxMessages payloads of memory for a read it then refuses.
+    local entries = {}
+    local from = '(' .. ARGV[2]
+    while true do
+      local want = math.min(${READ_PAGE}, max - total + 1)
+      local page = redis.call('XRANGE', KEYS[i], from, '+', 'COUNT', want)
+      total = total + #page
+      if total > max then return reply('too_many') end
+      for _, entry in ipairs(page) do
+        bytes = bytes + #entry[2][2]
+        entries[#entries + 1] = entry
+      end
+      if bytes > max_bytes then return reply('too_many') end
+      if #page < want then break end
+      from = '(' .. page[#page][1]
+    end
     if #entries > 0 then
       found[#found + 1] = i - 1
       found[#found + 1] = entries
