@@ -56,8 +56,14 @@ export class BusError extends Error {
     /**
      * BUS_INVALID_NAME: a topic or pattern a driver cannot route (Redis Cluster: no concrete
      * domain). BUS_INVALID_OPTIONS: a driver's options contradict each other.
+     * BUS_INVALID_CURSOR: a page cursor the store did not make.
      */
-    readonly code: 'BUS_UNAVAILABLE' | 'BUS_CLOSED' | 'BUS_INVALID_NAME' | 'BUS_INVALID_OPTIONS',
+    readonly code:
+      | 'BUS_UNAVAILABLE'
+      | 'BUS_CLOSED'
+      | 'BUS_INVALID_NAME'
+      | 'BUS_INVALID_OPTIONS'
+      | 'BUS_INVALID_CURSOR',
     message: string,
     options?: { cause?: unknown },
   ) {

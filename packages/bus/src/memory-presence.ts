@@ -1,15 +1,17 @@
+import { BusError } from './bus.js';
 import {
   DEFAULT_MAX_DEVICES_PER_TENANT,
   MAX_NODE_LOADS,
-  byDeviceId,
   deviceRefKey,
   heldDevices,
   parseDeviceRef,
+  type DevicePage,
   type DeviceRef,
   type ForgetResult,
   type HeldDevice,
   type NodeLoad,
   type OnlineResult,
+  type PageQuery,
   type PresenceLimits,
   type PresenceRecord,
   type PresenceStore,
@@ -174,13 +176,24 @@ export class MemoryPresence implements PresenceStore {
     };
   }
 
-  async list(tenant: string, now: number): Promise<PresenceRecord[]> {
-    const records: PresenceRecord[] = [];
-    for (const [key, entry] of this.records) {
+  async listPage(tenant: string, now: number, query: PageQuery): Promise<DevicePage> {
+    const after = query.cursor === undefined ? undefined : decodeIdCursor(query.cursor);
+    const ids: string[] = [];
+    for (const key of this.records.keys()) {
       const ref = parseDeviceRef(key);
-      if (ref.tenant === tenant) records.push(this.toRecord(ref, entry, now));
+      if (ref.tenant === tenant && (after === undefined || ref.deviceId > after)) {
+        ids.push(ref.deviceId);
+      }
     }
-    return records.sort(byDeviceId);
+    ids.sort();
+    const page = ids.slice(0, query.limit);
+    const records = page.map((deviceId) =>
+      this.toRecord({ tenant, deviceId }, this.records.get(`${tenant}/${deviceId}`), now),
+    );
+    const last = page.at(-1);
+    return ids.length > page.length && last !== undefined
+      ? { records, next: Buffer.from(last).toString('base64url') }
+      : { records };
   }
 
   async forget(device: DeviceRef): Promise<ForgetResult> {
@@ -248,6 +261,15 @@ export class MemoryPresence implements PresenceStore {
     }
     return set;
   }
+}
+
+/** The device id a cursor of this store names (the last one of its page). */
+function decodeIdCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString();
+  if (id === '' || Buffer.from(id).toString('base64url') !== cursor) {
+    throw new BusError('BUS_INVALID_CURSOR', 'not a cursor of this presence store');
+  }
+  return id;
 }
 
 function refOf({ tenant, deviceId }: DeviceRef): DeviceRef {

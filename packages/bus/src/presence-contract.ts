@@ -4,6 +4,7 @@ import {
   byDeviceId,
   type HeldDevice,
   type PresenceLimits,
+  type PresenceRecord,
   type PresenceStore,
 } from './presence.js';
 
@@ -23,6 +24,23 @@ export interface PresenceUnderTest {
 const d1 = { tenant: 'acme', deviceId: 'd1' };
 const d2 = { tenant: 'acme', deviceId: 'd2' };
 const d3 = { tenant: 'other', deviceId: 'd3' };
+
+/** Every device `listPage` answers, paging through (small pages), once each, sorted by id. */
+export async function listAll(
+  store: PresenceStore,
+  tenant: string,
+  now: number,
+  limit = 2,
+): Promise<PresenceRecord[]> {
+  const records = new Map<string, PresenceRecord>();
+  let cursor: string | undefined;
+  do {
+    const page = await store.listPage(tenant, now, { limit, ...(cursor ? { cursor } : {}) });
+    for (const record of page.records) records.set(record.deviceId, record);
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return [...records.values()].sort(byDeviceId);
+}
 
 /** A device list that counts how often the store asked for it. */
 function counted(devices: HeldDevice[]): { list: () => HeldDevice[]; reads: () => number } {
@@ -100,7 +118,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       await written;
       const left = store.markOffline(d1, 'node-a', now + 1);
       expect(await store.owner(d1)).toBeUndefined();
-      expect((await store.list(d1.tenant, now + 1)).filter((r) => r.online)).toEqual([]);
+      expect((await listAll(store, d1.tenant, now + 1)).filter((r) => r.online)).toEqual([]);
       await left;
     });
 
@@ -265,7 +283,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
         restored: [d1],
         released: [],
       });
-      expect((await store.list('acme', now + 2)).map((r) => [r.deviceId, r.gateway])).toEqual([
+      expect((await listAll(store, 'acme', now + 2)).map((r) => [r.deviceId, r.gateway])).toEqual([
         ['d1', 'gw-1'],
       ]);
       await store.markOnline(d1, 'node-b', now + 3);
@@ -279,11 +297,46 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       await store.markOnline(d1, 'node-b', now);
       await store.markOnline(d3, 'node-a', now);
       await store.markOffline(d1, 'node-b', now + 1);
-      expect(await store.list('acme', now + 1)).toEqual([
+      expect(await listAll(store, 'acme', now + 1)).toEqual([
         { ...d1, online: false, lastSeen: now + 1 },
         { ...d2, online: true, node: 'node-a', connectedAt: now, lastSeen: now },
       ]);
-      expect(await store.list('nobody', now + 1)).toEqual([]);
+      expect(await listAll(store, 'nobody', now + 1)).toEqual([]);
+    });
+
+    it('listPage: pages of about the limit, each sorted, reach every device of the tenant; a foreign cursor is refused', async () => {
+      const { store } = subject;
+      const now = Date.now();
+      // Past 512 fields, where Redis stops answering a small hash whole in one step.
+      const ids = Array.from({ length: 600 }, (_, i) => `dev-${String(i).padStart(3, '0')}`);
+      await Promise.all(
+        ids.map((deviceId) => store.markOnline({ tenant: 'acme', deviceId }, 'node-a', now)),
+      );
+      await store.markOnline(d3, 'node-a', now);
+      const seen = new Set<string>();
+      let pages = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await store.listPage('acme', now, {
+          limit: 50,
+          ...(cursor ? { cursor } : {}),
+        });
+        pages += 1;
+        const pageIds = page.records.map((r) => r.deviceId);
+        expect(pageIds).toEqual([...pageIds].sort());
+        expect(page.records.every((r) => r.tenant === 'acme' && r.online)).toBe(true);
+        for (const id of pageIds) seen.add(id);
+        cursor = page.next;
+      } while (cursor !== undefined && pages < 100);
+      expect([...seen].sort()).toEqual(ids);
+      expect(pages).toBeGreaterThanOrEqual(6);
+      expect(pages).toBeLessThanOrEqual(60);
+      for (const cursor of ['', 'not a cursor', 'aaa']) {
+        await expect(store.listPage('acme', now, { limit: 50, cursor })).rejects.toMatchObject({
+          code: 'BUS_INVALID_CURSOR',
+        });
+      }
+      expect(await store.listPage('nobody', now, { limit: 50 })).toEqual({ records: [] });
     });
 
     it('a tenant at its device limit refuses a device new to it; known devices, other tenants and restores are not refused', async () => {
@@ -297,7 +350,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
         await Promise.all([d1, d2, d4].map((d) => limited.markOnline(d, 'node-a', now))),
       ).toEqual([{}, {}, { refused: 'device_limit' }]);
       expect(await limited.get(d4, now)).toEqual({ ...d4, online: false });
-      expect((await limited.list('acme', now)).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
+      expect((await listAll(limited, 'acme', now)).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
       // A known device comes back (here on another node, a takeover): never refused.
       expect(await limited.markOnline(d1, 'node-b', now + 1)).toEqual({ previous: 'node-a' });
       await limited.markOffline(d2, 'node-a', now + 2);
@@ -326,7 +379,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       await limited.markOffline(d1, 'node-a', now + 1);
       expect(await limited.forget(d1)).toBe('forgotten');
       expect(await limited.get(d1, now + 1)).toEqual({ ...d1, online: false });
-      expect(await limited.list('acme', now + 1)).toEqual([]);
+      expect(await listAll(limited, 'acme', now + 1)).toEqual([]);
       expect(await limited.forget(d1)).toBe('unknown');
       expect(await limited.markOnline(d2, 'node-a', now + 2)).toEqual({});
     });
@@ -380,7 +433,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
         lastSeen: later,
       });
       expect(
-        (await store.list('acme', later)).map(({ deviceId, online, node }) => [
+        (await listAll(store, 'acme', later)).map(({ deviceId, online, node }) => [
           deviceId,
           online,
           node,

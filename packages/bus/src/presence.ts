@@ -130,10 +130,13 @@ export interface PresenceStore {
    */
   owner(device: DeviceRef): Promise<string | undefined>;
   /**
-   * Every device of the tenant the store knows (online now, or seen before), sorted by device
-   * id. Known means it has a record, which is kept without a TTL.
+   * One page of the devices of the tenant the store knows (online now, or seen before; known
+   * means it has a record, kept without a TTL), sorted by device id within the page. Paging
+   * through with each page's `next` until there is none reaches every device known for the
+   * whole listing; one may come twice (Redis answers a hash being resized so). Rejects with
+   * `BUS_INVALID_CURSOR` for a cursor this store did not make.
    */
-  list(tenant: string, now: number): Promise<PresenceRecord[]>;
+  listPage(tenant: string, now: number, query: PageQuery): Promise<DevicePage>;
   /**
    * Removes a device's record, so the tenant no longer knows it (and it no longer counts
    * against the tenant's limit): only while no node holds it (`held` otherwise, also while the
@@ -146,6 +149,19 @@ export interface PresenceStore {
    * node's last heartbeat as their last-seen time.
    */
   reapDeadNodes(now: number): Promise<DeviceRef[]>;
+}
+
+export interface PageQuery {
+  /** About this many devices (Redis may answer somewhat more or fewer; none past the end). */
+  limit: number;
+  /** The `next` of the page before; none for the first. */
+  cursor?: string;
+}
+
+export interface DevicePage {
+  records: PresenceRecord[];
+  /** Where the next page starts; absent on the last. */
+  next?: string;
 }
 
 /** Records a lost-lease renewal writes per round trip: bounds one pipeline. */

@@ -3,7 +3,7 @@ import { Cluster } from 'ioredis';
 import { expect, it } from 'vitest';
 
 import { clusterNodes } from './cluster-nodes.js';
-import { presenceContract } from './presence-contract.js';
+import { listAll, presenceContract } from './presence-contract.js';
 import type { PresenceLimits } from './presence.js';
 import { RedisPresence } from './redis-presence.js';
 
@@ -76,7 +76,7 @@ it('the contract’s keys spread over several masters: tenants, nodes and leases
     // A single-node client would have met MOVED on all but one of them.
     expect(owners.size).toBeGreaterThan(1);
     expect(
-      (await store.list('other', now)).map(({ deviceId, online, node }) => [
+      (await listAll(store, 'other', now)).map(({ deviceId, online, node }) => [
         deviceId,
         online,
         node,

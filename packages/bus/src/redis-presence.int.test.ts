@@ -2,7 +2,7 @@ import { LocalRedis, testRedis, type TestRedis } from '@fleetwire/testkit';
 import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
 
-import { presenceContract } from './presence-contract.js';
+import { listAll, presenceContract } from './presence-contract.js';
 import type { PresenceLimits } from './presence.js';
 import { RedisPresence } from './redis-presence.js';
 
@@ -202,7 +202,7 @@ it('a turn’s connects and disconnects cost one record script run per tenant an
     expect(connected.scripts - before.scripts).toBe(2);
     expect(connected.sadd - before.sadd).toBe(1);
     for (const tenant of ['acme', 'globex']) {
-      const records = await store.list(tenant, now + 1);
+      const records = await listAll(store, tenant, now + 1);
       expect(records.filter((r) => r.online && r.node === 'node-a')).toHaveLength(150);
     }
 
@@ -211,7 +211,7 @@ it('a turn’s connects and disconnects cost one record script run per tenant an
     expect(disconnected.scripts - connected.scripts).toBe(2);
     expect(disconnected.srem - connected.srem).toBe(1);
     for (const tenant of ['acme', 'globex']) {
-      expect((await store.list(tenant, now + 2)).filter((r) => r.online)).toEqual([]);
+      expect((await listAll(store, tenant, now + 2)).filter((r) => r.online)).toEqual([]);
     }
   } finally {
     client.disconnect();

@@ -15,11 +15,13 @@ import {
   heldDevices,
   parseConnections,
   parseDeviceRef,
+  type DevicePage,
   type DeviceRef,
   type ForgetResult,
   type HeldDevice,
   type NodeLoad,
   type OnlineResult,
+  type PageQuery,
   type PresenceLimits,
   type PresenceRecord,
   type PresenceStore,
@@ -398,22 +400,29 @@ export class RedisPresence implements PresenceStore {
     });
   }
 
-  async list(tenant: string, now: number): Promise<PresenceRecord[]> {
+  async listPage(tenant: string, now: number, query: PageQuery): Promise<DevicePage> {
+    const from = query.cursor === undefined ? '0' : decodeScanCursor(query.cursor);
     return this.typed('list', async () => {
       this.sendWaitingWrites();
-      // HSCAN, not HGETALL: a large tenant is read in bounded steps without blocking Redis.
-      // HSCAN may answer a field twice (while the hash is rehashed): the map keeps one.
+      // One HSCAN step, not HGETALL: a page costs about `limit` records whatever the tenant's
+      // size. A step may answer a field twice (while the hash is rehashed): the map keeps one.
+      const [next, pairs] = await this.redis.hscan(
+        this.tenantKey(tenant),
+        from,
+        'COUNT',
+        query.limit,
+      );
       const stored = new Map<string, StoredRecord | undefined>();
-      const stream = this.redis.hscanStream(this.tenantKey(tenant), { count: 500 });
-      for await (const pairs of stream as AsyncIterable<string[]>) {
-        for (let i = 0; i + 1 < pairs.length; i += 2) {
-          stored.set(pairs[i] as string, decodeRecord(pairs[i + 1]));
-        }
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        stored.set(pairs[i] as string, decodeRecord(pairs[i + 1]));
       }
       const leases = await this.leasesOf(stored.values());
-      return [...stored]
+      const records = [...stored]
         .map(([deviceId, record]) => toRecord({ tenant, deviceId }, record, leases, now, this.ttl))
         .sort(byDeviceId);
+      return next === '0'
+        ? { records }
+        : { records, next: Buffer.from(next).toString('base64url') };
     });
   }
 
@@ -569,6 +578,15 @@ export class RedisPresence implements PresenceStore {
   private k(key: string): string {
     return `${this.prefix}${key}`;
   }
+}
+
+/** The HSCAN cursor a page's `next` carries. */
+function decodeScanCursor(cursor: string): string {
+  const scan = Buffer.from(cursor, 'base64url').toString();
+  if (!/^[1-9]\d{0,19}$/.test(scan) || Buffer.from(scan).toString('base64url') !== cursor) {
+    throw new BusError('BUS_INVALID_CURSOR', 'not a cursor of this presence store');
+  }
+  return scan;
 }
 
 /** Node → score, from a WITHSCORES reply. */

@@ -81,9 +81,21 @@ async function get<T>(token: string, path: string): Promise<T> {
 
 const devicePath = (deviceId: string): string => `/v1/devices/${encodeURIComponent(deviceId)}`;
 
+/** Pages `listDevices` reads at most: 1,000 devices each, a million in all. */
+const MAX_DEVICE_PAGES = 1000;
+
+/** Every device the edge knows, a page at a time (each device once). */
 export async function listDevices(token: string): Promise<DevicePresence[]> {
-  const body = await get<DevicePresence[] | { devices: DevicePresence[] }>(token, '/api/devices');
-  return Array.isArray(body) ? body : body.devices;
+  const found = new Map<string, DevicePresence>();
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_DEVICE_PAGES; page++) {
+    const path = cursor === undefined ? '/api/devices' : `/api/devices?cursor=${cursor}`;
+    const body = await get<{ devices: DevicePresence[]; next?: string }>(token, path);
+    for (const device of body.devices) found.set(device.deviceId, device);
+    cursor = body.next;
+    if (cursor === undefined) break;
+  }
+  return [...found.values()];
 }
 
 export function devicePresence(token: string, deviceId: string): Promise<DevicePresence> {

@@ -63,6 +63,46 @@ describe('GET /api/devices', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('pages with ?limit= and ?cursor= (the `next` of the page before); refuses bad ones (400)', async () => {
+    const ids = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
+    const clients = await Promise.all(
+      ids.map((sub) =>
+        TestClient.open(edge.url, mintToken({ sub, role: 'device', tenant: 'globex' })),
+      ),
+    );
+    const token = mintToken({ sub: 'ops', role: 'dashboard', tenant: 'globex' });
+    const seen: string[] = [];
+    let next: string | undefined;
+    let pages = 0;
+    do {
+      const query = `?limit=2${next === undefined ? '' : `&cursor=${next}`}`;
+      const answer = await httpGet(edge.port, `/api/devices${query}`, token);
+      expect(answer.status).toBe(200);
+      const body = JSON.parse(answer.body) as { devices: { deviceId: string }[]; next?: string };
+      expect(body.devices.length).toBeLessThanOrEqual(2);
+      seen.push(...body.devices.map((d) => d.deviceId));
+      next = body.next;
+      pages += 1;
+    } while (next !== undefined && pages < 10);
+    expect(pages).toBe(3);
+    expect(seen.filter((id) => id.startsWith('page-'))).toEqual(ids);
+    for (const [query, code] of [
+      ['?limit=0', 'invalid_parameter'],
+      ['?limit=1001', 'invalid_parameter'],
+      ['?limit=2x', 'invalid_parameter'],
+      ['?cursor=a%20b', 'invalid_cursor'],
+      ['?cursor=aaa', 'invalid_cursor'],
+    ]) {
+      const answer = await httpGet(edge.port, `/api/devices${query}`, token);
+      expect([query, answer.status, JSON.parse(answer.body).error.code]).toEqual([
+        query,
+        400,
+        code,
+      ]);
+    }
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
   it('refuses devices (403) and requests without a token (401)', async () => {
     expect(
       await httpGet(edge.port, '/api/devices', mintToken({ sub: 'd1', role: 'device' })),

@@ -7,6 +7,7 @@ import {
   isDeviceRole,
   type TokenVerifier,
 } from '@fleetwire/auth';
+import { BusError, type PageQuery } from '@fleetwire/bus';
 import {
   CommandRequestBody,
   ErrorCode,
@@ -40,6 +41,23 @@ export interface HttpApiDeps {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+
+/** Devices a page of `GET /api/devices` holds at most (about: Redis pages are approximate). */
+export const MAX_DEVICE_PAGE = 1000;
+
+/** `?limit=` (1–1000, default 1000) and `?cursor=` (a `next` this route returned). */
+function devicePageQuery(params: URLSearchParams): PageQuery | HttpError {
+  const limit = params.get('limit');
+  const count = limit === null ? MAX_DEVICE_PAGE : Number(limit);
+  if ((limit !== null && !/^[1-9]\d{0,3}$/.test(limit)) || count > MAX_DEVICE_PAGE) {
+    return new HttpError('invalid_parameter', `limit: a whole number from 1 to ${MAX_DEVICE_PAGE}`);
+  }
+  const cursor = params.get('cursor');
+  if (cursor !== null && !/^[\w-]{1,256}$/.test(cursor)) {
+    return new HttpError('invalid_cursor', 'cursor: not one this route returned');
+  }
+  return cursor === null ? { limit: count } : { limit: count, cursor };
+}
 
 /** HTTP status for a command's nack reason. */
 function statusOf(answer: CommandReply): string {
@@ -145,8 +163,10 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     );
   });
 
-  // The dashboard's device list: every known device of the caller's tenant with its presence.
+  // The dashboard's device list: the known devices of the caller's tenant with their presence,
+  // a page at a time (a tenant may know a million).
   app.get('/api/devices', async (res, req) => {
+    const page = devicePageQuery(new URLSearchParams(req.getQuery() ?? ''));
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -157,19 +177,28 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       refuse(res, 'role_not_allowed', 'only dashboard and service tokens may list devices');
       return;
     }
-    deps.presence.list(identity.tenant).then(
-      (records) => {
+    if (page instanceof HttpError) {
+      refuse(res, page.code, page.message);
+      return;
+    }
+    deps.presence.listPage(identity.tenant, page).then(
+      ({ records, next }) => {
         if (aborted) return;
         // A dashboard whose token narrows its ACL sees the devices it may subscribe to, as in
-        // the read API.
+        // the read API (a page may then hold fewer, even none, and still have a next).
         const devices = records
           .filter((r) => canSubscribe(identity, deviceSubtree(r.deviceId)))
           .map(({ tenant, ...visible }) => visible);
-        sendJson(res, '200 OK', { devices });
+        sendJson(res, '200 OK', next === undefined ? { devices } : { devices, next });
       },
       (error: unknown) => {
+        if (aborted) return;
+        if (error instanceof BusError && error.code === 'BUS_INVALID_CURSOR') {
+          refuse(res, 'invalid_cursor', 'cursor: not one this route returned');
+          return;
+        }
         logger.warn({ err: error }, 'presence list failed');
-        if (!aborted) sendError(res, 'presence_unavailable', 'presence store unavailable');
+        sendError(res, 'presence_unavailable', 'presence store unavailable');
       },
     );
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { killChildren, runStart } from './test-support.js';
@@ -64,6 +64,15 @@ async function launch(): Promise<Browser> {
   });
 }
 
+/**
+ * Waits until `expression` holds in the page. Evaluated from here, not by waitForFunction: that
+ * runs the expression through the page's eval, which the dashboard's Content-Security-Policy
+ * refuses (as it would an injected script).
+ */
+async function until(page: Page, expression: string): Promise<void> {
+  await expect.poll(() => page.evaluate(expression), { timeout: 30_000, interval: 50 }).toBe(true);
+}
+
 // As a new user would: the embedded default with simulated devices, the printed link opened in
 // a real Chromium (Debian's, driven by playwright-core).
 describe('the dashboard in a real browser', () => {
@@ -81,6 +90,10 @@ describe('the dashboard in a real browser', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
+    // The page works under its Content-Security-Policy: nothing it does is refused.
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) problems.push(message.text());
+    });
     // Refusals the test provokes on purpose, each expected once; any other 4xx/5xx is a problem.
     const provoked = new Set<string>();
     page.on('response', (response) => {
@@ -88,7 +101,8 @@ describe('the dashboard in a real browser', () => {
       const seen = `${response.status()} ${response.url()}`;
       if (!provoked.delete(seen)) problems.push(seen);
     });
-    await page.goto(`${base}/?token=${dashboardToken}`);
+    const opened = await page.goto(`${base}/?token=${dashboardToken}`);
+    expect(opened?.headers()['content-security-policy']).toContain("script-src 'self'");
     // The page names its icon, and the edge serves it (no /favicon.ico 404 in the console).
     const icon = await page.getAttribute('link[rel="icon"]', 'href');
     expect(icon).toBe('/favicon.svg');
@@ -98,9 +112,7 @@ describe('the dashboard in a real browser', () => {
     await page.waitForSelector('#connection[data-state="connected"]');
     // The token left the address bar once read.
     expect(page.url()).toBe(`${base}/`);
-    await page.waitForFunction(
-      `document.querySelectorAll('#devices li[data-online="true"]').length === 3`,
-    );
+    await until(page, `document.querySelectorAll('#devices li[data-online="true"]').length === 3`);
     expect(await page.locator('#devices li .name').allTextContents()).toEqual([
       'sim-1',
       'sim-2',
@@ -114,16 +126,16 @@ describe('the dashboard in a real browser', () => {
       'embedded',
       '3',
     ]);
-    await page.waitForFunction(`Number(document.querySelector('#ov-rate').textContent) > 0`);
-    await page.waitForFunction(`/ ms$/.test(document.querySelector('#ov-p99').textContent)`);
+    await until(page, `Number(document.querySelector('#ov-rate').textContent) > 0`);
+    await until(page, `/ ms$/.test(document.querySelector('#ov-p99').textContent)`);
     expect(await page.textContent('#ov-p50')).toMatch(/^\d+(\.\d+)? ms$/);
     await page.waitForSelector('#ov-chart canvas');
 
     // Search narrows the list.
     await page.fill('#device-search', 'sim-2');
-    await page.waitForFunction(`document.querySelectorAll('#devices li').length === 1`);
+    await until(page, `document.querySelectorAll('#devices li').length === 1`);
     await page.fill('#device-search', '');
-    await page.waitForFunction(`document.querySelectorAll('#devices li').length === 3`);
+    await until(page, `document.querySelectorAll('#devices li').length === 3`);
 
     // The device page: live chart, the range picker on the down-sampled series, presence.
     await page.click('#devices li[data-device="sim-1"]');
@@ -133,14 +145,13 @@ describe('the dashboard in a real browser', () => {
     const points = async (): Promise<number> =>
       Number((await page.textContent('#chart-status'))?.split(' ')[0] ?? 0);
     const before = await points();
-    await page.waitForFunction(
+    await until(
+      page,
       `Number(document.querySelector('#chart-status')?.textContent?.split(' ')[0]) > ${before}`,
     );
     await page.waitForSelector('#series-status[data-state="ok"]');
     await page.click('#range-picker button[data-range="15m"]');
-    await page.waitForFunction(
-      `/over 15m/.test(document.querySelector('#series-status').textContent)`,
-    );
+    await until(page, `/over 15m/.test(document.querySelector('#series-status').textContent)`);
     expect(Number(await page.getAttribute('#series-status', 'data-buckets'))).toBeGreaterThan(0);
     expect(await page.locator('#series-chart .u-legend .u-series').count()).toBe(3); // time + 2
     await page.waitForSelector('#presence-bar span[data-online="true"]');
@@ -157,7 +168,7 @@ describe('the dashboard in a real browser', () => {
       if (route.request().method() !== 'PATCH') return route.continue();
       const answer = await route.fetch();
       const { version: answered } = (await answer.json()) as { version: number };
-      await page.waitForFunction(`${shownVersion} > ${answered}`);
+      await until(page, `${shownVersion} > ${answered}`);
       return route.fulfill({ response: answer });
     });
     await page.fill('#desired-key', 'led');
@@ -233,7 +244,7 @@ describe('the dashboard in a real browser', () => {
       expect.stringMatching(/ sim-1 v\d+ reported · in sync$/),
     ]);
     // The picture of the overview, once it has some history, changes and an error to show.
-    await page.waitForFunction(`Number(document.querySelector('#ov-chart').dataset.points) >= 4`);
+    await until(page, `Number(document.querySelector('#ov-chart').dataset.points) >= 4`);
     mkdirSync(dirname(OVERVIEW_SHOT), { recursive: true });
     await page.screenshot({ path: OVERVIEW_SHOT });
     expect(problems).toEqual([]);
@@ -264,7 +275,8 @@ describe('the dashboard in a real browser', () => {
       route.fulfill({ contentType: 'application/json', body: JSON.stringify({ devices: fleet }) }),
     );
     await page.goto(`http://127.0.0.1:${port}/?token=${dashboardToken}`);
-    await page.waitForFunction(
+    await until(
+      page,
       `document.querySelector('#device-summary').textContent.startsWith('5003 of 5003 shown')`,
     );
     // Only what is in view (and a few rows around it) is in the DOM.
@@ -278,7 +290,7 @@ describe('the dashboard in a real browser', () => {
     );
     // A gateway lists its sub-devices under it, indented; a filter matching one keeps its gateway.
     await page.fill('#device-search', 'gw-1.b');
-    await page.waitForFunction(`document.querySelectorAll('#devices li').length === 2`);
+    await until(page, `document.querySelectorAll('#devices li').length === 2`);
     expect(
       await page.$$eval('#devices li', (items) =>
         items.map((li) => [li.dataset['device'], li.dataset['depth'], li.dataset['online']]),
@@ -290,7 +302,8 @@ describe('the dashboard in a real browser', () => {
     expect(await page.textContent('#devices li[data-device="gw-1"] .name')).toBe('gw-1 (2)');
     await page.fill('#device-search', '');
     await page.selectOption('#device-status', 'offline');
-    await page.waitForFunction(
+    await until(
+      page,
       `document.querySelector('#device-summary').textContent.startsWith('1669 of 5003 shown')`,
     );
     running.child.kill('SIGTERM');

@@ -27,7 +27,7 @@ function lateOnlineStore(): { store: PresenceStore; answerOnline: () => void } {
     nodeLoads: (now) => store.nodeLoads(now),
     get: (device, now) => store.get(device, now),
     owner: (device) => store.owner(device),
-    list: (tenant, now) => store.list(tenant, now),
+    listPage: (tenant, now, query) => store.listPage(tenant, now, query),
     forget: (device) => store.forget(device),
     reapDeadNodes: (now) => store.reapDeadNodes(now),
   };

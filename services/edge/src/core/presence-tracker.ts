@@ -1,8 +1,10 @@
 import {
   deviceRefKey,
+  type DevicePage,
   type DeviceRef,
   type ForgetResult,
   type HeldDevice,
+  type PageQuery,
   type PresenceRecord,
   type PresenceStore,
 } from '@fleetwire/bus';
@@ -144,9 +146,9 @@ export class PresenceTracker {
     return this.store.get({ tenant, deviceId }, Date.now());
   }
 
-  /** The tenant's known devices, online or not, sorted by id. */
-  list(tenant: string): Promise<PresenceRecord[]> {
-    return this.store.list(tenant, Date.now());
+  /** A page of the tenant's known devices, online or not (see `PresenceStore.listPage`). */
+  listPage(tenant: string, query: PageQuery): Promise<DevicePage> {
+    return this.store.listPage(tenant, Date.now(), query);
   }
 
   /** Removes an offline device's record (see `PresenceStore.forget`). */
