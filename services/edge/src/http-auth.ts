@@ -25,10 +25,12 @@ export async function authenticateRequest(
 ): Promise<Identity | undefined> {
   const { verifier, metrics, logger } = deps;
   const path = req.getUrl();
+  // The header only, as the read API: a token in an HTTP API address ends up in access logs
+  // and browser history (the query string is for WebSocket clients that cannot set headers).
   const token = extractToken({
     authorization: req.getHeader('authorization'),
     protocols: '',
-    query: req.getQuery() ?? '',
+    query: '',
   });
   try {
     if (token === undefined) throw new AuthError('token_missing', 'no bearer token');

@@ -175,6 +175,13 @@ describe('operational routes', () => {
     expect(head).toMatch(/^HTTP\/1\.1 413 /);
   });
 
+  it('the HTTP API takes its token from the Authorization header only, never the address', async () => {
+    const token = mintToken({ sub: 'ops', role: 'dashboard' });
+    expect((await httpGet(edge.port, '/api/devices', token)).status).toBe(200);
+    const inQuery = await httpGet(edge.port, `/api/devices?token=${token}`);
+    expect([inQuery.status, JSON.parse(inQuery.body).error.code]).toEqual([401, 'token_missing']);
+  });
+
   it('unknown paths get 404 JSON', async () => {
     expect(await httpGet(edge.port, '/nope')).toMatchObject({
       status: 404,
