@@ -127,6 +127,12 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
           return;
         }
         const command = parsed.data;
+        // A token narrowed to some devices commands those it may watch, as it changes their state.
+        if (!canSubscribe(identity, deviceSubtree(command.target))) {
+          done = true;
+          refuse(res, 'forbidden', `this token does not cover ${command.target}`);
+          return;
+        }
         deps.commands.dispatch(
           {
             subject: identity.subject,

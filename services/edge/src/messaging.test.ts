@@ -4,10 +4,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   TestClient,
   httpGet,
+  httpRequest,
   mintToken,
   startTestEdge,
   valueOf,
   type TestEdge,
+  type TokenClaims,
 } from './test-support.js';
 
 let edge: TestEdge;
@@ -288,6 +290,25 @@ describe('commands', () => {
     await device.next();
     await device.close();
     expect(await dashboard.next()).toMatchObject({ type: 'nack', id: 'c5', reason: 'offline' });
+  });
+
+  it('a token narrowed to some devices commands only those (nack forbidden; HTTP 403)', async () => {
+    const device = await connect({ sub: 'car-7', role: 'device' });
+    const claims: TokenClaims = {
+      sub: 'ops',
+      role: 'dashboard',
+      acl: { sub: ['devices/car-6/#'] },
+    };
+    const narrow = await connect(claims);
+    narrow.send({ type: 'command', id: 'c7', target: 'car-7', name: 'x' });
+    expect(await narrow.next()).toMatchObject({ type: 'nack', id: 'c7', reason: 'forbidden' });
+    const http = await httpRequest(edge.port, 'POST', '/api/commands', mintToken(claims), {
+      target: 'car-7',
+      name: 'x',
+    });
+    expect([http.status, JSON.parse(http.body).error.code]).toEqual([403, 'forbidden']);
+    // The device heard nothing: its next message is the answer to its own ping.
+    expect(await device.roundTrip()).toEqual([]);
   });
 
   it('devices may not send commands; a second connection of a device replaces the first (4002)', async () => {

@@ -1,4 +1,4 @@
-import { isDeviceRole } from '@fleetwire/auth';
+import { canSubscribe, deviceSubtree, isDeviceRole } from '@fleetwire/auth';
 import { ErrorCode, NackReason, ProtocolError, type ClientMessage } from '@fleetwire/protocol';
 
 import type { AbuseGuard } from './abuse-guard.js';
@@ -47,6 +47,15 @@ export class Dispatcher {
       case 'command':
         if (!identity.command) {
           return this.notAllowed(conn, 'this role may not send commands', message.id);
+        }
+        // A token narrowed to some devices commands those it may watch, as it changes their state.
+        if (!canSubscribe(identity, deviceSubtree(message.target))) {
+          return this.outbound.send(conn, {
+            type: 'nack',
+            id: message.id,
+            reason: NackReason.Forbidden,
+            message: `this token does not cover ${message.target}`,
+          });
         }
         return this.commands.dispatch(this.senderOf(conn), message);
       case 'ack':
