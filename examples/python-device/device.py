@@ -26,7 +26,11 @@ from datetime import datetime, timezone
 import websocket  # pip install websocket-client
 
 # Close codes after which reconnecting as-is cannot help (docs/protocol.md, "Close codes").
-GIVE_UP = {4001: "token expired: mint a new token", 4002: "replaced by a newer connection with the same device id"}
+GIVE_UP = {
+    4001: "token expired: mint a new token",
+    4002: "replaced by a newer connection with the same device id",
+    4003: "the tenant has its maximum of devices: an operator must forget some or raise the limit",
+}
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
 

@@ -250,8 +250,10 @@ export class RedisPresence implements PresenceStore {
       const [previous] = await Promise.all(writes);
       if (ensureLease) this.leased.add(node);
       if (previous === 0) {
-        // Nothing was written: the node's set must not name it either.
-        void this.setRemoves.add(this.nodeKey(node), deviceRefKey(device)).catch(() => undefined);
+        // Nothing was written: the node's set must not name it either, before the caller (who
+        // writes this device's records in order) may add it again. Should that fail, the set
+        // names a device without a record, which the reaper and renewals pass over.
+        await this.setRemoves.add(this.nodeKey(node), deviceRefKey(device)).catch(() => undefined);
         return { refused: 'device_limit' };
       }
       return previous === '' || previous === node ? {} : { previous: String(previous) };

@@ -630,6 +630,9 @@ export class FleetwireClient extends Emitter<ClientEvents> {
       this.end(new FleetwireClientError('REPLACED', 'replaced by a newer connection'));
       return;
     }
+    // New to a tenant at its limit of devices (4003): only an operator can change that, so the
+    // next try waits as long as any retry may.
+    if (code === 4003) this.attempt = Math.max(this.attempt, 30);
     this.setState('disconnected');
     // An expired token (4001) is no reason to wait: the provider gives a fresh one now.
     if (code === 4001) {

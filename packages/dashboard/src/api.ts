@@ -81,8 +81,8 @@ async function get<T>(token: string, path: string): Promise<T> {
 
 const devicePath = (deviceId: string): string => `/v1/devices/${encodeURIComponent(deviceId)}`;
 
-/** Pages `listDevices` reads at most: 1,000 devices each, a million in all. */
-const MAX_DEVICE_PAGES = 1000;
+/** Pages `listDevices` reads at most (a page holds about 1,000 devices, fewer when sparse). */
+const MAX_DEVICE_PAGES = 10_000;
 
 /** Every device the edge knows, a page at a time (each device once). */
 export async function listDevices(token: string): Promise<DevicePresence[]> {

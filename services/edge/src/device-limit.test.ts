@@ -1,4 +1,4 @@
-import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
+import { MemoryBusHub, MemoryPresence, type PresenceStore } from '@fleetwire/bus';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -31,7 +31,7 @@ describe('a tenant at its limit of devices (FLEETWIRE_MAX_DEVICES_PER_TENANT)', 
 
   it('refuses a device new to it (4003, no welcome, no presence event), not one it knows; forgetting an offline device makes room', async () => {
     const watcher = await connect(edge, ops);
-    watcher.send({ type: 'subscribe', id: 's', topics: ['devices/+/presence'] });
+    watcher.send({ type: 'subscribe', id: 's', topics: ['devices/+/presence', 'devices/d2/#'] });
     expect(await watcher.next()).toMatchObject({ type: 'ack', id: 's' });
     const gateway = await connect(edge, {
       sub: 'gw',
@@ -68,7 +68,16 @@ describe('a tenant at its limit of devices (FLEETWIRE_MAX_DEVICES_PER_TENANT)', 
       const answer = await MqttTestClient.connect(
         edge.port,
         { sub: 'd2', role: 'device' },
-        { protocolVersion },
+        {
+          protocolVersion,
+          // Never accepted, so never published.
+          will: {
+            topic: 'devices/d2/status',
+            payload: Buffer.from('{"gone":true}'),
+            qos: 0,
+            retain: false,
+          },
+        },
       ).then(
         async (client) => {
           await client.end();
@@ -78,6 +87,7 @@ describe('a tenant at its limit of devices (FLEETWIRE_MAX_DEVICES_PER_TENANT)', 
       );
       expect(answer).toBe(code);
     }
+    expect(await valueOf(edge.metrics.mqttConnectRefusals, { reason: 'quota_exceeded' })).toBe(2);
     // Another tenant is not concerned.
     await connect(edge, { sub: 'd2', role: 'device', tenant: 'globex' });
 
@@ -109,5 +119,72 @@ describe('a tenant at its limit of devices (FLEETWIRE_MAX_DEVICES_PER_TENANT)', 
     expect([unknown.status, JSON.parse(unknown.body).error.code]).toEqual([404, 'not_found']);
     await connect(edge, { sub: 'd2', role: 'device' });
     await again.close();
+  });
+});
+
+/** A store whose next answer to `markOnline` for a device is held until the test releases it. */
+function lateAnswers(store: MemoryPresence): {
+  store: PresenceStore;
+  hold: (deviceId: string) => void;
+  release: () => void;
+} {
+  const holding = new Set<string>();
+  const held: (() => void)[] = [];
+  const late = Object.create(store) as PresenceStore;
+  late.markOnline = async (device, node, now) => {
+    const answer = await store.markOnline(device, node, now);
+    if (!holding.delete(device.deviceId)) return answer;
+    return new Promise((resolve) => held.push(() => resolve(answer)));
+  };
+  return {
+    store: late,
+    hold: (deviceId) => holding.add(deviceId),
+    release: () => held.splice(0).forEach((answer) => answer()),
+  };
+}
+
+describe('a refusal answered late', () => {
+  it('undoes only its own attach, not the same sub-device attached again meanwhile', async () => {
+    const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 2 }));
+    const edge = await startTestEdge({
+      bus: new MemoryBusHub().connect('node-a'),
+      presence: presence.store,
+    });
+    try {
+      const claims = {
+        sub: 'gw',
+        role: 'gateway',
+        subdevices: { ids: [], pattern: 's-*' },
+      } as const;
+      const gateway = await connect(edge, { ...claims, subdevices: { ids: [], pattern: 's-*' } });
+      gateway.send({ type: 'attach', id: 'a1', device: 's-1' });
+      expect(await gateway.next()).toEqual({ type: 'ack', id: 'a1' });
+      // The tenant is full: s-2's attach is refused, and the answer is held back.
+      presence.hold('s-2');
+      gateway.send({ type: 'attach', id: 'a2', device: 's-2' });
+      gateway.send({ type: 'detach', id: 'x2', device: 's-2' });
+      expect(await gateway.next()).toEqual({ type: 'ack', id: 'x2' });
+      // Room is made, and s-2 attached again: admitted once the held answer is out.
+      gateway.send({ type: 'detach', id: 'x1', device: 's-1' });
+      expect(await gateway.next()).toEqual({ type: 'ack', id: 'x1' });
+      const forgotten = await httpRequest(edge.port, 'DELETE', '/api/devices/s-1', service);
+      expect(forgotten.status).toBe(200);
+      gateway.send({ type: 'attach', id: 'a3', device: 's-2' });
+      // The edge has taken a3 (its answer waits behind a2's) before a2's answer comes.
+      expect(await gateway.roundTrip()).toEqual([]);
+      presence.release();
+      expect(await gateway.next()).toMatchObject({
+        type: 'error',
+        code: 'device_limit',
+        ref: 'a2',
+      });
+      expect(await gateway.next()).toEqual({ type: 'ack', id: 'a3' });
+      gateway.send({ type: 'telemetry', device: 's-2', data: { t: 1 } });
+      expect(await gateway.roundTrip()).toEqual([]);
+      expect(edge.server.stateSizes()).toMatchObject({ devices: 2 });
+    } finally {
+      clients.terminateAll();
+      edge.close();
+    }
   });
 });

@@ -14,8 +14,10 @@ const DEVICE = { tenant: 'acme', deviceId: 'car-1' };
  * A memory store whose `markOnline` is answered when the test says so, as a Redis client may
  * answer late (a command resent after it met a connection still opening).
  */
-function lateOnlineStore(): { store: PresenceStore; answerOnline: () => void } {
-  const store = new MemoryPresence(TTL_MS);
+function lateOnlineStore(store = new MemoryPresence(TTL_MS)): {
+  store: PresenceStore;
+  answerOnline: () => void;
+} {
   const held: (() => void)[] = [];
   const late: PresenceStore = {
     markOnline: (device, node, now) =>
@@ -71,6 +73,21 @@ describe('PresenceTracker', () => {
     await presence.settled();
     expect(events).toEqual([true, false]);
     expect((await store.get(DEVICE, Date.now())).online).toBe(false);
+  });
+
+  it('a device refused at its tenant’s limit that left before the answer came gets no event at all', async () => {
+    const full = new MemoryPresence(TTL_MS, { maxDevicesPerTenant: 1 });
+    await full.markOnline({ tenant: DEVICE.tenant, deviceId: 'first' }, 'node-1', Date.now());
+    const { store, answerOnline } = lateOnlineStore(full);
+    const events: boolean[] = [];
+    const presence = tracker(store, events);
+    const online = presence.online(DEVICE);
+    presence.offline(DEVICE);
+    answerOnline();
+    expect(await online).toBe(false);
+    await presence.settled();
+    expect(events).toEqual([]);
+    expect(await store.get(DEVICE, Date.now())).toEqual({ ...DEVICE, online: false });
   });
 
   it('publishes no offline event when another node took the device over before it left here', async () => {

@@ -4,6 +4,7 @@ import {
   type DeviceRef,
   type ForgetResult,
   type HeldDevice,
+  type OnlineResult,
   type PageQuery,
   type PresenceRecord,
   type PresenceStore,
@@ -104,7 +105,10 @@ export class PresenceTracker {
     const ref = { tenant: device.tenant, deviceId: device.deviceId };
     const published = (): void =>
       this.publish(device.tenant, device.deviceId, false, now, device.gateway);
-    this.inOrder(device, () => this.store.markOffline(ref, this.nodeId, now)).then(
+    // Left before its connect was answered, and that answer refused it: it was never online.
+    const write = (before: unknown): Promise<boolean> =>
+      isRefusal(before) ? Promise.resolve(false) : this.store.markOffline(ref, this.nodeId, now);
+    this.inOrder(device, write).then(
       // False: another node took the device over, so it is not offline.
       (offline) => {
         if (offline) published();
@@ -130,10 +134,11 @@ export class PresenceTracker {
    * The client does not promise it across two commands: ioredis Cluster resends a command that
    * met a connection still opening 100 ms later, behind those sent after it.
    */
-  private inOrder<T>(device: HeldDevice, write: () => Promise<T>): Promise<T> {
+  private inOrder<T>(device: HeldDevice, write: (before: unknown) => Promise<T>): Promise<T> {
     const key = deviceRefKey(device);
     const before = this.writing.get(key);
-    const done = before ? before.then(write, write) : write();
+    // `write` learns how the write before it ended (undefined: none waited, or it failed).
+    const done = before ? before.then(write, () => write(undefined)) : write(undefined);
     this.writing.set(key, done);
     const settled = (): void => {
       if (this.writing.get(key) === done) this.writing.delete(key);
@@ -219,6 +224,10 @@ export class PresenceTracker {
   private failed(error: unknown, operation: string): void {
     this.failures.failed('presence', operation, error);
   }
+}
+
+function isRefusal(result: unknown): boolean {
+  return (result as OnlineResult | undefined)?.refused !== undefined;
 }
 
 /** Renewals come three times per TTL, so one missed renewal never lets a record expire. */

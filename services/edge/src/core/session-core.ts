@@ -234,9 +234,10 @@ export class SessionCore {
     this.connections.add(conn);
     this.deps.metrics.connectionsOf.get(identity.role, conn.transport).inc();
     // `welcome` waits until the device is reachable from every node (its presence record names
-    // this node): a client that has it can be sent commands at once. Without a bus there is
-    // nothing to wait for, and the welcome goes out with the upgrade's answer (one write, as a
-    // raw uWS server's).
+    // this node): a client that has it can be sent commands at once; one new to a tenant at its
+    // limit of devices gets none. The in-memory store answers within this callback's
+    // microtasks, which uWS runs before it uncorks: the welcome still leaves with the upgrade's
+    // answer, in one write (as a raw uWS server's).
     let registered: Promise<boolean> | undefined;
     if (isDeviceRole(identity)) {
       this.commands.attachDevice(conn);
@@ -257,12 +258,7 @@ export class SessionCore {
       );
     }
     if (registered === undefined) this.welcome(conn);
-    else if (this.deps.bus === undefined) {
-      // In memory the answer comes in this turn, still before the welcome goes out with the
-      // upgrade's answer; a refusal closes the socket after it.
-      this.welcome(conn);
-      void registered.then((admitted) => this.refuseUnlessAdmitted(conn, admitted));
-    } else {
+    else {
       void registered.then((admitted) => {
         if (this.refuseUnlessAdmitted(conn, admitted)) this.welcome(conn);
       });

@@ -15,6 +15,13 @@ import type { PresenceTracker } from './presence-tracker.js';
  * takes its gateways' sub-devices with it through the presence reaper, as any device.
  */
 export class SubDevices {
+  /**
+   * Per gateway connection, each attached sub-device's attach: a refusal answered late undoes
+   * only its own attach, not a newer one of the same device (detached and attached again
+   * meanwhile).
+   */
+  private readonly attaches = new WeakMap<Connection, Map<string, object>>();
+
   constructor(
     private readonly commands: CommandRouter,
     private readonly presence: PresenceTracker,
@@ -52,6 +59,13 @@ export class SubDevices {
       );
     }
     attached.add(device);
+    const attempt = {};
+    let attempts = this.attaches.get(conn);
+    if (!attempts) {
+      attempts = new Map();
+      this.attaches.set(conn, attempts);
+    }
+    attempts.set(device, attempt);
     this.metrics.subDevices.inc();
     this.commands.attachDevice(conn, device);
     const registered = this.presence.online({
@@ -65,8 +79,11 @@ export class SubDevices {
         if (id) this.outbound.send(conn, { type: 'ack', id });
         return;
       }
-      // New to a tenant at its limit of devices: let go without an offline (never online).
-      if (conn.session.subDevices?.delete(device)) {
+      // New to a tenant at its limit of devices: let go without an offline (never online),
+      // unless it was detached meanwhile (and perhaps attached again: that attach is not this).
+      if (this.attaches.get(conn)?.get(device) === attempt) {
+        this.attaches.get(conn)?.delete(device);
+        conn.session.subDevices?.delete(device);
         this.metrics.subDevices.dec();
         this.commands.detachDevice(conn, device);
       }
@@ -111,6 +128,7 @@ export class SubDevices {
   private leave(conn: Connection, device: string): void {
     const { identity } = conn.session;
     conn.session.subDevices?.delete(device);
+    this.attaches.get(conn)?.delete(device);
     this.metrics.subDevices.dec();
     // Quiet when another connection took the device over meanwhile: it is not offline.
     if (this.commands.detachDevice(conn, device)) {

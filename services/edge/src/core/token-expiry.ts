@@ -21,7 +21,7 @@ export class TokenExpiry {
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
-  /** Closes `conn` with 4003 at `at` (ms since the epoch), or at once when that has passed. */
+  /** Closes `conn` with 4001 at `at` (ms since the epoch), or at once when that has passed. */
   track(conn: Connection, at: number): void {
     if (at - this.now() >= MAX_TIMER_MS) return;
     let set = this.due.get(at);

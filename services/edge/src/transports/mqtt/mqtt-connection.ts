@@ -244,6 +244,7 @@ export class MqttConnection implements Connection {
         // Refused once the CONNECT was taken (its device is new to a full tenant): a CONNACK
         // that says so, as for any refused CONNECT.
         const refusal = connackCode('quota_exceeded', this.version);
+        this.metrics.mqttConnectRefusals.inc({ reason: 'quota_exceeded' });
         this.ws.send(
           generate(
             this.version === 5

@@ -524,7 +524,9 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       // Nothing more may be written; the Will's own answers are dropped by the core.
       conn.session.closed = true;
       const moved = code === CloseCode.SessionReplaced || code === CloseCode.ServiceRestart;
-      if (s.will && !s.cleanDisconnect && !moved) publishWill(conn, s.will);
+      // A CONNECT never answered with CONNACK (refused at the tenant's limit of devices, or
+      // gone before its presence was written) was never accepted: it leaves no Will.
+      if (s.will && !s.cleanDisconnect && !moved && conn.acknowledged) publishWill(conn, s.will);
       core.closed(conn, code);
       logger.debug({ session: conn.session.id, code }, 'mqtt: disconnected');
     },
