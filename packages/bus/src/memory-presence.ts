@@ -37,8 +37,8 @@ interface State {
   records: Map<string, Entry>;
   leases: Map<string, Lease>;
   nodeDevices: Map<string, Set<string>>;
-  /** Records per tenant (what HLEN of the tenant's hash answers in Redis). */
-  tenantSizes: Map<string, number>;
+  /** Per tenant, the ids of its records in id order (their count is what HLEN answers in Redis). */
+  tenantIds: Map<string, string[]>;
 }
 
 /** The in-process twin of RedisPresence: the same lease rules on an injected clock. */
@@ -46,7 +46,7 @@ export class MemoryPresence implements PresenceStore {
   private readonly records: Map<string, Entry>;
   private readonly leases: Map<string, Lease>;
   private readonly nodeDevices: Map<string, Set<string>>;
-  private readonly tenantSizes: Map<string, number>;
+  private readonly tenantIds: Map<string, string[]>;
   private readonly maxDevicesPerTenant: number;
 
   constructor(
@@ -56,14 +56,14 @@ export class MemoryPresence implements PresenceStore {
       records: new Map(),
       leases: new Map(),
       nodeDevices: new Map(),
-      tenantSizes: new Map(),
+      tenantIds: new Map(),
     },
   ) {
     ({
       records: this.records,
       leases: this.leases,
       nodeDevices: this.nodeDevices,
-      tenantSizes: this.tenantSizes,
+      tenantIds: this.tenantIds,
     } = state);
     this.maxDevicesPerTenant = limits.maxDevicesPerTenant ?? DEFAULT_MAX_DEVICES_PER_TENANT;
   }
@@ -76,7 +76,7 @@ export class MemoryPresence implements PresenceStore {
   async markOnline(device: HeldDevice, node: string, now: number): Promise<OnlineResult> {
     const key = deviceRefKey(device);
     const known = this.records.get(key);
-    if (!known && (this.tenantSizes.get(device.tenant) ?? 0) >= this.maxDevicesPerTenant) {
+    if (!known && (this.tenantIds.get(device.tenant)?.length ?? 0) >= this.maxDevicesPerTenant) {
       return { refused: 'device_limit' };
     }
     const previous = known?.node;
@@ -178,20 +178,16 @@ export class MemoryPresence implements PresenceStore {
 
   async listPage(tenant: string, now: number, query: PageQuery): Promise<DevicePage> {
     const after = query.cursor === undefined ? undefined : decodeIdCursor(query.cursor);
-    const ids: string[] = [];
-    for (const key of this.records.keys()) {
-      const ref = parseDeviceRef(key);
-      if (ref.tenant === tenant && (after === undefined || ref.deviceId > after)) {
-        ids.push(ref.deviceId);
-      }
-    }
-    ids.sort();
-    const page = ids.slice(0, query.limit);
+    const ids = this.tenantIds.get(tenant) ?? [];
+    // The first id past the cursor: a page costs its own length, whatever the tenant's size.
+    let from = after === undefined ? 0 : sortedIndex(ids, after);
+    if (after !== undefined && ids[from] === after) from += 1;
+    const page = ids.slice(from, from + query.limit);
     const records = page.map((deviceId) =>
       this.toRecord({ tenant, deviceId }, this.records.get(`${tenant}/${deviceId}`), now),
     );
     const last = page.at(-1);
-    return ids.length > page.length && last !== undefined
+    return from + page.length < ids.length && last !== undefined
       ? { records, next: Buffer.from(last).toString('base64url') }
       : { records };
   }
@@ -202,7 +198,8 @@ export class MemoryPresence implements PresenceStore {
     if (!entry) return 'unknown';
     if (entry.node !== undefined) return 'held';
     this.records.delete(key);
-    this.tenantSizes.set(device.tenant, (this.tenantSizes.get(device.tenant) ?? 1) - 1);
+    const ids = this.tenantIds.get(device.tenant) ?? [];
+    ids.splice(sortedIndex(ids, device.deviceId), 1);
     return 'forgotten';
   }
 
@@ -242,13 +239,19 @@ export class MemoryPresence implements PresenceStore {
     this.records.clear();
     this.leases.clear();
     this.nodeDevices.clear();
-    this.tenantSizes.clear();
+    this.tenantIds.clear();
   }
 
   /** Writes a record, counting it against its tenant if it is new (restores are not refused). */
   private setRecord(key: string, tenant: string, entry: Entry): void {
     if (!this.records.has(key)) {
-      this.tenantSizes.set(tenant, (this.tenantSizes.get(tenant) ?? 0) + 1);
+      let ids = this.tenantIds.get(tenant);
+      if (!ids) {
+        ids = [];
+        this.tenantIds.set(tenant, ids);
+      }
+      const deviceId = parseDeviceRef(key).deviceId;
+      ids.splice(sortedIndex(ids, deviceId), 0, deviceId);
     }
     this.records.set(key, entry);
   }
@@ -261,6 +264,18 @@ export class MemoryPresence implements PresenceStore {
     }
     return set;
   }
+}
+
+/** Where `id` is, or would go, in the sorted `ids` (code unit order, as `byDeviceId`). */
+function sortedIndex(ids: readonly string[], id: string): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((ids[middle] as string) < id) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** The device id a cursor of this store names (the last one of its page). */
