@@ -1,3 +1,5 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
 import { BusError } from './bus.js';
 import {
   DEFAULT_MAX_DEVICES_PER_TENANT,
@@ -39,6 +41,8 @@ interface State {
   nodeDevices: Map<string, Set<string>>;
   /** Per tenant, the ids of its records in id order (their count is what HLEN answers in Redis). */
   tenantIds: Map<string, string[]>;
+  /** Seals the page cursors of `listPage`. */
+  cursorKey: Buffer;
 }
 
 /** The in-process twin of RedisPresence: the same lease rules on an injected clock. */
@@ -57,6 +61,7 @@ export class MemoryPresence implements PresenceStore {
       leases: new Map(),
       nodeDevices: new Map(),
       tenantIds: new Map(),
+      cursorKey: randomBytes(32),
     },
   ) {
     ({
@@ -177,7 +182,8 @@ export class MemoryPresence implements PresenceStore {
   }
 
   async listPage(tenant: string, now: number, query: PageQuery): Promise<DevicePage> {
-    const after = query.cursor === undefined ? undefined : decodeIdCursor(query.cursor);
+    const after =
+      query.cursor === undefined ? undefined : openIdCursor(this.state.cursorKey, query.cursor);
     const ids = this.tenantIds.get(tenant) ?? [];
     // The first id past the cursor: a page costs its own length, whatever the tenant's size.
     let from = after === undefined ? 0 : sortedIndex(ids, after);
@@ -188,7 +194,7 @@ export class MemoryPresence implements PresenceStore {
     );
     const last = page.at(-1);
     return from + page.length < ids.length && last !== undefined
-      ? { records, next: Buffer.from(last).toString('base64url') }
+      ? { records, next: sealIdCursor(this.state.cursorKey, last) }
       : { records };
   }
 
@@ -278,13 +284,29 @@ function sortedIndex(ids: readonly string[], id: string): number {
   return low;
 }
 
+/**
+ * A page's cursor names the last device id of the page, sealed (AES-256-GCM under a key of the
+ * store's state): a caller whose token sees some devices must not read the others' ids from the
+ * cursors of pages it was shown nothing of, nor make one up.
+ */
+function sealIdCursor(key: Buffer, id: string): string {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const sealed = Buffer.concat([cipher.update(id), cipher.final()]);
+  return Buffer.concat([nonce, cipher.getAuthTag(), sealed]).toString('base64url');
+}
+
 /** The device id a cursor of this store names (the last one of its page). */
-function decodeIdCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString();
-  if (id === '' || Buffer.from(id).toString('base64url') !== cursor) {
+function openIdCursor(key: Buffer, cursor: string): string {
+  const bytes = Buffer.from(cursor, 'base64url');
+  try {
+    if (bytes.toString('base64url') !== cursor || bytes.length <= 28) throw new Error('short');
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
+    decipher.setAuthTag(bytes.subarray(12, 28));
+    return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString();
+  } catch {
     throw new BusError('BUS_INVALID_CURSOR', 'not a cursor of this presence store');
   }
-  return id;
 }
 
 function refOf({ tenant, deviceId }: DeviceRef): DeviceRef {

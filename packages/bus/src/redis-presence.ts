@@ -582,10 +582,17 @@ export class RedisPresence implements PresenceStore {
   }
 }
 
+/** Redis's SCAN cursors are unsigned 64-bit: a larger one is an error of its own, not a page. */
+const MAX_SCAN_CURSOR = 2n ** 64n - 1n;
+
 /** The HSCAN cursor a page's `next` carries. */
 function decodeScanCursor(cursor: string): string {
   const scan = Buffer.from(cursor, 'base64url').toString();
-  if (!/^[1-9]\d{0,19}$/.test(scan) || Buffer.from(scan).toString('base64url') !== cursor) {
+  if (
+    !/^[1-9]\d{0,19}$/.test(scan) ||
+    BigInt(scan) > MAX_SCAN_CURSOR ||
+    Buffer.from(scan).toString('base64url') !== cursor
+  ) {
     throw new BusError('BUS_INVALID_CURSOR', 'not a cursor of this presence store');
   }
   return scan;

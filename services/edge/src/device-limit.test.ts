@@ -182,6 +182,25 @@ describe('a refusal answered late', () => {
       gateway.send({ type: 'telemetry', device: 's-2', data: { t: 1 } });
       expect(await gateway.roundTrip()).toEqual([]);
       expect(edge.server.stateSizes()).toMatchObject({ devices: 2 });
+      expect(await valueOf(edge.metrics.subDevices)).toBe(1);
+
+      // s-9 attached (refused, answered late), and meanwhile connected by itself, taking it
+      // over: the late refusal lets go of nothing more, and counts nothing twice.
+      presence.hold('s-9');
+      gateway.send({ type: 'attach', id: 'a9', device: 's-9' });
+      expect(await gateway.roundTrip()).toEqual([]);
+      const itself = new TestClient(
+        `${edge.url}?token=${mintToken({ sub: 's-9', role: 'device' })}`,
+      );
+      expect(await gateway.next()).toEqual({ type: 'detached', device: 's-9', reason: 'replaced' });
+      presence.release();
+      expect(await gateway.next()).toMatchObject({
+        type: 'error',
+        code: 'device_limit',
+        ref: 'a9',
+      });
+      expect(await itself.closed).toMatchObject({ code: 4003 });
+      expect(await valueOf(edge.metrics.subDevices)).toBe(1);
     } finally {
       clients.terminateAll();
       edge.close();

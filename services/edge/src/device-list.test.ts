@@ -60,6 +60,25 @@ describe('GET /api/devices', () => {
     expect(JSON.parse(answer.body).devices.map((d: { deviceId: string }) => d.deviceId)).toEqual([
       'narrow-a',
     ]);
+    // Page by page, the cursors name no device it may not see.
+    const narrow = mintToken({
+      sub: 'ops',
+      role: 'dashboard',
+      acl: { sub: ['devices/narrow-a/#'] },
+    });
+    let next: string | undefined;
+    let pages = 0;
+    do {
+      const page = await httpGet(
+        edge.port,
+        `/api/devices?limit=1${next ? `&cursor=${next}` : ''}`,
+        narrow,
+      );
+      next = (JSON.parse(page.body) as { next?: string }).next;
+      if (next) expect(Buffer.from(next, 'base64url').toString('latin1')).not.toContain('narrow-b');
+      pages += 1;
+    } while (next !== undefined && pages < 50);
+    expect(pages).toBeGreaterThan(1);
     await Promise.all([a.close(), b.close()]);
   });
 

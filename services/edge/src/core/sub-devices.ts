@@ -75,15 +75,17 @@ export class SubDevices {
     });
     // Acked once commands from any node reach the sub-device, as `welcome` is for a device.
     void registered.then((admitted) => {
+      // Answered: whatever happens to the device now is not this attach's doing.
+      const current = attempts.get(device) === attempt;
+      if (current) attempts.delete(device);
       if (admitted) {
         if (id) this.outbound.send(conn, { type: 'ack', id });
         return;
       }
       // New to a tenant at its limit of devices: let go without an offline (never online),
-      // unless it was detached meanwhile (and perhaps attached again: that attach is not this).
-      if (this.attaches.get(conn)?.get(device) === attempt) {
-        this.attaches.get(conn)?.delete(device);
-        conn.session.subDevices?.delete(device);
+      // unless it was detached meanwhile (and perhaps attached again: that attach is not this)
+      // or taken over by another connection.
+      if (current && conn.session.subDevices?.delete(device)) {
         this.metrics.subDevices.dec();
         this.commands.detachDevice(conn, device);
       }
