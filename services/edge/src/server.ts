@@ -212,13 +212,19 @@ export class EdgeServer {
     devices: number;
     pendingCommands: number;
     recoveries: number;
+    streamBudgets: number;
   } {
+    let streamBudgets = 0;
+    for (const conn of this.core.openConnections()) {
+      streamBudgets += conn.session.streamBudgets?.size ?? 0;
+    }
     return {
       sockets: this.core.connectionCount,
       patterns: this.core.fanout.patternCount,
       devices: this.core.commands.deviceCount,
       pendingCommands: this.core.commands.pendingCount,
       recoveries: this.core.recovery.pending,
+      streamBudgets,
     };
   }
 

@@ -23,6 +23,18 @@ describe('TokenBucket', () => {
     ]);
   });
 
+  it('is full once it saved up its burst again', () => {
+    let now = 0;
+    const bucket = new TokenBucket(10, 3, () => now);
+    expect(bucket.isFull()).toBe(true);
+    bucket.take();
+    expect(bucket.isFull()).toBe(false);
+    now += 99;
+    expect(bucket.isFull()).toBe(false);
+    now += 1;
+    expect(bucket.isFull()).toBe(true);
+  });
+
   it('takes a cost at once (stream bytes): all of it or nothing', () => {
     let now = 0;
     const bytes = new TokenBucket(1000, 1000, () => now);

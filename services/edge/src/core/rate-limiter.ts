@@ -15,6 +15,12 @@ export class TokenBucket {
     this.last = this.now();
   }
 
+  /** Saved up to the burst: the bucket is as a new one. */
+  isFull(): boolean {
+    const saved = this.tokens + ((this.now() - this.last) / 1000) * this.ratePerSec;
+    return saved >= this.burst;
+  }
+
   /** Takes `cost` tokens (one message, or a chunk's bytes); false when there are not enough. */
   take(cost = 1): boolean {
     const now = this.now();

@@ -36,6 +36,9 @@ export const MAX_STREAMS_PER_CONNECTION = 16;
  */
 export const MIN_CHUNK_COST_BYTES = 256;
 
+/** Byte budgets a connection keeps before it forgets the full ones. */
+const PRUNE_BUDGETS_AT = 64;
+
 /**
  * Binary streams: a device (or a gateway for a sub-device) opens a named stream on a channel,
  * and every binary chunk on that channel goes to the stream topic's subscribers with a relay
@@ -130,6 +133,10 @@ export class StreamRelay {
     }
     if (!this.budgetOf(conn, stream.device).take(Math.max(payload.length, MIN_CHUNK_COST_BYTES))) {
       this.metrics.streamDrops.inc({ reason: 'rate_limited' });
+      // A dropped chunk costs a message of the message rate: a few now and then cost nothing
+      // that matters, a flood of them (a frame costs the edge as much as a message) is closed
+      // with 1008 as a flood of messages is.
+      if (!this.guard.admit(conn, performance.now())) return;
       if (!stream.throttled) {
         stream.throttled = true;
         const text = `stream bytes over ${this.limits.streamBytesPerSec}/s for ${stream.device}; chunks dropped`;
@@ -173,6 +180,11 @@ export class StreamRelay {
     const budgets = (conn.session.streamBudgets ??= new Map());
     let budget = budgets.get(device);
     if (!budget) {
+      // A full budget is as good as a new one: forgotten, so a gateway streaming for ever new
+      // sub-devices keeps only those it spent on within the last seconds.
+      if (budgets.size >= PRUNE_BUDGETS_AT) {
+        for (const [held, bucket] of budgets) if (bucket.isFull()) budgets.delete(held);
+      }
       budget = new TokenBucket(this.limits.streamBytesPerSec, this.limits.streamBurstBytes);
       budgets.set(device, budget);
     }
