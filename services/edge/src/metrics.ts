@@ -72,6 +72,7 @@ export class EdgeMetrics {
   readonly telemetryAckLatency: Histogram;
   readonly stateChanges: Counter<'section'>;
   readonly stateConflicts: Counter;
+  readonly stateBusy: Counter;
   readonly dependencyUp: DependencyUpGauge;
   readonly rebalanceShed: Counter;
   readonly subDevices: Gauge;
@@ -273,6 +274,11 @@ export class EdgeMetrics {
     this.stateConflicts = new Counter({
       name: 'fleetwire_edge_state_conflicts_total',
       help: 'Desired-state changes refused because the document was no longer at the version named (409/412, nack conflict)',
+      registers,
+    });
+    this.stateBusy = new Counter({
+      name: 'fleetwire_edge_state_busy_total',
+      help: 'Device state operations refused because their tenant had its maximum in flight on this node (503 state_busy, nack retry)',
       registers,
     });
   }

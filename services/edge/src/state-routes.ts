@@ -12,7 +12,7 @@ import {
 import { StateVersionConflict } from '@fleetwire/store';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 
-import { StateAccessError, type DeviceStates } from './core/device-states.js';
+import { StateAccessError, StateBusyError, type DeviceStates } from './core/device-states.js';
 import { deviceIdParam } from './device-id-param.js';
 import { authenticateRequest, type HttpAuthDeps } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
@@ -43,6 +43,7 @@ function etag(doc: DeviceStateDocument): Record<string, string> {
 function httpErrorOf(error: unknown, viaIfMatch: boolean): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof StateAccessError) return new HttpError(error.code, error.message);
+  if (error instanceof StateBusyError) return new HttpError('state_busy', error.message);
   if (error instanceof StateVersionConflict) {
     return new HttpError(viaIfMatch ? 'precondition_failed' : 'version_conflict', error.message);
   }
