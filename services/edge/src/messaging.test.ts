@@ -197,6 +197,7 @@ describe('telemetry reaches subscribed dashboards', () => {
       devices: 0,
       pendingCommands: 0,
       recoveries: 0,
+      streamBudgets: 0,
     });
   });
 });

@@ -46,6 +46,7 @@ describe('a gateway’s sub-devices on one node', () => {
       devices: 0,
       pendingCommands: 0,
       recoveries: 0,
+      streamBudgets: 0,
     });
     expect(await valueOf(edge.metrics.subDevices)).toBe(0);
     const presence = await edge.server.presenceTracker.get('acme', 's-1');
