@@ -151,6 +151,14 @@ export function canPublishAs(identity: Identity, speaker: string, topic: string)
   return acl.publish.some((p) => topicMatches(expandPattern(p, identity.subject), topic));
 }
 
+/**
+ * Whether the token reaches a device: may subscribe to its whole subtree. The one rule for
+ * watching, listing, commanding and changing the state of other devices.
+ */
+export function coversDevice(identity: Identity, deviceId: string): boolean {
+  return canSubscribe(identity, deviceSubtree(deviceId));
+}
+
 export function canSubscribe(identity: Identity, pattern: string): boolean {
   const acl = aclOf(identity);
   if (!acl) return identity.subscribe.some((allowed) => patternCovers(allowed, pattern));

@@ -8,6 +8,7 @@ export {
   canPublishAs,
   canSpeakFor,
   canSubscribe,
+  coversDevice,
   isDeviceRole,
   deviceSubtree,
   identityFromClaims,

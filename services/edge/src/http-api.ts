@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import {
-  canSpeakFor,
-  canSubscribe,
-  deviceSubtree,
-  isDeviceRole,
-  type TokenVerifier,
-} from '@fleetwire/auth';
+import { canSpeakFor, coversDevice, isDeviceRole, type TokenVerifier } from '@fleetwire/auth';
 import { BusError, type PageQuery } from '@fleetwire/bus';
 import {
   CommandRequestBody,
@@ -91,6 +85,25 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     sendError(res, code, message);
   };
 
+  /**
+   * A route on one device (`:id`): the caller and the device id (percent-decoded, checked);
+   * undefined once refused (answered) or when the client went away.
+   */
+  const deviceRequest = async (res: HttpResponse, req: HttpRequest) => {
+    const deviceId = deviceIdParam(req);
+    let gone = false;
+    res.onAborted(() => {
+      gone = true;
+    });
+    const identity = await authenticate(res, req, () => gone);
+    if (!identity) return undefined;
+    if (deviceId instanceof HttpError) {
+      refuse(res, deviceId.code, deviceId.message);
+      return undefined;
+    }
+    return { identity, deviceId, aborted: () => gone };
+  };
+
   app.post('/api/commands', async (res, req) => {
     const owner = {};
     let done = false;
@@ -128,7 +141,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         }
         const command = parsed.data;
         // A token narrowed to some devices commands those it may watch, as it changes their state.
-        if (!canSubscribe(identity, deviceSubtree(command.target))) {
+        if (!coversDevice(identity, command.target)) {
           done = true;
           refuse(res, 'forbidden', `this token does not cover ${command.target}`);
           return;
@@ -193,7 +206,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         // A dashboard whose token narrows its ACL sees the devices it may subscribe to, as in
         // the read API (a page may then hold fewer, even none, and still have a next).
         const devices = records
-          .filter((r) => canSubscribe(identity, deviceSubtree(r.deviceId)))
+          .filter((r) => coversDevice(identity, r.deviceId))
           .map(({ tenant, ...visible }) => visible);
         sendJson(res, '200 OK', next === undefined ? { devices } : { devices, next });
       },
@@ -210,17 +223,9 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   });
 
   app.get('/api/devices/:id/presence', async (res, req) => {
-    const deviceId = deviceIdParam(req);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    const identity = await authenticate(res, req, () => aborted);
-    if (!identity) return;
-    if (deviceId instanceof HttpError) {
-      refuse(res, deviceId.code, deviceId.message);
-      return;
-    }
+    const request = await deviceRequest(res, req);
+    if (!request) return;
+    const { identity, deviceId, aborted } = request;
     const own = identity.subject === deviceId || canSpeakFor(identity, deviceId);
     if (isDeviceRole(identity) && !own) {
       refuse(
@@ -231,20 +236,20 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       return;
     }
     // The same reach as subscribing: a token narrowed to some devices sees only those.
-    if (!isDeviceRole(identity) && !canSubscribe(identity, deviceSubtree(deviceId))) {
+    if (!isDeviceRole(identity) && !coversDevice(identity, deviceId)) {
       refuse(res, 'forbidden', `this token does not cover ${deviceId}`);
       return;
     }
     deps.presence.get(identity.tenant, deviceId).then(
       (record) => {
-        if (aborted) return;
+        if (aborted()) return;
         // The tenant is the caller's own; the answer leaves it out.
         const { tenant, ...visible } = record;
         sendJson(res, '200 OK', visible);
       },
       (error: unknown) => {
         logger.warn({ err: error }, 'presence query failed');
-        if (!aborted) sendError(res, 'presence_unavailable', 'presence store unavailable');
+        if (!aborted()) sendError(res, 'presence_unavailable', 'presence store unavailable');
       },
     );
   });
@@ -252,28 +257,20 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   // Forgets a device its tenant no longer has (it no longer counts against the tenant's limit
   // of devices, nor shows in the list): service tokens only, and only while it is offline.
   app.del('/api/devices/:id', async (res, req) => {
-    const deviceId = deviceIdParam(req);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    const identity = await authenticate(res, req, () => aborted);
-    if (!identity) return;
-    if (deviceId instanceof HttpError) {
-      refuse(res, deviceId.code, deviceId.message);
-      return;
-    }
+    const request = await deviceRequest(res, req);
+    if (!request) return;
+    const { identity, deviceId, aborted } = request;
     if (identity.role !== 'service') {
       refuse(res, 'role_not_allowed', 'only service tokens may forget devices');
       return;
     }
-    if (!canSubscribe(identity, deviceSubtree(deviceId))) {
+    if (!coversDevice(identity, deviceId)) {
       refuse(res, 'forbidden', `this token does not cover ${deviceId}`);
       return;
     }
     deps.presence.forget(identity.tenant, deviceId).then(
       (result) => {
-        if (aborted) return;
+        if (aborted()) return;
         if (result === 'forgotten') sendJson(res, '200 OK', { deviceId, forgotten: true });
         else if (result === 'held') {
           refuse(res, 'device_connected', `${deviceId} is connected (or its node not reaped yet)`);
@@ -281,7 +278,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       },
       (error: unknown) => {
         logger.warn({ err: error }, 'presence forget failed');
-        if (!aborted) sendError(res, 'presence_unavailable', 'presence store unavailable');
+        if (!aborted()) sendError(res, 'presence_unavailable', 'presence store unavailable');
       },
     );
   });

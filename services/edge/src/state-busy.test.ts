@@ -1,4 +1,4 @@
-import type { DeviceStateDocument } from '@fleetwire/protocol';
+import { emptyState, type DeviceStateDocument } from '@fleetwire/protocol';
 import type { DeviceStateStore } from '@fleetwire/store';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,14 +20,7 @@ class HeldTenantStore implements DeviceStateStore {
   private readonly held: (() => void)[] = [];
 
   private answer(tenant: string, deviceId: string): Promise<DeviceStateDocument> {
-    const doc: DeviceStateDocument = {
-      deviceId,
-      version: 0,
-      desired: {},
-      reported: {},
-      delta: {},
-      metadata: { desired: {}, reported: {} },
-    };
+    const doc = emptyState(deviceId);
     if (tenant !== 'acme') return Promise.resolve(doc);
     return new Promise((resolve) => this.held.push(() => resolve(doc)));
   }

@@ -1,7 +1,6 @@
 import {
   AuthError,
-  canSubscribe,
-  deviceSubtree,
+  coversDevice,
   extractToken,
   type Identity,
   type TokenVerifier,
@@ -127,7 +126,7 @@ export class ReadApi {
   }
 
   private mayRead(identity: Identity, deviceId: string): boolean {
-    return canSubscribe(identity, deviceSubtree(deviceId));
+    return coversDevice(identity, deviceId);
   }
 
   private async deviceRoute(route: Route, identity: Identity, deviceId: string, params: Params) {

@@ -1,10 +1,4 @@
-import {
-  canSpeakFor,
-  canSubscribe,
-  deviceSubtree,
-  isDeviceRole,
-  type Identity,
-} from '@fleetwire/auth';
+import { canSpeakFor, coversDevice, isDeviceRole, type Identity } from '@fleetwire/auth';
 import { deviceRefKey } from '@fleetwire/bus';
 import {
   ErrorCode,
@@ -237,7 +231,7 @@ export class DeviceStates {
         `role ${identity.role} may not ${what} device state`,
       );
     }
-    if (!canSubscribe(identity, deviceSubtree(deviceId))) {
+    if (!coversDevice(identity, deviceId)) {
       throw new StateAccessError('forbidden', `this token does not cover ${deviceId}`);
     }
   }
@@ -310,13 +304,14 @@ export class DeviceStates {
       return;
     }
     if (error instanceof StateBusyError) {
-      if (ref)
+      if (ref) {
         this.outbound.send(conn, {
           type: 'nack',
           id: ref,
           reason: NackReason.Retry,
           message: error.message,
         });
+      }
       return;
     }
     this.failures.failed('store', 'device state', error);

@@ -1,4 +1,4 @@
-import { canSubscribe, deviceSubtree, isDeviceRole } from '@fleetwire/auth';
+import { coversDevice, isDeviceRole } from '@fleetwire/auth';
 import { ErrorCode, NackReason, ProtocolError, type ClientMessage } from '@fleetwire/protocol';
 
 import type { AbuseGuard } from './abuse-guard.js';
@@ -49,7 +49,7 @@ export class Dispatcher {
           return this.notAllowed(conn, 'this role may not send commands', message.id);
         }
         // A token narrowed to some devices commands those it may watch, as it changes their state.
-        if (!canSubscribe(identity, deviceSubtree(message.target))) {
+        if (!coversDevice(identity, message.target)) {
           return this.outbound.send(conn, {
             type: 'nack',
             id: message.id,
