@@ -36,6 +36,8 @@ export interface Session {
   streams?: Map<number, OpenStream>;
   /** Stream bytes each speaking device may still send (per-device byte rate). */
   streamBudgets?: Map<string, TokenBucket>;
+  /** Stream chunks dropped over a byte budget, for their share of the message rate. */
+  droppedChunks?: number;
   /** The device state version this device was sent last (DeviceStates): never sent twice. */
   stateVersion?: number;
 }

@@ -36,6 +36,9 @@ export const MAX_STREAMS_PER_CONNECTION = 16;
  */
 export const MIN_CHUNK_COST_BYTES = 256;
 
+/** Dropped chunks that cost one message of the message rate. */
+const DROPS_PER_MESSAGE = 16;
+
 /** Byte budgets a connection keeps before it forgets the full ones. */
 const PRUNE_BUDGETS_AT = 64;
 
@@ -133,10 +136,11 @@ export class StreamRelay {
     }
     if (!this.budgetOf(conn, stream.device).take(Math.max(payload.length, MIN_CHUNK_COST_BYTES))) {
       this.metrics.streamDrops.inc({ reason: 'rate_limited' });
-      // A dropped chunk costs a message of the message rate: a few now and then cost nothing
-      // that matters, a flood of them (a frame costs the edge as much as a message) is closed
-      // with 1008 as a flood of messages is.
-      if (!this.guard.admit(conn, performance.now())) return;
+      // Every 16th dropped chunk costs a message of the message rate: a stream somewhat over
+      // its budget for long costs a few tokens a second, a flood of frames (each costs the edge
+      // about as much as a message) is closed with 1008 as a flood of messages is.
+      session.droppedChunks = ((session.droppedChunks ?? 0) + 1) % DROPS_PER_MESSAGE;
+      if (session.droppedChunks === 0 && !this.guard.admit(conn, performance.now())) return;
       if (!stream.throttled) {
         stream.throttled = true;
         const text = `stream bytes over ${this.limits.streamBytesPerSec}/s for ${stream.device}; chunks dropped`;
