@@ -48,7 +48,7 @@ export const HTTP_ERRORS = {
   store_unavailable: { status: 503, meaning: 'the telemetry store is not reachable' },
   presence_unavailable: { status: 503, meaning: 'the presence store is not reachable' },
   state_unavailable: { status: 503, meaning: 'the device state store is not reachable' },
-  state_busy: { status: 503, meaning: 'the tenant has its maximum of state requests in flight' },
+  state_busy: { status: 503, meaning: 'the tenant’s line of state requests here is full' },
   internal: { status: 500, meaning: 'a bug: the error is logged with the request' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -2,7 +2,10 @@ import { emptyState, type DeviceStateDocument } from '@fleetwire/protocol';
 import type { DeviceStateStore } from '@fleetwire/store';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { MAX_STATE_OPS_PER_TENANT } from './core/device-states.js';
+import {
+  MAX_STATE_RUNNING_PER_TENANT,
+  MAX_STATE_WAITING_PER_TENANT,
+} from './core/device-states.js';
 import {
   TestClientPool,
   httpRequest,
@@ -54,13 +57,16 @@ describe('device state operations in flight per tenant', () => {
   });
   afterAll(() => edge.close());
 
-  it('past the maximum a tenant’s are refused at once (nack retry, HTTP 503 state_busy); another tenant’s are served', async () => {
+  it('past its line a tenant’s are refused at once (nack retry, HTTP 503 state_busy, error without id); its devices’ reports and another tenant’s are not', async () => {
     const ops = await connect(edge, { sub: 'ops', role: 'dashboard' });
-    for (let n = 0; n < MAX_STATE_OPS_PER_TENANT; n++) {
+    const line = MAX_STATE_RUNNING_PER_TENANT + MAX_STATE_WAITING_PER_TENANT;
+    for (let n = 0; n < line; n++) {
       ops.send({ type: 'state.get', id: `g${n}`, target: 'lamp' });
     }
     ops.send({ type: 'state.set', id: 'over', target: 'lamp', desired: { on: true } });
     expect(await ops.next()).toMatchObject({ type: 'nack', id: 'over', reason: 'retry' });
+    ops.send({ type: 'state.set', target: 'lamp', desired: { on: true } });
+    expect(await ops.next()).toMatchObject({ type: 'error', code: 'rate_limited' });
     const http = await httpRequest(
       edge.port,
       'GET',
@@ -68,7 +74,7 @@ describe('device state operations in flight per tenant', () => {
       mintToken({ sub: 'ops', role: 'dashboard' }),
     );
     expect([http.status, JSON.parse(http.body).error.code]).toEqual([503, 'state_busy']);
-    expect(await valueOf(edge.metrics.stateBusy)).toBe(2);
+    expect(await valueOf(edge.metrics.stateBusy)).toBe(3);
     // Not a database failure.
     expect(
       await valueOf(edge.metrics.dependencyFailures, {
@@ -77,13 +83,17 @@ describe('device state operations in flight per tenant', () => {
       }),
     ).toBe(0);
 
+    // The tenant's devices have a line of their own: a report waits at the store, not refused.
+    const lamp = await connect(edge, { sub: 'lamp', role: 'device' });
+    lamp.send({ type: 'state.report', id: 'r', reported: { on: false } });
+    expect(await lamp.roundTrip()).toEqual([]);
     const other = await connect(edge, { sub: 'ops', role: 'dashboard', tenant: 'globex' });
     other.send({ type: 'state.get', id: 'o', target: 'lamp' });
     expect(await other.next()).toMatchObject({ type: 'ack', id: 'o' });
 
-    // Answered, the tenant's line is free again.
-    store.release();
-    for (let n = 0; n < MAX_STATE_OPS_PER_TENANT; n++) {
+    // Answered, the line moves: those waiting run, in order, and all are answered.
+    for (let n = 0; n < line; n++) {
+      await expect.poll(() => (store.release(), ops.pending), { interval: 5 }).toBeGreaterThan(0);
       expect(await ops.next()).toMatchObject({ type: 'ack', id: `g${n}` });
     }
     ops.send({ type: 'state.get', id: 'again', target: 'lamp' });

@@ -35,19 +35,28 @@ export class StateAccessError extends Error {
 }
 
 /**
- * The tenant has its maximum of state operations in flight on this node: refused before it
- * reaches the database (retry later), so one tenant's flood waits in its own line, not the pool's.
+ * A tenant's line of state operations on this node is full: refused before it reaches the
+ * database (retry later).
  */
 export class StateBusyError extends Error {
   override readonly name = 'StateBusyError';
 }
 
 /**
- * State operations clients asked for that one tenant may have in flight on a node: a token
- * with many sockets, each under its rate limit, kept the pool's queue full for everyone (a
- * narrowed dashboard at 7,400 state.set/s made another tenant's reads take 1.3 s).
+ * State operations of one tenant that run against the database at once on a node, and how many
+ * more wait their turn; past both, refused. Its devices' reports and its dashboards' and services'
+ * requests have a line each. A token with many sockets, each under its rate limit, kept the
+ * database pool's queue full for everyone before (a narrowed dashboard at 7,400 state.set/s made
+ * another tenant's reads take 1.3 s).
  */
-export const MAX_STATE_OPS_PER_TENANT = 32;
+export const MAX_STATE_RUNNING_PER_TENANT = 32;
+export const MAX_STATE_WAITING_PER_TENANT = 1024;
+
+/** One tenant's line: operations running, and those waiting to (their go-ahead). */
+interface StateLine {
+  running: number;
+  waiting: (() => void)[];
+}
 
 const PROBE_EVERY_MS = 2_000;
 /** A read of a document no tenant can have (tenants start with a letter or digit). */
@@ -72,8 +81,8 @@ export class DeviceStates {
   /** What the last store operation said about the database (readiness does not follow it). */
   private storeFailure: string | undefined;
   private lastProbe = -Infinity;
-  /** Per tenant, the operations its clients asked for that are in flight. */
-  private readonly inFlight = new Map<string, number>();
+  /** Per tenant and kind (device reports, others), the operations its clients asked for. */
+  private readonly lines = new Map<string, StateLine>();
 
   constructor(
     private readonly store: DeviceStateStore,
@@ -136,7 +145,7 @@ export class DeviceStates {
   /** `state.report` from a device: its own document only. */
   report(conn: Connection, message: StateReport): void {
     const { identity } = conn.session;
-    this.bounded(identity.tenant, () =>
+    this.bounded(identity, () =>
       this.observed(this.store.report(identity.tenant, identity.subject, message.reported)),
     ).then(
       (doc) => {
@@ -174,27 +183,37 @@ export class DeviceStates {
     const own =
       isDeviceRole(identity) && (identity.subject === deviceId || canSpeakFor(identity, deviceId));
     if (!own) this.mayManage(identity, deviceId, 'read');
-    return this.bounded(identity.tenant, () =>
-      this.observed(this.store.get(identity.tenant, deviceId)),
-    );
+    return this.bounded(identity, () => this.observed(this.store.get(identity.tenant, deviceId)));
   }
 
-  /** Runs a client's operation unless its tenant has its maximum in flight (StateBusyError). */
-  private async bounded<T>(tenant: string, operation: () => Promise<T>): Promise<T> {
-    const busy = this.inFlight.get(tenant) ?? 0;
-    if (busy >= MAX_STATE_OPS_PER_TENANT) {
+  /**
+   * Runs a client's operation in its tenant's line (`device`: a device's own report), at once or
+   * once a running one is done; StateBusyError when the line is full.
+   */
+  private async bounded<T>(identity: Identity, operation: () => Promise<T>): Promise<T> {
+    const key = `${isDeviceRole(identity) ? 'device' : 'manage'}/${identity.tenant}`;
+    let line = this.lines.get(key);
+    if (!line) {
+      line = { running: 0, waiting: [] };
+      this.lines.set(key, line);
+    }
+    if (line.running < MAX_STATE_RUNNING_PER_TENANT) line.running += 1;
+    else if (line.waiting.length < MAX_STATE_WAITING_PER_TENANT) {
+      const queue = line.waiting;
+      await new Promise<void>((go) => queue.push(go));
+    } else {
       this.metrics.stateBusy.inc();
       throw new StateBusyError(
-        `this tenant has ${MAX_STATE_OPS_PER_TENANT} state operations in flight here; retry`,
+        `this tenant has ${MAX_STATE_RUNNING_PER_TENANT + MAX_STATE_WAITING_PER_TENANT} state operations under way here; retry`,
       );
     }
-    this.inFlight.set(tenant, busy + 1);
     try {
       return await operation();
     } finally {
-      const left = (this.inFlight.get(tenant) ?? 1) - 1;
-      if (left === 0) this.inFlight.delete(tenant);
-      else this.inFlight.set(tenant, left);
+      // The place passes to the next in line, or is given back.
+      const next = line.waiting.shift();
+      if (next) next();
+      else if (--line.running === 0) this.lines.delete(key);
     }
   }
 
@@ -210,7 +229,7 @@ export class DeviceStates {
     expectedVersion: number | undefined,
   ): Promise<DeviceStateDocument> {
     this.mayManage(identity, deviceId, 'set');
-    const doc = await this.bounded(identity.tenant, () =>
+    const doc = await this.bounded(identity, () =>
       this.observed(
         this.store.setDesired(identity.tenant, deviceId, patch, {
           ...(expectedVersion === undefined ? {} : { expectedVersion }),
@@ -304,6 +323,7 @@ export class DeviceStates {
       return;
     }
     if (error instanceof StateBusyError) {
+      // Without an id there is no nack to send: told as a dropped message is, not counted.
       if (ref) {
         this.outbound.send(conn, {
           type: 'nack',
@@ -311,7 +331,8 @@ export class DeviceStates {
           reason: NackReason.Retry,
           message: error.message,
         });
-      }
+      } else
+        this.guard.refuse(conn, new ProtocolError(ErrorCode.RateLimited, error.message), false);
       return;
     }
     this.failures.failed('store', 'device state', error);
