@@ -1,4 +1,5 @@
 import { CloseCode, ErrorCode } from '@fleetwire/protocol';
+import { generate } from 'mqtt-packet';
 
 /**
  * The MQTT return and reason codes the edge sends, and how Fleetwire's own codes map onto them.
@@ -41,6 +42,26 @@ const CONNACK: Record<ConnectRefusal, { v4: number; v5: number }> = {
 
 export function connackCode(refusal: ConnectRefusal, version: MqttVersion): number {
   return version === 5 ? CONNACK[refusal].v5 : CONNACK[refusal].v4;
+}
+
+/** The CONNACK that refuses a CONNECT, in its protocol level's form (5.0 with the reason text). */
+export function refusalConnack(
+  refusal: ConnectRefusal,
+  version: MqttVersion,
+  reason: string,
+): Buffer {
+  const code = connackCode(refusal, version);
+  return generate(
+    version === 5
+      ? {
+          cmd: 'connack',
+          reasonCode: code,
+          sessionPresent: false,
+          properties: { reasonString: reason },
+        }
+      : { cmd: 'connack', returnCode: code, sessionPresent: false },
+    { protocolVersion: version },
+  );
 }
 
 /** The refusal for a token the verifier refused (AuthError codes, see @fleetwire/auth). */

@@ -16,8 +16,8 @@ import type { EdgeMetrics } from '../../metrics.js';
 import {
   Disconnect,
   MqttClose,
-  connackCode,
   disconnectReason,
+  refusalConnack,
   pubackReason,
   subackReason,
   SUBACK_FAILURE_V4,
@@ -243,22 +243,8 @@ export class MqttConnection implements Connection {
       if (!this.acknowledged && code === CloseCode.DeviceLimit) {
         // Refused once the CONNECT was taken (its device is new to a full tenant): a CONNACK
         // that says so, as for any refused CONNECT.
-        const refusal = connackCode('quota_exceeded', this.version);
         this.metrics.mqttConnectRefusals.inc({ reason: 'quota_exceeded' });
-        this.ws.send(
-          generate(
-            this.version === 5
-              ? {
-                  cmd: 'connack',
-                  reasonCode: refusal,
-                  sessionPresent: false,
-                  properties: { reasonString: reason },
-                }
-              : { cmd: 'connack', returnCode: refusal, sessionPresent: false },
-            { protocolVersion: this.version },
-          ),
-          true,
-        );
+        this.ws.send(refusalConnack('quota_exceeded', this.version, reason), true);
       } else if (this.version === 5 && this.acknowledged) {
         this.ws.send(
           generate(

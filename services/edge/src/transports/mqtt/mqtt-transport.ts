@@ -8,7 +8,6 @@ import type { Identity, TokenVerifier } from '@fleetwire/auth';
 import { canPublish } from '@fleetwire/auth';
 import { CloseCode, PatternIndex, ProtocolError, topicProblem } from '@fleetwire/protocol';
 import {
-  generate,
   parser as mqttParser,
   type IConnectPacket,
   type IPublishPacket,
@@ -31,7 +30,7 @@ import { admitConnect, type Will } from './mqtt-connect.js';
 import {
   Disconnect,
   MqttClose,
-  connackCode,
+  refusalConnack,
   type ConnectRefusal,
   type MqttVersion,
 } from './mqtt-codes.js';
@@ -155,18 +154,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     logger.warn({ remote: s.remote, refusal }, `mqtt: CONNECT refused: ${reason}`);
     if (s.state === 'closed' || !s.ws) return;
     const ws = s.ws;
-    const code = connackCode(refusal, version);
-    const packet = generate(
-      version === 5
-        ? {
-            cmd: 'connack',
-            reasonCode: code,
-            sessionPresent: false,
-            properties: { reasonString: reason },
-          }
-        : { cmd: 'connack', returnCode: code, sessionPresent: false },
-      { protocolVersion: version },
-    );
+    const packet = refusalConnack(refusal, version, reason);
     const unavailable = refusal === 'server_unavailable' || refusal === 'server_busy';
     s.state = 'closed';
     ws.cork(() => {
