@@ -85,7 +85,7 @@ export class MemoryPresence implements PresenceStore {
       return { refused: 'device_limit' };
     }
     const previous = known?.node;
-    this.setRecord(key, device.tenant, {
+    this.setRecord(key, device, {
       t: now,
       node,
       ...(device.gateway === undefined ? {} : { gateway: device.gateway }),
@@ -142,7 +142,7 @@ export class MemoryPresence implements PresenceStore {
         result.moved.push(refOf(device));
         continue;
       }
-      this.setRecord(key, device.tenant, {
+      this.setRecord(key, device, {
         t: now,
         node,
         ...(device.gateway === undefined ? {} : { gateway: device.gateway }),
@@ -190,7 +190,11 @@ export class MemoryPresence implements PresenceStore {
     if (after !== undefined && ids[from] === after) from += 1;
     const page = ids.slice(from, from + query.limit);
     const records = page.map((deviceId) =>
-      this.toRecord({ tenant, deviceId }, this.records.get(`${tenant}/${deviceId}`), now),
+      this.toRecord(
+        { tenant, deviceId },
+        this.records.get(deviceRefKey({ tenant, deviceId })),
+        now,
+      ),
     );
     const last = page.at(-1);
     return from + page.length < ids.length && last !== undefined
@@ -248,15 +252,17 @@ export class MemoryPresence implements PresenceStore {
     this.tenantIds.clear();
   }
 
-  /** Writes a record, counting it against its tenant if it is new (restores are not refused). */
-  private setRecord(key: string, tenant: string, entry: Entry): void {
+  /**
+   * Writes `device`'s record (`key` is its deviceRefKey), counting it against its tenant if it is
+   * new (restores are not refused).
+   */
+  private setRecord(key: string, { tenant, deviceId }: DeviceRef, entry: Entry): void {
     if (!this.records.has(key)) {
       let ids = this.tenantIds.get(tenant);
       if (!ids) {
         ids = [];
         this.tenantIds.set(tenant, ids);
       }
-      const deviceId = parseDeviceRef(key).deviceId;
       ids.splice(sortedIndex(ids, deviceId), 0, deviceId);
     }
     this.records.set(key, entry);

@@ -22,7 +22,7 @@ import { authenticateRequest } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { PresenceTracker } from './core/presence-tracker.js';
-import { sendError, sendJson, sendMethodNotAllowed } from './http-json.js';
+import { methodNotAllowed, sendError, sendJson } from './http-json.js';
 
 export interface HttpApiDeps {
   verifier: TokenVerifier;
@@ -290,10 +290,6 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     ['/api/devices/:id', 'DELETE'],
     ['/api/devices/:id/presence', 'GET'],
   ];
-  for (const [route, allow] of allowed) {
-    app.any(route, (res, req) => {
-      metrics.httpRefusals.inc({ reason: 'method_not_allowed' });
-      sendMethodNotAllowed(res, req, allow);
-    });
-  }
+  for (const [route, allow] of allowed)
+    app.any(route, methodNotAllowed(metrics.httpRefusals, allow));
 }

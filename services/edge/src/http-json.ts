@@ -40,14 +40,23 @@ export function sendHead(
   });
 }
 
-/** 405 with the methods the route takes; a HEAD gets it without a body. */
-export function sendMethodNotAllowed(res: HttpResponse, req: HttpRequest, allow: string): void {
-  const method = req.getMethod().toUpperCase();
-  if (method === 'HEAD') {
-    sendHead(res, '405 Method Not Allowed', { allow });
-    return;
-  }
-  sendError(res, 'method_not_allowed', `${method} is not allowed here`, { allow });
+/**
+ * The handler of the methods a route does not take: counted in `refusals` (by reason), then 405
+ * with the methods it takes; a HEAD gets it without a body.
+ */
+export function methodNotAllowed(
+  refusals: { inc(labels: { reason: string }): void },
+  allow: string,
+): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    refusals.inc({ reason: 'method_not_allowed' });
+    const method = req.getMethod().toUpperCase();
+    if (method === 'HEAD') {
+      sendHead(res, '405 Method Not Allowed', { allow });
+      return;
+    }
+    sendError(res, 'method_not_allowed', `${method} is not allowed here`, { allow });
+  };
 }
 
 /**

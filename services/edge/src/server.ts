@@ -13,7 +13,7 @@ import type { PresenceTracker } from './core/presence-tracker.js';
 import type { Rebalancer } from './core/rebalancer.js';
 import { SessionCore } from './core/session-core.js';
 import { registerHttpApi } from './http-api.js';
-import { sendError, sendMethodNotAllowed } from './http-json.js';
+import { methodNotAllowed, sendError } from './http-json.js';
 import type { EdgeMetrics } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerStateRoutes } from './state-routes.js';
@@ -362,10 +362,7 @@ export class EdgeServer {
     this.deps.routes?.(this.app);
     registerStaticFiles(this.app, { dir: config.dashboardDir, logger });
     // HEAD is answered on the health routes only; a body here would break the framing.
-    this.app.head('/*', (res, req) => {
-      metrics.httpRefusals.inc({ reason: 'method_not_allowed' });
-      sendMethodNotAllowed(res, req, 'GET');
-    });
+    this.app.head('/*', methodNotAllowed(metrics.httpRefusals, 'GET'));
     this.app.any('/*', (res, req) => {
       metrics.httpRefusals.inc({ reason: 'not_found' });
       sendError(res, 'not_found', `no route ${req.getUrl()}`);

@@ -16,7 +16,7 @@ import { StateAccessError, StateBusyError, type DeviceStates } from './core/devi
 import { deviceIdParam } from './device-id-param.js';
 import { authenticateRequest, type HttpAuthDeps } from './http-auth.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
-import { sendError, sendJson, sendMethodNotAllowed } from './http-json.js';
+import { methodNotAllowed, sendError, sendJson } from './http-json.js';
 
 export interface StateRoutesDeps extends HttpAuthDeps {
   states: DeviceStates;
@@ -144,10 +144,7 @@ export function registerStateRoutes(app: TemplatedApp, deps: StateRoutesDeps): v
     );
   });
 
-  app.any(STATE_ROUTE, (res, req) => {
-    metrics.httpRefusals.inc({ reason: 'method_not_allowed' });
-    sendMethodNotAllowed(res, req, 'GET, PATCH');
-  });
+  app.any(STATE_ROUTE, methodNotAllowed(metrics.httpRefusals, 'GET, PATCH'));
 }
 
 type StatePatchBody = ReturnType<typeof StatePatchBody.parse>;
