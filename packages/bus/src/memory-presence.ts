@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
-import { BusError } from './bus.js';
+import { openIdCursor, sealIdCursor } from './presence-cursor.js';
 import {
   DEFAULT_MAX_DEVICES_PER_TENANT,
   MAX_NODE_LOADS,
@@ -288,31 +288,6 @@ function sortedIndex(ids: readonly string[], id: string): number {
     else high = middle;
   }
   return low;
-}
-
-/**
- * A page's cursor names the last device id of the page, sealed (AES-256-GCM under a key of the
- * store's state): a caller whose token sees some devices must not read the others' ids from the
- * cursors of pages it was shown nothing of, nor make one up.
- */
-function sealIdCursor(key: Buffer, id: string): string {
-  const nonce = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  const sealed = Buffer.concat([cipher.update(id), cipher.final()]);
-  return Buffer.concat([nonce, cipher.getAuthTag(), sealed]).toString('base64url');
-}
-
-/** The device id a cursor of this store names (the last one of its page). */
-function openIdCursor(key: Buffer, cursor: string): string {
-  const bytes = Buffer.from(cursor, 'base64url');
-  try {
-    if (bytes.toString('base64url') !== cursor || bytes.length <= 28) throw new Error('short');
-    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
-    decipher.setAuthTag(bytes.subarray(12, 28));
-    return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString();
-  } catch {
-    throw new BusError('BUS_INVALID_CURSOR', 'not a cursor of this presence store');
-  }
 }
 
 function refOf({ tenant, deviceId }: DeviceRef): DeviceRef {

@@ -5,6 +5,7 @@ import { Cluster, Redis, type ClusterNode } from 'ioredis';
 import { BusError } from './bus.js';
 import { MasterRestarts } from './master-restarts.js';
 import { TickBatches } from './tick-batches.js';
+import { decodeScanCursor, encodeScanCursor } from './presence-cursor.js';
 import { LUA_RECORD, decodeRecord, type StoredRecord } from './presence-record.js';
 import {
   DEFAULT_MAX_DEVICES_PER_TENANT,
@@ -422,9 +423,7 @@ export class RedisPresence implements PresenceStore {
       const records = [...stored]
         .map(([deviceId, record]) => toRecord({ tenant, deviceId }, record, leases, now, this.ttl))
         .sort(byDeviceId);
-      return next === '0'
-        ? { records }
-        : { records, next: Buffer.from(next).toString('base64url') };
+      return next === '0' ? { records } : { records, next: encodeScanCursor(next) };
     });
   }
 
@@ -580,22 +579,6 @@ export class RedisPresence implements PresenceStore {
   private k(key: string): string {
     return `${this.prefix}${key}`;
   }
-}
-
-/** Redis's SCAN cursors are unsigned 64-bit: a larger one is an error of its own, not a page. */
-const MAX_SCAN_CURSOR = 2n ** 64n - 1n;
-
-/** The HSCAN cursor a page's `next` carries. */
-function decodeScanCursor(cursor: string): string {
-  const scan = Buffer.from(cursor, 'base64url').toString();
-  if (
-    !/^[1-9]\d{0,19}$/.test(scan) ||
-    BigInt(scan) > MAX_SCAN_CURSOR ||
-    Buffer.from(scan).toString('base64url') !== cursor
-  ) {
-    throw new BusError('BUS_INVALID_CURSOR', 'not a cursor of this presence store');
-  }
-  return scan;
 }
 
 /** Node → score, from a WITHSCORES reply. */
