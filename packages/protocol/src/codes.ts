@@ -94,6 +94,8 @@ export const CloseReason = {
   RateLimitExceeded: 'rate limit exceeded',
   MessageTooBig: 'message too big',
   TooManyErrors: 'too many invalid messages',
+  /** A device sent more than the edge keeps while its admission (presence) is decided. */
+  TooEarly: 'too many messages before welcome',
   Draining: 'server draining',
   /** The node holds far more than its share of connections (opt-in rebalance): reconnect. */
   Rebalance: 'rebalancing',

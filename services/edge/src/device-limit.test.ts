@@ -1,10 +1,13 @@
-import { MemoryBusHub, MemoryPresence, type PresenceStore } from '@fleetwire/bus';
+import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
+import type { TelemetryRecord } from '@fleetwire/protocol';
+import { waitFor } from '@fleetwire/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   TestClient,
   TestClientPool,
   httpRequest,
+  lateAnswers,
   mintToken,
   startTestEdge,
   valueOf,
@@ -122,27 +125,6 @@ describe('a tenant at its limit of devices (FLEETWIRE_MAX_DEVICES_PER_TENANT)', 
   });
 });
 
-/** A store whose next answer to `markOnline` for a device is held until the test releases it. */
-function lateAnswers(store: MemoryPresence): {
-  store: PresenceStore;
-  hold: (deviceId: string) => void;
-  release: () => void;
-} {
-  const holding = new Set<string>();
-  const held: (() => void)[] = [];
-  const late = Object.create(store) as PresenceStore;
-  late.markOnline = async (device, node, now) => {
-    const answer = await store.markOnline(device, node, now);
-    if (!holding.delete(device.deviceId)) return answer;
-    return new Promise((resolve) => held.push(() => resolve(answer)));
-  };
-  return {
-    store: late,
-    hold: (deviceId) => holding.add(deviceId),
-    release: () => held.splice(0).forEach((answer) => answer()),
-  };
-}
-
 describe('a refusal answered late', () => {
   it('undoes only its own attach, not the same sub-device attached again meanwhile', async () => {
     const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 2 }));
@@ -201,6 +183,95 @@ describe('a refusal answered late', () => {
       });
       expect(await itself.closed).toMatchObject({ code: 4003 });
       expect(await valueOf(edge.metrics.subDevices)).toBe(1);
+    } finally {
+      clients.terminateAll();
+      edge.close();
+    }
+  });
+});
+
+describe('frames a device sends before its welcome', () => {
+  it('wait for its admission: a refused device has nothing taken, an admitted one has them handled after its welcome, in order; more than 32 close it (1008)', async () => {
+    const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 2 }));
+    const stored: TelemetryRecord[] = [];
+    const edge = await startTestEdge({
+      bus: new MemoryBusHub().connect('node-a'),
+      presence: presence.store,
+      telemetrySink: { append: async (record) => void stored.push(record), flush: async () => {} },
+    });
+    const bytesIn = () => valueOf(edge.metrics.bytesIn, { transport: 'ws' });
+    /** Opens a device socket whose admission is held, and sends it `frames` at once. */
+    const early = async (sub: string, frames: (object | Buffer)[]) => {
+      presence.hold(sub);
+      const device = new TestClient(`${edge.url}?token=${mintToken({ sub, role: 'device' })}`);
+      await device.opened;
+      const before = await bytesIn();
+      let bytes = 0;
+      for (const frame of frames) {
+        const data = Buffer.isBuffer(frame) ? frame : Buffer.from(JSON.stringify(frame));
+        device.ws.send(data, { binary: Buffer.isBuffer(frame) });
+        bytes += data.length;
+      }
+      // Every frame has reached the edge, which answers none of them yet.
+      await waitFor('the frames at the edge', async () => (await bytesIn()) - before >= bytes);
+      expect(device.pending).toBe(0);
+      return device;
+    };
+    const sent = [
+      { type: 'telemetry', id: 't1', data: { n: 1 } },
+      { type: 'stream_open', id: 'o1', channel: 1, name: 'audio' },
+      Buffer.from([0xc1, 1, 7, 7]),
+      { type: 'telemetry', id: 't2', data: { n: 2 } },
+    ];
+    try {
+      const watcher = await connect(edge, ops);
+      watcher.send({
+        type: 'subscribe',
+        id: 's',
+        topics: ['devices/+/telemetry', 'devices/+/streams/#'],
+      });
+      expect(await watcher.next()).toMatchObject({ type: 'ack', id: 's' });
+      await connect(edge, { sub: 'd1', role: 'device' });
+
+      // d2 is admitted (the tenant has room for it): welcome first, then its frames in order.
+      const admitted = await early('d2', sent);
+      presence.release();
+      expect((await admitted.next()).type).toBe('welcome');
+      // (Telemetry is acked and published once the telemetry log has it: after the stream's.)
+      const acks = [await admitted.next(), await admitted.next(), await admitted.next()];
+      expect(acks.map((m) => [m.type, m['id']]).sort()).toEqual([
+        ['ack', 'o1'],
+        ['ack', 't1'],
+        ['ack', 't2'],
+      ]);
+      expect(await admitted.roundTrip()).toEqual([]);
+      const seen = await watcher.roundTrip();
+      expect(seen.filter((m) => m['topic'] === 'devices/d2/streams/audio')).toMatchObject([
+        { type: 'message', data: { state: 'open' } },
+        { type: 'stream_frame', seq: 0 },
+      ]);
+      expect(
+        seen.filter((m) => m['topic'] === 'devices/d2/telemetry').map((m) => m['data']),
+      ).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(stored.map((r) => r.deviceId)).toEqual(['d2', 'd2']);
+
+      // d3 is new to a full tenant: refused, and what it sent meanwhile was never handled.
+      const refused = await early('d3', sent);
+      presence.release();
+      expect(await refused.closed).toEqual({ code: 4003, reason: 'tenant device limit reached' });
+      expect(refused.pending).toBe(0);
+      expect(await watcher.roundTrip()).toEqual([]);
+      expect(stored).toHaveLength(2);
+
+      // A client that does not wait at all: the 33rd frame before its welcome closes it.
+      const pings = Array.from({ length: 33 }, (_, i) => ({ type: 'ping', id: `p${i}` }));
+      const flooding = await early('d1', pings.slice(0, 32));
+      flooding.send(pings[32]);
+      expect(await flooding.closed).toEqual({
+        code: 1008,
+        reason: 'too many messages before welcome',
+      });
+      presence.release();
     } finally {
       clients.terminateAll();
       edge.close();

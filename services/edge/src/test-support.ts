@@ -3,7 +3,13 @@ import { connect as tcpConnect } from 'node:net';
 import { Writable } from 'node:stream';
 
 import { TokenVerifier, loadVerificationKeys } from '@fleetwire/auth';
-import { RedisBus, RedisPresence, type Bus, type PresenceStore } from '@fleetwire/bus';
+import {
+  RedisBus,
+  RedisPresence,
+  type Bus,
+  type OnlineResult,
+  type PresenceStore,
+} from '@fleetwire/bus';
 import type { DeviceStateStore } from '@fleetwire/store';
 import { createRegistry } from '@fleetwire/metrics';
 import { decodeRelayFrame, isStreamFrame } from '@fleetwire/protocol';
@@ -404,4 +410,30 @@ export async function valueOf(
       wanted.every(([name, value]) => v.labels[name] === value),
   );
   return series?.value ?? 0;
+}
+
+/**
+ * A presence store whose next answer to `markOnline` for a device is held until the test
+ * releases it; `answer` replaces what the store said (e.g. a refusal).
+ */
+export function lateAnswers(store: PresenceStore): {
+  store: PresenceStore;
+  hold: (deviceId: string, answer?: OnlineResult) => void;
+  release: () => void;
+} {
+  const holding = new Map<string, OnlineResult | undefined>();
+  const held: (() => void)[] = [];
+  const late = Object.create(store) as PresenceStore;
+  late.markOnline = async (device, node, now) => {
+    const answer = await store.markOnline(device, node, now);
+    if (!holding.has(device.deviceId)) return answer;
+    const replaced = holding.get(device.deviceId);
+    holding.delete(device.deviceId);
+    return new Promise((resolve) => held.push(() => resolve(replaced ?? answer)));
+  };
+  return {
+    store: late,
+    hold: (deviceId, answer) => holding.set(deviceId, answer),
+    release: () => held.splice(0).forEach((answer) => answer()),
+  };
 }

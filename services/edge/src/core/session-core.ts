@@ -33,6 +33,10 @@ import { SubDevices } from './sub-devices.js';
 import { Subscriptions } from './subscriptions.js';
 import { TokenExpiry } from './token-expiry.js';
 
+/** Frames a device may send before its `welcome` (as MQTT's packets before CONNACK), and bytes. */
+const MAX_EARLY_FRAMES = 32;
+const MAX_EARLY_BYTES = 128 * 1024;
+
 export interface SessionCoreLimits extends StreamLimits {
   rateCloseAfter: number;
   maxProtocolErrors: number;
@@ -271,6 +275,7 @@ export class SessionCore {
    */
   private refuseUnlessAdmitted(conn: Connection, admitted: boolean): boolean {
     if (admitted) return true;
+    conn.session.earlyFrames = undefined;
     this.commands.detachDevice(conn);
     if (!conn.session.closed) conn.end(CloseCode.DeviceLimit, CloseReason.DeviceLimit);
     return false;
@@ -290,6 +295,38 @@ export class SessionCore {
     });
     // Registered first (presence names this node), so a change made from now on reaches it.
     if (identity.role === 'device' && !session.closed) this.states?.connected(conn);
+    const early = session.earlyFrames;
+    session.earlyFrames = undefined;
+    for (const handle of early?.handlers ?? []) {
+      if (session.closed) break;
+      handle();
+    }
+  }
+
+  /** True until the connection's `welcome` went out (see holdUntilWelcome). */
+  awaitingWelcome(conn: Connection): boolean {
+    return conn.session.beforeWelcome !== undefined && !conn.session.closed;
+  }
+
+  /**
+   * A frame that arrived before the connection's `welcome` (a device whose admission the
+   * presence store has not answered yet) is kept, copied, and `handle`d with the copy right after
+   * the welcome; a refused device's are dropped unread, so a device refused at its tenant's limit
+   * has nothing taken. Bounded as MQTT's packets before CONNACK are (a client that waits for
+   * `welcome` sends none): one more closes the connection with 1008.
+   */
+  holdUntilWelcome(conn: Connection, data: ArrayBuffer, handle: (copy: ArrayBuffer) => void): void {
+    const { session } = conn;
+    const early = (session.earlyFrames ??= { handlers: [], bytes: 0 });
+    early.bytes += data.byteLength;
+    if (early.handlers.length >= MAX_EARLY_FRAMES || early.bytes > MAX_EARLY_BYTES) {
+      session.earlyFrames = undefined;
+      this.deps.metrics.messagesInOf.get('invalid', conn.transport).inc();
+      conn.end(CloseCode.PolicyViolation, CloseReason.TooEarly);
+      return;
+    }
+    const copy = data.slice(0);
+    early.handlers.push(() => handle(copy));
   }
 
   closed(conn: Connection, code: number): void {

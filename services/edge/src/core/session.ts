@@ -30,6 +30,11 @@ export interface Session {
    * sent right after it, so `welcome` is always the first message.
    */
   beforeWelcome?: ServerMessage[] | undefined;
+  /**
+   * Frames a device sent before its `welcome`, handled right after it (its admission is not
+   * decided yet: a device refused at its tenant's limit must not have its messages taken).
+   */
+  earlyFrames?: EarlyFrames | undefined;
   /** A gateway's attached sub-devices (core/sub-devices.ts). */
   subDevices?: Set<string>;
   /** Binary streams this connection opened, by channel (core/streams.ts). */
@@ -40,6 +45,12 @@ export interface Session {
   droppedChunks?: number;
   /** The device state version this device was sent last (DeviceStates): never sent twice. */
   stateVersion?: number;
+}
+
+/** What a connection sent before its `welcome`, in order, and their bytes. */
+export interface EarlyFrames {
+  handlers: (() => void)[];
+  bytes: number;
 }
 
 /** A stream a device opened: where its chunks go and how many went. */

@@ -64,6 +64,18 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
       conn.end(CloseCode.MessageTooBig, CloseReason.MessageTooBig);
       return;
     }
+    if (core.awaitingWelcome(conn)) {
+      core.holdUntilWelcome(conn, data, (copy) => onFrame(conn, copy, isBinary, received));
+    } else onFrame(conn, data, isBinary, received);
+  };
+
+  /** A frame within the size limit, from a connection that has its `welcome`. */
+  const onFrame = (
+    conn: WsConnection,
+    data: ArrayBuffer,
+    isBinary: boolean,
+    received: number,
+  ): void => {
     if (isBinary) {
       const bytes = new Uint8Array(data);
       // Stream chunks have their own (byte) rate, per device: see core/streams.ts.

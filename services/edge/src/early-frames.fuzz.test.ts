@@ -1,0 +1,119 @@
+import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
+import { encodeStreamChunk } from '@fleetwire/protocol';
+import { waitFor } from '@fleetwire/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  TestClient,
+  lateAnswers,
+  mintToken,
+  startTestEdge,
+  valueOf,
+  type TestEdge,
+} from './test-support.js';
+
+/**
+ * Whatever a device sends before its `welcome` (anything, up to past the bound), and whether it
+ * is then admitted or refused: a refused device has nothing taken (no telemetry stored, nothing
+ * delivered), an admitted one hears `welcome` first, more than the bound closes it with 1008, and
+ * the edge keeps serving an honest client. FLEETWIRE_FUZZ_SEED replays a run;
+ * FLEETWIRE_FUZZ_RUNS sets the number of inputs.
+ */
+const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 150);
+const MAX_FRAMES = 32;
+const MAX_BYTES = 128 * 1024;
+
+const presence = lateAnswers(new MemoryPresence(30_000));
+const stored: string[] = [];
+let edge: TestEdge;
+let watcher: TestClient;
+
+beforeAll(async () => {
+  edge = await startTestEdge({
+    bus: new MemoryBusHub().connect('node-a'),
+    presence: presence.store,
+    telemetrySink: { append: async (r) => void stored.push(r.deviceId), flush: async () => {} },
+  });
+  watcher = await TestClient.open(edge.url, mintToken({ sub: 'ops', role: 'dashboard' }));
+  watcher.send({ type: 'subscribe', id: 's', topics: ['devices/#'] });
+  await watcher.next();
+});
+
+afterAll(() => {
+  watcher.ws.terminate();
+  edge.close();
+});
+
+const json = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
+const frame = fc.oneof(
+  fc.record({ n: fc.integer() }).map((data) => json({ type: 'telemetry', data })),
+  fc.constant(json({ type: 'stream_open', id: 'o', channel: 1, name: 'audio' })),
+  fc.uint8Array({ maxLength: 8192 }).map((payload) => encodeStreamChunk(1, payload)),
+  fc.constant(json({ type: 'subscribe', id: 's', topics: ['devices/+/telemetry'] })),
+  fc.uint8Array({ maxLength: 256 }),
+  fc.string({ maxLength: 256 }).map((text) => Buffer.from(text)),
+);
+
+describe(`frames before welcome at a live edge (seed ${SEED})`, () => {
+  it('are taken only from an admitted device, after its welcome, within the bound', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(frame, { maxLength: MAX_FRAMES + 8 }),
+        fc.boolean(),
+        async (frames, refuse) => {
+          run += 1;
+          const sub = `early-${run}`;
+          presence.hold(sub, refuse ? { refused: 'device_limit' } : undefined);
+          const device = new TestClient(`${edge.url}?token=${mintToken({ sub, role: 'device' })}`);
+          await device.opened;
+          const bytesIn = () => valueOf(edge.metrics.bytesIn, { transport: 'ws' });
+          const before = await bytesIn();
+          let sent = 0;
+          let bytes = 0;
+          for (const data of frames) {
+            if (sent === MAX_FRAMES || bytes + data.length > MAX_BYTES) break;
+            device.ws.send(data);
+            sent += 1;
+            bytes += data.length;
+          }
+          const over = sent < frames.length;
+          if (over) device.ws.send(frames[sent] as Uint8Array);
+          const total = bytes + (over ? (frames[sent] as Uint8Array).length : 0);
+          await waitFor('the frames at the edge', async () => (await bytesIn()) - before >= total);
+          expect(device.pending).toBe(0);
+          presence.release();
+          if (over) {
+            expect(await device.closed).toEqual({
+              code: 1008,
+              reason: 'too many messages before welcome',
+            });
+          } else if (refuse) {
+            expect(await device.closed).toMatchObject({ code: 4003 });
+          } else {
+            // What follows depends on the frames (acks, errors, a 1008 for too many invalid ones).
+            expect((await device.next()).type).toBe('welcome');
+            device.ws.terminate();
+          }
+          if (over || refuse) {
+            expect(device.pending).toBe(0);
+            expect(stored).not.toContain(sub);
+            const seen = await watcher.roundTrip();
+            expect(seen.filter((m) => String(m['topic']).startsWith(`devices/${sub}/`))).toEqual(
+              [],
+            );
+          }
+        },
+      ),
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+    // The edge still serves: an honest device's telemetry is stored.
+    const honest = await TestClient.open(edge.url, mintToken({ sub: 'honest', role: 'device' }));
+    honest.send({ type: 'telemetry', id: 't', data: { ok: true } });
+    expect(await honest.next()).toEqual({ type: 'ack', id: 't' });
+    expect(stored).toContain('honest');
+    honest.ws.terminate();
+  }, 120_000);
+});
