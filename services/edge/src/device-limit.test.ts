@@ -212,9 +212,7 @@ describe('frames a device sends before its welcome', () => {
         device.ws.send(data, { binary: Buffer.isBuffer(frame) });
         bytes += data.length;
       }
-      // Every frame has reached the edge, which answers none of them yet.
       await waitFor('the frames at the edge', async () => (await bytesIn()) - before >= bytes);
-      expect(device.pending).toBe(0);
       return device;
     };
     const sent = [

@@ -299,7 +299,13 @@ export class SessionCore {
     session.earlyFrames = undefined;
     for (const handle of early?.handlers ?? []) {
       if (session.closed) break;
-      handle();
+      try {
+        handle();
+      } catch (error) {
+        // Outside the transport's callback nothing else would catch it: end this connection only.
+        this.deps.logger.error({ err: error, session: session.id }, 'a held frame failed');
+        conn.end(CloseCode.InternalError, 'internal error');
+      }
     }
   }
 
@@ -332,6 +338,7 @@ export class SessionCore {
   closed(conn: Connection, code: number): void {
     const { session } = conn;
     session.closed = true;
+    session.earlyFrames = undefined;
     const expiresAt = this.expiresAt(session);
     if (expiresAt !== undefined) this.expiry.forget(conn, expiresAt);
     this.connections.delete(conn);
