@@ -34,6 +34,7 @@ export {
   type ForgetResult,
   type NodeLoad,
   type HeldDevice,
+  type ReapedDevice,
   type OnlineResult,
   type PageQuery,
   type PresenceLimits,

@@ -17,6 +17,7 @@ import {
   type PresenceLimits,
   type PresenceRecord,
   type PresenceStore,
+  type ReapedDevice,
   type RenewResult,
 } from './presence.js';
 
@@ -225,8 +226,8 @@ export class MemoryPresence implements PresenceStore {
       .slice(0, MAX_NODE_LOADS);
   }
 
-  async reapDeadNodes(now: number): Promise<DeviceRef[]> {
-    const reaped: DeviceRef[] = [];
+  async reapDeadNodes(now: number): Promise<ReapedDevice[]> {
+    const reaped: ReapedDevice[] = [];
     for (const [node, { at }] of this.leases) {
       if (at > now - this.ttlMs) continue;
       this.leases.delete(node);
@@ -237,7 +238,7 @@ export class MemoryPresence implements PresenceStore {
           t: at,
           ...(entry.gateway === undefined ? {} : { gateway: entry.gateway }),
         });
-        reaped.push(parseDeviceRef(key));
+        reaped.push({ ...parseDeviceRef(key), node });
       }
       this.nodeDevices.delete(node);
     }

@@ -225,7 +225,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       // Released once: the dead node's set no longer names them.
       expect(
         (await successor.reapDeadNodes(now + 2 + 10 * subject.ttlMs)).sort(byDeviceId),
-      ).toEqual([d3]);
+      ).toEqual([{ ...d3, node: 'node-a' }]);
     });
 
     it('records lost with Redis come back at the next renewal, once, and are reaped again if the node dies', async () => {
@@ -262,7 +262,10 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       });
       expect(held.reads()).toBe(reads);
       // The rewritten records name the node for the reaper too.
-      expect((await store.reapDeadNodes(now + 4 + ttlMs)).sort(byDeviceId)).toEqual([d1, d2]);
+      expect((await store.reapDeadNodes(now + 4 + ttlMs)).sort(byDeviceId)).toEqual([
+        { ...d1, node: 'node-a' },
+        { ...d2, node: 'node-a' },
+      ]);
     });
 
     it('a sub-device carries the gateway that last announced it, online and after; a direct connection clears it', async () => {
@@ -395,7 +398,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       await store.markOnline(d2, 'alive', now + 6);
       await store.renew([d2], 'alive', now + ttlMs);
       const later = now + ttlMs + 6;
-      expect(await store.reapDeadNodes(later)).toEqual([d1]);
+      expect(await store.reapDeadNodes(later)).toEqual([{ ...d1, node: 'dead' }]);
       expect(await store.reapDeadNodes(later)).toEqual([]);
       expect(await store.get(d1, later)).toEqual({ ...d1, online: false, lastSeen: now + 5 });
       expect(await store.get(d2, later)).toMatchObject({ online: true, node: 'alive' });
@@ -408,7 +411,7 @@ export function presenceContract(name: string, open: () => Promise<PresenceUnder
       await store.renew([d1], 'slow', now);
       await store.markOnline(d2, 'peer', now + ttlMs);
       await store.renew([d2], 'peer', now + ttlMs);
-      expect(await store.reapDeadNodes(now + ttlMs)).toEqual([d1]);
+      expect(await store.reapDeadNodes(now + ttlMs)).toEqual([{ ...d1, node: 'slow' }]);
       expect(await store.renew([d1], 'slow', now + ttlMs + 1)).toEqual({
         moved: [],
         restored: [d1],

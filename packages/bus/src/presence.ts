@@ -69,6 +69,11 @@ export interface DeviceRef {
   deviceId: string;
 }
 
+/** A device a dead node held, marked offline by a reaper. */
+export interface ReapedDevice extends DeviceRef {
+  node: string;
+}
+
 /** A device a node holds: on its own connection, or through a gateway's. */
 export interface HeldDevice extends DeviceRef {
   gateway?: string;
@@ -145,10 +150,10 @@ export interface PresenceStore {
   forget(device: DeviceRef): Promise<ForgetResult>;
   /**
    * Finds nodes whose lease is older than the TTL, claims each (one reaper per dead node), and
-   * returns their devices that no live node took over, marking them offline with the dead
-   * node's last heartbeat as their last-seen time.
+   * returns their devices that no live node took over (each with the dead node that held it),
+   * marking them offline with the dead node's last heartbeat as their last-seen time.
    */
-  reapDeadNodes(now: number): Promise<DeviceRef[]>;
+  reapDeadNodes(now: number): Promise<ReapedDevice[]>;
 }
 
 export interface PageQuery {

@@ -107,7 +107,10 @@ it('a master holding some tenants’ records restarts without them while the lea
       released: [],
     });
     // The node dies: both come back from the reaper, whichever master holds their records.
-    expect((await store.reapDeadNodes(at + 1 + TTL)).sort(byDeviceId)).toEqual([lost, kept]);
+    expect((await store.reapDeadNodes(at + 1 + TTL)).sort(byDeviceId)).toEqual([
+      { ...lost, node: 'node-a' },
+      { ...kept, node: 'node-a' },
+    ]);
   } finally {
     await store.close();
   }

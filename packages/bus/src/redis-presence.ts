@@ -26,6 +26,7 @@ import {
   type PresenceLimits,
   type PresenceRecord,
   type PresenceStore,
+  type ReapedDevice,
   type RenewResult,
 } from './presence.js';
 import {
@@ -481,7 +482,7 @@ export class RedisPresence implements PresenceStore {
     });
   }
 
-  async reapDeadNodes(now: number): Promise<DeviceRef[]> {
+  async reapDeadNodes(now: number): Promise<ReapedDevice[]> {
     return this.typed('reapDeadNodes', async () => {
       this.sendWaitingWrites();
       const dead = withScores(
@@ -495,7 +496,7 @@ export class RedisPresence implements PresenceStore {
           MAX_NODE_LOADS,
         ),
       );
-      const reaped: DeviceRef[] = [];
+      const reaped: ReapedDevice[] = [];
       for (const [node] of dead) {
         const lock = this.k(`{nodes}:reap:${node}`);
         if ((await this.redis.set(lock, '1', 'PX', this.ttl, 'NX')) !== 'OK') continue;
@@ -508,7 +509,7 @@ export class RedisPresence implements PresenceStore {
           const refs = keys.map(parseDeviceRef);
           const answers = await Promise.all(refs.map((ref) => this.release(ref, node, lastSeen)));
           refs.forEach((ref, i) => {
-            if (answers[i] === 1) reaped.push(ref);
+            if (answers[i] === 1) reaped.push({ ...ref, node });
           });
         }
         await this.redis.unlink(this.nodeKey(node));

@@ -15,6 +15,7 @@ import { ConnectionStatus } from './connection-status.js';
 import { DeviceList, type StatusFilter } from './device-list.js';
 import { LiveChart, numericFields } from './live-chart.js';
 import { Overview } from './overview.js';
+import { afterPresenceEvent, type PresenceEvent } from './presence-events.js';
 import { PresenceTimeline } from './presence-timeline.js';
 import { RecentErrors } from './recent-errors.js';
 import { RANGES, SeriesChart } from './series-chart.js';
@@ -122,16 +123,10 @@ function route(): void {
 
 function onMessage(message: DeliveryMessage): void {
   if (message.kind === 'presence') {
-    const data = message.data as { online: boolean; node?: string };
-    const known = devices.get(message.from) ?? { deviceId: message.from, online: false };
-    const { node: _node, ...rest } = known;
-    devices.set(message.from, {
-      ...rest,
-      online: data.online,
-      ...(data.online && data.node ? { node: data.node } : {}),
-      ...(data.online ? { connectedAt: message.ts } : {}),
-      lastSeen: message.ts,
-    });
+    const data = message.data as PresenceEvent;
+    const after = afterPresenceEvent(devices.get(message.from), message.from, data, message.ts);
+    if (!after) return;
+    devices.set(message.from, after);
     devicesChanged();
     if (message.from === selected) {
       timeline.add(message.ts, data.online);

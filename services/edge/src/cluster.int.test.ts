@@ -129,7 +129,8 @@ describe('two edge nodes over Redis', () => {
     // are right too, but this test is about the ghost's.
     let event = await watcher.next();
     while (event['topic'] !== 'devices/car-ghost/presence') event = await watcher.next();
-    expect(event).toMatchObject({ data: { online: false } });
+    // It names the dead node, which held the device, not the reaper.
+    expect(event).toMatchObject({ data: { online: false, node: 'node-ghost' } });
     const token = mintToken({ sub: 'ops', role: 'dashboard' });
     const presence = JSON.parse(
       (await httpGet(b.port, '/api/devices/car-ghost/presence', token)).body,

@@ -232,7 +232,7 @@ export function gatewayScenarios(cluster: () => GatewayClusterUnderTest): void {
     expect(await gateway.next()).toEqual({ type: 'ack', id: 'd' });
     expect(await watcher.next()).toMatchObject({
       from: 'room-3',
-      data: { online: false, gateway: 'gw-d' },
+      data: { online: false, node: 'node-a', gateway: 'gw-d' },
     });
     gateway.ws.terminate();
     const offline = [];

@@ -153,7 +153,7 @@ describe('telemetry reaches subscribed dashboards', () => {
     await device.close();
     expect(await dashboard.next()).toMatchObject({
       topic: 'devices/dev-6/presence',
-      data: { online: false },
+      data: { online: false, node: 'test-node' },
     });
     const narrow = mintToken({ sub: 'ops', role: 'dashboard', acl: { sub: ['devices/other/#'] } });
     const refused = await httpGet(edge.port, '/api/devices/dev-6/presence', narrow);

@@ -190,7 +190,7 @@ export class PresenceTracker {
       // too: reap only once all of them had a full TTL to renew.
       if (now - this.healthySince >= this.ttlMs) {
         for (const device of await this.store.reapDeadNodes(now)) {
-          this.publish(device.tenant, device.deviceId, false, now);
+          this.publish(device.tenant, device.deviceId, false, now, undefined, device.node);
         }
       }
     } catch (error) {
@@ -199,12 +199,19 @@ export class PresenceTracker {
     }
   }
 
+  /**
+   * `node`: the node that holds the device (online), or held it (offline: this one, or a dead
+   * one it reaps). Events of one device from two nodes can arrive out of order (each node
+   * publishes after its own write); an offline naming a node other than the one the device is
+   * online at is the older, which lets a subscriber ignore it.
+   */
   private publish(
     tenant: string,
     deviceId: string,
     online: boolean,
     ts: number,
     gateway?: string,
+    node = this.nodeId,
   ): void {
     const via = gateway === undefined ? {} : { gateway };
     this.fanout.publish(
@@ -215,7 +222,7 @@ export class PresenceTracker {
         topic: `devices/${deviceId}/presence`,
         from: deviceId,
         ts,
-        data: online ? { online, node: this.nodeId, ...via } : { online, ...via },
+        data: { online, node, ...via },
       },
       performance.now(),
     );
