@@ -78,6 +78,32 @@ describe('recovery is bounded per connection', () => {
     expect(await later.next()).toMatchObject({ type: 'recovery', recovered: true, count: 20 });
   });
 
+  it('live messages held while a recovery waits are bounded by the same bytes: past them it is refused (too_many) and its range covers what was not kept', async () => {
+    const device = await connect({ sub: 'busy-car', role: 'device' });
+    const topic = 'devices/busy-car/telemetry';
+    const since = await published(device, 'busy-car', ['start']);
+    let release = (): void => undefined;
+    slowBus = new Promise((resolve) => (release = resolve));
+    const dashboard = await connect({ sub: 'busy-ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', id: 's', topics: [topic], since: { [topic]: since } });
+    await dashboard.roundTrip();
+    // 40 KiB arrive live while the read waits: over the 32 KiB a recovery may send here.
+    const sent = await published(device, 'busy-car', Array(40).fill('z'.repeat(1024)));
+    release();
+    slowBus = undefined;
+    const answer = await dashboard.next();
+    expect(answer).toMatchObject({ type: 'recovery', recovered: false, reason: 'too_many' });
+    // Then what was held, then the subscription's ack.
+    const held = await dashboard.roundTrip();
+    expect(held.pop()).toEqual({ type: 'ack', id: 's' });
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.length).toBeLessThan(32);
+    expect(held.every((m) => m.type === 'message' && m['topic'] === topic)).toBe(true);
+    // The first one held is the first sent; the rest, not kept, are in the range to fetch.
+    expect(held[0]?.['pos']).toBe(sent);
+    expect(answer['to']).toBeGreaterThanOrEqual(held.at(-1)?.['ts'] as number);
+  });
+
   it('one frame asking for many recoveries reads them one at a time, and reads no more once the connection is gone', async () => {
     const device = await connect({ sub: 'many-car', role: 'device' });
     const since = await published(device, 'many-car', ['start']);

@@ -36,10 +36,16 @@ export interface Hold {
   pattern: string;
   key: string;
   messages: (DeliveryMessage | GapMessage)[];
-  /** More arrived than the limit: the recovery cannot be complete. */
+  /** More arrived than the limits: the recovery cannot be complete. */
   overflow: boolean;
   limit: number;
+  /** Payload bytes kept (and HELD_MESSAGE_BYTES per message), and how many may be. */
+  bytes: number;
+  maxBytes: number;
 }
+
+/** What a kept message costs beyond its payload (the object, its copy per hold). */
+const HELD_MESSAGE_BYTES = 128;
 
 /** Clocks of two nodes differ: gap ranges of a lost bus are this much wider on each side. */
 const GAP_MARGIN_MS = 1000;
@@ -122,9 +128,18 @@ export class Fanout {
    * Subscribes without joining: deliveries for it are kept in the returned hold until join().
    * Resolves once the bus holds the pattern.
    */
-  async hold(conn: Connection, pattern: string, limit: number): Promise<Hold> {
+  async hold(conn: Connection, pattern: string, limit: number, maxBytes: number): Promise<Hold> {
     const key = `${conn.session.identity.tenant}/${pattern}`;
-    const hold: Hold = { conn, pattern, key, messages: [], overflow: false, limit };
+    const hold: Hold = {
+      conn,
+      pattern,
+      key,
+      messages: [],
+      overflow: false,
+      limit,
+      bytes: 0,
+      maxBytes,
+    };
     this.holds.add(hold);
     await this.add(conn, pattern, false);
     return hold;
@@ -269,16 +284,16 @@ export class Fanout {
       return;
     }
     const delivery: DeliveryMessage = { ...message, ...pos };
-    this.keepHeld(qualifiedTopic, delivery);
+    this.keepHeld(qualifiedTopic, delivery, payload.byteLength);
     this.deliverRemote(tenant, delivery);
   }
 
   /** A delivery to the subscriptions waiting for their recovery that it is for. */
-  private keepHeld(qualifiedTopic: string, delivery: DeliveryMessage): void {
+  private keepHeld(qualifiedTopic: string, delivery: DeliveryMessage, bytes = 0): void {
     if (this.holds.size === 0) return;
     for (const held of this.holds) {
       if (topicMatches(held.key, qualifiedTopic))
-        this.keep(held, { ...delivery, sub: held.pattern });
+        this.keep(held, { ...delivery, sub: held.pattern }, bytes);
     }
   }
 
@@ -344,9 +359,19 @@ export class Fanout {
     return this.bus.addPattern(key).catch((error: unknown) => this.busFailed(error, 'subscribe'));
   }
 
-  private keep(held: Hold, message: DeliveryMessage | GapMessage): void {
-    if (held.messages.length >= held.limit) held.overflow = true;
-    else held.messages.push(message);
+  /**
+   * Bounded by count and bytes: a dashboard holding many subscriptions that wait for their turn
+   * to recover on a busy tenant would otherwise keep their share of its traffic meanwhile. Once
+   * over, nothing more is kept (the recovery fails with `too_many`, whose range covers the rest).
+   */
+  private keep(held: Hold, message: DeliveryMessage | GapMessage, bytes = 0): void {
+    const cost = bytes + HELD_MESSAGE_BYTES;
+    if (held.overflow || held.messages.length >= held.limit || held.bytes + cost > held.maxBytes) {
+      held.overflow = true;
+      return;
+    }
+    held.messages.push(message);
+    held.bytes += cost;
   }
 
   private holdOf(conn: Connection, pattern: string): Hold | undefined {

@@ -70,7 +70,7 @@ export class Recovery {
     if (conn.session.patterns.has(pattern)) return;
     // Held at once (the subscription counts from now); read when the connection's turn comes,
     // in the order asked.
-    const holding = this.fanout.hold(conn, pattern, policy.settings.maxRecover);
+    const holding = this.fanout.hold(conn, pattern, policy.settings.maxRecover, this.maxBytes);
     const recover = (): Promise<void> =>
       holding.then((hold) => this.recover(bus, policy, hold, since, pos, id));
     const turn = (this.reading.get(conn) ?? Promise.resolve()).then(recover, recover);
