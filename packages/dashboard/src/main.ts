@@ -121,11 +121,27 @@ function route(): void {
   else showOverview();
 }
 
+/** The device's presence record, for an event that cannot be taken as it is (presence-events.ts). */
+function recheckPresence(deviceId: string): void {
+  void devicePresence(token, deviceId).then(
+    (record) => {
+      devices.set(deviceId, record);
+      devicesChanged();
+      if (deviceId === selected) showPresence();
+    },
+    // Shown among the recent errors (onApiError); the next event or reconnect reads it again.
+    () => undefined,
+  );
+}
+
 function onMessage(message: DeliveryMessage): void {
   if (message.kind === 'presence') {
     const data = message.data as PresenceEvent;
     const after = afterPresenceEvent(devices.get(message.from), message.from, data, message.ts);
-    if (!after) return;
+    if (after === 'check') {
+      recheckPresence(message.from);
+      return;
+    }
     devices.set(message.from, after);
     devicesChanged();
     if (message.from === selected) {

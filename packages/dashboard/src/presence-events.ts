@@ -5,21 +5,24 @@ export interface PresenceEvent {
   online: boolean;
   /** Online: the node that holds the device; offline: the node that held it (older edges: none). */
   node?: string;
+  /** The gateway the device is reached through; none for a device connected by itself. */
   gateway?: string;
 }
 
 /**
- * The device after a presence event, or undefined when the event is older than what is known.
- * Each edge node publishes a device's events in order, but two nodes' events can cross: a
- * device that moves from node A to node B can have A's `offline` arrive after B's `online`. An
- * offline naming another node than the one the device is online at is that older one.
+ * What a presence event makes of the device: the device after it, or `check` when the event
+ * cannot be taken as it is. Each edge node publishes a device's events in order, but two nodes'
+ * events can cross: a device that moves from node A to node B can have A's `offline` arrive after
+ * B's `online`. An offline naming another node than the one the device is known online at is
+ * either that older event or news that what is known is itself out of date (a missed event, a
+ * list page read before a move): only the device's presence record can tell, so read it.
  */
 export function afterPresenceEvent(
   known: DevicePresence | undefined,
   deviceId: string,
   event: PresenceEvent,
   ts: number,
-): DevicePresence | undefined {
+): DevicePresence | 'check' {
   if (
     !event.online &&
     event.node !== undefined &&
@@ -27,14 +30,16 @@ export function afterPresenceEvent(
     known.node !== undefined &&
     known.node !== event.node
   ) {
-    return undefined;
+    return 'check';
   }
-  const { node: _node, connectedAt: _connectedAt, ...rest } = known ?? { deviceId, online: false };
+  // As the store keeps it: a connect names its gateway or none (connected by itself); a leave
+  // keeps the last one (a reaper's event may not know it).
+  const gateway = event.online ? event.gateway : (event.gateway ?? known?.gateway);
   return {
-    ...rest,
+    deviceId: known?.deviceId ?? deviceId,
     online: event.online,
-    ...(event.online && event.node ? { node: event.node } : {}),
-    ...(event.online ? { connectedAt: ts } : {}),
+    ...(event.online && event.node ? { node: event.node, connectedAt: ts } : {}),
     lastSeen: ts,
+    ...(gateway === undefined ? {} : { gateway }),
   };
 }
