@@ -96,6 +96,8 @@ export const CloseReason = {
   TooManyErrors: 'too many invalid messages',
   /** A device sent more than the edge keeps while its admission (presence) is decided. */
   TooEarly: 'too many messages before welcome',
+  /** A gateway sent more than the edge keeps while a sub-device's attach is answered. */
+  TooEarlyForAttach: 'too many messages before attach',
   Draining: 'server draining',
   /** The node holds far more than its share of connections (opt-in rebalance): reconnect. */
   Rebalance: 'rebalancing',

@@ -276,3 +276,90 @@ describe('frames a device sends before its welcome', () => {
     }
   });
 });
+
+describe("a gateway's messages for a sub-device whose attach is not answered yet", () => {
+  it('wait for the answer with all that follows: a refused one has nothing taken, an admitted one its messages handled after its ack, in order; more than 32 close it (1008)', async () => {
+    const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 3 }));
+    const stored: TelemetryRecord[] = [];
+    const edge = await startTestEdge({
+      bus: new MemoryBusHub().connect('node-a'),
+      presence: presence.store,
+      telemetrySink: { append: async (record) => void stored.push(record), flush: async () => {} },
+    });
+    const bytesIn = () => valueOf(edge.metrics.bytesIn, { transport: 'ws' });
+    try {
+      const watcher = await connect(edge, ops);
+      watcher.send({ type: 'subscribe', id: 's', topics: ['devices/#'] });
+      expect(await watcher.next()).toMatchObject({ type: 'ack', id: 's' });
+      const claims = { sub: 'gw', role: 'gateway', subdevices: { ids: [], pattern: 's-*' } };
+      const gateway = await connect(edge, claims as Parameters<typeof connect>[1]);
+      await connect(edge, { sub: 'd1', role: 'device' });
+      expect((await watcher.roundTrip()).map((m) => m['topic'])).toEqual([
+        'devices/gw/presence',
+        'devices/d1/presence',
+      ]);
+      /** Sends frames right after an attach whose answer is held, once they reached the edge. */
+      const afterHeldAttach = async (device: string, frames: (object | Buffer)[]) => {
+        presence.hold(device);
+        const before = await bytesIn();
+        let bytes = 0;
+        for (const frame of [{ type: 'attach', id: `a-${device}`, device }, ...frames]) {
+          const data = Buffer.isBuffer(frame) ? frame : Buffer.from(JSON.stringify(frame));
+          gateway.ws.send(data, { binary: Buffer.isBuffer(frame) });
+          bytes += data.length;
+        }
+        await waitFor('the frames at the edge', async () => (await bytesIn()) - before >= bytes);
+      };
+
+      // s-1 is admitted (the tenant has room): its ack, then its messages, then the gateway's own.
+      await afterHeldAttach('s-1', [
+        { type: 'telemetry', id: 't1', device: 's-1', data: { n: 1 } },
+        { type: 'stream_open', id: 'o1', device: 's-1', channel: 1, name: 'audio' },
+        Buffer.from([0xc1, 1, 7, 7]),
+        { type: 'ping', id: 'p1' },
+      ]);
+      expect(stored).toEqual([]);
+      presence.release();
+      expect(await gateway.next()).toEqual({ type: 'ack', id: 'a-s-1' });
+      const answers = [await gateway.next(), await gateway.next(), await gateway.next()];
+      expect(answers.map((m) => m['id']).sort()).toEqual(['o1', 'p1', 't1']);
+      const seen = await watcher.roundTrip();
+      expect(seen.filter((m) => m['topic'] === 'devices/s-1/streams/audio')).toMatchObject([
+        { type: 'message', data: { state: 'open' } },
+        { type: 'stream_frame', seq: 0 },
+      ]);
+      expect(stored.map((r) => r.deviceId)).toEqual(['s-1']);
+
+      // s-2 is new to a full tenant: refused, and what the gateway sent for it was never
+      // handled; what it sent for itself meanwhile was, in its turn.
+      await afterHeldAttach('s-2', [
+        { type: 'telemetry', id: 't2', device: 's-2', data: { n: 2 } },
+        { type: 'stream_open', id: 'o2', device: 's-2', channel: 2, name: 'audio' },
+        { type: 'telemetry', id: 't3', data: { own: true } },
+      ]);
+      presence.release();
+      expect(await gateway.next()).toMatchObject({
+        type: 'error',
+        code: 'device_limit',
+        ref: 'a-s-2',
+      });
+      expect(await gateway.next()).toEqual({ type: 'ack', id: 't3' });
+      expect(await gateway.roundTrip()).toEqual([]);
+      const after = await watcher.roundTrip();
+      expect(after.filter((m) => String(m['topic']).startsWith('devices/s-2/'))).toEqual([]);
+      expect(stored.map((r) => r.deviceId)).toEqual(['s-1', 'gw']);
+
+      // A gateway that does not wait at all: the 33rd frame while an attach is unanswered closes it.
+      const pings = Array.from({ length: 32 }, (_, i) => ({ type: 'ping', id: `q${i}` }));
+      await afterHeldAttach('s-3', [{ type: 'telemetry', device: 's-3', data: {} }, ...pings]);
+      expect(await gateway.closed).toEqual({
+        code: 1008,
+        reason: 'too many messages before attach',
+      });
+      presence.release();
+    } finally {
+      clients.terminateAll();
+      edge.close();
+    }
+  });
+});

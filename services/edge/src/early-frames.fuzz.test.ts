@@ -66,6 +66,22 @@ const frame = fc.oneof(
   fc.string({ maxLength: 256 }).map((text): Frame => ({ data: Buffer.from(text), binary: false })),
 );
 
+/** Stands for the sub-device a run attaches, in the frames generated for it. */
+const SUB_DEVICE = 'sub-device-of-the-run';
+
+/** A gateway's frames after attaching `device`: for it, for itself, or anything. */
+const gatewayFrame = (device: string) =>
+  fc.oneof(
+    fc.record({ n: fc.integer() }).map((data) => json({ type: 'telemetry', device, data })),
+    fc.constant(json({ type: 'stream_open', id: 'o', device, channel: 1, name: 'audio' })),
+    fc
+      .uint8Array({ maxLength: 4096 })
+      .map((payload): Frame => ({ data: encodeStreamChunk(1, payload), binary: true })),
+    fc.constant(json({ type: 'telemetry', data: { own: true } })),
+    fc.constant(json({ type: 'detach', id: 'd', device })),
+    fc.uint8Array({ maxLength: 64 }).map((data): Frame => ({ data, binary: true })),
+  );
+
 describe(`frames before welcome at a live edge (seed ${SEED})`, () => {
   it('are taken only from an admitted device, after its welcome, within the bound', async () => {
     let run = 0;
@@ -124,6 +140,70 @@ describe(`frames before welcome at a live edge (seed ${SEED})`, () => {
     honest.send({ type: 'telemetry', id: 't', data: { ok: true } });
     expect(await honest.next()).toEqual({ type: 'ack', id: 't' });
     expect(stored).toContain('honest');
+    honest.ws.terminate();
+  }, 120_000);
+
+  it("a gateway's frames while an attach is unanswered: a refused sub-device has nothing taken", async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(gatewayFrame(SUB_DEVICE), { maxLength: MAX_FRAMES + 8 }),
+        fc.boolean(),
+        async (frames, refuse) => {
+          run += 1;
+          const device = `sub-${run}`;
+          const gateway = await TestClient.open(
+            edge.url,
+            mintToken({
+              sub: `gw-${run}`,
+              role: 'gateway',
+              subdevices: { ids: [], pattern: 'sub-*' },
+            }),
+          );
+          presence.hold(device, refuse ? { refused: 'device_limit' } : undefined);
+          const bytesIn = () => valueOf(edge.metrics.bytesIn, { transport: 'ws' });
+          const before = await bytesIn();
+          // Each run attaches a device of its own.
+          const all = [json({ type: 'attach', id: 'a', device: SUB_DEVICE }), ...frames].map((f) =>
+            f.binary
+              ? f
+              : {
+                  ...f,
+                  data: Buffer.from(Buffer.from(f.data).toString().replaceAll(SUB_DEVICE, device)),
+                },
+          );
+          for (const { data, binary } of all) gateway.ws.send(data, { binary });
+          const total = all.reduce((sum, f) => sum + f.data.length, 0);
+          await waitFor('the frames at the edge', async () => (await bytesIn()) - before >= total);
+          presence.release();
+          // The attach's answer, unless the gateway was closed (too many frames, or invalid ones).
+          let answer: Record<string, unknown> | undefined;
+          const closed = gateway.closed.then(() => undefined);
+          while (answer === undefined) {
+            const next = await Promise.race([gateway.next(), closed]);
+            if (next === undefined) break;
+            if (next['id'] === 'a' || next['ref'] === 'a') answer = next;
+          }
+          if (answer) {
+            expect(answer).toMatchObject(refuse ? { code: 'device_limit' } : { type: 'ack' });
+          } else {
+            expect((await gateway.closed).code).toBe(1008);
+          }
+          if (refuse) {
+            expect(stored).not.toContain(device);
+            const seen = await watcher.roundTrip();
+            expect(seen.filter((m) => String(m['topic']).startsWith(`devices/${device}/`))).toEqual(
+              [],
+            );
+          }
+          gateway.ws.terminate();
+        },
+      ),
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+    const honest = await TestClient.open(edge.url, mintToken({ sub: 'honest-2', role: 'device' }));
+    honest.send({ type: 'telemetry', id: 't', data: { ok: true } });
+    expect(await honest.next()).toEqual({ type: 'ack', id: 't' });
     honest.ws.terminate();
   }, 120_000);
 });

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { closeCodeLabel, type EdgeMetrics } from '../metrics.js';
 import type { TelemetrySink } from '../telemetry-sink.js';
 import { AbuseGuard } from './abuse-guard.js';
+import { AttachQueue } from './attach-queue.js';
 import { CommandRouter } from './commands.js';
 import type { Connection, LocalDelivery } from './connection.js';
 import type { Session } from './session.js';
@@ -86,6 +87,7 @@ export class SessionCore {
   private readonly guard: AbuseGuard;
   private readonly dispatcher: Dispatcher;
   private readonly subDevices: SubDevices;
+  private readonly attachQueue: AttachQueue;
   private readonly streams: StreamRelay;
   private readonly gate: NodeMessageGate;
   private readonly failures: DependencyFailures;
@@ -183,6 +185,7 @@ export class SessionCore {
       this.guard,
       metrics,
       limits.maxSubDevices,
+      (conn, device, admitted) => this.attachQueue.answered(conn, device, admitted),
     );
     this.streams = new StreamRelay(
       this.fanout,
@@ -212,6 +215,12 @@ export class SessionCore {
       this.subDevices,
       this.streams,
       this.states,
+    );
+    this.attachQueue = new AttachQueue(
+      (conn, device) => this.subDevices.pending(conn, device),
+      this.dispatcher,
+      this.streams,
+      metrics,
     );
   }
 
@@ -339,6 +348,7 @@ export class SessionCore {
     const { session } = conn;
     session.closed = true;
     session.earlyFrames = undefined;
+    session.attachWait = undefined;
     const expiresAt = this.expiresAt(session);
     if (expiresAt !== undefined) this.expiry.forget(conn, expiresAt);
     this.connections.delete(conn);
@@ -374,12 +384,14 @@ export class SessionCore {
   /** A decoded, valid client message. */
   received(conn: Connection, message: ClientMessage, received: number): void {
     this.deps.metrics.messagesInOf.get(message.type, conn.transport).inc();
+    if (this.attachQueue.message(conn, message, received)) return;
     this.dispatcher.dispatch(conn, message, received);
   }
 
   /** A binary stream chunk (packages/protocol stream-frame.ts), valid only during the call. */
   streamChunk(conn: Connection, frame: Uint8Array): void {
     this.deps.metrics.messagesInOf.get('stream_chunk', conn.transport).inc();
+    if (this.attachQueue.chunk(conn, frame)) return;
     this.streams.chunk(conn, frame);
   }
 

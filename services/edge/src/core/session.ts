@@ -1,3 +1,4 @@
+import type { AttachWait } from './attach-queue.js';
 import type { Identity } from '@fleetwire/auth';
 import type { ServerMessage, WireFormat } from '@fleetwire/protocol';
 
@@ -35,6 +36,8 @@ export interface Session {
    * decided yet: a device refused at its tenant's limit must not have its messages taken).
    */
   earlyFrames?: EarlyFrames | undefined;
+  /** A gateway's frames waiting for a sub-device's attach to be answered (core/attach-queue.ts). */
+  attachWait?: AttachWait | undefined;
   /** A gateway's attached sub-devices (core/sub-devices.ts). */
   subDevices?: Set<string>;
   /** Binary streams this connection opened, by channel (core/streams.ts). */

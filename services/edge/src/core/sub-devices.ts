@@ -29,7 +29,14 @@ export class SubDevices {
     private readonly guard: AbuseGuard,
     private readonly metrics: EdgeMetrics,
     private readonly maxPerGateway: number,
+    /** An attach was answered (after its ack or refusal went out). */
+    private readonly answered: (conn: Connection, device: string, admitted: boolean) => void,
   ) {}
+
+  /** Whether the connection's attach of the device is still unanswered. */
+  pending(conn: Connection, device: string): boolean {
+    return this.attaches.get(conn)?.has(device) ?? false;
+  }
 
   attach(conn: Connection, device: string, id: string | undefined): void {
     const { session } = conn;
@@ -80,6 +87,7 @@ export class SubDevices {
       if (current) attempts.delete(device);
       if (admitted) {
         if (id) this.outbound.send(conn, { type: 'ack', id });
+        this.answered(conn, device, true);
         return;
       }
       // New to a tenant at its limit of devices: let go without an offline (never online),
@@ -91,6 +99,7 @@ export class SubDevices {
       }
       const text = `${device} is new to this tenant, which has its maximum of devices`;
       this.guard.refuse(conn, new ProtocolError(ErrorCode.DeviceLimit, text, id), false);
+      this.answered(conn, device, false);
     });
   }
 
