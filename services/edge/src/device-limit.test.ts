@@ -278,7 +278,40 @@ describe('frames a device sends before its welcome', () => {
 });
 
 describe("a gateway's messages for a sub-device whose attach is not answered yet", () => {
-  it('wait for the answer with all that follows: a refused one has nothing taken, an admitted one its messages handled after its ack, in order; more than 32 close it (1008)', async () => {
+  it('a gateway announcing its devices and their first readings at once, without waiting for acks, has all of them handled', async () => {
+    const presence = lateAnswers(new MemoryPresence(30_000));
+    const stored: TelemetryRecord[] = [];
+    const edge = await startTestEdge({
+      bus: new MemoryBusHub().connect('node-a'),
+      presence: presence.store,
+      telemetrySink: { append: async (record) => void stored.push(record), flush: async () => {} },
+    });
+    try {
+      const claims = { sub: 'hub', role: 'gateway', subdevices: { ids: [], pattern: 'z-*' } };
+      const gateway = await connect(edge, claims as Parameters<typeof connect>[1]);
+      const ids = Array.from({ length: 45 }, (_, i) => `z-${i}`);
+      for (const device of ids) {
+        presence.hold(device);
+        gateway.send({ type: 'attach', id: `a-${device}`, device });
+        gateway.send({ type: 'telemetry', id: `t-${device}`, device, data: { on: true } });
+      }
+      await waitFor(
+        'every attach at the edge',
+        async () => (await valueOf(edge.metrics.subDevices)) === 45,
+      );
+      presence.release();
+      const answers: Record<string, unknown>[] = [];
+      for (let i = 0; i < 90; i++) answers.push(await gateway.next());
+      expect(answers.every((m) => m.type === 'ack')).toBe(true);
+      await waitFor('every reading stored', () => stored.length === 45);
+      expect(new Set(stored.map((r) => r.deviceId))).toEqual(new Set(ids));
+    } finally {
+      clients.terminateAll();
+      edge.close();
+    }
+  });
+
+  it('wait for the answer with what follows for it (other frames go on): a refused one has nothing taken, an admitted one its messages handled after its ack, in order; past 256 KiB it is closed (1008)', async () => {
     const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 3 }));
     const stored: TelemetryRecord[] = [];
     const edge = await startTestEdge({
@@ -311,18 +344,20 @@ describe("a gateway's messages for a sub-device whose attach is not answered yet
         await waitFor('the frames at the edge', async () => (await bytesIn()) - before >= bytes);
       };
 
-      // s-1 is admitted (the tenant has room): its ack, then its messages, then the gateway's own.
+      // s-1 is admitted (the tenant has room): its ack, then its messages. The gateway's other
+      // frames did not wait.
       await afterHeldAttach('s-1', [
         { type: 'telemetry', id: 't1', device: 's-1', data: { n: 1 } },
         { type: 'stream_open', id: 'o1', device: 's-1', channel: 1, name: 'audio' },
         Buffer.from([0xc1, 1, 7, 7]),
         { type: 'ping', id: 'p1' },
       ]);
+      expect(await gateway.next()).toMatchObject({ type: 'pong', id: 'p1' });
       expect(stored).toEqual([]);
       presence.release();
       expect(await gateway.next()).toEqual({ type: 'ack', id: 'a-s-1' });
-      const answers = [await gateway.next(), await gateway.next(), await gateway.next()];
-      expect(answers.map((m) => m['id']).sort()).toEqual(['o1', 'p1', 't1']);
+      const answers = [await gateway.next(), await gateway.next()];
+      expect(answers.map((m) => m['id']).sort()).toEqual(['o1', 't1']);
       const seen = await watcher.roundTrip();
       expect(seen.filter((m) => m['topic'] === 'devices/s-1/streams/audio')).toMatchObject([
         { type: 'message', data: { state: 'open' } },
@@ -330,28 +365,34 @@ describe("a gateway's messages for a sub-device whose attach is not answered yet
       ]);
       expect(stored.map((r) => r.deviceId)).toEqual(['s-1']);
 
-      // s-2 is new to a full tenant: refused, and what the gateway sent for it was never
-      // handled; what it sent for itself meanwhile was, in its turn.
+      // s-2 is new to a full tenant: refused, and what the gateway sent for it (a stream's
+      // opening, chunks and end included) was never handled; what it sent for itself was.
       await afterHeldAttach('s-2', [
         { type: 'telemetry', id: 't2', device: 's-2', data: { n: 2 } },
         { type: 'stream_open', id: 'o2', device: 's-2', channel: 2, name: 'audio' },
+        Buffer.from([0xc1, 2, 7, 7]),
+        { type: 'stream_close', channel: 2 },
         { type: 'telemetry', id: 't3', data: { own: true } },
       ]);
+      expect(await gateway.next()).toEqual({ type: 'ack', id: 't3' });
       presence.release();
       expect(await gateway.next()).toMatchObject({
         type: 'error',
         code: 'device_limit',
         ref: 'a-s-2',
       });
-      expect(await gateway.next()).toEqual({ type: 'ack', id: 't3' });
       expect(await gateway.roundTrip()).toEqual([]);
       const after = await watcher.roundTrip();
       expect(after.filter((m) => String(m['topic']).startsWith('devices/s-2/'))).toEqual([]);
       expect(stored.map((r) => r.deviceId)).toEqual(['s-1', 'gw']);
 
-      // A gateway that does not wait at all: the 33rd frame while an attach is unanswered closes it.
-      const pings = Array.from({ length: 32 }, (_, i) => ({ type: 'ping', id: `q${i}` }));
-      await afterHeldAttach('s-3', [{ type: 'telemetry', device: 's-3', data: {} }, ...pings]);
+      // A gateway that does not wait at all: past 256 KiB waiting (here a stream's chunks, which
+      // the message rate does not bound) it is closed.
+      const chunk = Buffer.concat([Buffer.from([0xc1, 3]), Buffer.alloc(16_000)]);
+      await afterHeldAttach('s-3', [
+        { type: 'stream_open', id: 'o3', device: 's-3', channel: 3, name: 'audio' },
+        ...Array<Buffer>(17).fill(chunk),
+      ]);
       expect(await gateway.closed).toEqual({
         code: 1008,
         reason: 'too many messages before attach',

@@ -381,10 +381,10 @@ export class SessionCore {
     return this.guard.admit(conn, now, cost);
   }
 
-  /** A decoded, valid client message. */
-  received(conn: Connection, message: ClientMessage, received: number): void {
+  /** A decoded, valid client message; `bytes`: its frame's size, as received. */
+  received(conn: Connection, message: ClientMessage, received: number, bytes = 0): void {
     this.deps.metrics.messagesInOf.get(message.type, conn.transport).inc();
-    if (this.attachQueue.message(conn, message, received)) return;
+    if (this.attachQueue.message(conn, message, received, bytes)) return;
     this.dispatcher.dispatch(conn, message, received);
   }
 

@@ -29,7 +29,7 @@ export class SubDevices {
     private readonly guard: AbuseGuard,
     private readonly metrics: EdgeMetrics,
     private readonly maxPerGateway: number,
-    /** An attach was answered (after its ack or refusal went out). */
+    /** An attach was answered (after its ack or refusal went out); false: refused, and current. */
     private readonly answered: (conn: Connection, device: string, admitted: boolean) => void,
   ) {}
 
@@ -99,7 +99,8 @@ export class SubDevices {
       }
       const text = `${device} is new to this tenant, which has its maximum of devices`;
       this.guard.refuse(conn, new ProtocolError(ErrorCode.DeviceLimit, text, id), false);
-      this.answered(conn, device, false);
+      // What waits for the device waits for a newer attach of it, if this one is not current.
+      this.answered(conn, device, !current);
     });
   }
 

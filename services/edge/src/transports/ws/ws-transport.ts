@@ -96,7 +96,7 @@ export function registerWsTransport(app: TemplatedApp, deps: WsTransportDeps): v
       core.refused(conn, error);
       return;
     }
-    core.received(conn, message, received);
+    core.received(conn, message, received, data.byteLength);
   };
 
   const connections = {
