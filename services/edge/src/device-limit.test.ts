@@ -191,7 +191,7 @@ describe('a refusal answered late', () => {
 });
 
 describe('frames a device sends before its welcome', () => {
-  it('wait for its admission: a refused device has nothing taken, an admitted one has them handled after its welcome, in order; more than 32 close it (1008)', async () => {
+  it('wait for its admission: a refused device has nothing taken, an admitted one has them handled after its welcome, in order; more than its rate burst close it (1008)', async () => {
     const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 2 }));
     const stored: TelemetryRecord[] = [];
     const edge = await startTestEdge({
@@ -261,10 +261,11 @@ describe('frames a device sends before its welcome', () => {
       expect(await watcher.roundTrip()).toEqual([]);
       expect(stored).toHaveLength(2);
 
-      // A client that does not wait at all: the 33rd frame before its welcome closes it.
-      const pings = Array.from({ length: 33 }, (_, i) => ({ type: 'ping', id: `p${i}` }));
-      const flooding = await early('d1', pings.slice(0, 32));
-      flooding.send(pings[32]);
+      // A client that does not wait at all: one frame more than its rate burst (100) before its
+      // welcome closes it.
+      const pings = Array.from({ length: 101 }, (_, i) => ({ type: 'ping', id: `p${i}` }));
+      const flooding = await early('d1', pings.slice(0, 100));
+      flooding.send(pings[100]);
       expect(await flooding.closed).toEqual({
         code: 1008,
         reason: 'too many messages before welcome',

@@ -22,8 +22,9 @@ import {
  */
 const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 150);
-const MAX_FRAMES = 32;
-const MAX_BYTES = 128 * 1024;
+/** What the edge keeps before a welcome: its rate burst (the default, 100) and 256 KiB. */
+const MAX_FRAMES = 100;
+const MAX_BYTES = 256 * 1024;
 
 const presence = lateAnswers(new MemoryPresence(30_000));
 const stored: string[] = [];

@@ -34,9 +34,12 @@ import { SubDevices } from './sub-devices.js';
 import { Subscriptions } from './subscriptions.js';
 import { TokenExpiry } from './token-expiry.js';
 
-/** Frames a device may send before its `welcome` (as MQTT's packets before CONNACK), and bytes. */
-const MAX_EARLY_FRAMES = 32;
-const MAX_EARLY_BYTES = 128 * 1024;
+/**
+ * Frames a device may send before its `welcome`: its rate burst (a device flushing what it kept
+ * while offline as soon as it connects sends about that much), at least 32; and bytes.
+ */
+const MIN_EARLY_FRAMES = 32;
+const MAX_EARLY_BYTES = 256 * 1024;
 
 export interface SessionCoreLimits extends StreamLimits {
   rateCloseAfter: number;
@@ -327,14 +330,15 @@ export class SessionCore {
    * A frame that arrived before the connection's `welcome` (a device whose admission the
    * presence store has not answered yet) is kept, copied, and `handle`d with the copy right after
    * the welcome; a refused device's are dropped unread, so a device refused at its tenant's limit
-   * has nothing taken. Bounded as MQTT's packets before CONNACK are (a client that waits for
-   * `welcome` sends none): one more closes the connection with 1008.
+   * has nothing taken. Bounded (a client that waits for `welcome` sends none): one more closes
+   * the connection with 1008.
    */
   holdUntilWelcome(conn: Connection, data: ArrayBuffer, handle: (copy: ArrayBuffer) => void): void {
     const { session } = conn;
     const early = (session.earlyFrames ??= { handlers: [], bytes: 0 });
     early.bytes += data.byteLength;
-    if (early.handlers.length >= MAX_EARLY_FRAMES || early.bytes > MAX_EARLY_BYTES) {
+    const maxFrames = Math.max(MIN_EARLY_FRAMES, session.limits.rateBurst);
+    if (early.handlers.length >= maxFrames || early.bytes > MAX_EARLY_BYTES) {
       session.earlyFrames = undefined;
       this.deps.metrics.messagesInOf.get('invalid', conn.transport).inc();
       conn.end(CloseCode.PolicyViolation, CloseReason.TooEarly);
