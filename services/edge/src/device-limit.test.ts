@@ -279,6 +279,47 @@ describe('frames a device sends before its welcome', () => {
 });
 
 describe("a gateway's messages for a sub-device whose attach is not answered yet", () => {
+  it('an attach unanswered at every moment, for a long time: only what waits counts against the bound', async () => {
+    const presence = lateAnswers(new MemoryPresence(30_000));
+    const edge = await startTestEdge({
+      bus: new MemoryBusHub().connect('node-a'),
+      presence: presence.store,
+      limits: { ratePerSec: 10_000, rateBurst: 10_000 },
+    });
+    try {
+      const claims = { sub: 'hub', role: 'gateway', subdevices: { ids: [], pattern: 'l-*' } };
+      const gateway = await connect(edge, claims as Parameters<typeof connect>[1]);
+      const bytesIn = () => valueOf(edge.metrics.bytesIn, { transport: 'ws' });
+      /** Attaches the device (its answer held) and sends a reading for it, once at the edge. */
+      const announce = async (device: string, detach?: string): Promise<void> => {
+        presence.hold(device);
+        const before = await bytesIn();
+        const frames = [
+          ...(detach ? [{ type: 'detach', device: detach }] : []),
+          { type: 'attach', id: `a-${device}`, device },
+          { type: 'telemetry', device, data: { pad: 'x'.repeat(1024) } },
+        ].map((f) => JSON.stringify(f));
+        for (const frame of frames) gateway.ws.send(frame);
+        const bytes = frames.reduce((sum, f) => sum + f.length, 0);
+        await waitFor('the frames at the edge', async () => (await bytesIn()) - before >= bytes);
+      };
+      await announce('l-0');
+      // Each turn the next device's attach waits before the last one's is answered: the queue
+      // is never empty, and 300 KiB go through it (its bound is 256 KiB).
+      for (let i = 1; i <= 300; i++) {
+        await announce(`l-${i}`, i > 1 ? `l-${i - 2}` : undefined);
+        presence.release(`l-${i - 1}`);
+        expect(await gateway.next()).toEqual({ type: 'ack', id: `a-l-${i - 1}` });
+      }
+      expect(gateway.pending).toBe(0);
+      presence.release();
+      expect(await gateway.next()).toEqual({ type: 'ack', id: 'a-l-300' });
+    } finally {
+      clients.terminateAll();
+      edge.close();
+    }
+  });
+
   it('a gateway announcing its devices and their first readings at once, without waiting for acks, has all of them handled', async () => {
     const presence = lateAnswers(new MemoryPresence(30_000));
     const stored: TelemetryRecord[] = [];
@@ -312,12 +353,14 @@ describe("a gateway's messages for a sub-device whose attach is not answered yet
     }
   });
 
-  it('wait for the answer with what follows for it (other frames go on): a refused one has nothing taken, an admitted one its messages handled after its ack, in order; past 256 KiB it is closed (1008)', async () => {
+  it('wait for the answer, and what follows waits behind them: a refused one has nothing taken, an admitted one its messages handled after its ack, in order; past 256 KiB waiting it is closed (1008)', async () => {
     const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 3 }));
     const stored: TelemetryRecord[] = [];
     const edge = await startTestEdge({
       bus: new MemoryBusHub().connect('node-a'),
       presence: presence.store,
+      // The long run below sends 900 frames.
+      limits: { ratePerSec: 10_000, rateBurst: 10_000 },
       telemetrySink: { append: async (record) => void stored.push(record), flush: async () => {} },
     });
     const bytesIn = () => valueOf(edge.metrics.bytesIn, { transport: 'ws' });
@@ -345,46 +388,58 @@ describe("a gateway's messages for a sub-device whose attach is not answered yet
         await waitFor('the frames at the edge', async () => (await bytesIn()) - before >= bytes);
       };
 
-      // s-1 is admitted (the tenant has room): its ack, then its messages. The gateway's other
-      // frames did not wait.
+      // s-1 is admitted (the tenant has room): its ack, then its messages and what followed them.
       await afterHeldAttach('s-1', [
         { type: 'telemetry', id: 't1', device: 's-1', data: { n: 1 } },
         { type: 'stream_open', id: 'o1', device: 's-1', channel: 1, name: 'audio' },
         Buffer.from([0xc1, 1, 7, 7]),
+        { type: 'stream_close', channel: 1 },
         { type: 'ping', id: 'p1' },
       ]);
-      expect(await gateway.next()).toMatchObject({ type: 'pong', id: 'p1' });
+      expect(gateway.pending).toBe(0);
       expect(stored).toEqual([]);
       presence.release();
       expect(await gateway.next()).toEqual({ type: 'ack', id: 'a-s-1' });
-      const answers = [await gateway.next(), await gateway.next()];
-      expect(answers.map((m) => m['id']).sort()).toEqual(['o1', 't1']);
+      const answers = [await gateway.next(), await gateway.next(), await gateway.next()];
+      // (Telemetry is acked once the telemetry log has it: after the rest.)
+      expect(answers.map((m) => m['id'])).toEqual(['o1', 'p1', 't1']);
       const seen = await watcher.roundTrip();
       expect(seen.filter((m) => m['topic'] === 'devices/s-1/streams/audio')).toMatchObject([
         { type: 'message', data: { state: 'open' } },
         { type: 'stream_frame', seq: 0 },
+        { type: 'message', data: { state: 'closed', chunks: 1 } },
       ]);
       expect(stored.map((r) => r.deviceId)).toEqual(['s-1']);
 
       // s-2 is new to a full tenant: refused, and what the gateway sent for it (a stream's
-      // opening, chunks and end included) was never handled; what it sent for itself was.
+      // opening, chunk and end included) was never handled; the gateway's own stream on the
+      // same channel after it and its own telemetry were, in their turn.
       await afterHeldAttach('s-2', [
         { type: 'telemetry', id: 't2', device: 's-2', data: { n: 2 } },
         { type: 'stream_open', id: 'o2', device: 's-2', channel: 2, name: 'audio' },
         Buffer.from([0xc1, 2, 7, 7]),
         { type: 'stream_close', channel: 2 },
+        { type: 'stream_open', id: 'o3', channel: 2, name: 'mic' },
+        Buffer.from([0xc1, 2, 8, 8]),
         { type: 'telemetry', id: 't3', data: { own: true } },
       ]);
-      expect(await gateway.next()).toEqual({ type: 'ack', id: 't3' });
       presence.release();
       expect(await gateway.next()).toMatchObject({
         type: 'error',
         code: 'device_limit',
         ref: 'a-s-2',
       });
+      expect([await gateway.next(), await gateway.next()]).toEqual([
+        { type: 'ack', id: 'o3' },
+        { type: 'ack', id: 't3' },
+      ]);
       expect(await gateway.roundTrip()).toEqual([]);
       const after = await watcher.roundTrip();
       expect(after.filter((m) => String(m['topic']).startsWith('devices/s-2/'))).toEqual([]);
+      expect(after.filter((m) => m['topic'] === 'devices/gw/streams/mic')).toMatchObject([
+        { type: 'message', data: { state: 'open' } },
+        { type: 'stream_frame', seq: 0 },
+      ]);
       expect(stored.map((r) => r.deviceId)).toEqual(['s-1', 'gw']);
 
       // A gateway that does not wait at all: past 256 KiB waiting (here a stream's chunks, which

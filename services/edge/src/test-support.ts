@@ -419,21 +419,28 @@ export async function valueOf(
 export function lateAnswers(store: PresenceStore): {
   store: PresenceStore;
   hold: (deviceId: string, answer?: OnlineResult) => void;
-  release: () => void;
+  /** Sends the held answers (of `deviceId` only, when given). */
+  release: (deviceId?: string) => void;
 } {
   const holding = new Map<string, OnlineResult | undefined>();
-  const held: (() => void)[] = [];
+  let held: { deviceId: string; send: () => void }[] = [];
   const late = Object.create(store) as PresenceStore;
   late.markOnline = async (device, node, now) => {
     const answer = await store.markOnline(device, node, now);
     if (!holding.has(device.deviceId)) return answer;
     const replaced = holding.get(device.deviceId);
     holding.delete(device.deviceId);
-    return new Promise((resolve) => held.push(() => resolve(replaced ?? answer)));
+    return new Promise((resolve) =>
+      held.push({ deviceId: device.deviceId, send: () => resolve(replaced ?? answer) }),
+    );
   };
   return {
     store: late,
     hold: (deviceId, answer) => holding.set(deviceId, answer),
-    release: () => held.splice(0).forEach((answer) => answer()),
+    release: (deviceId) => {
+      const due = held.filter((h) => deviceId === undefined || h.deviceId === deviceId);
+      held = held.filter((h) => !due.includes(h));
+      for (const h of due) h.send();
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { CloseCode, CloseReason, type ClientMessage } from '@fleetwire/protocol';
+import type { Logger } from 'pino';
 
 import type { EdgeMetrics } from '../metrics.js';
 import type { Connection } from './connection.js';
@@ -14,23 +15,26 @@ const MIN_QUEUED = 32;
 const MAX_QUEUED_BYTES = 256 * 1024;
 const QUEUED_FRAME_OVERHEAD = 128;
 
-/** A frame waiting for the attach of `device`, in the order it came. */
-export type QueuedFrame = { device: string } & (
+/**
+ * A frame waiting its turn. `speaker`: the device whose data it is (a message's `device`, a
+ * chunk's or a stream end's the device whose stream the channel carries), dropped with it when
+ * that device's attach is refused.
+ */
+export type QueuedFrame = { speaker: string | undefined; bytes: number } & (
   | { message: ClientMessage; received: number; chunk?: undefined }
   | { chunk: Uint8Array; message?: undefined; received?: undefined }
 );
 
-/** What a connection keeps back: the frames, per device how many, the channels opened by them. */
+/** What a connection keeps back, in the order it came. */
 export interface AttachWait {
   frames: QueuedFrame[];
   bytes: number;
-  perDevice: Map<string, number>;
-  /** Stream channels whose `stream_open` waits, and for which device. */
+  /** Per channel, whose stream the last queued `stream_open` on it opened. */
   channels: Map<number, string>;
 }
 
-/** The sub-device a message speaks for or names (`device`), if it is one that does. */
-function deviceOf(message: ClientMessage): string | undefined {
+/** The sub-device a message speaks for (`device`), if it is one that does. */
+function speakerOf(message: ClientMessage): string | undefined {
   switch (message.type) {
     case 'telemetry':
     case 'event':
@@ -38,8 +42,6 @@ function deviceOf(message: ClientMessage): string | undefined {
     case 'ack':
     case 'nack':
     case 'stream_open':
-    case 'attach':
-    case 'detach':
       return message.device;
     default:
       return undefined;
@@ -49,9 +51,10 @@ function deviceOf(message: ClientMessage): string | undefined {
 /**
  * A gateway's messages for a sub-device whose attach is not answered yet (the presence store
  * admits or refuses it: a device new to a tenant at its limit of devices) wait for the answer,
- * with what the gateway sends for that device after them (its messages, attach and detach, the
- * chunks and end of a stream it opens), so their order is kept; the gateway's other frames go on.
- * Admitted, they are handled; refused, they are dropped unread: a refused device has nothing taken.
+ * and what the connection sends after them waits behind them, in order. An `attach` of a device
+ * nothing waits for goes on at once, so a gateway announcing many devices does not wait for
+ * them one after another. Admitted, the frames are handled; refused, those carrying the device's
+ * data are dropped unread (a refused device has nothing taken), the rest handled in their turn.
  * A gateway that waits for its `attach` to be acked sends none.
  */
 export class AttachQueue {
@@ -61,97 +64,93 @@ export class AttachQueue {
     private readonly dispatcher: Dispatcher,
     private readonly streams: StreamRelay,
     private readonly metrics: EdgeMetrics,
+    private readonly logger: Logger,
   ) {}
 
   /** True when the message waits (see the class). `bytes`: its frame's size. */
   message(conn: Connection, message: ClientMessage, received: number, bytes: number): boolean {
-    const device = this.waitsFor(conn, message);
-    if (device === undefined) return false;
-    this.keep(conn, { device, message, received }, bytes);
     const wait = conn.session.attachWait;
-    if (wait && message.type === 'stream_open') wait.channels.set(message.channel, device);
+    const speaker = speakerOf(message);
+    if (wait === undefined) {
+      if (speaker === undefined || !this.pending(conn, speaker)) return false;
+    } else if (message.type === 'attach' && !wait.frames.some((f) => waitsFor(f, message.device))) {
+      return false;
+    }
+    const owner = message.type === 'stream_close' ? wait?.channels.get(message.channel) : speaker;
+    const kept = this.keep(conn, { speaker: owner, bytes, message, received });
+    if (kept && message.type === 'stream_open') {
+      kept.channels.set(message.channel, speaker ?? conn.session.identity.subject);
+    }
     return true;
   }
 
-  /** True when the stream chunk (valid only during the call) is on a channel whose opening waits. */
+  /** True when the stream chunk (valid only during the call) waits behind queued frames. */
   chunk(conn: Connection, frame: Uint8Array): boolean {
-    const device = conn.session.attachWait?.channels.get(frame[1] ?? 0);
-    if (device === undefined) return false;
-    this.keep(conn, { device, chunk: frame.slice() }, frame.byteLength);
+    const wait = conn.session.attachWait;
+    if (wait === undefined) return false;
+    const speaker = wait.channels.get(frame[1] ?? 0);
+    this.keep(conn, { speaker, bytes: frame.byteLength, chunk: frame.slice() });
     return true;
   }
 
-  /** An attach of the connection was answered: what waited for it goes on, or is dropped. */
-  answered(conn: Connection, device: string, admitted: boolean): void {
+  /** An attach of the connection was answered (`refused`: and this attach is current). */
+  answered(conn: Connection, device: string, refused: boolean): void {
     const wait = conn.session.attachWait;
-    if (!wait?.perDevice.has(device)) return;
-    if (!admitted) {
-      // Up to an attach of the same device that waits too, which is another one.
-      let dropping = true;
-      wait.frames = wait.frames.filter((f) => {
-        if (f.device !== device) return true;
-        if (f.message?.type === 'attach') dropping = false;
-        if (dropping) this.forget(wait, f);
-        return !dropping;
+    if (!wait) return;
+    if (refused) {
+      // Its data up to an attach of it queued after, which is another one.
+      const again = wait.frames.findIndex(
+        (f) => f.message?.type === 'attach' && f.message.device === device,
+      );
+      const end = again === -1 ? wait.frames.length : again;
+      wait.frames = wait.frames.filter((f, i) => {
+        const dropped = i < end && f.speaker === device && f.message?.type !== 'detach';
+        if (dropped) wait.bytes -= f.bytes;
+        return !dropped;
       });
     }
-    for (const frame of [...wait.frames]) {
+    while (wait.frames.length > 0 && !conn.session.closed) {
+      const next = wait.frames[0] as QueuedFrame;
+      const speaker = next.message ? speakerOf(next.message) : undefined;
+      if (speaker !== undefined && this.pending(conn, speaker)) return;
+      wait.frames.shift();
+      wait.bytes -= next.bytes;
+      try {
+        if (next.message) this.dispatcher.dispatch(conn, next.message, next.received);
+        else if (next.chunk) this.streams.chunk(conn, next.chunk);
+      } catch (error) {
+        // Outside the transport's callback nothing else would catch it: end this connection only.
+        this.logger.error({ err: error, session: conn.session.id }, 'a queued frame failed');
+        conn.end(CloseCode.InternalError, 'internal error');
+      }
+      // Closed, or given up, meanwhile: nothing more to do.
       if (conn.session.attachWait !== wait) return;
-      if (frame.device !== device) continue;
-      // An attach of it handled just now: the rest waits for that one's answer.
-      if (this.pending(conn, device)) break;
-      wait.frames.splice(wait.frames.indexOf(frame), 1);
-      this.forget(wait, frame);
-      if (frame.message) this.dispatcher.dispatch(conn, frame.message, frame.received);
-      else if (frame.chunk) this.streams.chunk(conn, frame.chunk);
     }
     if (conn.session.attachWait === wait && wait.frames.length === 0) {
       conn.session.attachWait = undefined;
     }
   }
 
-  /** The device a message must wait for, if any. */
-  private waitsFor(conn: Connection, message: ClientMessage): string | undefined {
-    const wait = conn.session.attachWait;
-    if (message.type === 'stream_close') return wait?.channels.get(message.channel);
-    const device = deviceOf(message);
-    if (device === undefined) return undefined;
-    if (wait?.perDevice.has(device)) return device;
-    // An attach or detach goes on unless something of its device already waits.
-    if (message.type === 'attach' || message.type === 'detach') return undefined;
-    return this.pending(conn, device) ? device : undefined;
-  }
-
-  private keep(conn: Connection, frame: QueuedFrame, bytes: number): void {
+  private keep(conn: Connection, frame: QueuedFrame): AttachWait | undefined {
     const { session } = conn;
-    const wait: AttachWait = (session.attachWait ??= {
-      frames: [],
-      bytes: 0,
-      perDevice: new Map(),
-      channels: new Map(),
-    });
-    wait.bytes += bytes + QUEUED_FRAME_OVERHEAD;
+    const wait: AttachWait = (session.attachWait ??= { frames: [], bytes: 0, channels: new Map() });
+    frame.bytes += QUEUED_FRAME_OVERHEAD;
+    wait.bytes += frame.bytes;
     const maxFrames = Math.max(MIN_QUEUED, session.limits.rateBurst);
     if (wait.frames.length >= maxFrames || wait.bytes > MAX_QUEUED_BYTES) {
       session.attachWait = undefined;
       this.metrics.messagesInOf.get('invalid', conn.transport).inc();
       conn.end(CloseCode.PolicyViolation, CloseReason.TooEarlyForAttach);
-      return;
+      return undefined;
     }
     wait.frames.push(frame);
-    wait.perDevice.set(frame.device, (wait.perDevice.get(frame.device) ?? 0) + 1);
+    return wait;
   }
+}
 
-  /** A frame leaves the queue (handled or dropped). */
-  private forget(wait: AttachWait, frame: QueuedFrame): void {
-    const left = (wait.perDevice.get(frame.device) ?? 1) - 1;
-    if (left > 0) wait.perDevice.set(frame.device, left);
-    else wait.perDevice.delete(frame.device);
-    if (
-      frame.message?.type === 'stream_open' &&
-      wait.channels.get(frame.message.channel) === frame.device
-    ) {
-      wait.channels.delete(frame.message.channel);
-    }
-  }
+/** Whether a queued frame concerns the device (its data, or an attach or detach of it). */
+function waitsFor(frame: QueuedFrame, device: string): boolean {
+  if (frame.speaker === device) return true;
+  const { message } = frame;
+  return (message?.type === 'attach' || message?.type === 'detach') && message.device === device;
 }

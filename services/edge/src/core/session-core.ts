@@ -188,7 +188,7 @@ export class SessionCore {
       this.guard,
       metrics,
       limits.maxSubDevices,
-      (conn, device, admitted) => this.attachQueue.answered(conn, device, admitted),
+      (conn, device, refused) => this.attachQueue.answered(conn, device, refused),
     );
     this.streams = new StreamRelay(
       this.fanout,
@@ -224,6 +224,7 @@ export class SessionCore {
       this.dispatcher,
       this.streams,
       metrics,
+      logger,
     );
   }
 

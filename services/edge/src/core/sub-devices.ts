@@ -29,8 +29,8 @@ export class SubDevices {
     private readonly guard: AbuseGuard,
     private readonly metrics: EdgeMetrics,
     private readonly maxPerGateway: number,
-    /** An attach was answered (after its ack or refusal went out); false: refused, and current. */
-    private readonly answered: (conn: Connection, device: string, admitted: boolean) => void,
+    /** An attach was answered, after its ack or refusal went out (`refused`: and it is current). */
+    private readonly answered: (conn: Connection, device: string, refused: boolean) => void,
   ) {}
 
   /** Whether the connection's attach of the device is still unanswered. */
@@ -87,7 +87,7 @@ export class SubDevices {
       if (current) attempts.delete(device);
       if (admitted) {
         if (id) this.outbound.send(conn, { type: 'ack', id });
-        this.answered(conn, device, true);
+        this.answered(conn, device, false);
         return;
       }
       // New to a tenant at its limit of devices: let go without an offline (never online),
@@ -99,8 +99,8 @@ export class SubDevices {
       }
       const text = `${device} is new to this tenant, which has its maximum of devices`;
       this.guard.refuse(conn, new ProtocolError(ErrorCode.DeviceLimit, text, id), false);
-      // What waits for the device waits for a newer attach of it, if this one is not current.
-      this.answered(conn, device, !current);
+      // Not current: what waits for the device waits for a newer attach of it.
+      this.answered(conn, device, current);
     });
   }
 
