@@ -33,6 +33,7 @@ export {
   patternProblem,
   topicMatches,
   topicProblem,
+  isEdgeTopic,
 } from './topics.js';
 export {
   WRAPPED_DECODE_LIMITS,

@@ -30,6 +30,20 @@ export function topicProblem(topic: string): string | undefined {
   return undefined;
 }
 
+/** What the edge itself publishes under a device: `devices/<id>/<level>` and below. */
+const EDGE_LEVELS = new Set(['presence', 'state', 'commands', 'answers', 'streams']);
+
+/**
+ * Whether only the edge publishes on `topic`: a device's presence, state document, commands
+ * (as MQTT carries them), command answers and stream relays. A client's `publish` there would
+ * pass for the edge's own message (over MQTT nothing tells them apart), so none is taken,
+ * whatever the ACL says.
+ */
+export function isEdgeTopic(topic: string): boolean {
+  const levels = topic.split('/', 4);
+  return levels[0] === 'devices' && levels.length >= 3 && EDGE_LEVELS.has(levels[2] as string);
+}
+
 /** Why `pattern` is not a valid subscription pattern, or undefined when it is. */
 export function patternProblem(pattern: string): string | undefined {
   const problem = checkCommon(pattern, 'pattern');

@@ -104,12 +104,20 @@ describe('telemetry reaches subscribed dashboards', () => {
     device.send({ type: 'event', name: 'door.open', data: { by: 'x' } });
     device.send({ type: 'status', data: { battery: 80 } });
     device.send({ type: 'publish', id: 'p1', topic: 'devices/dev-3/telemetry', data: {} });
+    // Its own subtree, but where only the edge publishes (presence, state, commands, answers,
+    // streams): it would pass for the edge's own message.
+    for (const level of ['presence', 'state', 'commands/reboot', 'answers', 'streams/cam']) {
+      device.send({ type: 'publish', id: level, topic: `devices/dev-2/${level}`, data: {} });
+    }
     expect(await dashboard.next()).toMatchObject({
       kind: 'event',
       topic: 'devices/dev-2/events/door.open',
     });
     expect(await dashboard.next()).toMatchObject({ kind: 'status', topic: 'devices/dev-2/status' });
     expect(await device.next()).toMatchObject({ type: 'error', code: 'forbidden', ref: 'p1' });
+    for (const level of ['presence', 'state', 'commands/reboot', 'answers', 'streams/cam']) {
+      expect(await device.next()).toMatchObject({ type: 'error', code: 'forbidden', ref: level });
+    }
     expect(await dashboard.roundTrip()).toEqual([]);
   });
 

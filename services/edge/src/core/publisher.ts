@@ -5,6 +5,7 @@ import {
   ErrorCode,
   NackReason,
   ProtocolError,
+  isEdgeTopic,
   topicProblem,
   type ClientMessage,
   type DeliveryMessage,
@@ -83,6 +84,15 @@ export class Publisher {
       const refusal = new ProtocolError(
         ErrorCode.Forbidden,
         `may not publish to ${topic}`,
+        message.id,
+      );
+      this.guard.refuse(conn, refusal);
+      return;
+    }
+    if (message.type === 'publish' && isEdgeTopic(topic)) {
+      const refusal = new ProtocolError(
+        ErrorCode.Forbidden,
+        `${topic}: only the edge publishes there`,
         message.id,
       );
       this.guard.refuse(conn, refusal);

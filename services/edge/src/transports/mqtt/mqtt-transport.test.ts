@@ -442,6 +442,56 @@ describe('subscriptions share the bus with JSON clients', () => {
   });
 });
 
+describe('what a retained PUBLISH may leave behind', () => {
+  it('no command, answer or edge topic is retained: a later subscriber gets none of them', async () => {
+    // A dashboard commanding a device it does not cover (nack forbidden), one that does (a
+    // command is an act, not a state), and a device publishing on its own presence and
+    // commands (only the edge publishes there).
+    const outsider = await mqttConnect({
+      sub: 'plant-ops',
+      role: 'dashboard',
+      acl: { sub: ['devices/other/#'], pub: [] },
+    });
+    await outsider.client.publishAsync('devices/plant-dev/commands/reboot', '{"id":"c1"}', {
+      qos: 1,
+      retain: true,
+    });
+    const ops = await mqttConnect({ sub: 'plant-ops-2', role: 'dashboard' });
+    await ops.client.publishAsync('devices/plant-dev/commands/reboot', '{"id":"c2"}', {
+      qos: 1,
+      retain: true,
+    });
+    const device = await mqttConnect({ sub: 'plant-dev', role: 'device' });
+    const refused = await device.client
+      .publishAsync('devices/plant-dev/presence', '{"online":true,"node":"fake"}', {
+        qos: 1,
+        retain: true,
+      })
+      .then(
+        (packet) => (packet as { reasonCode?: number } | undefined)?.reasonCode,
+        (error: { code?: number }) => error.code,
+      );
+    expect(refused).toBe(0x87);
+    await device.client.publishAsync('devices/plant-dev/commands/x', '{}', {
+      qos: 0,
+      retain: true,
+    });
+    await device.client.publishAsync('devices/plant-dev/status', '{"ok":true}', {
+      qos: 1,
+      retain: true,
+    });
+    const late = await mqttConnect({ sub: 'plant-late', role: 'dashboard' });
+    await late.client.subscribeAsync('devices/plant-dev/#');
+    await late.roundTrip();
+    expect(late.pending).toBe(1);
+    expect(await late.next()).toEqual({
+      topic: 'devices/plant-dev/status',
+      data: { ok: true },
+      retain: true,
+    });
+  });
+});
+
 describe('hostile subscribers', () => {
   it('a filter repeated in one SUBSCRIBE is one subscription: a SUBACK code per copy, each retained message sent once', async () => {
     const device = await mqttConnect({ sub: 'dup-dev', role: 'device' });

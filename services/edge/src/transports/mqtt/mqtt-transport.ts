@@ -6,7 +6,14 @@ import { randomUUID } from 'node:crypto';
 
 import type { Identity, TokenVerifier } from '@fleetwire/auth';
 import { canPublish } from '@fleetwire/auth';
-import { CloseCode, PatternIndex, ProtocolError, topicProblem } from '@fleetwire/protocol';
+import {
+  CloseCode,
+  PatternIndex,
+  ProtocolError,
+  isEdgeTopic,
+  topicProblem,
+  type ClientMessage,
+} from '@fleetwire/protocol';
 import {
   parser as mqttParser,
   type IConnectPacket,
@@ -60,6 +67,27 @@ export interface MqttTransportDeps {
  * that an MQTT 3.1 client hears its CONNACK 1 (unacceptable protocol version).
  */
 export const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
+
+/**
+ * What a retained PUBLISH may leave behind: data. A command or an answer is an act, not a
+ * state: retained, it would be carried out again by whoever subscribes later (and an accepted
+ * PUBLISH may still be a refused command, answered with a nack rather than an error).
+ */
+function retainable(message: ClientMessage): boolean {
+  return (
+    message.type === 'publish' ||
+    message.type === 'telemetry' ||
+    message.type === 'event' ||
+    message.type === 'status'
+  );
+}
+
+/** A retained payload of its own: a slice would keep the whole frame it came in alive. */
+function ownCopy(payload: Buffer): Buffer {
+  const copy = Buffer.alloc(payload.length);
+  payload.copy(copy);
+  return copy;
+}
 
 /** Packets that may arrive between CONNECT and CONNACK; more is a client not waiting at all. */
 const MAX_QUEUED_PACKETS = 32;
@@ -250,7 +278,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       if (!core.admit(conn, received) || conn.closing) return;
       if (p.retain && payload.length === 0) {
         // An empty retained message clears the topic's (§3.3.1.3); nothing is delivered.
-        if (topicProblem(p.topic) || !canPublish(identity, p.topic)) {
+        if (topicProblem(p.topic) || !canPublish(identity, p.topic) || isEdgeTopic(p.topic)) {
           core.refused(conn, new ProtocolError('forbidden', `may not publish to ${p.topic}`));
           return;
         }
@@ -277,7 +305,9 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         context.id = message.id;
       }
       core.received(conn, message, received);
-      if (p.retain && !context.refusal) retained.set(identity.tenant, p.topic, payload);
+      if (p.retain && !context.refusal && retainable(message)) {
+        retained.set(identity.tenant, p.topic, ownCopy(payload));
+      }
     });
     conn.afterPublish(context);
   };
@@ -470,7 +500,9 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         limits.decode,
       );
       core.received(conn, message, performance.now());
-      if (will.retain) retained.set(identity.tenant, will.topic, will.payload);
+      if (will.retain && retainable(message) && !isEdgeTopic(will.topic)) {
+        retained.set(identity.tenant, will.topic, ownCopy(will.payload));
+      }
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       logger.debug({ err: error, session: conn.session.id }, 'mqtt: Will not published');
