@@ -25,6 +25,7 @@ import {
 } from './mqtt-codes.js';
 import { deliveryPacket, laneOf, type MqttLane } from './mqtt-delivery.js';
 import { answerTopic, commandTopic } from './mqtt-topics.js';
+import type { RetainedMessage } from './retained-store.js';
 import type { HeldPublishes } from '../tick-publisher.js';
 
 /** What a connection's CONNACK says besides success (MQTT 5 properties). */
@@ -289,6 +290,12 @@ export class MqttConnection implements Connection {
   leave(topic: string): void {
     if (!this.ended) this.ws.unsubscribe(`${this.lane}|${topic}`);
   }
+
+  /**
+   * Retained messages a SUBSCRIBE still has to be sent, from `next` on, while the socket drains
+   * (the transport's replay, paced by the socket's backpressure).
+   */
+  retainedDue: { messages: RetainedMessage[]; next: number } | undefined;
 
   /** Runs `write` corked: its packets leave in one socket write. */
   corked(write: () => void): void {

@@ -841,6 +841,42 @@ describe('the rate limit covers every packet', () => {
   });
 });
 
+describe('a retained replay larger than a socket may have waiting', () => {
+  let small: TestEdge;
+  beforeAll(async () => {
+    small = await startTestEdge({
+      limits: { maxBackpressureBytes: 64 * 1024, ratePerSec: 10_000, rateBurst: 10_000 },
+    });
+  });
+  afterAll(() => small.close());
+
+  it('is sent as the socket drains: the subscriber gets every message and stays connected', async () => {
+    const connect = async (sub: string, role: TokenClaims['role']): Promise<MqttTestClient> => {
+      const client = await MqttTestClient.connect(small.port, { sub, role });
+      mqttClients.push(client);
+      return client;
+    };
+    const publisher = await connect('big-retainer', 'device');
+    const payload = `{"pad":"${'x'.repeat(16_000)}"}`;
+    // 1,000 of 16 KB: 16 MB, more than loopback's socket buffers hold and far over the 64 KiB
+    // this edge lets a socket have waiting.
+    for (let i = 0; i < 999; i++) {
+      publisher.client.publish(`devices/big-retainer/events/e${i}`, payload, { retain: true });
+    }
+    await publisher.client.publishAsync('devices/big-retainer/events/e999', payload, {
+      qos: 1,
+      retain: true,
+    });
+    const reader = await connect('big-reader', 'dashboard');
+    await reader.client.subscribeAsync('devices/big-retainer/events/+');
+    const topics = new Set<string>();
+    for (let i = 0; i < 1_000; i++) topics.add((await reader.next()).topic);
+    expect(topics.size).toBe(1_000);
+    await reader.roundTrip();
+    expect(reader.client.connected).toBe(true);
+  }, 20_000);
+});
+
 describe('a retained replay costs tokens for the messages it looks at', () => {
   let edge2: TestEdge;
   beforeAll(async () => {

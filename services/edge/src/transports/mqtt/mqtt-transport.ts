@@ -45,7 +45,7 @@ import { socketOptions } from '../socket-options.js';
 import { MqttConnection, type InboundContext } from './mqtt-connection.js';
 import { messageOfPublish, notUtf8 } from './mqtt-topics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
-import { RetainedStore } from './retained-store.js';
+import { RetainedStore, type RetainedMessage } from './retained-store.js';
 import type { HeldPublishes } from '../tick-publisher.js';
 
 export interface MqttTransportDeps {
@@ -133,6 +133,8 @@ export interface MqttTransport {
 export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps): MqttTransport {
   const { uws, core, limits, settings, metrics, logger } = deps;
   const retained = new RetainedStore(settings.maxRetained);
+  /** What a retained replay lets a socket have waiting before it waits for the socket to drain. */
+  const replayBudget = Math.floor(limits.maxBackpressureBytes / 2);
   const sockets = new Set<MqttSocket>();
 
   const profile: UpgradeProfile<MqttSocket> = {
@@ -332,10 +334,12 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
 
   /**
    * The retained messages a SUBSCRIBE's granted filters match, each once however many of them
-   * match it: one pass over the tenant's (tested against all the filters at once), written
-   * corked, ending at the first message the socket refuses (over its backpressure limit). The
-   * pass costs a token per REPLAY_SCAN_PER_TOKEN messages looked at (at most the burst): a
-   * client re-subscribing in a loop runs out of tokens, not the node out of time.
+   * match it: one pass over the tenant's (tested against all the filters at once). They are sent
+   * as the socket takes them: past half its backpressure limit the rest waits for the socket to
+   * drain (a tenant's retained messages may be far more than a socket may have waiting, and a
+   * socket over its limit is cut). One replaced or removed meanwhile is not sent (its successor
+   * went out live). The pass costs a token per REPLAY_SCAN_PER_TOKEN messages looked at (at most
+   * the burst): a client re-subscribing in a loop runs out of tokens, not the node out of time.
    */
   const replayRetained = (conn: MqttConnection, granted: readonly string[]): void => {
     const { tenant } = conn.session.identity;
@@ -345,14 +349,36 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     if (cost > 0 && !core.admit(conn, performance.now(), cost)) return;
     const filters = new PatternIndex();
     for (const filter of granted) filters.add(filter);
+    const matching: RetainedMessage[] = [];
+    for (const message of retained.of(tenant)) {
+      if (filters.match(message.topic).length > 0) matching.push(message);
+    }
+    if (matching.length === 0) return;
+    const due = conn.retainedDue;
+    if (due) due.messages.push(...matching);
+    else conn.retainedDue = { messages: matching, next: 0 };
+    sendRetained(conn);
+  };
+
+  /** Sends what the replay still has due while the socket takes it (see replayRetained). */
+  const sendRetained = (conn: MqttConnection): void => {
+    const due = conn.retainedDue;
+    if (!due) return;
+    const { tenant } = conn.session.identity;
     conn.corked(() => {
-      for (const message of retained.of(tenant)) {
-        if (filters.match(message.topic).length === 0) continue;
+      while (due.next < due.messages.length) {
+        if (conn.closing) return;
+        const message = due.messages[due.next] as RetainedMessage;
+        const waiting = conn.bufferedBytes();
+        if (waiting > 0 && waiting + message.payload.length > replayBudget) return;
+        due.next += 1;
+        if (!retained.isCurrent(tenant, message)) continue;
         if (!conn.sendPublish(message.topic, message.payload, true)) {
           if (!conn.closing) metrics.backpressureDrops.inc();
           return;
         }
       }
+      conn.retainedDue = undefined;
     });
   };
 
@@ -529,6 +555,10 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       sockets.add(s);
     },
     message: onMessage,
+    drain: (ws) => {
+      const conn = ws.getUserData().connection;
+      if (conn?.retainedDue) sendRetained(conn);
+    },
     close: (ws, code) => {
       const s = ws.getUserData();
       s.state = 'closed';

@@ -65,6 +65,11 @@ export class RetainedStore {
     return this.byTenant.get(tenant)?.size ?? 0;
   }
 
+  /** Whether `message` is still the topic's retained message (not replaced or removed since). */
+  isCurrent(tenant: string, message: RetainedMessage): boolean {
+    return this.byTenant.get(tenant)?.get(message.topic) === message;
+  }
+
   /** The retained messages of `tenant`, oldest first. */
   of(tenant: string): Iterable<RetainedMessage> {
     return this.byTenant.get(tenant)?.values() ?? [];
