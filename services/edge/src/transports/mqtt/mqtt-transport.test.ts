@@ -532,6 +532,20 @@ describe('hostile subscribers', () => {
     );
   });
 
+  it('a frame of more than 64 packets is closed before they are parsed: DISCONNECT 0x96, counted', async () => {
+    const before = await valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' });
+    const device = await mqttConnect({ sub: 'ping-flood', role: 'device' });
+    const disconnect = device.nextDisconnect();
+    // 64 PINGREQs in one frame are taken; 65 are not (a 64 KiB frame holds 32,000).
+    device.writeRaw(Buffer.alloc(64 * 2, Buffer.from([0xc0, 0x00])));
+    await device.roundTrip();
+    device.writeRaw(Buffer.alloc(65 * 2, Buffer.from([0xc0, 0x00])));
+    expect(await disconnect).toBe(0x96);
+    expect(await valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' })).toBe(
+      before + 1,
+    );
+  });
+
   it('a topic that is not valid UTF-8 is malformed: DISCONNECT 0x81', async () => {
     const device = await mqttConnect({ sub: 'utf8-dev', role: 'device' });
     const disconnect = device.nextDisconnect();

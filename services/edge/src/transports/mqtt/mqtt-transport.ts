@@ -89,6 +89,12 @@ function ownCopy(payload: Buffer): Buffer {
   return copy;
 }
 
+/**
+ * Packets one WebSocket frame may carry (clients send a packet or a few per frame); more is a
+ * flood of tiny packets, closed before they are parsed.
+ */
+const MAX_PACKETS_PER_FRAME = 64;
+
 /** Packets that may arrive between CONNECT and CONNACK; more is a client not waiting at all. */
 const MAX_QUEUED_PACKETS = 32;
 /** Retained messages a SUBSCRIBE's replay may look at per rate token it costs. */
@@ -506,6 +512,15 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         metrics.messagesIn.inc({ kind: 'too_big', transport: 'mqtt' });
         return fail(s, Disconnect.PacketTooLarge, CloseCode.MessageTooBig, 'packet too large');
       }
+      if (verdict.problem === 'too_many') {
+        metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
+        return fail(
+          s,
+          Disconnect.MessageRateTooHigh,
+          CloseCode.PolicyViolation,
+          `more than ${MAX_PACKETS_PER_FRAME} packets in one frame`,
+        );
+      }
       metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, 'malformed length');
     }
@@ -545,7 +560,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       s.ws = ws;
       s.openedAt = performance.now();
       s.lastSeen = s.openedAt;
-      s.guard = new PacketSizeGuard(settings.maxPacketBytes);
+      s.guard = new PacketSizeGuard(settings.maxPacketBytes, MAX_PACKETS_PER_FRAME);
       const parser = mqttParser();
       parser.on('packet', (packet) => s.incoming.push(packet));
       parser.on('error', (error: Error) => {
