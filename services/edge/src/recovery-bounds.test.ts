@@ -13,6 +13,9 @@ const clients: TestClient[] = [];
 const reads: string[] = [];
 /** While set, every history read waits for it (the bus is slow). */
 let slowBus: Promise<void> | undefined;
+/** Counts turns of the event loop while a test spins it; each read notes the turn it ran in. */
+let turn = 0;
+const readTurns: number[] = [];
 
 async function connect(claims: Parameters<typeof mintToken>[0]): Promise<TestClient> {
   const client = await TestClient.open(edge.url, mintToken(claims));
@@ -36,6 +39,7 @@ beforeAll(async () => {
   const read = bus.readHistory.bind(bus);
   bus.readHistory = async (query: HistoryQuery): Promise<HistoryRead> => {
     reads.push(query.pattern);
+    readTurns.push(turn);
     await slowBus;
     return read(query);
   };
@@ -102,6 +106,78 @@ describe('recovery is bounded per connection', () => {
     // The first one held is the first sent; the rest, not kept, are in the range to fetch.
     expect(held[0]?.['pos']).toBe(sent);
     expect(answer['to']).toBeGreaterThanOrEqual(held.at(-1)?.['ts'] as number);
+  });
+
+  it('one frame asking for many recoveries reads each in a turn of its own, and pays a token per pattern', async () => {
+    const device = await connect({ sub: 'turns-car', role: 'device' });
+    const since = await published(device, 'turns-car', ['start']);
+    const topics = [...Array(8).keys()].map((i) => `devices/turns-car/telemetry/t${i}`);
+    readTurns.length = 0;
+    let spinning = true;
+    const spin = (): void => {
+      turn += 1;
+      if (spinning) setImmediate(spin);
+    };
+    spin();
+    const dashboard = await connect({ sub: 'turns-ops', role: 'dashboard' });
+    dashboard.send({
+      type: 'subscribe',
+      id: 's',
+      topics,
+      since: Object.fromEntries(topics.map((t) => [t, since])),
+    });
+    const answers = [];
+    for (let m = await dashboard.next(); m.type !== 'ack'; m = await dashboard.next()) {
+      answers.push(m);
+    }
+    spinning = false;
+    expect(answers.filter((m) => m.type === 'recovery')).toHaveLength(8);
+    expect(new Set(readTurns).size).toBe(8);
+
+    // Eight patterns resumed cost eight tokens: with a burst of 4 the frame is refused.
+    const strict = await startTestEdge({
+      limits: { ratePerSec: 0.001, rateBurst: 4 },
+      bus: new MemoryBusHub().connect('strict'),
+      presence: new MemoryPresence(30_000),
+    });
+    try {
+      const poor = await TestClient.open(strict.url, mintToken({ sub: 'poor', role: 'dashboard' }));
+      clients.push(poor);
+      poor.send({
+        type: 'subscribe',
+        id: 's',
+        topics,
+        since: Object.fromEntries(topics.map((t) => [t, since])),
+      });
+      expect(await poor.next()).toMatchObject({ type: 'error', code: 'rate_limited', ref: 's' });
+    } finally {
+      strict.close();
+    }
+  });
+
+  it('a subscription dropped while its recovery waits its turn is not read', async () => {
+    const device = await connect({ sub: 'drop-car', role: 'device' });
+    const since = await published(device, 'drop-car', ['start']);
+    const topics = [...Array(10).keys()].map((i) => `devices/drop-car/telemetry/d${i}`);
+    reads.length = 0;
+    let release = (): void => undefined;
+    slowBus = new Promise((resolve) => (release = resolve));
+    const dashboard = await connect({ sub: 'drop-ops', role: 'dashboard' });
+    dashboard.send({
+      type: 'subscribe',
+      id: 's',
+      topics,
+      since: Object.fromEntries(topics.map((t) => [t, since])),
+    });
+    await waitFor('the first read', () => reads.length > 0);
+    dashboard.send({ type: 'unsubscribe', id: 'u', topics });
+    await waitFor('the unsubscribe', async () =>
+      (await dashboard.roundTrip()).some((m) => m['id'] === 'u'),
+    );
+    release();
+    slowBus = undefined;
+    await waitFor('no recovery left', () => edge.server.stateSizes().recoveries === 0);
+    expect(reads).toEqual([`acme/${topics[0]}`]);
   });
 
   it('one frame asking for many recoveries reads them one at a time, and reads no more once the connection is gone', async () => {

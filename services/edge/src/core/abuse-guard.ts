@@ -31,7 +31,7 @@ export class AbuseGuard {
    * Takes `cost` tokens (one message, or work worth several) from the connection's budget;
    * false (and answered) when over it.
    */
-  admit(conn: Connection, now: number, cost = 1): boolean {
+  admit(conn: Connection, now: number, cost = 1, ref?: string): boolean {
     const { session } = conn;
     if (now - session.abuseWindowStart > ABUSE_WINDOW_MS) {
       session.abuseWindowStart = now;
@@ -52,7 +52,7 @@ export class AbuseGuard {
     }
     this.refuse(
       conn,
-      new ProtocolError(ErrorCode.RateLimited, 'message rate over the limit; dropped'),
+      new ProtocolError(ErrorCode.RateLimited, 'message rate over the limit; dropped', ref),
       false,
     );
     return false;

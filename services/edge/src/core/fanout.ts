@@ -145,6 +145,11 @@ export class Fanout {
     return hold;
   }
 
+  /** Whether the hold is still waiting (not ended, its subscription not dropped meanwhile). */
+  holding(hold: Hold): boolean {
+    return this.holds.has(hold);
+  }
+
   /**
    * Ends a hold: from now on the transport delivers the subscription natively. False when the
    * subscription is gone meanwhile (unsubscribed, connection closed): nothing to deliver.

@@ -33,8 +33,9 @@ function splitPosition(pos: string): { epoch: string; offset: string; at: Offset
  */
 export class Recovery {
   /**
-   * Per connection, the read under way: one at a time, so a frame asking for many recoveries
-   * costs one bounded read and decode per turn of the event loop, and a connection that closed
+   * Per connection, the read under way: one at a time, each in a turn of the event loop of its
+   * own (an in-memory bus answers within the turn), so a frame asking for many recoveries costs
+   * one bounded read and decode per turn, and a connection that closed or a subscription dropped
    * meanwhile costs nothing more.
    */
   private readonly reading = new Map<Connection, Promise<void>>();
@@ -72,7 +73,10 @@ export class Recovery {
     // in the order asked.
     const holding = this.fanout.hold(conn, pattern, policy.settings.maxRecover, this.maxBytes);
     const recover = (): Promise<void> =>
-      holding.then((hold) => this.recover(bus, policy, hold, since, pos, id));
+      holding.then(async (hold) => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        return this.recover(bus, policy, hold, since, pos, id);
+      });
     const turn = (this.reading.get(conn) ?? Promise.resolve()).then(recover, recover);
     this.reading.set(conn, turn);
     try {
@@ -91,8 +95,8 @@ export class Recovery {
     id: string | undefined,
   ): Promise<void> {
     const { conn, pattern } = hold;
-    // Gone meanwhile: ending the hold is all there is to do.
-    if (conn.session.closed) {
+    // Gone meanwhile (the connection, or the subscription): ending the hold is all there is to do.
+    if (conn.session.closed || !this.fanout.holding(hold)) {
       this.fanout.join(hold);
       return;
     }

@@ -57,6 +57,12 @@ export class Subscriptions {
       this.guard.refuse(conn, refusal);
       return;
     }
+    // Each recovery reads and sends up to half a socket's backpressure limit of history: beyond
+    // the frame's own token, one more per pattern resumed (a frame may name 64).
+    const resumed = patterns.filter(
+      (p) => Object.hasOwn(since, p) && !session.patterns.has(p),
+    ).length;
+    if (resumed > 1 && !this.guard.admit(conn, performance.now(), resumed - 1, id)) return;
     const held = patterns.map((pattern) => {
       const pos = Object.hasOwn(since, pattern) ? since[pattern] : undefined;
       return pos === undefined
