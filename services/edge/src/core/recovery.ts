@@ -1,10 +1,4 @@
-import {
-  compareOffsets,
-  parseOffset,
-  type Bus,
-  type HistoryRead,
-  type Offset,
-} from '@fleetwire/bus';
+import type { Bus, HistoryRead } from '@fleetwire/bus';
 import type { DeliveryMessage, GapMessage, RecoveryFailure } from '@fleetwire/protocol';
 
 import type { EdgeMetrics } from '../metrics.js';
@@ -14,14 +8,8 @@ import type { Fanout, Hold } from './fanout.js';
 import type { HistoryPolicy } from './history-policy.js';
 import type { NodeMessageGate } from './node-message-gate.js';
 import { decodeTopicMessage } from './node-messages.js';
+import { recoveredInOrder, splitPosition } from './recovery-seam.js';
 import type { Outbound } from './outbound.js';
-
-/** `<epoch>:<offset>` as sent in message.pos. */
-function splitPosition(pos: string): { epoch: string; offset: string; at: Offset } | undefined {
-  const cut = pos.indexOf(':');
-  const at = parseOffset(pos.slice(cut + 1));
-  return cut > 0 && at ? { epoch: pos.slice(0, cut), offset: pos.slice(cut + 1), at } : undefined;
-}
 
 /**
  * `subscribe` with a position: the subscription is made but held (deliveries kept aside), the
@@ -75,7 +63,7 @@ export class Recovery {
     const recover = (): Promise<void> =>
       holding.then(async (hold) => {
         await new Promise<void>((resolve) => setImmediate(resolve));
-        return this.recover(bus, policy, hold, since, pos, id);
+        return this.recover(bus, policy, hold, since, id);
       });
     const turn = (this.reading.get(conn) ?? Promise.resolve()).then(recover, recover);
     this.reading.set(conn, turn);
@@ -91,7 +79,6 @@ export class Recovery {
     policy: HistoryPolicy,
     hold: Hold,
     since: NonNullable<ReturnType<typeof splitPosition>>,
-    pos: string,
     id: string | undefined,
   ): Promise<void> {
     const { conn, pattern } = hold;
@@ -146,23 +133,16 @@ export class Recovery {
       }
       return;
     }
-    const last = missed.at(-1)?.pos ?? pos;
-    const lastAt = splitPosition(last)?.at ?? since.at;
-    const later = hold.messages.filter((m) => {
-      const at = m.pos === undefined ? undefined : splitPosition(m.pos);
-      return !at || at.epoch !== since.epoch || compareOffsets(at.at, lastAt) > 0;
-    });
+    const sent = recoveredInOrder(missed, hold.messages, since.epoch, since.at);
     if (!this.fanout.join(hold)) return;
-    const count = missed.length + later.length;
     this.outbound.send(conn, {
       type: 'recovery',
       ...(id === undefined ? {} : { id }),
       topic: pattern,
       recovered: true,
-      count,
+      count: sent.length,
     });
-    for (const message of missed) this.outbound.send(conn, message);
-    for (const message of later) this.outbound.send(conn, message);
+    for (const message of sent) this.outbound.send(conn, message);
     this.metrics.recoveries.inc({ result: 'recovered' });
     this.metrics.recoveredMessages.inc(missed.length);
   }
