@@ -155,6 +155,11 @@ export class MqttConnection implements Connection {
   }
 
   /** A command this client sends: its answer comes back on the device's answers topic. */
+  /** Whether a command this connection sent with `id` still waits for its answer. */
+  awaitingAnswer(id: string): boolean {
+    return this.commandsSent.has(id);
+  }
+
   expectAnswer(id: string, target: string): void {
     const targets = this.commandsSent.get(id);
     if (targets) targets.push(target);

@@ -624,6 +624,21 @@ describe('commands and their answers', () => {
       topic: 'devices/nobody/answers',
       data: { type: 'nack', id: 'c-10', reason: 'offline' },
     });
+    // An id still waiting for its answer, to another device: answers come back by id, so the
+    // second is refused on its own topic, and the first device's answer still finds its way.
+    await service.client.publishAsync('devices/cmd-json-dev/commands/led', '{"id":"c-11"}');
+    expect(await device.next()).toMatchObject({ type: 'command', id: 'c-11' });
+    await service.client.publishAsync('devices/nobody/commands/led', '{"id":"c-11"}');
+    expect(await service.next()).toMatchObject({
+      topic: 'devices/nobody/answers',
+      data: { type: 'nack', id: 'c-11', reason: 'invalid' },
+    });
+    device.send({ type: 'ack', id: 'c-11' });
+    expect(await service.next()).toEqual({
+      topic: 'devices/cmd-json-dev/answers',
+      data: { type: 'ack', id: 'c-11' },
+      retain: false,
+    });
   });
 });
 

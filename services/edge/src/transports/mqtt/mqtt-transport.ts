@@ -8,6 +8,7 @@ import type { Identity, TokenVerifier } from '@fleetwire/auth';
 import { canPublish } from '@fleetwire/auth';
 import {
   CloseCode,
+  NackReason,
   PatternIndex,
   ProtocolError,
   isEdgeTopic,
@@ -43,7 +44,7 @@ import {
 } from './mqtt-codes.js';
 import { socketOptions } from '../socket-options.js';
 import { MqttConnection, type InboundContext } from './mqtt-connection.js';
-import { messageOfPublish, notUtf8 } from './mqtt-topics.js';
+import { answerTopic, messageOfPublish, notUtf8 } from './mqtt-topics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { RetainedStore, type RetainedMessage } from './retained-store.js';
 import type { HeldPublishes } from '../tick-publisher.js';
@@ -303,6 +304,20 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         core.refused(conn, error);
+        return;
+      }
+      if (message.type === 'command' && conn.awaitingAnswer(message.id)) {
+        // Answers come back by id alone: a second command with a waiting id, even to another
+        // device, would get the first one's answer on its topic.
+        conn.sendPublish(
+          answerTopic(message.target),
+          JSON.stringify({
+            type: 'nack',
+            id: message.id,
+            reason: NackReason.Invalid,
+            message: 'a command with this id is waiting for its answer on this connection',
+          }),
+        );
         return;
       }
       if (message.type === 'command') {
