@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
+import { waitFor } from '@fleetwire/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -77,6 +78,30 @@ describe('limits', () => {
     expect(res.body).toMatchObject({ error: { code: 'node_full' } });
     expect(res.headers['retry-after']).toBe('5');
     expect(await valueOf(edge.metrics.upgradeRefusals, { reason: 'node_full' })).toBe(1);
+  });
+
+  it('an MQTT socket waiting for its CONNECT counts against maxConnections (it needs no token)', async () => {
+    const edge = await edgeWith({ maxConnections: 2 });
+    const idle = [0, 1].map(() => new WebSocket(`ws://127.0.0.1:${edge.port}/mqtt`, 'mqtt'));
+    await Promise.all(idle.map((ws) => new Promise((resolve) => ws.once('open', resolve))));
+    const res = await refusedUpgrade(
+      `${edge.url}?token=${mintToken({ sub: 'c', role: 'device' })}`,
+    );
+    expect([res.status, res.body]).toMatchObject([503, { error: { code: 'node_full' } }]);
+    // One leaves: its place is free again.
+    const closed = new Promise((resolve) => idle[0]?.once('close', resolve));
+    idle[0]?.close();
+    await closed;
+    await waitFor('its place freed', async () => {
+      const device = new WebSocket(`${edge.url}?token=${mintToken({ sub: 'd', role: 'device' })}`);
+      const opened = await new Promise<boolean>((resolve) => {
+        device.once('open', () => resolve(true));
+        device.once('unexpected-response', () => resolve(false));
+      });
+      device.terminate();
+      return opened;
+    });
+    idle[1]?.terminate();
   });
 
   it('at most maxSubscriptions patterns per connection', async () => {

@@ -240,6 +240,21 @@ export class SessionCore {
     return this.connections.size;
   }
 
+  private waitingSockets = 0;
+
+  /**
+   * Sockets open without a session yet (an MQTT socket before its CONNECT is answered): they
+   * count against the node's connections as sessions do, or a client without a token could
+   * hold any number of them.
+   */
+  get socketsWaiting(): number {
+    return this.waitingSockets;
+  }
+
+  socketWaiting(change: 1 | -1): void {
+    this.waitingSockets += change;
+  }
+
   /** Every open connection (drain closes them in slices). */
   openConnections(): Connection[] {
     return [...this.connections];

@@ -124,6 +124,8 @@ interface MqttSocket {
   /** The client sent DISCONNECT (its Will is discarded, §3.14.4). */
   cleanDisconnect: boolean;
   connection?: MqttConnection;
+  /** Counted among the node's sockets waiting for a session (SessionCore.socketWaiting). */
+  waiting?: boolean;
 }
 
 export interface MqttTransport {
@@ -226,6 +228,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     s.keepaliveMs = outcome.keepaliveSec * 1000;
     s.will = outcome.will;
     s.state = 'open';
+    notWaiting(s);
     s.connection = new MqttConnection(
       s.ws as WebSocket<unknown>,
       session,
@@ -565,6 +568,13 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     }
   };
 
+  /** The socket no longer waits for a session: it has one, or it closed. */
+  const notWaiting = (s: MqttSocket): void => {
+    if (!s.waiting) return;
+    s.waiting = false;
+    core.socketWaiting(-1);
+  };
+
   const upgrades = upgradeContext({ ...deps, metrics, logger, limits }, core);
   app.ws<MqttSocket>(settings.path, {
     // Packets may span frames, so the packet limit is the guard's; frames are capped as on /ws.
@@ -583,6 +593,8 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       });
       s.parser = parser;
       sockets.add(s);
+      s.waiting = true;
+      core.socketWaiting(1);
     },
     message: onMessage,
     drain: (ws) => {
@@ -593,6 +605,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       const s = ws.getUserData();
       s.state = 'closed';
       sockets.delete(s);
+      notWaiting(s);
       s.parser?.removeAllListeners();
       const conn = s.connection;
       if (!conn) {

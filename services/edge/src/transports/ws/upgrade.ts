@@ -53,11 +53,12 @@ export interface UpgradeProfile<UserData> {
 
 /**
  * What every transport's upgrade needs from the node, built once per transport (not per
- * upgrade): the session ids and the connection count are the core's, whichever transport.
+ * upgrade): the session ids and the connection count (sessions, and sockets waiting for one)
+ * are the core's, whichever transport.
  */
 export function upgradeContext(
   deps: Pick<UpgradeContext, 'verifier' | 'metrics' | 'logger' | 'limits' | 'accepting'>,
-  core: Pick<SessionCore, 'connectionCount' | 'nextSessionId'>,
+  core: Pick<SessionCore, 'connectionCount' | 'socketsWaiting' | 'nextSessionId'>,
 ): UpgradeContext {
   return {
     verifier: deps.verifier,
@@ -65,7 +66,7 @@ export function upgradeContext(
     logger: deps.logger,
     limits: deps.limits,
     accepting: deps.accepting,
-    openConnections: () => core.connectionCount,
+    openConnections: () => core.connectionCount + core.socketsWaiting,
     nextSessionId: () => core.nextSessionId(),
   };
 }
