@@ -12,6 +12,7 @@ import {
   startTestEdge,
   valueOf,
   type TestEdge,
+  type TestEdgeOptions,
 } from './test-support.js';
 import { MqttTestClient } from './transports/mqtt/mqtt-test-client.js';
 
@@ -125,13 +126,34 @@ describe('a tenant at its limit of devices (FLEETWIRE_MAX_DEVICES_PER_TENANT)', 
   });
 });
 
+/**
+ * An edge whose presence answers are held on demand (lateAnswers) and whose telemetry sink
+ * keeps what it is given.
+ */
+async function edgeWithLateAnswers(
+  store: MemoryPresence,
+  limits?: TestEdgeOptions['limits'],
+): Promise<{
+  edge: TestEdge;
+  presence: ReturnType<typeof lateAnswers>;
+  stored: TelemetryRecord[];
+}> {
+  const presence = lateAnswers(store);
+  const stored: TelemetryRecord[] = [];
+  const edge = await startTestEdge({
+    bus: new MemoryBusHub().connect('node-a'),
+    presence: presence.store,
+    telemetrySink: { append: async (record) => void stored.push(record), flush: async () => {} },
+    ...(limits ? { limits } : {}),
+  });
+  return { edge, presence, stored };
+}
+
 describe('a refusal answered late', () => {
   it('undoes only its own attach, not the same sub-device attached again meanwhile', async () => {
-    const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 2 }));
-    const edge = await startTestEdge({
-      bus: new MemoryBusHub().connect('node-a'),
-      presence: presence.store,
-    });
+    const { edge, presence } = await edgeWithLateAnswers(
+      new MemoryPresence(30_000, { maxDevicesPerTenant: 2 }),
+    );
     try {
       const claims = {
         sub: 'gw',
@@ -192,13 +214,9 @@ describe('a refusal answered late', () => {
 
 describe('frames a device sends before its welcome', () => {
   it('wait for its admission: a refused device has nothing taken, an admitted one has them handled after its welcome, in order; more than its rate burst close it (1008)', async () => {
-    const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 2 }));
-    const stored: TelemetryRecord[] = [];
-    const edge = await startTestEdge({
-      bus: new MemoryBusHub().connect('node-a'),
-      presence: presence.store,
-      telemetrySink: { append: async (record) => void stored.push(record), flush: async () => {} },
-    });
+    const { edge, presence, stored } = await edgeWithLateAnswers(
+      new MemoryPresence(30_000, { maxDevicesPerTenant: 2 }),
+    );
     const bytesIn = () => valueOf(edge.metrics.bytesIn, { transport: 'ws' });
     /** Opens a device socket whose admission is held, and sends it `frames` at once. */
     const early = async (sub: string, frames: (object | Buffer)[]) => {
@@ -280,11 +298,9 @@ describe('frames a device sends before its welcome', () => {
 
 describe("a gateway's messages for a sub-device whose attach is not answered yet", () => {
   it('an attach unanswered at every moment, for a long time: only what waits counts against the bound', async () => {
-    const presence = lateAnswers(new MemoryPresence(30_000));
-    const edge = await startTestEdge({
-      bus: new MemoryBusHub().connect('node-a'),
-      presence: presence.store,
-      limits: { ratePerSec: 10_000, rateBurst: 10_000 },
+    const { edge, presence } = await edgeWithLateAnswers(new MemoryPresence(30_000), {
+      ratePerSec: 10_000,
+      rateBurst: 10_000,
     });
     try {
       const claims = { sub: 'hub', role: 'gateway', subdevices: { ids: [], pattern: 'l-*' } };
@@ -321,13 +337,7 @@ describe("a gateway's messages for a sub-device whose attach is not answered yet
   });
 
   it('a gateway announcing its devices and their first readings at once, without waiting for acks, has all of them handled', async () => {
-    const presence = lateAnswers(new MemoryPresence(30_000));
-    const stored: TelemetryRecord[] = [];
-    const edge = await startTestEdge({
-      bus: new MemoryBusHub().connect('node-a'),
-      presence: presence.store,
-      telemetrySink: { append: async (record) => void stored.push(record), flush: async () => {} },
-    });
+    const { edge, presence, stored } = await edgeWithLateAnswers(new MemoryPresence(30_000));
     try {
       const claims = { sub: 'hub', role: 'gateway', subdevices: { ids: [], pattern: 'z-*' } };
       const gateway = await connect(edge, claims as Parameters<typeof connect>[1]);
@@ -354,15 +364,10 @@ describe("a gateway's messages for a sub-device whose attach is not answered yet
   });
 
   it('wait for the answer, and what follows waits behind them: a refused one has nothing taken, an admitted one its messages handled after its ack, in order; past 256 KiB waiting it is closed (1008)', async () => {
-    const presence = lateAnswers(new MemoryPresence(30_000, { maxDevicesPerTenant: 3 }));
-    const stored: TelemetryRecord[] = [];
-    const edge = await startTestEdge({
-      bus: new MemoryBusHub().connect('node-a'),
-      presence: presence.store,
-      // The long run below sends 900 frames.
-      limits: { ratePerSec: 10_000, rateBurst: 10_000 },
-      telemetrySink: { append: async (record) => void stored.push(record), flush: async () => {} },
-    });
+    const { edge, presence, stored } = await edgeWithLateAnswers(
+      new MemoryPresence(30_000, { maxDevicesPerTenant: 3 }),
+      { ratePerSec: 10_000, rateBurst: 10_000 },
+    );
     const bytesIn = () => valueOf(edge.metrics.bytesIn, { transport: 'ws' });
     try {
       const watcher = await connect(edge, ops);

@@ -23,6 +23,11 @@ async function connect(claims: Parameters<typeof mintToken>[0]): Promise<TestCli
   return client;
 }
 
+/** Subscribes to every topic, each resuming from `since` (id `s`). */
+function resumeAll(client: TestClient, topics: string[], since: string): void {
+  resumeAll(client, topics, since);
+}
+
 /** Publishes telemetry from `device` and returns the position a watcher saw for the first. */
 async function published(device: TestClient, sub: string, payloads: string[]): Promise<string> {
   const watcher = await connect({ sub: `${sub}-watch`, role: 'dashboard' });
@@ -120,12 +125,7 @@ describe('recovery is bounded per connection', () => {
     };
     spin();
     const dashboard = await connect({ sub: 'turns-ops', role: 'dashboard' });
-    dashboard.send({
-      type: 'subscribe',
-      id: 's',
-      topics,
-      since: Object.fromEntries(topics.map((t) => [t, since])),
-    });
+    resumeAll(dashboard, topics, since);
     const answers = [];
     for (let m = await dashboard.next(); m.type !== 'ack'; m = await dashboard.next()) {
       answers.push(m);
@@ -143,12 +143,7 @@ describe('recovery is bounded per connection', () => {
     try {
       const poor = await TestClient.open(strict.url, mintToken({ sub: 'poor', role: 'dashboard' }));
       clients.push(poor);
-      poor.send({
-        type: 'subscribe',
-        id: 's',
-        topics,
-        since: Object.fromEntries(topics.map((t) => [t, since])),
-      });
+      resumeAll(poor, topics, since);
       expect(await poor.next()).toMatchObject({ type: 'error', code: 'rate_limited', ref: 's' });
     } finally {
       strict.close();
@@ -163,12 +158,7 @@ describe('recovery is bounded per connection', () => {
     let release = (): void => undefined;
     slowBus = new Promise((resolve) => (release = resolve));
     const dashboard = await connect({ sub: 'drop-ops', role: 'dashboard' });
-    dashboard.send({
-      type: 'subscribe',
-      id: 's',
-      topics,
-      since: Object.fromEntries(topics.map((t) => [t, since])),
-    });
+    resumeAll(dashboard, topics, since);
     await waitFor('the first read', () => reads.length > 0);
     dashboard.send({ type: 'unsubscribe', id: 'u', topics });
     await waitFor('the unsubscribe', async () =>
@@ -189,12 +179,7 @@ describe('recovery is bounded per connection', () => {
     slowBus = new Promise((resolve) => (release = resolve));
     const others = edge.server.stateSizes().sockets;
     const dashboard = await connect({ sub: 'many-ops', role: 'dashboard' });
-    dashboard.send({
-      type: 'subscribe',
-      id: 's',
-      topics,
-      since: Object.fromEntries(topics.map((t) => [t, since])),
-    });
+    resumeAll(dashboard, topics, since);
     // The pong comes after the frame was handled: every subscription is held by then.
     await dashboard.roundTrip();
     await waitFor('the first read', () => reads.length > 0);
