@@ -25,7 +25,12 @@ async function connect(claims: Parameters<typeof mintToken>[0]): Promise<TestCli
 
 /** Subscribes to every topic, each resuming from `since` (id `s`). */
 function resumeAll(client: TestClient, topics: string[], since: string): void {
-  resumeAll(client, topics, since);
+  client.send({
+    type: 'subscribe',
+    id: 's',
+    topics,
+    since: Object.fromEntries(topics.map((t) => [t, since])),
+  });
 }
 
 /** Publishes telemetry from `device` and returns the position a watcher saw for the first. */
