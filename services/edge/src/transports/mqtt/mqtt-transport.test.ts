@@ -249,6 +249,22 @@ describe('CONNECT: the JWT as the password, refusals with the right CONNACK code
       }),
     ).toBe(0x01);
   });
+
+  it('a protocol level no parser knows (6) gets CONNACK 1 too, counted as a refusal', async () => {
+    const before = await valueOf(edge.metrics.mqttConnectRefusals, {
+      reason: 'unsupported_version',
+    });
+    const raw = rawSocket('');
+    await raw.opened;
+    // CONNECT, protocol name MQTT, level 6, clean start, keep alive 60, client id "a".
+    const body = [0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x06, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x61];
+    raw.ws.send(Buffer.from([0x10, body.length, ...body]));
+    await raw.closed;
+    expect([...(raw.received[0] as Buffer)]).toEqual([0x20, 0x02, 0x00, 0x01]);
+    expect(await valueOf(edge.metrics.mqttConnectRefusals, { reason: 'unsupported_version' })).toBe(
+      before + 1,
+    );
+  });
 });
 
 describe('telemetry: QoS 0 and 1, PUBACK once the log has it', () => {
@@ -778,11 +794,15 @@ describe('bounded input', () => {
     expect(next.client.connected).toBe(true);
   });
 
-  it('QoS 2 is refused: MQTT 5 DISCONNECT 0x9B', async () => {
+  it('QoS 2 is refused: MQTT 5 DISCONNECT 0x9B, counted', async () => {
+    const before = await valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' });
     const device = await mqttConnect({ sub: 'qos2', role: 'device' });
     const disconnect = device.nextDisconnect();
     device.client.publish('devices/qos2/telemetry', '{}', { qos: 2 });
     expect(await disconnect).toBe(0x9b);
+    expect(await valueOf(edge.metrics.messagesIn, { kind: 'invalid', transport: 'mqtt' })).toBe(
+      before + 1,
+    );
   });
 
   it('a client silent for 1.5 keep-alive periods is closed (DISCONNECT 0x8D)', async () => {

@@ -269,13 +269,16 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     received: number,
   ): void => {
     if (p.qos === 2) {
+      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       return fail(s, Disconnect.QosNotSupported, MqttClose.ProtocolError, 'QoS 2 is not supported');
     }
     if (p.properties?.topicAlias !== undefined) {
       // CONNACK announced no topic aliases (Topic Alias Maximum absent = 0, §3.2.2.3.8).
+      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       return fail(s, 0x94, MqttClose.ProtocolError, 'topic aliases are not supported');
     }
     if (p.qos === 1 && conn.inflight >= settings.maxInflight) {
+      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
       return fail(
         s,
         Disconnect.ReceiveMaximumExceeded,
@@ -545,6 +548,11 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     if (s.parseError && !gone()) {
       const why = s.parseError.message;
       s.parseError = undefined;
+      // A CONNECT of a protocol level the parser does not know (§3.1.2-2: CONNACK 1, in 3.1.1's
+      // form, the one a client of any level can read).
+      if (s.state === 'connect' && why === 'Invalid protocol version') {
+        return refuseConnect(s, 4, 'unsupported_version', 'unknown MQTT protocol level');
+      }
       malformed(s, why);
     }
   };
