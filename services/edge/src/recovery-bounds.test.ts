@@ -155,6 +155,27 @@ describe('recovery is bounded per connection', () => {
     }
   });
 
+  it('a position past the history head (no client saw it) drops none of the messages held meanwhile', async () => {
+    const device = await connect({ sub: 'future-car', role: 'device' });
+    const topic = 'devices/future-car/telemetry';
+    const seen = await published(device, 'future-car', ['start']);
+    const [epoch, offset] = seen.split(':') as [string, string];
+    const future = `${epoch}:${Number(offset.split('-')[0]) + 1e9}-0`;
+    let release = (): void => undefined;
+    slowBus = new Promise((resolve) => (release = resolve));
+    const dashboard = await connect({ sub: 'future-ops', role: 'dashboard' });
+    dashboard.send({ type: 'subscribe', id: 's', topics: [topic], since: { [topic]: future } });
+    await dashboard.roundTrip();
+    await published(device, 'future-car', ['a', 'b']);
+    release();
+    slowBus = undefined;
+    expect(await dashboard.next()).toMatchObject({ type: 'recovery', recovered: true, count: 2 });
+    expect([await dashboard.next(), await dashboard.next()]).toMatchObject([
+      { data: { pad: 'a' } },
+      { data: { pad: 'b' } },
+    ]);
+  });
+
   it('a subscription dropped while its recovery waits its turn is not read', async () => {
     const device = await connect({ sub: 'drop-car', role: 'device' });
     const since = await published(device, 'drop-car', ['start']);

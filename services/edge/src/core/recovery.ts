@@ -1,4 +1,4 @@
-import type { Bus, HistoryRead } from '@fleetwire/bus';
+import { compareOffsets, parseOffset, type Bus, type HistoryRead } from '@fleetwire/bus';
 import type { DeliveryMessage, GapMessage, RecoveryFailure } from '@fleetwire/protocol';
 
 import type { EdgeMetrics } from '../metrics.js';
@@ -133,7 +133,11 @@ export class Recovery {
       }
       return;
     }
-    const sent = recoveredInOrder(missed, hold.messages, since.epoch, since.at);
+    // A position past the history's head (no client can have seen it) drops nothing held.
+    const head =
+      read?.ok && read.head.epoch === since.epoch ? parseOffset(read.head.offset) : undefined;
+    const from = head && compareOffsets(since.at, head) > 0 ? { ms: 0, n: 0 } : since.at;
+    const sent = recoveredInOrder(missed, hold.messages, since.epoch, from);
     if (!this.fanout.join(hold)) return;
     this.outbound.send(conn, {
       type: 'recovery',
