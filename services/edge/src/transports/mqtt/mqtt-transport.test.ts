@@ -805,6 +805,26 @@ describe('bounded input', () => {
     );
   });
 
+  it('bytes of a packet that never completes do not keep a connection alive (DISCONNECT 0x8D)', async () => {
+    const raw = rawSocket(`?token=${mintToken({ sub: 'dripper', role: 'device' })}`);
+    await raw.opened;
+    raw.ws.send(
+      generate({ cmd: 'connect', clientId: 'dripper', protocolVersion: 5, keepalive: 1 } as never, {
+        protocolVersion: 5,
+      }),
+    );
+    // A PUBLISH declaring 16,000 bytes, one byte a frame, more often than the keep alive.
+    raw.ws.send(Buffer.from([0x30, 0x80, 0x7d]));
+    const drip = setInterval(() => raw.ws.send(Buffer.from([0x00])), 200);
+    try {
+      expect(await raw.closed).toBe(1001);
+    } finally {
+      clearInterval(drip);
+    }
+    const last = raw.received.at(-1) as Buffer;
+    expect([last[0], last[2]]).toEqual([0xe0, 0x8d]);
+  });
+
   it('a client silent for 1.5 keep-alive periods is closed (DISCONNECT 0x8D)', async () => {
     const raw = rawSocket(`?token=${mintToken({ sub: 'quiet', role: 'device' })}`);
     await raw.opened;

@@ -506,7 +506,6 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     const s = ws.getUserData();
     if (s.state === 'closed' || !s.parser || !s.guard) return;
     const received = performance.now();
-    s.lastSeen = received;
     metrics.bytesIn.inc({ transport: 'mqtt' }, data.byteLength);
     if (!isBinary) {
       // §6.0.0-1: MQTT travels in binary frames only; anything else closes the connection.
@@ -523,6 +522,9 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
       s.parseError = error as Error;
     }
     const packets = s.incoming.splice(0);
+    // Keep alive counts Control Packets (§3.1.2.10), not bytes: dripping a packet that never
+    // completes does not keep a connection alive.
+    if (packets.length > 0) s.lastSeen = received;
     const gone = (): boolean => s.state === 'closed' || s.connection?.closing === true;
     for (const packet of packets) {
       if (gone()) return;
