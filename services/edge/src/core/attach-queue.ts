@@ -1,18 +1,13 @@
-import { CloseCode, CloseReason, type ClientMessage } from '@fleetwire/protocol';
+import { CloseReason, type ClientMessage } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
 
 import type { EdgeMetrics } from '../metrics.js';
 import type { Connection } from './connection.js';
 import type { Dispatcher } from './dispatcher.js';
+import { closedOverHeldBounds, handleHeldFrame } from './held-frames.js';
 import type { StreamRelay } from './streams.js';
 
-/**
- * Frames a gateway may have waiting: its rate burst (a gateway announcing its devices at once
- * and their first readings, without waiting for acks, sends about that much), at least 32; and
- * bytes, each frame counted as received plus its decoded copy's overhead.
- */
-const MIN_QUEUED = 32;
-const MAX_QUEUED_BYTES = 256 * 1024;
+/** What a queued frame costs against the held bytes beyond its size: its decoded copy. */
 const QUEUED_FRAME_OVERHEAD = 128;
 
 /**
@@ -115,14 +110,10 @@ export class AttachQueue {
       if (speaker !== undefined && this.pending(conn, speaker)) return;
       wait.frames.shift();
       wait.bytes -= next.bytes;
-      try {
+      handleHeldFrame(conn, this.logger, () => {
         if (next.message) this.dispatcher.dispatch(conn, next.message, next.received);
         else if (next.chunk) this.streams.chunk(conn, next.chunk);
-      } catch (error) {
-        // Outside the transport's callback nothing else would catch it: end this connection only.
-        this.logger.error({ err: error, session: conn.session.id }, 'a queued frame failed');
-        conn.end(CloseCode.InternalError, 'internal error');
-      }
+      });
       // Closed, or given up, meanwhile: nothing more to do.
       if (conn.session.attachWait !== wait) return;
     }
@@ -136,11 +127,9 @@ export class AttachQueue {
     const wait: AttachWait = (session.attachWait ??= { frames: [], bytes: 0, channels: new Map() });
     frame.bytes += QUEUED_FRAME_OVERHEAD;
     wait.bytes += frame.bytes;
-    const maxFrames = Math.max(MIN_QUEUED, session.limits.rateBurst);
-    if (wait.frames.length >= maxFrames || wait.bytes > MAX_QUEUED_BYTES) {
+    const reason = CloseReason.TooEarlyForAttach;
+    if (closedOverHeldBounds(conn, this.metrics, wait.frames.length, wait.bytes, reason)) {
       session.attachWait = undefined;
-      this.metrics.messagesInOf.get('invalid', conn.transport).inc();
-      conn.end(CloseCode.PolicyViolation, CloseReason.TooEarlyForAttach);
       return undefined;
     }
     wait.frames.push(frame);

@@ -13,6 +13,7 @@ import { closeCodeLabel, type EdgeMetrics } from '../metrics.js';
 import type { TelemetrySink } from '../telemetry-sink.js';
 import { AbuseGuard } from './abuse-guard.js';
 import { AttachQueue } from './attach-queue.js';
+import { closedOverHeldBounds, handleHeldFrame } from './held-frames.js';
 import { CommandRouter } from './commands.js';
 import type { Connection, LocalDelivery } from './connection.js';
 import type { Session } from './session.js';
@@ -33,13 +34,6 @@ import { StreamRelay, type StreamLimits } from './streams.js';
 import { SubDevices } from './sub-devices.js';
 import { Subscriptions } from './subscriptions.js';
 import { TokenExpiry } from './token-expiry.js';
-
-/**
- * Frames a device may send before its `welcome`: its rate burst (a device flushing what it kept
- * while offline as soon as it connects sends about that much), at least 32; and bytes.
- */
-const MIN_EARLY_FRAMES = 32;
-const MAX_EARLY_BYTES = 256 * 1024;
 
 export interface SessionCoreLimits extends StreamLimits {
   rateCloseAfter: number;
@@ -327,13 +321,7 @@ export class SessionCore {
     session.earlyFrames = undefined;
     for (const handle of early?.handlers ?? []) {
       if (session.closed) break;
-      try {
-        handle();
-      } catch (error) {
-        // Outside the transport's callback nothing else would catch it: end this connection only.
-        this.deps.logger.error({ err: error, session: session.id }, 'a held frame failed');
-        conn.end(CloseCode.InternalError, 'internal error');
-      }
+      handleHeldFrame(conn, this.deps.logger, handle);
     }
   }
 
@@ -353,11 +341,11 @@ export class SessionCore {
     const { session } = conn;
     const early = (session.earlyFrames ??= { handlers: [], bytes: 0 });
     early.bytes += data.byteLength;
-    const maxFrames = Math.max(MIN_EARLY_FRAMES, session.limits.rateBurst);
-    if (early.handlers.length >= maxFrames || early.bytes > MAX_EARLY_BYTES) {
+    const { metrics } = this.deps;
+    if (
+      closedOverHeldBounds(conn, metrics, early.handlers.length, early.bytes, CloseReason.TooEarly)
+    ) {
       session.earlyFrames = undefined;
-      this.deps.metrics.messagesInOf.get('invalid', conn.transport).inc();
-      conn.end(CloseCode.PolicyViolation, CloseReason.TooEarly);
       return;
     }
     const copy = data.slice(0);
