@@ -177,11 +177,15 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     else closeRaw(s, wsCode, reason);
   };
 
-  /** A malformed packet (§4.13): counted, MQTT 5 DISCONNECT 0x81, closed with 1002. */
-  const malformed = (s: MqttSocket, why: string): void => {
+  /** A packet the edge does not take: counted as invalid, then closed as `fail` does. */
+  const failInvalid = (s: MqttSocket, mqttReason: number, wsCode: number, reason: string): void => {
     metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-    fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, `malformed packet: ${why}`);
+    fail(s, mqttReason, wsCode, reason);
   };
+
+  /** A malformed packet (§4.13): counted, MQTT 5 DISCONNECT 0x81, closed with 1002. */
+  const malformed = (s: MqttSocket, why: string): void =>
+    failInvalid(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, `malformed packet: ${why}`);
 
   const refuseConnect = (
     s: MqttSocket,
@@ -269,17 +273,19 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     received: number,
   ): void => {
     if (p.qos === 2) {
-      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-      return fail(s, Disconnect.QosNotSupported, MqttClose.ProtocolError, 'QoS 2 is not supported');
+      return failInvalid(
+        s,
+        Disconnect.QosNotSupported,
+        MqttClose.ProtocolError,
+        'QoS 2 is not supported',
+      );
     }
     if (p.properties?.topicAlias !== undefined) {
       // CONNACK announced no topic aliases (Topic Alias Maximum absent = 0, §3.2.2.3.8).
-      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-      return fail(s, 0x94, MqttClose.ProtocolError, 'topic aliases are not supported');
+      return failInvalid(s, 0x94, MqttClose.ProtocolError, 'topic aliases are not supported');
     }
     if (p.qos === 1 && conn.inflight >= settings.maxInflight) {
-      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-      return fail(
+      return failInvalid(
         s,
         Disconnect.ReceiveMaximumExceeded,
         CloseCode.PolicyViolation,
@@ -468,8 +474,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         return;
       default:
         // A second CONNECT (§3.1.0-2), QoS 2 flow, AUTH, or a server-only packet.
-        metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-        return fail(
+        return failInvalid(
           s,
           Disconnect.ProtocolError,
           MqttClose.ProtocolError,
@@ -509,8 +514,7 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
     metrics.bytesIn.inc({ transport: 'mqtt' }, data.byteLength);
     if (!isBinary) {
       // §6.0.0-1: MQTT travels in binary frames only; anything else closes the connection.
-      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-      return fail(s, Disconnect.MalformedPacket, 1003, 'MQTT needs binary frames');
+      return failInvalid(s, Disconnect.MalformedPacket, 1003, 'MQTT needs binary frames');
     }
     const bytes = new Uint8Array(data);
     const verdict = s.guard.check(bytes);
@@ -536,16 +540,19 @@ export function registerMqttTransport(app: TemplatedApp, deps: MqttTransportDeps
         return fail(s, Disconnect.PacketTooLarge, CloseCode.MessageTooBig, 'packet too large');
       }
       if (verdict.problem === 'too_many') {
-        metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-        return fail(
+        return failInvalid(
           s,
           Disconnect.MessageRateTooHigh,
           CloseCode.PolicyViolation,
           `more than ${MAX_PACKETS_PER_FRAME} packets in one frame`,
         );
       }
-      metrics.messagesIn.inc({ kind: 'invalid', transport: 'mqtt' });
-      return fail(s, Disconnect.MalformedPacket, MqttClose.ProtocolError, 'malformed length');
+      return failInvalid(
+        s,
+        Disconnect.MalformedPacket,
+        MqttClose.ProtocolError,
+        'malformed length',
+      );
     }
     if (s.parseError && !gone()) {
       const why = s.parseError.message;
