@@ -1,6 +1,7 @@
 import { StoreError } from './errors.js';
 import { createPgClient } from './pg-driver.js';
 import { createPgliteClient } from './pglite-driver.js';
+import { createPgliteThreadClient } from './pglite-thread.js';
 import type { SqlClient } from './sql-client.js';
 
 export interface OpenOptions {
@@ -9,6 +10,11 @@ export interface OpenOptions {
   applicationName?: string;
   /** PostgreSQL only: `statement_timeout` of every connection, ms (see PgDriverOptions). */
   statementTimeoutMs?: number;
+  /**
+   * PGlite only: run it on a worker thread of its own (pglite-thread.ts), so a long statement
+   * does not hold this thread (the embedded process's sockets).
+   */
+  ownThread?: boolean;
 }
 
 /**
@@ -33,7 +39,8 @@ export async function openSqlClient(url: string, options: OpenOptions = {}): Pro
   if (url.startsWith('pglite:')) {
     const location = url.slice('pglite:'.length).replace(/^\/\/(?=\/)/, '');
     if (location === '') throw new StoreError('store_bad_url', 'pglite: needs "memory" or a dir');
-    return createPgliteClient(location === 'memory' ? undefined : location);
+    const dataDir = location === 'memory' ? undefined : location;
+    return options.ownThread ? createPgliteThreadClient(dataDir) : createPgliteClient(dataDir);
   }
   throw new StoreError(
     'store_bad_url',

@@ -93,6 +93,8 @@ export async function startEdgeNode(
         applicationName: `fleetwire-edge-${config.nodeId}`,
         // A state read or write is one row: a database that takes longer is answered 503.
         statementTimeoutMs: 5_000,
+        // PGlite (a development setup) runs beside the sockets' thread, not on it.
+        ownThread: true,
       })
     : undefined;
   if (!database) logger.warn('no FLEETWIRE_DATABASE_URL: this node keeps no device state');

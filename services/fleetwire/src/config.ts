@@ -36,7 +36,7 @@ export const CLUSTER_ONLY_VARIABLES = [
   'FLEETWIRE_REDIS_URL',
   'FLEETWIRE_REDIS_CLUSTER_NODES',
   'FLEETWIRE_KAFKA_BROKERS',
-  // One thread here: its in-memory bus, log and PGlite belong to one thread.
+  // One uWS thread here: its in-memory bus and log belong to it (PGlite runs on a thread of its own).
   'FLEETWIRE_WORKERS',
 ] as const;
 

@@ -78,7 +78,8 @@ export class EmbeddedFleetwire {
     let client: SqlClient | undefined;
     let verifier: TokenVerifier | undefined;
     try {
-      client = await openSqlClient(config.ingest.store.databaseUrl);
+      // On a thread of its own: a long read or a big write batch must not hold the sockets.
+      client = await openSqlClient(config.ingest.store.databaseUrl, { ownThread: true });
       logger.info({ applied: await migrate(client) }, 'migrations applied');
       const store = new TelemetryStore(client);
       const registry = createRegistry({ service: 'fleetwire', node: config.edge.nodeId });

@@ -1,0 +1,130 @@
+import { parentPort, workerData } from 'node:worker_threads';
+
+import { StoreError } from './errors.js';
+import { createPgliteClient } from './pglite-driver.js';
+import {
+  toWireError,
+  type ThreadHello,
+  type ThreadReply,
+  type ThreadRequest,
+} from './pglite-thread-messages.js';
+import type { SqlClient } from './sql-client.js';
+
+/**
+ * The PGlite thread (pglite-thread.ts): one PGlite (with its reopening after a crash) serving
+ * the statements its client posts, answered by id. A transaction stays open here between its
+ * `begin` and its `end`, its statements named by the transaction's id.
+ */
+
+interface OpenTransaction {
+  tx: SqlClient;
+  end(commit: boolean, id: number): void;
+}
+
+/** Rolls a transaction back without an error reaching anyone. */
+const ROLLBACK = Symbol('rollback');
+
+const port = parentPort;
+if (!port) throw new Error('pglite-thread-worker runs as a worker thread');
+const { dataDir } = workerData as { dataDir?: string };
+
+let client: SqlClient;
+try {
+  client = await createPgliteClient(dataDir);
+} catch (error) {
+  port.postMessage({ ready: false, error: toWireError(error) } satisfies ThreadHello);
+  process.exit(1);
+}
+port.postMessage({ ready: true } satisfies ThreadHello);
+
+const transactions = new Map<number, OpenTransaction>();
+let nextTransaction = 0;
+
+function healthy(): boolean {
+  return client.healthy !== false;
+}
+
+function reply(id: number, answer: { rows?: unknown[]; tx?: number } = {}): void {
+  port?.postMessage({ id, ok: true, ...answer, healthy: healthy() } satisfies ThreadReply);
+}
+
+function fail(id: number, error: unknown): void {
+  port?.postMessage({
+    id,
+    ok: false,
+    error: toWireError(error),
+    healthy: healthy(),
+  } satisfies ThreadReply);
+}
+
+function target(tx: number | undefined): SqlClient {
+  if (tx === undefined) return client;
+  const open = transactions.get(tx);
+  if (!open) throw new StoreError('store_failed', `transaction ${tx} is not open`);
+  return open.tx;
+}
+
+function begin(id: number): void {
+  const txId = (nextTransaction += 1);
+  let endId = -1;
+  client
+    .transaction(
+      (tx) =>
+        new Promise<void>((resolve, reject) => {
+          transactions.set(txId, {
+            tx,
+            end: (commit, answerTo) => {
+              endId = answerTo;
+              transactions.delete(txId);
+              if (commit) resolve();
+              else reject(ROLLBACK);
+            },
+          });
+          reply(id, { tx: txId });
+        }),
+    )
+    .then(
+      () => reply(endId),
+      (error: unknown) => {
+        transactions.delete(txId);
+        // Not begun: the `begin` hears why; else the `end` that asked for the commit or rollback.
+        if (endId === -1) fail(id, error);
+        else if (error === ROLLBACK) reply(endId);
+        else fail(endId, error);
+      },
+    );
+}
+
+async function handle(request: ThreadRequest): Promise<void> {
+  const { id } = request;
+  try {
+    switch (request.op) {
+      case 'query':
+        reply(id, { rows: (await target(request.tx).query(request.text, request.params)).rows });
+        return;
+      case 'exec':
+        await target(request.tx).exec(request.sql);
+        reply(id);
+        return;
+      case 'begin':
+        begin(id);
+        return;
+      case 'end': {
+        const open = transactions.get(request.tx);
+        if (!open) throw new StoreError('store_failed', `transaction ${request.tx} is not open`);
+        open.end(request.commit, id);
+        return;
+      }
+      case 'close':
+        for (const open of transactions.values()) open.end(false, -1);
+        await client.close();
+        reply(id);
+        port?.close();
+        return;
+    }
+  } catch (error) {
+    fail(id, error);
+  }
+}
+
+port.on('message', (request: ThreadRequest) => void handle(request));
