@@ -84,3 +84,14 @@ export class HttpError extends Error {
     this.status = httpStatusOf(code);
   }
 }
+
+/**
+ * A query parameter that takes one value: null when absent, refused (`invalid_parameter`) when
+ * given more than once. `?limit=1&limit=5000` means nothing one could act on: taking either value
+ * silently would answer something the caller may not have meant.
+ */
+export function singleQueryValue(params: URLSearchParams, name: string): string | null {
+  const values = params.getAll(name);
+  if (values.length > 1) throw new HttpError('invalid_parameter', `${name}: given more than once`);
+  return values[0] ?? null;
+}

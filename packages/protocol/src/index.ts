@@ -50,6 +50,7 @@ export {
   httpErrorBody,
   httpStatusOf,
   isHttpErrorCode,
+  singleQueryValue,
   type HttpErrorBody,
   type HttpErrorCode,
 } from './http-errors.js';

@@ -112,6 +112,9 @@ describe('GET /api/devices', () => {
       ['?limit=2x', 'invalid_parameter'],
       ['?cursor=a%20b', 'invalid_cursor'],
       ['?cursor=aaa', 'invalid_cursor'],
+      // One value each, not the first of several.
+      ['?limit=1&limit=1000', 'invalid_parameter'],
+      ['?cursor=a&cursor=b', 'invalid_parameter'],
     ]) {
       const answer = await httpGet(edge.port, `/api/devices${query}`, token);
       expect([query, answer.status, JSON.parse(answer.body).error.code]).toEqual([

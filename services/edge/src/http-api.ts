@@ -11,6 +11,7 @@ import {
   ProtocolError,
   decodeJson,
   firstIssue,
+  singleQueryValue,
   type DecodeLimits,
 } from '@fleetwire/protocol';
 import type { Logger } from 'pino';
@@ -41,12 +42,19 @@ export const MAX_DEVICE_PAGE = 1000;
 
 /** `?limit=` (1–1000, default 1000) and `?cursor=` (a `next` this route returned). */
 function devicePageQuery(params: URLSearchParams): PageQuery | HttpError {
-  const limit = params.get('limit');
+  let limit: string | null;
+  let cursor: string | null;
+  try {
+    limit = singleQueryValue(params, 'limit');
+    cursor = singleQueryValue(params, 'cursor');
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
   const count = limit === null ? MAX_DEVICE_PAGE : Number(limit);
   if ((limit !== null && !/^[1-9]\d{0,3}$/.test(limit)) || count > MAX_DEVICE_PAGE) {
     return new HttpError('invalid_parameter', `limit: a whole number from 1 to ${MAX_DEVICE_PAGE}`);
   }
-  const cursor = params.get('cursor');
   if (cursor !== null && !/^[\w-]{1,256}$/.test(cursor)) {
     return new HttpError('invalid_cursor', 'cursor: not one this route returned');
   }

@@ -236,6 +236,11 @@ export function describeReadApi(driver: string, open: () => Promise<ApiTestDatab
           `/v1/devices/d1/series?${range}&field=temp&bucket=1h&topic=%00`,
           'topic: must not contain U+0000',
         ],
+        // One value each: `limit=1&limit=5000` would otherwise be read as 1, silently.
+        [`/v1/devices/d1/telemetry?${range}&limit=1&limit=5000`, 'limit: given more than once'],
+        [`/v1/devices/d1/telemetry?from=${T0}&from=0&to=${T0 + 1}`, 'from: given more than once'],
+        [`/v1/devices/d1/series?${range}&field=a&field=b&bucket=1m`, 'field: given more than once'],
+        [`/v1/latest?cursor=a&cursor=b`, 'cursor: given more than once'],
       ];
       for (const [path, message] of cases) {
         expect(await api.get(path, dashboard)).toEqual({

@@ -3,6 +3,7 @@ import {
   HttpError,
   decodeJson,
   parseIsoDateTime,
+  singleQueryValue,
   type DecodeLimits,
 } from '@fleetwire/protocol';
 
@@ -34,8 +35,12 @@ export const MAX_TIME_MS = 253_402_300_799_999;
 export class Params {
   constructor(private readonly query: URLSearchParams) {}
 
+  private one(name: string): string | null {
+    return singleQueryValue(this.query, name);
+  }
+
   optionalString(name: string, maxLength: number): string | undefined {
-    const value = this.query.get(name);
+    const value = this.one(name);
     if (value === null || value === '') return undefined;
     if (value.length > maxLength) throw invalid(name, `longer than ${maxLength} characters`);
     // PostgreSQL text cannot hold U+0000.
@@ -48,7 +53,7 @@ export class Params {
    * since the epoch; undefined when absent.
    */
   time(name: string): number | undefined {
-    const raw = this.query.get(name);
+    const raw = this.one(name);
     if (raw === null || raw === '') return undefined;
     const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : parseIsoDateTime(raw);
     // PostgreSQL's timestamptz and ISO 8601 stop at year 9999.
@@ -67,7 +72,7 @@ export class Params {
   }
 
   limit(fallback: number, max: number): number {
-    const raw = this.query.get('limit');
+    const raw = this.one('limit');
     if (raw === null || raw === '') return Math.min(fallback, max);
     if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
       throw invalid('limit', `an integer from 1 to ${max}`);
@@ -76,14 +81,14 @@ export class Params {
   }
 
   order(): 'asc' | 'desc' {
-    const raw = this.query.get('order') ?? 'asc';
+    const raw = this.one('order') ?? 'asc';
     if (raw !== 'asc' && raw !== 'desc') throw invalid('order', 'asc or desc');
     return raw;
   }
 
   /** `5m`, `1h`, `30s`, `1d`, `500ms`; at least 1 s, at most 31 d. */
   bucketMs(): number {
-    const raw = this.query.get('bucket');
+    const raw = this.one('bucket');
     if (raw === null || raw === '') throw invalid('bucket', 'required (e.g. 1m, 1h)');
     const match = DURATION.exec(raw);
     if (!match) throw invalid('bucket', 'a duration such as 30s, 5m, 1h or 1d');
@@ -94,7 +99,7 @@ export class Params {
 
   /** `temp` or `env.temp`: the path of a numeric value inside `data`. */
   field(): string[] {
-    const raw = this.query.get('field');
+    const raw = this.one('field');
     if (raw === null || raw === '') throw invalid('field', 'required (e.g. temp or env.temp)');
     const path = raw.split('.');
     if (path.length > 8 || !path.every((s) => FIELD_SEGMENT.test(s))) {
@@ -112,7 +117,7 @@ export class Params {
   }
 
   cursor<T>(decode: (value: unknown) => T | undefined): T | undefined {
-    const raw = this.query.get('cursor');
+    const raw = this.one('cursor');
     if (raw === null || raw === '') return undefined;
     let parsed: unknown;
     try {
