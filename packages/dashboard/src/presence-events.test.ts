@@ -21,7 +21,25 @@ describe('afterPresenceEvent', () => {
     });
   });
 
-  it('takes every online; the gateway is the one the event names (none: connected by itself)', () => {
+  it('asks for the record on an online from another node than the one the device is online at', () => {
+    // Moved A → B → A: B's online may come after A's second one, or A's before B's.
+    expect(afterPresenceEvent(onB, 'car-1', { online: true, node: 'edge-a' }, 22)).toBe('check');
+  });
+
+  it('takes an online of a device offline or unknown, from its own node (a reconnect) or naming none', () => {
+    expect(afterPresenceEvent(onB, 'car-1', { online: true, node: 'edge-b' }, 23)).toEqual({
+      ...onB,
+      connectedAt: 23,
+      lastSeen: 23,
+    });
+    expect(afterPresenceEvent(onB, 'car-1', { online: true }, 24)).toEqual({
+      deviceId: 'car-1',
+      online: true,
+      lastSeen: 24,
+    });
+  });
+
+  it('the gateway is the one an online names (none: connected by itself)', () => {
     const viaGateway = { deviceId: 's-1', online: false, lastSeen: 5, gateway: 'gw' };
     expect(afterPresenceEvent(viaGateway, 's-1', { online: true, node: 'edge-a' }, 40)).toEqual({
       deviceId: 's-1',

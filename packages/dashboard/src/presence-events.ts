@@ -13,9 +13,11 @@ export interface PresenceEvent {
  * What a presence event makes of the device: the device after it, or `check` when the event
  * cannot be taken as it is. Each edge node publishes a device's events in order, but two nodes'
  * events can cross: a device that moves from node A to node B can have A's `offline` arrive after
- * B's `online`. An offline naming another node than the one the device is known online at is
- * either that older event or news that what is known is itself out of date (a missed event, a
- * list page read before a move): only the device's presence record can tell, so read it.
+ * B's `online`, and one that moves from A to B and back can have A's second `online` arrive
+ * before B's. An event (offline or online) naming another node than the one the device is known
+ * online at is either such an older event or news that what is known is itself out of date (a
+ * missed event, a list page read before a move): only the device's presence record can tell, so
+ * read it.
  */
 export function afterPresenceEvent(
   known: DevicePresence | undefined,
@@ -24,7 +26,6 @@ export function afterPresenceEvent(
   ts: number,
 ): DevicePresence | 'check' {
   if (
-    !event.online &&
     event.node !== undefined &&
     known?.online === true &&
     known.node !== undefined &&
