@@ -13,6 +13,11 @@ export type ThreadReply =
   | { id: number; ok: true; rows?: unknown[]; tx?: number; healthy: boolean }
   | { id: number; ok: false; error: WireError; healthy: boolean };
 
+/** Sent by the thread when the database's health changes between replies (a failed reopen). */
+export interface ThreadHealth {
+  healthy: boolean;
+}
+
 /** The thread's first message: its database opened, or why not. */
 export type ThreadHello = { ready: true } | { ready: false; error: WireError };
 
@@ -28,6 +33,8 @@ export interface WireError {
   transient?: boolean;
   sqlState?: string;
   fields?: Record<string, string | number>;
+  /** The error's cause, one level (for the logs; nothing classifies by it). */
+  cause?: WireError;
 }
 
 /** PostgreSQL's error fields (pg and PGlite name them alike), kept when an error crosses. */
@@ -43,9 +50,14 @@ const PG_FIELDS = [
   'column',
   'dataType',
   'constraint',
+  'routine',
 ] as const;
 
-export function toWireError(error: unknown): WireError {
+export function toWireError(error: unknown, withCause = true): WireError {
+  const cause =
+    withCause && error instanceof Error && error.cause !== undefined
+      ? { cause: toWireError(error.cause, false) }
+      : {};
   if (error instanceof StoreError) {
     return {
       name: error.name,
@@ -53,6 +65,7 @@ export function toWireError(error: unknown): WireError {
       storeCode: error.code,
       transient: error.transient,
       ...(error.sqlState === undefined ? {} : { sqlState: error.sqlState }),
+      ...cause,
     };
   }
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
@@ -62,18 +75,23 @@ export function toWireError(error: unknown): WireError {
     const value = source[field];
     if (typeof value === 'string' || typeof value === 'number') fields[field] = value;
   }
-  return { name: error.name, message: error.message, fields };
+  return { name: error.name, message: error.message, fields, ...cause };
 }
 
 export function fromWireError(wire: WireError): Error {
+  const cause = wire.cause === undefined ? {} : { cause: fromWireError(wire.cause) };
   if (wire.storeCode !== undefined) {
     return new StoreError(wire.storeCode, wire.message, {
       ...(wire.sqlState === undefined ? {} : { sqlState: wire.sqlState }),
       ...(wire.transient === undefined ? {} : { transient: wire.transient }),
+      ...cause,
     });
   }
   // RangeError keeps its class (a stack overflow on a value is the value's fault: errors.ts).
-  const error = wire.name === 'RangeError' ? new RangeError(wire.message) : new Error(wire.message);
+  const error =
+    wire.name === 'RangeError'
+      ? new RangeError(wire.message, cause)
+      : new Error(wire.message, cause);
   if (error.name !== wire.name) error.name = wire.name;
   Object.assign(error, wire.fields);
   return error;

@@ -4,6 +4,7 @@ import { StoreError } from './errors.js';
 import { createPgliteClient } from './pglite-driver.js';
 import {
   toWireError,
+  type ThreadHealth,
   type ThreadHello,
   type ThreadReply,
   type ThreadRequest,
@@ -128,3 +129,16 @@ async function handle(request: ThreadRequest): Promise<void> {
 }
 
 port.on('message', (request: ThreadRequest) => void handle(request));
+
+/** How often the thread looks whether its database's health changed without a statement. */
+const HEALTH_CHECK_MS = 1_000;
+
+// A reopen that fails after the last reply turns the database unhealthy with nobody asking:
+// readiness must not wait for the next statement to hear it.
+let toldHealthy = true;
+setInterval(() => {
+  const now = healthy();
+  if (now === toldHealthy) return;
+  toldHealthy = now;
+  port.postMessage({ healthy: now } satisfies ThreadHealth);
+}, HEALTH_CHECK_MS).unref();

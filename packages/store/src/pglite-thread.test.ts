@@ -106,6 +106,35 @@ describe('PGlite on its own thread', () => {
     expect(client.healthy).toBe(true);
   }, 120_000);
 
+  it('a crash inside a transaction fails it as store_crashed (as in one thread) and rolls it back', async () => {
+    const client = await open();
+    const failed = await client
+      .transaction(async (tx) => {
+        await tx.query('insert into t values ($1, $2)', ['in-tx', 1]);
+        await tx.query(TRAP, trapParams());
+      })
+      .catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(StoreError);
+    expect(failed).toMatchObject({ code: 'store_crashed' });
+    expect((await client.query('select k from t')).rows).toEqual([]);
+  }, 120_000);
+
+  it('a transaction holding PGlite while the most statements wait still commits, then they run', async () => {
+    const client = await open();
+    let queued: Promise<unknown>[] = [];
+    await client.transaction(async (tx) => {
+      await tx.query('insert into t values ($1, $2)', ['first', 1]);
+      // These wait for the transaction (it holds PGlite): the waiting statements are at their most.
+      queued = Array.from({ length: MAX_WAITING_STATEMENTS }, (_, i) =>
+        client.query('select $1::int as i', [i]),
+      );
+      await tx.query('insert into t values ($1, $2)', ['second', 2]);
+    });
+    await Promise.all(queued);
+    const { rows } = await client.query<{ k: string }>('select k from t order by k');
+    expect(rows).toEqual([{ k: 'first' }, { k: 'second' }]);
+  }, 60_000);
+
   it('more statements than may wait at once: the extra ones fail at once as transient', async () => {
     const client = await open();
     const sent = Array.from({ length: MAX_WAITING_STATEMENTS + 5 }, (_, i) =>

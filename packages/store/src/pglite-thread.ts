@@ -3,14 +3,22 @@ import { Worker } from 'node:worker_threads';
 import { StoreError } from './errors.js';
 import {
   fromWireError,
+  type ThreadHealth,
   type ThreadHello,
   type ThreadReply,
   type ThreadRequest,
 } from './pglite-thread-messages.js';
 import type { SqlClient } from './sql-client.js';
 
-/** Statements that may wait for the thread at once; more fail at once as transient. */
+/**
+ * Statements (and transactions) that may wait for the thread at once; more fail at once as
+ * transient. What an open transaction sends is never refused: it holds PGlite, so refusing its
+ * commit or rollback would leave everything behind it waiting for good.
+ */
 export const MAX_WAITING_STATEMENTS = 1_000;
+
+/** How long `close` waits for the thread to close PGlite before it ends the thread anyway. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 type Request = ThreadRequest extends infer R
   ? R extends { id: number }
@@ -57,7 +65,9 @@ class PgliteThreadClient implements SqlClient {
   private databaseHealthy = true;
 
   constructor(private readonly worker: Worker) {
-    worker.on('message', (reply: ThreadReply) => this.answered(reply));
+    worker.on('message', (message: ThreadReply | ThreadHealth) => this.answered(message));
+    // A reply that cannot be read leaves its statement unanswered: nothing can be trusted after.
+    worker.on('messageerror', (error) => this.stop(`sent a reply that cannot be read: ${error}`));
     worker.on('error', (error) => this.stop(`failed: ${error.message}`));
     worker.on('exit', (code) => this.stop(`exited (${code})`));
   }
@@ -87,17 +97,31 @@ class PgliteThreadClient implements SqlClient {
     try {
       result = await fn(tx);
     } catch (error) {
-      // The caller hears its own error; a rollback that fails leaves the thread to close it.
-      await this.call({ op: 'end', tx: id, commit: false }).catch(() => undefined);
-      throw error;
+      // As in one thread: a transaction during which PGlite crashed fails as the driver says
+      // (store_crashed, store_unavailable), the rollback's answer; else with `fn`'s own error.
+      const rollback = await this.call({ op: 'end', tx: id, commit: false }).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      throw rollback instanceof StoreError ? rollback : error;
     }
     await this.call({ op: 'end', tx: id, commit: true });
     return result;
   }
 
   async close(): Promise<void> {
-    if (this.stopped === undefined) await this.call({ op: 'close' });
-    await this.worker.terminate();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (this.stopped === undefined) {
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        });
+        await Promise.race([this.call({ op: 'close' }), timeout]);
+      }
+    } finally {
+      clearTimeout(timer);
+      await this.worker.terminate();
+    }
   }
 
   private async queryIn<R>(
@@ -120,8 +144,9 @@ class PgliteThreadClient implements SqlClient {
 
   private call(request: Request): Promise<Extract<ThreadReply, { ok: true }>> {
     if (this.stopped) return Promise.reject(this.stopped);
-    // `close` is let through: it must reach the thread whatever waits.
-    if (this.waiting.size >= MAX_WAITING_STATEMENTS && request.op !== 'close') {
+    // New work only: not what an open transaction sends (see MAX_WAITING_STATEMENTS), nor `close`.
+    const inTransaction = 'tx' in request && request.tx !== undefined;
+    if (this.waiting.size >= MAX_WAITING_STATEMENTS && !inTransaction && request.op !== 'close') {
       return Promise.reject(
         new StoreError(
           'store_unavailable',
@@ -144,8 +169,9 @@ class PgliteThreadClient implements SqlClient {
     });
   }
 
-  private answered(reply: ThreadReply): void {
+  private answered(reply: ThreadReply | ThreadHealth): void {
     this.databaseHealthy = reply.healthy;
+    if (!('id' in reply)) return;
     const waiting = this.waiting.get(reply.id);
     if (!waiting) return;
     this.waiting.delete(reply.id);
