@@ -1,3 +1,4 @@
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
@@ -8,8 +9,7 @@ import { extractToken } from './token.js';
 import { TokenVerifier } from './verify.js';
 
 /** FLEETWIRE_FUZZ_SEED replays a run. */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 5000);
+const { seed: SEED, runs: RUNS } = fuzzSettings(5000);
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
 
 /** The rule the hand-written parser replaced, kept here as the reference. */

@@ -1,3 +1,4 @@
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 
@@ -8,8 +9,7 @@ import {
   parseDomainFrame,
 } from './cluster-frames.js';
 
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 2000);
+const { seed: SEED, runs: RUNS } = fuzzSettings(2000);
 
 // Anything on a Redis channel may be written by another Redis user: parsing bytes of any shape
 // answers a frame or undefined, never throws, and never reads past the frame.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 
@@ -17,8 +18,7 @@ import {
  * never another error. FLEETWIRE_FUZZ_SEED replays a run; FLEETWIRE_FUZZ_RUNS sets the number
  * of inputs.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 2_000);
+const { seed: SEED, runs: RUNS } = fuzzSettings(2_000);
 const KEY = randomBytes(32);
 
 /** The decoder's answer, or the code it refused with (anything but a BusError is rethrown). */

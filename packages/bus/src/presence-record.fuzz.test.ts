@@ -1,3 +1,4 @@
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 
@@ -9,8 +10,7 @@ import { decodeRecord, encodeRecord } from './presence-record.js';
  * written, whatever its node id or gateway name holds (separators, any Unicode).
  * FLEETWIRE_FUZZ_SEED replays a run; FLEETWIRE_FUZZ_RUNS sets the number of inputs.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 2_000);
+const { seed: SEED, runs: RUNS } = fuzzSettings(2_000);
 
 it(`round-trips what a node writes (seed ${SEED})`, () => {
   fc.assert(

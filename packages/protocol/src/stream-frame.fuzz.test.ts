@@ -1,3 +1,4 @@
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -11,8 +12,7 @@ import {
 } from './stream-frame.js';
 
 /** FLEETWIRE_FUZZ_SEED replays a run. */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 5000);
+const { seed: SEED, runs: RUNS } = fuzzSettings(5000);
 
 /** Returns normally or throws a ProtocolError `bad_frame`; nothing else is allowed. */
 function refusedCleanly(decode: () => unknown): boolean {

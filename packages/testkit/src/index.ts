@@ -1,5 +1,6 @@
 export type { ServiceEndpoints, ServiceSource } from './endpoints.js';
 export { TestkitError, type TestkitErrorCode } from './errors.js';
+export { fuzzSettings, type FuzzSettings } from './fuzz-settings.js';
 export { LocalKafka } from './local/kafka.js';
 export { LocalPostgres } from './local/postgres.js';
 export { LocalRedis } from './local/redis.js';

@@ -1,5 +1,6 @@
 import { HTTP_ERRORS, isHttpErrorCode } from '@fleetwire/protocol';
 import { SqlDeviceStateStore, createPgliteClient, migrate, type SqlClient } from '@fleetwire/store';
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -20,8 +21,7 @@ import {
  *
  * FLEETWIRE_FUZZ_SEED replays a run; FLEETWIRE_FUZZ_RUNS sets the number of inputs per property.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 300);
+const { seed: SEED, runs: RUNS } = fuzzSettings(300);
 const WS_ANSWERS = new Set(['ack', 'nack', 'error']);
 const WS_ERROR_CODES = new Set(['limit_exceeded', 'bad_message', 'bad_frame']);
 const NACK_REASONS = new Set(['conflict']);

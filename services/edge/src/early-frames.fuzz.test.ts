@@ -1,6 +1,6 @@
 import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
 import { encodeStreamChunk } from '@fleetwire/protocol';
-import { waitFor } from '@fleetwire/testkit';
+import { fuzzSettings, waitFor } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,8 +20,7 @@ import {
  * the edge keeps serving an honest client. FLEETWIRE_FUZZ_SEED replays a run;
  * FLEETWIRE_FUZZ_RUNS sets the number of inputs.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 150);
+const { seed: SEED, runs: RUNS } = fuzzSettings(150);
 /** What the edge keeps before a welcome: its rate burst (the default, 100) and 256 KiB. */
 const MAX_FRAMES = 100;
 const MAX_BYTES = 256 * 1024;

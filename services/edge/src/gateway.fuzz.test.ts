@@ -1,4 +1,5 @@
 import { ErrorCode } from '@fleetwire/protocol';
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -11,8 +12,7 @@ import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-supp
  * sub-device keeps being heard. FLEETWIRE_FUZZ_SEED replays a run; FLEETWIRE_FUZZ_RUNS sets the
  * number of inputs.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 300);
+const { seed: SEED, runs: RUNS } = fuzzSettings(300);
 const DOCUMENTED: string[] = [
   // A frame the decoder refuses though it is valid JSON: a `__proto__` key in `data`.
   ErrorCode.BadFrame,

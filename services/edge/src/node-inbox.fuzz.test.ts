@@ -1,4 +1,5 @@
 import { MemoryBusHub, MemoryPresence } from '@fleetwire/bus';
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -12,8 +13,7 @@ import { TestClientPool, startTestEdge, valueOf, type TestEdge } from './test-su
  * honest command from another node still reaches its device afterwards.
  * FLEETWIRE_FUZZ_SEED replays a run; FLEETWIRE_FUZZ_RUNS sets the number of inputs.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 300);
+const { seed: SEED, runs: RUNS } = fuzzSettings(300);
 
 const clients = new TestClientPool();
 const hub = new MemoryBusHub();

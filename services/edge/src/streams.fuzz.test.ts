@@ -1,4 +1,5 @@
 import { ErrorCode, encodeStreamChunk } from '@fleetwire/protocol';
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -10,8 +11,7 @@ import { TestClient, mintToken, startTestEdge, type TestEdge } from './test-supp
  * repeated refusals), and an honest stream on another socket keeps flowing, in order.
  * FLEETWIRE_FUZZ_SEED replays a run; FLEETWIRE_FUZZ_RUNS sets the number of inputs.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 300);
+const { seed: SEED, runs: RUNS } = fuzzSettings(300);
 const DOCUMENTED: string[] = [
   ErrorCode.BadFrame,
   ErrorCode.UnknownStream,

@@ -3,8 +3,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { encode } from '@msgpack/msgpack';
 import { CloseCode, ErrorCode, NackReason } from '@fleetwire/protocol';
+import { fuzzSettings } from '@fleetwire/testkit';
+import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,8 +23,7 @@ import { get, killChildren, runStart, type Running } from './test-support.js';
  *
  * FLEETWIRE_FUZZ_SEED replays a run; FLEETWIRE_FUZZ_RUNS sets the number of inputs per property.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 1000);
+const { seed: SEED, runs: RUNS } = fuzzSettings(1000);
 const ACK_DEADLINE_MS = 10_000;
 const MAX_PAYLOAD = 16 * 1024;
 

@@ -1,3 +1,4 @@
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -9,7 +10,7 @@ import { planRebalance } from './rebalance-plan.js';
  * fraction, or down past its share, and never sheds within its tolerance.
  * FLEETWIRE_FUZZ_SEED replays a run.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+const { seed: SEED, runs: RUNS } = fuzzSettings(5_000);
 const NOW = 1_000_000_000;
 
 describe(`planRebalance under arbitrary counts (seed ${SEED})`, () => {
@@ -55,7 +56,7 @@ describe(`planRebalance under arbitrary counts (seed ${SEED})`, () => {
           }
         },
       ),
-      { seed: SEED, numRuns: 5_000 },
+      { seed: SEED, numRuns: RUNS },
     );
   });
 });

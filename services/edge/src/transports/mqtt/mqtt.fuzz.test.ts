@@ -1,4 +1,5 @@
 import { TelemetryRecord } from '@fleetwire/protocol';
+import { fuzzSettings } from '@fleetwire/testkit';
 import fc from 'fast-check';
 import { generate, type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,8 +18,7 @@ import { MqttTestClient } from './mqtt-test-client.js';
  * telemetry sink is a valid one. FLEETWIRE_FUZZ_SEED replays a run, FLEETWIRE_FUZZ_RUNS sets the
  * number of inputs.
  */
-const SEED = Number(process.env['FLEETWIRE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env['FLEETWIRE_FUZZ_RUNS'] ?? 1000);
+const { seed: SEED, runs: RUNS } = fuzzSettings(1000);
 const ACK_DEADLINE_MS = 5_000;
 /** 1000 client DISCONNECT; 1001 keep alive; 1002 protocol; 1003 text frame; 1008 policy
  * (refusals, rate, CONNECT refused, inflight); 1009 packet too large; 1013 log unavailable;
