@@ -26,7 +26,7 @@ describe('the HTTP error catalogue', () => {
       code: 'token_expired',
     });
     for (const { status } of Object.values(HTTP_ERRORS)) {
-      expect([400, 401, 403, 404, 405, 409, 412, 413, 426, 500, 503]).toContain(status);
+      expect([400, 401, 403, 404, 405, 409, 412, 413, 426, 429, 500, 503]).toContain(status);
     }
   });
 });

@@ -23,6 +23,10 @@ export const HTTP_ERRORS = {
   body_too_large: { status: 413, meaning: 'the body is over the size limit' },
   bad_version: { status: 426, meaning: 'Sec-WebSocket-Version is not 13' },
   not_an_upgrade: { status: 426, meaning: 'a plain GET on the WebSocket path' },
+  too_many_requests: {
+    status: 429,
+    meaning: 'the token has its maximum of requests in progress (Retry-After)',
+  },
   // The token: get another one.
   token_missing: { status: 401, meaning: 'no bearer token' },
   token_malformed: { status: 401, meaning: 'not a JWT' },

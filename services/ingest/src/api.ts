@@ -74,6 +74,13 @@ function pointJson(p: TelemetryPoint) {
  * devices that ACL covers.
  */
 export class ReadApi {
+  /**
+   * Requests in progress per token (tenant and subject). A read may run for a while (a series over
+   * a long range), and the store is shared with the writes: one token holding many at once would
+   * take the store from everyone (in the embedded process, from the devices' acks too).
+   */
+  private readonly inFlight = new Map<string, number>();
+
   constructor(private readonly deps: ApiDeps) {}
 
   async handle(request: ApiRequest): Promise<ApiResponse> {
@@ -88,15 +95,11 @@ export class ReadApi {
       }
       const identity = await this.authenticate(request.authorization);
       const params = new Params(url.searchParams);
-      const body =
+      const body = await this.inTurn<unknown>(identity, () =>
         matched.route === '/v1/latest'
-          ? await this.latest(identity, params)
-          : await this.deviceRoute(
-              matched.route,
-              identity,
-              checkDeviceId(matched.deviceId!),
-              params,
-            );
+          ? this.latest(identity, params)
+          : this.deviceRoute(matched.route, identity, checkDeviceId(matched.deviceId!), params),
+      );
       return { status: 200, body, route };
     } catch (error) {
       const apiError = toHttpError(error);
@@ -106,10 +109,32 @@ export class ReadApi {
         route,
         ...(apiError.status === 405 ? { headers: { allow: 'GET, HEAD' } } : {}),
         ...(apiError.status === 401 ? { headers: { 'www-authenticate': 'Bearer' } } : {}),
+        ...(apiError.status === 429 ? { headers: { 'retry-after': '1' } } : {}),
         ...(apiError.status === 503 ? { headers: { 'retry-after': '5' } } : {}),
         // Only a bug is logged as a failure; 503s are the store's or the issuer's, counted.
         ...(apiError.code === 'internal' ? { failure: error } : {}),
       };
+    }
+  }
+
+  /** Runs `read` unless the token has its maximum of requests in progress (429). */
+  private async inTurn<T>(identity: Identity, read: () => Promise<T>): Promise<T> {
+    const key = `${identity.tenant}\n${identity.subject}`;
+    const running = this.inFlight.get(key) ?? 0;
+    const { maxInFlight } = this.deps.config;
+    if (running >= maxInFlight) {
+      throw new HttpError(
+        'too_many_requests',
+        `this token has ${maxInFlight} requests in progress; wait for one to finish`,
+      );
+    }
+    this.inFlight.set(key, running + 1);
+    try {
+      return await read();
+    } finally {
+      const left = (this.inFlight.get(key) ?? 1) - 1;
+      if (left === 0) this.inFlight.delete(key);
+      else this.inFlight.set(key, left);
     }
   }
 

@@ -51,6 +51,7 @@ const IngestEnv = z.object({
 
   FLEETWIRE_API_MAX_PAGE: envVar.int(1000, { min: 1, max: 10_000 }),
   FLEETWIRE_API_MAX_BUCKETS: envVar.int(10_000, { min: 1, max: 100_000 }),
+  FLEETWIRE_API_MAX_IN_FLIGHT: envVar.int(4, { min: 1, max: 1_000 }),
 });
 
 /** Every variable the ingest worker reads (deployment manifests are checked against it). */
@@ -88,6 +89,8 @@ export interface ConsumerConfig {
 export interface ApiConfig {
   maxPage: number;
   maxBuckets: number;
+  /** Requests of one token (tenant and subject) in progress at once; more are answered 429. */
+  maxInFlight: number;
 }
 
 /** The token settings, shared with the edge. */
@@ -145,7 +148,11 @@ export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig 
         }
       : {}),
     auth: authSettings(e),
-    api: { maxPage: e.FLEETWIRE_API_MAX_PAGE, maxBuckets: e.FLEETWIRE_API_MAX_BUCKETS },
+    api: {
+      maxPage: e.FLEETWIRE_API_MAX_PAGE,
+      maxBuckets: e.FLEETWIRE_API_MAX_BUCKETS,
+      maxInFlight: e.FLEETWIRE_API_MAX_IN_FLIGHT,
+    },
     shutdownTimeoutMs: e.FLEETWIRE_SHUTDOWN_TIMEOUT_MS,
     writeStuckAfterMs: e.FLEETWIRE_WRITE_STUCK_AFTER_MS,
   };
