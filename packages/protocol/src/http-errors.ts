@@ -53,6 +53,7 @@ export const HTTP_ERRORS = {
   presence_unavailable: { status: 503, meaning: 'the presence store is not reachable' },
   state_unavailable: { status: 503, meaning: 'the device state store is not reachable' },
   state_busy: { status: 503, meaning: 'the tenant’s line of state requests here is full' },
+  api_busy: { status: 503, meaning: 'the read requests in progress here are at their maximum' },
   internal: { status: 500, meaning: 'a bug: the error is logged with the request' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -36,8 +36,12 @@ function heldReads(client: SqlClient) {
 }
 
 const range = `from=${Date.UTC(2024, 4, 1)}&to=${Date.UTC(2024, 4, 2)}`;
+const read = `/v1/devices/d1/telemetry?${range}`;
 const ui = mintToken({ sub: 'ui', role: 'dashboard', tenant: 'acme' });
-const other = mintToken({ sub: 'ops', role: 'dashboard', tenant: 'acme' });
+const uiService = mintToken({ sub: 'ui', role: 'service', tenant: 'acme' });
+const ops = mintToken({ sub: 'ops', role: 'dashboard', tenant: 'acme' });
+const globex1 = mintToken({ sub: 'g1', role: 'dashboard', tenant: 'globex' });
+const globex2 = mintToken({ sub: 'g2', role: 'dashboard', tenant: 'globex' });
 
 let client: SqlClient;
 let gate: ReturnType<typeof heldReads>;
@@ -48,8 +52,10 @@ beforeAll(async () => {
   await migrate(client);
   gate = heldReads(client);
   api = await startTestApi(new TelemetryStore(gate.held), {
-    FLEETWIRE_TENANTS: 'acme',
+    FLEETWIRE_TENANTS: 'acme,globex',
     FLEETWIRE_API_MAX_IN_FLIGHT: '2',
+    FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT: '3',
+    FLEETWIRE_API_MAX_IN_FLIGHT_TOTAL: '4',
   });
 }, 60_000);
 afterAll(async () => {
@@ -58,27 +64,41 @@ afterAll(async () => {
   await client?.close();
 });
 
-it("one token's requests beyond FLEETWIRE_API_MAX_IN_FLIGHT are answered 429 at once; others' are not", async () => {
-  const first = [1, 2].map(() => api.get(`/v1/devices/d1/telemetry?${range}`, ui));
+const refusal = (status: number, code: string, message: string) => ({
+  status,
+  body: { error: { code, message } },
+});
+
+it('requests beyond the in-flight bounds (per token, tenant, in all) are refused at once; the rest run', async () => {
+  const held = [api.get(read, ui), api.get(read, ui)];
   await gate.reached(2);
-  // The same token: refused without touching the store.
-  const refused = await api.get(`/v1/devices/d1/series?${range}&bucket=1h&field=v`, ui);
-  expect(refused).toEqual({
-    status: 429,
-    body: {
-      error: {
-        code: 'too_many_requests',
-        message: 'this token has 2 requests in progress; wait for one to finish',
-      },
-    },
-  });
-  // Another token of the same tenant has its own allowance.
-  const another = api.get('/v1/latest', other);
+  // The same token: 429, without touching the store.
+  expect(await api.get(`/v1/devices/d1/series?${range}&bucket=1h&field=v`, ui)).toEqual(
+    refusal(
+      429,
+      'too_many_requests',
+      'this token has 2 requests in progress; wait for one to finish',
+    ),
+  );
+  // A service token with the same sub is another token.
+  held.push(api.get('/v1/latest', uiService));
   await gate.reached(3);
+  // The tenant has 3 in progress: another of its tokens waits its turn (503, Retry-After).
+  expect(await api.get(read, ops)).toEqual(
+    refusal(503, 'api_busy', 'this tenant has 3 read requests in progress here; retry shortly'),
+  );
+  held.push(api.get(read, globex1));
+  await gate.reached(4);
+  expect(await api.get(read, globex2)).toEqual(
+    refusal(503, 'api_busy', '4 read requests are in progress here; retry shortly'),
+  );
   gate.release();
-  for (const answer of await Promise.all([...first, another])) expect(answer.status).toBe(200);
-  // Its requests done, the token may read again.
-  expect((await api.get(`/v1/devices/d1/telemetry?${range}`, ui)).status).toBe(200);
+  for (const answer of await Promise.all(held)) expect(answer.status).toBe(200);
+  // Their requests done, the tokens may read again.
+  expect((await api.get(read, ui)).status).toBe(200);
+  expect((await api.get(read, globex2)).status).toBe(200);
   const counted = await api.metrics.apiRequests.get();
-  expect(counted.values.find((v) => v.labels.status === '429')?.value).toBe(1);
+  const count = (status: string) =>
+    counted.values.filter((v) => v.labels.status === status).reduce((n, v) => n + v.value, 0);
+  expect([count('429'), count('503')]).toEqual([1, 2]);
 }, 60_000);

@@ -9,6 +9,7 @@ import { HttpError, httpErrorBody } from '@fleetwire/protocol';
 import { StoreError, type TelemetryPoint, type TelemetryStore } from '@fleetwire/store';
 
 import type { ApiConfig } from './config.js';
+import { InFlightRequests } from './in-flight.js';
 import { MAX_TIME_MS, Params, checkDeviceId, encodeCursor, requestUrl } from './params.js';
 
 export interface ApiRequest {
@@ -74,14 +75,11 @@ function pointJson(p: TelemetryPoint) {
  * devices that ACL covers.
  */
 export class ReadApi {
-  /**
-   * Requests in progress per token (tenant and subject). A read may run for a while (a series over
-   * a long range), and the store is shared with the writes: one token holding many at once would
-   * take the store from everyone (in the embedded process, from the devices' acks too).
-   */
-  private readonly inFlight = new Map<string, number>();
+  private readonly inFlight: InFlightRequests;
 
-  constructor(private readonly deps: ApiDeps) {}
+  constructor(private readonly deps: ApiDeps) {
+    this.inFlight = new InFlightRequests(deps.config.inFlight);
+  }
 
   async handle(request: ApiRequest): Promise<ApiResponse> {
     let route = 'unmatched';
@@ -109,32 +107,24 @@ export class ReadApi {
         route,
         ...(apiError.status === 405 ? { headers: { allow: 'GET, HEAD' } } : {}),
         ...(apiError.status === 401 ? { headers: { 'www-authenticate': 'Bearer' } } : {}),
-        ...(apiError.status === 429 ? { headers: { 'retry-after': '1' } } : {}),
-        ...(apiError.status === 503 ? { headers: { 'retry-after': '5' } } : {}),
+        ...(apiError.status === 429 || apiError.code === 'api_busy'
+          ? { headers: { 'retry-after': '1' } }
+          : apiError.status === 503
+            ? { headers: { 'retry-after': '5' } }
+            : {}),
         // Only a bug is logged as a failure; 503s are the store's or the issuer's, counted.
         ...(apiError.code === 'internal' ? { failure: error } : {}),
       };
     }
   }
 
-  /** Runs `read` unless the token has its maximum of requests in progress (429). */
+  /** Runs `read` unless too many requests are in progress (InFlightRequests). */
   private async inTurn<T>(identity: Identity, read: () => Promise<T>): Promise<T> {
-    const key = `${identity.tenant}\n${identity.subject}`;
-    const running = this.inFlight.get(key) ?? 0;
-    const { maxInFlight } = this.deps.config;
-    if (running >= maxInFlight) {
-      throw new HttpError(
-        'too_many_requests',
-        `this token has ${maxInFlight} requests in progress; wait for one to finish`,
-      );
-    }
-    this.inFlight.set(key, running + 1);
+    const release = this.inFlight.admit(identity);
     try {
       return await read();
     } finally {
-      const left = (this.inFlight.get(key) ?? 1) - 1;
-      if (left === 0) this.inFlight.delete(key);
-      else this.inFlight.set(key, left);
+      release();
     }
   }
 

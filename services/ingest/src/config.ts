@@ -3,6 +3,8 @@ import { envVar, loadConfig, type Env } from '@fleetwire/config';
 import { DEFAULT_REBALANCE_TIMEOUT_MS } from '@fleetwire/telemetry-log';
 import { z } from 'zod';
 
+import type { InFlightLimits } from './in-flight.js';
+
 /** Every FLEETWIRE_* variable the ingest worker reads; services/ingest/README.md lists them. */
 const IngestEnv = z.object({
   FLEETWIRE_HOST: z.string().default('0.0.0.0'),
@@ -52,6 +54,8 @@ const IngestEnv = z.object({
   FLEETWIRE_API_MAX_PAGE: envVar.int(1000, { min: 1, max: 10_000 }),
   FLEETWIRE_API_MAX_BUCKETS: envVar.int(10_000, { min: 1, max: 100_000 }),
   FLEETWIRE_API_MAX_IN_FLIGHT: envVar.int(4, { min: 1, max: 1_000 }),
+  FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT: envVar.int(16, { min: 1, max: 1_000 }),
+  FLEETWIRE_API_MAX_IN_FLIGHT_TOTAL: envVar.int(32, { min: 1, max: 1_000 }),
 });
 
 /** Every variable the ingest worker reads (deployment manifests are checked against it). */
@@ -89,8 +93,8 @@ export interface ConsumerConfig {
 export interface ApiConfig {
   maxPage: number;
   maxBuckets: number;
-  /** Requests of one token (tenant and subject) in progress at once; more are answered 429. */
-  maxInFlight: number;
+  /** Requests in progress at once, per token, per tenant and in all (InFlightRequests). */
+  inFlight: InFlightLimits;
 }
 
 /** The token settings, shared with the edge. */
@@ -151,7 +155,11 @@ export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig 
     api: {
       maxPage: e.FLEETWIRE_API_MAX_PAGE,
       maxBuckets: e.FLEETWIRE_API_MAX_BUCKETS,
-      maxInFlight: e.FLEETWIRE_API_MAX_IN_FLIGHT,
+      inFlight: {
+        perToken: e.FLEETWIRE_API_MAX_IN_FLIGHT,
+        perTenant: e.FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT,
+        total: e.FLEETWIRE_API_MAX_IN_FLIGHT_TOTAL,
+      },
     },
     shutdownTimeoutMs: e.FLEETWIRE_SHUTDOWN_TIMEOUT_MS,
     writeStuckAfterMs: e.FLEETWIRE_WRITE_STUCK_AFTER_MS,
