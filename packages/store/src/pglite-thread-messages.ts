@@ -2,7 +2,7 @@ import { StoreError, type StoreErrorCode } from './errors.js';
 
 /** What the client asks the PGlite thread (`tx`: inside that open transaction). */
 export type ThreadRequest =
-  | { id: number; op: 'query'; text: string; params?: unknown[]; tx?: number }
+  | { id: number; op: 'query'; text: string; params?: unknown[]; tx?: number; deferrable?: true }
   | { id: number; op: 'exec'; sql: string; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }

@@ -65,10 +65,11 @@ function target(tx: number | undefined): SqlClient {
   return open.tx;
 }
 
-function begin(id: number): void {
+/** Begins a transaction; resolves once it is over (committed, rolled back, or never begun). */
+function begin(id: number): Promise<void> {
   const txId = (nextTransaction += 1);
   let endId = -1;
-  client
+  return client
     .transaction(
       (tx) =>
         new Promise<void>((resolve, reject) => {
@@ -108,7 +109,7 @@ async function handle(request: ThreadRequest): Promise<void> {
         reply(id);
         return;
       case 'begin':
-        begin(id);
+        await begin(id);
         return;
       case 'end': {
         const open = transactions.get(request.tx);
@@ -128,7 +129,50 @@ async function handle(request: ThreadRequest): Promise<void> {
   }
 }
 
-port.on('message', (request: ThreadRequest) => void handle(request));
+/**
+ * Work waits its turn here and goes to PGlite one at a time (PGlite runs one statement at a time
+ * anyway; a transaction's turn lasts until its end): deferrable reads only once nothing else
+ * waits. Left to PGlite's own line, a flood of reads held every write queued behind them. What
+ * an open transaction sends, its end and `close` go at once (the transaction holds PGlite).
+ *
+ * A statement runs without yielding (WASM), so messages that came meanwhile are only read once
+ * the loop turns: the next turn is picked in an immediate, after they were lined up.
+ */
+const waiting: ThreadRequest[] = [];
+const deferred: ThreadRequest[] = [];
+let busy = false;
+let picking: NodeJS.Immediate | undefined;
+
+function lineUp(request: ThreadRequest): void {
+  if (request.op === 'end' || request.op === 'close' || ('tx' in request && request.tx)) {
+    void handle(request);
+    return;
+  }
+  (request.op === 'query' && request.deferrable ? deferred : waiting).push(request);
+  pickSoon();
+}
+
+function pickSoon(): void {
+  if (busy || picking) return;
+  picking = setImmediate(() => {
+    picking = undefined;
+    void next();
+  });
+}
+
+async function next(): Promise<void> {
+  const request = waiting.shift() ?? deferred.shift();
+  if (!request) return;
+  busy = true;
+  try {
+    await handle(request);
+  } finally {
+    busy = false;
+    pickSoon();
+  }
+}
+
+port.on('message', lineUp);
 
 /** How often the thread looks whether its database's health changed without a statement. */
 const HEALTH_CHECK_MS = 1_000;

@@ -51,6 +51,21 @@ describe('PGlite on its own thread', () => {
     expect(await loopTurnedDuring(client.query(LONG))).toBe(false);
   }, 60_000);
 
+  it('a statement sent after deferrable reads runs before those still waiting (writes before reads)', async () => {
+    const client = await open();
+    const answered: string[] = [];
+    const reads = Array.from({ length: 4 }, (_, i) =>
+      client.query(LONG, [], { deferrable: true }).then(() => answered.push(`read ${i}`)),
+    );
+    const write = client
+      .query('insert into t values ($1, $2)', ['w', 1])
+      .then(() => answered.push('write'));
+    await Promise.all([...reads, write]);
+    // At most the first read may have begun when the write came; the others waited for it.
+    expect(answered.indexOf('write')).toBeLessThanOrEqual(1);
+    expect(answered.filter((a) => a !== 'write')).toEqual(['read 0', 'read 1', 'read 2', 'read 3']);
+  }, 60_000);
+
   it('answers rows with their types (dates, JSON, bytes) and statements in the order sent', async () => {
     const client = await open();
     const answers = await Promise.all([

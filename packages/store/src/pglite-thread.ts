@@ -8,7 +8,7 @@ import {
   type ThreadReply,
   type ThreadRequest,
 } from './pglite-thread-messages.js';
-import type { SqlClient } from './sql-client.js';
+import type { QueryOptions, SqlClient } from './sql-client.js';
 
 /**
  * Statements (and transactions) that may wait for the thread at once; more fail at once as
@@ -76,8 +76,12 @@ class PgliteThreadClient implements SqlClient {
     return this.databaseHealthy && this.stopped === undefined;
   }
 
-  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }> {
-    return this.queryIn(undefined, text, params);
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+    options?: QueryOptions,
+  ): Promise<{ rows: R[] }> {
+    return this.queryIn(undefined, text, params, options?.deferrable === true);
   }
 
   exec(sql: string): Promise<void> {
@@ -128,12 +132,14 @@ class PgliteThreadClient implements SqlClient {
     tx: number | undefined,
     text: string,
     params: unknown[] | undefined,
+    deferrable = false,
   ): Promise<{ rows: R[] }> {
     const reply = await this.call({
       op: 'query',
       text,
       ...(params === undefined ? {} : { params }),
       ...(tx === undefined ? {} : { tx }),
+      ...(deferrable ? { deferrable } : {}),
     });
     return { rows: (reply.rows ?? []) as R[] };
   }

@@ -260,9 +260,10 @@ export class TelemetryStore {
     return result[0]?.inserted ?? 0;
   }
 
+  /** The read queries: they may wait for the writes (QueryOptions.deferrable). */
   private async run<R>(what: string, text: string, params: unknown[]): Promise<{ rows: R[] }> {
     try {
-      return await this.client.query<R>(text, params);
+      return await this.client.query<R>(text, params, { deferrable: true });
     } catch (error) {
       throw toStoreError(error, what);
     }
