@@ -135,12 +135,16 @@ async function handle(request: ThreadRequest): Promise<void> {
  * waits. Left to PGlite's own line, a flood of reads held every write queued behind them. What
  * an open transaction sends, its end and `close` go at once (the transaction holds PGlite).
  *
+ * A deferrable read lets at most AGE_LIMIT others pass it.
  * A statement runs without yielding (WASM), so messages that came meanwhile are only read once
  * the loop turns: the next turn is picked in an immediate, after they were lined up.
  */
 const waiting: ThreadRequest[] = [];
 const deferred: ThreadRequest[] = [];
 let busy = false;
+/** Others that went ahead of a waiting deferrable read: at AGE_LIMIT, the read goes next. */
+let passed = 0;
+const AGE_LIMIT = 8;
 let picking: NodeJS.Immediate | undefined;
 
 function lineUp(request: ThreadRequest): void {
@@ -161,8 +165,12 @@ function pickSoon(): void {
 }
 
 async function next(): Promise<void> {
-  const request = waiting.shift() ?? deferred.shift();
+  // A read waits for the others, not for ever: a steady line of them (device state under load)
+  // would otherwise hold it until its client gave up, its slot in the read API taken meanwhile.
+  const readsTurn = deferred.length > 0 && (waiting.length === 0 || passed >= AGE_LIMIT);
+  const request = readsTurn ? deferred.shift() : waiting.shift();
   if (!request) return;
+  passed = readsTurn || deferred.length === 0 ? 0 : passed + 1;
   busy = true;
   try {
     await handle(request);

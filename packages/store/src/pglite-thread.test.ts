@@ -66,6 +66,22 @@ describe('PGlite on its own thread', () => {
     expect(answered.filter((a) => a !== 'write')).toEqual(['read 0', 'read 1', 'read 2', 'read 3']);
   }, 60_000);
 
+  it('a deferrable read lets at most 8 others pass it, however many keep coming', async () => {
+    const client = await open();
+    const answered: string[] = [];
+    // Everything below lines up while this one runs.
+    const first = client.query(LONG).then(() => answered.push('first'));
+    const read = client.query('select 1 as one', [], { deferrable: true });
+    const writes = Array.from({ length: 12 }, (_, i) =>
+      client
+        .query('insert into t values ($1, $2)', [`w${i}`, i])
+        .then(() => answered.push(`w${i}`)),
+    );
+    await Promise.all([first, read.then(() => answered.push('read')), ...writes]);
+    expect(answered.indexOf('read')).toBeLessThanOrEqual(9);
+    expect(answered.indexOf('read')).toBeGreaterThan(0);
+  }, 60_000);
+
   it('answers rows with their types (dates, JSON, bytes) and statements in the order sent', async () => {
     const client = await open();
     const answers = await Promise.all([

@@ -27,6 +27,7 @@ describe('loadIngestConfig', () => {
       batchMaxRows: 5000,
       batchMaxWaitMs: 200,
     });
+    expect(config.api.inFlight).toEqual({ perToken: 8, perTenant: 16, total: 32 });
     expect(config.writeStuckAfterMs).toBe(30_000);
     expect(config.shutdownTimeoutMs).toBe(30_000);
   });
@@ -56,5 +57,26 @@ describe('loadIngestConfig', () => {
     expect(issues).toMatch(/FLEETWIRE_DATABASE_URL: must start with postgres/);
     expect(issues).toMatch(/FLEETWIRE_BATCH_MAX_ROWS/);
     expect(issues).toMatch(/FLEETWIRE_PORT/);
+  });
+
+  it('refuses in-flight bounds out of order (a smaller later one would be the one that acts)', () => {
+    const load = (env: Record<string, string>) => () =>
+      loadIngestConfig({ FLEETWIRE_DATABASE_URL: 'pglite:memory', ...env }, 'n');
+    expect(load({ FLEETWIRE_API_MAX_IN_FLIGHT: '20' })).toThrow(
+      /FLEETWIRE_API_MAX_IN_FLIGHT: must not exceed FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT \(16\)/,
+    );
+    expect(load({ FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT: '40' })).toThrow(
+      /FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT: must not exceed FLEETWIRE_API_MAX_IN_FLIGHT_TOTAL \(32\)/,
+    );
+    expect(
+      load({
+        FLEETWIRE_API_MAX_IN_FLIGHT_TOTAL: '8',
+        FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT: '8',
+      })().api.inFlight,
+    ).toEqual({
+      perToken: 8,
+      perTenant: 8,
+      total: 8,
+    });
   });
 });

@@ -53,7 +53,7 @@ const IngestEnv = z.object({
 
   FLEETWIRE_API_MAX_PAGE: envVar.int(1000, { min: 1, max: 10_000 }),
   FLEETWIRE_API_MAX_BUCKETS: envVar.int(10_000, { min: 1, max: 100_000 }),
-  FLEETWIRE_API_MAX_IN_FLIGHT: envVar.int(4, { min: 1, max: 1_000 }),
+  FLEETWIRE_API_MAX_IN_FLIGHT: envVar.int(8, { min: 1, max: 1_000 }),
   FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT: envVar.int(16, { min: 1, max: 1_000 }),
   FLEETWIRE_API_MAX_IN_FLIGHT_TOTAL: envVar.int(32, { min: 1, max: 1_000 }),
 });
@@ -115,8 +115,28 @@ export interface IngestConfig {
   writeStuckAfterMs: number;
 }
 
+/** Each in-flight bound at most the next one's, or the smaller would be the one that acts. */
+const IngestEnvChecked = IngestEnv.superRefine((e, ctx) => {
+  const order = [
+    ['FLEETWIRE_API_MAX_IN_FLIGHT', e.FLEETWIRE_API_MAX_IN_FLIGHT],
+    ['FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT', e.FLEETWIRE_API_MAX_IN_FLIGHT_PER_TENANT],
+    ['FLEETWIRE_API_MAX_IN_FLIGHT_TOTAL', e.FLEETWIRE_API_MAX_IN_FLIGHT_TOTAL],
+  ] as const;
+  for (let i = 1; i < order.length; i += 1) {
+    const [lower, low] = order[i - 1]!;
+    const [upper, high] = order[i]!;
+    if (low > high) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [lower],
+        message: `must not exceed ${upper} (${high})`,
+      });
+    }
+  }
+});
+
 export function loadIngestConfig(env: Env, defaultNodeId: string): IngestConfig {
-  const e = loadConfig(IngestEnv, env);
+  const e = loadConfig(IngestEnvChecked, env);
   const brokers = e.FLEETWIRE_KAFKA_BROKERS ?? [];
   return {
     host: e.FLEETWIRE_HOST,
