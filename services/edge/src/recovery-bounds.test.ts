@@ -23,6 +23,16 @@ async function connect(claims: Parameters<typeof mintToken>[0]): Promise<TestCli
   return client;
 }
 
+/** Makes every history read wait (a slow bus) until the answer is called, which lets them go. */
+function slowDownReads(): () => void {
+  let release = (): void => undefined;
+  slowBus = new Promise((resolve) => (release = resolve));
+  return () => {
+    release();
+    slowBus = undefined;
+  };
+}
+
 /** Subscribes to every topic, each resuming from `since` (id `s`). */
 function resumeAll(client: TestClient, topics: string[], since: string): void {
   client.send({
@@ -96,15 +106,13 @@ describe('recovery is bounded per connection', () => {
     const device = await connect({ sub: 'busy-car', role: 'device' });
     const topic = 'devices/busy-car/telemetry';
     const since = await published(device, 'busy-car', ['start']);
-    let release = (): void => undefined;
-    slowBus = new Promise((resolve) => (release = resolve));
+    const release = slowDownReads();
     const dashboard = await connect({ sub: 'busy-ops', role: 'dashboard' });
     dashboard.send({ type: 'subscribe', id: 's', topics: [topic], since: { [topic]: since } });
     await dashboard.roundTrip();
     // 40 KiB arrive live while the read waits: over the 32 KiB a recovery may send here.
     const sent = await published(device, 'busy-car', Array(40).fill('z'.repeat(1024)));
     release();
-    slowBus = undefined;
     const answer = await dashboard.next();
     expect(answer).toMatchObject({ type: 'recovery', recovered: false, reason: 'too_many' });
     // Then what was held, then the subscription's ack.
@@ -161,14 +169,12 @@ describe('recovery is bounded per connection', () => {
     const seen = await published(device, 'future-car', ['start']);
     const [epoch, offset] = seen.split(':') as [string, string];
     const future = `${epoch}:${Number(offset.split('-')[0]) + 1e9}-0`;
-    let release = (): void => undefined;
-    slowBus = new Promise((resolve) => (release = resolve));
+    const release = slowDownReads();
     const dashboard = await connect({ sub: 'future-ops', role: 'dashboard' });
     dashboard.send({ type: 'subscribe', id: 's', topics: [topic], since: { [topic]: future } });
     await dashboard.roundTrip();
     await published(device, 'future-car', ['a', 'b']);
     release();
-    slowBus = undefined;
     expect(await dashboard.next()).toMatchObject({ type: 'recovery', recovered: true, count: 2 });
     expect([await dashboard.next(), await dashboard.next()]).toMatchObject([
       { data: { pad: 'a' } },
@@ -181,8 +187,7 @@ describe('recovery is bounded per connection', () => {
     const since = await published(device, 'drop-car', ['start']);
     const topics = [...Array(10).keys()].map((i) => `devices/drop-car/telemetry/d${i}`);
     reads.length = 0;
-    let release = (): void => undefined;
-    slowBus = new Promise((resolve) => (release = resolve));
+    const release = slowDownReads();
     const dashboard = await connect({ sub: 'drop-ops', role: 'dashboard' });
     resumeAll(dashboard, topics, since);
     await waitFor('the first read', () => reads.length > 0);
@@ -191,7 +196,6 @@ describe('recovery is bounded per connection', () => {
       (await dashboard.roundTrip()).some((m) => m['id'] === 'u'),
     );
     release();
-    slowBus = undefined;
     await waitFor('no recovery left', () => edge.server.stateSizes().recoveries === 0);
     expect(reads).toEqual([`acme/${topics[0]}`]);
   });
@@ -201,8 +205,7 @@ describe('recovery is bounded per connection', () => {
     const since = await published(device, 'many-car', ['start']);
     const topics = [...Array(20).keys()].map((i) => `devices/many-car/telemetry/s${i}`);
     reads.length = 0;
-    let release = (): void => undefined;
-    slowBus = new Promise((resolve) => (release = resolve));
+    const release = slowDownReads();
     const others = edge.server.stateSizes().sockets;
     const dashboard = await connect({ sub: 'many-ops', role: 'dashboard' });
     resumeAll(dashboard, topics, since);
@@ -214,7 +217,6 @@ describe('recovery is bounded per connection', () => {
     dashboard.ws.terminate();
     await waitFor('the close', () => edge.server.stateSizes().sockets === others);
     release();
-    slowBus = undefined;
     await waitFor('no recovery left', () => edge.server.stateSizes().recoveries === 0);
     expect(reads).toHaveLength(1);
   });
